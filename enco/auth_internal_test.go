@@ -1,0 +1,104 @@
+package enco
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// fakeFetch hands out the tokens queued in it and counts the calls.
+type fakeFetch struct {
+	replies []fetchReply
+	calls   int
+}
+
+type fetchReply struct {
+	token string
+	ttl   time.Duration
+	err   error
+}
+
+func (f *fakeFetch) fetch() (*oauth2.Token, error) {
+	r := f.replies[min(f.calls, len(f.replies)-1)]
+	f.calls++
+	if r.err != nil {
+		return nil, r.err
+	}
+	return &oauth2.Token{AccessToken: r.token, Expiry: time.Now().Add(r.ttl)}, nil
+}
+
+func TestTokenSourceRenewal(t *testing.T) {
+	start := time.Now()
+	tests := []struct {
+		name      string
+		replies   []fetchReply
+		at        []time.Duration // clock offsets of successive Token calls
+		want      []string        // token per call, "error" for an error
+		wantCalls int
+	}{
+		{
+			name:    "cached until the early-expiry window",
+			replies: []fetchReply{{token: "a", ttl: time.Hour}},
+			at:      []time.Duration{0, time.Minute, 59 * time.Minute},
+			want:    []string{"a", "a", "a"}, wantCalls: 1,
+		},
+		{
+			name:    "same token in the window is kept until expiry",
+			replies: []fetchReply{{token: "a", ttl: time.Hour}, {token: "a", ttl: 5 * time.Second}, {token: "b", ttl: time.Hour}},
+			at:      []time.Duration{0, time.Hour - 5*time.Second, time.Hour - 4*time.Second, time.Hour - time.Second, time.Hour + time.Second},
+			want:    []string{"a", "a", "a", "a", "b"}, wantCalls: 3,
+		},
+		{
+			name:    "new token in the window replaces the old",
+			replies: []fetchReply{{token: "a", ttl: time.Hour}, {token: "b", ttl: time.Hour}},
+			at:      []time.Duration{0, time.Hour - 5*time.Second, time.Hour - 4*time.Second},
+			want:    []string{"a", "b", "b"}, wantCalls: 2,
+		},
+		{
+			name:    "failed renewal keeps the valid token, then fails after expiry",
+			replies: []fetchReply{{token: "a", ttl: time.Hour}, {err: errors.New("down")}},
+			at:      []time.Duration{0, time.Hour - 5*time.Second, time.Hour - 2*time.Second, time.Hour + time.Second},
+			want:    []string{"a", "a", "a", "error"}, wantCalls: 3,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeFetch{replies: tt.replies}
+			var offset time.Duration
+			s := &tokenSource{fetch: f.fetch, now: func() time.Time { return start.Add(offset) }}
+			for i, at := range tt.at {
+				offset = at
+				tok, err := s.Token()
+				got := "error"
+				if err == nil {
+					got = tok.AccessToken
+				}
+				if got != tt.want[i] {
+					t.Errorf("call %d at %v: got %s, want %s", i, at, got, tt.want[i])
+				}
+			}
+			if f.calls != tt.wantCalls {
+				t.Errorf("fetches: got %d, want %d", f.calls, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestTokenSourceRefresh(t *testing.T) {
+	f := &fakeFetch{replies: []fetchReply{{token: "a", ttl: time.Hour}, {token: "b", ttl: time.Hour}}}
+	s := &tokenSource{fetch: f.fetch, now: time.Now}
+	if _, err := s.Token(); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.refresh("a")
+	if err != nil || tok.AccessToken != "b" {
+		t.Fatalf("refresh of the stale token: got %v, %v, want b", tok, err)
+	}
+	// A second request refused with the old token finds the new one.
+	tok, err = s.refresh("a")
+	if err != nil || tok.AccessToken != "b" || f.calls != 2 {
+		t.Errorf("second refresh: got %v, %v after %d fetches, want b without fetching", tok, err, f.calls)
+	}
+}

@@ -1,0 +1,158 @@
+package enco_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/switchboard-bot/switchboard/enco"
+)
+
+func TestFMUStatus(t *testing.T) {
+	tests := []struct {
+		msisdn string
+		want   enco.FMUStatus
+	}{
+		{"32470000001", enco.FMUStatus{MSISDN: "32470000001", Status: enco.ProfilePrivate}},
+		{"32470000002", enco.FMUStatus{MSISDN: "32470000002", Status: enco.ProfileProfessional}},
+		{"32470000003", enco.FMUStatus{MSISDN: "32470000003", Status: enco.ProfileOnDuty}},
+		{"32479999999", enco.FMUStatus{MSISDN: "32479999999", IsError: true, Error: "MSISDN not found or FMU option not active"}},
+	}
+	_, c := newSandbox(t)
+	for _, tt := range tests {
+		t.Run(tt.msisdn, func(t *testing.T) {
+			got, err := c.FMUStatus(testContext(t), tt.msisdn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSetFMUStatus(t *testing.T) {
+	sb, c := newSandbox(t)
+	ctx := testContext(t)
+	if err := c.SetFMUStatus(ctx, "32470000001", enco.ProfileProfessional); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := sb.FMU("32470000001"); p != enco.ProfileProfessional {
+		t.Errorf("profile: got %s, want %s", p, enco.ProfileProfessional)
+	}
+	reqs := sb.APIRequests()
+	if got, want := string(reqs[len(reqs)-1].Body), `{"msisdn":["32470000001"],"status":"PROFESSIONAL"}`; got != want {
+		t.Errorf("body: got %s, want %s", got, want)
+	}
+
+	err := c.SetFMUStatus(ctx, "32479999999", enco.ProfilePrivate)
+	var apiErr *enco.Error
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("unknown number: got %v, want *enco.Error", err)
+	}
+	if apiErr.Message != "MSISDN not found or FMU option not active" || apiErr.Temporary() {
+		t.Errorf("unknown number: got %+v, want the refusal reason, not temporary", apiErr)
+	}
+}
+
+func TestRequestFMUStatusesCallback(t *testing.T) {
+	sb, c := newSandbox(t)
+	rcv := newReceiver(t)
+	numbers := []string{"32470000001", "32470000003", "32479999999"}
+	if err := c.RequestFMUStatuses(testContext(t), numbers, rcv.URL+"/fmu"); err != nil {
+		t.Fatal(err)
+	}
+	reqs := sb.APIRequests()
+	if q := reqs[0].Query; q.Get("msisdn") != "32470000001,32470000003,32479999999" || q.Get("callback_url") != rcv.URL+"/fmu" {
+		t.Errorf("query: got %v, want the numbers joined by commas and the callback URL", q)
+	}
+	posts := rcv.wait(t, 1)
+	results, err := enco.DecodeFMUResults(posts[0].body)
+	if err != nil {
+		t.Fatalf("decode %s: %v", posts[0].body, err)
+	}
+	want := []enco.FMUResult{
+		{MSISDN: "32470000001", Status: enco.ProfilePrivate, Kind: enco.FMUKindStatus},
+		{MSISDN: "32470000003", Status: enco.ProfileOnDuty, Kind: enco.FMUKindStatus},
+		{MSISDN: "32479999999", IsError: true, Message: "MSISDN not found or FMU option not active", Kind: enco.FMUKindStatus},
+	}
+	if !slices.Equal(results, want) {
+		t.Errorf("got %+v, want %+v", results, want)
+	}
+	if results[2].Failed() == false || results[0].Failed() {
+		t.Errorf("Failed(): got %v and %v, want false for a read, true for an unknown number", results[0].Failed(), results[2].Failed())
+	}
+}
+
+func TestRequestSetFMUStatusesCallback(t *testing.T) {
+	sb, c := newSandbox(t)
+	rcv := newReceiver(t)
+	numbers := []string{"32470000001", "32470000002", "32479999999"}
+	if err := c.RequestSetFMUStatuses(testContext(t), numbers, enco.ProfileOnDuty, rcv.URL); err != nil {
+		t.Fatal(err)
+	}
+	results, err := enco.DecodeFMUResults(rcv.wait(t, 1)[0].body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []enco.FMUResult{
+		{MSISDN: "32470000001", Success: true, Kind: enco.FMUKindChange},
+		{MSISDN: "32470000002", Success: true, Kind: enco.FMUKindChange},
+		{MSISDN: "32479999999", Message: "MSISDN not found or FMU option not active", Kind: enco.FMUKindChange},
+	}
+	if !slices.Equal(results, want) {
+		t.Errorf("got %+v, want %+v", results, want)
+	}
+	for _, n := range numbers[:2] {
+		if p, _ := sb.FMU(n); p != enco.ProfileOnDuty {
+			t.Errorf("profile of %s: got %s, want %s", n, p, enco.ProfileOnDuty)
+		}
+	}
+}
+
+func TestRegisteredFMUCallbackIsUsed(t *testing.T) {
+	sb, c := newSandbox(t)
+	rcv := newReceiver(t)
+	ctx := testContext(t)
+	if err := c.RegisterFMUCallback(ctx, rcv.URL+"/registered"); err != nil {
+		t.Fatal(err)
+	}
+	if got := sb.FMUCallbackURL(); got != rcv.URL+"/registered" {
+		t.Errorf("registered URL: got %q, want %q", got, rcv.URL+"/registered")
+	}
+	if err := c.RequestFMUStatuses(ctx, []string{"32470000004", "32470000005"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	results, err := enco.DecodeFMUResults(rcv.wait(t, 1)[0].body)
+	if err != nil || len(results) != 2 {
+		t.Fatalf("got %v, %v, want two results", results, err)
+	}
+	cbs, err := sb.WaitCallbacks(testContext(t), 1)
+	if err != nil || len(cbs) != 1 || cbs[0].URL != rcv.URL+"/registered" {
+		t.Errorf("callbacks: got %+v, want one to the registered URL", cbs)
+	}
+}
+
+func TestParseProfile(t *testing.T) {
+	tests := []struct {
+		in   string
+		want enco.Profile
+		ok   bool
+	}{
+		{"private", enco.ProfilePrivate, true},
+		{"Professional", enco.ProfileProfessional, true},
+		{"on-duty", enco.ProfileOnDuty, true},
+		{" On Duty ", enco.ProfileOnDuty, true},
+		{"ON_DUTY", enco.ProfileOnDuty, true},
+		{"holiday", "HOLIDAY", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, ok := enco.ParseProfile(tt.in)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("got %q, %v, want %q, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
