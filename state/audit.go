@@ -1,0 +1,125 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultAuditMaxLen is how many audit entries a new Store keeps.
+const DefaultAuditMaxLen = 10000
+
+// auditPage is how many entries RecentAudit reads per round trip.
+const auditPage = 200
+
+// AuditEntry is one line of the audit trail: a permission decision or an
+// operation's outcome.
+type AuditEntry struct {
+	ID          string    // stream id, set when read
+	At          time.Time // when it happened; set to now by Audit when zero
+	UserID      string
+	Command     string // the command as typed, e.g. "/sim deactivate 32470123456"
+	Decision    string // e.g. "allow", "deny", "done", "failed"
+	Rule        string // the role or rule that decided
+	OperationID string
+	Detail      string
+}
+
+// SetAuditRetention sets how much audit Audit keeps: at most maxLen entries
+// (the cap is exact: the oldest entries beyond it are removed), and, when
+// maxAge is positive, none older than maxAge. maxLen ≤ 0 removes the length
+// cap. It may be called at any time; it applies from the next Audit.
+func (s *Store) SetAuditRetention(maxLen int64, maxAge time.Duration) {
+	s.auditMaxLen.Store(max(maxLen, 0))
+	s.auditMaxAge.Store(int64(max(maxAge, 0)))
+}
+
+// Audit appends an entry to the audit stream and trims the stream to the
+// retention limits. Age trimming compares with this process's clock.
+func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = time.Now().UTC()
+	}
+	fields := []any{"at", e.At.Format(time.RFC3339Nano)}
+	for _, f := range []struct{ name, value string }{
+		{"user", e.UserID}, {"command", e.Command}, {"decision", e.Decision},
+		{"rule", e.Rule}, {"op", e.OperationID}, {"detail", e.Detail},
+	} {
+		if f.value != "" {
+			fields = append(fields, f.name, f.value)
+		}
+	}
+	key := s.auditKey()
+	maxLen := s.auditMaxLen.Load()
+	maxAge := time.Duration(s.auditMaxAge.Load())
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		// Exact trimming, so that "the newest maxLen" is a precise promise;
+		// at the rate people run commands its cost does not matter.
+		p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: maxLen, Values: fields})
+		if maxAge > 0 {
+			minID := strconv.FormatInt(time.Now().Add(-maxAge).UnixMilli(), 10) + "-0"
+			p.XTrimMinID(ctx, key, minID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// RecentAudit returns up to n audit entries, newest first, that filter
+// accepts (all of them when filter is nil).
+func (s *Store) RecentAudit(ctx context.Context, n int, filter func(AuditEntry) bool) ([]AuditEntry, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	key := s.auditKey()
+	var out []AuditEntry
+	end := "+"
+	for {
+		msgs, err := s.rdb.XRevRangeN(ctx, key, end, "-", auditPage).Result()
+		if err != nil {
+			return nil, fmt.Errorf("read audit: %w", err)
+		}
+		for _, m := range msgs {
+			e := decodeAudit(m)
+			if filter == nil || filter(e) {
+				out = append(out, e)
+				if len(out) == n {
+					return out, nil
+				}
+			}
+		}
+		if len(msgs) < auditPage {
+			return out, nil
+		}
+		end = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+func (s *Store) auditKey() string { return s.prefix + "audit" }
+
+// decodeAudit reads an entry tolerantly: missing or odd fields stay empty.
+func decodeAudit(m redis.XMessage) AuditEntry {
+	str := func(name string) string {
+		v, _ := m.Values[name].(string)
+		return v
+	}
+	e := AuditEntry{
+		ID:          m.ID,
+		UserID:      str("user"),
+		Command:     str("command"),
+		Decision:    str("decision"),
+		Rule:        str("rule"),
+		OperationID: str("op"),
+		Detail:      str("detail"),
+	}
+	if at, err := time.Parse(time.RFC3339Nano, str("at")); err == nil {
+		e.At = at
+	}
+	return e
+}

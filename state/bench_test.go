@@ -1,0 +1,46 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/internal/redistest"
+)
+
+func BenchmarkRecordResult(b *testing.B) {
+	rdb, prefix := redistest.New(b)
+	s := New(rdb, prefix)
+	ctx := context.Background()
+	id, err := NewID()
+	if err != nil {
+		b.Fatal(err)
+	}
+	op := Operation{ID: id, Kind: "sim.deactivate", Expected: 1 << 30, Targets: make([]string, 50)}
+	if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.RecordResult(ctx, id, Result{Target: fmt.Sprint(i), OK: i%10 != 0}, Posts{}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkFirstSeen(b *testing.B) {
+	rdb, prefix := redistest.New(b)
+	s := New(rdb, prefix)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.FirstSeen(ctx, "callback", fmt.Sprint(i%1000), time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -1,0 +1,169 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Operation statuses.
+const (
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusDone      = "done"
+	StatusExpired   = "expired"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// maxUpdateAttempts bounds the optimistic retries of UpdateOperation. Each
+// lost attempt means another writer committed, so this is only reached under
+// heavy, sustained contention on one operation.
+const maxUpdateAttempts = 100
+
+// Operation is one user request (e.g. "deactivate these 3 SIMs"), from its
+// confirmation to its last callback.
+type Operation struct {
+	ID        string            `json:"id"`                  // random, URL-safe, 128-bit (see NewID)
+	Kind      string            `json:"kind"`                // e.g. "sim.deactivate", "fmu.set", "call", "number.reserve"
+	UserID    string            `json:"user_id"`             // the requester
+	ChannelID string            `json:"channel_id"`          // where the request was made
+	ThreadTS  string            `json:"thread_ts,omitempty"` // ts of the bot's parent message (thread root); "" until posted
+	Targets   []string          `json:"targets,omitempty"`   // as typed and normalised, e.g. "32470123456", "iccid:8932..."
+	Params    map[string]string `json:"params,omitempty"`    // command-specific, e.g. "profile": "PRIVATE"
+	Expected  int               `json:"expected"`            // how many results complete it
+	Status    string            `json:"status"`              // one of the Status constants
+	CreatedAt time.Time         `json:"created_at"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// CreateOperation stores a new operation for ttl. It fails with ErrExists if
+// an operation with that ID exists. A zero CreatedAt is set to now, a zero
+// ExpiresAt to CreatedAt+ttl, and an empty Status to StatusPending.
+func (s *Store) CreateOperation(ctx context.Context, op Operation, ttl time.Duration) error {
+	if op.ID == "" {
+		return errors.New("create operation: empty id")
+	}
+	if err := checkTTL(ttl); err != nil {
+		return fmt.Errorf("create operation: %w", err)
+	}
+	if op.CreatedAt.IsZero() {
+		op.CreatedAt = time.Now().UTC()
+	}
+	if op.ExpiresAt.IsZero() {
+		op.ExpiresAt = op.CreatedAt.Add(ttl)
+	}
+	if op.Status == "" {
+		op.Status = StatusPending
+	}
+	b, err := json.Marshal(op)
+	if err != nil {
+		return fmt.Errorf("create operation: %w", err)
+	}
+	created, err := s.rdb.SetNX(ctx, s.opKey(op.ID), b, ttl).Result()
+	if err != nil {
+		return fmt.Errorf("create operation: %w", err)
+	}
+	if !created {
+		return fmt.Errorf("create operation %s: %w", op.ID, ErrExists)
+	}
+	return nil
+}
+
+// Operation returns the operation with that ID.
+func (s *Store) Operation(ctx context.Context, id string) (Operation, bool, error) {
+	raw, ok, err := s.getString(ctx, s.opKey(id))
+	if err != nil {
+		return Operation{}, false, fmt.Errorf("get operation: %w", err)
+	}
+	if !ok {
+		return Operation{}, false, nil
+	}
+	var op Operation
+	if err := json.Unmarshal([]byte(raw), &op); err != nil {
+		return Operation{}, false, fmt.Errorf("get operation %s: %w", id, err)
+	}
+	return op, true, nil
+}
+
+// UpdateOperation applies fn to the stored operation and saves the result,
+// atomically with respect to other writers: it watches the key, and when
+// another writer changed the operation in between it reads it again and calls
+// fn again, so fn must be free of side effects. An error from fn aborts the
+// update and is returned (wrapped). fn may not change the ID. The key keeps
+// its expiry unless fn changes ExpiresAt, which moves it. It returns
+// ErrNotFound when the operation does not exist.
+func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*Operation) error) (Operation, error) {
+	key := s.opKey(id)
+	var updated Operation
+	txf := func(tx *redis.Tx) error {
+		raw, err := tx.Get(ctx, key).Result()
+		if errors.Is(err, redis.Nil) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var op Operation
+		if err := json.Unmarshal([]byte(raw), &op); err != nil {
+			return err
+		}
+		before := op.ExpiresAt
+		if err := fn(&op); err != nil {
+			return err
+		}
+		if op.ID != id {
+			return fmt.Errorf("the update changed the id to %q", op.ID)
+		}
+		b, err := json.Marshal(op)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.SetArgs(ctx, key, b, redis.SetArgs{KeepTTL: true})
+			if !op.ExpiresAt.Equal(before) && !op.ExpiresAt.IsZero() {
+				p.PExpireAt(ctx, key, op.ExpiresAt)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		updated = op
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.rdb.Watch(ctx, txf, key)
+		if err == nil {
+			return updated, nil
+		}
+		if !errors.Is(err, redis.TxFailedErr) {
+			return Operation{}, fmt.Errorf("update operation %s: %w", id, err)
+		}
+		if attempt == maxUpdateAttempts {
+			return Operation{}, fmt.Errorf("update operation %s: still conflicting after %d attempts: %w", id, attempt, err)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Operation{}, fmt.Errorf("update operation %s: %w", id, err)
+		}
+	}
+}
+
+// backoff waits a short, random, growing time before another optimistic
+// attempt, so that conflicting writers spread out.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(time.Millisecond)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,254 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// outboxGroup is the consumer group every replica's sender joins.
+const outboxGroup = "senders"
+
+// maxReclaimRounds bounds the XAUTOCLAIM scan of one Claim.
+const maxReclaimRounds = 16
+
+// Outgoing is a Slack message waiting to be delivered. The queue is a Redis
+// stream with one consumer group: each message goes to one replica's sender,
+// which acknowledges it only after Slack accepted it; a message whose sender
+// died is reclaimed by another after a while. Delivery is therefore at least
+// once; DedupeKey lets the sender make it at most once as well.
+type Outgoing struct {
+	ID          string          // stream id, set by Enqueue and Claim
+	Kind        string          // what the sender does with it, e.g. "post", "update", "ephemeral", "response"
+	Channel     string          // channel id
+	User        string          // the user an ephemeral message is for
+	ThreadTS    string          // post into this thread
+	TS          string          // the message an update replaces
+	Text        string          // text, or fallback text when Blocks are set
+	Blocks      json.RawMessage // Block Kit blocks, a JSON array
+	ResponseURL string          // where a response goes
+	OperationID string          // the operation this message reports on, if any
+	DedupeKey   string          // names the message for the sender's own once-only check, e.g. with FirstSeen
+	Attempts    int64           // deliveries so far, counting this one; set by Claim
+}
+
+func (s *Store) outboxKey() string { return s.prefix + "outbox" }
+
+// Enqueue adds a message to the outgoing queue and returns its stream id. The
+// queue has no length cap: an undelivered message is never dropped.
+func (s *Store) Enqueue(ctx context.Context, m Outgoing) (string, error) {
+	if m.Kind == "" {
+		return "", errors.New("enqueue message: empty kind")
+	}
+	id, err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.outboxKey(), Values: outgoingFields(m)}).Result()
+	if err != nil {
+		return "", fmt.Errorf("enqueue message: %w", err)
+	}
+	return id, nil
+}
+
+// outgoingFields is how a message is kept in the stream: its non-empty fields.
+func outgoingFields(m Outgoing) []any {
+	fields := []any{"kind", m.Kind}
+	for _, f := range []struct{ name, value string }{
+		{"channel", m.Channel}, {"user", m.User}, {"thread_ts", m.ThreadTS}, {"ts", m.TS},
+		{"text", m.Text}, {"blocks", string(m.Blocks)}, {"response_url", m.ResponseURL},
+		{"op", m.OperationID}, {"dedupe", m.DedupeKey},
+	} {
+		if f.value != "" {
+			fields = append(fields, f.name, f.value)
+		}
+	}
+	return fields
+}
+
+// EnsureGroup creates the queue's consumer group (and the stream) unless it
+// exists. The group starts at the beginning of the stream, so messages
+// enqueued before any sender started are delivered too. Claim calls it itself
+// when it finds the group missing (e.g. after Redis lost its data).
+func (s *Store) EnsureGroup(ctx context.Context) error {
+	err := s.rdb.XGroupCreateMkStream(ctx, s.outboxKey(), outboxGroup, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create outgoing queue group: %w", err)
+	}
+	return nil
+}
+
+// Claim returns up to n messages for consumer (a name unique to this
+// replica's sender): first messages delivered to some consumer more than
+// minIdle ago and never acknowledged (their sender presumably died; minIdle ≤
+// 0 skips this), then new messages. When there is nothing to reclaim it waits
+// up to block for new messages (block ≤ 0: does not wait); a context
+// cancellation may only be noticed after block, so keep it short. The caller
+// acknowledges each message with Ack once Slack accepted it; one not
+// acknowledged is delivered again, to whichever consumer reclaims it.
+func (s *Store) Claim(ctx context.Context, consumer string, n int, block time.Duration, minIdle time.Duration) ([]Outgoing, error) {
+	if consumer == "" || n < 1 {
+		return nil, fmt.Errorf("claim outgoing messages: need a consumer and n ≥ 1, got %q, %d", consumer, n)
+	}
+	out, err := s.claim(ctx, consumer, n, block, minIdle)
+	if err != nil && strings.HasPrefix(err.Error(), "NOGROUP") {
+		if err := s.EnsureGroup(ctx); err != nil {
+			return nil, fmt.Errorf("claim outgoing messages: %w", err)
+		}
+		out, err = s.claim(ctx, consumer, n, block, minIdle)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim outgoing messages: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) claim(ctx context.Context, consumer string, n int, block, minIdle time.Duration) ([]Outgoing, error) {
+	var out []Outgoing
+	if minIdle > 0 {
+		reclaimed, err := s.reclaim(ctx, consumer, n, minIdle)
+		if err != nil {
+			return nil, err
+		}
+		out = reclaimed
+		if len(out) >= n {
+			return out, nil
+		}
+	}
+	args := &redis.XReadGroupArgs{
+		Group:    outboxGroup,
+		Consumer: consumer,
+		Streams:  []string{s.outboxKey(), ">"},
+		Count:    int64(n - len(out)),
+		Block:    -1, // go-redis: a negative Block sends no BLOCK (zero would wait forever)
+	}
+	if len(out) == 0 && block > 0 {
+		args.Block = block
+	}
+	streams, err := s.rdb.XReadGroup(ctx, args).Result()
+	if errors.Is(err, redis.Nil) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range streams {
+		for _, m := range st.Messages {
+			out = append(out, decodeOutgoing(m, 1))
+		}
+	}
+	return out, nil
+}
+
+// reclaim takes over up to n messages idle for more than minIdle, with their
+// delivery counts.
+func (s *Store) reclaim(ctx context.Context, consumer string, n int, minIdle time.Duration) ([]Outgoing, error) {
+	key := s.outboxKey()
+	var msgs []redis.XMessage
+	var gone []string
+	start := "0-0"
+	for range maxReclaimRounds {
+		got, next, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: key, Group: outboxGroup, Consumer: consumer,
+			MinIdle: minIdle, Start: start, Count: int64(n - len(msgs)),
+		}).Result()
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range got {
+			if len(m.Values) == 0 {
+				gone = append(gone, m.ID) // deleted from the stream but still pending
+				continue
+			}
+			msgs = append(msgs, m)
+		}
+		if next == "0-0" || len(msgs) >= n {
+			break
+		}
+		start = next
+	}
+	if len(gone) > 0 {
+		if err := s.rdb.XAck(ctx, key, outboxGroup, gone...).Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	pending := make([]*redis.XPendingExtCmd, len(msgs))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, m := range msgs {
+			pending[i] = p.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream: key, Group: outboxGroup, Start: m.ID, End: m.ID, Count: 1, Consumer: consumer,
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Outgoing, len(msgs))
+	for i, m := range msgs {
+		attempts := int64(0)
+		if p := pending[i].Val(); len(p) == 1 {
+			attempts = p[0].RetryCount
+		}
+		out[i] = decodeOutgoing(m, attempts)
+	}
+	return out, nil
+}
+
+// Ack removes delivered messages from the queue (XACK and XDEL in one
+// transaction).
+func (s *Store) Ack(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	key := s.outboxKey()
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAck(ctx, key, outboxGroup, ids...)
+		p.XDel(ctx, key, ids...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ack outgoing messages: %w", err)
+	}
+	return nil
+}
+
+// QueueDepth returns how many messages wait: claimed but not acknowledged,
+// plus not yet claimed. Acknowledged messages are deleted, so this is the
+// stream's length.
+func (s *Store) QueueDepth(ctx context.Context) (int64, error) {
+	n, err := s.rdb.XLen(ctx, s.outboxKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("outgoing queue depth: %w", err)
+	}
+	return n, nil
+}
+
+// decodeOutgoing reads a queue entry tolerantly: missing fields stay empty.
+func decodeOutgoing(m redis.XMessage, attempts int64) Outgoing {
+	str := func(name string) string {
+		v, _ := m.Values[name].(string)
+		return v
+	}
+	o := Outgoing{
+		ID:          m.ID,
+		Kind:        str("kind"),
+		Channel:     str("channel"),
+		User:        str("user"),
+		ThreadTS:    str("thread_ts"),
+		TS:          str("ts"),
+		Text:        str("text"),
+		ResponseURL: str("response_url"),
+		OperationID: str("op"),
+		DedupeKey:   str("dedupe"),
+		Attempts:    attempts,
+	}
+	if b := str("blocks"); b != "" {
+		o.Blocks = json.RawMessage(b)
+	}
+	return o
+}

@@ -1,0 +1,66 @@
+package state
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var rateLimitScenarios = []scenario{
+	{"allow enforces the limit and reports retry after", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		const limit, window = 3, 400 * time.Millisecond
+		start := time.Now()
+		for i := range limit {
+			ok, retry, err := s.Allow(ctx, "U1:sim", limit, window)
+			if err != nil || !ok || retry != 0 {
+				t.Fatalf("request %d: got %v, %v, %v; want true, 0, nil", i+1, ok, retry, err)
+			}
+		}
+		ok, retry, err := s.Allow(ctx, "U1:sim", limit, window)
+		if err != nil || ok {
+			t.Fatalf("request %d: got ok=%v err=%v, want false, nil", limit+1, ok, err)
+		}
+		if elapsed := time.Since(start); retry <= 0 || retry > window {
+			t.Errorf("retryAfter: got %v, want in (0, %v] (elapsed %v)", retry, window, elapsed)
+		}
+		wantTTL(t, rdb, prefix+"rl:U1:sim", window)
+
+		other, _, err := s.Allow(ctx, "U2:sim", limit, window)
+		if err != nil || !other {
+			t.Errorf("another key: got %v, %v; want true, nil", other, err)
+		}
+		eventually(t, 5*time.Second, "allowed again once the window slid", func() bool {
+			ok, _, err := s.Allow(ctx, "U1:sim", limit, window)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		})
+		if elapsed := time.Since(start); elapsed < window-50*time.Millisecond {
+			t.Errorf("allowed again after %v, want no sooner than the window %v", elapsed, window)
+		}
+	}},
+	{"allow validates", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		tests := []struct {
+			name   string
+			key    string
+			limit  int
+			window time.Duration
+		}{
+			{"empty key", "", 1, time.Second},
+			{"zero limit", "k", 0, time.Second},
+			{"zero window", "k", 1, 0},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if _, _, err := s.Allow(ctx, tt.key, tt.limit, tt.window); err == nil {
+					t.Error("got nil error, want one")
+				}
+			})
+		}
+	}},
+}

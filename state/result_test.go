@@ -1,0 +1,199 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// createWithExpected stores a fresh operation expecting n results.
+func createWithExpected(t *testing.T, s *Store, n int, ttl time.Duration) string {
+	t.Helper()
+	op := sampleOperation(mustNewID(t))
+	op.Expected = n
+	if err := s.CreateOperation(context.Background(), op, ttl); err != nil {
+		t.Fatal(err)
+	}
+	return op.ID
+}
+
+var resultScenarios = []scenario{
+	{"result recording counts and completes", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		id := createWithExpected(t, s, 3, time.Minute)
+		t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		steps := []struct {
+			r    Result
+			want Progress
+		}{
+			{Result{Target: "32470000001", OK: true, At: t0}, Progress{Done: 1, Failed: 0, Expected: 3, First: true}},
+			{Result{Target: "32470000002", OK: false, Detail: "unknown SIM", At: t0.Add(time.Second)}, Progress{Done: 1, Failed: 1, Expected: 3, First: true}},
+			{Result{Target: "32470000001", OK: false, Detail: "duplicate", At: t0.Add(2 * time.Second)}, Progress{Done: 1, Failed: 1, Expected: 3, First: false}},
+			{Result{Target: "32470000003", OK: true, At: t0.Add(3 * time.Second)}, Progress{Done: 2, Failed: 1, Expected: 3, First: true}},
+		}
+		for i, st := range steps {
+			got, err := s.RecordResult(ctx, id, st.r, Posts{})
+			if err != nil {
+				t.Fatalf("step %d: RecordResult: %v", i, err)
+			}
+			if got != st.want {
+				t.Errorf("step %d (%s): got %+v, want %+v", i, st.r.Target, got, st.want)
+			}
+			if wantComplete := i == len(steps)-1; got.Complete() != wantComplete {
+				t.Errorf("step %d: Complete() got %v, want %v", i, got.Complete(), wantComplete)
+			}
+		}
+		results, err := s.Results(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []Result{steps[0].r, steps[1].r, steps[3].r} // the duplicate changed nothing
+		if len(results) != len(want) {
+			t.Fatalf("Results: got %d, want %d", len(results), len(want))
+		}
+		for i := range want {
+			g, w := results[i], want[i]
+			if g.Target != w.Target || g.OK != w.OK || g.Detail != w.Detail || !g.At.Equal(w.At) {
+				t.Errorf("Results[%d]: got %+v, want %+v", i, g, w)
+			}
+		}
+		wantTTL(t, rdb, prefix+"res:{"+id+"}", time.Minute)
+		wantTTL(t, rdb, prefix+"prog:{"+id+"}", time.Minute)
+	}},
+	{"result for an unknown operation is refused", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		_, err := s.RecordResult(ctx, "nope", Result{Target: "x", OK: true}, Posts{})
+		wantErrIs(t, "RecordResult", err, ErrNotFound)
+		n, err := rdb.Exists(ctx, prefix+"res:{nope}", prefix+"prog:{nope}").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("keys written for an unknown operation: got %d, want 0", n)
+		}
+	}},
+	{"concurrent results are counted exactly", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		const targets, copies = 100, 3 // every callback delivered three times
+		id := createWithExpected(t, s, targets, time.Minute)
+		var firsts, completes atomic.Int64
+		var wg sync.WaitGroup
+		for c := range copies {
+			for i := range targets {
+				wg.Go(func() {
+					// Copies disagree on OK; whichever arrives first decides.
+					r := Result{Target: fmt.Sprint(i), OK: (i+c)%2 == 0}
+					p, err := s.RecordResult(ctx, id, r, Posts{})
+					if err != nil {
+						t.Errorf("RecordResult: %v", err)
+						return
+					}
+					if p.First {
+						firsts.Add(1)
+						if p.Complete() {
+							completes.Add(1)
+						}
+					}
+				})
+			}
+		}
+		wg.Wait()
+		if got := firsts.Load(); got != targets {
+			t.Errorf("calls with First=true: got %d, want %d", got, targets)
+		}
+		if got := completes.Load(); got != 1 {
+			t.Errorf("first-time calls that saw completion: got %d, want exactly 1", got)
+		}
+		results, err := s.Results(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := 0
+		for _, r := range results {
+			if !r.OK {
+				failed++
+			}
+		}
+		p, err := s.RecordResult(ctx, id, Result{Target: "0", OK: true}, Posts{}) // a late duplicate reads the counters
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Progress{Done: targets - failed, Failed: failed, Expected: targets, First: false}
+		if len(results) != targets || p != want {
+			t.Errorf("after concurrent recording: got %d results and %+v, want %d and %+v", len(results), p, targets, want)
+		}
+	}},
+	{"a new result queues its messages in the same step, a duplicate none", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		id := createWithExpected(t, s, 2, time.Minute)
+		reply := Outgoing{Kind: "post", Channel: "C1", ThreadTS: "1.1", Text: "done", OperationID: id}
+		progress := Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id}
+		summary := Outgoing{Kind: "summary", Channel: "C1", ThreadTS: "1.1", OperationID: id}
+		posts := Posts{Each: []Outgoing{reply, progress}, Last: []Outgoing{summary}}
+		for i := range 3 { // the same result three times: one set of messages
+			p, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, posts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.First != (i == 0) {
+				t.Fatalf("attempt %d: First = %v", i, p.First)
+			}
+		}
+		got, err := s.Claim(ctx, "w1", 10, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("queued %d messages, want 2", len(got))
+		}
+		if got[0].Kind != "post" || got[0].Text != "done" || got[0].ThreadTS != "1.1" || got[0].OperationID != id {
+			t.Errorf("first message = %+v, want the reply", got[0])
+		}
+		if got[1].Kind != "progress" || got[1].TS != "1.1" {
+			t.Errorf("second message = %+v, want the progress update", got[1])
+		}
+		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: true}, Posts{Each: []Outgoing{{}}}); err == nil {
+			t.Errorf("a message without a kind was accepted")
+		}
+		if n, _ := s.QueueDepth(ctx); n != 2 {
+			t.Errorf("queue depth after a refused call = %d, want 2", n)
+		}
+		// The last expected result queues the closing messages too.
+		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: false}, posts); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.Claim(ctx, "w1", 10, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[2].Kind != "summary" {
+			t.Fatalf("messages after the last result = %+v, want reply, progress and summary", got)
+		}
+	}},
+}
+
+func TestProgressComplete(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Progress
+		want bool
+	}{
+		{"nothing yet", Progress{Expected: 2}, false},
+		{"one of two", Progress{Done: 1, Expected: 2}, false},
+		{"successes and failures add up", Progress{Done: 1, Failed: 1, Expected: 2}, true},
+		{"all failed", Progress{Failed: 2, Expected: 2}, true},
+		{"nothing expected", Progress{Done: 3}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.p.Complete(); got != tt.want {
+				t.Errorf("%+v.Complete(): got %v, want %v", tt.p, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,151 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var trackingScenarios = []scenario{
+	{"tracking number round trip", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		if err := s.MapTracking(ctx, "TN-1", "op1", time.Minute); err != nil {
+			t.Fatalf("MapTracking: %v", err)
+		}
+		got, ok, err := s.TrackedOperation(ctx, "TN-1")
+		if err != nil || !ok || got != "op1" {
+			t.Fatalf("TrackedOperation: got %q, %v, %v; want op1, true, nil", got, ok, err)
+		}
+		wantTTL(t, rdb, prefix+"trk:TN-1", time.Minute)
+	}},
+	{"park then take returns payloads in order once", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		want := []string{`{"a":1}`, `{"a":2}`, `{"a":3}`}
+		for _, p := range want {
+			if err := s.Park(ctx, "TN-2", []byte(p), time.Minute); err != nil {
+				t.Fatalf("Park: %v", err)
+			}
+		}
+		wantTTL(t, rdb, prefix+"park:TN-2", time.Minute)
+		got, err := s.TakeParked(ctx, "TN-2")
+		if err != nil {
+			t.Fatalf("TakeParked: %v", err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("TakeParked: got %d payloads, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if string(got[i]) != want[i] {
+				t.Errorf("payload %d: got %s, want %s", i, got[i], want[i])
+			}
+		}
+		again, err := s.TakeParked(ctx, "TN-2")
+		if err != nil || len(again) != 0 {
+			t.Errorf("second TakeParked: got %d payloads, err %v; want none", len(again), err)
+		}
+	}},
+	{"park refuses beyond capacity", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := range MaxParked - 1 {
+				p.RPush(ctx, prefix+"park:TN-3", fmt.Sprint(i))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Park(ctx, "TN-3", []byte("last that fits"), time.Minute); err != nil {
+			t.Fatalf("Park of item %d: got %v, want nil", MaxParked, err)
+		}
+		wantErrIs(t, "Park beyond MaxParked", s.Park(ctx, "TN-3", []byte("one too many"), time.Minute), ErrParkFull)
+		n, err := rdb.LLen(ctx, prefix+"park:TN-3").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != MaxParked {
+			t.Errorf("parked: got %d, want %d", n, MaxParked)
+		}
+	}},
+	{"concurrent takers get each parked payload once", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		const producers, perProducer, takers = 8, 50, 6
+		parked := make(chan struct{})
+		var pwg sync.WaitGroup
+		for p := range producers {
+			pwg.Go(func() {
+				for i := range perProducer {
+					if err := s.Park(ctx, "TN-4", fmt.Appendf(nil, "%d-%d", p, i), time.Minute); err != nil {
+						t.Errorf("Park: %v", err)
+						return
+					}
+				}
+			})
+		}
+		go func() { pwg.Wait(); close(parked) }()
+
+		var mu sync.Mutex
+		count := map[string]int{}
+		var twg sync.WaitGroup
+		for range takers {
+			twg.Go(func() {
+				for {
+					// Read done before taking: a take that starts after all
+					// parks finished and finds nothing means nothing is left.
+					done := false
+					select {
+					case <-parked:
+						done = true
+					default:
+					}
+					got, err := s.TakeParked(ctx, "TN-4")
+					if err != nil {
+						t.Errorf("TakeParked: %v", err)
+						return
+					}
+					mu.Lock()
+					for _, p := range got {
+						count[string(p)]++
+					}
+					mu.Unlock()
+					if done && len(got) == 0 {
+						return
+					}
+				}
+			})
+		}
+		twg.Wait()
+		if len(count) != producers*perProducer {
+			t.Errorf("distinct payloads taken: got %d, want %d", len(count), producers*perProducer)
+		}
+		for p, n := range count {
+			if n != 1 {
+				t.Errorf("payload %s: taken %d times, want once", p, n)
+			}
+		}
+	}},
+	{"tracking and park validate", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		tests := []struct {
+			name string
+			call func() error
+		}{
+			{"map without tracking number", func() error { return s.MapTracking(ctx, "", "op1", time.Minute) }},
+			{"map without operation", func() error { return s.MapTracking(ctx, "TN", "", time.Minute) }},
+			{"map without ttl", func() error { return s.MapTracking(ctx, "TN", "op1", 0) }},
+			{"park without tracking number", func() error { return s.Park(ctx, "", []byte("x"), time.Minute) }},
+			{"park without ttl", func() error { return s.Park(ctx, "TN", []byte("x"), 0) }},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if err := tt.call(); err == nil {
+					t.Error("got nil error, want one")
+				}
+			})
+		}
+	}},
+}
