@@ -1,0 +1,207 @@
+package commands
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/switchboard-bot/switchboard/phone"
+)
+
+// UsageError is a mistake in what the user typed. Its message names the token
+// and says what to type instead; it is shown to the user as it is.
+type UsageError struct {
+	Msg   string
+	Usage string // the command's usage line(s), shown under the message
+}
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usageErr(usage, format string, args ...any) *UsageError {
+	return &UsageError{Msg: fmt.Sprintf(format, args...), Usage: usage}
+}
+
+// MaxTextLength bounds the command text the grammar reads; Slack allows about
+// 4,000 characters in a slash command, far more than any real command needs.
+const MaxTextLength = 4000
+
+// slackEscape matches Slack's escaped references: <@U123|name>, <#C123|name>,
+// <!subteam^S123|@group>, <tel:+32…|+32…>, <mailto:…|…>.
+var slackEscape = regexp.MustCompile(`<([^<>|]*)(?:\|([^<>]*))?>`)
+
+// token is one word of a command, with Slack's escapes decoded.
+type token struct {
+	text    string // as shown to the user in messages
+	user    string // Slack user ID when the token is a mention
+	group   string // Slack user-group ID when the token is a group mention
+	literal bool   // false when the token came from an escape
+}
+
+// tokenize splits command text into words. Commas separate like spaces.
+// Slack escapes become single tokens: mentions keep their IDs, links their label.
+func tokenize(text string) ([]token, error) {
+	if len(text) > MaxTextLength {
+		return nil, &UsageError{Msg: fmt.Sprintf("That command is %d characters long; the most I read is %d. Split it into several commands.", len(text), MaxTextLength)}
+	}
+	var out []token
+	rest := text
+	for rest != "" {
+		loc := slackEscape.FindStringSubmatchIndex(rest)
+		before := rest
+		if loc != nil {
+			before = rest[:loc[0]]
+		}
+		for _, w := range strings.FieldsFunc(before, func(r rune) bool { return r == ',' || r == ';' || isSpace(r) }) {
+			out = append(out, token{text: w, literal: true})
+		}
+		if loc == nil {
+			break
+		}
+		ref := rest[loc[2]:loc[3]]
+		label := ""
+		if loc[4] >= 0 {
+			label = rest[loc[4]:loc[5]]
+		}
+		out = append(out, escapeToken(ref, label))
+		rest = rest[loc[1]:]
+	}
+	return out, nil
+}
+
+func isSpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0'
+}
+
+func escapeToken(ref, label string) token {
+	switch {
+	case strings.HasPrefix(ref, "@"):
+		id := strings.TrimPrefix(ref, "@")
+		return token{text: "<@" + id + ">", user: id}
+	case strings.HasPrefix(ref, "!subteam^"):
+		id := strings.TrimPrefix(ref, "!subteam^")
+		return token{text: "<!subteam^" + id + ">", group: id}
+	case strings.HasPrefix(ref, "tel:"):
+		if label != "" {
+			return token{text: label}
+		}
+		return token{text: strings.TrimPrefix(ref, "tel:")}
+	}
+	if label != "" {
+		return token{text: label}
+	}
+	return token{text: ref}
+}
+
+// options splits key=value tokens (e.g. zone=02) from the positional ones.
+// Keys are lower-cased; an unknown key or a repeated one is a usage error.
+func options(usage string, toks []token, allowed ...string) (pos []token, opts map[string]string, err error) {
+	opts = map[string]string{}
+	for _, t := range toks {
+		k, v, ok := strings.Cut(t.text, "=")
+		if !ok || !t.literal {
+			pos = append(pos, t)
+			continue
+		}
+		k = strings.ToLower(k)
+		known := false
+		for _, a := range allowed {
+			known = known || a == k
+		}
+		if !known {
+			if len(allowed) == 0 {
+				return nil, nil, usageErr(usage, "`%s`: this command takes no options.", t.text)
+			}
+			return nil, nil, usageErr(usage, "`%s`: unknown option `%s`. Options here: %s.", t.text, k, strings.Join(quoteAll(allowed, "=…"), ", "))
+		}
+		if _, dup := opts[k]; dup {
+			return nil, nil, usageErr(usage, "`%s=` is given twice; give it once.", k)
+		}
+		if v == "" {
+			return nil, nil, usageErr(usage, "`%s=` needs a value, e.g. `%s=…`.", k, k)
+		}
+		opts[k] = v
+	}
+	return pos, opts, nil
+}
+
+func quoteAll(ss []string, suffix string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = "`" + s + suffix + "`"
+	}
+	return out
+}
+
+// maxNumberTokens is how many space-separated groups one written number may
+// span ("+32 470 12 34 56" is five).
+const maxNumberTokens = 6
+
+// numbers reads phone numbers from tokens. A number may be written with spaces
+// ("+32 470 12 34 56 0470 11 22 33" is two numbers): the longest run of tokens
+// that forms a valid number wins. A token that starts no valid number is named
+// in the error.
+func numbers(usage string, toks []token) ([]phone.Number, error) {
+	var out []phone.Number
+	for i := 0; i < len(toks); {
+		if !toks[i].literal {
+			return nil, usageErr(usage, "`%s` is not a phone number. Type the number, e.g. `+32 470 12 34 56`.", toks[i].text)
+		}
+		n, used, err := longestNumber(toks[i:])
+		if err != nil {
+			return nil, usageErr(usage, "%s.", capitalize(err.Error()))
+		}
+		out = append(out, n)
+		i += used
+	}
+	return out, nil
+}
+
+func longestNumber(toks []token) (phone.Number, int, error) {
+	limit := min(len(toks), maxNumberTokens)
+	for k := limit; k > 1; k-- {
+		parts := make([]string, 0, k)
+		ok := true
+		for _, t := range toks[:k] {
+			if !t.literal || strings.Contains(t.text, ":") || strings.Contains(t.text, "=") {
+				ok = false
+				break
+			}
+			parts = append(parts, t.text)
+		}
+		if !ok {
+			continue
+		}
+		if n, err := phone.Parse(strings.Join(parts, " ")); err == nil && n.Kind != phone.Special {
+			return n, k, nil
+		}
+	}
+	n, err := phone.Parse(toks[0].text)
+	if err == nil {
+		return n, 1, nil
+	}
+	// Name everything that looks like part of the number, not just its first group.
+	run := 0
+	for run < limit && toks[run].literal && strings.Trim(toks[run].text, "+0123456789()-./") == "" {
+		run++
+	}
+	if run > 1 {
+		parts := make([]string, run)
+		for i, t := range toks[:run] {
+			parts[i] = t.text
+		}
+		if _, runErr := phone.Parse(strings.Join(parts, " ")); runErr != nil {
+			err = runErr
+		}
+	}
+	return phone.Number{}, 0, err
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	if s[0] == '"' {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

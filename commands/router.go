@@ -1,0 +1,385 @@
+// Package commands reads the bot's slash commands (/sim, /fmu, /number, /call)
+// and button clicks, checks them against the policy, and turns them into EnCo
+// API calls and Slack messages.
+//
+// Everything before the acknowledgement is quick and local: parsing, the
+// permission check, saving a confirmation in Redis. Its answer travels in the
+// acknowledgement itself (ephemeral). Calls to EnCo happen after the ack, so a
+// slow EnCo never makes Slack show "the app did not respond".
+package commands
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// Checker decides whether a user may use a permission in a channel.
+type Checker interface {
+	Check(ctx context.Context, userID, channelID, permission string) permissions.Decision
+}
+
+// Store is the shared state the commands need.
+type Store interface {
+	SaveConfirmation(ctx context.Context, c state.Confirmation, ttl time.Duration) error
+	PeekConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
+	ConsumeConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
+	CreateOperation(ctx context.Context, op state.Operation, ttl time.Duration) error
+	UpdateOperation(ctx context.Context, id string, fn func(*state.Operation) error) (state.Operation, error)
+	BindToken(ctx context.Context, token, opID string, ttl time.Duration) error
+	MapTracking(ctx context.Context, trackingNumber, opID string, ttl time.Duration) error
+	Audit(ctx context.Context, e state.AuditEntry) error
+	FirstSeen(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
+}
+
+// SIMAPI is the M2M part of the EnCo client.
+type SIMAPI interface {
+	SIMCards(ctx context.Context, d enco.Device) ([]enco.SIMCard, error)
+	RequestM2M(ctx context.Context, a enco.M2MAction, devices []enco.Device, callbackToken string) (string, error)
+}
+
+// Callbacks is told when a tracking number becomes known, so that callbacks
+// which arrived before it (and were parked) are delivered.
+type Callbacks interface {
+	TrackingKnown(ctx context.Context, trackingNumber string)
+}
+
+// Router answers slash commands and button clicks. Set the fields, then use it
+// from any number of goroutines; Wait blocks until work started after
+// acknowledgements has finished.
+type Router struct {
+	Checker   Checker
+	Store     Store
+	SIM       SIMAPI
+	Slack     notify.Slack
+	Callbacks Callbacks
+	Log       *slog.Logger
+
+	// MaxTargets caps the ids or numbers in one command (0 means 100).
+	MaxTargets int
+	// MaskNumbers hides the middle digits of phone numbers in channel posts.
+	MaskNumbers bool
+	// ConfirmTTL is how long a confirmation button stays valid (0 means 5 minutes).
+	ConfirmTTL time.Duration
+	// OperationTTL is how long an operation waits for its callbacks (0 means 24 hours).
+	OperationTTL time.Duration
+	// AckTimeout bounds the work done before the acknowledgement (0 means 2 s),
+	// leaving room within Slack's 3 s.
+	AckTimeout time.Duration
+	// WorkTimeout bounds the work after the acknowledgement (0 means 2 minutes).
+	WorkTimeout time.Duration
+	// OnAck, when set, is told how long each slash command took to acknowledge (for metrics).
+	OnAck func(command string, d time.Duration)
+
+	bg sync.WaitGroup
+}
+
+// command is one slash command being answered.
+type command struct {
+	slack.SlashCommand
+	toks []token
+}
+
+func (r *Router) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.Default()
+	}
+	return r.Log
+}
+
+func (r *Router) maxTargets() int           { return orInt(r.MaxTargets, 100) }
+func (r *Router) confirmTTL() time.Duration { return orDur(r.ConfirmTTL, 5*time.Minute) }
+func (r *Router) operationTTL() time.Duration {
+	return orDur(r.OperationTTL, 24*time.Hour)
+}
+
+func orInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Command answers a slash command. The Reply goes into the acknowledgement;
+// the returned function, when not nil, is the work to do after it (API calls,
+// posts) and must be run with Go.
+func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, func(context.Context)) {
+	ctx, cancel := context.WithTimeout(ctx, orDur(r.AckTimeout, 2*time.Second))
+	defer cancel()
+	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(sc.Command)), "/")
+	toks, err := tokenize(sc.Text)
+	if err != nil {
+		var ue *UsageError
+		errors.As(err, &ue)
+		return usageReply(ue), nil
+	}
+	c := &command{SlashCommand: sc, toks: toks}
+	var (
+		reply Reply
+		after func(context.Context)
+	)
+	switch name {
+	case "sim":
+		reply, after = r.sim(ctx, c)
+	default:
+		reply = textReply(fmt.Sprintf(":warning: I don't know the command `/%s`. I answer `/sim`, `/fmu`, `/number` and `/call`; add `help` to any of them for usage.", name))
+	}
+	return reply, after
+}
+
+// Go runs work after an acknowledgement, with its own deadline, tracked so
+// that Wait can let it finish at shutdown.
+func (r *Router) Go(ctx context.Context, work func(context.Context)) {
+	if work == nil {
+		return
+	}
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDur(r.WorkTimeout, 2*time.Minute))
+		defer cancel()
+		work(ctx)
+	}()
+}
+
+// Wait blocks until all work started with Go has finished.
+func (r *Router) Wait() { r.bg.Wait() }
+
+// allow checks a permission and records the decision in the audit stream.
+// When it is denied, the reply says why.
+func (r *Router) allow(ctx context.Context, c *command, permission string) (Reply, bool) {
+	d := r.Checker.Check(ctx, c.UserID, c.ChannelID, permission)
+	decision := "denied"
+	if d.Allowed {
+		decision = "allowed"
+	}
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule})
+	r.log().Info("command", "user", c.UserID, "channel", c.ChannelID, "command", c.Command, "permission", permission, "decision", decision, "rule", d.Rule)
+	if d.Allowed {
+		return Reply{}, true
+	}
+	msg := d.Message
+	if msg == "" {
+		msg = fmt.Sprintf("You don't have the permission `%s`.", permission)
+	}
+	return textReply(":no_entry: " + msg), false
+}
+
+func (r *Router) audit(ctx context.Context, e state.AuditEntry) {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	if err := r.Store.Audit(ctx, e); err != nil {
+		r.log().Error("audit append failed", "err", err, "user", e.UserID, "decision", e.Decision, "operation", e.OperationID)
+	}
+}
+
+// storeDown is the answer when Redis does not respond: nothing was done.
+func storeDown(ref string) Reply {
+	return textReply(fmt.Sprintf(":hourglass: I can't reach my state store right now, so I did nothing. Please try again in a minute. (ref `%s`)", ref))
+}
+
+// newID returns a random identifier for operations, confirmations and error references.
+func newID(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // never happens on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
+
+// pending is a change waiting for a confirmation click.
+type pending struct {
+	op           state.Operation
+	title        string
+	lines        []string
+	note         string
+	confirmLabel string
+	danger       bool
+}
+
+// confirm saves a pending change and returns the ephemeral prompt with its buttons.
+func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
+	id := newID(16)
+	p.op.ID = newID(16)
+	p.op.UserID = c.UserID
+	p.op.ChannelID = c.ChannelID
+	p.op.Status = "pending"
+	if p.op.Params == nil {
+		p.op.Params = map[string]string{}
+	}
+	p.op.Params["title"] = p.title
+	opJSON, err := json.Marshal(p.op)
+	if err != nil {
+		panic(err) // a struct of strings always encodes
+	}
+	ttl := r.confirmTTL()
+	now := time.Now()
+	conf := state.Confirmation{
+		ID: id, OperationID: p.op.ID, UserID: c.UserID, Action: p.op.Kind,
+		CreatedAt: now, ExpiresAt: now.Add(ttl),
+		Data: map[string]string{"op": string(opJSON)},
+	}
+	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {
+		ref := newID(4)
+		r.log().Error("save confirmation", "err", err, "ref", ref, "user", c.UserID)
+		return storeDown(ref)
+	}
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: p.op.Kind, Decision: "confirmation requested", OperationID: p.op.ID, Detail: p.title})
+	note := p.note
+	if note != "" {
+		note += " "
+	}
+	note += fmt.Sprintf("This button expires in %s.", humanDuration(ttl))
+	return Reply{
+		Text:   fmt.Sprintf("%s? Confirm or cancel.", p.title),
+		Blocks: confirmBlocks(p.title+"?", p.lines, note, p.confirmLabel, p.danger, id),
+	}
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	case d >= time.Minute:
+		return plural(int(d.Round(time.Minute)/time.Minute), "minute")
+	}
+	return plural(int(d.Round(time.Second)/time.Second), "second")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// Action handles a button click (a block_actions interaction). It is called
+// after the interaction has been acknowledged.
+func (r *Router) Action(ctx context.Context, cb slack.InteractionCallback) {
+	for _, a := range cb.ActionCallback.BlockActions {
+		switch a.ActionID {
+		case ActionConfirm, ActionCancel:
+			r.confirmClick(ctx, cb, a.ActionID, a.Value)
+		default:
+			r.log().Warn("unknown action", "action_id", a.ActionID, "user", cb.User.ID)
+		}
+	}
+}
+
+func (r *Router) respond(ctx context.Context, responseURL string, m notify.Message, replace bool) {
+	if responseURL == "" {
+		return
+	}
+	if err := r.Slack.Respond(ctx, responseURL, m, replace); err != nil {
+		r.log().Error("respond", "err", err)
+	}
+}
+
+// tellUser shows a message to one person: through the response URL when there
+// is one, else as an ephemeral message in the channel.
+func (r *Router) tellUser(ctx context.Context, cb slack.InteractionCallback, text string) {
+	m := textReply(text).Message()
+	if err := r.Slack.PostEphemeral(ctx, cb.Channel.ID, cb.User.ID, m); err != nil {
+		r.log().Error("ephemeral", "err", err, "user", cb.User.ID)
+	}
+}
+
+func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback, action, id string) {
+	user := cb.User.ID
+	conf, ok, err := r.Store.PeekConfirmation(ctx, id)
+	if err != nil {
+		ref := newID(4)
+		r.log().Error("peek confirmation", "err", err, "ref", ref)
+		r.tellUser(ctx, cb, storeDown(ref).Text)
+		return
+	}
+	if !ok {
+		r.respond(ctx, cb.ResponseURL, textReply(":hourglass: This confirmation has expired or was already used. Run the command again if you still want it.").Message(), true)
+		return
+	}
+	if user != conf.UserID {
+		r.audit(ctx, state.AuditEntry{UserID: user, Command: conf.Action, Decision: "click refused", Rule: "only the requester may confirm", OperationID: conf.OperationID})
+		r.log().Warn("click by someone else refused", "user", user, "requester", conf.UserID, "operation", conf.OperationID)
+		r.tellUser(ctx, cb, fmt.Sprintf(":no_entry: Only <@%s>, who asked for it, can confirm or cancel this.", conf.UserID))
+		return
+	}
+	conf, ok, err = r.Store.ConsumeConfirmation(ctx, id)
+	if err != nil {
+		ref := newID(4)
+		r.log().Error("consume confirmation", "err", err, "ref", ref)
+		r.tellUser(ctx, cb, storeDown(ref).Text)
+		return
+	}
+	if !ok { // another click (or another replica) got there first
+		r.log().Info("confirmation already used", "operation", conf.OperationID, "user", user)
+		return
+	}
+	var op state.Operation
+	if err := json.Unmarshal([]byte(conf.Data["op"]), &op); err != nil {
+		r.log().Error("confirmation holds no operation", "err", err, "confirmation", id)
+		return
+	}
+	if action == ActionCancel {
+		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "cancelled", OperationID: op.ID})
+		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":no_entry_sign: Cancelled: %s. Nothing was changed.", op.Params["title"])).Message(), true)
+		return
+	}
+	// The policy may have changed since the command was typed.
+	if d := r.Checker.Check(ctx, user, op.ChannelID, op.Kind); !d.Allowed {
+		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "denied at confirmation", Rule: d.Rule, OperationID: op.ID})
+		r.respond(ctx, cb.ResponseURL, textReply(":no_entry: "+d.Message).Message(), true)
+		return
+	}
+	r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params["title"]})
+	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params["title"], op.ChannelID)).Message(), true)
+	op.CreatedAt = time.Now()
+	r.execute(ctx, op, cb.ResponseURL)
+}
+
+// execute starts a confirmed operation.
+func (r *Router) execute(ctx context.Context, op state.Operation, responseURL string) {
+	switch {
+	case strings.HasPrefix(op.Kind, "sim."):
+		r.runM2M(ctx, op, responseURL)
+	default:
+		r.log().Error("no executor for operation", "kind", op.Kind, "operation", op.ID)
+	}
+}
+
+// userError turns an API error into words for the person in Slack. A
+// service's own refusal (4xx) is shown; anything else is a generic line with a
+// reference, the details go to the log.
+func (r *Router) userError(err error, what string) string {
+	ref := newID(4)
+	r.log().Error(what, "err", err, "ref", ref)
+	var ee *enco.Error
+	if errors.As(err, &ee) && ee.StatusCode >= 400 && ee.StatusCode < 500 && ee.StatusCode != 401 && ee.StatusCode != 403 && ee.StatusCode != 429 && ee.Message != "" {
+		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", truncate(ee.Message, 300), ee.StatusCode, ref)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("EnCo did not answer in time (ref `%s`). Nothing is known to have changed; check the status before trying again.", ref)
+	}
+	return fmt.Sprintf("EnCo could not be reached or failed (ref `%s`). Try again later; an operator can find the details under that reference.", ref)
+}

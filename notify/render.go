@@ -1,0 +1,74 @@
+package notify
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// DeviceLabel shows a SIM to people: a mobile number grouped for reading
+// (masked when asked), or the ICCID/IMSI with its type.
+func DeviceLabel(d enco.Device, mask bool) string {
+	if d.IdentifierType == enco.MSISDN || d.IdentifierType == "" {
+		return NumberLabel(d.Identifier, mask)
+	}
+	return fmt.Sprintf("%s %s", d.IdentifierType, d.Identifier)
+}
+
+// NumberLabel shows a phone number (E.164 digits) grouped for reading,
+// masked when asked.
+func NumberLabel(digits string, mask bool) string {
+	n, err := phone.Parse("+" + strings.TrimPrefix(digits, "+"))
+	if err != nil {
+		if mask {
+			return phone.Mask(digits)
+		}
+		return digits
+	}
+	if mask {
+		return n.Masked()
+	}
+	return n.International()
+}
+
+// ParentMessage renders the message that roots an operation's thread: what
+// was asked, by whom, and how far it got.
+func ParentMessage(op state.Operation, p state.Progress, mask bool) Message {
+	title := op.Params["title"]
+	if title == "" {
+		title = op.Kind
+	}
+	icon, status := progressWords(op, p)
+	head := fmt.Sprintf("%s *%s* — requested by <@%s>", icon, title, op.UserID)
+	text := fmt.Sprintf("%s %s — requested by <@%s> · %s", icon, title, op.UserID, status)
+	return Message{
+		Text: text,
+		Blocks: []slack.Block{
+			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, head, false, false), nil, nil),
+			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, status+" · results in the thread", false, false)),
+		},
+	}
+}
+
+func progressWords(op state.Operation, p state.Progress) (icon, status string) {
+	finished := p.Done + p.Failed
+	expected := max(p.Expected, op.Expected)
+	switch {
+	case op.Status == "failed" && finished == 0:
+		return ":x:", "not carried out"
+	case op.Status == "expired":
+		return ":hourglass:", fmt.Sprintf("%d of %d answered; %d never answered", finished, expected, expected-finished)
+	case expected > 0 && finished >= expected && p.Failed == 0:
+		return ":white_check_mark:", fmt.Sprintf("all %d done", expected)
+	case expected > 0 && finished >= expected:
+		return ":warning:", fmt.Sprintf("%d succeeded, %d failed", p.Done, p.Failed)
+	case p.Failed > 0:
+		return ":hourglass_flowing_sand:", fmt.Sprintf("%d of %d done (%d failed)", finished, expected, p.Failed)
+	}
+	return ":hourglass_flowing_sand:", fmt.Sprintf("%d of %d done", finished, expected)
+}
