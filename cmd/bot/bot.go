@@ -1,0 +1,363 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/switchboard-bot/switchboard/commands"
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// Main is the whole bot: Open wires it from Config, Run serves until its
+// context ends, Close releases what Open took. Tests run this very type.
+type Main struct {
+	Config  Config
+	Console bool
+	// Stdin and Stdout are the console's terminal.
+	Stdin  io.Reader
+	Stdout io.Writer
+	// LogOutput receives the structured log (stderr when nil).
+	LogOutput io.Writer
+	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
+	KeyPrefix string
+
+	Log      *slog.Logger
+	Store    *state.Store
+	Router   *commands.Router
+	Server   *notify.Server
+	Receiver *notify.Receiver
+	Sandbox  *encotest.Sandbox // when ENCO_SANDBOX=true or in console mode
+	Enco     *enco.Client
+
+	redis     *redis.Client
+	embedded  *miniredis.Miniredis
+	socket    *commands.Socket
+	deliverer *notify.Deliverer
+	console   *console
+	slackAPI  *slack.Client
+	closeOnce sync.Once
+}
+
+// Open wires the bot: logger, Redis, policy, EnCo client (or sandbox), the
+// HTTP server (bound, not yet serving), Slack or the console.
+func (m *Main) Open(ctx context.Context) error {
+	c := &m.Config
+	if err := c.Validate(m.Console); err != nil {
+		return err
+	}
+	if m.Console {
+		c.HTTPAddr = "127.0.0.1:0" // callbacks come from the in-process sandbox only
+	}
+	if err := m.openLog(); err != nil {
+		return err
+	}
+	if err := m.openRedis(ctx); err != nil {
+		return err
+	}
+
+	policy, err := m.loadPolicy()
+	if err != nil {
+		return err
+	}
+
+	if c.EncoSandbox || m.Console {
+		sb, err := encotest.Start("127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("start EnCo sandbox: %w", err)
+		}
+		m.Sandbox = sb
+		c.EncoBaseURL, c.EncoTokenURL = sb.URL, strings.TrimRight(sb.URL, "/")+"/token"
+		c.EncoClientID, c.EncoClientSecret, c.EncoToken, c.EncoM2MAPIKey = sb.ClientID, sb.ClientSecret, "", sb.APIKey
+		if c.CallbackSecret == "" {
+			c.CallbackSecret = randomHex(24)
+		}
+		if !m.Console { // the console says so in its banner
+			m.Log.Warn("using the built-in EnCo sandbox: no real SIM card, number or call is touched", "url", sb.URL)
+		}
+	}
+	var ts = enco.StaticTokenSource(c.EncoToken)
+	if c.EncoToken == "" {
+		ts = enco.NewTokenSource(context.WithoutCancel(ctx), c.EncoTokenURL, c.EncoClientID, c.EncoClientSecret, nil)
+	}
+	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey}
+
+	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, MaskNumbers: policy.MaskNumbers(), Log: m.Log}
+	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
+	if err := m.Server.Open(); err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = m.Server.URL()
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+
+	var sl notify.Slack
+	var groups permissions.Groups
+	var phones permissions.ProfilePhones
+	if m.Console {
+		m.console = newConsole(m.Stdin, m.Stdout)
+		sl = m.console
+	} else {
+		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken))
+		sl = &notify.SlackAPI{Client: m.slackAPI}
+		groups = slackGroups{m.slackAPI}
+		phones = slackPhones{m.slackAPI}
+	}
+	_ = phones // the directory is used by /fmu and /call
+
+	m.Router = &commands.Router{
+		Checker:     permissions.NewChecker(policy, groups),
+		Store:       m.Store,
+		SIM:         m.Enco,
+		Slack:       sl,
+		Callbacks:   m.Receiver,
+		Log:         m.Log,
+		MaxTargets:  policy.MaxTargets(),
+		MaskNumbers: policy.MaskNumbers(),
+	}
+	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Consumer: consumerName(), MaskNumbers: policy.MaskNumbers(), Log: m.Log}
+	if m.Console {
+		m.deliverer.Block = 200 * time.Millisecond
+	} else {
+		m.socket = &commands.Socket{Router: m.Router, Client: socketmode.New(m.slackAPI)}
+		m.Server.Live = m.socket.Live
+	}
+	return nil
+}
+
+func (m *Main) openLog() error {
+	out := m.LogOutput
+	if out == nil {
+		out = os.Stderr
+	}
+	level, err := parseLevel(m.Config.LogLevel)
+	if err != nil {
+		return err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if m.Console {
+		// The terminal is the console: only warnings and errors, as text.
+		opts.Level = max(level, slog.LevelWarn)
+		m.Log = slog.New(slog.NewTextHandler(out, opts))
+		return nil
+	}
+	if m.Config.LogFormat == "text" {
+		m.Log = slog.New(slog.NewTextHandler(out, opts))
+	} else {
+		m.Log = slog.New(slog.NewJSONHandler(out, opts))
+	}
+	return nil
+}
+
+func (m *Main) openRedis(ctx context.Context) error {
+	if m.Config.RedisURL == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("start embedded store: %w", err)
+		}
+		mr.ClockTTL(true) // expire keys on the wall clock, as Redis does
+		m.embedded = mr
+		m.redis = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		if !m.Console {
+			m.Log.Warn("REDIS_URL is unset: using the embedded in-memory store; state is lost on restart and cannot be shared by replicas")
+		}
+	} else {
+		opts, err := redis.ParseURL(m.Config.RedisURL)
+		if err != nil {
+			return errors.New("REDIS_URL: not a valid Redis URL")
+		}
+		m.redis = redis.NewClient(opts)
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if err := m.redis.Ping(pctx).Err(); err != nil {
+			// Not fatal: go-redis reconnects, and commands answer "try again" meanwhile.
+			m.Log.Error("Redis does not answer yet; commands will ask users to retry until it does", "err", err)
+		}
+	}
+	prefix := m.KeyPrefix
+	if prefix == "" {
+		prefix = "sb:"
+	}
+	m.Store = state.New(m.redis, prefix)
+	return nil
+}
+
+func (m *Main) loadPolicy() (*permissions.Policy, error) {
+	switch {
+	case m.Config.PolicyFile != "":
+		p, err := permissions.Load(m.Config.PolicyFile)
+		if err != nil {
+			return nil, fmt.Errorf("POLICY_FILE: %w", err)
+		}
+		m.Log.Info("policy loaded", "policy", p.Describe())
+		return p, nil
+	case m.Console:
+		p, err := permissions.Parse([]byte(demoPolicy))
+		if err != nil {
+			return nil, fmt.Errorf("demo policy: %w", err)
+		}
+		return p, nil
+	}
+	m.Log.Warn("POLICY_FILE is unset: every command is denied except help; see the README to write a policy")
+	return permissions.DenyAll(), nil
+}
+
+// Run serves until ctx ends, then shuts down gracefully: no new commands,
+// in-flight work finished, callbacks drained, queued posts delivered.
+func (m *Main) Run(ctx context.Context) error {
+	errc := make(chan error, 3)
+	var wg sync.WaitGroup
+	deliverCtx, stopDeliver := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDeliver()
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := m.Server.Serve(); err != nil {
+			errc <- fmt.Errorf("HTTP server: %w", err)
+		}
+	}()
+	var deliverDone sync.WaitGroup
+	deliverDone.Add(1)
+	go func() {
+		defer deliverDone.Done()
+		_ = m.deliverer.Run(deliverCtx)
+	}()
+	go m.configureCallbacks(ctx)
+
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var err error
+		if m.Console {
+			err = m.console.Run(runCtx, m)
+			stopRun() // end of input ends the bot
+		} else {
+			err = m.socket.Run(runCtx)
+		}
+		if err != nil {
+			errc <- err
+		}
+	}()
+
+	var runErr error
+	select {
+	case <-runCtx.Done():
+	case runErr = <-errc:
+	}
+	stopRun()
+	m.Log.Info("shutting down: finishing work in flight")
+	m.Router.Wait()
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := m.Server.Close(shutCtx); err != nil {
+		m.Log.Warn("HTTP server shutdown", "err", err)
+	}
+	if m.console != nil {
+		m.console.drain(shutCtx, m.Store)
+	}
+	stopDeliver()
+	deliverDone.Wait()
+	wg.Wait()
+	return runErr
+}
+
+// configureCallbacks points EnCo's M2M callbacks at this bot, with the secret
+// it must send back, retrying until EnCo accepts or ctx ends.
+func (m *Main) configureCallbacks(ctx context.Context) {
+	url := m.Config.PublicURL + notify.PathM2M
+	headers := map[string]string{"Authorization": "Bearer " + m.Config.CallbackSecret}
+	backoff := time.Second
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := m.Enco.ConfigureM2MCallback(cctx, url, headers)
+		cancel()
+		if err == nil {
+			m.Log.Info("M2M callback URL configured", "url", url)
+			return
+		}
+		m.Log.Error("configure M2M callback URL; retrying", "err", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 5*time.Minute)
+	}
+}
+
+// Close releases what Open took. It is safe to call more than once and after a failed Open.
+func (m *Main) Close() {
+	m.closeOnce.Do(func() {
+		if m.Server != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = m.Server.Close(ctx)
+			cancel()
+		}
+		if m.Sandbox != nil {
+			m.Sandbox.Close()
+		}
+		if m.redis != nil {
+			_ = m.redis.Close()
+		}
+		if m.embedded != nil {
+			m.embedded.Close()
+		}
+	})
+}
+
+func consumerName() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "bot"
+	}
+	return host + "-" + randomHex(4)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// slackGroups resolves user-group members through usergroups.users.list.
+type slackGroups struct{ api *slack.Client }
+
+func (g slackGroups) UserGroupMembers(ctx context.Context, groupID string) ([]string, error) {
+	return g.api.GetUserGroupMembersContext(ctx, groupID)
+}
+
+// slackPhones reads the phone field of a user's Slack profile.
+type slackPhones struct{ api *slack.Client }
+
+func (p slackPhones) ProfilePhone(ctx context.Context, userID string) (string, error) {
+	u, err := p.api.GetUserInfoContext(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	return u.Profile.Phone, nil
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/internal/redistest"
+	"github.com/switchboard-bot/switchboard/internal/slacktest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+// Test users and channels. The policy below gives them their roles.
+const (
+	opsUser   = "U0OPS00001" // sim-operators: read, activate, deactivate, reactivate
+	opsUser2  = "U0OPS00002" // also a sim operator
+	guestUser = "U0GUEST001" // no SIM permission
+	groupUser = "U0GROUP001" // sim.read through user group S0SIMREAD1
+	opsChan   = "C0OPS00001"
+	otherChan = "C0OTHER001"
+)
+
+const testPolicy = `roles:
+  - name: sim-operators
+    members: [` + opsUser + `, ` + opsUser2 + `]
+    permissions: [sim.read, sim.activate, sim.deactivate, sim.reactivate]
+  - name: sim-readers
+    members: [S0SIMREAD1]
+    permissions: [sim.read]
+  - name: everyone
+    members: ["*"]
+    permissions: [fmu.self]
+`
+
+// syncBuffer collects the bot's log output safely across goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// harness runs the real Main against the fake Slack, the EnCo sandbox and
+// real Redis, wired through the same Config as production.
+type harness struct {
+	t       *testing.T
+	ctx     context.Context
+	slack   *slacktest.Server
+	enco    *encotest.Sandbox
+	main    *Main
+	logs    *syncBuffer
+	cfg     Config
+	prefix  string
+	stop    context.CancelFunc
+	stopped chan error
+}
+
+type harnessOption func(*harness)
+
+func withPolicy(yaml string) harnessOption {
+	return func(h *harness) {
+		if yaml == "" {
+			h.cfg.PolicyFile = ""
+			return
+		}
+		path := filepath.Join(h.t.TempDir(), "policy.yml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			h.t.Fatal(err)
+		}
+		h.cfg.PolicyFile = path
+	}
+}
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	_, prefix := redistest.New(t)
+	h := &harness{
+		t:      t,
+		ctx:    ctx,
+		slack:  slacktest.New(t),
+		enco:   encotest.New(t),
+		logs:   &syncBuffer{},
+		prefix: prefix,
+	}
+	h.slack.SetUserGroup("S0SIMREAD1", groupUser)
+	port := freePort(t)
+	h.cfg = Config{
+		SlackBotToken:    h.slack.BotToken,
+		SlackAppToken:    h.slack.AppToken,
+		SlackAPIURL:      h.slack.URL,
+		EncoBaseURL:      h.enco.URL,
+		EncoClientID:     h.enco.ClientID,
+		EncoClientSecret: h.enco.ClientSecret,
+		EncoM2MAPIKey:    h.enco.APIKey,
+		RedisURL:         "redis://" + redistest.Addr(t) + "/0",
+		HTTPAddr:         fmt.Sprintf("127.0.0.1:%d", port),
+		PublicURL:        fmt.Sprintf("http://127.0.0.1:%d", port),
+		CallbackSecret:   "test-callback-secret-0123456789",
+		LogLevel:         "debug",
+		LogFormat:        "json",
+	}
+	withPolicy(testPolicy)(h)
+	for _, o := range opts {
+		o(h)
+	}
+	h.start()
+	return h
+}
+
+func (h *harness) start() {
+	t := h.t
+	t.Helper()
+	h.main = &Main{Config: h.cfg, LogOutput: h.logs, KeyPrefix: h.prefix}
+	if err := h.main.Open(h.ctx); err != nil {
+		h.main.Close()
+		t.Fatalf("Open: %v", err)
+	}
+	runCtx, stop := context.WithCancel(h.ctx)
+	h.stop = stop
+	h.stopped = make(chan error, 1)
+	go func() { h.stopped <- h.main.Run(runCtx) }()
+	t.Cleanup(h.shutdown)
+	if err := h.slack.WaitConnected(h.ctx, 1); err != nil {
+		t.Fatalf("bot did not connect to Slack: %v\nlogs:\n%s", err, h.logs)
+	}
+	// The bot configures its M2M callback URL at start-up.
+	h.waitFor("M2M callback configured", func() bool {
+		for _, r := range h.enco.Requests() {
+			if r.Path == "/m2m/1.0.0/configure/callback" {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (h *harness) shutdown() {
+	if h.stop == nil {
+		return
+	}
+	h.stop()
+	h.stop = nil
+	select {
+	case err := <-h.stopped:
+		if err != nil {
+			h.t.Errorf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		h.t.Errorf("Run did not return within 20 s of its context ending")
+	}
+	h.main.Close()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// command sends a slash command through the socket and returns the ack.
+func (h *harness) command(user, channel, text string) (slacktest.Ack, ackReply) {
+	h.t.Helper()
+	cmd, rest, _ := strings.Cut(text, " ")
+	ack, err := h.slack.SlashCommand(h.ctx, slack.SlashCommand{Command: cmd, Text: rest, UserID: user, ChannelID: channel})
+	if err != nil {
+		h.t.Fatalf("slash command %q: %v", text, err)
+	}
+	var r ackReply
+	if len(ack.Payload) > 0 {
+		if err := json.Unmarshal(ack.Payload, &r); err != nil {
+			h.t.Fatalf("ack payload %s: %v", ack.Payload, err)
+		}
+	}
+	return ack, r
+}
+
+// ackReply is the slash-command acknowledgement payload.
+type ackReply struct {
+	ResponseType string          `json:"response_type"`
+	Text         string          `json:"text"`
+	Blocks       json.RawMessage `json:"blocks"`
+}
+
+// button finds a button's value in the ack's blocks.
+func (r ackReply) button(t *testing.T, actionID string) string {
+	t.Helper()
+	var blocks []struct {
+		Type     string `json:"type"`
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(r.Blocks, &blocks); err != nil {
+		t.Fatalf("blocks %s: %v", r.Blocks, err)
+	}
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if e.ActionID == actionID {
+				return e.Value
+			}
+		}
+	}
+	t.Fatalf("no %q button in %s", actionID, r.Blocks)
+	return ""
+}
+
+// click sends a button click and returns its ack (whose ResponseURL the bot answers through).
+func (h *harness) click(user, channel, actionID, value string) slacktest.Ack {
+	h.t.Helper()
+	cb := slack.InteractionCallback{
+		Type:    slack.InteractionTypeBlockActions,
+		User:    slack.User{ID: user},
+		Channel: slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: channel}}},
+		ActionCallback: slack.ActionCallbacks{BlockActions: []*slack.BlockAction{{
+			ActionID: actionID, Value: value, BlockID: "confirm:" + value,
+		}}},
+	}
+	ack, err := h.slack.BlockAction(h.ctx, cb)
+	if err != nil {
+		h.t.Fatalf("click %s: %v", actionID, err)
+	}
+	return ack
+}
+
+// waitFor waits until cond holds, re-checking whenever the fake Slack records a call.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, 15*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			h.t.Fatalf("timed out waiting for %s\nlogs:\n%s", what, h.logs)
+		case <-tick.C:
+		}
+	}
+}
+
+// encoCalls returns the sandbox requests whose path starts with prefix.
+func (h *harness) encoCalls(prefix string) []encotest.Request {
+	var out []encotest.Request
+	for _, r := range h.enco.Requests() {
+		if strings.HasPrefix(r.Path, prefix) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

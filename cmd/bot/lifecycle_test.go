@@ -1,0 +1,49 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestHealthEndpoints(t *testing.T) {
+	h := newHarness(t)
+	if code, body := get(t, h.cfg.PublicURL+"/healthz"); code != http.StatusOK || !strings.Contains(body, "ok") {
+		t.Errorf("/healthz = %d %q, want 200 ok", code, body)
+	}
+	if code, body := get(t, h.cfg.PublicURL+"/readyz"); code != http.StatusOK || !strings.Contains(body, "ready") {
+		t.Errorf("/readyz = %d %q, want 200 ready", code, body)
+	}
+}
+
+func TestShutdownFinishesWorkInFlight(t *testing.T) {
+	h := newHarness(t)
+	h.enco.SetResponseDelay(time.Second)
+	_, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001")
+	h.click(opsUser, opsChan, "confirm", reply.button(t, "confirm"))
+	h.waitFor("the request to reach EnCo", func() bool { return len(h.encoCalls("/m2m/1.0.0/requests/deactivation")) == 1 })
+
+	h.shutdown() // like SIGTERM: the run context ends while EnCo is still answering
+	if !strings.Contains(h.logs.String(), "m2m request accepted") {
+		t.Errorf("shutdown did not wait for the request in flight to finish; logs:\n%s", h.logs)
+	}
+	if got := h.slack.Connections(); got != 0 {
+		t.Errorf("socket connections after shutdown = %d, want 0", got)
+	}
+	if _, err := http.Get(h.cfg.PublicURL + "/healthz"); err == nil {
+		t.Errorf("HTTP server still answers after shutdown")
+	}
+}

@@ -1,0 +1,55 @@
+// Command bot runs Switchboard, the Slack chat-ops bot for the Proximus EnCo
+// telecom APIs. Configuration comes from the environment (bot -h lists it);
+// bot -console runs it in a terminal with the built-in EnCo sandbox.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
+	console := fs.Bool("console", false, "run in this terminal instead of Slack, with the EnCo sandbox and the embedded store")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: bot [-console]")
+		fmt.Fprintln(fs.Output())
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output())
+		PrintUsage(fs.Output())
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	cfg, err := LoadConfig()
+	if err == nil {
+		err = cfg.Validate(*console)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bot: "+err.Error())
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Config: cfg, Console: *console, Stdin: os.Stdin, Stdout: os.Stdout, LogOutput: os.Stderr}
+	if err := m.Open(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "bot: "+err.Error())
+		m.Close()
+		os.Exit(1)
+	}
+	err = m.Run(ctx)
+	m.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bot: "+err.Error())
+		os.Exit(1)
+	}
+}
