@@ -58,6 +58,11 @@ type Callbacks interface {
 	TrackingKnown(ctx context.Context, trackingNumber string)
 }
 
+// Directory finds a person's own numbers (mobile, fixed).
+type Directory interface {
+	Lookup(ctx context.Context, userID string) (e permissions.Entry, source string, ok bool, err error)
+}
+
 // Router answers slash commands and button clicks. Set the fields, then use it
 // from any number of goroutines; Wait blocks until work started after
 // acknowledgements has finished.
@@ -65,9 +70,18 @@ type Router struct {
 	Checker   Checker
 	Store     Store
 	SIM       SIMAPI
+	FMU       FMUAPI
+	Voice     VoiceAPI
+	Numbers   NumbersAPI
+	Directory Directory
+	// Policy holds the settings that shape commands (call barring, limits).
+	Policy    *permissions.Policy
 	Slack     notify.Slack
 	Callbacks Callbacks
 	Log       *slog.Logger
+	// PublicURL is the base URL EnCo reaches the bot's callback server at
+	// (for the per-request callback URLs of FMU and voice).
+	PublicURL string
 
 	// MaxTargets caps the ids or numbers in one command (0 means 100).
 	MaxTargets int
@@ -142,6 +156,12 @@ func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, fun
 	switch name {
 	case "sim":
 		reply, after = r.sim(ctx, c)
+	case "fmu":
+		reply, after = r.fmu(ctx, c)
+	case "number":
+		reply, after = r.number(ctx, c)
+	case "call":
+		reply, after = r.call(ctx, c)
 	default:
 		reply = textReply(fmt.Sprintf(":warning: I don't know the command `/%s`. I answer `/sim`, `/fmu`, `/number` and `/call`; add `help` to any of them for usage.", name))
 	}
@@ -174,8 +194,13 @@ func (r *Router) allow(ctx context.Context, c *command, permission string) (Repl
 	if d.Allowed {
 		decision = "allowed"
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule})
 	r.log().Info("command", "user", c.UserID, "channel", c.ChannelID, "command", c.Command, "permission", permission, "decision", decision, "rule", d.Rule)
+	if err := r.Store.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule}); err != nil {
+		// Every decision is recorded; without the store nothing is done.
+		ref := newID(4)
+		r.log().Error("audit append failed; command refused", "err", err, "ref", ref, "user", c.UserID)
+		return storeDown(ref), false
+	}
 	if d.Allowed {
 		return Reply{}, true
 	}
@@ -363,6 +388,12 @@ func (r *Router) execute(ctx context.Context, op state.Operation, responseURL st
 	switch {
 	case strings.HasPrefix(op.Kind, "sim."):
 		r.runM2M(ctx, op, responseURL)
+	case strings.HasPrefix(op.Kind, "fmu."):
+		r.runFMU(ctx, op, responseURL)
+	case strings.HasPrefix(op.Kind, "number."):
+		r.runNumber(ctx, op, responseURL)
+	case strings.HasPrefix(op.Kind, "call"):
+		r.runCall(ctx, op, responseURL)
 	default:
 		r.log().Error("no executor for operation", "kind", op.Kind, "operation", op.ID)
 	}

@@ -43,16 +43,24 @@ type Receiver struct {
 	// was known waits for it (0 means 1 hour).
 	ParkTTL time.Duration
 	Log     *slog.Logger
+	// OnCallback, when set, is told the outcome of every callback: its kind
+	// ("m2m", "fmu", "call") and the HTTP status answered (for metrics).
+	OnCallback func(kind string, status int)
 }
 
-// Callback paths, relative to PUBLIC_URL.
+// Callback paths, relative to PUBLIC_URL. FMU and voice callback URLs end
+// with the operation's callback token: PathFMU + token, PathCall + token.
 const (
-	PathM2M = "/callbacks/m2m"
+	PathM2M  = "/callbacks/m2m"
+	PathFMU  = "/callbacks/fmu/"
+	PathCall = "/callbacks/call/"
 )
 
 // Routes registers the callback endpoints on mux.
 func (rc *Receiver) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PathM2M, rc.handleM2M)
+	mux.HandleFunc("POST "+PathFMU+"{token}", rc.handleFMU)
+	mux.HandleFunc("POST "+PathCall+"{token}", rc.handleCall)
 }
 
 func (rc *Receiver) log() *slog.Logger {
@@ -80,6 +88,9 @@ func unavailable(err error) error {
 }
 
 func (rc *Receiver) finish(w http.ResponseWriter, kind string, start time.Time, status int, err error, attrs ...any) {
+	if rc.OnCallback != nil {
+		defer func() { rc.OnCallback(kind, status) }()
+	}
 	attrs = append(attrs, "callback", kind, "status", status, "elapsed", time.Since(start).Round(time.Microsecond))
 	if err != nil {
 		var ce *callbackError

@@ -121,15 +121,20 @@ func (m *Main) Open(ctx context.Context) error {
 		groups = slackGroups{m.slackAPI}
 		phones = slackPhones{m.slackAPI}
 	}
-	_ = phones // the directory is used by /fmu and /call
 
 	m.Router = &commands.Router{
 		Checker:     permissions.NewChecker(policy, groups),
 		Store:       m.Store,
 		SIM:         m.Enco,
+		FMU:         m.Enco,
+		Voice:       m.Enco,
+		Numbers:     m.Enco,
+		Directory:   permissions.NewDirectory(policy, directoryStore{m.Store}, phones),
+		Policy:      policy,
 		Slack:       sl,
 		Callbacks:   m.Receiver,
 		Log:         m.Log,
+		PublicURL:   c.PublicURL,
 		MaxTargets:  policy.MaxTargets(),
 		MaskNumbers: policy.MaskNumbers(),
 	}
@@ -360,4 +365,12 @@ func (p slackPhones) ProfilePhone(ctx context.Context, userID string) (string, e
 		return "", err
 	}
 	return u.Profile.Phone, nil
+}
+
+// directoryStore gives the policy's directory the entries directory admins set in Redis.
+type directoryStore struct{ s *state.Store }
+
+func (d directoryStore) DirectoryEntry(ctx context.Context, userID string) (permissions.Entry, bool, error) {
+	e, ok, err := d.s.DirectoryEntry(ctx, userID)
+	return permissions.Entry{Mobile: e.Mobile, Fixed: e.Fixed}, ok, err
 }
