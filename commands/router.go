@@ -43,7 +43,9 @@ type Store interface {
 	BindToken(ctx context.Context, token, opID string, ttl time.Duration) error
 	MapTracking(ctx context.Context, trackingNumber, opID string, ttl time.Duration) error
 	Audit(ctx context.Context, e state.AuditEntry) error
+	RecentAudit(ctx context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error)
 	FirstSeen(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
 }
 
 // SIMAPI is the M2M part of the EnCo client.
@@ -89,6 +91,8 @@ type Router struct {
 	MaskNumbers bool
 	// ConfirmTTL is how long a confirmation button stays valid (0 means 5 minutes).
 	ConfirmTTL time.Duration
+	// ApprovalTTL is how long a request waits for a second person's approval (0 means 1 hour).
+	ApprovalTTL time.Duration
 	// OperationTTL is how long an operation waits for its callbacks (0 means 24 hours).
 	OperationTTL time.Duration
 	// AckTimeout bounds the work done before the acknowledgement (0 means 2 s),
@@ -215,6 +219,7 @@ func (r *Router) audit(ctx context.Context, e state.AuditEntry) {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
+	r.log().Info("audit", "user", e.UserID, "command", e.Command, "decision", e.Decision, "rule", e.Rule, "operation", e.OperationID, "detail", e.Detail)
 	if err := r.Store.Audit(ctx, e); err != nil {
 		r.log().Error("audit append failed", "err", err, "user", e.UserID, "decision", e.Decision, "operation", e.OperationID)
 	}
@@ -244,8 +249,12 @@ type pending struct {
 	danger       bool
 }
 
-// confirm saves a pending change and returns the ephemeral prompt with its buttons.
+// confirm saves a pending change and returns the ephemeral prompt with its
+// buttons. Each request for a change counts against the user's rate limit.
 func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
+	if reply, ok := r.rateLimit(ctx, c); !ok {
+		return reply
+	}
 	id := newID(16)
 	p.op.ID = newID(16)
 	p.op.UserID = c.UserID
@@ -305,7 +314,7 @@ func plural(n int, word string) string {
 func (r *Router) Action(ctx context.Context, cb slack.InteractionCallback) {
 	for _, a := range cb.ActionCallback.BlockActions {
 		switch a.ActionID {
-		case ActionConfirm, ActionCancel:
+		case ActionConfirm, ActionCancel, ActionApprove:
 			r.confirmClick(ctx, cb, a.ActionID, a.Value)
 		default:
 			r.log().Warn("unknown action", "action_id", a.ActionID, "user", cb.User.ID)
@@ -341,7 +350,15 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		return
 	}
 	if !ok {
-		r.respond(ctx, cb.ResponseURL, textReply(":hourglass: This confirmation has expired or was already used. Run the command again if you still want it.").Message(), true)
+		r.tellUser(ctx, cb, ":hourglass: This button has expired or was already used. Run the command again if you still want it.")
+		return
+	}
+	if conf.Action == ActionApprove {
+		r.approvalClick(ctx, cb, action, conf)
+		return
+	}
+	if action == ActionApprove { // an approve button never belongs to a confirmation
+		r.log().Warn("approve click on a confirmation refused", "user", user, "operation", conf.OperationID)
 		return
 	}
 	if user != conf.UserID {
@@ -378,6 +395,10 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		return
 	}
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params["title"]})
+	if r.Policy != nil && r.Policy.RequiresApproval(op.Kind) {
+		r.requestApproval(ctx, cb, op)
+		return
+	}
 	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params["title"], op.ChannelID)).Message(), true)
 	op.CreatedAt = time.Now()
 	r.execute(ctx, op, cb.ResponseURL)

@@ -15,7 +15,8 @@ const simUsage = "*Usage*\n" +
 	"`/sim status <ids>` — state and plans of SIM cards\n" +
 	"`/sim activate <ids>` · `/sim deactivate <ids>` · `/sim reactivate <ids>` · `/sim terminate <ids>` — asks you to confirm first\n" +
 	"Ids are mobile numbers (`+32 470 12 34 56`, `0470123456`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
-	"Example: `/sim deactivate 0470 12 34 56, iccid:89320123456789012345`"
+	"Example: `/sim deactivate 0470 12 34 56, iccid:89320123456789012345`\n" +
+	"`/sim terminate` also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
 
 // simChange describes one state-changing /sim subcommand.
 type simChange struct {
@@ -39,6 +40,9 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 	}
 	sub := strings.ToLower(c.toks[0].text)
 	args := c.toks[1:]
+	if sub == "audit" {
+		return r.auditCmd(ctx, c, args), nil
+	}
 	change, isChange := simChanges[sub]
 	if sub != "status" && !isChange {
 		return usageReply(usageErr(simUsage, "`%s` is not a /sim subcommand. Use `status`, `activate`, `deactivate`, `reactivate` or `terminate`.", c.toks[0].text)), nil

@@ -32,6 +32,7 @@ const (
 	CallSelf       = "call.self"
 	CallAny        = "call.any"
 	DirectoryAdmin = "directory.admin"
+	AuditRead      = "audit.read"
 )
 
 // Defaults of the policy's limits, used when the file leaves them out or sets 0.
@@ -46,6 +47,7 @@ var knownPermissions = []string{
 	NumberRead, NumberReserve, NumberRelease,
 	CallSelf, CallAny,
 	DirectoryAdmin,
+	AuditRead,
 }
 
 // defaultRequireApproval applies when the policy has no require_approval key.

@@ -320,7 +320,7 @@ func TestKnownPermissions(t *testing.T) {
 		"fmu.self", "fmu.read", "fmu.set",
 		"sim.read", "sim.activate", "sim.deactivate", "sim.reactivate", "sim.terminate",
 		"number.read", "number.reserve", "number.release",
-		"call.self", "call.any", "directory.admin",
+		"call.self", "call.any", "directory.admin", "audit.read",
 	}
 	got := KnownPermissions()
 	if !slices.Equal(got, want) {

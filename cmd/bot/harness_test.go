@@ -75,6 +75,13 @@ type harness struct {
 	prefix  string
 	stop    context.CancelFunc
 	stopped chan error
+	// beforeRun adjusts the opened Main before it starts serving.
+	beforeRun []func(*Main)
+}
+
+// withMain adjusts the opened Main before it serves (race-free: nothing runs yet).
+func withMain(f func(*Main)) harnessOption {
+	return func(h *harness) { h.beforeRun = append(h.beforeRun, f) }
 }
 
 type harnessOption func(*harness)
@@ -138,6 +145,9 @@ func (h *harness) start() {
 	if err := h.main.Open(h.ctx); err != nil {
 		h.main.Close()
 		t.Fatalf("Open: %v", err)
+	}
+	for _, f := range h.beforeRun {
+		f(h.main)
 	}
 	runCtx, stop := context.WithCancel(h.ctx)
 	h.stop = stop

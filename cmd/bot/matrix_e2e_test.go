@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// The permission matrix: every command and subcommand, tried by users who
+// hold its permission in each way a policy can grant it (directly, through a
+// user group, through "*" membership, through a prefix, through the "*"
+// permission) and by users who don't, in an allowed and a refused channel.
+
+const (
+	mDirect  = "U0MDIRECT1" // sim.read, sim.deactivate, by user ID
+	mGroup   = "U0MGROUP01" // sim.activate, through group S0MGROUP01
+	mPrefix  = "U0MPREFIX1" // sim.*, audit.read
+	mRoot    = "U0MROOT001" // the "*" permission
+	mNobody  = "U0MNOBODY1" // only what "*" members get
+	mChannel = "C0MOPS0001"
+)
+
+const matrixPolicy = `roles:
+  - name: direct
+    members: [` + mDirect + `]
+    permissions: [sim.read, sim.deactivate]
+  - name: group
+    members: [S0MGROUP01]
+    permissions: [sim.activate]
+  - name: prefix
+    members: [` + mPrefix + `]
+    permissions: ["sim.*", audit.read]
+  - name: root
+    members: [` + mRoot + `]
+    permissions: ["*"]
+  - name: everyone
+    members: ["*"]
+    permissions: [sim.reactivate]
+channels:
+  sim: [` + mChannel + `]
+  audit: [` + mChannel + `]
+require_approval: []
+`
+
+// grants says which permissions each matrix user holds.
+var grants = map[string][]string{
+	mDirect:   {"sim.read", "sim.deactivate", "sim.reactivate"},
+	mGroup:    {"sim.activate", "sim.reactivate"},
+	mPrefix:   {"sim.read", "sim.activate", "sim.deactivate", "sim.reactivate", "sim.terminate", "audit.read"},
+	mRoot:     {"sim.read", "sim.activate", "sim.deactivate", "sim.reactivate", "sim.terminate", "audit.read"},
+	mNobody:   {"sim.reactivate"},
+	opsUser:   {"sim.reactivate"},
+	guestUser: {"sim.reactivate"},
+}
+
+func holds(user, perm string) bool {
+	for _, p := range grants[user] {
+		if p == perm {
+			return true
+		}
+	}
+	return false
+}
+
+// matrixRow is one command and the permission it needs; allowed tells an
+// allowed answer from a denial.
+type matrixRow struct {
+	text, perm string
+	allowed    func(reply ackReply) bool
+}
+
+var simMatrix = []matrixRow{
+	{"/sim status 0471000001", "sim.read", func(r ackReply) bool { return strings.Contains(r.Text, "Looking up") }},
+	{"/sim activate 0471000004", "sim.activate", hasConfirm},
+	{"/sim deactivate 0471000001", "sim.deactivate", hasConfirm},
+	{"/sim reactivate 0471000003", "sim.reactivate", hasConfirm},
+	{"/sim terminate 0471000009", "sim.terminate", hasConfirm},
+	{"/sim audit", "audit.read", func(r ackReply) bool { return strings.Contains(r.Text, "Audit") }},
+}
+
+func hasConfirm(r ackReply) bool { return strings.Contains(string(r.Blocks), `"confirm"`) }
+
+func TestPermissionMatrix(t *testing.T) {
+	h := newHarness(t, withPolicy(matrixPolicy))
+	h.slack.SetUserGroup("S0MGROUP01", mGroup)
+	users := []string{mDirect, mGroup, mPrefix, mRoot, mNobody}
+	before := len(h.enco.APIRequests())
+	allowedReads := 0
+	for _, row := range simMatrix {
+		for _, user := range users {
+			for _, channel := range []string{mChannel, otherChan} {
+				want := holds(user, row.perm) && channel == mChannel
+				name := fmt.Sprintf("%s by %s in %s", row.text, user, channel)
+				t.Run(name, func(t *testing.T) {
+					_, reply := h.command(user, channel, row.text)
+					got := row.allowed(reply)
+					if got != want {
+						t.Fatalf("allowed = %v, want %v; answer %q", got, want, reply.Text)
+					}
+					if want {
+						if row.perm == "sim.read" {
+							allowedReads++
+						}
+						return
+					}
+					if !strings.Contains(reply.Text, ":no_entry:") {
+						t.Errorf("denial = %q, want a :no_entry: answer", reply.Text)
+					}
+					if channel != mChannel && !strings.Contains(reply.Text, mChannel) {
+						t.Errorf("channel denial = %q, want it to name the allowed channel", reply.Text)
+					} else if channel == mChannel && !strings.Contains(reply.Text, row.perm) {
+						t.Errorf("denial = %q, want it to name %s", reply.Text, row.perm)
+					}
+				})
+			}
+		}
+	}
+	// Denied commands call no API; the allowed status reads call it once each.
+	h.waitFor("the allowed status reads", func() bool { return len(h.enco.APIRequests())-before >= allowedReads })
+	for _, r := range h.enco.APIRequests()[before:] {
+		if r.Path != "/m2m/1.0.0/simcards" {
+			t.Errorf("unexpected API call %s %s: only status reads may reach EnCo before a confirmation", r.Method, r.Path)
+		}
+	}
+	if got := len(h.enco.APIRequests()) - before; got != allowedReads {
+		t.Errorf("API calls = %d, want %d (one per allowed status read)", got, allowedReads)
+	}
+}
+
+func TestChangesAreRateLimitedPerUser(t *testing.T) {
+	h := newHarness(t, withPolicy(testPolicy+"limits:\n  changes_per_minute: 3\n"))
+	for i := range 3 {
+		if _, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001"); !hasConfirm(reply) {
+			t.Fatalf("change %d refused: %q", i+1, reply.Text)
+		}
+	}
+	_, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001")
+	if hasConfirm(reply) || !strings.Contains(reply.Text, "3 changes in the last minute") {
+		t.Errorf("fourth change = %q, want the rate-limit answer", reply.Text)
+	}
+	// Reads are not limited, and other users have their own allowance.
+	if _, reply := h.command(opsUser, opsChan, "/sim status 0471000001"); !strings.Contains(reply.Text, "Looking up") {
+		t.Errorf("status after the limit = %q, want it allowed", reply.Text)
+	}
+	if _, reply := h.command(opsUser2, opsChan, "/sim deactivate 0471000001"); !hasConfirm(reply) {
+		t.Errorf("another user's change = %q, want it allowed", reply.Text)
+	}
+}

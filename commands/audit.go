@@ -1,0 +1,63 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// auditUsage explains the audit subcommand.
+const auditUsage = "*Usage*\n`/sim audit` — the 20 most recent audit entries\n" +
+	"`/sim audit <operation-id>` — the entries of one operation\n`/sim audit @person` — the entries of one person"
+
+// maxAuditRows is how many entries one answer shows.
+const maxAuditRows = 20
+
+// auditCmd shows recent audit entries to holders of audit.read. It reads
+// Redis only, so it answers in the acknowledgement.
+func (r *Router) auditCmd(ctx context.Context, c *command, args []token) Reply {
+	var filter func(state.AuditEntry) bool
+	what := "recent entries"
+	switch {
+	case len(args) > 1:
+		return usageReply(usageErr(auditUsage, "`/sim audit` takes at most one operation id or person."))
+	case len(args) == 1 && args[0].user != "":
+		u := args[0].user
+		filter = func(e state.AuditEntry) bool { return e.UserID == u }
+		what = "entries of <@" + u + ">"
+	case len(args) == 1:
+		id := strings.ToLower(args[0].text)
+		if len(id) < 8 || strings.Trim(id, "0123456789abcdef") != "" {
+			return usageReply(usageErr(auditUsage, "`%s` is not an operation id: ids are hexadecimal, like `b13b7284322d5f47041a769d865c82ba` (the first 8 characters are enough).", args[0].text))
+		}
+		filter = func(e state.AuditEntry) bool { return strings.HasPrefix(e.OperationID, id) }
+		what = "entries of operation `" + id + "`"
+	}
+	if reply, ok := r.allow(ctx, c, "audit.read"); !ok {
+		return reply
+	}
+	entries, err := r.Store.RecentAudit(ctx, maxAuditRows, filter)
+	if err != nil {
+		ref := newID(4)
+		r.log().Error("read audit", "err", err, "ref", ref)
+		return storeDown(ref)
+	}
+	if len(entries) == 0 {
+		return textReply("No audit " + what + ".")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Audit: %s, newest first*\n```", what)
+	for _, e := range entries {
+		op := e.OperationID
+		if len(op) > 8 {
+			op = op[:8]
+		}
+		line := fmt.Sprintf("%s  %-11s  %-16s  %-22s  %-8s  %s", e.At.UTC().Format(time.DateTime), e.UserID, truncate(e.Command, 16), truncate(e.Decision, 22), op, truncate(e.Rule+" "+e.Detail, 60))
+		b.WriteString("\n" + strings.TrimRight(line, " "))
+	}
+	b.WriteString("\n```")
+	return textReply(b.String())
+}
