@@ -202,6 +202,7 @@ func (m *Main) openRedis(ctx context.Context) error {
 		prefix = "sb:"
 	}
 	m.Store = state.New(m.redis, prefix)
+	m.Store.SetAuditRetention(m.Config.AuditMaxEntries, m.Config.AuditMaxAge)
 	return nil
 }
 

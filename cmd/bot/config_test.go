@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // envNames lists every variable of the operator contract (design.md).
@@ -13,7 +14,7 @@ var envNames = []string{
 	"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_API_URL", "ENCO_BASE_URL", "ENCO_TOKEN_URL",
 	"ENCO_CLIENT_ID", "ENCO_CLIENT_SECRET", "ENCO_TOKEN", "ENCO_M2M_API_KEY", "ENCO_SANDBOX",
 	"REDIS_URL", "HTTP_ADDR", "PUBLIC_URL", "CALLBACK_SECRET", "POLICY_FILE", "NOTIFY_CHANNEL",
-	"LOG_LEVEL", "LOG_FORMAT",
+	"AUDIT_MAX_ENTRIES", "AUDIT_MAX_AGE", "LOG_LEVEL", "LOG_FORMAT",
 }
 
 func clearEnv(t *testing.T) {
@@ -44,7 +45,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{SlackAPIURL: "https://slack.com/api/", EncoBaseURL: "https://api.enco.io", HTTPAddr: ":8080", LogLevel: "info", LogFormat: "json"}
+	want := Config{SlackAPIURL: "https://slack.com/api/", EncoBaseURL: "https://api.enco.io", HTTPAddr: ":8080", LogLevel: "info", LogFormat: "json",
+		AuditMaxEntries: 100000, AuditMaxAge: 90 * 24 * time.Hour}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults = %+v, want %+v", c, want)
 	}
@@ -70,7 +72,7 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		SlackBotToken: "xoxb-1", SlackAppToken: "xapp-1", SlackAPIURL: "https://slack.com/api/",
 		EncoBaseURL: "https://api.enco.io", EncoClientID: "id", EncoClientSecret: "secret-value",
 		PublicURL: "https://bot.example.com", CallbackSecret: "0123456789abcdef0123", HTTPAddr: ":8080",
-		LogLevel: "info", LogFormat: "json",
+		LogLevel: "info", LogFormat: "json", AuditMaxEntries: 10,
 	}
 	if err := good.Validate(false); err != nil {
 		t.Fatalf("valid config refused: %v", err)
@@ -91,6 +93,7 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		{"short callback secret", func(c *Config) { c.CallbackSecret = "abc" }, "CALLBACK_SECRET:"},
 		{"bad redis url", func(c *Config) { c.RedisURL = "localhost:6379" }, "REDIS_URL:"},
 		{"channel name instead of id", func(c *Config) { c.NotifyChannel = "#ops" }, "NOTIFY_CHANNEL:"},
+		{"negative audit entries", func(c *Config) { c.AuditMaxEntries = -1 }, "AUDIT_MAX_ENTRIES:"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "LOG_LEVEL:"},
 		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "LOG_FORMAT:"},
 	}
