@@ -361,3 +361,16 @@ func trackingFromLogs(t *testing.T, logs string) string {
 	t.Fatal("no tracking number in the logs")
 	return ""
 }
+
+func TestResultsAreCopiedToTheNotifyChannel(t *testing.T) {
+	const notifyChan = "C0NOTIFY01"
+	h := newHarness(t, func(h *harness) { h.cfg.NotifyChannel = notifyChan })
+	_, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001, 0471000002")
+	h.click(opsUser, opsChan, "confirm", reply.button(t, "confirm"))
+	h.waitFor("two copies in the notification channel", func() bool { return len(h.slack.Messages(notifyChan)) == 2 })
+	for _, m := range h.slack.Messages(notifyChan) {
+		if !strings.Contains(m.Text, "deactivation done") || !strings.Contains(m.Text, "<@"+opsUser+">") || m.ThreadTS != "" {
+			t.Errorf("notification = %+v, want a top-level copy of the result naming the requester", m)
+		}
+	}
+}
