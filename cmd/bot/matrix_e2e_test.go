@@ -146,3 +146,34 @@ func TestChangesAreRateLimitedPerUser(t *testing.T) {
 		t.Errorf("another user's change = %q, want it allowed", reply.Text)
 	}
 }
+
+func TestWithoutPolicyOnlyHelpWorks(t *testing.T) {
+	h := newHarness(t, withPolicy(""))
+	if !strings.Contains(h.logs.String(), "POLICY_FILE is unset") {
+		t.Errorf("start-up log does not say that POLICY_FILE is unset")
+	}
+	if _, reply := h.command(opsUser, opsChan, "/sim help"); !strings.Contains(reply.Text, "Usage") {
+		t.Errorf("help = %q, want the usage", reply.Text)
+	}
+	for _, text := range []string{"/sim status 0471000001", "/sim deactivate 0471000001", "/sim audit"} {
+		if _, reply := h.command(mRoot, opsChan, text); !strings.Contains(reply.Text, ":no_entry:") {
+			t.Errorf("%s without a policy = %q, want a denial", text, reply.Text)
+		}
+	}
+	if got := len(h.enco.APIRequests()); got != 1 { // the start-up callback configuration only
+		t.Errorf("API calls = %d, want only the callback configuration", got)
+	}
+}
+
+func TestEmbeddedStoreWhenRedisURLIsUnset(t *testing.T) {
+	h := newHarness(t, func(h *harness) { h.cfg.RedisURL = "" })
+	if !strings.Contains(h.logs.String(), "REDIS_URL is unset: using the embedded in-memory store") {
+		t.Errorf("start-up log does not warn about the embedded store")
+	}
+	_, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001")
+	h.click(opsUser, opsChan, "confirm", reply.button(t, "confirm"))
+	h.waitFor("the result with the embedded store", func() bool {
+		p := h.parents(opsChan)
+		return len(p) == 1 && strings.Contains(p[0].Text, "all 1 done")
+	})
+}
