@@ -1,9 +1,19 @@
 package commands
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/csv"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -13,8 +23,403 @@ type VoiceAPI interface {
 	CDRs(ctx context.Context, q enco.CDRQuery) ([]enco.CDR, error)
 }
 
+const callUsage = "*Usage*\n" +
+	"`/call <number>` — your phone (your fixed number in the directory) rings first; when you answer, EnCo calls the number\n" +
+	"`/call <number> from=<number> cli=<number> hidden` — ring another fixed number of the account first (asks you to confirm), show another number, or hide it; numbers that aren't yours need `call.any`\n" +
+	"`/call cdr [since=24h|7d|2025-01-31]` — your recent calls (everyone's with `call.any`)\n" +
+	"Emergency and special numbers (112, 101, 100, …) are never called; premium-rate and international numbers only when the policy allows them.\n" +
+	"Example: `/call 0468 37 39 01` · `/call +32 2 123 45 67 hidden`"
+
+// Operation parameters of a call, besides notify.ParamOrigin and notify.ParamSession.
+const (
+	paramCLI          = "cli"
+	paramPresentation = "presentation"
+)
+
+// maxCDRRows is how many calls /call cdr lists in its answer; more are
+// attached as a CSV file.
+const maxCDRRows = 20
+
+// maxCDRItems stops /call cdr from paging through more calls than this.
+const maxCDRItems = 1000
+
 func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Context)) {
-	return textReply(":construction: `/call` is not available yet."), nil
+	if len(c.toks) == 0 || strings.EqualFold(c.toks[0].text, "help") {
+		return textReply(callUsage), nil
+	}
+	if strings.EqualFold(c.toks[0].text, "cdr") {
+		return r.callCDR(ctx, c, c.toks[1:])
+	}
+	req, uerr := r.parseCall(c.toks)
+	if uerr != nil {
+		return usageReply(uerr), nil
+	}
+	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
+	if !ok {
+		return reply, nil
+	}
+	origin, otherOrigin := mine.Fixed, false
+	if req.from != "" {
+		origin, otherOrigin = req.from, req.from != mine.Fixed
+	}
+	if origin == "" {
+		return textReply(r.noNumberHint("fixed", "fixed=02 816 02 57") + " Or name the phone that rings first with `from=` (needs `call.any`)."), nil
+	}
+	perm := "call.self"
+	if otherOrigin || (req.cli != "" && req.cli != mine.Fixed) {
+		perm = "call.any"
+	} else if r.Checker.Check(ctx, c.UserID, c.ChannelID, "call.any").Allowed {
+		perm = "call.any" // call.any covers one's own calls too
+	}
+	if reply, ok := r.allow(ctx, c, perm); !ok {
+		return reply, nil
+	}
+	if req.dest.Digits == origin {
+		return usageReply(usageErr(callUsage, "`%s` is the phone that rings first; give the number of the person to call.", req.dest.International())), nil
+	}
+	op := state.Operation{
+		Kind:     perm,
+		Targets:  []string{deviceTarget(enco.Device{Identifier: req.dest.Digits, IdentifierType: enco.MSISDN})},
+		Expected: 1,
+		Params:   map[string]string{notify.ParamOrigin: origin, paramCLI: req.cli, paramPresentation: req.presentation},
+	}
+	title := fmt.Sprintf("Call %s from %s", notify.NumberLabel(req.dest.Digits, r.MaskNumbers), notify.NumberLabel(origin, r.MaskNumbers))
+	if otherOrigin {
+		// Someone else's phone rings first: make sure that is meant.
+		shown := notify.NumberLabel(cmp.Or(req.cli, origin), false)
+		if req.presentation == enco.PresentationRestricted {
+			shown = "hidden"
+		}
+		return r.confirm(ctx, c, pending{
+			op:    op,
+			title: title,
+			lines: []string{
+				"rings first: " + notify.NumberLabel(origin, false),
+				"then calls: " + notify.NumberLabel(req.dest.Digits, false),
+				"number shown to them: " + shown,
+			},
+			note:         "The phone that rings first is not yours. The call is billed to the account.",
+			confirmLabel: "Call",
+		}), nil
+	}
+	if reply, ok := r.rateLimit(ctx, c); !ok {
+		return reply, nil
+	}
+	op = r.begin(c, op, title)
+	msg := fmt.Sprintf(":telephone_receiver: Calling %s: your phone (%s) rings first; answer it and EnCo connects you. The call record follows in a thread in this channel.",
+		req.dest.International(), notify.NumberLabel(origin, false))
+	return textReply(msg), func(ctx context.Context) { r.runCall(ctx, op, c.ResponseURL) }
 }
 
-func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL string) {}
+// callRequest is a /call command as typed, checked against call barring.
+type callRequest struct {
+	dest         phone.Number
+	from, cli    string // E.164 digits; "" when not given
+	presentation string
+}
+
+// parseCall reads `<number> [from=…] [cli=…] [hidden]` and applies call
+// barring: the API leaves that to the application.
+func (r *Router) parseCall(toks []token) (callRequest, *UsageError) {
+	var req callRequest
+	pos, opts, uerr := numberOptions(callUsage, toks, "from", "cli")
+	if uerr != nil {
+		return req, uerr
+	}
+	var rest []token
+	for _, t := range pos {
+		switch {
+		case t.literal && strings.EqualFold(t.text, "hidden"):
+			req.presentation = enco.PresentationRestricted
+		case t.user != "" || t.group != "":
+			return req, usageErr(callUsage, "`%s`: /call takes the number to call, not a person.", t.text)
+		default:
+			rest = append(rest, t)
+		}
+	}
+	if len(rest) == 0 {
+		return req, usageErr(callUsage, "`/call` needs the number to call, e.g. `/call 0468 37 39 01`.")
+	}
+	if w := rest[0].text; rest[0].literal && strings.Trim(strings.ToLower(w), "abcdefghijklmnopqrstuvwxyz-_") == "" {
+		return req, usageErr(callUsage, "`%s` is not a /call subcommand or a number. Use `/call <number>` or `/call cdr`.", w)
+	}
+	nums, err := numbers(callUsage, rest)
+	if err != nil {
+		return req, err.(*UsageError)
+	}
+	if len(nums) != 1 {
+		return req, usageErr(callUsage, "`/call` calls one number at a time; I read %d numbers.", len(nums))
+	}
+	req.dest = nums[0]
+	if uerr := r.barred(req.dest); uerr != nil {
+		return req, uerr
+	}
+	for key, field := range map[string]*string{"from": &req.from, "cli": &req.cli} {
+		o, ok := opts[key]
+		if !ok {
+			continue
+		}
+		if o.none {
+			return req, usageErr(callUsage, "`%s=` needs a number, e.g. `%s=02 816 02 57`.", key, key)
+		}
+		if o.num.Kind != phone.Fixed || o.num.IsInternational() {
+			return req, usageErr(callUsage, "`%s`: calls start from, and show, a Belgian fixed Proximus number of the account; %s is a %s number.", o.text, o.num.International(), o.num.Kind)
+		}
+		*field = o.num.Digits
+	}
+	return req, nil
+}
+
+// barred refuses the destinations a call-out must not dial: emergency and
+// special numbers always, premium-rate and international numbers unless the
+// policy allows them.
+func (r *Router) barred(n phone.Number) *UsageError {
+	allowPremium := r.Policy != nil && r.Policy.CallAllowPremium()
+	allowInternational := r.Policy != nil && r.Policy.CallAllowInternational()
+	switch {
+	case n.Kind == phone.Special:
+		return usageErr(callUsage, "`%s` is an emergency or special service number; call-outs never dial those. In an emergency, call from your own phone.", n.Digits)
+	case n.Kind == phone.Premium && !allowPremium:
+		return usageErr(callUsage, "`%s` is a premium-rate number; the policy does not allow call-outs to premium-rate numbers.", n.International())
+	case n.IsInternational() && !allowInternational:
+		return usageErr(callUsage, "`%s` is outside Belgium; the policy does not allow international call-outs.", n.International())
+	}
+	return nil
+}
+
+// runCall places a call: the parent message that will hold the call's
+// record, its callback token, then the API call and its session id.
+func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL string) {
+	if !r.startOperation(ctx, &op, responseURL) {
+		return
+	}
+	token, err := state.NewToken()
+	if err == nil {
+		err = r.Store.BindToken(ctx, token, op.ID, r.operationTTL()+expiryKeep)
+	}
+	if err == nil {
+		err = r.scheduleExpiry(ctx, op)
+	}
+	if err != nil {
+		r.failOperation(ctx, op, "I could not store the call's callback token, so I did not place the call. "+r.storeFailure(err, "bind token"))
+		return
+	}
+	dest := targetDevice(op.Targets[0]).Identifier
+	session, err := r.Voice.PlaceCall(ctx, enco.CallRequest{
+		Origin:       op.Params[notify.ParamOrigin],
+		Destination:  dest,
+		CLI:          op.Params[paramCLI],
+		Presentation: op.Params[paramPresentation],
+		Callback:     r.PublicURL + notify.PathCall + token,
+	})
+	if err != nil {
+		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: "call not placed"})
+		r.failOperation(ctx, op, "The call was not placed: "+r.userError(err, "voice call"))
+		return
+	}
+	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "session " + session})
+	r.log().Info("call placed", "operation", op.ID, "session", session)
+	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+		o.Params[notify.ParamSession] = session
+		return nil
+	}); err != nil {
+		r.log().Error("store session id", "err", err, "operation", op.ID)
+	}
+	if err := r.Store.MapTracking(ctx, session, op.ID, r.operationTTL()); err != nil {
+		r.log().Error("map session id", "err", err, "operation", op.ID)
+	}
+	r.respond(ctx, responseURL, textReply(fmt.Sprintf(":telephone_receiver: EnCo is placing the call (session %s): %s rings first; once it is answered, EnCo calls %s.",
+		session, notify.NumberLabel(op.Params[notify.ParamOrigin], false), notify.NumberLabel(dest, false))).Message(), false)
+}
+
+// callCDR lists recent calls: /call cdr [since=…]. Holders of call.any see
+// every call of the account, others the calls from their fixed number.
+func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+	pos, opts, err := options(callUsage, args, "since")
+	if err != nil {
+		return usageReply(err.(*UsageError)), nil
+	}
+	if len(pos) > 0 {
+		return usageReply(usageErr(callUsage, "`%s`: `/call cdr` takes only `since=`, e.g. `/call cdr since=7d`.", pos[0].text)), nil
+	}
+	since, uerr := parseSince(opts["since"], time.Now())
+	if uerr != nil {
+		return usageReply(uerr), nil
+	}
+	all := r.Checker.Check(ctx, c.UserID, c.ChannelID, "call.any").Allowed
+	perm := "call.self"
+	if all {
+		perm = "call.any"
+	}
+	if reply, ok := r.allow(ctx, c, perm); !ok {
+		return reply, nil
+	}
+	var mine string
+	if !all {
+		own, reply, ok := r.ownNumbers(ctx, c.UserID)
+		if !ok {
+			return reply, nil
+		}
+		if own.Fixed == "" {
+			return textReply(r.noNumberHint("fixed", "fixed=02 816 02 57")), nil
+		}
+		mine = own.Fixed
+	}
+	whose := "your calls"
+	if all {
+		whose = "the account's calls"
+	}
+	return textReply(fmt.Sprintf(":mag: Looking up %s since %s…", whose, sinceLabel(since))), func(ctx context.Context) { r.cdrReport(ctx, c, since, mine) }
+}
+
+// parseSince reads since=: a duration back from now ("24h", "90m", "7d") or
+// a moment (RFC 3339, "2025-01-31T14:00" or "2025-01-31", UTC unless a zone
+// is given). Empty means the last 24 hours.
+func parseSince(v string, now time.Time) (time.Time, *UsageError) {
+	if v == "" {
+		return now.Add(-24 * time.Hour), nil
+	}
+	bad := usageErr(callUsage, "`since=%s` is not a time: write how far back, like `since=24h` or `since=7d`, or a date, like `since=2025-01-31`.", v)
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 3660 {
+			return time.Time{}, bad
+		}
+		return now.AddDate(0, 0, -n), nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		if d <= 0 {
+			return time.Time{}, bad
+		}
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {
+		t, err := time.Parse(layout, v)
+		if err != nil {
+			continue
+		}
+		if t.After(now) {
+			return time.Time{}, usageErr(callUsage, "`since=%s` is in the future; give a moment in the past.", v)
+		}
+		return t, nil
+	}
+	return time.Time{}, bad
+}
+
+func sinceLabel(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + " UTC" }
+
+// cdrReport reads the CDRs and answers the requester: a table, or for many
+// calls a CSV file attached to the channel.
+func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, mine string) {
+	cdrs, err := r.Voice.CDRs(ctx, enco.CDRQuery{From: since, Limit: 100, MaxItems: maxCDRItems})
+	perm := "call.self"
+	if mine == "" {
+		perm = "call.any"
+	}
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: fmt.Sprintf("%d CDRs read", len(cdrs))})
+	if err != nil && len(cdrs) == 0 {
+		r.respond(ctx, c.ResponseURL, textReply(":x: "+r.userError(err, "voice cdr")).Message(), false)
+		return
+	}
+	var warn string
+	if err != nil {
+		warn = "\n:warning: EnCo failed while I read further pages, so the list may be incomplete: " + r.userError(err, "voice cdr")
+	} else if len(cdrs) >= maxCDRItems {
+		warn = fmt.Sprintf("\n:warning: These are the first %d calls EnCo returned; use a later `since=` to see the rest.", maxCDRItems)
+	}
+	if mine != "" {
+		cdrs = slices.DeleteFunc(cdrs, func(cdr enco.CDR) bool { return e164Digits(cdr.Origin) != mine })
+	}
+	slices.SortStableFunc(cdrs, func(a, b enco.CDR) int { return b.RequestTime.Compare(a.RequestTime) })
+	whose := "Your calls"
+	if mine == "" {
+		whose = "Calls of the account"
+	}
+	if len(cdrs) == 0 {
+		r.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls since %s.%s", sinceLabel(since), warn)).Message(), false)
+		return
+	}
+	answered := 0
+	for _, cdr := range cdrs {
+		if cdr.Answered() {
+			answered++
+		}
+	}
+	head := fmt.Sprintf("*%s since %s*: %d, %d answered.", whose, sinceLabel(since), len(cdrs), answered)
+	if len(cdrs) <= maxCDRRows {
+		r.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs)+warn).Message(), false)
+		return
+	}
+	name := "calls-since-" + since.UTC().Format("20060102T1504Z") + ".csv"
+	if err := r.Slack.UploadFile(ctx, c.ChannelID, "", name, "Calls since "+sinceLabel(since), cdrCSV(cdrs, r.MaskNumbers)); err != nil {
+		text := fmt.Sprintf("%s The %d most recent:\n%s\nI could not attach the full list as a file: %s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), r.userError(err, "upload CDR file"))
+		if notify.NotInChannel(err) {
+			text = fmt.Sprintf("%s The %d most recent:\n%s\nFor the full list as a file, invite me here with `/invite @Switchboard`.", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]))
+		}
+		r.respond(ctx, c.ResponseURL, textReply(text+warn).Message(), false)
+		return
+	}
+	r.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("%s That is more than I list here, so I attached them to this channel as `%s`.%s", head, name, warn)).Message(), false)
+}
+
+// e164Digits reads a number as EnCo writes it into E.164 digits without "+".
+func e164Digits(s string) string {
+	if n, err := phone.Parse(s); err == nil && n.Kind != phone.Special {
+		return n.Digits
+	}
+	return strings.TrimPrefix(strings.TrimSpace(s), "+")
+}
+
+func cdrOutcome(c enco.CDR) string {
+	if c.Answered() {
+		return "answered"
+	}
+	return c.ReleaseReason()
+}
+
+func cdrLength(c enco.CDR) string {
+	if !c.Answered() {
+		return "—"
+	}
+	return notify.CallDuration(c.CallDuration)
+}
+
+// cdrTable lays calls out in a code block, one line each. It is shown to the
+// requester only, so numbers are not masked.
+func cdrTable(cdrs []enco.CDR) string {
+	var b strings.Builder
+	b.WriteString("```\n")
+	row := func(cols ...string) {
+		fmt.Fprintf(&b, "%-16s  %-17s  %-17s  %-15s  %s", cols[0], cols[1], cols[2], cols[3], cols[4])
+		b.WriteString("\n")
+	}
+	row("When (UTC)", "From", "To", "Outcome", "Length")
+	for _, c := range cdrs {
+		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), notify.NumberLabel(e164Digits(c.Origin), false), notify.NumberLabel(e164Digits(c.Destination), false), truncate(cdrOutcome(c), 15), cdrLength(c))
+	}
+	b.WriteString("```")
+	return b.String()
+}
+
+// cdrCSV is the calls as a CSV file. It is attached to a channel, so numbers
+// are masked when the policy says so.
+func cdrCSV(cdrs []enco.CDR, mask bool) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	number := func(s string) string {
+		d := e164Digits(s)
+		if mask {
+			return notify.NumberLabel(d, true)
+		}
+		return "+" + d
+	}
+	_ = w.Write([]string{"session_id", "request_time", "origin", "destination", "presentation", "answered", "duration_seconds", "outcome", "release_info"})
+	for _, c := range cdrs {
+		_ = w.Write([]string{
+			c.SessionID, c.RequestTime.UTC().Format(time.RFC3339), number(c.Origin), number(c.Destination), c.Presentation,
+			strconv.FormatBool(c.Answered()), strconv.Itoa(c.CallDuration), cdrOutcome(c), c.CallReleaseInfo,
+		})
+	}
+	w.Flush() // writes to a bytes.Buffer cannot fail
+	return buf.Bytes()
+}

@@ -2,8 +2,14 @@ package commands
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -15,8 +21,400 @@ type FMUAPI interface {
 	RequestSetFMUStatuses(ctx context.Context, msisdns []string, p enco.Profile, callbackURL string) error
 }
 
-func (r *Router) fmu(ctx context.Context, c *command) (Reply, func(context.Context)) {
-	return textReply(":construction: `/fmu` is not available yet."), nil
+const fmuUsage = "*Usage*\n" +
+	"`/fmu` — your FMU profile · `/fmu private` · `/fmu professional` · `/fmu on-duty` — set yours\n" +
+	"`/fmu status <targets>` — other people's profiles (`fmu.read`)\n" +
+	"`/fmu private|professional|on-duty <targets>` — set other people's profiles, after you confirm (`fmu.set`)\n" +
+	"Targets are mobile numbers (`0470 12 34 56`, `+32 470 12 34 56`) and @people, separated by spaces or commas. With several, the answers arrive in a thread.\n" +
+	"Example: `/fmu on-duty @alice, 0470 12 34 56`\n" +
+	"`/fmu link @person mobile=<number> fixed=<number>` · `/fmu unlink @person` — a person's numbers in the directory (`directory.admin`)"
+
+// fmuTarget is one number an /fmu command is about.
+type fmuTarget struct {
+	digits string // E.164 digits without "+"
+	user   string // the person named, when the command named one
 }
 
-func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL string) {}
+func (t fmuTarget) target() string {
+	return deviceTarget(enco.Device{Identifier: t.digits, IdentifierType: enco.MSISDN})
+}
+
+// label shows the target to people, masked when asked.
+func (t fmuTarget) label(mask bool) string {
+	n := notify.NumberLabel(t.digits, mask)
+	if t.user != "" {
+		return fmt.Sprintf("<@%s> (%s)", t.user, n)
+	}
+	return n
+}
+
+func (r *Router) fmu(ctx context.Context, c *command) (Reply, func(context.Context)) {
+	if len(c.toks) == 0 {
+		return r.fmuSelf(ctx, c, "")
+	}
+	first := c.toks[0]
+	args := c.toks[1:]
+	sub := strings.ToLower(first.text)
+	switch sub {
+	case "help":
+		return textReply(fmuUsage), nil
+	case "link":
+		return r.directoryLink(ctx, c, args), nil
+	case "unlink":
+		return r.directoryUnlink(ctx, c, args), nil
+	case "status":
+		if len(args) == 0 {
+			return r.fmuSelf(ctx, c, "")
+		}
+		return r.fmuOthers(ctx, c, "", args)
+	}
+	p, ok := parseProfile(sub)
+	if !ok || !first.literal {
+		return usageReply(usageErr(fmuUsage, "`%s` is not a /fmu subcommand or profile. Use `status`, `private`, `professional` or `on-duty`.", first.text)), nil
+	}
+	if len(args) == 0 {
+		return r.fmuSelf(ctx, c, p)
+	}
+	return r.fmuOthers(ctx, c, p, args)
+}
+
+// parseProfile reads a profile word: private, professional, on-duty (or on_duty, onduty).
+func parseProfile(s string) (enco.Profile, bool) {
+	if strings.EqualFold(s, "onduty") {
+		return enco.ProfileOnDuty, true
+	}
+	return enco.ParseProfile(s)
+}
+
+// fmuSelf reads (profile "") or sets the requester's own profile, on the
+// mobile number the directory has for them.
+func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply, func(context.Context)) {
+	if reply, ok := r.allow(ctx, c, "fmu.self"); !ok {
+		return reply, nil
+	}
+	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
+	if !ok {
+		return reply, nil
+	}
+	if mine.Mobile == "" {
+		return textReply(r.noNumberHint("mobile", "mobile=0470 12 34 56")), nil
+	}
+	me := fmuTarget{digits: mine.Mobile}
+	if p == "" {
+		return textReply(":mag: Looking up your FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, me, true) }
+	}
+	if reply, ok := r.rateLimit(ctx, c); !ok {
+		return reply, nil
+	}
+	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s*…", notify.ProfileLabel(p))), func(ctx context.Context) {
+		err := r.FMU.SetFMUStatus(ctx, me.digits, p)
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.self", Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
+		text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*.", me.label(false), notify.ProfileLabel(p))
+		if err != nil {
+			text = fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
+		}
+		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+	}
+}
+
+func apiDecision(err error) string {
+	if err != nil {
+		return "api error"
+	}
+	return "api call"
+}
+
+// ownNumbers finds the requester's numbers in the directory (none when it
+// has no entry). When the directory cannot be read, the reply says so.
+func (r *Router) ownNumbers(ctx context.Context, userID string) (permissions.Entry, Reply, bool) {
+	if r.Directory == nil {
+		return permissions.Entry{}, Reply{}, true
+	}
+	e, _, _, err := r.Directory.Lookup(ctx, userID)
+	if err != nil {
+		ref := newID(4)
+		r.log().Error("directory lookup", "err", err, "ref", ref, "user", userID)
+		return permissions.Entry{}, textReply(fmt.Sprintf(":hourglass: I could not look up your numbers in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)), false
+	}
+	return e, Reply{}, true
+}
+
+// noNumberHint tells someone how to get their number into the directory.
+func (r *Router) noNumberHint(kind, example string) string {
+	s := fmt.Sprintf(":warning: I don't know your %s number. Ask someone who holds `directory.admin` to link it: `/fmu link @you %s`.", kind, example)
+	if r.Policy != nil && r.Policy.TrustProfilePhone() {
+		s += " Or put it in the phone field of your Slack profile."
+	}
+	return s
+}
+
+// fmuOthers reads (profile "") or sets the profiles of the targets named.
+func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args []token) (Reply, func(context.Context)) {
+	nums, mentions, uerr := fmuTargets(args)
+	if uerr != nil {
+		return usageReply(uerr), nil
+	}
+	perm := "fmu.read"
+	if p != "" {
+		perm = "fmu.set"
+	}
+	if reply, ok := r.allow(ctx, c, perm); !ok {
+		return reply, nil
+	}
+	targets, reply, ok := r.resolveTargets(ctx, nums, mentions)
+	if !ok {
+		return reply, nil
+	}
+	if max := r.maxTargets(); len(targets) > max {
+		return usageReply(usageErr(fmuUsage, "That is %d numbers; one command takes at most %d. Split the list into several commands.", len(targets), max)), nil
+	}
+	op := state.Operation{Kind: perm, Expected: len(targets), Params: map[string]string{}}
+	for _, t := range targets {
+		op.Targets = append(op.Targets, t.target())
+		if t.user != "" {
+			op.Params[notify.ParamWho+t.digits] = t.user
+		}
+	}
+	if p == "" {
+		if len(targets) == 1 {
+			return textReply(":mag: Looking up 1 FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, targets[0], false) }
+		}
+		op = r.begin(c, op, fmt.Sprintf("Read the FMU profiles of %d numbers", len(targets)))
+		return textReply(fmt.Sprintf(":mag: Asking EnCo for %d FMU profiles; the answers will arrive in a thread in this channel.", len(targets))), func(ctx context.Context) { r.runFMU(ctx, op, c.ResponseURL) }
+	}
+	op.Params[notify.ParamProfile] = string(p)
+	title := fmt.Sprintf("Set %s to %s", plural(len(targets), "number"), notify.ProfileLabel(p))
+	if len(targets) == 1 {
+		title = fmt.Sprintf("Set the FMU profile of %s to %s", targets[0].label(r.MaskNumbers), notify.ProfileLabel(p))
+	}
+	lines := make([]string, 0, min(len(targets), 10)+1)
+	for i, t := range targets {
+		if i == 10 {
+			lines = append(lines, fmt.Sprintf("… and %d more", len(targets)-i))
+			break
+		}
+		lines = append(lines, t.label(false))
+	}
+	return r.confirm(ctx, c, pending{
+		op:           op,
+		title:        title,
+		lines:        lines,
+		note:         fmt.Sprintf("Business calls to these people will follow their %s profile. The results arrive in a thread in this channel.", notify.ProfileLabel(p)),
+		confirmLabel: "Set to " + notify.ProfileLabel(p),
+	}), nil
+}
+
+// fmuTargets reads the numbers and @people of an /fmu command. Numbers must
+// be Belgian mobile numbers, the only ones FMU knows.
+func fmuTargets(toks []token) (nums []phone.Number, mentions []string, err *UsageError) {
+	if _, _, oerr := options(fmuUsage, toks); oerr != nil {
+		return nil, nil, oerr.(*UsageError)
+	}
+	var run []token
+	flush := func() *UsageError {
+		if len(run) == 0 {
+			return nil
+		}
+		read, err := numbers(fmuUsage, run)
+		run = nil
+		if err != nil {
+			return err.(*UsageError)
+		}
+		for _, n := range read {
+			if uerr := fmuNumber(n); uerr != nil {
+				return uerr
+			}
+		}
+		nums = append(nums, read...)
+		return nil
+	}
+	for _, t := range toks {
+		switch {
+		case t.user != "":
+			if err := flush(); err != nil {
+				return nil, nil, err
+			}
+			mentions = append(mentions, t.user)
+		case t.group != "":
+			return nil, nil, usageErr(fmuUsage, "`%s` is a user group; name the people or their numbers instead.", t.text)
+		default:
+			run = append(run, t)
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, nil, err
+	}
+	return nums, mentions, nil
+}
+
+// fmuNumber refuses a number FMU cannot know: anything but a Belgian mobile.
+func fmuNumber(n phone.Number) *UsageError {
+	switch {
+	case n.Kind == phone.Special:
+		return usageErr(fmuUsage, "`%s` is a short service number (%s); FMU profiles belong to Belgian mobile numbers like `0470 12 34 56`.", n.Digits, n.Kind)
+	case n.IsInternational():
+		return usageErr(fmuUsage, "`%s` is not a Belgian number; FMU profiles belong to Belgian mobile numbers like `0470 12 34 56`.", n.International())
+	case n.Kind != phone.Mobile:
+		return usageErr(fmuUsage, "`%s` is a %s number; FMU profiles belong to Belgian mobile numbers like `0470 12 34 56`.", n.International(), n.Kind)
+	}
+	return nil
+}
+
+// resolveTargets finds the mobile numbers of the people named and merges
+// them with the numbers given, without duplicates: numbers first, then
+// people, each in the order given.
+func (r *Router) resolveTargets(ctx context.Context, nums []phone.Number, mentions []string) ([]fmuTarget, Reply, bool) {
+	var out []fmuTarget
+	at := map[string]int{} // digits -> index in out
+	add := func(t fmuTarget) {
+		i, seen := at[t.digits]
+		switch {
+		case !seen:
+			at[t.digits] = len(out)
+			out = append(out, t)
+		case out[i].user == "":
+			out[i].user = t.user // a number typed and also named as a person
+		}
+	}
+	for _, n := range nums {
+		add(fmuTarget{digits: n.Digits})
+	}
+	for _, u := range mentions {
+		var e permissions.Entry
+		if r.Directory != nil {
+			var err error
+			if e, _, _, err = r.Directory.Lookup(ctx, u); err != nil {
+				ref := newID(4)
+				r.log().Error("directory lookup", "err", err, "ref", ref, "user", u)
+				return nil, textReply(fmt.Sprintf(":hourglass: I could not look up <@%s> in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", u, ref)), false
+			}
+		}
+		if e.Mobile == "" {
+			return nil, usageReply(usageErr(fmuUsage, "I don't know the mobile number of <@%s>. Give the number instead, or ask someone who holds `directory.admin` to link it: `/fmu link @person mobile=0470 12 34 56`.", u)), false
+		}
+		add(fmuTarget{digits: e.Mobile, user: u})
+	}
+	return out, Reply{}, true
+}
+
+// fmuReadOne reads one profile synchronously and answers the requester only.
+func (r *Router) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bool) {
+	st, err := r.FMU.FMUStatus(ctx, t.digits)
+	perm := "fmu.read"
+	if own {
+		perm = "fmu.self"
+	}
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: "1 FMU profile read"})
+	var text string
+	switch {
+	case err != nil:
+		text = fmt.Sprintf(":x: %s — %s", t.label(false), r.fmuError(err, "fmu status"))
+	case st.IsError:
+		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), orDefault(st.Error, "no reason given"))
+	case own:
+		text = fmt.Sprintf("Your FMU profile (%s) is *%s*.", t.label(false), notify.ProfileLabel(st.Status))
+	default:
+		text = fmt.Sprintf("%s — *%s*", t.label(false), notify.ProfileLabel(st.Status))
+	}
+	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+}
+
+// fmuError words an FMU API error. A change EnCo answered with
+// "success": false comes back as a 2xx *enco.Error whose reason is EnCo's.
+func (r *Router) fmuError(err error, what string) string {
+	var ee *enco.Error
+	if errors.As(err, &ee) && ee.StatusCode >= 200 && ee.StatusCode < 300 && ee.Message != "" {
+		r.log().Info(what+" refused", "err", err)
+		return "EnCo refused it: " + truncate(ee.Message, 300)
+	}
+	return r.userError(err, what)
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}
+
+// runFMU carries out an FMU read or change of others: one number is changed
+// synchronously; several are asked in requests of at most enco.MaxFMUBatch
+// numbers that share one callback URL, so that every answer lands in the
+// same thread.
+func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL string) {
+	msisdns := make([]string, len(op.Targets))
+	for i, t := range op.Targets {
+		msisdns[i] = targetDevice(t).Identifier
+	}
+	profile := enco.Profile(op.Params[notify.ParamProfile])
+	if !r.startOperation(ctx, &op, responseURL) {
+		return
+	}
+	if op.Kind == "fmu.set" && len(msisdns) == 1 {
+		r.setOneFMU(ctx, op, msisdns[0], profile)
+		return
+	}
+	token, err := state.NewToken()
+	if err == nil {
+		err = r.Store.BindToken(ctx, token, op.ID, r.operationTTL()+expiryKeep)
+	}
+	if err == nil {
+		err = r.scheduleExpiry(ctx, op)
+	}
+	if err != nil {
+		r.failOperation(ctx, op, "I could not store the callback token, so I did not send the request. "+r.storeFailure(err, "bind token"))
+		return
+	}
+	callbackURL := r.PublicURL + notify.PathFMU + token
+	for start := 0; start < len(msisdns); start += enco.MaxFMUBatch {
+		chunk := msisdns[start:min(start+enco.MaxFMUBatch, len(msisdns))]
+		var err error
+		if op.Kind == "fmu.set" {
+			err = r.FMU.RequestSetFMUStatuses(ctx, chunk, profile, callbackURL)
+		} else {
+			err = r.FMU.RequestFMUStatuses(ctx, chunk, callbackURL)
+		}
+		detail := fmt.Sprintf("numbers %d-%d of %d", start+1, start+len(chunk), len(msisdns))
+		if err == nil {
+			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: detail})
+			continue
+		}
+		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
+		why := r.userError(err, "fmu request")
+		if start == 0 {
+			r.failOperation(ctx, op, why)
+			return
+		}
+		r.failChunk(ctx, op, chunk, start, why)
+	}
+	r.log().Info("fmu requests sent", "operation", op.ID, "kind", op.Kind, "numbers", len(msisdns))
+}
+
+// failChunk records the numbers of a request EnCo refused as failed, with one
+// reply in the thread for all of them.
+func (r *Router) failChunk(ctx context.Context, op state.Operation, chunk []string, start int, why string) {
+	r.postInThread(ctx, op, fmt.Sprintf(":x: EnCo refused the request for numbers %d to %d of %d: %s", start+1, start+len(chunk), len(op.Targets), why))
+	for _, m := range chunk {
+		res := state.Result{Target: "msisdn:" + m, Detail: "request refused: " + why}
+		if err := r.recordResult(ctx, op, res, false, true); err != nil {
+			r.log().Error("record refused number", "err", err, "operation", op.ID)
+			return
+		}
+	}
+}
+
+// setOneFMU changes one number synchronously and reports it in the thread.
+func (r *Router) setOneFMU(ctx context.Context, op state.Operation, msisdn string, p enco.Profile) {
+	err := r.FMU.SetFMUStatus(ctx, msisdn, p)
+	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: "1 number set to " + string(p)})
+	target := op.Targets[0]
+	label := notify.TargetLabel(op, target, r.MaskNumbers)
+	res := state.Result{Target: target, OK: err == nil, Detail: fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, notify.ProfileLabel(p))}
+	if err != nil {
+		res.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, r.fmuError(err, "fmu set status"))
+	}
+	if err := r.recordResult(ctx, op, res, true, false); err != nil {
+		r.log().Error("record FMU result", "err", err, "operation", op.ID)
+		r.postInThread(ctx, op, res.Detail)
+	}
+}

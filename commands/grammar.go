@@ -81,10 +81,11 @@ func escapeToken(ref, label string) token {
 		id := strings.TrimPrefix(ref, "!subteam^")
 		return token{text: "<!subteam^" + id + ">", group: id}
 	case strings.HasPrefix(ref, "tel:"):
+		// A number Slack turned into a link is still a number the user typed.
 		if label != "" {
-			return token{text: label}
+			return token{text: label, literal: true}
 		}
-		return token{text: strings.TrimPrefix(ref, "tel:")}
+		return token{text: strings.TrimPrefix(ref, "tel:"), literal: true}
 	}
 	if label != "" {
 		return token{text: label}

@@ -19,7 +19,7 @@ func TestTokenize(t *testing.T) {
 		{"spaces and commas", "a, b;c  d", []token{{text: "a", literal: true}, {text: "b", literal: true}, {text: "c", literal: true}, {text: "d", literal: true}}},
 		{"user mention", "status <@U0AAAAAAA|alice>", []token{{text: "status", literal: true}, {text: "<@U0AAAAAAA>", user: "U0AAAAAAA"}}},
 		{"group mention", "<!subteam^S0BBBBBBB|@ops>", []token{{text: "<!subteam^S0BBBBBBB>", group: "S0BBBBBBB"}}},
-		{"phone link keeps its label", "<tel:+32470123456|+32 470 12 34 56>", []token{{text: "+32 470 12 34 56"}}},
+		{"phone link keeps its label", "<tel:+32470123456|+32 470 12 34 56>", []token{{text: "+32 470 12 34 56", literal: true}}},
 		{"non-breaking space", "a\u00a0b", []token{{text: "a", literal: true}, {text: "b", literal: true}}},
 		{"empty", "  ", nil},
 	}

@@ -1,9 +1,17 @@
 package commands
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
 
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -15,8 +23,310 @@ type NumbersAPI interface {
 	ReleaseNumber(ctx context.Context, number string) error
 }
 
+const numberUsage = "*Usage*\n" +
+	"`/number available [zone=02] [type=fixed|mobile] [tier=regular|premium]` — numbers you can reserve\n" +
+	"`/number list` — the numbers the account holds\n" +
+	"`/number reserve <number> [zone=02]` — reserve one, after you confirm: it is billed monthly until released (`number.reserve`)\n" +
+	"`/number release <number>` — give one back, after you confirm: it is frozen for 15 days (`number.release`)\n" +
+	"Example: `/number available zone=02 type=fixed` · `/number reserve 02 206 07 42`"
+
+// maxNumberLines is how many numbers one list shows.
+const maxNumberLines = 40
+
+// freezePeriod is how long EnCo keeps a released number out of the pool.
+const freezePeriod = 15 * 24 * time.Hour
+
+const paramZone = "zone"
+
 func (r *Router) number(ctx context.Context, c *command) (Reply, func(context.Context)) {
-	return textReply(":construction: `/number` is not available yet."), nil
+	if len(c.toks) == 0 || strings.EqualFold(c.toks[0].text, "help") {
+		return textReply(numberUsage), nil
+	}
+	sub := strings.ToLower(c.toks[0].text)
+	args := c.toks[1:]
+	switch sub {
+	case "available":
+		return r.numberAvailable(ctx, c, args)
+	case "list":
+		return r.numberList(ctx, c, args)
+	case "reserve", "release":
+		return r.numberChange(ctx, c, sub, args), nil
+	}
+	return usageReply(usageErr(numberUsage, "`%s` is not a /number subcommand. Use `available`, `list`, `reserve` or `release`.", c.toks[0].text)), nil
 }
 
-func (r *Router) runNumber(ctx context.Context, op state.Operation, responseURL string) {}
+// numberFilter reads the options of /number available.
+func numberFilter(args []token) (enco.NumberFilter, *UsageError) {
+	var f enco.NumberFilter
+	pos, opts, err := options(numberUsage, args, "zone", "type", "tier")
+	if err != nil {
+		return f, err.(*UsageError)
+	}
+	if len(pos) > 0 {
+		return f, usageErr(numberUsage, "`%s`: `/number available` takes only `zone=`, `type=` and `tier=`, e.g. `/number available zone=02 type=fixed`.", pos[0].text)
+	}
+	if v, ok := opts["zone"]; ok {
+		z, uerr := parseZone(v)
+		if uerr != nil {
+			return f, uerr
+		}
+		f.Zone = z
+	}
+	switch v := strings.ToLower(opts["type"]); v {
+	case "":
+	case "fixed", "mobile":
+		f.Type = strings.ToUpper(v)
+	default:
+		return f, usageErr(numberUsage, "`type=%s`: the type is `fixed` or `mobile`.", opts["type"])
+	}
+	switch v := strings.ToLower(opts["tier"]); v {
+	case "":
+	case "regular", "premium":
+		f.PriceTier = strings.ToUpper(v)
+	default:
+		return f, usageErr(numberUsage, "`tier=%s`: the price tier is `regular` or `premium`.", opts["tier"])
+	}
+	if f.Zone != "" && f.Type == "MOBILE" {
+		return f, usageErr(numberUsage, "`zone=` and `type=mobile` don't go together: mobile numbers have no zone.")
+	}
+	return f, nil
+}
+
+// parseZone reads a Belgian telephone zone ("02", "2", "050") as EnCo writes it, with its 0.
+func parseZone(v string) (string, *UsageError) {
+	z := strings.TrimPrefix(v, "0")
+	if z == "" || len(z) > 2 || strings.Trim(z, "0123456789") != "" || z[0] == '0' {
+		return "", usageErr(numberUsage, "`zone=%s` is not a telephone zone: write it like `zone=02` (Brussels) or `zone=09` (Ghent).", v)
+	}
+	return "0" + z, nil
+}
+
+func (r *Router) numberAvailable(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+	f, uerr := numberFilter(args)
+	if uerr != nil {
+		return usageReply(uerr), nil
+	}
+	if reply, ok := r.allow(ctx, c, "number.read"); !ok {
+		return reply, nil
+	}
+	return textReply(":mag: Looking up available numbers…"), func(ctx context.Context) {
+		list, err := r.Numbers.AvailableNumbers(ctx, f)
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "number.read", Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
+		var text string
+		switch {
+		case err != nil:
+			text = ":x: " + r.userError(err, "numbers available")
+		case len(list) == 0:
+			text = fmt.Sprintf("No numbers available%s. Try without some of the options.", filterWords(f))
+		default:
+			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve <number>`\n%s", plural(len(list), "number"), filterWords(f), numberLines(list, "narrow the search with `zone=`, `type=` or `tier=`"))
+		}
+		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+	}
+}
+
+func filterWords(f enco.NumberFilter) string {
+	var parts []string
+	if f.Zone != "" {
+		parts = append(parts, "zone "+f.Zone)
+	}
+	if f.Type != "" {
+		parts = append(parts, strings.ToLower(f.Type))
+	}
+	if f.PriceTier != "" {
+		parts = append(parts, strings.ToLower(f.PriceTier)+" tier")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func (r *Router) numberList(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+	if len(args) > 0 {
+		return usageReply(usageErr(numberUsage, "`%s`: `/number list` takes nothing more.", args[0].text)), nil
+	}
+	if reply, ok := r.allow(ctx, c, "number.read"); !ok {
+		return reply, nil
+	}
+	return textReply(":mag: Looking up the account's numbers…"), func(ctx context.Context) {
+		list, err := r.Numbers.HeldNumbers(ctx)
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "number.read", Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
+		var text string
+		switch {
+		case err != nil:
+			text = ":x: " + r.userError(err, "numbers held")
+		case len(list) == 0:
+			text = "The account holds no numbers. `/number available` shows those you can reserve."
+		default:
+			text = fmt.Sprintf("*The account holds %s*\n%s", plural(len(list), "number"), numberLines(list, "the list is long"))
+		}
+		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+	}
+}
+
+// numberLines lists numbers, one a line: the number, its type, zone, tier
+// and whether it takes SMS. Shown to the requester only, so not masked.
+func numberLines(list []enco.PhoneNumber, more string) string {
+	var b strings.Builder
+	for i, n := range list {
+		if i == maxNumberLines {
+			fmt.Fprintf(&b, "… and %d more: %s.", len(list)-i, more)
+			break
+		}
+		fmt.Fprintf(&b, "• `%s` — %s\n", notify.NumberLabel(n.Number, false), numberTraits(n))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func numberTraits(n enco.PhoneNumber) string {
+	var parts []string
+	if n.Type != "" {
+		parts = append(parts, strings.ToLower(n.Type))
+	}
+	if z := cmp.Or(n.Zone, numberZone(n.Number)); z != "" {
+		parts = append(parts, "zone "+z)
+	}
+	if n.PriceTier != "" {
+		parts = append(parts, strings.ToLower(n.PriceTier)+" tier")
+	}
+	if n.SMSSupported {
+		parts = append(parts, "SMS")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// numberZone returns the telephone zone of a Belgian geographic number
+// ("02", "050"), or "" for any other number. EnCo's lists do not say it.
+func numberZone(digits string) string {
+	num, err := phonenumbers.Parse("+"+digits, phone.DefaultRegion)
+	if err != nil || phonenumbers.GetRegionCodeForNumber(num) != phone.DefaultRegion {
+		return ""
+	}
+	n := phonenumbers.GetLengthOfGeographicalAreaCode(num)
+	nsn := phonenumbers.GetNationalSignificantNumber(num)
+	if n <= 0 || n >= len(nsn) {
+		return ""
+	}
+	return "0" + nsn[:n]
+}
+
+// numberChange asks to confirm a reservation or release. The confirmation
+// states what it costs and, for a reservation, the address declaration the
+// law requires, which the click makes.
+func (r *Router) numberChange(ctx context.Context, c *command, sub string, args []token) Reply {
+	allowed := []string{}
+	if sub == "reserve" {
+		allowed = append(allowed, "zone")
+	}
+	pos, opts, err := options(numberUsage, args, allowed...)
+	if err != nil {
+		return usageReply(err.(*UsageError))
+	}
+	if len(pos) == 0 {
+		return usageReply(usageErr(numberUsage, "`/number %s` needs the number, e.g. `/number %s 02 206 07 42`.", sub, sub))
+	}
+	nums, err := numbers(numberUsage, pos)
+	if err != nil {
+		return usageReply(err.(*UsageError))
+	}
+	if len(nums) != 1 {
+		return usageReply(usageErr(numberUsage, "`/number %s` takes one number at a time; I read %d.", sub, len(nums)))
+	}
+	n := nums[0]
+	if n.IsInternational() || (n.Kind != phone.Fixed && n.Kind != phone.Mobile) {
+		return usageReply(usageErr(numberUsage, "`%s` is not a Belgian fixed or mobile number, the only kinds FlexIO has.", n.International()))
+	}
+	zone := numberZone(n.Digits)
+	if v, ok := opts["zone"]; ok {
+		z, uerr := parseZone(v)
+		switch {
+		case uerr != nil:
+			return usageReply(uerr)
+		case n.Kind == phone.Mobile:
+			return usageReply(usageErr(numberUsage, "`zone=%s`: %s is a mobile number, which has no zone.", v, n.International()))
+		case zone != "" && z != zone:
+			return usageReply(usageErr(numberUsage, "`zone=%s` does not match: %s is in zone %s.", v, n.International(), zone))
+		}
+		zone = z
+	}
+	perm := "number." + sub
+	if reply, ok := r.allow(ctx, c, perm); !ok {
+		return reply
+	}
+	line := notify.NumberLabel(n.Digits, false) + " — " + n.Kind.String()
+	if zone != "" {
+		line += ", zone " + zone
+	}
+	op := state.Operation{
+		Kind:     perm,
+		Targets:  []string{deviceTarget(enco.Device{Identifier: n.Digits, IdentifierType: enco.MSISDN})},
+		Expected: 1,
+		Params:   map[string]string{paramZone: zone},
+	}
+	label := notify.NumberLabel(n.Digits, r.MaskNumbers)
+	if sub == "reserve" {
+		where := "in zone " + zone
+		if zone == "" {
+			where = "in the number's zone"
+		}
+		return r.confirm(ctx, c, pending{
+			op:    op,
+			title: "Reserve " + label,
+			lines: []string{line},
+			note: "Reserved numbers are billed by the month (a part month counts in full) until they are released. " +
+				fmt.Sprintf("By confirming you declare a business or personal address %s, as Belgian law requires.", where),
+			confirmLabel: "Reserve",
+		})
+	}
+	return r.confirm(ctx, c, pending{
+		op:    op,
+		title: "Release " + label,
+		lines: []string{line},
+		note: "Its monthly billing stops. EnCo then freezes the number for 15 days: nobody, you included, can reserve it again until " +
+			time.Now().Add(freezePeriod).UTC().Format("2 January 2006") + ".",
+		confirmLabel: "Release",
+		danger:       true,
+	})
+}
+
+// runNumber carries out a confirmed reservation or release and reports it
+// in the thread.
+func (r *Router) runNumber(ctx context.Context, op state.Operation, responseURL string) {
+	if !r.startOperation(ctx, &op, responseURL) {
+		return
+	}
+	digits := targetDevice(op.Targets[0]).Identifier
+	label := notify.NumberLabel(digits, r.MaskNumbers)
+	res := state.Result{Target: op.Targets[0]}
+	var err error
+	switch op.Kind {
+	case "number.reserve":
+		// The number itself is the filter; the zone was for the declaration.
+		var got enco.PhoneNumber
+		got, err = r.Numbers.ReserveNumber(ctx, enco.ReserveRequest{Number: digits})
+		traits := numberTraits(got)
+		if traits != "" {
+			traits = " (" + traits + ")"
+		}
+		res.Detail = fmt.Sprintf(":white_check_mark: Reserved %s%s. It is billed monthly until it is released with `/number release`.", label, traits)
+		if err != nil {
+			res.Detail = fmt.Sprintf(":x: %s was not reserved: %s", label, r.userError(err, "numbers reserve"))
+		}
+	case "number.release":
+		err = r.Numbers.ReleaseNumber(ctx, digits)
+		res.Detail = fmt.Sprintf(":white_check_mark: Released %s. It is frozen until %s: nobody can reserve it before then.", label, time.Now().Add(freezePeriod).UTC().Format("2 January 2006"))
+		if err != nil {
+			res.Detail = fmt.Sprintf(":x: %s was not released: %s", label, r.userError(err, "numbers release"))
+		}
+	default:
+		r.log().Error("no executor for operation", "kind", op.Kind, "operation", op.ID)
+		return
+	}
+	res.OK = err == nil
+	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID})
+	if err := r.recordResult(ctx, op, res, true, false); err != nil {
+		r.log().Error("record number result", "err", err, "operation", op.ID)
+		r.postInThread(ctx, op, res.Detail)
+	}
+}

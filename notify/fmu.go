@@ -1,7 +1,146 @@
 package notify
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
 
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// ParamProfile is the operation parameter holding the profile an FMU change
+// sets (an enco.Profile).
+const ParamProfile = "profile"
+
+// handleFMU takes the results of an asynchronous FMU request. The URL ends
+// with the operation's callback token, which is the only credential EnCo
+// sends back; each result names its number, which must be one the operation
+// asked about.
 func (rc *Receiver) handleFMU(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "not implemented", http.StatusNotImplemented)
+	start := time.Now()
+	status, opID, err := rc.fmu(w, r)
+	rc.finish(w, "fmu", start, status, err, "operation", opID)
+}
+
+func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, error) {
+	ctx := r.Context()
+	op, err := rc.tokenOperation(r, "fmu.")
+	if err != nil {
+		return 0, op.ID, err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return 0, op.ID, err
+	}
+	results, err := enco.DecodeFMUResults(body)
+	if err != nil {
+		return 0, op.ID, refuse(http.StatusBadRequest, "malformed FMU results: %v", err)
+	}
+	targets := make(map[string]bool, len(op.Targets))
+	for _, t := range op.Targets {
+		targets[t] = true
+	}
+	recorded := 0
+	for _, res := range results {
+		target := "msisdn:" + normalDigits(res.MSISDN)
+		if !targets[target] {
+			rc.log().Warn("FMU result for a number the operation did not ask about; ignored", "operation", op.ID)
+			continue
+		}
+		if err := rc.record(ctx, op, fmuResult(op, res, target, rc.MaskNumbers)); err != nil {
+			return 0, op.ID, err
+		}
+		recorded++
+	}
+	if recorded == 0 {
+		return 0, op.ID, refuse(http.StatusBadRequest, "none of the %d results is about a number of this operation", len(results))
+	}
+	return http.StatusOK, op.ID, nil
+}
+
+// tokenOperation finds the operation whose callback token ends the URL. It
+// must be of the kind the path is for (kindPrefix) and still waiting.
+func (rc *Receiver) tokenOperation(r *http.Request, kindPrefix string) (state.Operation, error) {
+	ctx := r.Context()
+	opID, ok, err := rc.Store.OperationForToken(ctx, r.PathValue("token"))
+	if err != nil {
+		return state.Operation{}, unavailable(err)
+	}
+	if !ok {
+		return state.Operation{}, refuse(http.StatusForbidden, "callback token matches no operation")
+	}
+	op, ok, err := rc.Store.Operation(ctx, opID)
+	switch {
+	case err != nil:
+		return state.Operation{ID: opID}, unavailable(err)
+	case !ok:
+		return state.Operation{ID: opID}, refuse(http.StatusGone, "operation expired")
+	case !strings.HasPrefix(op.Kind, kindPrefix):
+		return op, refuse(http.StatusForbidden, "callback token belongs to a %s operation", op.Kind)
+	case op.Status == state.StatusExpired:
+		return op, refuse(http.StatusGone, "operation expired before this callback")
+	}
+	return op, nil
+}
+
+// normalDigits turns a number as EnCo writes it into E.164 digits without
+// "+", the form operations keep; anything unreadable is kept as it is.
+func normalDigits(s string) string {
+	if n, err := phone.Parse(s); err == nil && n.Kind != phone.Special {
+		return n.Digits
+	}
+	return strings.TrimPrefix(strings.TrimSpace(s), "+")
+}
+
+// fmuResult turns EnCo's answer for one number into the result kept for it.
+func fmuResult(op state.Operation, res enco.FMUResult, target string, mask bool) state.Result {
+	label := TargetLabel(op, target, mask)
+	why := res.Message
+	result := state.Result{Target: target, At: time.Now()}
+	if op.Kind == "fmu.set" || op.Kind == "fmu.self" {
+		want := enco.Profile(op.Params[ParamProfile])
+		switch {
+		case res.IsError:
+		case res.Kind == enco.FMUKindChange:
+			result.OK = res.Success
+		default: // a reply that reports the profile instead of success
+			result.OK = res.Status == want
+		}
+		if result.OK {
+			result.Detail = fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, ProfileLabel(want))
+		} else {
+			result.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, orText(why, "EnCo gave no reason"))
+		}
+		return result
+	}
+	result.OK = !res.Failed()
+	if result.OK {
+		result.Detail = fmt.Sprintf(":white_check_mark: %s — *%s*", label, ProfileLabel(res.Status))
+	} else {
+		result.Detail = fmt.Sprintf(":x: %s — could not read the profile: %s", label, orText(why, "no known profile in EnCo's answer"))
+	}
+	return result
+}
+
+// ProfileLabel names an FMU profile in words: "Private", "Professional", "On duty".
+func ProfileLabel(p enco.Profile) string {
+	switch p {
+	case enco.ProfilePrivate:
+		return "Private"
+	case enco.ProfileProfessional:
+		return "Professional"
+	case enco.ProfileOnDuty:
+		return "On duty"
+	}
+	return string(p)
+}
+
+func orText(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
 }

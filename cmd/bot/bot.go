@@ -51,6 +51,7 @@ type Main struct {
 	embedded  *miniredis.Miniredis
 	socket    *commands.Socket
 	deliverer *notify.Deliverer
+	expirer   *notify.Expirer
 	console   *console
 	slackAPI  *slack.Client
 	closeOnce sync.Once
@@ -138,6 +139,7 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxTargets:  policy.MaxTargets(),
 		MaskNumbers: policy.MaskNumbers(),
 	}
+	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
 	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Consumer: consumerName(), MaskNumbers: policy.MaskNumbers(), Log: m.Log}
 	if m.Console {
 		m.deliverer.Block = 200 * time.Millisecond
@@ -246,6 +248,11 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() {
 		defer deliverDone.Done()
 		_ = m.deliverer.Run(deliverCtx)
+	}()
+	deliverDone.Add(1)
+	go func() {
+		defer deliverDone.Done()
+		_ = m.expirer.Run(deliverCtx)
 	}()
 	go m.configureCallbacks(ctx)
 

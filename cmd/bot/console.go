@@ -61,7 +61,9 @@ func newConsole(in io.Reader, out io.Writer) *console {
 func (c *console) Run(ctx context.Context, m *Main) error {
 	c.printf("Switchboard console — you are @you (%s) in #console. EnCo sandbox at %s, embedded store.\n", consoleUser, m.Config.EncoBaseURL)
 	c.printf("Demo SIM cards: %s.\n", sandboxSIMs(m))
-	c.printf("Try: /sim help · /sim status 0471 00 00 01 · /sim deactivate 0471 00 00 01. Type a button's number to click it; quit or Ctrl-D ends.\n")
+	c.printf("Try: /sim help · /sim status 0471 00 00 01 · /sim deactivate 0471 00 00 01.\n")
+	c.printf("Also: /fmu · /fmu status 0470 00 00 02 0470 00 00 03 · /call 0468 37 39 01 · /call cdr · /number available zone=02 · /number reserve 02 206 07 42.\n")
+	c.printf("Type a button's number to click it; quit or Ctrl-D ends.\n")
 	lines := make(chan string)
 	go func() {
 		defer close(lines)

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/internal/redistest"
+)
+
+func TestNumberAvailableAndList(t *testing.T) {
+	h := newTelHarness(t)
+	ack, _ := h.command(telStaff, telChan, "/number available zone=02 type=fixed")
+	got := h.telResponse(ack, "available (zone 02, fixed)")
+	if !telHasAll(got.Text, "*6 numbers available", "`+32 2 206 07 42` — fixed, zone 02, regular tier", "`+32 2 222 22 22` — fixed, zone 02, premium tier") || strings.Contains(got.Text, "+32 3 ") {
+		t.Errorf("available = %q, want the six zone-02 numbers and no others", got.Text)
+	}
+	calls := h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers/available")
+	if len(calls) != 1 || calls[0].Query.Get("zone") != "02" || calls[0].Query.Get("type") != "FIXED" {
+		t.Errorf("available requests = %+v, want one with zone=02 and type=FIXED", calls)
+	}
+
+	ack, _ = h.command(telStaff, telChan, "/number list")
+	if got := h.telResponse(ack, "The account holds 1 number"); !strings.Contains(got.Text, "+32 2 816 02 57") {
+		t.Errorf("list = %q, want the held number", got.Text)
+	}
+}
+
+func TestNumberReserveStatesBillingAndTheLawThenReserves(t *testing.T) {
+	h := newTelHarness(t)
+	_, reply := h.command(telOps, telChan, "/number reserve 02 206 07 42")
+	if !telHasAll(reply.Text+string(reply.Blocks), "Reserve +32 2 206 07 42", "billed by the month",
+		"By confirming you declare a business or personal address in zone 02, as Belgian law requires") {
+		t.Fatalf("confirmation = %q %s, want the monthly billing and the zone-address declaration", reply.Text, reply.Blocks)
+	}
+	if got := h.encoCalls("/cpaas-mgmt/"); len(got) != 0 {
+		t.Fatalf("number API called before the confirmation: %+v", got)
+	}
+	h.telConfirm(telOps, telChan, reply)
+	parent := h.telParent(telChan, "all 1 done")
+	thread := h.telThread(telChan, parent.TS, 1)
+	if !strings.Contains(thread[0].Text, "Reserved +32 2 206 07 42 (fixed, zone 02, regular tier)") {
+		t.Errorf("thread = %v, want the reservation reported", texts(thread))
+	}
+	calls := h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers")
+	if len(calls) != 1 || calls[0].Method != "POST" || calls[0].Query.Get("addressInZoneConfirmed") != "true" {
+		t.Errorf("reserve requests = %+v, want one POST with addressInZoneConfirmed=true", calls)
+	}
+	held := false
+	for _, n := range h.enco.HeldNumbers() {
+		held = held || n.Number == "3222060742"
+	}
+	if !held {
+		t.Errorf("the sandbox does not hold 3222060742 after the reservation")
+	}
+}
+
+func TestNumberReleaseStatesTheFreezeThenReleases(t *testing.T) {
+	h := newTelHarness(t)
+	_, reply := h.command(telOps, telChan, "/number release +32 2 816 02 57")
+	if !telHasAll(string(reply.Blocks), "Release +32 2 816 02 57", "freezes the number for 15 days", "monthly billing stops") {
+		t.Fatalf("confirmation = %s, want the freeze and the end of billing", reply.Blocks)
+	}
+	h.telConfirm(telOps, telChan, reply)
+	parent := h.telParent(telChan, "all 1 done")
+	if thread := h.telThread(telChan, parent.TS, 1); !strings.Contains(thread[0].Text, "Released +32 2 816 02 57. It is frozen until") {
+		t.Errorf("thread = %v, want the release reported with its freeze", texts(thread))
+	}
+	if until, frozen := h.enco.FrozenUntil("3228160257"); !frozen || until.Before(time.Now().Add(14*24*time.Hour)) {
+		t.Errorf("sandbox freeze = %v, %v; want frozen for 15 days", until, frozen)
+	}
+}
+
+func TestNumberRefusedByEnCoIsReportedInThread(t *testing.T) {
+	h := newTelHarness(t)
+	_, reply := h.command(telOps, telChan, "/number reserve 02 816 02 57") // already held
+	h.telConfirm(telOps, telChan, reply)
+	parent := h.telParent(telChan, "1 failed")
+	if thread := h.telThread(telChan, parent.TS, 1); !telHasAll(thread[0].Text, "was not reserved", "EnCo refused it", "already held") {
+		t.Errorf("thread = %v, want EnCo's refusal", texts(thread))
+	}
+}
+
+func TestNumberDeniedOrBadInputCallsNoAPI(t *testing.T) {
+	h := newTelHarness(t)
+	tests := []struct {
+		name, user, text string
+		want             []string
+	}{
+		{"reserve without number.reserve", telStaff, "/number reserve 02 206 07 42", []string{"number.reserve"}},
+		{"release without number.release", telFleet, "/number release 02 816 02 57", []string{"number.release"}},
+		{"bad number", telOps, "/number reserve 02 206", []string{`"02 206"`}},
+		{"no number", telOps, "/number release", []string{"needs the number"}},
+		{"zone that does not match", telOps, "/number reserve 02 206 07 42 zone=03", []string{"zone=03", "zone 02"}},
+		{"bad zone", telStaff, "/number available zone=brussels", []string{"zone=brussels"}},
+		{"bad type", telStaff, "/number available type=landline", []string{"type=landline", "`fixed` or `mobile`"}},
+		{"mobile with a zone", telStaff, "/number available zone=02 type=mobile", []string{"no zone"}},
+		{"unknown subcommand", telStaff, "/number buy 02 206 07 42", []string{"`buy`", "reserve"}},
+		{"premium-rate number", telOps, "/number reserve 0903 12 345", []string{"fixed or mobile"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, reply := h.command(tt.user, telChan, tt.text)
+			for _, w := range tt.want {
+				if !strings.Contains(reply.Text, w) {
+					t.Errorf("answer = %q, want it to mention %q", reply.Text, w)
+				}
+			}
+		})
+	}
+	if got := h.encoCalls("/cpaas-mgmt/"); len(got) != 0 {
+		t.Errorf("number API calls = %d, want 0", len(got))
+	}
+}
+
+// TestConsoleRunsFMUCallAndNumber drives /fmu, /call and /number through the
+// terminal console, as a person trying the bot would.
+func TestConsoleRunsFMUCallAndNumber(t *testing.T) {
+	in, typed := io.Pipe()
+	out := &syncBuffer{}
+	_, prefix := redistest.New(t)
+	m := &Main{
+		Config:  Config{LogLevel: "info", LogFormat: "json", HTTPAddr: ":8080", RedisURL: "redis://" + redistest.Addr(t) + "/0"},
+		Console: true, Stdin: in, Stdout: out, LogOutput: &syncBuffer{}, KeyPrefix: prefix,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+
+	waitOutput := func(want string) {
+		t.Helper()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for !strings.Contains(out.String(), want) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("console never showed %q; it showed:\n%s", want, out.String())
+			case <-tick.C:
+			}
+		}
+	}
+	typeLine := func(line string) {
+		t.Helper()
+		if _, err := io.WriteString(typed, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	typeLine("/fmu")
+	waitOutput("Your FMU profile (+32 470 00 00 01) is Private.")
+	typeLine("/fmu status 0470 00 00 02 0470 00 00 03")
+	waitOutput("✅ +32 470 00 00 03 — On duty")
+	waitOutput("Finished: Read the FMU profiles of 2 numbers — all 2 succeeded.")
+	typeLine("/call 0468 37 39 01")
+	waitOutput("📞 Call to +32 468 37 39 01 answered — 21 s")
+	typeLine("/call cdr")
+	waitOutput("Calls of the account since")
+	typeLine("/number reserve 02 206 07 42")
+	waitOutput("[1] Reserve   [2] Cancel")
+	typeLine("1")
+	waitOutput("Reserved +32 2 206 07 42")
+	typed.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("console did not end at end of input")
+	}
+}

@@ -1,0 +1,187 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// The user directory says which mobile and fixed number belong to whom:
+// /fmu uses the mobile, /call the fixed one. The policy file holds a
+// directory; holders of directory.admin override a person's entry, as a
+// whole, with /fmu link (stored in Redis) and remove the override with
+// /fmu unlink. They live under /fmu because the Slack app has four
+// commands.
+
+const linkExample = "`/fmu link @alice mobile=0470 12 34 56 fixed=02 816 02 57`"
+
+// directoryLink sets a person's numbers: /fmu link @person mobile=… fixed=….
+// A number left out keeps its current value; "none" removes it.
+func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Reply {
+	pos, opts, uerr := numberOptions(fmuUsage, args, "mobile", "fixed")
+	if uerr != nil {
+		return usageReply(uerr)
+	}
+	user, uerr := onePerson(pos, "link")
+	if uerr != nil {
+		return usageReply(uerr)
+	}
+	if len(opts) == 0 {
+		return usageReply(usageErr(fmuUsage, "`/fmu link` needs `mobile=` and/or `fixed=`, e.g. %s (`mobile=none` removes a number).", linkExample))
+	}
+	if o, ok := opts["mobile"]; ok && !o.none && o.num.Kind != phone.Mobile {
+		return usageReply(usageErr(fmuUsage, "`%s`: %s is a %s number, not a mobile one.", o.text, o.num.International(), o.num.Kind))
+	}
+	if o, ok := opts["fixed"]; ok && !o.none && o.num.Kind != phone.Fixed {
+		return usageReply(usageErr(fmuUsage, "`%s`: %s is a %s number, not a fixed line.", o.text, o.num.International(), o.num.Kind))
+	}
+	if reply, ok := r.allow(ctx, c, "directory.admin"); !ok {
+		return reply
+	}
+	store := r.Store
+	var entry state.DirectoryEntry
+	if r.Directory != nil {
+		cur, source, found, err := r.Directory.Lookup(ctx, user)
+		if err != nil {
+			return r.directoryDown(err)
+		}
+		// A profile phone is the person's own claim, not an entry to keep.
+		if found && source != permissions.SourceProfile {
+			entry = state.DirectoryEntry{Mobile: cur.Mobile, Fixed: cur.Fixed}
+		}
+	}
+	for key, field := range map[string]*string{"mobile": &entry.Mobile, "fixed": &entry.Fixed} {
+		if o, ok := opts[key]; ok {
+			*field = ""
+			if !o.none {
+				*field = o.num.Digits
+			}
+		}
+	}
+	if err := store.SetDirectoryEntry(ctx, user, entry); err != nil {
+		return r.directoryDown(err)
+	}
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "directory.admin", Decision: "directory entry set",
+		Detail: fmt.Sprintf("<@%s>: mobile %s, fixed %s", user, directoryNumber(entry.Mobile, true), directoryNumber(entry.Fixed, true))})
+	return textReply(fmt.Sprintf(":white_check_mark: <@%s> now has mobile %s and fixed %s in the directory. This replaces their entry in the policy file; `/fmu unlink` goes back to it.",
+		user, directoryNumber(entry.Mobile, false), directoryNumber(entry.Fixed, false)))
+}
+
+// directoryUnlink removes the entry set with /fmu link, so that the policy
+// file's entry, if any, applies again.
+func (r *Router) directoryUnlink(ctx context.Context, c *command, args []token) Reply {
+	pos, _, err := options(fmuUsage, args)
+	if err != nil {
+		return usageReply(err.(*UsageError))
+	}
+	user, uerr := onePerson(pos, "unlink")
+	if uerr != nil {
+		return usageReply(uerr)
+	}
+	if reply, ok := r.allow(ctx, c, "directory.admin"); !ok {
+		return reply
+	}
+	store := r.Store
+	if err := store.DeleteDirectoryEntry(ctx, user); err != nil {
+		return r.directoryDown(err)
+	}
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "directory.admin", Decision: "directory entry removed", Detail: "<@" + user + ">"})
+	now := "They have no numbers in the directory now."
+	if r.Directory != nil {
+		if e, source, found, err := r.Directory.Lookup(ctx, user); err == nil && found {
+			now = fmt.Sprintf("From the %s they now have mobile %s and fixed %s.", source, directoryNumber(e.Mobile, false), directoryNumber(e.Fixed, false))
+		}
+	}
+	return textReply(fmt.Sprintf(":white_check_mark: Removed the numbers linked to <@%s>. %s", user, now))
+}
+
+// onePerson reads the single @person a directory command is about.
+func onePerson(pos []token, sub string) (string, *UsageError) {
+	switch {
+	case len(pos) == 1 && pos[0].user != "":
+		return pos[0].user, nil
+	case len(pos) == 1:
+		return "", usageErr(fmuUsage, "`%s` is not a person: type @ and pick them, e.g. %s.", pos[0].text, linkExample)
+	case len(pos) == 0:
+		return "", usageErr(fmuUsage, "`/fmu %s` needs the @person it is about, e.g. %s.", sub, linkExample)
+	}
+	return "", usageErr(fmuUsage, "`/fmu %s` takes one @person at a time; `%s` is one too many.", sub, pos[1].text)
+}
+
+func directoryNumber(digits string, mask bool) string {
+	if digits == "" {
+		return "none"
+	}
+	return notify.NumberLabel(digits, mask)
+}
+
+func (r *Router) directoryDown(err error) Reply {
+	ref := newID(4)
+	r.log().Error("directory", "err", err, "ref", ref)
+	return storeDown(ref)
+}
+
+// numberOption is a key=<number> option, like from=02 816 02 57.
+type numberOption struct {
+	num  phone.Number
+	none bool   // the value was "none"
+	text string // as typed, for messages
+}
+
+// numberOptions splits key=<number> options from the other tokens. A number
+// may be written with spaces ("from=+32 2 816 02 57"): it takes the
+// following tokens as far as they form a valid number.
+func numberOptions(usage string, toks []token, keys ...string) ([]token, map[string]numberOption, *UsageError) {
+	var pos []token
+	opts := map[string]numberOption{}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		k, v, isOpt := strings.Cut(t.text, "=")
+		if !isOpt || !t.literal {
+			pos = append(pos, t)
+			continue
+		}
+		k = strings.ToLower(k)
+		known := false
+		for _, a := range keys {
+			known = known || a == k
+		}
+		if !known {
+			return nil, nil, usageErr(usage, "`%s`: unknown option `%s`. Options here: %s.", t.text, k, strings.Join(quoteAll(keys, "=…"), ", "))
+		}
+		if _, dup := opts[k]; dup {
+			return nil, nil, usageErr(usage, "`%s=` is given twice; give it once.", k)
+		}
+		if strings.EqualFold(v, "none") {
+			opts[k] = numberOption{none: true, text: t.text}
+			continue
+		}
+		var run []token
+		if v != "" {
+			run = append(run, token{text: v, literal: true})
+		}
+		run = append(run, toks[i+1:]...)
+		if len(run) == 0 {
+			return nil, nil, usageErr(usage, "`%s=` needs a number, e.g. `%s=02 816 02 57`.", k, k)
+		}
+		n, used, err := longestNumber(run)
+		if err != nil {
+			return nil, nil, usageErr(usage, "`%s=`: %s.", k, capitalize(err.Error()))
+		}
+		words := make([]string, used)
+		for j, w := range run[:used] {
+			words[j] = w.text
+		}
+		opts[k] = numberOption{num: n, text: k + "=" + strings.Join(words, " ")}
+		if v != "" {
+			used--
+		}
+		i += used
+	}
+	return pos, opts, nil
+}

@@ -1,0 +1,497 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// The fakes below stand in for the store, Slack, the permission checker, the
+// directory and the EnCo APIs in the /fmu, /call and /number tests. Methods
+// a test does not need are left to the embedded interfaces (and would panic).
+
+type telStore struct {
+	Store
+	mu       sync.Mutex
+	ops      map[string]state.Operation
+	tokens   map[string]string // token -> operation
+	results  map[string][]state.Result
+	expiries map[string]time.Time
+	dir      map[string]state.DirectoryEntry
+	confs    []state.Confirmation
+}
+
+func newTelStore() *telStore {
+	return &telStore{ops: map[string]state.Operation{}, tokens: map[string]string{}, results: map[string][]state.Result{},
+		expiries: map[string]time.Time{}, dir: map[string]state.DirectoryEntry{}}
+}
+
+func (s *telStore) Audit(context.Context, state.AuditEntry) error { return nil }
+func (s *telStore) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
+	return true, 0, nil
+}
+
+func (s *telStore) SaveConfirmation(_ context.Context, c state.Confirmation, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.confs = append(s.confs, c)
+	return nil
+}
+
+func (s *telStore) CreateOperation(_ context.Context, op state.Operation, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ops[op.ID] = op
+	return nil
+}
+
+func (s *telStore) UpdateOperation(_ context.Context, id string, fn func(*state.Operation) error) (state.Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op, ok := s.ops[id]
+	if !ok {
+		return op, state.ErrNotFound
+	}
+	if err := fn(&op); err != nil {
+		return op, err
+	}
+	s.ops[id] = op
+	return op, nil
+}
+
+func (s *telStore) BindToken(_ context.Context, token, opID string, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token] = opID
+	return nil
+}
+
+func (s *telStore) MapTracking(context.Context, string, string, time.Duration) error { return nil }
+
+func (s *telStore) RecordResult(_ context.Context, opID string, r state.Result, _ state.Posts) (state.Progress, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.results[opID] = append(s.results[opID], r)
+	return state.Progress{Expected: s.ops[opID].Expected, First: true, Done: len(s.results[opID])}, nil
+}
+
+func (s *telStore) ScheduleExpiry(_ context.Context, opID string, at time.Time, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expiries[opID] = at
+	return nil
+}
+
+func (s *telStore) SetDirectoryEntry(_ context.Context, user string, e state.DirectoryEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dir[user] = e
+	return nil
+}
+
+func (s *telStore) DeleteDirectoryEntry(_ context.Context, user string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.dir, user)
+	return nil
+}
+
+func (s *telStore) onlyOp(t *testing.T) state.Operation {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.ops) != 1 {
+		t.Fatalf("operations stored: got %d, want 1", len(s.ops))
+	}
+	for _, op := range s.ops {
+		return op
+	}
+	return state.Operation{}
+}
+
+// telSlack records what the bot shows.
+type telSlack struct {
+	mu        sync.Mutex
+	posts     []notify.Message
+	responses []notify.Message
+	files     []string
+}
+
+func (s *telSlack) PostMessage(_ context.Context, _ string, m notify.Message) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.posts = append(s.posts, m)
+	return fmt.Sprintf("1700000000.%06d", len(s.posts)), nil
+}
+func (s *telSlack) UpdateMessage(context.Context, string, string, notify.Message) error { return nil }
+func (s *telSlack) PostEphemeral(context.Context, string, string, notify.Message) error { return nil }
+func (s *telSlack) Respond(_ context.Context, _ string, m notify.Message, _ bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.responses = append(s.responses, m)
+	return nil
+}
+func (s *telSlack) UploadFile(_ context.Context, _, _, filename, _ string, content []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files = append(s.files, filename+"\n"+string(content))
+	return nil
+}
+
+// telChecker grants the permissions it holds to everyone.
+type telChecker map[string]bool
+
+func (c telChecker) Check(_ context.Context, _, _, permission string) permissions.Decision {
+	if c[permission] {
+		return permissions.Decision{Allowed: true, Permission: permission}
+	}
+	return permissions.Decision{Permission: permission, Message: "You don't have permission " + permission + "."}
+}
+
+// telDirectory is a directory of policy-file entries.
+type telDirectory map[string]permissions.Entry
+
+func (d telDirectory) Lookup(_ context.Context, user string) (permissions.Entry, string, bool, error) {
+	e, ok := d[user]
+	return e, permissions.SourcePolicy, ok, nil
+}
+
+// telFMU records the asynchronous requests and answers reads from a map.
+type telFMU struct {
+	FMUAPI
+	mu       sync.Mutex
+	requests [][]string
+	urls     []string
+	failAt   map[int]error // request index -> error
+	profiles map[string]enco.Profile
+}
+
+func (f *telFMU) request(msisdns []string, url string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := len(f.requests)
+	f.requests = append(f.requests, msisdns)
+	f.urls = append(f.urls, url)
+	return f.failAt[i]
+}
+
+func (f *telFMU) RequestFMUStatuses(_ context.Context, msisdns []string, url string) error {
+	return f.request(msisdns, url)
+}
+
+func (f *telFMU) RequestSetFMUStatuses(_ context.Context, msisdns []string, _ enco.Profile, url string) error {
+	return f.request(msisdns, url)
+}
+
+func (f *telFMU) FMUStatus(_ context.Context, msisdn string) (enco.FMUStatus, error) {
+	p, ok := f.profiles[msisdn]
+	if !ok {
+		return enco.FMUStatus{MSISDN: msisdn, IsError: true, Error: "MSISDN not found"}, nil
+	}
+	return enco.FMUStatus{MSISDN: msisdn, Status: p}, nil
+}
+
+type telFixture struct {
+	r     *Router
+	store *telStore
+	slack *telSlack
+	fmu   *telFMU
+}
+
+func newTelFixture(perms ...string) *telFixture {
+	f := &telFixture{store: newTelStore(), slack: &telSlack{}, fmu: &telFMU{profiles: map[string]enco.Profile{"32470000001": enco.ProfilePrivate}}}
+	checker := telChecker{}
+	for _, p := range perms {
+		checker[p] = true
+	}
+	f.r = &Router{
+		Checker:   checker,
+		Store:     f.store,
+		FMU:       f.fmu,
+		Directory: telDirectory{"U0ME": {Mobile: "32470000001", Fixed: "3228160257"}, "U0BOB": {Mobile: "32470000002"}},
+		Slack:     f.slack,
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PublicURL: "https://bot.example",
+	}
+	return f
+}
+
+// command runs a slash command as U0ME in C0CHAN and, when it has work
+// after the acknowledgement, that work too.
+func (f *telFixture) command(t *testing.T, name, text string) Reply {
+	t.Helper()
+	reply, after := f.r.Command(context.Background(), slack.SlashCommand{Command: name, Text: text, UserID: "U0ME", ChannelID: "C0CHAN", ResponseURL: "https://hooks.example/1"})
+	if after != nil {
+		after(context.Background())
+	}
+	return reply
+}
+
+func (f *telFixture) lastResponse(t *testing.T) string {
+	t.Helper()
+	f.slack.mu.Lock()
+	defer f.slack.mu.Unlock()
+	if len(f.slack.responses) == 0 {
+		t.Fatal("no response to the requester")
+	}
+	return f.slack.responses[len(f.slack.responses)-1].Text
+}
+
+func fmuOp(n int) state.Operation {
+	op := state.Operation{ID: "op1", Kind: "fmu.read", UserID: "U0ME", ChannelID: "C0CHAN", Expected: n, CreatedAt: time.Now(), Params: map[string]string{"title": "Read"}}
+	for i := range n {
+		op.Targets = append(op.Targets, fmt.Sprintf("msisdn:32470%06d", i+1))
+	}
+	return op
+}
+
+func TestFMUTargets(t *testing.T) {
+	tests := []struct {
+		name         string
+		text         string
+		wantNumbers  []string
+		wantMentions []string
+		wantErr      string
+	}{
+		{"numbers with spaces and commas", "0470 12 34 56, +32 470 65 43 21", []string{"32470123456", "32470654321"}, nil, ""},
+		{"numbers and people", "<@U0BOB|bob> 0470123456 <@U0ME>", []string{"32470123456"}, []string{"U0BOB", "U0ME"}, ""},
+		{"fixed number", "02 816 02 57", nil, nil, "`+32 2 816 02 57` is a fixed number"},
+		{"foreign mobile", "+31 6 12345678", nil, nil, "not a Belgian number"},
+		{"service number", "0470123456 1207", nil, nil, "`1207` is a short service number"},
+		{"user group", "<!subteam^S0OPS|@ops>", nil, nil, "is a user group"},
+		{"an option", "zone=02", nil, nil, "takes no options"},
+		{"not a number", "0470 12", nil, nil, `"0470 12"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			toks, err := tokenize(tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nums, mentions, uerr := fmuTargets(toks)
+			if tt.wantErr != "" {
+				if uerr == nil || !strings.Contains(uerr.Msg, tt.wantErr) {
+					t.Fatalf("fmuTargets(%q) error = %v, want one containing %q", tt.text, uerr, tt.wantErr)
+				}
+				return
+			}
+			if uerr != nil {
+				t.Fatalf("fmuTargets(%q) error = %v", tt.text, uerr)
+			}
+			var got []string
+			for _, n := range nums {
+				got = append(got, n.Digits)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.wantNumbers) || fmt.Sprint(mentions) != fmt.Sprint(tt.wantMentions) {
+				t.Errorf("fmuTargets(%q) = %v, %v; want %v, %v", tt.text, got, mentions, tt.wantNumbers, tt.wantMentions)
+			}
+		})
+	}
+}
+
+func TestRunFMUSplitsIntoBatchesSharingOneCallbackURL(t *testing.T) {
+	f := newTelFixture()
+	f.r.runFMU(context.Background(), fmuOp(120), "")
+	if got := len(f.fmu.requests); got != 3 {
+		t.Fatalf("requests = %d, want 3", got)
+	}
+	for i, want := range []int{50, 50, 20} {
+		if got := len(f.fmu.requests[i]); got != want {
+			t.Errorf("request %d carries %d numbers, want %d", i, got, want)
+		}
+	}
+	if f.fmu.requests[1][0] != "32470000051" {
+		t.Errorf("second request starts with %s, want 32470000051", f.fmu.requests[1][0])
+	}
+	url := f.fmu.urls[0]
+	token, ok := strings.CutPrefix(url, "https://bot.example"+notify.PathFMU)
+	if !ok || f.fmu.urls[1] != url || f.fmu.urls[2] != url {
+		t.Fatalf("callback URLs = %v, want one shared URL under the public URL", f.fmu.urls)
+	}
+	op := f.store.onlyOp(t)
+	if f.store.tokens[token] != op.ID {
+		t.Errorf("the callback token is bound to %q, want the operation %q", f.store.tokens[token], op.ID)
+	}
+	if at := f.store.expiries[op.ID]; at.IsZero() || !at.Equal(op.ExpiresAt) {
+		t.Errorf("expiry scheduled at %v, want the operation's deadline %v", at, op.ExpiresAt)
+	}
+	if op.Status != state.StatusRunning || op.ThreadTS == "" {
+		t.Errorf("operation = %+v, want running with a parent message", op)
+	}
+}
+
+func TestRunFMUWhenEnCoRefusesABatch(t *testing.T) {
+	refusal := &enco.Error{Op: "fmu status request", StatusCode: 400, Message: "at most 50 msisdn per request"}
+	t.Run("the first: nothing was asked, the operation failed", func(t *testing.T) {
+		f := newTelFixture()
+		f.fmu.failAt = map[int]error{0: refusal}
+		f.r.runFMU(context.Background(), fmuOp(60), "")
+		op := f.store.onlyOp(t)
+		if op.Status != state.StatusFailed || len(f.fmu.requests) != 1 || len(f.store.results[op.ID]) != 0 {
+			t.Errorf("status %q after %d requests and %d results; want failed after 1 request, no results", op.Status, len(f.fmu.requests), len(f.store.results[op.ID]))
+		}
+	})
+	t.Run("a later one: its numbers fail, the others go on", func(t *testing.T) {
+		f := newTelFixture()
+		f.fmu.failAt = map[int]error{1: refusal}
+		f.r.runFMU(context.Background(), fmuOp(120), "")
+		op := f.store.onlyOp(t)
+		results := f.store.results[op.ID]
+		if len(f.fmu.requests) != 3 || len(results) != 50 {
+			t.Fatalf("%d requests, %d results; want 3 requests and the 50 refused numbers recorded", len(f.fmu.requests), len(results))
+		}
+		if results[0].OK || results[0].Target != "msisdn:32470000051" {
+			t.Errorf("first recorded result = %+v, want number 51 failed", results[0])
+		}
+		last := f.slack.posts[len(f.slack.posts)-1]
+		if last.ThreadTS != op.ThreadTS || !strings.Contains(last.Text, "numbers 51 to 100 of 120") || !strings.Contains(last.Text, "at most 50 msisdn") {
+			t.Errorf("thread post = %q, want the refused range and EnCo's reason", last.Text)
+		}
+	})
+}
+
+func TestFMUCommandFlows(t *testing.T) {
+	t.Run("own profile", func(t *testing.T) {
+		f := newTelFixture("fmu.self")
+		f.command(t, "/fmu", "")
+		if got := f.lastResponse(t); !strings.Contains(got, "Your FMU profile (+32 470 00 00 01) is *Private*") {
+			t.Errorf("answer = %q", got)
+		}
+	})
+	t.Run("setting others asks first", func(t *testing.T) {
+		f := newTelFixture("fmu.set")
+		reply := f.command(t, "/fmu", "on-duty <@U0BOB> 0470 00 00 03")
+		if !strings.Contains(reply.Text, "Set 2 numbers to On duty?") || len(f.store.confs) != 1 {
+			t.Fatalf("reply = %q with %d confirmations, want a confirmation", reply.Text, len(f.store.confs))
+		}
+		if len(f.fmu.requests) != 0 {
+			t.Errorf("FMU requests before the click = %d, want 0", len(f.fmu.requests))
+		}
+		var op state.Operation
+		if err := json.Unmarshal([]byte(f.store.confs[0].Data["op"]), &op); err != nil {
+			t.Fatal(err)
+		}
+		if op.Kind != "fmu.set" || op.Params[notify.ParamProfile] != "ON_DUTY" || op.Params[notify.ParamWho+"32470000002"] != "U0BOB" ||
+			fmt.Sprint(op.Targets) != "[msisdn:32470000003 msisdn:32470000002]" {
+			t.Errorf("pending operation = %+v", op)
+		}
+	})
+	t.Run("reading several starts a thread", func(t *testing.T) {
+		f := newTelFixture("fmu.read")
+		reply := f.command(t, "/fmu", "status 0470 00 00 01 0470 00 00 02")
+		if !strings.Contains(reply.Text, "2 FMU profiles") || len(f.fmu.requests) != 1 || len(f.slack.posts) != 1 {
+			t.Errorf("reply %q, %d requests, %d posts; want one request and the parent message", reply.Text, len(f.fmu.requests), len(f.slack.posts))
+		}
+	})
+	t.Run("someone without a number", func(t *testing.T) {
+		f := newTelFixture("fmu.read")
+		reply := f.command(t, "/fmu", "status <@U0NOONE>")
+		if !strings.Contains(reply.Text, "mobile number of <@U0NOONE>") || len(f.fmu.requests) != 0 {
+			t.Errorf("reply = %q, want the missing number named and no request", reply.Text)
+		}
+	})
+	t.Run("a 2xx refusal shows EnCo's reason", func(t *testing.T) {
+		f := newTelFixture()
+		got := f.r.fmuError(&enco.Error{Op: "fmu set status", StatusCode: 200, Message: "FMU option not active"}, "fmu set")
+		if got != "EnCo refused it: FMU option not active" {
+			t.Errorf("fmuError = %q", got)
+		}
+	})
+}
+
+func TestNumberOptions(t *testing.T) {
+	tests := []struct {
+		text    string
+		wantPos string
+		want    map[string]string // key -> digits ("none" for none)
+		wantErr string
+	}{
+		{"0468 37 39 01 from=02 816 02 57", "[0468 37 39 01]", map[string]string{"from": "3228160257"}, ""},
+		{"from=+32 2 816 02 57 0468 37 39 01", "[0468 37 39 01]", map[string]string{"from": "3228160257"}, ""},
+		{"from= 02 816 02 57 x", "[x]", map[string]string{"from": "3228160257"}, ""},
+		{"<@U1> mobile=none fixed=022060742", "[<@U1>]", map[string]string{"mobile": "none", "fixed": "3222060742"}, ""},
+		{"from=02 816", "", nil, "`from=`: \"02 816\" is not a valid phone number"},
+		{"from=022060742 from=0228160257", "", nil, "given twice"},
+		{"to=02 816 02 57", "", nil, "unknown option `to`"},
+		{"from=", "", nil, "needs a number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			toks, _ := tokenize(tt.text)
+			pos, opts, err := numberOptions("usage", toks, "from", "mobile", "fixed")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Msg, tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var words []string
+			for _, p := range pos {
+				words = append(words, p.text)
+			}
+			if got := "[" + strings.Join(words, " ") + "]"; got != tt.wantPos {
+				t.Errorf("positional = %s, want %s", got, tt.wantPos)
+			}
+			got := map[string]string{}
+			for k, o := range opts {
+				got[k] = o.num.Digits
+				if o.none {
+					got[k] = "none"
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("options = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDirectoryLink(t *testing.T) {
+	f := newTelFixture("directory.admin")
+	reply := f.command(t, "/fmu", "link <@U0ME> fixed=02 206 07 42")
+	if !strings.Contains(reply.Text, "mobile +32 470 00 00 01 and fixed +32 2 206 07 42") {
+		t.Errorf("reply = %q", reply.Text)
+	}
+	if got, want := f.store.dir["U0ME"], (state.DirectoryEntry{Mobile: "32470000001", Fixed: "3222060742"}); got != want {
+		t.Errorf("stored entry = %+v, want %+v (the mobile kept from the policy file)", got, want)
+	}
+	f.command(t, "/fmu", "link <@U0ME> mobile=none")
+	if got := f.store.dir["U0ME"]; got.Mobile != "" {
+		t.Errorf("after mobile=none the entry is %+v, want no mobile", got)
+	}
+	for _, tt := range []struct{ text, want string }{
+		{"link <@U0ME> mobile=02 206 07 42", "not a mobile one"},
+		{"link <@U0ME> fixed=0470 00 00 01", "not a fixed line"},
+		{"link bob mobile=0470000001", "`bob` is not a person"},
+		{"link <@U0ME>", "needs `mobile=` and/or `fixed=`"},
+		{"unlink <@U0ME> <@U0BOB>", "one @person at a time"},
+	} {
+		if reply := f.command(t, "/fmu", tt.text); !strings.Contains(reply.Text, tt.want) {
+			t.Errorf("/fmu %s = %q, want %q", tt.text, reply.Text, tt.want)
+		}
+	}
+	f.command(t, "/fmu", "unlink <@U0ME>")
+	if _, ok := f.store.dir["U0ME"]; ok {
+		t.Errorf("the entry is still stored after unlink")
+	}
+	denied := newTelFixture()
+	if reply := denied.command(t, "/fmu", "unlink <@U0ME>"); !strings.Contains(reply.Text, "directory.admin") {
+		t.Errorf("unlink without directory.admin = %q, want a denial", reply.Text)
+	}
+}

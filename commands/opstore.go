@@ -1,0 +1,76 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// expiryKeep is how long an operation's keys outlive its deadline, so that
+// the expiry sweeper can still name the targets that never answered.
+const expiryKeep = time.Hour
+
+// scheduleExpiry arranges for the operation to be closed at its deadline,
+// naming in its thread whatever never answered.
+func (r *Router) scheduleExpiry(ctx context.Context, op state.Operation) error {
+	return r.Store.ScheduleExpiry(ctx, op.ID, op.ExpiresAt, expiryKeep)
+}
+
+// recordResult stores a result the bot got synchronously and queues its
+// posts as a callback's would be: the parent's progress, the reply in the
+// thread when reply is set, and with the last result the summary when
+// summary is set.
+func (r *Router) recordResult(ctx context.Context, op state.Operation, res state.Result, reply, summary bool) error {
+	if res.At.IsZero() {
+		res.At = time.Now()
+	}
+	var posts state.Posts
+	if reply {
+		posts.Each = append(posts.Each, state.Outgoing{Kind: notify.KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: res.Detail, OperationID: op.ID})
+	}
+	posts.Each = append(posts.Each, state.Outgoing{Kind: notify.KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID})
+	if summary {
+		posts.Last = []state.Outgoing{{Kind: notify.KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
+	}
+	p, err := r.Store.RecordResult(ctx, op.ID, res, posts)
+	if err != nil {
+		return err
+	}
+	if p.First && p.Complete() {
+		if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+			if o.Status == state.StatusRunning {
+				o.Status = state.StatusDone
+			}
+			return nil
+		}); err != nil {
+			r.log().Error("mark operation done", "err", err, "operation", op.ID)
+		}
+	}
+	return nil
+}
+
+// begin prepares an operation that runs without a confirmation click, as
+// confirm does for one that waits for it.
+func (r *Router) begin(c *command, op state.Operation, title string) state.Operation {
+	op.ID = newID(16)
+	op.UserID = c.UserID
+	op.ChannelID = c.ChannelID
+	op.Status = state.StatusPending
+	op.CreatedAt = time.Now()
+	if op.Params == nil {
+		op.Params = map[string]string{}
+	}
+	op.Params["title"] = title
+	return op
+}
+
+// storeFailure logs a state-store failure after the acknowledgement and
+// words it for the requester.
+func (r *Router) storeFailure(err error, what string) string {
+	ref := newID(4)
+	r.log().Error(what, "err", err, "ref", ref)
+	return fmt.Sprintf("My state store did not answer; try again in a minute. (ref `%s`)", ref)
+}

@@ -1,0 +1,162 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// ExpirerStore is the shared state the expiry sweeper needs.
+type ExpirerStore interface {
+	ClaimExpiries(ctx context.Context, now time.Time, n int, lease time.Duration) ([]string, error)
+	ExpireOperation(ctx context.Context, opID string, build func(state.Operation, []state.Result) []state.Outgoing) (state.Operation, bool, error)
+	Audit(ctx context.Context, e state.AuditEntry) error
+}
+
+// Expirer closes operations whose deadline passed while some of their
+// targets never answered (an FMU number EnCo never reported on, a call whose
+// record never came): it names them in the operation's thread, marks the
+// operation expired and updates its parent message. Every replica may run
+// one; each due operation is handled by one of them.
+type Expirer struct {
+	Store ExpirerStore
+	// Interval is the time between sweeps (0 means 15 s).
+	Interval time.Duration
+	// Lease is how long a claimed operation is left to this replica before
+	// another may take it over (0 means 1 minute).
+	Lease time.Duration
+	// MaskNumbers hides the middle digits of phone numbers in posts.
+	MaskNumbers bool
+	// NotifyChannel, when set, also receives every expiry notice.
+	NotifyChannel string
+	Log           *slog.Logger
+}
+
+// maxSweepBatch is how many due operations one claim takes.
+const maxSweepBatch = 100
+
+// maxNamed is how many unanswered targets an expiry notice lists by name.
+const maxNamed = 50
+
+func (e *Expirer) log() *slog.Logger {
+	if e.Log == nil {
+		return slog.Default()
+	}
+	return e.Log
+}
+
+// Run sweeps every Interval until ctx ends. Store errors are logged and
+// retried at the next sweep; they never stop the loop.
+func (e *Expirer) Run(ctx context.Context) error {
+	t := time.NewTicker(orDuration(e.Interval, 15*time.Second))
+	defer t.Stop()
+	for {
+		if _, err := e.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			e.log().Warn("expiry sweep failed; retrying at the next one", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep expires the operations due at now and returns how many it expired.
+func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
+	expired := 0
+	for {
+		ids, err := e.Store.ClaimExpiries(ctx, now, maxSweepBatch, orDuration(e.Lease, time.Minute))
+		if err != nil {
+			return expired, err
+		}
+		for _, id := range ids {
+			op, ok, err := e.Store.ExpireOperation(ctx, id, e.notice)
+			if err != nil {
+				// Claimed for one lease: another sweep retries it after that.
+				e.log().Error("expire operation", "err", err, "operation", id)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			expired++
+			e.log().Info("operation expired", "operation", id, "kind", op.Kind)
+			if err := e.Store.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: op.UserID, Command: op.Kind, Decision: "expired", OperationID: op.ID}); err != nil {
+				e.log().Error("audit append failed", "err", err, "operation", op.ID)
+			}
+		}
+		if len(ids) < maxSweepBatch {
+			return expired, nil
+		}
+	}
+}
+
+// notice builds the messages that close an expired operation: the names of
+// the targets that never answered, in its thread, and its parent's final
+// state.
+func (e *Expirer) notice(op state.Operation, results []state.Result) []state.Outgoing {
+	text := ExpiryText(op, results, e.MaskNumbers)
+	msgs := []state.Outgoing{
+		{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: text, OperationID: op.ID},
+		{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID},
+	}
+	if e.NotifyChannel != "" {
+		msgs = append(msgs, state.Outgoing{Kind: KindPost, Channel: e.NotifyChannel, OperationID: op.ID,
+			Text: fmt.Sprintf("%s — %s, requested by <@%s>", text, op.Params["title"], op.UserID)})
+	}
+	return msgs
+}
+
+// ExpiryText says which of an operation's targets never answered.
+func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
+	if strings.HasPrefix(op.Kind, "call") {
+		return ":hourglass: EnCo sent no call record for this call, so its outcome is unknown. `/call cdr` lists the calls EnCo has recorded."
+	}
+	answered := make(map[string]bool, len(results))
+	for _, r := range results {
+		answered[r.Target] = true
+	}
+	var missing []string
+	for _, t := range op.Targets {
+		if !answered[t] {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) == 0 {
+		return fmt.Sprintf(":hourglass: The request expired before EnCo confirmed it was complete (%d of %d answered).", len(results), len(op.Targets))
+	}
+	names := make([]string, 0, min(len(missing), maxNamed)+1)
+	for i, t := range missing {
+		if i == maxNamed {
+			names = append(names, fmt.Sprintf("and %d more", len(missing)-i))
+			break
+		}
+		names = append(names, TargetLabel(op, t, mask))
+	}
+	return fmt.Sprintf(":hourglass: No answer from EnCo for %d of %d before the request expired: %s.", len(missing), len(op.Targets), strings.Join(names, ", "))
+}
+
+// TargetLabel shows one of an operation's targets to people: a number
+// (masked when asked) with the person it belongs to when the command named
+// them, or a SIM's ICCID or IMSI.
+func TargetLabel(op state.Operation, target string, mask bool) string {
+	kind, id, ok := strings.Cut(target, ":")
+	if !ok {
+		return NumberLabel(target, mask)
+	}
+	label := DeviceLabel(enco.Device{Identifier: id, IdentifierType: enco.IdentifierType(strings.ToUpper(kind))}, mask)
+	if user := op.Params[ParamWho+id]; user != "" {
+		label = fmt.Sprintf("<@%s> (%s)", user, label)
+	}
+	return label
+}
+
+// ParamWho prefixes the operation parameters that name the person a number
+// belongs to: Params[ParamWho+"32470123456"] = "U0AAAAAAA".
+const ParamWho = "who:"

@@ -1,0 +1,192 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Expiry index
+//
+//	key        type  TTL   written by / read by
+//	P expiries zset  none  commands schedule an operation's deadline (member: operation id, score: Unix ms);
+//	                       notify's sweeper claims due members and removes them once handled
+//
+// An operation's own keys vanish when their TTL ends, and with them the
+// record of which targets never answered. ScheduleExpiry therefore keeps an
+// operation's keys for a while after its deadline, so that the sweeper can
+// still read them, say in the thread who never answered, and mark the
+// operation expired.
+
+func (s *Store) expiriesKey() string { return s.prefix + "expiries" }
+
+// ScheduleExpiry records that the operation stops waiting for results at at,
+// and keeps its keys (the operation and its results) until at+keep so that
+// the expiry can be reported. It returns ErrNotFound when the operation does
+// not exist.
+func (s *Store) ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error {
+	if opID == "" {
+		return errors.New("schedule expiry: empty operation id")
+	}
+	if err := checkTTL(keep); err != nil {
+		return fmt.Errorf("schedule expiry: %w", err)
+	}
+	until := at.Add(keep)
+	var extended *redis.BoolCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		extended = p.PExpireAt(ctx, s.opKey(opID), until)
+		p.PExpireAt(ctx, s.resKey(opID), until)
+		p.PExpireAt(ctx, s.progKey(opID), until)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("schedule expiry: %w", err)
+	}
+	if !extended.Val() {
+		return fmt.Errorf("schedule expiry of operation %s: %w", opID, ErrNotFound)
+	}
+	if err := s.rdb.ZAdd(ctx, s.expiriesKey(), redis.Z{Score: float64(at.UnixMilli()), Member: opID}).Err(); err != nil {
+		return fmt.Errorf("schedule expiry: %w", err)
+	}
+	return nil
+}
+
+// claimScript hands out up to ARGV[2] members of the index whose deadline is
+// at or before ARGV[1], and pushes each one's score to ARGV[3] so that no
+// other caller gets it until then. KEYS[1] the index.
+var claimScript = redis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(due) do
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id)
+end
+return due
+`)
+
+// ClaimExpiries returns up to n operations whose deadline is at or before
+// now. Each is handed to one caller: the others see it again only after
+// lease, so that an operation whose sweeper died is picked up by another.
+func (s *Store) ClaimExpiries(ctx context.Context, now time.Time, n int, lease time.Duration) ([]string, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	if err := checkTTL(lease); err != nil {
+		return nil, fmt.Errorf("claim expiries: %w", err)
+	}
+	ids, err := claimScript.Run(ctx, s.rdb, []string{s.expiriesKey()},
+		now.UnixMilli(), n, now.Add(lease).UnixMilli()).StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("claim expiries: %w", err)
+	}
+	return ids, nil
+}
+
+// ExpireOperation marks a running operation expired and, in the same
+// transaction, queues the messages that say so and removes it from the expiry
+// index. build gets the operation and its results as they are at that moment
+// and returns the messages; it may be called more than once (when a result
+// arrives meanwhile) and must have no side effects. expired is false, and
+// nothing is queued, when the operation is not running any more (it finished,
+// failed or expired already) or no longer exists; the index entry is removed
+// in that case too.
+func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Operation, []Result) []Outgoing) (op Operation, expired bool, err error) {
+	if opID == "" {
+		return Operation{}, false, errors.New("expire operation: empty id")
+	}
+	opKey, resKey := s.opKey(opID), s.resKey(opID)
+	txf := func(tx *redis.Tx) error {
+		op, expired = Operation{}, false
+		raw, err := tx.Get(ctx, opKey).Result()
+		if errors.Is(err, redis.Nil) {
+			return s.unindex(ctx, tx, opID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(raw), &op); err != nil {
+			return fmt.Errorf("operation %s: %w", opID, err)
+		}
+		if op.Status != StatusRunning {
+			return s.unindex(ctx, tx, opID)
+		}
+		resRaw, err := tx.HGetAll(ctx, resKey).Result()
+		if err != nil {
+			return err
+		}
+		results, err := resultsFromHash(opID, resRaw)
+		if err != nil {
+			return err
+		}
+		op.Status = StatusExpired
+		msgs := build(op, results)
+		for _, m := range msgs {
+			if m.Kind == "" {
+				return errors.New("queued message with empty kind")
+			}
+		}
+		b, err := json.Marshal(op)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.SetArgs(ctx, opKey, b, redis.SetArgs{KeepTTL: true})
+			for _, m := range msgs {
+				p.XAdd(ctx, &redis.XAddArgs{Stream: s.outboxKey(), Values: outgoingFields(m)})
+			}
+			p.ZRem(ctx, s.expiriesKey(), opID)
+			return nil
+		})
+		if err == nil {
+			expired = true
+		}
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.rdb.Watch(ctx, txf, opKey, resKey)
+		if err == nil {
+			return op, expired, nil
+		}
+		if !errors.Is(err, redis.TxFailedErr) {
+			return Operation{}, false, fmt.Errorf("expire operation %s: %w", opID, err)
+		}
+		if attempt == maxUpdateAttempts {
+			return Operation{}, false, fmt.Errorf("expire operation %s: still conflicting after %d attempts: %w", opID, attempt, err)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Operation{}, false, fmt.Errorf("expire operation %s: %w", opID, err)
+		}
+	}
+}
+
+// unindex drops an operation from the expiry index inside a watched transaction.
+func (s *Store) unindex(ctx context.Context, tx *redis.Tx, opID string) error {
+	_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.expiriesKey(), opID)
+		return nil
+	})
+	return err
+}
+
+// resultsFromHash decodes a res:{id} hash in the order Results returns.
+func resultsFromHash(opID string, m map[string]string) ([]Result, error) {
+	out := make([]Result, 0, len(m))
+	for target, raw := range m {
+		var r Result
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			return nil, fmt.Errorf("results of operation %s, target %s: %w", opID, target, err)
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b Result) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Target, b.Target)
+	})
+	return out, nil
+}

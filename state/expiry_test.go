@@ -1,0 +1,178 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard/internal/redistest"
+)
+
+// The expiry scenarios run like the others (see TestStore), on the shared
+// test Redis and on the embedded server.
+
+func TestExpiry(t *testing.T) {
+	for _, sc := range expiryScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			rdb, prefix := redistest.New(t)
+			sc.run(t, New(rdb, prefix), rdb, prefix)
+		})
+	}
+}
+
+func TestExpiryOnEmbeddedServer(t *testing.T) {
+	mr := miniredis.NewMiniRedis()
+	mr.ClockTTL(true)
+	if err := mr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mr.Close)
+	for _, sc := range expiryScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+			t.Cleanup(func() { _ = rdb.Close() })
+			prefix := "embedded:" + t.Name() + ":"
+			sc.run(t, New(rdb, prefix), rdb, prefix)
+		})
+	}
+}
+
+// runningOp stores a running operation expecting the given targets.
+func runningOp(t *testing.T, s *Store, ttl time.Duration, targets ...string) Operation {
+	t.Helper()
+	op := Operation{ID: mustNewID(t), Kind: "fmu.read", ChannelID: "C1", ThreadTS: "1.000001", Targets: targets, Expected: len(targets), Status: StatusRunning}
+	if err := s.CreateOperation(context.Background(), op, ttl); err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
+var expiryScenarios = []scenario{
+	{"schedule keeps the keys past the deadline", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		op := runningOp(t, s, time.Minute, "a", "b")
+		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "a", OK: true}, Posts{}); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now().Add(time.Hour)
+		if err := s.ScheduleExpiry(ctx, op.ID, at, 30*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{s.opKey(op.ID), s.resKey(op.ID), s.progKey(op.ID)} {
+			ttl, err := rdb.PTTL(ctx, key).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ttl < 89*time.Minute || ttl > 90*time.Minute {
+				t.Errorf("PTTL %s: got %v, want about 90m (deadline in 1h, kept 30m more)", key, ttl)
+			}
+		}
+		if err := s.ScheduleExpiry(ctx, "no-such-op", at, time.Minute); !errors.Is(err, ErrNotFound) {
+			t.Errorf("schedule of a missing operation: got %v, want ErrNotFound", err)
+		}
+	}},
+	{"claim hands out due operations once per lease", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		now := time.Now()
+		due1 := runningOp(t, s, time.Hour, "a")
+		due2 := runningOp(t, s, time.Hour, "a")
+		later := runningOp(t, s, time.Hour, "a")
+		for _, e := range []struct {
+			id string
+			at time.Time
+		}{{due1.ID, now.Add(-time.Minute)}, {due2.ID, now.Add(-time.Second)}, {later.ID, now.Add(10 * time.Minute)}} {
+			if err := s.ScheduleExpiry(ctx, e.id, e.at, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.ClaimExpiries(ctx, now, 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{due1.ID, due2.ID}; !slices.Equal(got, want) {
+			t.Errorf("first claim: got %v, want %v (the due ones, earliest first)", got, want)
+		}
+		if got, _ := s.ClaimExpiries(ctx, now, 10, time.Minute); len(got) != 0 {
+			t.Errorf("second claim within the lease: got %v, want none", got)
+		}
+		got, _ = s.ClaimExpiries(ctx, now.Add(2*time.Minute), 1, time.Minute)
+		if len(got) != 1 || (got[0] != due1.ID && got[0] != due2.ID) {
+			t.Errorf("claim after the lease, n=1: got %v, want one of %s, %s", got, due1.ID, due2.ID)
+		}
+	}},
+	{"expire queues the posts once and drops the index entry", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		op := runningOp(t, s, time.Hour, "a", "b", "c")
+		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "b", OK: true}, Posts{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ScheduleExpiry(ctx, op.ID, time.Now().Add(-time.Second), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		build := func(o Operation, results []Result) []Outgoing {
+			seen = nil
+			for _, r := range results {
+				seen = append(seen, r.Target)
+			}
+			return []Outgoing{{Kind: "post", Channel: o.ChannelID, ThreadTS: o.ThreadTS, Text: "no answer", OperationID: o.ID}}
+		}
+		got, expired, err := s.ExpireOperation(ctx, op.ID, build)
+		if err != nil || !expired {
+			t.Fatalf("ExpireOperation: got expired=%v, err=%v; want true, nil", expired, err)
+		}
+		if got.Status != StatusExpired || !slices.Equal(seen, []string{"b"}) {
+			t.Errorf("got status %q and results %v, want %q and [b]", got.Status, seen, StatusExpired)
+		}
+		stored, _, _ := s.Operation(ctx, op.ID)
+		if stored.Status != StatusExpired {
+			t.Errorf("stored status: got %q, want %q", stored.Status, StatusExpired)
+		}
+		if n, _ := s.QueueDepth(ctx); n != 1 {
+			t.Errorf("queued messages: got %d, want 1", n)
+		}
+		if n, _ := rdb.ZCard(ctx, prefix+"expiries").Result(); n != 0 {
+			t.Errorf("index entries: got %d, want 0", n)
+		}
+		if _, expired, err := s.ExpireOperation(ctx, op.ID, build); err != nil || expired {
+			t.Errorf("second ExpireOperation: got expired=%v, err=%v; want false, nil", expired, err)
+		}
+		if n, _ := s.QueueDepth(ctx); n != 1 {
+			t.Errorf("queued messages after a second expiry: got %d, want still 1", n)
+		}
+	}},
+	{"expire leaves finished and missing operations alone", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		op := runningOp(t, s, time.Hour, "a")
+		if err := s.ScheduleExpiry(ctx, op.ID, time.Now(), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateOperation(ctx, op.ID, func(o *Operation) error { o.Status = StatusDone; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		build := func(Operation, []Result) []Outgoing {
+			return []Outgoing{{Kind: "post", Text: "must not be queued"}}
+		}
+		for _, id := range []string{op.ID, "no-such-op"} {
+			if _, expired, err := s.ExpireOperation(ctx, id, build); err != nil || expired {
+				t.Errorf("ExpireOperation(%s): got expired=%v, err=%v; want false, nil", id, expired, err)
+			}
+		}
+		if n, _ := s.QueueDepth(ctx); n != 0 {
+			t.Errorf("queued messages: got %d, want 0", n)
+		}
+		if n, _ := rdb.ZCard(ctx, prefix+"expiries").Result(); n != 0 {
+			t.Errorf("index entries: got %d, want 0 (a done operation is dropped from the index)", n)
+		}
+		if stored, _, _ := s.Operation(ctx, op.ID); stored.Status != StatusDone {
+			t.Errorf("status: got %q, want it left %q", stored.Status, StatusDone)
+		}
+	}},
+}
