@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -14,13 +15,34 @@ import (
 // Socket connects the router to Slack in socket mode: it acknowledges every
 // envelope, answering slash commands in the acknowledgement, and runs the
 // work that follows.
+//
+// Slack delivers an envelope again when its acknowledgement did not reach
+// Slack in time. Each envelope is handled once, by whichever replica gets it
+// first (Router.Store.FirstSeen); a copy of a slash command is answered with
+// the answer the first one got, when Acks keeps it.
 type Socket struct {
 	Router *Router
 	Client *socketmode.Client
+	// Acks, when set, keeps each slash command's answer for AckTTL so that a
+	// copy Slack sends again is answered the same (state.Store implements
+	// it); without it a copy gets an empty acknowledgement.
+	Acks AckStore
+	// AckTTL is how long answers are kept (0 means 10 minutes).
+	AckTTL time.Duration
 
 	connected atomic.Bool
 	wg        sync.WaitGroup
 }
+
+// AckStore keeps the acknowledgement payloads of slash commands.
+type AckStore interface {
+	SaveAck(ctx context.Context, envelopeID string, payload []byte, ttl time.Duration) error
+	SavedAck(ctx context.Context, envelopeID string) ([]byte, bool, error)
+}
+
+// ackTimeout bounds the hand-over of an acknowledgement to the socket, which
+// waits while the socket reconnects.
+const ackTimeout = 5 * time.Second
 
 // Connected reports whether the websocket to Slack is up.
 func (s *Socket) Connected() bool { return s.connected.Load() }
@@ -91,7 +113,7 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		}
 		req := *evt.Request
 		// Button clicks are acknowledged at once; their answers go through the response URL.
-		if err := s.Client.Ack(req); err != nil {
+		if err := s.ack(ctx, req, nil); err != nil {
 			s.Router.log().Warn("ack interaction", "err", err)
 		}
 		if cb.Type != slack.InteractionTypeBlockActions {
@@ -103,9 +125,16 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		s.Router.Go(ctx, func(ctx context.Context) { s.Router.Action(ctx, cb) })
 	case socketmode.EventTypeEventsAPI:
 		if evt.Request != nil {
-			_ = s.Client.Ack(*evt.Request)
+			_ = s.ack(ctx, *evt.Request, nil)
 		}
 	}
+}
+
+// ack hands an acknowledgement (with payload, when not nil) to the socket.
+func (s *Socket) ack(ctx context.Context, req socketmode.Request, payload any) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	return s.Client.AckCtx(ctx, req.EnvelopeID, payload)
 }
 
 // duplicate reports whether Slack already delivered this envelope (it retries
@@ -129,16 +158,57 @@ func (s *Socket) duplicate(ctx context.Context, req socketmode.Request) bool {
 func (s *Socket) slashCommand(ctx context.Context, req socketmode.Request, cmd slack.SlashCommand) {
 	start := time.Now()
 	if s.duplicate(ctx, req) {
-		_ = s.Client.Ack(req)
+		if err := s.ack(ctx, req, s.savedAck(ctx, req)); err != nil {
+			s.Router.log().Warn("ack repeated slash command", "err", err, "command", cmd.Command)
+		}
 		return
 	}
 	reply, after := s.Router.Command(ctx, cmd)
-	if err := s.Client.Ack(req, reply.Payload()); err != nil {
+	payload, err := json.Marshal(reply.Payload())
+	if err != nil {
+		s.Router.log().Error("encode slash command answer", "err", err, "command", cmd.Command)
+		return
+	}
+	if err := s.ack(ctx, req, json.RawMessage(payload)); err != nil {
 		s.Router.log().Warn("ack slash command", "err", err, "command", cmd.Command)
 		return
 	}
 	if s.Router.OnAck != nil {
 		s.Router.OnAck(cmd.Command, time.Since(start))
 	}
+	// Kept after the ack, so as not to delay it: Slack repeats an envelope
+	// only after waiting seconds for its ack.
+	s.saveAck(ctx, req, payload)
 	s.Router.Go(ctx, after)
+}
+
+func (s *Socket) saveAck(ctx context.Context, req socketmode.Request, payload []byte) {
+	if s.Acks == nil || req.EnvelopeID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	ttl := s.AckTTL
+	if ttl <= 0 {
+		ttl = 10 * time.Minute
+	}
+	if err := s.Acks.SaveAck(ctx, req.EnvelopeID, payload, ttl); err != nil {
+		// Only a repeated delivery of this command would miss it.
+		s.Router.log().Warn("keep slash command answer", "err", err, "envelope", req.EnvelopeID)
+	}
+}
+
+// savedAck is the answer a repeated slash command gets: the first one's, or
+// nothing when it is not known (yet).
+func (s *Socket) savedAck(ctx context.Context, req socketmode.Request) any {
+	if s.Acks == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	payload, ok, err := s.Acks.SavedAck(ctx, req.EnvelopeID)
+	if err != nil || !ok {
+		return nil
+	}
+	return json.RawMessage(payload)
 }

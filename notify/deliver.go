@@ -1,12 +1,14 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -20,10 +22,12 @@ const (
 	KindPost = "post"
 	// KindProgress re-renders the parent message (Channel, TS) of OperationID
 	// from the results stored at the time it is delivered, so a burst of
-	// progress entries for one operation costs one chat.update.
+	// progress entries for one operation costs few chat.update calls.
 	KindProgress = "progress"
-	// KindSummary posts the closing summary of OperationID in its thread,
-	// rendered from the results stored when it is delivered.
+	// KindSummary posts the closing summary of OperationID, rendered from the
+	// results stored when it is delivered: in the operation's thread, or at
+	// the top of Channel when that is another channel (a notification
+	// channel).
 	KindSummary = "summary"
 )
 
@@ -31,29 +35,54 @@ const (
 type DelivererStore interface {
 	EnsureGroup(ctx context.Context) error
 	Claim(ctx context.Context, consumer string, n int, block, minIdle time.Duration) ([]state.Outgoing, error)
+	Renew(ctx context.Context, consumer, id string) (bool, error)
 	Ack(ctx context.Context, ids ...string) error
+	NextSlot(ctx context.Context, channel string, interval time.Duration) (time.Duration, error)
+	HoldSlots(ctx context.Context, channel string, d time.Duration) error
 	Operation(ctx context.Context, id string) (state.Operation, bool, error)
-	Results(ctx context.Context, opID string) ([]state.Result, error)
-	FirstSeen(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
-	Forget(ctx context.Context, kind, key string) error
+	ResultCounts(ctx context.Context, opID string) (state.Progress, error)
+	RenderedVersion(ctx context.Context, opID string) (int64, error)
+	ClaimRender(ctx context.Context, opID string, version int64, ttl time.Duration) (bool, error)
+	ReleaseRender(ctx context.Context, opID string, version int64) error
 }
 
 // Deliverer posts the queued messages to Slack. Every replica runs one; the
 // queue's consumer group hands each entry to one of them, and an entry is
 // acknowledged only once Slack accepted it (or refused it for good), so a
 // replica that dies mid-delivery leaves its entries to another.
+//
+// Right before each Slack call the deliverer renews its hold on the entry
+// and gives the entry up if another replica has reclaimed it meanwhile, so
+// two replicas never both post one entry; what remains is the moment between
+// Slack accepting a message and the acknowledgement reaching Redis (see the
+// README, "Delivery guarantees").
 type Deliverer struct {
 	Store DelivererStore
 	Slack Slack
 	// Consumer names this replica in the consumer group.
 	Consumer string
-	// MinIdle is how long an entry may stay unacknowledged with another
-	// consumer before this one takes it over (0 means 30 s).
+	// MinIdle is how long an entry may stay untouched with another consumer
+	// before this one takes it over (0 means 30 s). It must exceed
+	// CallTimeout: an entry is renewed before each call, not during it.
 	MinIdle time.Duration
 	// Block is how long one read waits for new entries (0 means 2 s).
-	Block       time.Duration
-	MaskNumbers bool
-	Log         *slog.Logger
+	Block time.Duration
+	// Batch is how many entries one read takes (0 means 32). Within a batch,
+	// progress entries of one operation are merged into the newest, and
+	// channels are served concurrently.
+	Batch int
+	// PaceInterval spaces the messages posted or updated in one channel, by
+	// all replicas together (Slack allows about one a second per channel);
+	// 0 turns pacing off.
+	PaceInterval time.Duration
+	// CallTimeout bounds one Slack call (0 means 20 s).
+	CallTimeout time.Duration
+	// ShutdownGrace is how long a Slack call under way may go on once Run's
+	// context has ended, so that a message Slack is accepting gets
+	// acknowledged rather than posted again by another replica (0 means 5 s).
+	ShutdownGrace time.Duration
+	MaskNumbers   bool
+	Log           *slog.Logger
 	// OnPost, when set, is called after each Slack call with its outcome (for metrics).
 	OnPost func(kind string, err error)
 }
@@ -65,8 +94,20 @@ func (d *Deliverer) log() *slog.Logger {
 	return d.Log
 }
 
+// renderTTL is how long the newest rendered version of a parent is kept: as
+// long as an operation waits for its callbacks by default.
+const renderTTL = 24 * time.Hour
+
+var (
+	// errSkip: the entry needs no Slack call (nothing changed, or its operation is gone).
+	errSkip = errors.New("nothing to post")
+	// errLeaseLost: another replica reclaimed the entry while this one waited.
+	errLeaseLost = errors.New("entry taken over by another replica")
+)
+
 // Run delivers until ctx ends. Store errors are retried with a pause; they
-// never stop the loop.
+// never stop the loop. A Slack call under way when ctx ends may finish
+// within ShutdownGrace.
 func (d *Deliverer) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
@@ -75,13 +116,14 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			if !sleep(ctx, backoff) {
 				break
 			}
-			backoff = min(backoff*2, 5*time.Second)
+			backoff = min(backoff*2, 2*time.Second)
 			continue
 		}
 		break
 	}
+	backoff = 100 * time.Millisecond
 	for ctx.Err() == nil {
-		msgs, err := d.Store.Claim(ctx, d.Consumer, 16, orDuration(d.Block, 2*time.Second), orDuration(d.MinIdle, 30*time.Second))
+		msgs, err := d.Store.Claim(ctx, d.Consumer, cmp.Or(d.Batch, 32), orDuration(d.Block, 2*time.Second), orDuration(d.MinIdle, 30*time.Second))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -90,63 +132,136 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			if !sleep(ctx, backoff) {
 				break
 			}
-			backoff = min(backoff*2, 5*time.Second)
-			// The group may be gone if Redis restarted empty.
-			_ = d.Store.EnsureGroup(ctx)
+			backoff = min(backoff*2, 2*time.Second)
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		for _, m := range msgs {
-			if err := d.deliver(ctx, m); err != nil {
-				// Left unacknowledged: this or another replica retries it after MinIdle.
-				d.log().Warn("delivery postponed", "err", err, "entry", m.ID, "operation", m.OperationID)
-				continue
-			}
-			if err := d.Store.Ack(ctx, m.ID); err != nil {
-				d.log().Warn("ack delivered entry", "err", err, "entry", m.ID)
-			}
-		}
+		d.deliverBatch(ctx, msgs)
 	}
 	return nil
 }
 
+// deliverBatch delivers claimed entries: each channel's in order, channels
+// side by side. Of several progress entries for one operation only the
+// newest is sent; it renders the results stored when it is sent, which
+// covers the others.
+func (d *Deliverer) deliverBatch(ctx context.Context, msgs []state.Outgoing) {
+	newest := map[string]int{}
+	for i, m := range msgs {
+		if m.Kind == KindProgress {
+			newest[m.OperationID] = i
+		}
+	}
+	var merged []string
+	var channels []string
+	byChannel := map[string][]state.Outgoing{}
+	for i, m := range msgs {
+		if m.Kind == KindProgress && newest[m.OperationID] != i {
+			merged = append(merged, m.ID)
+			continue
+		}
+		if _, ok := byChannel[m.Channel]; !ok {
+			channels = append(channels, m.Channel)
+		}
+		byChannel[m.Channel] = append(byChannel[m.Channel], m)
+	}
+	if len(merged) > 0 {
+		d.ack(ctx, merged...)
+	}
+	var wg sync.WaitGroup
+	for _, ch := range channels {
+		wg.Go(func() {
+			for _, m := range byChannel[ch] {
+				if ctx.Err() != nil {
+					return // left to be reclaimed
+				}
+				d.handle(ctx, m)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// handle delivers one entry and acknowledges it when it is done with.
+func (d *Deliverer) handle(ctx context.Context, m state.Outgoing) {
+	err := d.deliver(ctx, m)
+	switch {
+	case errors.Is(err, errLeaseLost):
+		d.log().Info("entry taken over by another replica", "entry", m.ID, "kind", m.Kind, "operation", m.OperationID)
+		return
+	case err != nil:
+		// Left unacknowledged: this or another replica retries it after MinIdle.
+		d.log().Warn("delivery postponed", "err", err, "entry", m.ID, "kind", m.Kind, "operation", m.OperationID)
+		return
+	}
+	d.ack(ctx, m.ID)
+}
+
+// ack acknowledges entries, retrying while Redis does not answer: an entry
+// Slack accepted but the queue still holds would be posted again. Once ctx
+// has ended it makes one last attempt.
+func (d *Deliverer) ack(ctx context.Context, ids ...string) {
+	backoff := 100 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err := d.Store.Ack(actx, ids...)
+		cancel()
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil || !sleep(ctx, backoff) {
+			d.log().Error("delivered but not acknowledged; another replica may post it again", "err", err, "entries", ids)
+			return
+		}
+		d.log().Warn("acknowledge delivered entries; retrying", "err", err, "entries", ids)
+		backoff = min(backoff*2, time.Second)
+	}
+}
+
 // deliver makes the Slack call for one entry, retrying rate limits and
 // passing trouble until ctx ends. It returns nil when the entry is done with
-// (delivered, or refused by Slack for good).
+// (delivered, nothing to deliver, or refused by Slack for good).
 func (d *Deliverer) deliver(ctx context.Context, m state.Outgoing) error {
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := d.call(ctx, m)
-		if d.OnPost != nil {
-			d.OnPost(m.Kind, err)
-		}
+		channel, err := d.attempt(ctx, m)
 		switch {
-		case err == nil:
+		case err == nil, errors.Is(err, errSkip):
 			return nil
-		case errors.Is(err, errSkip):
-			return nil
+		case errors.Is(err, errLeaseLost):
+			return err
 		case Permanent(err):
-			d.log().Error("slack refused a message for good", "err", err, "kind", m.Kind, "channel", m.Channel, "operation", m.OperationID)
+			d.log().Error("slack refused a message for good", "err", err, "kind", m.Kind, "channel", channel, "operation", m.OperationID)
 			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
 		}
 		wait, limited := RetryAfter(err)
-		if !limited {
+		if limited {
+			wait = max(wait, 250*time.Millisecond)
+			// Every replica posting to this channel waits too.
+			if channel != "" {
+				if err := d.Store.HoldSlots(ctx, channel, wait); err != nil {
+					d.log().Warn("share Slack's Retry-After with other replicas", "err", err, "channel", channel)
+				}
+			}
+		} else {
 			wait = backoff + rand.N(backoff/2)
 			backoff = min(backoff*2, 30*time.Second)
 		}
-		d.log().Info("slack call retried", "err", err, "attempt", attempt, "wait", wait, "kind", m.Kind)
 		if attempt >= 8 && !limited {
 			return fmt.Errorf("giving up for now after %d attempts: %w", attempt, err)
 		}
+		d.log().Info("slack call retried", "err", err, "attempt", attempt, "wait", wait, "kind", m.Kind)
 		if !sleep(ctx, wait) {
 			return ctx.Err()
 		}
 	}
 }
 
-var errSkip = errors.New("nothing to post")
-
-func (d *Deliverer) call(ctx context.Context, m state.Outgoing) error {
+// attempt tries one entry once and returns the channel it posts to.
+// Store trouble is returned like a Slack failure and retried the same way.
+func (d *Deliverer) attempt(ctx context.Context, m state.Outgoing) (string, error) {
 	switch m.Kind {
 	case KindPost:
 		msg := Message{Text: m.Text, ThreadTS: m.ThreadTS}
@@ -156,37 +271,127 @@ func (d *Deliverer) call(ctx context.Context, m state.Outgoing) error {
 				msg.Blocks = bs.BlockSet
 			}
 		}
-		_, err := d.Slack.PostMessage(ctx, m.Channel, msg)
-		return err
+		return m.Channel, d.call(ctx, m, m.Channel, func(ctx context.Context) error {
+			_, err := d.Slack.PostMessage(ctx, m.Channel, msg)
+			return d.observe(m.Kind, err)
+		})
 	case KindSummary:
 		op, p, err := d.progress(ctx, m.OperationID)
 		if err != nil {
-			return err
+			return m.Channel, err
 		}
-		_, err = d.Slack.PostMessage(ctx, op.ChannelID, Message{Text: summaryText(op, p), ThreadTS: op.ThreadTS})
-		return err
+		channel, text, thread := cmp.Or(m.Channel, op.ChannelID), summaryText(op, p), m.ThreadTS
+		if channel == op.ChannelID {
+			thread = op.ThreadTS
+		} else {
+			text += fmt.Sprintf(" Requested by <@%s> in <#%s>.", op.UserID, op.ChannelID)
+		}
+		return channel, d.call(ctx, m, channel, func(ctx context.Context) error {
+			_, err := d.Slack.PostMessage(ctx, channel, Message{Text: text, ThreadTS: thread})
+			return d.observe(m.Kind, err)
+		})
 	case KindProgress:
+		return m.Channel, d.updateParent(ctx, m)
+	}
+	d.log().Error("unknown queued message kind", "kind", m.Kind, "entry", m.ID)
+	return m.Channel, errSkip
+}
+
+// updateParent renders an operation's parent from its stored results, unless
+// that render (or a newer one) has been sent already.
+func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
+	op, p, err := d.progress(ctx, m.OperationID)
+	if err != nil {
+		return err
+	}
+	sent, err := d.Store.RenderedVersion(ctx, op.ID)
+	if err != nil {
+		return err
+	}
+	if renderVersion(op, p) <= sent {
+		return errSkip // unchanged: no slot, no call
+	}
+	return d.call(ctx, m, op.ChannelID, func(ctx context.Context) error {
+		// Results may have arrived while waiting for the slot: show them too.
 		op, p, err := d.progress(ctx, m.OperationID)
 		if err != nil {
 			return err
 		}
-		// Entries queued for the same progress render the same message: post it once.
-		key := fmt.Sprintf("%s:%d:%d:%s", op.ID, p.Done, p.Failed, op.Status)
-		first, err := d.Store.FirstSeen(ctx, "progress", key, 24*time.Hour)
+		v := renderVersion(op, p)
+		claimed, err := d.Store.ClaimRender(ctx, op.ID, v, renderTTL)
 		if err != nil {
 			return err
 		}
-		if !first {
-			return errSkip
+		if !claimed {
+			return errSkip // another replica sent this or a newer render
 		}
-		if err := d.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, ParentMessage(op, p, d.MaskNumbers)); err != nil {
-			_ = d.Store.Forget(ctx, "progress", key)
+		err = d.observe(m.Kind, d.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, ParentMessage(op, p, d.MaskNumbers)))
+		if err != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if rerr := d.Store.ReleaseRender(rctx, op.ID, v); rerr != nil {
+				d.log().Warn("release parent render", "err", rerr, "operation", op.ID)
+			}
 			return err
 		}
 		return nil
+	})
+}
+
+// renderVersion numbers a parent render: it grows with every result, and
+// with the operation's status at the end.
+func renderVersion(op state.Operation, p state.Progress) int64 {
+	rank := int64(0)
+	switch op.Status {
+	case state.StatusDone:
+		rank = 1
+	case state.StatusExpired, state.StatusFailed, state.StatusCancelled:
+		rank = 2
 	}
-	d.log().Error("unknown queued message kind", "kind", m.Kind, "entry", m.ID)
-	return errSkip
+	return int64(p.Finished())*4 + rank
+}
+
+// call waits for the channel's next slot, renews the entry (giving it up if
+// another replica has taken it over meanwhile), and makes the Slack call
+// with its own timeout, which outlives ctx by ShutdownGrace.
+func (d *Deliverer) call(ctx context.Context, m state.Outgoing, channel string, slackCall func(context.Context) error) error {
+	if d.PaceInterval > 0 && channel != "" {
+		wait, err := d.Store.NextSlot(ctx, channel, d.PaceInterval)
+		if err != nil {
+			return err
+		}
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+	}
+	held, err := d.Store.Renew(ctx, d.Consumer, m.ID)
+	if err != nil {
+		return err
+	}
+	if !held {
+		return errLeaseLost
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDuration(d.CallTimeout, 20*time.Second))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(orDuration(d.ShutdownGrace, 5*time.Second))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-cctx.Done():
+		}
+	})
+	defer stop()
+	return slackCall(cctx)
+}
+
+// observe reports the outcome of one Slack call to OnPost and returns it.
+func (d *Deliverer) observe(kind string, err error) error {
+	if d.OnPost != nil {
+		d.OnPost(kind, err)
+	}
+	return err
 }
 
 // progress reads an operation and counts its results; errSkip when it is gone.
@@ -198,23 +403,19 @@ func (d *Deliverer) progress(ctx context.Context, opID string) (state.Operation,
 	if !ok {
 		return op, state.Progress{}, errSkip
 	}
-	results, err := d.Store.Results(ctx, opID)
+	p, err := d.Store.ResultCounts(ctx, opID)
 	if err != nil {
 		return op, state.Progress{}, err
 	}
-	p := state.Progress{Expected: op.Expected}
-	for _, r := range results {
-		if r.OK {
-			p.Done++
-		} else {
-			p.Failed++
-		}
-	}
+	p.Expected = op.Expected
 	return op, p, nil
 }
 
 // sleep waits d or until ctx ends; it reports whether the full wait elapsed.
 func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -37,6 +37,9 @@ type Receiver struct {
 	Secret string
 	// NotifyChannel, when set, also receives every result.
 	NotifyChannel string
+	// BulkThreshold: changes with more targets than this reply in the thread
+	// only for failures (see PostRules); 0 means DefaultBulkThreshold.
+	BulkThreshold int
 	// MaskNumbers hides the middle digits of phone numbers in posts.
 	MaskNumbers bool
 	// ParkTTL is how long a callback that arrived before its tracking number
@@ -246,17 +249,7 @@ func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.
 // progress, the copy for the notification channel and, with the last
 // result, the summary.
 func (rc *Receiver) record(ctx context.Context, op state.Operation, result state.Result) error {
-	posts := state.Posts{
-		Each: []state.Outgoing{
-			{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: result.Detail, OperationID: op.ID},
-			{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID},
-		},
-		Last: []state.Outgoing{{Kind: KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}},
-	}
-	if rc.NotifyChannel != "" {
-		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: rc.NotifyChannel, OperationID: op.ID,
-			Text: fmt.Sprintf("%s — %s, requested by <@%s>", result.Detail, op.Params["title"], op.UserID)})
-	}
+	posts := ResultPosts(op, result, PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
 	p, err := rc.Store.RecordResult(ctx, op.ID, result, posts)
 	if errors.Is(err, state.ErrNotFound) {
 		return refuse(http.StatusGone, "operation expired")

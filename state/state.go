@@ -36,6 +36,14 @@
 //	                          once Slack accepted them   written by anyone, delivered by notify
 //	P dir:<user>      hash    none                       directory admins set mobile and fixed numbers;
 //	                                                     permissions reads them
+//	P expiries        zset    none; members leave when   commands schedule an operation's deadline; notify's
+//	                          their operation is closed  expiry sweeper closes it and names what never answered
+//	P pace:<channel>  string  until the channel's next   notify's senders share each channel's next free
+//	                          slot, plus a minute        posting slot (Redis clock)
+//	P rendered:{id}   string  as the operation           notify: the newest progress version posted to the
+//	                                                     parent, so progress never goes backwards
+//	P ack:<envelope>  string  given at saving            commands keep a slash command's answer, for Slack's
+//	                                                     repeated deliveries of the same envelope
 //
 // The scripts and commands used here (EVALSHA with cjson and TIME, GETDEL,
 // SET NX PX, WATCH/MULTI, XADD MAXLEN, XTRIM MINID, XREADGROUP, XAUTOCLAIM,

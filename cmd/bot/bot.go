@@ -100,7 +100,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey}
 
-	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, MaskNumbers: policy.MaskNumbers(), Log: m.Log}
+	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold, MaskNumbers: policy.MaskNumbers(), Log: m.Log}
 	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
 	if err := m.Server.Open(); err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
@@ -110,16 +110,20 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 
-	var sl notify.Slack
+	var sl, routerSlack notify.Slack
 	var groups permissions.Groups
 	var phones permissions.ProfilePhones
 	if m.Console {
 		m.console = newConsole(m.Stdin, m.Stdout)
 		sl = m.console
+		routerSlack = sl
 	} else {
 		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken))
 		sl = &notify.SlackAPI{Client: m.slackAPI}
 		groups = slackGroups{m.slackAPI}
+		// The router's own posts (an operation's first message) keep the
+		// channel's pace too; the deliverer paces its posts itself.
+		routerSlack = notify.PacedSlack{Slack: sl, Pacer: m.Store, Interval: c.SlackPostInterval}
 		phones = slackPhones{m.slackAPI}
 	}
 
@@ -132,7 +136,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Numbers:     m.Enco,
 		Directory:   permissions.NewDirectory(policy, directoryStore{m.Store}, phones),
 		Policy:      policy,
-		Slack:       sl,
+		Slack:       routerSlack,
 		Callbacks:   m.Receiver,
 		Log:         m.Log,
 		PublicURL:   c.PublicURL,
@@ -140,11 +144,12 @@ func (m *Main) Open(ctx context.Context) error {
 		MaskNumbers: policy.MaskNumbers(),
 	}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
-	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Consumer: consumerName(), MaskNumbers: policy.MaskNumbers(), Log: m.Log}
+	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log}
 	if m.Console {
 		m.deliverer.Block = 200 * time.Millisecond
+		m.deliverer.PaceInterval = 0 // a terminal has no rate limit
 	} else {
-		m.socket = &commands.Socket{Router: m.Router, Client: socketmode.New(m.slackAPI)}
+		m.socket = &commands.Socket{Router: m.Router, Client: socketmode.New(m.slackAPI), Acks: m.Store}
 		m.Server.Live = m.socket.Live
 	}
 	return nil
@@ -191,6 +196,8 @@ func (m *Main) openRedis(ctx context.Context) error {
 		if err != nil {
 			return errors.New("REDIS_URL: not a valid Redis URL")
 		}
+		// A Redis that hangs must fail within the ack deadline, like one that refuses.
+		opts.ContextTimeoutEnabled = true
 		m.redis = redis.NewClient(opts)
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()

@@ -16,26 +16,28 @@ import (
 // Config is the bot's whole configuration, read once from the environment.
 // The variable names are the bot's public interface (see the README).
 type Config struct {
-	SlackBotToken    string        `envconfig:"SLACK_BOT_TOKEN" desc:"bot token (xoxb-…); required in Slack mode"`
-	SlackAppToken    string        `envconfig:"SLACK_APP_TOKEN" desc:"app-level token (xapp-…) for socket mode; required in Slack mode"`
-	SlackAPIURL      string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL (ends with /)"`
-	EncoBaseURL      string        `envconfig:"ENCO_BASE_URL" default:"https://api.enco.io" desc:"EnCo API base URL"`
-	EncoTokenURL     string        `envconfig:"ENCO_TOKEN_URL" desc:"OAuth2 token URL (default: ENCO_BASE_URL/token)"`
-	EncoClientID     string        `envconfig:"ENCO_CLIENT_ID" desc:"OAuth2 client id"`
-	EncoClientSecret string        `envconfig:"ENCO_CLIENT_SECRET" desc:"OAuth2 client secret"`
-	EncoToken        string        `envconfig:"ENCO_TOKEN" desc:"a permanent EnCo token, instead of client credentials"`
-	EncoM2MAPIKey    string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key)"`
-	EncoSandbox      bool          `envconfig:"ENCO_SANDBOX" default:"false" desc:"true: run the built-in EnCo sandbox in process and use it"`
-	RedisURL         string        `envconfig:"REDIS_URL" desc:"Redis URL (redis:// or rediss://); unset: embedded in-memory store (one replica, nothing kept)"`
-	HTTPAddr         string        `envconfig:"HTTP_ADDR" default:":8080" desc:"listen address of the callback, health and metrics server"`
-	PublicURL        string        `envconfig:"PUBLIC_URL" desc:"externally reachable base URL of that server, for callback URLs; required unless sandbox"`
-	CallbackSecret   string        `envconfig:"CALLBACK_SECRET" desc:"secret EnCo sends back on M2M callbacks; required unless sandbox"`
-	PolicyFile       string        `envconfig:"POLICY_FILE" desc:"path of the roles and permissions YAML; unset: deny everything but help"`
-	NotifyChannel    string        `envconfig:"NOTIFY_CHANNEL" desc:"channel ID that also receives every callback result"`
-	AuditMaxEntries  int64         `envconfig:"AUDIT_MAX_ENTRIES" default:"100000" desc:"audit stream: entries kept at most"`
-	AuditMaxAge      time.Duration `envconfig:"AUDIT_MAX_AGE" default:"2160h" desc:"audit stream: entries older than this are dropped (0 keeps them)"`
-	LogLevel         string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	LogFormat        string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+	SlackBotToken     string        `envconfig:"SLACK_BOT_TOKEN" desc:"bot token (xoxb-…); required in Slack mode"`
+	SlackAppToken     string        `envconfig:"SLACK_APP_TOKEN" desc:"app-level token (xapp-…) for socket mode; required in Slack mode"`
+	SlackAPIURL       string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL (ends with /)"`
+	EncoBaseURL       string        `envconfig:"ENCO_BASE_URL" default:"https://api.enco.io" desc:"EnCo API base URL"`
+	EncoTokenURL      string        `envconfig:"ENCO_TOKEN_URL" desc:"OAuth2 token URL (default: ENCO_BASE_URL/token)"`
+	EncoClientID      string        `envconfig:"ENCO_CLIENT_ID" desc:"OAuth2 client id"`
+	EncoClientSecret  string        `envconfig:"ENCO_CLIENT_SECRET" desc:"OAuth2 client secret"`
+	EncoToken         string        `envconfig:"ENCO_TOKEN" desc:"a permanent EnCo token, instead of client credentials"`
+	EncoM2MAPIKey     string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key)"`
+	EncoSandbox       bool          `envconfig:"ENCO_SANDBOX" default:"false" desc:"true: run the built-in EnCo sandbox in process and use it"`
+	RedisURL          string        `envconfig:"REDIS_URL" desc:"Redis URL (redis:// or rediss://); unset: embedded in-memory store (one replica, nothing kept)"`
+	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:":8080" desc:"listen address of the callback, health and metrics server"`
+	PublicURL         string        `envconfig:"PUBLIC_URL" desc:"externally reachable base URL of that server, for callback URLs; required unless sandbox"`
+	CallbackSecret    string        `envconfig:"CALLBACK_SECRET" desc:"secret EnCo sends back on M2M callbacks; required unless sandbox"`
+	PolicyFile        string        `envconfig:"POLICY_FILE" desc:"path of the roles and permissions YAML; unset: deny everything but help"`
+	NotifyChannel     string        `envconfig:"NOTIFY_CHANNEL" desc:"channel ID that also receives every callback result"`
+	SlackPostInterval time.Duration `envconfig:"SLACK_POST_INTERVAL" default:"1s" desc:"least time between two posts to one Slack channel, across replicas"`
+	BulkThreshold     int           `envconfig:"BULK_THRESHOLD" default:"20" desc:"changes with more targets than this reply in the thread only for failures"`
+	AuditMaxEntries   int64         `envconfig:"AUDIT_MAX_ENTRIES" default:"100000" desc:"audit stream: entries kept at most"`
+	AuditMaxAge       time.Duration `envconfig:"AUDIT_MAX_AGE" default:"2160h" desc:"audit stream: entries older than this are dropped (0 keeps them)"`
+	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat         string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 }
 
 // LoadConfig reads the environment. A malformed value is reported in one line
@@ -111,6 +113,12 @@ func (c *Config) Validate(console bool) error {
 	}
 	if c.NotifyChannel != "" && !isChannelID(c.NotifyChannel) {
 		return errors.New("NOTIFY_CHANNEL: must be a channel ID like C0123456789 (not a #name)")
+	}
+	if c.SlackPostInterval < 0 {
+		return errors.New("SLACK_POST_INTERVAL: must not be negative")
+	}
+	if c.BulkThreshold < 0 {
+		return errors.New("BULK_THRESHOLD: must not be negative")
 	}
 	if c.AuditMaxEntries < 0 {
 		return errors.New("AUDIT_MAX_ENTRIES: must not be negative")

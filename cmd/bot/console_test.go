@@ -58,7 +58,10 @@ func TestConsoleRunsTheSimFlow(t *testing.T) {
 	waitOutput("#console [1] ⏳ Deactivate 1 SIM card — requested by @you")
 	waitOutput("↳ in thread of [1]: ✅ ICCID 8932010000000000001 — deactivation done")
 	waitOutput("#console [1] (edited) ✅ Deactivate 1 SIM card")
-	waitOutput("Finished: Deactivate 1 SIM card — all 1 succeeded.")
+	type_("/sim reactivate 0471 00 00 03, 0471 00 00 06")
+	waitOutput("[1] Reactivate   [2] Cancel")
+	type_("1")
+	waitOutput("Finished: Reactivate 2 SIM cards — all 2 succeeded.")
 	if sim, _ := m.Sandbox.SIM("32471000001"); sim.State != "Deactivated" {
 		t.Errorf("sandbox SIM state = %q, want Deactivated", sim.State)
 	}

@@ -116,19 +116,20 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h.slack.SetUserGroup("S0SIMREAD1", groupUser)
 	port := freePort(t)
 	h.cfg = Config{
-		SlackBotToken:    h.slack.BotToken,
-		SlackAppToken:    h.slack.AppToken,
-		SlackAPIURL:      h.slack.URL,
-		EncoBaseURL:      h.enco.URL,
-		EncoClientID:     h.enco.ClientID,
-		EncoClientSecret: h.enco.ClientSecret,
-		EncoM2MAPIKey:    h.enco.APIKey,
-		RedisURL:         "redis://" + redistest.Addr(t) + "/0",
-		HTTPAddr:         fmt.Sprintf("127.0.0.1:%d", port),
-		PublicURL:        fmt.Sprintf("http://127.0.0.1:%d", port),
-		CallbackSecret:   "test-callback-secret-0123456789",
-		LogLevel:         "debug",
-		LogFormat:        "json",
+		SlackBotToken:     h.slack.BotToken,
+		SlackAppToken:     h.slack.AppToken,
+		SlackAPIURL:       h.slack.URL,
+		EncoBaseURL:       h.enco.URL,
+		EncoClientID:      h.enco.ClientID,
+		EncoClientSecret:  h.enco.ClientSecret,
+		EncoM2MAPIKey:     h.enco.APIKey,
+		RedisURL:          "redis://" + redistest.Addr(t) + "/0",
+		HTTPAddr:          fmt.Sprintf("127.0.0.1:%d", port),
+		PublicURL:         fmt.Sprintf("http://127.0.0.1:%d", port),
+		CallbackSecret:    "test-callback-secret-0123456789",
+		SlackPostInterval: 20 * time.Millisecond,
+		LogLevel:          "debug",
+		LogFormat:         "json",
 	}
 	withPolicy(testPolicy)(h)
 	for _, o := range opts {
@@ -157,6 +158,7 @@ func (h *harness) start() {
 	if err := h.slack.WaitConnected(h.ctx, 1); err != nil {
 		t.Fatalf("bot did not connect to Slack: %v\nlogs:\n%s", err, h.logs)
 	}
+	h.waitFor("the bot to report itself healthy", func() bool { return h.main.socket.Connected() })
 	// The bot configures its M2M callback URL at start-up.
 	h.waitFor("M2M callback configured", func() bool {
 		for _, r := range h.enco.Requests() {

@@ -13,7 +13,7 @@
 // EventCallback deliver an envelope to one connected socket and wait for its
 // ack), read back what the bot did (Calls, Messages, Thread, ResponseURLPosts,
 // Files), wait for it without sleeping (WaitFor), and make Slack misbehave
-// (RateLimit, FailNext, PacePerChannel, NotInChannel, Disconnect,
+// (RateLimit, FailNext, PacePerChannel, NotInChannel, Hold, Disconnect,
 // DropConnections). Every method is safe for concurrent use.
 package slacktest
 
@@ -106,6 +106,9 @@ type Server struct {
 	forced        map[string][]*forcedReply
 	pace          time.Duration
 	lastPost      map[string]time.Time
+	holds         map[string]int // calls still to hold, by method
+	holding       int            // calls held now
+	release       chan struct{}  // closed by Release
 }
 
 // Call is one request the fake answered.
@@ -119,7 +122,8 @@ type Call struct {
 	Form url.Values
 	// Body is the raw request body.
 	Body []byte
-	// Status is the HTTP status the fake answered with.
+	// Status is the HTTP status the fake answered with; 0 when the caller
+	// gave up on a held call (see Hold) before it was answered.
 	Status int
 	// At is when the request arrived.
 	At time.Time
@@ -152,6 +156,8 @@ func New(t testing.TB) *Server {
 		notIn:        map[string]bool{},
 		forced:       map[string][]*forcedReply{},
 		lastPost:     map[string]time.Time{},
+		holds:        map[string]int{},
+		release:      make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /socket", s.serveSocket)
@@ -175,6 +181,7 @@ func (s *Server) close() {
 	s.closed = true
 	conns := s.conns
 	s.conns = nil
+	s.releaseLocked()
 	s.notifyLocked()
 	s.mu.Unlock()
 
@@ -252,6 +259,69 @@ func (s *Server) force(method string, f *forcedReply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.forced[method] = append(s.forced[method], f)
+}
+
+// Hold makes the next n calls of a Web API method wait, unanswered, as a
+// Slack that hangs would. A held call is answered as usual (forced answers
+// included) once Release is called; a caller that gives up first (its
+// context ends, or it closes the connection) is recorded with Status 0 and
+// changes nothing, so a message it was posting is never posted. Holding
+// tells how many calls wait now.
+func (s *Server) Hold(method string, n int) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holds[method] += n
+}
+
+// Release answers every held call and stops holding further calls.
+func (s *Server) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releaseLocked()
+}
+
+// releaseLocked lets held calls go. s.mu must be held.
+func (s *Server) releaseLocked() {
+	clear(s.holds)
+	close(s.release)
+	s.release = make(chan struct{})
+}
+
+// Holding returns how many calls are held now.
+func (s *Server) Holding() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holding
+}
+
+// hold makes a call of method wait when Hold asked for it, and reports
+// whether the call should still be answered (false: its caller gave up).
+func (s *Server) hold(r *http.Request, method string) bool {
+	s.mu.Lock()
+	if s.holds[method] <= 0 {
+		s.mu.Unlock()
+		return true
+	}
+	s.holds[method]--
+	s.holding++
+	release := s.release
+	s.notifyLocked()
+	s.mu.Unlock()
+
+	answer := true
+	select {
+	case <-release:
+	case <-r.Context().Done():
+		answer = false
+	}
+	s.mu.Lock()
+	s.holding--
+	s.notifyLocked()
+	s.mu.Unlock()
+	return answer
 }
 
 // PacePerChannel enforces Slack's message pacing: a chat.postMessage or

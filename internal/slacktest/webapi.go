@@ -104,6 +104,12 @@ var apiMethods = map[string]apiMethod{
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	req, err := readRequest(w, r)
 	req.method = r.PathValue("method")
+	if !s.hold(r, req.method) {
+		s.mu.Lock()
+		s.recordLocked(req.call(0))
+		s.mu.Unlock()
+		return
+	}
 	var reply apiReply
 	s.mu.Lock()
 	handler, known := apiMethods[req.method]

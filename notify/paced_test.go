@@ -1,0 +1,77 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+func TestPacedSlackKeepsTheChannelsPace(t *testing.T) {
+	s := newStore(t)
+	sl := &fakeSlack{}
+	const interval = 100 * time.Millisecond
+	// Two replicas' command paths and a deliverer share the channel.
+	p1 := PacedSlack{Slack: sl, Pacer: s, Interval: interval}
+	p2 := PacedSlack{Slack: sl, Pacer: s, Interval: interval}
+	d := newDeliverer(s, sl, "a")
+	d.PaceInterval = interval
+	run(t, d)
+	enqueue(t, s, posts("C1", 2)...)
+	ctx := context.Background()
+	for _, p := range []PacedSlack{p1, p2, p1} {
+		if _, err := p.PostMessage(ctx, "C1", Message{Text: "parent"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p2.UpdateMessage(ctx, "C1", "1.1", Message{Text: "parent, updated"}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "every message", func() bool { return len(sl.calls("")) == 6 })
+	wantGaps(t, "C1", sl.calls(""), interval-30*time.Millisecond)
+}
+
+func TestPacedSlackWaitsOutRateLimits(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter time.Duration
+		limits     int
+		wantErr    bool
+		wantCalls  int
+	}{
+		{"short Retry-After is waited out", 300 * time.Millisecond, 2, false, 3},
+		{"longer than MaxWait is returned", 2 * time.Second, 1, true, 1},
+		{"gives up after three attempts", 300 * time.Millisecond, 5, true, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			var n atomic.Int32
+			sl := &fakeSlack{answer: func(context.Context, slackCall) error {
+				if int(n.Add(1)) <= tt.limits {
+					return &slack.RateLimitedError{RetryAfter: tt.retryAfter}
+				}
+				return nil
+			}}
+			p := PacedSlack{Slack: sl, Pacer: s, Interval: 10 * time.Millisecond, MaxWait: time.Second}
+			start := time.Now()
+			_, err := p.PostMessage(context.Background(), "C1", Message{Text: "parent"})
+			var rl *slack.RateLimitedError
+			if gotErr := errors.As(err, &rl); gotErr != tt.wantErr {
+				t.Errorf("got error %v, want a rate-limit error: %v", err, tt.wantErr)
+			}
+			if got := sl.attempted(); got != tt.wantCalls {
+				t.Errorf("Slack calls: got %d, want %d", got, tt.wantCalls)
+			}
+			if !tt.wantErr {
+				if elapsed := time.Since(start); elapsed < time.Duration(tt.limits)*tt.retryAfter {
+					t.Errorf("posted after %v, want after %d waits of %v", elapsed, tt.limits, tt.retryAfter)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,120 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// An operation's parent message is re-rendered from its stored results each
+// time a result arrives. Replicas render it concurrently, so each render is
+// numbered (a version that grows with the results) and only a render newer
+// than every one before may reach Slack: the parent never goes back to older
+// counts, and an unchanged parent is not sent again.
+//
+//	key                 type    TTL                  written by / read by
+//	P rendered:{id}     string  given at claiming    notify's sender: the newest version of the
+//	                                                 operation's parent sent (or being sent) to Slack
+
+func (s *Store) renderedKey(opID string) string { return s.prefix + "rendered:{" + opID + "}" }
+
+// claimRenderScript stores ARGV[1] when it is greater than the stored
+// version. KEYS[1] rendered key; ARGV[1] version, ARGV[2] ttl in ms. Returns
+// 1 when claimed, 0 when an equal or newer version was claimed before.
+var claimRenderScript = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) <= cur then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// releaseRenderScript deletes the stored version if it is still ARGV[1].
+// KEYS[1] rendered key. Returns 1 when deleted.
+var releaseRenderScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`)
+
+// ResultCounts returns how many results of an operation succeeded and
+// failed so far (Done and Failed; the other fields are zero). It reads the
+// counters RecordResult keeps, not the results themselves, so it stays cheap
+// for an operation with a thousand targets.
+func (s *Store) ResultCounts(ctx context.Context, opID string) (Progress, error) {
+	vals, err := s.rdb.HMGet(ctx, s.progKey(opID), "done", "failed").Result()
+	if err != nil {
+		return Progress{}, fmt.Errorf("result counts: %w", err)
+	}
+	var p Progress
+	for i, v := range vals {
+		str, _ := v.(string)
+		if str == "" {
+			continue
+		}
+		n, err := strconv.Atoi(str)
+		if err != nil {
+			return Progress{}, fmt.Errorf("result counts of operation %s: %w", opID, err)
+		}
+		if i == 0 {
+			p.Done = n
+		} else {
+			p.Failed = n
+		}
+	}
+	return p, nil
+}
+
+// RenderedVersion returns the newest version of an operation's parent
+// message claimed with ClaimRender, or -1 when none was.
+func (s *Store) RenderedVersion(ctx context.Context, opID string) (int64, error) {
+	v, ok, err := s.getString(ctx, s.renderedKey(opID))
+	if err != nil {
+		return 0, fmt.Errorf("rendered version: %w", err)
+	}
+	if !ok {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("rendered version of operation %s: %w", opID, err)
+	}
+	return n, nil
+}
+
+// ClaimRender reports whether version is newer than every version of the
+// operation's parent claimed so far, and if so records it, for ttl. The
+// caller then sends that render to Slack, and calls ReleaseRender if Slack
+// did not take it.
+func (s *Store) ClaimRender(ctx context.Context, opID string, version int64, ttl time.Duration) (bool, error) {
+	if opID == "" || version < 0 {
+		return false, fmt.Errorf("claim render: need an operation id and a version ≥ 0, got %q, %d", opID, version)
+	}
+	if err := checkTTL(ttl); err != nil {
+		return false, fmt.Errorf("claim render: %w", err)
+	}
+	n, err := claimRenderScript.Run(ctx, s.rdb, []string{s.renderedKey(opID)}, version, millis(ttl)).Int()
+	if err != nil {
+		return false, fmt.Errorf("claim render: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseRender withdraws a claimed version that never reached Slack, unless
+// a newer one was claimed since, so that the next render is sent.
+func (s *Store) ReleaseRender(ctx context.Context, opID string, version int64) error {
+	if opID == "" {
+		return errors.New("release render: empty operation id")
+	}
+	if err := releaseRenderScript.Run(ctx, s.rdb, []string{s.renderedKey(opID)}, version).Err(); err != nil {
+		return fmt.Errorf("release render: %w", err)
+	}
+	return nil
+}
