@@ -261,13 +261,19 @@ func (m *Main) Run(ctx context.Context) error {
 		defer deliverDone.Done()
 		_ = m.expirer.Run(deliverCtx)
 	}()
-	go m.configureCallbacks(ctx)
-
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		m.configureCallbacks(runCtx)
+	}()
+
+	// front takes commands: the Slack socket, or the console.
+	var front sync.WaitGroup
+	front.Add(1)
+	go func() {
+		defer front.Done()
 		var err error
 		if m.Console {
 			err = m.console.Run(runCtx, m)
@@ -287,6 +293,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	stopRun()
 	m.Log.Info("shutting down: finishing work in flight")
+	front.Wait() // no new command or click from here on
 	m.Router.Wait()
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
