@@ -13,6 +13,22 @@ import (
 type Reply struct {
 	Text   string
 	Blocks []slack.Block
+	// outcome classifies the answer for metrics: "ok", "usage", "denied",
+	// "confirm", "rate_limited", "unavailable" or "unknown".
+	outcome string
+}
+
+// Outcome says how the command ended, for metrics.
+func (r Reply) Outcome() string {
+	if r.outcome == "" {
+		return "ok"
+	}
+	return r.outcome
+}
+
+func (r Reply) with(outcome string) Reply {
+	r.outcome = outcome
+	return r
 }
 
 // Payload is the JSON body of the socket-mode acknowledgement.
@@ -49,7 +65,7 @@ func usageReply(err *UsageError) Reply {
 	if err.Usage != "" {
 		s += "\n\n" + err.Usage
 	}
-	return textReply(s)
+	return textReply(s).with("usage")
 }
 
 // Button action IDs, part of the contract with Slack (design.md).

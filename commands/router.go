@@ -106,6 +106,8 @@ type Router struct {
 	WorkTimeout time.Duration
 	// OnAck, when set, is told how long each slash command took to acknowledge (for metrics).
 	OnAck func(command string, d time.Duration)
+	// OnCommand, when set, is told how each slash command ended (Reply.Outcome), for metrics.
+	OnCommand func(command, outcome string)
 
 	bg sync.WaitGroup
 }
@@ -154,7 +156,11 @@ func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, fun
 	if err != nil {
 		var ue *UsageError
 		errors.As(err, &ue)
-		return usageReply(ue), nil
+		reply := usageReply(ue)
+		if r.OnCommand != nil {
+			r.OnCommand(sc.Command, reply.Outcome())
+		}
+		return reply, nil
 	}
 	c := &command{SlashCommand: sc, toks: toks}
 	var (
@@ -171,7 +177,10 @@ func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, fun
 	case "call":
 		reply, after = r.call(ctx, c)
 	default:
-		reply = textReply(fmt.Sprintf(":warning: I don't know the command `/%s`. I answer `/sim`, `/fmu`, `/number` and `/call`; add `help` to any of them for usage.", name))
+		reply = textReply(fmt.Sprintf(":warning: I don't know the command `/%s`. I answer `/sim`, `/fmu`, `/number` and `/call`; add `help` to any of them for usage.", name)).with("unknown")
+	}
+	if r.OnCommand != nil {
+		r.OnCommand(sc.Command, reply.Outcome())
 	}
 	return reply, after
 }
@@ -216,7 +225,7 @@ func (r *Router) allow(ctx context.Context, c *command, permission string) (Repl
 	if msg == "" {
 		msg = fmt.Sprintf("You don't have the permission `%s`.", permission)
 	}
-	return textReply(":no_entry: " + msg), false
+	return textReply(":no_entry: " + msg).with("denied"), false
 }
 
 func (r *Router) audit(ctx context.Context, e state.AuditEntry) {
@@ -231,7 +240,7 @@ func (r *Router) audit(ctx context.Context, e state.AuditEntry) {
 
 // storeDown is the answer when Redis does not respond: nothing was done.
 func storeDown(ref string) Reply {
-	return textReply(fmt.Sprintf(":hourglass: I can't reach my state store right now, so I did nothing. Please try again in a minute. (ref `%s`)", ref))
+	return textReply(fmt.Sprintf(":hourglass: I can't reach my state store right now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)).with("unavailable")
 }
 
 // newID returns a random identifier for operations, confirmations and error references.
@@ -291,8 +300,9 @@ func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
 	}
 	note += fmt.Sprintf("This button expires in %s.", humanDuration(ttl))
 	return Reply{
-		Text:   fmt.Sprintf("%s? Confirm or cancel.", p.title),
-		Blocks: confirmBlocks(p.title+"?", p.lines, note, p.confirmLabel, p.danger, id),
+		Text:    fmt.Sprintf("%s? Confirm or cancel.", p.title),
+		Blocks:  confirmBlocks(p.title+"?", p.lines, note, p.confirmLabel, p.danger, id),
+		outcome: "confirm",
 	}
 }
 

@@ -26,6 +26,16 @@ import (
 
 func (s *Store) expiriesKey() string { return s.prefix + "expiries" }
 
+// PendingOperations counts the operations still waiting for results: those
+// scheduled for expiry that neither completed nor expired yet.
+func (s *Store) PendingOperations(ctx context.Context) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, s.expiriesKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count pending operations: %w", err)
+	}
+	return n, nil
+}
+
 // ScheduleExpiry records that the operation stops waiting for results at at,
 // and keeps its keys (the operation and its results) until at+keep so that
 // the expiry can be reported. It returns ErrNotFound when the operation does

@@ -176,3 +176,30 @@ var expiryScenarios = []scenario{
 		}
 	}},
 }
+
+func TestPendingOperationsLeaveWhenComplete(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	s := New(rdb, prefix)
+	{
+		ctx := context.Background()
+		id := createWithExpected(t, s, 2, time.Minute)
+		if err := s.ScheduleExpiry(ctx, id, time.Now().Add(time.Minute), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		want := func(n int64) {
+			t.Helper()
+			if got, err := s.PendingOperations(ctx); err != nil || got != n {
+				t.Fatalf("PendingOperations = %d, %v, want %d", got, err, n)
+			}
+		}
+		want(1)
+		if _, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, Posts{}); err != nil {
+			t.Fatal(err)
+		}
+		want(1)
+		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: false}, Posts{}); err != nil {
+			t.Fatal(err)
+		}
+		want(0)
+	}
+}

@@ -39,10 +39,12 @@ func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.E
 // With a new result it also queues the messages that report it, so that a
 // result is never stored without its posts (nor posted twice), and, when that
 // result is the last one expected, the messages that close the operation.
-// KEYS[1] op, KEYS[2] res, KEYS[3] prog, KEYS[4] outbox; ARGV[1] target,
+// A completed operation also leaves the expiry index: nothing is pending.
+// KEYS[1] op, KEYS[2] res, KEYS[3] prog, KEYS[4] outbox, KEYS[5] expiries; ARGV[1] target,
 // ARGV[2] result JSON, ARGV[3] "1" for success, ARGV[4] the number of
 // messages for every new result, each as the number of its field strings and
-// the fields, then the number of messages for the last result and those.
+// the fields, then the number of messages for the last result and those,
+// then the operation id.
 // Returns nil when the operation does not exist, else
 // {done, failed, expected, first}.
 var recordScript = redis.NewScript(`
@@ -74,6 +76,9 @@ if first == 1 then
       redis.call('XADD', KEYS[4], '*', unpack(ARGV, i + 1, i + n))
     end
     i = i + n + 1
+  end
+  if complete then
+    redis.call('ZREM', KEYS[5], ARGV[i])
   end
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then
@@ -118,7 +123,7 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, posts P
 	if r.OK {
 		okArg = "1"
 	}
-	keys := []string{s.opKey(opID), s.resKey(opID), s.progKey(opID), s.outboxKey()}
+	keys := []string{s.opKey(opID), s.resKey(opID), s.progKey(opID), s.outboxKey(), s.expiriesKey()}
 	args := []any{r.Target, b, okArg}
 	for _, msgs := range [][]Outgoing{posts.Each, posts.Last} {
 		args = append(args, len(msgs))
@@ -131,6 +136,7 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, posts P
 			args = append(args, f...)
 		}
 	}
+	args = append(args, opID)
 	vals, err := recordScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if errors.Is(err, redis.Nil) {
 		return Progress{}, fmt.Errorf("record result for operation %s: %w", opID, ErrNotFound)

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/metrics"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
@@ -46,6 +47,7 @@ type Main struct {
 	Receiver *notify.Receiver
 	Sandbox  *encotest.Sandbox // when ENCO_SANDBOX=true or in console mode
 	Enco     *enco.Client
+	Metrics  *metrics.Metrics
 
 	redis     *redis.Client
 	embedded  *miniredis.Miniredis
@@ -98,10 +100,16 @@ func (m *Main) Open(ctx context.Context) error {
 	if c.EncoToken == "" {
 		ts = enco.NewTokenSource(context.WithoutCancel(ctx), c.EncoTokenURL, c.EncoClientID, c.EncoClientSecret, nil)
 	}
-	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey}
+	m.Metrics = metrics.New(metrics.Sources{
+		QueueDepth:        m.Store.QueueDepth,
+		PendingOperations: m.Store.PendingOperations,
+		// Read at scrape time, once Open has made the socket.
+		SocketConnected: func() bool { return m.socket != nil && m.socket.Connected() },
+	})
+	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey, Observe: m.Metrics.ObserveEnco}
 
-	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold, MaskNumbers: policy.MaskNumbers(), Log: m.Log}
-	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
+	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnCallback: m.Metrics.OnCallback}
+	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Metrics: m.Metrics.Handler(), Log: m.Log}
 	if err := m.Server.Open(); err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
@@ -142,9 +150,11 @@ func (m *Main) Open(ctx context.Context) error {
 		PublicURL:   c.PublicURL,
 		MaxTargets:  policy.MaxTargets(),
 		MaskNumbers: policy.MaskNumbers(),
+		OnAck:       m.Metrics.OnAck,
+		OnCommand:   m.Metrics.OnCommand,
 	}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
-	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log}
+	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
 		m.deliverer.Block = 200 * time.Millisecond
 		m.deliverer.PaceInterval = 0 // a terminal has no rate limit

@@ -16,8 +16,9 @@ import (
 func main() {
 	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
 	console := fs.Bool("console", false, "run in this terminal instead of Slack, with the EnCo sandbox and the embedded store")
+	healthcheck := fs.Bool("healthcheck", false, "ask the bot on HTTP_ADDR whether it is healthy (exit 0) or not (exit 1), for Docker's HEALTHCHECK")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: bot [-console]")
+		fmt.Fprintln(fs.Output(), "Usage: bot [-console | -healthcheck]")
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 		fmt.Fprintln(fs.Output())
@@ -30,6 +31,13 @@ func main() {
 		os.Exit(2)
 	}
 	cfg, err := LoadConfig()
+	if *healthcheck {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "healthcheck: "+err.Error())
+			os.Exit(1)
+		}
+		os.Exit(Healthcheck(context.Background(), cfg.HTTPAddr, os.Stderr))
+	}
 	if err == nil {
 		err = cfg.Validate(*console)
 	}

@@ -1,0 +1,31 @@
+// Package bench measures the real bot, the way an operator runs it: it builds
+// cmd/bot with the Dockerfile's own build command, starts the binary as a
+// separate process configured only through its environment, and points it at
+// a fake Slack and an EnCo sandbox running in the benchmark process and at a
+// real Redis. One command runs everything, prints a table and writes it, with
+// the machine it ran on, to BENCHMARKS.md at the top of the module:
+//
+//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./bench
+//
+// The benchmarks use Redis database 9 of the server at 127.0.0.1:6379 and
+// flush it before and after each scenario; BENCH_REDIS_URL names another
+// (its database is flushed the same way, so never point it at one that holds
+// data). All traffic stays on loopback, and every load is bounded in count
+// and in time.
+//
+// The scenarios:
+//
+//   - Ack: slash commands through the fake Slack socket while the sandbox
+//     takes 5 s to answer; the ack latency the fake measures (p50, p99).
+//   - Ingest: recorded M2M callbacks replayed as fast as a pool of clients
+//     can send them (authenticated, deduplicated, stored), against the bot
+//     and, with the same client and requests, a bare net/http handler that
+//     makes one Redis round trip; callbacks per second and their ratio.
+//   - CallbackToPost: callbacks sent at a steady rate; the time until each
+//     result's reply reaches the (unthrottled) fake Slack's thread (p50, p99).
+//   - Bulk: 1,000 SIM cards deactivated through ten 100-card commands in one
+//     channel, with the fake Slack allowing one message a second per
+//     channel; Slack calls made, 429 answers, time to the last summary.
+//   - Memory: the bot's resident memory (VmRSS) idle after start, and its
+//     peak (VmHWM) under each load.
+package bench
