@@ -193,13 +193,7 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 	if !r.startOperation(ctx, &op, responseURL) {
 		return
 	}
-	token, err := state.NewToken()
-	if err == nil {
-		err = r.Store.BindToken(ctx, token, op.ID, r.operationTTL()+expiryKeep)
-	}
-	if err == nil {
-		err = r.scheduleExpiry(ctx, op)
-	}
+	token, err := r.bindCallbackToken(ctx, op)
 	if err != nil {
 		r.failOperation(ctx, op, "I could not store the call's callback token, so I did not place the call. "+r.storeFailure(err, "bind token"))
 		return

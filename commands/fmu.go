@@ -354,13 +354,7 @@ func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL str
 		r.setOneFMU(ctx, op, msisdns[0], profile)
 		return
 	}
-	token, err := state.NewToken()
-	if err == nil {
-		err = r.Store.BindToken(ctx, token, op.ID, r.operationTTL()+expiryKeep)
-	}
-	if err == nil {
-		err = r.scheduleExpiry(ctx, op)
-	}
+	token, err := r.bindCallbackToken(ctx, op)
 	if err != nil {
 		r.failOperation(ctx, op, "I could not store the callback token, so I did not send the request. "+r.storeFailure(err, "bind token"))
 		return

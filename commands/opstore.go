@@ -13,6 +13,20 @@ import (
 // the expiry sweeper can still name the targets that never answered.
 const expiryKeep = time.Hour
 
+// bindCallbackToken makes the unguessable token that authenticates the
+// operation's callbacks, valid until a while after the operation's deadline,
+// and schedules that deadline, so that targets which never answer are named.
+func (r *Router) bindCallbackToken(ctx context.Context, op state.Operation) (string, error) {
+	token, err := state.NewToken()
+	if err == nil {
+		err = r.Store.BindToken(ctx, token, op.ID, r.operationTTL()+expiryKeep)
+	}
+	if err == nil {
+		err = r.scheduleExpiry(ctx, op)
+	}
+	return token, err
+}
+
 // scheduleExpiry arranges for the operation to be closed at its deadline,
 // naming in its thread whatever never answered.
 func (r *Router) scheduleExpiry(ctx context.Context, op state.Operation) error {

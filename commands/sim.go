@@ -228,14 +228,7 @@ func (r *Router) runM2M(ctx context.Context, op state.Operation, responseURL str
 	if !r.startOperation(ctx, &op, responseURL) {
 		return
 	}
-	token, err := state.NewToken()
-	if err == nil {
-		err = r.Store.BindToken(ctx, token, op.ID, r.operationTTL())
-	}
-	if err == nil {
-		// SIM cards that never answer are named in the thread when the operation expires.
-		err = r.scheduleExpiry(ctx, op)
-	}
+	token, err := r.bindCallbackToken(ctx, op)
 	if err != nil {
 		r.failOperation(ctx, op, "I could not store the callback token, so I did not send the request: "+r.userError(err, "bind token"))
 		return

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -165,19 +163,9 @@ func (s *Store) Results(ctx context.Context, opID string) ([]Result, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
-	out := make([]Result, 0, len(m))
-	for target, raw := range m {
-		var r Result
-		if err := json.Unmarshal([]byte(raw), &r); err != nil {
-			return nil, fmt.Errorf("get results of operation %s, target %s: %w", opID, target, err)
-		}
-		out = append(out, r)
+	out, err := resultsFromHash(opID, m)
+	if err != nil {
+		return nil, fmt.Errorf("get results: %w", err)
 	}
-	slices.SortFunc(out, func(a, b Result) int {
-		if c := a.At.Compare(b.At); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Target, b.Target)
-	})
 	return out, nil
 }
