@@ -177,3 +177,119 @@ func TestEmbeddedStoreWhenRedisURLIsUnset(t *testing.T) {
 		return len(p) == 1 && strings.Contains(p[0].Text, "all 1 done")
 	})
 }
+
+// The same matrix for /fmu, /number and /call, whose users need numbers in
+// the directory. Denied combinations run first and must reach no API at all.
+
+const (
+	xSelf   = "U0XSELF001" // fmu.self, call.self, number.read, directly
+	xFleet  = "U0XFLEET01" // fmu.*, through group S0XFLEET01
+	xAdmin  = "U0XADMIN01" // number.*, call.*, directory.admin
+	xRoot   = "U0XROOT001" // "*"
+	xNobody = "U0XNOBODY1" // nothing
+	xChan   = "C0XOPS0001"
+)
+
+const otherMatrixPolicy = `roles:
+  - name: self
+    members: [` + xSelf + `]
+    permissions: [fmu.self, call.self, number.read]
+  - name: fleet
+    members: [S0XFLEET01]
+    permissions: ["fmu.*"]
+  - name: admin
+    members: [` + xAdmin + `]
+    permissions: ["number.*", "call.*", directory.admin]
+  - name: root
+    members: [` + xRoot + `]
+    permissions: ["*"]
+channels:
+  fmu: [` + xChan + `]
+  number: [` + xChan + `]
+  call: [` + xChan + `]
+  directory: [` + xChan + `]
+directory:
+  ` + xSelf + `: {mobile: "32470000001", fixed: "3228160257"}
+  ` + xFleet + `: {mobile: "32470000002", fixed: "3228160257"}
+  ` + xAdmin + `: {mobile: "32470000003", fixed: "3228160257"}
+  ` + xRoot + `: {mobile: "32470000004", fixed: "3228160257"}
+  ` + xNobody + `: {mobile: "32470000005", fixed: "3228160257"}
+`
+
+var otherGrants = map[string][]string{
+	xSelf:   {"fmu.self", "call.self", "number.read"},
+	xFleet:  {"fmu.self", "fmu.read", "fmu.set"},
+	xAdmin:  {"number.read", "number.reserve", "number.release", "call.self", "call.any", "directory.admin"},
+	xRoot:   {"fmu.self", "fmu.read", "fmu.set", "number.read", "number.reserve", "number.release", "call.self", "call.any", "directory.admin"},
+	xNobody: nil,
+}
+
+func TestPermissionMatrixOtherCommands(t *testing.T) {
+	h := newHarness(t, withPolicy(otherMatrixPolicy))
+	h.slack.SetUserGroup("S0XFLEET01", xFleet)
+	rows := []struct{ text, perm string }{
+		{"/fmu", "fmu.self"},
+		{"/fmu professional", "fmu.self"},
+		{"/fmu status 0470 00 00 02", "fmu.read"},
+		{"/fmu status 0470000002 0470000003", "fmu.read"},
+		{"/fmu on-duty 0470000002 0470000003", "fmu.set"},
+		{"/fmu link <@" + xNobody + "> mobile=0470000009", "directory.admin"},
+		{"/fmu unlink <@" + xNobody + ">", "directory.admin"},
+		{"/number available zone=02", "number.read"},
+		{"/number list", "number.read"},
+		{"/number reserve 02 206 07 42", "number.reserve"},
+		{"/number release 02 206 07 42", "number.release"},
+		{"/call 0468 37 39 01", "call.self"},
+		{"/call 0468 37 39 01 from=02 206 07 42", "call.any"},
+		{"/call cdr", "call.self"},
+	}
+	holdsOther := func(user, perm string) bool {
+		for _, p := range otherGrants[user] {
+			if p == perm {
+				return true
+			}
+		}
+		return false
+	}
+	users := []string{xSelf, xFleet, xAdmin, xRoot, xNobody}
+	before := len(h.enco.APIRequests())
+	// Phase 1: every denied combination, and no API call from any of them.
+	for _, row := range rows {
+		for _, user := range users {
+			for _, channel := range []string{xChan, otherChan} {
+				if holdsOther(user, row.perm) && channel == xChan {
+					continue
+				}
+				t.Run(fmt.Sprintf("denied %s by %s in %s", row.text, user, channel), func(t *testing.T) {
+					_, reply := h.command(user, channel, row.text)
+					if !strings.Contains(reply.Text, ":no_entry:") {
+						t.Fatalf("answer = %q, want a denial", reply.Text)
+					}
+					if channel == xChan && !strings.Contains(reply.Text, row.perm) {
+						t.Errorf("denial = %q, want it to name %s", reply.Text, row.perm)
+					}
+					if channel != xChan && !strings.Contains(reply.Text, xChan) {
+						t.Errorf("channel denial = %q, want it to name the allowed channel", reply.Text)
+					}
+				})
+			}
+		}
+	}
+	if got := h.enco.APIRequests()[before:]; len(got) != 0 {
+		t.Fatalf("denied commands made %d API calls, first %s %s", len(got), got[0].Method, got[0].Path)
+	}
+	// Phase 2: every allowed combination is allowed.
+	for _, row := range rows {
+		for _, user := range users {
+			if !holdsOther(user, row.perm) {
+				continue
+			}
+			t.Run(fmt.Sprintf("allowed %s by %s", row.text, user), func(t *testing.T) {
+				_, reply := h.command(user, xChan, row.text)
+				if strings.Contains(reply.Text, ":no_entry:") || strings.Contains(reply.Text, ":warning:") {
+					t.Errorf("answer = %q, want it allowed", reply.Text)
+				}
+			})
+		}
+	}
+}
