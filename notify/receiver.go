@@ -49,6 +49,9 @@ type Receiver struct {
 	// OnCallback, when set, is told the outcome of every callback: its kind
 	// ("m2m", "fmu", "call") and the HTTP status answered (for metrics).
 	OnCallback func(kind string, status int)
+
+	// ops caches, per callback token, operations whose tracking number is known.
+	ops opCache
 }
 
 // Callback paths, relative to PUBLIC_URL. FMU and voice callback URLs end
@@ -151,19 +154,27 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		return 0, "", refuse(http.StatusBadRequest, "malformed M2M result: %v", err)
 	}
 	ctx := r.Context()
-	opID, ok, err := rc.Store.OperationForToken(ctx, token)
-	if err != nil {
-		return 0, "", unavailable(err)
-	}
-	if !ok {
-		return 0, "", refuse(http.StatusForbidden, "x-callback-token matches no operation")
-	}
-	op, ok, err := rc.Store.Operation(ctx, opID)
-	if err != nil {
-		return 0, opID, unavailable(err)
-	}
-	if !ok {
-		return 0, opID, refuse(http.StatusGone, "operation expired")
+	op, cached := rc.ops.get(token, time.Now())
+	opID := op.ID
+	if !cached {
+		var ok bool
+		opID, ok, err = rc.Store.OperationForToken(ctx, token)
+		if err != nil {
+			return 0, "", unavailable(err)
+		}
+		if !ok {
+			return 0, "", refuse(http.StatusForbidden, "x-callback-token matches no operation")
+		}
+		op, ok, err = rc.Store.Operation(ctx, opID)
+		if err != nil {
+			return 0, opID, unavailable(err)
+		}
+		if !ok {
+			return 0, opID, refuse(http.StatusGone, "operation expired")
+		}
+		if op.Params["tracking"] != "" {
+			rc.ops.put(token, op, time.Now())
+		}
 	}
 	switch tracking := op.Params["tracking"]; {
 	case tracking == "":
