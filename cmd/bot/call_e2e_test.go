@@ -93,10 +93,7 @@ func TestCallBarringRefusesWithoutAnAPICall(t *testing.T) {
 
 func TestCallDeniedOrBadInputCallsNoAPI(t *testing.T) {
 	h := newTelHarness(t)
-	tests := []struct {
-		name, user, text string
-		want             []string
-	}{
+	tests := []answerCase{
 		{"someone else's phone without call.any", telStaff, "/call 0468 37 39 01 from=02 206 07 42", []string{"call.any"}},
 		{"someone else's number shown without call.any", telStaff, "/call 0468 37 39 01 cli=02 206 07 42", []string{"call.any"}},
 		{"no fixed number", telLone, "/call 0468 37 39 01", []string{"don't know your fixed number", "/fmu link"}},
@@ -109,16 +106,7 @@ func TestCallDeniedOrBadInputCallsNoAPI(t *testing.T) {
 		{"bad since", telStaff, "/call cdr since=yesterday", []string{"since=yesterday", "since=7d"}},
 		{"unknown option", telStaff, "/call 0468 37 39 01 to=1", []string{"unknown option `to`"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, reply := h.command(tt.user, telChan, tt.text)
-			for _, w := range tt.want {
-				if !strings.Contains(reply.Text, w) {
-					t.Errorf("answer = %q, want it to mention %q", reply.Text, w)
-				}
-			}
-		})
-	}
+	h.wantAnswers(t, telChan, tests)
 	if got := h.encoCalls("/vca/"); len(got) != 0 {
 		t.Errorf("voice API calls = %d, want 0", len(got))
 	}

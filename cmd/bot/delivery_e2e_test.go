@@ -52,12 +52,11 @@ type cluster struct {
 
 // replica is one running Main of a cluster.
 type replica struct {
-	t       *testing.T
-	name    string
-	cfg     Config
-	main    *Main
-	stop    context.CancelFunc
-	stopped chan error
+	t    *testing.T
+	name string
+	cfg  Config
+	main *Main
+	stop func(t *testing.T)
 }
 
 func newCluster(t *testing.T, opts ...harnessOption) *cluster {
@@ -65,21 +64,8 @@ func newCluster(t *testing.T, opts ...harnessOption) *cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 	_, prefix := redistest.New(t)
-	h := &harness{t: t, ctx: ctx, slack: slacktest.New(t), enco: encotest.New(t), logs: &syncBuffer{}, prefix: prefix}
-	h.slack.SetUserGroup("S0SIMREAD1", groupUser)
-	h.cfg = Config{
-		SlackBotToken:    h.slack.BotToken,
-		SlackAppToken:    h.slack.AppToken,
-		SlackAPIURL:      h.slack.URL,
-		EncoBaseURL:      h.enco.URL,
-		EncoClientID:     h.enco.ClientID,
-		EncoClientSecret: h.enco.ClientSecret,
-		EncoM2MAPIKey:    h.enco.APIKey,
-		RedisURL:         "redis://" + redistest.Addr(t) + "/0",
-		CallbackSecret:   "test-callback-secret-0123456789",
-		LogLevel:         "debug",
-		LogFormat:        "json",
-	}
+	h := newFakes(t, ctx, prefix)
+	h.cfg.SlackPostInterval = testPace
 	withPolicy(testPolicy)(h)
 	for _, o := range opts {
 		o(h)
@@ -102,20 +88,10 @@ func (c *cluster) start(name string) *replica {
 		t.Fatalf("replica %s: Open: %v", name, err)
 	}
 	d := r.main.deliverer
-	d.PaceInterval, d.MinIdle, d.ShutdownGrace, d.Block = testPace, testMinIdle, testGrace, testBlock
-	// The command path keeps the same pace (it posts each operation's parent).
-	if ps, ok := r.main.Router.Slack.(notify.PacedSlack); ok {
-		ps.Interval = testPace
-		r.main.Router.Slack = ps
-	} else {
-		r.main.Router.Slack = notify.PacedSlack{Slack: r.main.Router.Slack, Pacer: r.main.Store, Interval: testPace}
-	}
-	r.main.socket.Acks = r.main.Store
+	d.MinIdle, d.ShutdownGrace, d.Block = testMinIdle, testGrace, testBlock
 
 	connected := c.slack.Connections()
-	runCtx, stop := context.WithCancel(c.ctx)
-	r.stop, r.stopped = stop, make(chan error, 1)
-	go func() { r.stopped <- r.main.Run(runCtx) }()
+	r.stop = runMain(c.ctx, r.main)
 	t.Cleanup(r.kill)
 	if err := c.slack.WaitFor(c.ctx, func() bool { return c.slack.Connections() > connected }); err != nil {
 		t.Fatalf("replica %s did not connect to Slack: %v\nlogs:\n%s", name, err, c.logs)
@@ -133,22 +109,7 @@ func (c *cluster) start(name string) *replica {
 
 // kill stops the replica the way SIGTERM does and releases it; entries it
 // was delivering are left to the others.
-func (r *replica) kill() {
-	if r.stop == nil {
-		return
-	}
-	r.stop()
-	r.stop = nil
-	select {
-	case err := <-r.stopped:
-		if err != nil {
-			r.t.Errorf("replica %s: Run: %v", r.name, err)
-		}
-	case <-time.After(20 * time.Second):
-		r.t.Errorf("replica %s: Run did not return within 20 s of its context ending", r.name)
-	}
-	r.main.Close()
-}
+func (r *replica) kill() { r.stop(r.t) }
 
 // queueDepth is the number of Slack messages waiting in Redis.
 func (r *replica) queueDepth() int64 {

@@ -182,10 +182,7 @@ func TestFMUDirectoryLinkAndUnlink(t *testing.T) {
 
 func TestFMUDeniedOrBadInputCallsNoAPI(t *testing.T) {
 	h := newTelHarness(t)
-	tests := []struct {
-		name, user, text string
-		want             []string
-	}{
+	tests := []answerCase{
 		{"read others without fmu.read", telStaff, "/fmu status 0470 00 00 02", []string{"fmu.read"}},
 		{"set others without fmu.set", telStaff, "/fmu private 0470 00 00 02", []string{"fmu.set"}},
 		{"fixed number", telFleet, "/fmu status 02 816 02 57", []string{"+32 2 816 02 57", "fixed", "mobile numbers"}},
@@ -197,16 +194,7 @@ func TestFMUDeniedOrBadInputCallsNoAPI(t *testing.T) {
 		{"user group", telFleet, "/fmu status <!subteam^S0ABCDEF1|@ops>", []string{"user group"}},
 		{"option", telFleet, "/fmu status zone=02", []string{"takes no options"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, reply := h.command(tt.user, telChan, tt.text)
-			for _, w := range tt.want {
-				if !strings.Contains(reply.Text, w) {
-					t.Errorf("answer = %q, want it to mention %q", reply.Text, w)
-				}
-			}
-		})
-	}
+	h.wantAnswers(t, telChan, tests)
 	if got := h.encoCalls("/fmu/"); len(got) != 0 {
 		t.Errorf("FMU API calls = %d, want 0", len(got))
 	}

@@ -65,16 +65,15 @@ func (b *syncBuffer) String() string {
 // harness runs the real Main against the fake Slack, the EnCo sandbox and
 // real Redis, wired through the same Config as production.
 type harness struct {
-	t       *testing.T
-	ctx     context.Context
-	slack   *slacktest.Server
-	enco    *encotest.Sandbox
-	main    *Main
-	logs    *syncBuffer
-	cfg     Config
-	prefix  string
-	stop    context.CancelFunc
-	stopped chan error
+	t      *testing.T
+	ctx    context.Context
+	slack  *slacktest.Server
+	enco   *encotest.Sandbox
+	main   *Main
+	logs   *syncBuffer
+	cfg    Config
+	prefix string
+	stop   func(t *testing.T)
 	// beforeRun adjusts the opened Main before it starts serving.
 	beforeRun []func(*Main)
 }
@@ -105,16 +104,23 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	_, prefix := redistest.New(t)
-	h := &harness{
-		t:      t,
-		ctx:    ctx,
-		slack:  slacktest.New(t),
-		enco:   encotest.New(t),
-		logs:   &syncBuffer{},
-		prefix: prefix,
-	}
-	h.slack.SetUserGroup("S0SIMREAD1", groupUser)
+	h := newFakes(t, ctx, prefix)
 	port := freePort(t)
+	h.cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", port)
+	h.cfg.PublicURL = "http://" + h.cfg.HTTPAddr
+	withPolicy(testPolicy)(h)
+	for _, o := range opts {
+		o(h)
+	}
+	h.start()
+	return h
+}
+
+// newFakes makes the fake Slack and the EnCo sandbox, and the configuration
+// that points a bot at them and at the real Redis, as an operator would.
+func newFakes(t *testing.T, ctx context.Context, prefix string) *harness {
+	h := &harness{t: t, ctx: ctx, slack: slacktest.New(t), enco: encotest.New(t), logs: &syncBuffer{}, prefix: prefix}
+	h.slack.SetUserGroup("S0SIMREAD1", groupUser)
 	h.cfg = Config{
 		SlackBotToken:     h.slack.BotToken,
 		SlackAppToken:     h.slack.AppToken,
@@ -124,19 +130,35 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		EncoClientSecret:  h.enco.ClientSecret,
 		EncoM2MAPIKey:     h.enco.APIKey,
 		RedisURL:          "redis://" + redistest.Addr(t) + "/0",
-		HTTPAddr:          fmt.Sprintf("127.0.0.1:%d", port),
-		PublicURL:         fmt.Sprintf("http://127.0.0.1:%d", port),
 		CallbackSecret:    "test-callback-secret-0123456789",
 		SlackPostInterval: 20 * time.Millisecond,
 		LogLevel:          "debug",
 		LogFormat:         "json",
 	}
-	withPolicy(testPolicy)(h)
-	for _, o := range opts {
-		o(h)
-	}
-	h.start()
 	return h
+}
+
+// runMain serves m until the returned stop ends it the way SIGTERM does;
+// stop fails the test when Run errs or does not return within 20 s.
+func runMain(ctx context.Context, m *Main) (stop func(t *testing.T)) {
+	runCtx, cancel := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- m.Run(runCtx) }()
+	var once sync.Once
+	return func(t *testing.T) {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-stopped:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Errorf("Run did not return within 20 s of its context ending")
+			}
+			m.Close()
+		})
+	}
 }
 
 func (h *harness) start() {
@@ -150,10 +172,7 @@ func (h *harness) start() {
 	for _, f := range h.beforeRun {
 		f(h.main)
 	}
-	runCtx, stop := context.WithCancel(h.ctx)
-	h.stop = stop
-	h.stopped = make(chan error, 1)
-	go func() { h.stopped <- h.main.Run(runCtx) }()
+	h.stop = runMain(h.ctx, h.main)
 	t.Cleanup(h.shutdown)
 	if err := h.slack.WaitConnected(h.ctx, 1); err != nil {
 		t.Fatalf("bot did not connect to Slack: %v\nlogs:\n%s", err, h.logs)
@@ -170,22 +189,7 @@ func (h *harness) start() {
 	})
 }
 
-func (h *harness) shutdown() {
-	if h.stop == nil {
-		return
-	}
-	h.stop()
-	h.stop = nil
-	select {
-	case err := <-h.stopped:
-		if err != nil {
-			h.t.Errorf("Run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		h.t.Errorf("Run did not return within 20 s of its context ending")
-	}
-	h.main.Close()
-}
+func (h *harness) shutdown() { h.stop(h.t) }
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -288,4 +292,25 @@ func (h *harness) encoCalls(prefix string) []encotest.Request {
 		}
 	}
 	return out
+}
+
+// answerCase is a command and the words its answer must contain.
+type answerCase struct {
+	name, user, text string
+	want             []string
+}
+
+// wantAnswers sends each command in channel and checks its answer.
+func (h *harness) wantAnswers(t *testing.T, channel string, cases []answerCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			_, reply := h.command(tt.user, channel, tt.text)
+			for _, w := range tt.want {
+				if !strings.Contains(reply.Text, w) {
+					t.Errorf("answer = %q, want it to mention %q", reply.Text, w)
+				}
+			}
+		})
+	}
 }

@@ -85,10 +85,7 @@ func TestNumberRefusedByEnCoIsReportedInThread(t *testing.T) {
 
 func TestNumberDeniedOrBadInputCallsNoAPI(t *testing.T) {
 	h := newTelHarness(t)
-	tests := []struct {
-		name, user, text string
-		want             []string
-	}{
+	tests := []answerCase{
 		{"reserve without number.reserve", telStaff, "/number reserve 02 206 07 42", []string{"number.reserve"}},
 		{"release without number.release", telFleet, "/number release 02 816 02 57", []string{"number.release"}},
 		{"bad number", telOps, "/number reserve 02 206", []string{`"02 206"`}},
@@ -100,16 +97,7 @@ func TestNumberDeniedOrBadInputCallsNoAPI(t *testing.T) {
 		{"unknown subcommand", telStaff, "/number buy 02 206 07 42", []string{"`buy`", "reserve"}},
 		{"premium-rate number", telOps, "/number reserve 0903 12 345", []string{"fixed or mobile"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, reply := h.command(tt.user, telChan, tt.text)
-			for _, w := range tt.want {
-				if !strings.Contains(reply.Text, w) {
-					t.Errorf("answer = %q, want it to mention %q", reply.Text, w)
-				}
-			}
-		})
-	}
+	h.wantAnswers(t, telChan, tests)
 	if got := h.encoCalls("/cpaas-mgmt/"); len(got) != 0 {
 		t.Errorf("number API calls = %d, want 0", len(got))
 	}
