@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/switchboard-bot/switchboard/internal/redistest"
 )
 
 func TestNumberAvailableAndList(t *testing.T) {
@@ -100,67 +96,5 @@ func TestNumberDeniedOrBadInputCallsNoAPI(t *testing.T) {
 	h.wantAnswers(t, telChan, tests)
 	if got := h.encoCalls("/cpaas-mgmt/"); len(got) != 0 {
 		t.Errorf("number API calls = %d, want 0", len(got))
-	}
-}
-
-// TestConsoleRunsFMUCallAndNumber drives /fmu, /call and /number through the
-// terminal console, as a person trying the bot would.
-func TestConsoleRunsFMUCallAndNumber(t *testing.T) {
-	in, typed := io.Pipe()
-	out := &syncBuffer{}
-	_, prefix := redistest.New(t)
-	m := &Main{
-		Config:  Config{LogLevel: "info", LogFormat: "json", HTTPAddr: ":8080", RedisURL: "redis://" + redistest.Addr(t) + "/0"},
-		Console: true, Stdin: in, Stdout: out, LogOutput: &syncBuffer{}, KeyPrefix: prefix,
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-
-	waitOutput := func(want string) {
-		t.Helper()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for !strings.Contains(out.String(), want) {
-			select {
-			case <-ctx.Done():
-				t.Fatalf("console never showed %q; it showed:\n%s", want, out.String())
-			case <-tick.C:
-			}
-		}
-	}
-	typeLine := func(line string) {
-		t.Helper()
-		if _, err := io.WriteString(typed, line+"\n"); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	typeLine("/fmu")
-	waitOutput("Your FMU profile (+32 470 00 00 01) is Private.")
-	typeLine("/fmu status 0470 00 00 02 0470 00 00 03")
-	waitOutput("✅ +32 470 00 00 03 — On duty")
-	waitOutput("Finished: Read the FMU profiles of 2 numbers — all 2 succeeded.")
-	typeLine("/call 0468 37 39 01")
-	waitOutput("📞 Call to +32 468 37 39 01 answered — 21 s")
-	typeLine("/call cdr")
-	waitOutput("Calls of the account since")
-	typeLine("/number reserve 02 206 07 42")
-	waitOutput("[1] Reserve   [2] Cancel")
-	typeLine("1")
-	waitOutput("Reserved +32 2 206 07 42")
-	typed.Close()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	case <-ctx.Done():
-		t.Fatal("console did not end at end of input")
 	}
 }
