@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -67,10 +66,12 @@ type Deliverer struct {
 	MinIdle time.Duration
 	// Block is how long one read waits for new entries (0 means 2 s).
 	Block time.Duration
-	// Batch is how many entries one read takes (0 means 32). Within a batch,
-	// progress entries of one operation are merged into the newest, and
-	// channels are served concurrently.
+	// Batch is how many entries one read takes at most (0 means 32).
 	Batch int
+	// MaxHeld is how many claimed entries this replica holds at most while
+	// they wait for their channel's slot (0 means 512); it stops claiming
+	// while it holds that many.
+	MaxHeld int
 	// PaceInterval spaces the messages posted or updated in one channel, by
 	// all replicas together (Slack allows about one a second per channel);
 	// 0 turns pacing off.
@@ -107,7 +108,12 @@ var (
 
 // Run delivers until ctx ends. Store errors are retried with a pause; they
 // never stop the loop. A Slack call under way when ctx ends may finish
-// within ShutdownGrace.
+// within ShutdownGrace; Run returns once it has.
+//
+// Entries are delivered channel by channel: each channel has its own lane,
+// which posts its entries in queue order at the channel's pace, while the
+// loop keeps claiming new entries for every lane. So a channel waiting for
+// its slot never holds back another channel's messages.
 func (d *Deliverer) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
@@ -122,8 +128,14 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		break
 	}
 	backoff = 100 * time.Millisecond
+	l := newLanes(d, cmp.Or(d.MaxHeld, 512))
+	defer l.wait()
 	for ctx.Err() == nil {
-		msgs, err := d.Store.Claim(ctx, d.Consumer, cmp.Or(d.Batch, 32), orDuration(d.Block, 2*time.Second), orDuration(d.MinIdle, 30*time.Second))
+		room := l.room(ctx)
+		if room == 0 {
+			break
+		}
+		msgs, err := d.Store.Claim(ctx, d.Consumer, min(cmp.Or(d.Batch, 32), room), orDuration(d.Block, 2*time.Second), orDuration(d.MinIdle, 30*time.Second))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -136,50 +148,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		d.deliverBatch(ctx, msgs)
+		l.add(ctx, msgs)
 	}
 	return nil
-}
-
-// deliverBatch delivers claimed entries: each channel's in order, channels
-// side by side. Of several progress entries for one operation only the
-// newest is sent; it renders the results stored when it is sent, which
-// covers the others.
-func (d *Deliverer) deliverBatch(ctx context.Context, msgs []state.Outgoing) {
-	newest := map[string]int{}
-	for i, m := range msgs {
-		if m.Kind == KindProgress {
-			newest[m.OperationID] = i
-		}
-	}
-	var merged []string
-	var channels []string
-	byChannel := map[string][]state.Outgoing{}
-	for i, m := range msgs {
-		if m.Kind == KindProgress && newest[m.OperationID] != i {
-			merged = append(merged, m.ID)
-			continue
-		}
-		if _, ok := byChannel[m.Channel]; !ok {
-			channels = append(channels, m.Channel)
-		}
-		byChannel[m.Channel] = append(byChannel[m.Channel], m)
-	}
-	if len(merged) > 0 {
-		d.ack(ctx, merged...)
-	}
-	var wg sync.WaitGroup
-	for _, ch := range channels {
-		wg.Go(func() {
-			for _, m := range byChannel[ch] {
-				if ctx.Err() != nil {
-					return // left to be reclaimed
-				}
-				d.handle(ctx, m)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // handle delivers one entry and acknowledges it when it is done with.

@@ -228,6 +228,45 @@ func TestDelivererPacesEachChannelAcrossReplicas(t *testing.T) {
 	waitUntil(t, "an empty queue", func() bool { return queueDepth(t, s) == 0 })
 }
 
+func TestDelivererChannelWaitingForItsSlotHoldsBackNoOther(t *testing.T) {
+	s := newStore(t)
+	sl := &fakeSlack{}
+	d := newDeliverer(s, sl, "a")
+	d.PaceInterval = 2 * time.Second
+	run(t, d)
+	enqueue(t, s, posts("C1", 3)...)
+	waitUntil(t, "the first post in C1", func() bool { return len(sl.calls("post")) == 1 })
+
+	// C1's next two posts wait for their slots, 2 s and 4 s from now; a
+	// message for C2 goes out meanwhile.
+	enqueue(t, s, state.Outgoing{Kind: KindPost, Channel: "C2", ThreadTS: "1.0", Text: "C2 #0"})
+	waitUntil(t, "all four posts", func() bool { return len(sl.calls("post")) == 4 })
+	want := []string{"C1 #0", "C2 #0", "C1 #1", "C1 #2"}
+	if got := texts(sl.calls("post")); !slices.Equal(got, want) {
+		t.Errorf("posts in the order Slack accepted them: got %q, want %q", got, want)
+	}
+}
+
+func TestDelivererPostsOnceWhenItsWaitingEntriesAreClaimedAgain(t *testing.T) {
+	s := newStore(t)
+	sl := &fakeSlack{}
+	d := newDeliverer(s, sl, "a")
+	// Entries wait in their lane longer than MinIdle, so each claim hands the
+	// waiting ones back to this same replica.
+	d.MinIdle = 100 * time.Millisecond
+	d.PaceInterval = 250 * time.Millisecond
+	run(t, d)
+	enqueue(t, s, posts("C1", 6)...)
+	waitUntil(t, "an empty queue", func() bool { return queueDepth(t, s) == 0 })
+	var want []string
+	for _, m := range posts("C1", 6) {
+		want = append(want, m.Text)
+	}
+	if got := texts(sl.calls("post")); !slices.Equal(got, want) {
+		t.Errorf("posts: got %q, want each once, in order: %q", got, want)
+	}
+}
+
 func TestDelivererRetriesUntilSlackRecovers(t *testing.T) {
 	tests := []struct {
 		name    string
