@@ -41,7 +41,7 @@ func (r *Router) recordResult(ctx context.Context, op state.Operation, res state
 	if res.At.IsZero() {
 		res.At = time.Now()
 	}
-	var posts state.Posts
+	var posts state.Effects
 	if reply {
 		posts.Each = append(posts.Each, state.Outgoing{Kind: notify.KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: res.Detail, OperationID: op.ID})
 	}

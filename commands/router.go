@@ -46,7 +46,7 @@ type Store interface {
 	RecentAudit(ctx context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error)
 	FirstSeen(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
-	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Posts) (state.Progress, error)
+	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
 	ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error
 	SetDirectoryEntry(ctx context.Context, userID string, e state.DirectoryEntry) error
 	DeleteDirectoryEntry(ctx context.Context, userID string) error

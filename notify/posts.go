@@ -42,9 +42,9 @@ func (pr PostRules) bulk(op state.Operation) bool {
 // in the thread, the parent's progress, the copy for the notification
 // channel and, queued only with the last result of an operation with more
 // than one target, the summary.
-func ResultPosts(op state.Operation, result state.Result, rules PostRules) state.Posts {
+func ResultPosts(op state.Operation, result state.Result, rules PostRules) state.Effects {
 	reply := !rules.bulk(op) || !result.OK
-	var posts state.Posts
+	var posts state.Effects
 	if reply {
 		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: result.Detail, OperationID: op.ID})
 	}

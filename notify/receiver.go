@@ -21,10 +21,9 @@ type ReceiverStore interface {
 	Operation(ctx context.Context, id string) (state.Operation, bool, error)
 	UpdateOperation(ctx context.Context, id string, fn func(*state.Operation) error) (state.Operation, error)
 	TrackedOperation(ctx context.Context, trackingNumber string) (string, bool, error)
-	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Posts) (state.Progress, error)
+	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
 	Park(ctx context.Context, trackingNumber string, payload []byte, ttl time.Duration) error
 	TakeParked(ctx context.Context, trackingNumber string) ([][]byte, error)
-	Audit(ctx context.Context, e state.AuditEntry) error
 }
 
 // Receiver takes EnCo's callbacks. Each one is authenticated (the shared
@@ -256,12 +255,13 @@ func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.
 }
 
 // record stores one result (the first for its target wins) and, in the same
-// step, queues the posts it causes: the reply in the thread, the parent's
+// step, queues the posts it causes (the reply in the thread, the parent's
 // progress, the copy for the notification channel and, with the last
-// result, the summary.
+// result, the summary) and appends its line to the audit trail.
 func (rc *Receiver) record(ctx context.Context, op state.Operation, result state.Result) error {
-	posts := ResultPosts(op, result, PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
-	p, err := rc.Store.RecordResult(ctx, op.ID, result, posts)
+	fx := ResultPosts(op, result, PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
+	fx.Audit = &state.AuditEntry{At: result.At, UserID: op.UserID, Command: op.Kind, Decision: "callback result", OperationID: op.ID, Detail: fmt.Sprintf("%s ok=%t", result.Target, result.OK)}
+	p, err := rc.Store.RecordResult(ctx, op.ID, result, fx)
 	if errors.Is(err, state.ErrNotFound) {
 		return refuse(http.StatusGone, "operation expired")
 	}
@@ -279,9 +279,6 @@ func (rc *Receiver) record(ctx context.Context, op state.Operation, result state
 		}); err != nil {
 			rc.log().Error("mark operation done", "err", err, "operation", op.ID)
 		}
-	}
-	if err := rc.Store.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: op.UserID, Command: op.Kind, Decision: "callback result", OperationID: op.ID, Detail: fmt.Sprintf("%s ok=%t", result.Target, result.OK)}); err != nil {
-		rc.log().Error("audit append failed", "err", err, "operation", op.ID)
 	}
 	return nil
 }

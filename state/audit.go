@@ -40,6 +40,26 @@ func (s *Store) SetAuditRetention(maxLen int64, maxAge time.Duration) {
 // Audit appends an entry to the audit stream and trims the stream to the
 // retention limits. Age trimming compares with this process's clock.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+	key := s.auditKey()
+	maxLen, minID := s.auditLimits()
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		// Exact trimming, so that "the newest maxLen" is a precise promise;
+		// at the rate people run commands its cost does not matter.
+		p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: maxLen, Values: auditFields(e)})
+		if minID != "" {
+			p.XTrimMinID(ctx, key, minID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// auditFields is how an entry is kept in the stream: its time (now when
+// zero) and its non-empty fields.
+func auditFields(e AuditEntry) []any {
 	if e.At.IsZero() {
 		e.At = time.Now().UTC()
 	}
@@ -52,23 +72,16 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 			fields = append(fields, f.name, f.value)
 		}
 	}
-	key := s.auditKey()
-	maxLen := s.auditMaxLen.Load()
-	maxAge := time.Duration(s.auditMaxAge.Load())
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		// Exact trimming, so that "the newest maxLen" is a precise promise;
-		// at the rate people run commands its cost does not matter.
-		p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: maxLen, Values: fields})
-		if maxAge > 0 {
-			minID := strconv.FormatInt(time.Now().Add(-maxAge).UnixMilli(), 10) + "-0"
-			p.XTrimMinID(ctx, key, minID)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+	return fields
+}
+
+// auditLimits returns the retention in force: the length cap (0: none) and
+// the oldest stream id to keep ("": no age limit).
+func (s *Store) auditLimits() (maxLen int64, minID string) {
+	if maxAge := time.Duration(s.auditMaxAge.Load()); maxAge > 0 {
+		minID = strconv.FormatInt(time.Now().Add(-maxAge).UnixMilli(), 10) + "-0"
 	}
-	return nil
+	return s.auditMaxLen.Load(), minID
 }
 
 // RecentAudit returns up to n audit entries, newest first, that filter

@@ -24,7 +24,7 @@ func BenchmarkRecordResult(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := s.RecordResult(ctx, id, Result{Target: fmt.Sprint(i), OK: i%10 != 0}, Posts{}); err != nil {
+		if _, err := s.RecordResult(ctx, id, Result{Target: fmt.Sprint(i), OK: i%10 != 0}, Effects{}); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -154,7 +154,7 @@ var deliveryScenarios = []scenario{
 			t.Errorf("before any result: got %+v, %v; want zero counts", p, err)
 		}
 		for _, r := range []Result{{Target: "a", OK: true}, {Target: "b", OK: false}, {Target: "a", OK: false}} {
-			if _, err := s.RecordResult(ctx, id, r, Posts{}); err != nil {
+			if _, err := s.RecordResult(ctx, id, r, Effects{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -58,7 +58,7 @@ var expiryScenarios = []scenario{
 	{"schedule keeps the keys past the deadline", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		op := runningOp(t, s, time.Minute, "a", "b")
-		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "a", OK: true}, Posts{}); err != nil {
+		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "a", OK: true}, Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		at := time.Now().Add(time.Hour)
@@ -110,7 +110,7 @@ var expiryScenarios = []scenario{
 	{"expire queues the posts once and drops the index entry", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		op := runningOp(t, s, time.Hour, "a", "b", "c")
-		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "b", OK: true}, Posts{}); err != nil {
+		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "b", OK: true}, Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.ScheduleExpiry(ctx, op.ID, time.Now().Add(-time.Second), time.Hour); err != nil {
@@ -193,11 +193,11 @@ func TestPendingOperationsLeaveWhenComplete(t *testing.T) {
 			}
 		}
 		want(1)
-		if _, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, Posts{}); err != nil {
+		if _, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		want(1)
-		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: false}, Posts{}); err != nil {
+		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: false}, Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		want(0)

@@ -34,79 +34,105 @@ func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.E
 
 // recordScript stores a result unless its target already has one, and keeps
 // the counters with it. The result keys take the operation's remaining TTL.
-// With a new result it also queues the messages that report it, so that a
-// result is never stored without its posts (nor posted twice), and, when that
-// result is the last one expected, the messages that close the operation.
-// A completed operation also leaves the expiry index: nothing is pending.
-// KEYS[1] op, KEYS[2] res, KEYS[3] prog, KEYS[4] outbox, KEYS[5] expiries; ARGV[1] target,
-// ARGV[2] result JSON, ARGV[3] "1" for success, ARGV[4] the number of
-// messages for every new result, each as the number of its field strings and
-// the fields, then the number of messages for the last result and those,
-// then the operation id.
+// With a new result it also queues the messages that report it and appends
+// its audit entry, so that a result is never stored without its posts and
+// its audit line (nor posted twice), and, when that result is the last one
+// expected, it queues the messages that close the operation. A completed
+// operation also leaves the expiry index: nothing is pending.
+//
+// The operation's expected count is copied into its counters hash the first
+// time, so that later results need not decode the operation (which can hold
+// thousands of targets).
+//
+// KEYS[1] op, KEYS[2] res, KEYS[3] prog, KEYS[4] outbox, KEYS[5] expiries,
+// KEYS[6] audit. ARGV[1] target, ARGV[2] result JSON, ARGV[3] "1" for
+// success, ARGV[4] operation id, ARGV[5] audit length cap (0: none),
+// ARGV[6] audit oldest id kept ("": no age limit); then three lists, each
+// as its length and its items: the messages for every new result, the
+// messages for the last result, and the audit entry's field strings (an
+// empty list: no audit entry). A message is the number of its field
+// strings, then the fields.
 // Returns nil when the operation does not exist, else
 // {done, failed, expected, first}.
 var recordScript = redis.NewScript(`
-local raw = redis.call('GET', KEYS[1])
-if not raw then
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then
   return false
 end
-local expected = tonumber(cjson.decode(raw)['expected']) or 0
+local c = redis.call('HMGET', KEYS[3], 'done', 'failed', 'expected')
+local expected = tonumber(c[3])
+if not expected then
+  expected = tonumber(cjson.decode(redis.call('GET', KEYS[1]))['expected']) or 0
+end
 local first = redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
-if first == 1 then
-  if ARGV[3] == '1' then
-    redis.call('HINCRBY', KEYS[3], 'done', 1)
-  else
-    redis.call('HINCRBY', KEYS[3], 'failed', 1)
-  end
-  local i = 5
-  for _ = 1, tonumber(ARGV[4]) do
-    local n = tonumber(ARGV[i])
-    redis.call('XADD', KEYS[4], '*', unpack(ARGV, i + 1, i + n))
-    i = i + n + 1
-  end
-  local c = redis.call('HMGET', KEYS[3], 'done', 'failed')
-  local complete = expected > 0 and (tonumber(c[1]) or 0) + (tonumber(c[2]) or 0) == expected
-  local last = tonumber(ARGV[i])
+if first == 0 then
+  return {tonumber(c[1]) or 0, tonumber(c[2]) or 0, expected, 0}
+end
+local done, failed = tonumber(c[1]) or 0, tonumber(c[2]) or 0
+if ARGV[3] == '1' then
+  done = done + 1
+else
+  failed = failed + 1
+end
+redis.call('HSET', KEYS[3], 'done', done, 'failed', failed, 'expected', expected)
+local complete = expected > 0 and done + failed == expected
+local i = 7
+for _, queue in ipairs({true, complete}) do
+  local count = tonumber(ARGV[i])
   i = i + 1
-  for _ = 1, last do
+  for _ = 1, count do
     local n = tonumber(ARGV[i])
-    if complete then
+    if queue then
       redis.call('XADD', KEYS[4], '*', unpack(ARGV, i + 1, i + n))
     end
     i = i + n + 1
   end
-  if complete then
-    redis.call('ZREM', KEYS[5], ARGV[i])
+end
+local n = tonumber(ARGV[i])
+if n > 0 then
+  if ARGV[5] ~= '0' then
+    redis.call('XADD', KEYS[6], 'MAXLEN', ARGV[5], '*', unpack(ARGV, i + 1, i + n))
+  else
+    redis.call('XADD', KEYS[6], '*', unpack(ARGV, i + 1, i + n))
   end
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl > 0 then
-    redis.call('PEXPIRE', KEYS[2], ttl)
-    redis.call('PEXPIRE', KEYS[3], ttl)
+  if ARGV[6] ~= '' then
+    redis.call('XTRIM', KEYS[6], 'MINID', ARGV[6])
   end
 end
-local p = redis.call('HMGET', KEYS[3], 'done', 'failed')
-return {tonumber(p[1]) or 0, tonumber(p[2]) or 0, expected, first}
+if complete then
+  redis.call('ZREM', KEYS[5], ARGV[4])
+end
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+return {done, failed, expected, 1}
 `)
 
-// Posts are the messages RecordResult queues along with a new result.
-type Posts struct {
+// Effects are what RecordResult does along with storing a new result; a
+// duplicate result has none.
+type Effects struct {
 	// Each is queued with every new result (the reply in the thread, the
 	// parent's progress, a copy for a notification channel).
 	Each []Outgoing
 	// Last is queued too when the new result is the last one expected (the
 	// summary that closes the thread).
 	Last []Outgoing
+	// Audit, when set, is appended to the audit trail (see Audit).
+	Audit *AuditEntry
 }
 
 // RecordResult stores the result for one target of an operation; the first
 // result for a target wins, and a duplicate (a callback delivered twice)
-// changes nothing and returns First=false. With a new result, the posts are
-// added to the outgoing queue. Storing, counting and queueing are one atomic
+// changes nothing and returns First=false. With a new result, the effects
+// take place: posts are added to the outgoing queue and the audit entry to
+// the audit trail. Storing, counting, queueing and auditing are one atomic
 // step. It returns ErrNotFound when the operation does not exist.
 //
-// The script touches the operation's keys and the queue together, so the
-// store needs a single Redis server (or primary), not a Redis Cluster.
-func (s *Store) RecordResult(ctx context.Context, opID string, r Result, posts Posts) (Progress, error) {
+// The script touches the operation's keys, the queue and the audit trail
+// together, so the store needs a single Redis server (or primary), not a
+// Redis Cluster.
+func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effects) (Progress, error) {
 	if opID == "" || r.Target == "" {
 		return Progress{}, errors.New("record result: empty operation id or target")
 	}
@@ -121,9 +147,10 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, posts P
 	if r.OK {
 		okArg = "1"
 	}
-	keys := []string{s.opKey(opID), s.resKey(opID), s.progKey(opID), s.outboxKey(), s.expiriesKey()}
-	args := []any{r.Target, b, okArg}
-	for _, msgs := range [][]Outgoing{posts.Each, posts.Last} {
+	maxLen, minID := s.auditLimits()
+	keys := []string{s.opKey(opID), s.resKey(opID), s.progKey(opID), s.outboxKey(), s.expiriesKey(), s.auditKey()}
+	args := []any{r.Target, b, okArg, opID, maxLen, minID}
+	for _, msgs := range [][]Outgoing{fx.Each, fx.Last} {
 		args = append(args, len(msgs))
 		for _, m := range msgs {
 			if m.Kind == "" {
@@ -134,7 +161,13 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, posts P
 			args = append(args, f...)
 		}
 	}
-	args = append(args, opID)
+	if fx.Audit != nil {
+		f := auditFields(*fx.Audit)
+		args = append(args, len(f))
+		args = append(args, f...)
+	} else {
+		args = append(args, 0)
+	}
 	vals, err := recordScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if errors.Is(err, redis.Nil) {
 		return Progress{}, fmt.Errorf("record result for operation %s: %w", opID, ErrNotFound)

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,7 @@ var resultScenarios = []scenario{
 			{Result{Target: "32470000003", OK: true, At: t0.Add(3 * time.Second)}, Progress{Done: 2, Failed: 1, Expected: 3, First: true}},
 		}
 		for i, st := range steps {
-			got, err := s.RecordResult(ctx, id, st.r, Posts{})
+			got, err := s.RecordResult(ctx, id, st.r, Effects{})
 			if err != nil {
 				t.Fatalf("step %d: RecordResult: %v", i, err)
 			}
@@ -67,7 +68,7 @@ var resultScenarios = []scenario{
 	}},
 	{"result for an unknown operation is refused", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
-		_, err := s.RecordResult(ctx, "nope", Result{Target: "x", OK: true}, Posts{})
+		_, err := s.RecordResult(ctx, "nope", Result{Target: "x", OK: true}, Effects{})
 		wantErrIs(t, "RecordResult", err, ErrNotFound)
 		n, err := rdb.Exists(ctx, prefix+"res:{nope}", prefix+"prog:{nope}").Result()
 		if err != nil {
@@ -88,7 +89,7 @@ var resultScenarios = []scenario{
 				wg.Go(func() {
 					// Copies disagree on OK; whichever arrives first decides.
 					r := Result{Target: fmt.Sprint(i), OK: (i+c)%2 == 0}
-					p, err := s.RecordResult(ctx, id, r, Posts{})
+					p, err := s.RecordResult(ctx, id, r, Effects{})
 					if err != nil {
 						t.Errorf("RecordResult: %v", err)
 						return
@@ -119,7 +120,7 @@ var resultScenarios = []scenario{
 				failed++
 			}
 		}
-		p, err := s.RecordResult(ctx, id, Result{Target: "0", OK: true}, Posts{}) // a late duplicate reads the counters
+		p, err := s.RecordResult(ctx, id, Result{Target: "0", OK: true}, Effects{}) // a late duplicate reads the counters
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +135,7 @@ var resultScenarios = []scenario{
 		reply := Outgoing{Kind: "post", Channel: "C1", ThreadTS: "1.1", Text: "done", OperationID: id}
 		progress := Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id}
 		summary := Outgoing{Kind: "summary", Channel: "C1", ThreadTS: "1.1", OperationID: id}
-		posts := Posts{Each: []Outgoing{reply, progress}, Last: []Outgoing{summary}}
+		posts := Effects{Each: []Outgoing{reply, progress}, Last: []Outgoing{summary}}
 		for i := range 3 { // the same result three times: one set of messages
 			p, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, posts)
 			if err != nil {
@@ -157,7 +158,7 @@ var resultScenarios = []scenario{
 		if got[1].Kind != "progress" || got[1].TS != "1.1" {
 			t.Errorf("second message = %+v, want the progress update", got[1])
 		}
-		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: true}, Posts{Each: []Outgoing{{}}}); err == nil {
+		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: true}, Effects{Each: []Outgoing{{}}}); err == nil {
 			t.Errorf("a message without a kind was accepted")
 		}
 		if n, _ := s.QueueDepth(ctx); n != 2 {
@@ -173,6 +174,40 @@ var resultScenarios = []scenario{
 		}
 		if len(got) != 3 || got[2].Kind != "summary" {
 			t.Fatalf("messages after the last result = %+v, want reply, progress and summary", got)
+		}
+	}},
+	{"a new result appends its audit entry in the same step, within retention", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		s.SetAuditRetention(3, 0)
+		id := createWithExpected(t, s, 5, time.Minute)
+		for i := range 5 {
+			for range 2 { // each result twice: one audit line
+				target := fmt.Sprint(i)
+				fx := Effects{Audit: &AuditEntry{UserID: "U1", Decision: "callback result", OperationID: id, Detail: target}}
+				if _, err := s.RecordResult(ctx, id, Result{Target: target, OK: true}, fx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		got, err := s.RecentAudit(ctx, 10, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var details []string
+		for _, e := range got {
+			if e.OperationID != id || e.UserID != "U1" || e.Decision != "callback result" || e.At.IsZero() {
+				t.Errorf("audit entry %+v, want the one recorded", e)
+			}
+			details = append(details, e.Detail)
+		}
+		if want := []string{"4", "3", "2"}; fmt.Sprint(details) != fmt.Sprint(want) {
+			t.Errorf("audit trail, newest first: got %q, want %q (the newest 3, no duplicates)", details, want)
+		}
+		if _, err := s.RecordResult(ctx, "gone", Result{Target: "x", OK: true}, Effects{Audit: &AuditEntry{Detail: "x"}}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("RecordResult for a missing operation: got %v, want ErrNotFound", err)
+		}
+		if got, err := s.RecentAudit(ctx, 10, nil); err != nil || len(got) != 3 || got[0].Detail != "4" {
+			t.Errorf("after a result for a missing operation the audit holds %+v (%v), want it unchanged", got, err)
 		}
 	}},
 }
