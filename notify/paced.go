@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"time"
 )
@@ -27,6 +28,11 @@ type PacedSlack struct {
 	// MaxWait is the longest Retry-After waited out (0 means 10 s); a longer
 	// one is returned to the caller as the error it is.
 	MaxWait time.Duration
+	// Attempts is how many times one message is tried while Slack answers
+	// 429 (0 means 10). A busy channel answers 429 now and then even when
+	// every replica keeps the pace; a command's first message should wait
+	// its turn rather than fail the command.
+	Attempts int
 }
 
 // PostMessage implements Slack.
@@ -56,7 +62,7 @@ func (p PacedSlack) paced(ctx context.Context, channel string, call func() error
 		}
 		err := call()
 		wait, limited := RetryAfter(err)
-		if !limited || attempt >= 3 || wait > orDuration(p.MaxWait, 10*time.Second) {
+		if !limited || attempt >= cmp.Or(p.Attempts, 10) || wait > orDuration(p.MaxWait, 10*time.Second) {
 			return err
 		}
 		wait = max(wait, 250*time.Millisecond)

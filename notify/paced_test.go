@@ -40,11 +40,13 @@ func TestPacedSlackWaitsOutRateLimits(t *testing.T) {
 		retryAfter time.Duration
 		limits     int
 		wantErr    bool
+		attempts   int
 		wantCalls  int
 	}{
-		{"short Retry-After is waited out", 300 * time.Millisecond, 2, false, 3},
-		{"longer than MaxWait is returned", 2 * time.Second, 1, true, 1},
-		{"gives up after three attempts", 300 * time.Millisecond, 5, true, 3},
+		{"short Retry-After is waited out", 300 * time.Millisecond, 2, false, 0, 3},
+		{"a busy channel is waited out up to ten attempts", 100 * time.Millisecond, 9, false, 0, 10},
+		{"longer than MaxWait is returned", 2 * time.Second, 1, true, 0, 1},
+		{"gives up after Attempts", 300 * time.Millisecond, 5, true, 3, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,7 +59,7 @@ func TestPacedSlackWaitsOutRateLimits(t *testing.T) {
 				}
 				return nil
 			}}
-			p := PacedSlack{Slack: sl, Pacer: s, Interval: 10 * time.Millisecond, MaxWait: time.Second}
+			p := PacedSlack{Slack: sl, Pacer: s, Interval: 10 * time.Millisecond, MaxWait: time.Second, Attempts: tt.attempts}
 			start := time.Now()
 			_, err := p.PostMessage(context.Background(), "C1", Message{Text: "parent"})
 			var rl *slack.RateLimitedError

@@ -32,7 +32,7 @@ type Config struct {
 	CallbackSecret    string        `envconfig:"CALLBACK_SECRET" desc:"secret EnCo sends back on M2M callbacks; required unless sandbox"`
 	PolicyFile        string        `envconfig:"POLICY_FILE" desc:"path of the roles and permissions YAML; unset: deny everything but help"`
 	NotifyChannel     string        `envconfig:"NOTIFY_CHANNEL" desc:"channel ID that also receives every callback result"`
-	SlackPostInterval time.Duration `envconfig:"SLACK_POST_INTERVAL" default:"1s" desc:"least time between two posts to one Slack channel, across replicas"`
+	SlackPostInterval time.Duration `envconfig:"SLACK_POST_INTERVAL" default:"1100ms" desc:"least time between two posts to one Slack channel, across replicas"`
 	BulkThreshold     int           `envconfig:"BULK_THRESHOLD" default:"20" desc:"changes with more targets than this reply in the thread only for failures"`
 	AuditMaxEntries   int64         `envconfig:"AUDIT_MAX_ENTRIES" default:"100000" desc:"audit stream: entries kept at most"`
 	AuditMaxAge       time.Duration `envconfig:"AUDIT_MAX_AGE" default:"2160h" desc:"audit stream: entries older than this are dropped (0 keeps them)"`
