@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -130,6 +131,8 @@ type botProc struct {
 	logPath string
 	exited  chan struct{}
 	waitErr error
+	// debugAddr is where its profiler listens (BENCH_PROFILE), else "".
+	debugAddr string
 }
 
 // botOptions are what a scenario gives the bot besides the fakes.
@@ -176,6 +179,14 @@ func startBot(b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, o botO
 		"POLICY_FILE=" + policy,
 		"LOG_LEVEL=info",
 		"LOG_FORMAT=json",
+	}
+	if os.Getenv("BENCH_PROFILE") != "" {
+		port, err := freePort()
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.debugAddr = "127.0.0.1:" + strconv.Itoa(port)
+		p.cmd.Env = append(p.cmd.Env, "DEBUG_ADDR="+p.debugAddr)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	if err := p.cmd.Start(); err != nil {
@@ -247,6 +258,39 @@ func (p *botProc) stop(b *testing.B) {
 		<-p.exited
 		b.Errorf("the bot did not stop within 30 s of SIGTERM\n%s", p.logTail(20))
 	}
+}
+
+// profile, when BENCH_PROFILE is set, records a CPU profile of the bot for
+// the next d into the system's temporary directory and returns a wait that
+// ends once it is written (and logs where). Otherwise it does nothing.
+func (p *botProc) profile(b *testing.B, name string, d time.Duration) (wait func()) {
+	if p.debugAddr == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.debugAddr, int(d.Round(time.Second)/time.Second))
+		resp, err := http.Get(url)
+		if err != nil {
+			b.Errorf("profile %s: %v", name, err)
+			return
+		}
+		defer resp.Body.Close()
+		path := filepath.Join(os.TempDir(), "switchboard-"+name+".cpu.pprof")
+		f, err := os.Create(path)
+		if err != nil {
+			b.Errorf("profile %s: %v", name, err)
+			return
+		}
+		defer f.Close()
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			b.Errorf("profile %s: %v", name, err)
+			return
+		}
+		b.Logf("CPU profile of the bot in %s: go tool pprof %s", name, path)
+	}()
+	return func() { <-done }
 }
 
 // memory reads VmRSS and VmHWM (peak RSS) of the running bot, in bytes.

@@ -13,6 +13,10 @@
 // data). All traffic stays on loopback, and every load is bounded in count
 // and in time.
 //
+// With BENCH_PROFILE=1 the bot runs with DEBUG_ADDR set, and the Ingest
+// scenario takes a CPU profile of it under load; the benchmark's log names
+// the file (in the system's temporary directory) for go tool pprof.
+//
 // The scenarios:
 //
 //   - Ack: slash commands through the fake Slack socket while the sandbox

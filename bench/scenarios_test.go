@@ -436,9 +436,11 @@ func BenchmarkIngest(b *testing.B) {
 	r.Shuffle(len(cbs), func(i, j int) { cbs[i], cbs[j] = cbs[j], cbs[i] })
 
 	bare := load(ctx, bareHandler(b, rdb), cbs, ingestWorkers)
+	profiled := bot.profile(b, "ingest", 3*time.Second)
 	b.ResetTimer()
 	got := load(ctx, bot.URL+"/callbacks/m2m", cbs, ingestWorkers)
 	b.StopTimer()
+	profiled()
 	if got.errors > 0 || got.statuses[http.StatusOK] != len(cbs) {
 		b.Fatalf("bot answered %v (%d errors), want %d × 200\n%s", got.statuses, got.errors, len(cbs), bot.logTail(20))
 	}

@@ -45,7 +45,7 @@ func (r *Router) recordResult(ctx context.Context, op state.Operation, res state
 	if reply {
 		posts.Each = append(posts.Each, state.Outgoing{Kind: notify.KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: res.Detail, OperationID: op.ID})
 	}
-	posts.Each = append(posts.Each, state.Outgoing{Kind: notify.KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID})
+	posts.Progress = &state.Outgoing{Kind: notify.KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
 	if summary {
 		posts.Last = []state.Outgoing{{Kind: notify.KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
 	}

@@ -40,6 +40,7 @@ type DelivererStore interface {
 	HoldSlots(ctx context.Context, channel string, d time.Duration) error
 	Operation(ctx context.Context, id string) (state.Operation, bool, error)
 	ResultCounts(ctx context.Context, opID string) (state.Progress, error)
+	TakeProgress(ctx context.Context, opID string) (state.Progress, error)
 	RenderedVersion(ctx context.Context, opID string) (int64, error)
 	ClaimRender(ctx context.Context, opID string, version int64, ttl time.Duration) (bool, error)
 	ReleaseRender(ctx context.Context, opID string, version int64) error
@@ -271,7 +272,9 @@ func (d *Deliverer) attempt(ctx context.Context, m state.Outgoing) (string, erro
 // updateParent renders an operation's parent from its stored results, unless
 // that render (or a newer one) has been sent already.
 func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
-	op, p, err := d.progress(ctx, m.OperationID)
+	// Taking the counters also lets the next result queue a progress
+	// message again (see state.Effects.Progress), whatever this one does.
+	op, p, err := d.counted(ctx, m.OperationID, d.Store.TakeProgress)
 	if err != nil {
 		return err
 	}
@@ -367,6 +370,11 @@ func (d *Deliverer) observe(kind string, err error) error {
 
 // progress reads an operation and counts its results; errSkip when it is gone.
 func (d *Deliverer) progress(ctx context.Context, opID string) (state.Operation, state.Progress, error) {
+	return d.counted(ctx, opID, d.Store.ResultCounts)
+}
+
+// counted reads an operation and its results' counts with count.
+func (d *Deliverer) counted(ctx context.Context, opID string, count func(context.Context, string) (state.Progress, error)) (state.Operation, state.Progress, error) {
 	op, ok, err := d.Store.Operation(ctx, opID)
 	if err != nil {
 		return op, state.Progress{}, err
@@ -374,7 +382,7 @@ func (d *Deliverer) progress(ctx context.Context, opID string) (state.Operation,
 	if !ok {
 		return op, state.Progress{}, errSkip
 	}
-	p, err := d.Store.ResultCounts(ctx, opID)
+	p, err := count(ctx, opID)
 	if err != nil {
 		return op, state.Progress{}, err
 	}

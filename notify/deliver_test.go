@@ -594,14 +594,14 @@ func TestResultPosts(t *testing.T) {
 		wantEach []post
 		wantLast []post
 	}{
-		{"small, success", op(3), ok, PostRules{}, []post{{KindPost, "C1"}, {KindProgress, "C1"}}, []post{{KindSummary, "C1"}}},
-		{"small, notify channel", op(3), ok, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindProgress, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}}},
-		{"at the threshold is not bulk", op(20), ok, PostRules{}, []post{{KindPost, "C1"}, {KindProgress, "C1"}}, []post{{KindSummary, "C1"}}},
-		{"bulk, success", op(21), ok, PostRules{NotifyChannel: "C9"}, []post{{KindProgress, "C1"}}, []post{{KindSummary, "C1"}, {KindSummary, "C9"}}},
-		{"bulk, failure", op(21), bad, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindProgress, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}, {KindSummary, "C9"}}},
-		{"custom threshold", op(3), ok, PostRules{BulkThreshold: 2}, []post{{KindProgress, "C1"}}, []post{{KindSummary, "C1"}}},
-		{"bulk handling off", op(500), ok, PostRules{BulkThreshold: -1}, []post{{KindPost, "C1"}, {KindProgress, "C1"}}, []post{{KindSummary, "C1"}}},
-		{"a read is never bulk", read(60), ok, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindProgress, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}}},
+		{"small, success", op(3), ok, PostRules{}, []post{{KindPost, "C1"}}, []post{{KindSummary, "C1"}}},
+		{"small, notify channel", op(3), ok, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}}},
+		{"at the threshold is not bulk", op(20), ok, PostRules{}, []post{{KindPost, "C1"}}, []post{{KindSummary, "C1"}}},
+		{"bulk, success", op(21), ok, PostRules{NotifyChannel: "C9"}, nil, []post{{KindSummary, "C1"}, {KindSummary, "C9"}}},
+		{"bulk, failure", op(21), bad, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}, {KindSummary, "C9"}}},
+		{"custom threshold", op(3), ok, PostRules{BulkThreshold: 2}, nil, []post{{KindSummary, "C1"}}},
+		{"bulk handling off", op(500), ok, PostRules{BulkThreshold: -1}, []post{{KindPost, "C1"}}, []post{{KindSummary, "C1"}}},
+		{"a read is never bulk", read(60), ok, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}}},
 	}
 	kinds := func(ms []state.Outgoing) []post {
 		var out []post
@@ -618,6 +618,9 @@ func TestResultPosts(t *testing.T) {
 			}
 			if !slices.Equal(kinds(got.Last), tt.wantLast) {
 				t.Errorf("Last: got %v, want %v", kinds(got.Last), tt.wantLast)
+			}
+			if p := got.Progress; p == nil || p.Kind != KindProgress || p.Channel != "C1" || p.TS != "1.1" || p.OperationID != "op1" {
+				t.Errorf("Progress: got %+v, want the parent's progress in C1 (ts 1.1) for op1", p)
 			}
 			for _, m := range got.Each {
 				if m.OperationID != "op1" {

@@ -48,7 +48,7 @@ func ResultPosts(op state.Operation, result state.Result, rules PostRules) state
 	if reply {
 		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: result.Detail, OperationID: op.ID})
 	}
-	posts.Each = append(posts.Each, state.Outgoing{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID})
+	posts.Progress = &state.Outgoing{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
 	// One result needs no summary: its reply and the parent say it all.
 	if max(op.Expected, len(op.Targets)) > 1 {
 		posts.Last = []state.Outgoing{{Kind: KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}

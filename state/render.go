@@ -53,6 +53,11 @@ func (s *Store) ResultCounts(ctx context.Context, opID string) (Progress, error)
 	if err != nil {
 		return Progress{}, fmt.Errorf("result counts: %w", err)
 	}
+	return countsOf(opID, vals)
+}
+
+// countsOf reads the done and failed counters, as HMGET returns them.
+func countsOf(opID string, vals []any) (Progress, error) {
 	var p Progress
 	for i, v := range vals {
 		str, _ := v.(string)
@@ -70,6 +75,24 @@ func (s *Store) ResultCounts(ctx context.Context, opID string) (Progress, error)
 		}
 	}
 	return p, nil
+}
+
+// TakeProgress is ResultCounts for the deliverer of a progress message: it
+// also takes off the mark that keeps RecordResult from queueing another
+// progress message while one waits, in the same step. A result recorded
+// after it queues a new progress message, so none is left unrendered.
+func (s *Store) TakeProgress(ctx context.Context, opID string) (Progress, error) {
+	key := s.progKey(opID)
+	var counts *redis.SliceCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HDel(ctx, key, "queued")
+		counts = p.HMGet(ctx, key, "done", "failed")
+		return nil
+	})
+	if err != nil {
+		return Progress{}, fmt.Errorf("take progress: %w", err)
+	}
+	return countsOf(opID, counts.Val())
 }
 
 // RenderedVersion returns the newest version of an operation's parent

@@ -44,14 +44,20 @@ func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.E
 // time, so that later results need not decode the operation (which can hold
 // thousands of targets).
 //
+// A progress message is queued only when none of the operation's waits in
+// the queue: the counters hash is marked while one does, and the deliverer
+// takes the mark off when it reads the counters to render (TakeProgress).
+// A burst of a thousand results thus queues a handful of progress messages,
+// not a thousand.
+//
 // KEYS[1] op, KEYS[2] res, KEYS[3] prog, KEYS[4] outbox, KEYS[5] expiries,
 // KEYS[6] audit. ARGV[1] target, ARGV[2] result JSON, ARGV[3] "1" for
 // success, ARGV[4] operation id, ARGV[5] audit length cap (0: none),
-// ARGV[6] audit oldest id kept ("": no age limit); then three lists, each
-// as its length and its items: the messages for every new result, the
-// messages for the last result, and the audit entry's field strings (an
-// empty list: no audit entry). A message is the number of its field
-// strings, then the fields.
+// ARGV[6] audit oldest id kept ("": no age limit); then four lists, each
+// as its length and its items: the progress message (none or one), the
+// messages for every new result, the messages for the last result, and the
+// audit entry's field strings (an empty list: no audit entry). A message
+// is the number of its field strings, then the fields.
 // Returns nil when the operation does not exist, else
 // {done, failed, expected, first}.
 var recordScript = redis.NewScript(`
@@ -77,7 +83,8 @@ end
 redis.call('HSET', KEYS[3], 'done', done, 'failed', failed, 'expected', expected)
 local complete = expected > 0 and done + failed == expected
 local i = 7
-for _, queue in ipairs({true, complete}) do
+local progress = tonumber(ARGV[i]) > 0 and redis.call('HSETNX', KEYS[3], 'queued', 1) == 1
+for _, queue in ipairs({progress, true, complete}) do
   local count = tonumber(ARGV[i])
   i = i + 1
   for _ = 1, count do
@@ -112,6 +119,9 @@ return {done, failed, expected, 1}
 // Effects are what RecordResult does along with storing a new result; a
 // duplicate result has none.
 type Effects struct {
+	// Progress, when set, is queued unless a progress message of the
+	// operation is waiting in the queue already (see TakeProgress).
+	Progress *Outgoing
 	// Each is queued with every new result (the reply in the thread, the
 	// parent's progress, a copy for a notification channel).
 	Each []Outgoing
@@ -150,7 +160,11 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effe
 	maxLen, minID := s.auditLimits()
 	keys := []string{s.opKey(opID), s.resKey(opID), s.progKey(opID), s.outboxKey(), s.expiriesKey(), s.auditKey()}
 	args := []any{r.Target, b, okArg, opID, maxLen, minID}
-	for _, msgs := range [][]Outgoing{fx.Each, fx.Last} {
+	var progress []Outgoing
+	if fx.Progress != nil {
+		progress = []Outgoing{*fx.Progress}
+	}
+	for _, msgs := range [][]Outgoing{progress, fx.Each, fx.Last} {
 		args = append(args, len(msgs))
 		for _, m := range msgs {
 			if m.Kind == "" {

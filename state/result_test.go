@@ -210,6 +210,39 @@ var resultScenarios = []scenario{
 			t.Errorf("after a result for a missing operation the audit holds %+v (%v), want it unchanged", got, err)
 		}
 	}},
+	{"one progress message waits per operation until the deliverer takes the counters", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		id := createWithExpected(t, s, 10, time.Minute)
+		fx := Effects{Progress: &Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id}}
+		record := func(target string, ok bool) {
+			t.Helper()
+			if _, err := s.RecordResult(ctx, id, Result{Target: target, OK: ok}, fx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 5 {
+			record(fmt.Sprint(i), i != 2)
+		}
+		if n, _ := s.QueueDepth(ctx); n != 1 {
+			t.Fatalf("five results queued %d progress messages, want 1", n)
+		}
+		p, err := s.TakeProgress(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (Progress{Done: 4, Failed: 1}); p != want {
+			t.Errorf("TakeProgress: got %+v, want %+v", p, want)
+		}
+		record("1", true) // a duplicate queues nothing
+		if n, _ := s.QueueDepth(ctx); n != 1 {
+			t.Errorf("a duplicate after TakeProgress left %d messages, want 1", n)
+		}
+		record("5", true) // the next result after it queues a new one
+		record("6", true)
+		if n, _ := s.QueueDepth(ctx); n != 2 {
+			t.Errorf("new results after TakeProgress left %d messages, want 2", n)
+		}
+	}},
 }
 
 func TestProgressComplete(t *testing.T) {

@@ -16,8 +16,10 @@
 //	                          (JSON Operation)
 //	P res:{id}        hash    the operation's TTL left   notify records one result per target
 //	                          at the first result        (field target, JSON Result); commands and notify read
-//	P prog:{id}       hash    as res:{id}                fields done (succeeded) and failed, kept with
-//	                                                     res:{id} by one script
+//	P prog:{id}       hash    as res:{id}                fields done (succeeded), failed and expected, kept
+//	                                                     with res:{id} by one script; queued is set while
+//	                                                     a progress message of the operation waits in the
+//	                                                     queue (notify takes it off when it renders)
 //	P tok:<sel>       string  given at binding           commands bind a callback token; notify looks it up
 //	                          (JSON {op, verifier})      (sel: first half of the token's SHA-256, hex)
 //	P trk:<number>    string  given at mapping           commands map a tracking number or session id to an

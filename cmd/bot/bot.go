@@ -56,6 +56,7 @@ type Main struct {
 	expirer   *notify.Expirer
 	console   *console
 	slackAPI  *slack.Client
+	debug     *debugServer // when DEBUG_ADDR is set
 	closeOnce sync.Once
 }
 
@@ -112,6 +113,13 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Metrics: m.Metrics.Handler(), Log: m.Log}
 	if err := m.Server.Open(); err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	if c.DebugAddr != "" {
+		d, err := listenDebug(c.DebugAddr)
+		if err != nil {
+			return err
+		}
+		m.debug = d
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = m.Server.URL()
@@ -260,6 +268,15 @@ func (m *Main) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("HTTP server: %w", err)
 		}
 	}()
+	if m.debug != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.debug.serve(m.Log); err != nil {
+				errc <- fmt.Errorf("profiler server: %w", err)
+			}
+		}()
+	}
 	var deliverDone sync.WaitGroup
 	deliverDone.Add(1)
 	go func() {
@@ -310,6 +327,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Server.Close(shutCtx); err != nil {
 		m.Log.Warn("HTTP server shutdown", "err", err)
 	}
+	if m.debug != nil {
+		m.debug.close()
+	}
 	if m.console != nil {
 		m.console.drain(shutCtx, m.Store)
 	}
@@ -352,6 +372,9 @@ func (m *Main) Close() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = m.Server.Close(ctx)
 			cancel()
+		}
+		if m.debug != nil {
+			m.debug.close()
 		}
 		if m.Sandbox != nil {
 			m.Sandbox.Close()
