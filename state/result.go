@@ -182,7 +182,8 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effe
 	} else {
 		args = append(args, 0)
 	}
-	vals, err := recordScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	val, err := s.record.run(ctx, keys, args...)
+	vals, _ := val.([]any)
 	if errors.Is(err, redis.Nil) {
 		return Progress{}, fmt.Errorf("record result for operation %s: %w", opID, ErrNotFound)
 	}
@@ -192,11 +193,18 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effe
 	if len(vals) != 4 {
 		return Progress{}, fmt.Errorf("record result: script returned %d values, want 4", len(vals))
 	}
+	var n [4]int64
+	for i, v := range vals {
+		var ok bool
+		if n[i], ok = v.(int64); !ok {
+			return Progress{}, fmt.Errorf("record result: script returned %T, want an integer", v)
+		}
+	}
 	return Progress{
-		Done:     int(vals[0]),
-		Failed:   int(vals[1]),
-		Expected: int(vals[2]),
-		First:    vals[3] == 1,
+		Done:     int(n[0]),
+		Failed:   int(n[1]),
+		Expected: int(n[2]),
+		First:    n[3] == 1,
 	}, nil
 }
 

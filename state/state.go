@@ -84,6 +84,8 @@ type Store struct {
 
 	auditMaxLen atomic.Int64 // entries kept in the audit stream; 0: no cap
 	auditMaxAge atomic.Int64 // nanoseconds of audit kept; 0: no age limit
+
+	record *scriptBatcher // RecordResult's script, batched under load
 }
 
 // New returns a Store that keeps its keys under prefix (DefaultPrefix when
@@ -92,7 +94,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	s := &Store{rdb: rdb, prefix: prefix}
+	s := &Store{rdb: rdb, prefix: prefix, record: newScriptBatcher(rdb, recordScript)}
 	s.auditMaxLen.Store(DefaultAuditMaxLen)
 	return s
 }
