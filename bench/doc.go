@@ -25,8 +25,11 @@
 //     can send them (authenticated, deduplicated, stored), against the bot
 //     and, with the same client and requests, a bare net/http handler that
 //     makes one Redis round trip; callbacks per second and their ratio.
-//   - CallbackToPost: callbacks sent at a steady rate; the time until each
-//     result's reply reaches the (unthrottled) fake Slack's thread (p50, p99).
+//   - CallbackToPost: callbacks sent at a steady rate, each thread getting
+//     one every four seconds, starting once the threads' parent messages are
+//     a pace interval old (a result that comes sooner waits for the
+//     channel's next slot, as Slack requires); the time until each result's
+//     reply reaches the (unthrottled) fake Slack's thread (p50, p99).
 //   - Bulk: 1,000 SIM cards deactivated through ten 100-card commands in one
 //     channel, with the fake Slack allowing one message a second per
 //     channel; Slack calls made, 429 answers, time to the last summary.

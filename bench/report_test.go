@@ -3,7 +3,9 @@ package bench
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,6 +154,17 @@ func writeReport(table string) error {
 	if err != nil {
 		return err
 	}
+	path := filepath.Join(root, "BENCHMARKS.md")
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.WriteFile(path, []byte(report(old, machine(), table)), 0o644)
+}
+
+// report is BENCHMARKS.md with a new table: it replaces everything in old
+// but the hand-written history of profiles and fixes, which it keeps.
+func report(old []byte, machine []string, table string) string {
 	var b strings.Builder
 	b.WriteString("# Benchmarks\n\n")
 	b.WriteString("Measured by `go test -run '^$' -bench . -benchtime 1x -timeout 30m ./bench` against the real bot: the\n")
@@ -160,13 +173,20 @@ func writeReport(table string) error {
 	b.WriteString("loopback) and to a real Redis. See `bench/doc.go` for what each scenario does. The\n")
 	b.WriteString("benchmark process shares the machine with the bot, so these numbers are a floor.\n\n")
 	b.WriteString("## Machine\n\n")
-	for _, l := range machine() {
+	for _, l := range machine {
 		b.WriteString("- " + l + "\n")
 	}
 	b.WriteString("\n## Results\n\n")
 	b.WriteString(table)
-	return os.WriteFile(filepath.Join(root, "BENCHMARKS.md"), []byte(b.String()), 0o644)
+	if i := strings.Index(string(old), "\n"+historyHeading+"\n"); i >= 0 {
+		b.Write(old[i:])
+	}
+	return b.String()
 }
+
+// historyHeading starts the part of BENCHMARKS.md that a run keeps: what
+// was profiled and fixed, with before and after.
+const historyHeading = "## Profiles and fixes"
 
 // machine describes where the benchmarks ran.
 func machine() []string {
@@ -248,4 +268,20 @@ func redisVersion() string {
 		}
 	}
 	return ""
+}
+
+func TestReportKeepsTheHistoryOfFixes(t *testing.T) {
+	old := "# Benchmarks\n\n## Results\n\n| old table |\n\n" + historyHeading + "\n\nIngest: 3,149/s before, 6,933/s after.\n"
+	got := report([]byte(old), []string{"CPU: test"}, "| new table |\n")
+	for _, want := range []string{"- CPU: test\n", "| new table |\n", "\n" + historyHeading + "\n\nIngest: 3,149/s before, 6,933/s after.\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "old table") {
+		t.Errorf("report kept the old table:\n%s", got)
+	}
+	if first := report(nil, nil, "| t |\n"); strings.Contains(first, historyHeading) {
+		t.Errorf("a first report has a history heading:\n%s", first)
+	}
 }

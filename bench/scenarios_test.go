@@ -48,9 +48,11 @@ const (
 	// postRate is callbacks a second: one every four seconds per channel,
 	// which leaves the reply and the parent's update room within the bot's
 	// pace of one message a second per channel.
-	postRate     = 10
-	bulkCommands = 10 // 1,000 SIM cards
-	bulkTimeout  = 5 * time.Minute
+	postRate = 10
+	// botPostInterval is the bot's default SLACK_POST_INTERVAL.
+	botPostInterval = 1100 * time.Millisecond
+	bulkCommands    = 10 // 1,000 SIM cards
+	bulkTimeout     = 5 * time.Minute
 )
 
 // benchPolicy lets everyone change SIM cards, 100 at a time, without the
@@ -500,6 +502,18 @@ func BenchmarkCallbackToPost(b *testing.B) {
 	if err != nil {
 		b.Fatalf("%v\n%s", err, bot.logTail(20))
 	}
+	// The bot keeps each channel to one message per SLACK_POST_INTERVAL, as
+	// Slack requires: a result arriving within that time of its thread's
+	// parent waits for the channel's next slot. The callbacks start once
+	// the parents are that old, so that what is measured is the bot's own
+	// time, not Slack's pace.
+	var lastParent time.Time
+	for _, c := range fake.Calls("chat.postMessage") {
+		if c.At.After(lastParent) {
+			lastParent = c.At
+		}
+	}
+	time.Sleep(time.Until(lastParent.Add(botPostInterval)))
 	// Take the operations in turn, so each thread gets a result every four seconds.
 	byOp := map[string][]callback{}
 	var ops []string

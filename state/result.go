@@ -54,10 +54,12 @@ func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.E
 // KEYS[6] audit. ARGV[1] target, ARGV[2] result JSON, ARGV[3] "1" for
 // success, ARGV[4] operation id, ARGV[5] audit length cap (0: none),
 // ARGV[6] audit oldest id kept ("": no age limit); then four lists, each
-// as its length and its items: the progress message (none or one), the
-// messages for every new result, the messages for the last result, and the
-// audit entry's field strings (an empty list: no audit entry). A message
-// is the number of its field strings, then the fields.
+// as its length and its items: the messages for every new result, the
+// progress message (none or one), the messages for the last result, and
+// the audit entry's field strings (an empty list: no audit entry). A
+// message is the number of its field strings, then the fields. The
+// messages are queued in that order: a result's reply goes before the
+// parent's progress, since a channel takes one message a second.
 // Returns nil when the operation does not exist, else
 // {done, failed, expected, first}.
 var recordScript = redis.NewScript(`
@@ -83,10 +85,15 @@ end
 redis.call('HSET', KEYS[3], 'done', done, 'failed', failed, 'expected', expected)
 local complete = expected > 0 and done + failed == expected
 local i = 7
-local progress = tonumber(ARGV[i]) > 0 and redis.call('HSETNX', KEYS[3], 'queued', 1) == 1
-for _, queue in ipairs({progress, true, complete}) do
+for list = 1, 3 do
   local count = tonumber(ARGV[i])
   i = i + 1
+  local queue = true
+  if list == 2 then
+    queue = count > 0 and redis.call('HSETNX', KEYS[3], 'queued', 1) == 1
+  elseif list == 3 then
+    queue = complete
+  end
   for _ = 1, count do
     local n = tonumber(ARGV[i])
     if queue then
@@ -164,7 +171,7 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effe
 	if fx.Progress != nil {
 		progress = []Outgoing{*fx.Progress}
 	}
-	for _, msgs := range [][]Outgoing{progress, fx.Each, fx.Last} {
+	for _, msgs := range [][]Outgoing{fx.Each, progress, fx.Last} {
 		args = append(args, len(msgs))
 		for _, m := range msgs {
 			if m.Kind == "" {

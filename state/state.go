@@ -33,7 +33,8 @@
 //	P rl:<key>        zset    the window                 the rate limiter: one member per allowed request,
 //	                                                     scored by its time in milliseconds
 //	P audit           stream  none; capped by length     every permission decision and operation, appended
-//	                          (and age, when set)        by commands; read by the audit command
+//	                          (and age, when set)        by commands, and each callback result, appended
+//	                                                     with the result; read by the audit command
 //	P outbox          stream  none; entries are deleted  outgoing Slack messages, consumer group "senders";
 //	                          once Slack accepted them   written by anyone, delivered by notify
 //	P dir:<user>      hash    none                       directory admins set mobile and fixed numbers;
