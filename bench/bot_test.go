@@ -293,6 +293,50 @@ func (p *botProc) profile(b *testing.B, name string, d time.Duration) (wait func
 	return func() { <-done }
 }
 
+// cpuTime is the CPU time (user and system) the bot has used so far, from
+// /proc/<pid>/stat in clock ticks of 1/100 s (Linux's USER_HZ).
+func (p *botProc) cpuTime() (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count from after it.
+	_, rest, ok := strings.Cut(string(data), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/<pid>/stat: %.80q", data)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime, stime: fields 14 and 15 of stat
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/<pid>/stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// redisCPU is the CPU time the Redis server has used so far (INFO cpu).
+func redisCPU(ctx context.Context, rdb *redis.Client) (time.Duration, error) {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		name, value, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name == "used_cpu_sys" || name == "used_cpu_user" {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				return 0, fmt.Errorf("INFO cpu %s: %w", name, err)
+			}
+			total += v
+		}
+	}
+	return time.Duration(total * float64(time.Second)), nil
+}
+
 // memory reads VmRSS and VmHWM (peak RSS) of the running bot, in bytes.
 func (p *botProc) memory() (rss, peak int64, err error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))

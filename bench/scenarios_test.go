@@ -437,11 +437,31 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	r.Shuffle(len(cbs), func(i, j int) { cbs[i], cbs[j] = cbs[j], cbs[i] })
 
+	redisBefore, err := redisCPU(ctx, rdb)
+	if err != nil {
+		b.Fatal(err)
+	}
 	bare := load(ctx, bareHandler(b, rdb), cbs, ingestWorkers)
+	redisBare, err := redisCPU(ctx, rdb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	botBefore, err := bot.cpuTime()
+	if err != nil {
+		b.Fatal(err)
+	}
 	profiled := bot.profile(b, "ingest", 3*time.Second)
 	b.ResetTimer()
 	got := load(ctx, bot.URL+"/callbacks/m2m", cbs, ingestWorkers)
 	b.StopTimer()
+	botAfter, err := bot.cpuTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	redisBot, err := redisCPU(ctx, rdb)
+	if err != nil {
+		b.Fatal(err)
+	}
 	profiled()
 	if got.errors > 0 || got.statuses[http.StatusOK] != len(cbs) {
 		b.Fatalf("bot answered %v (%d errors), want %d × 200\n%s", got.statuses, got.errors, len(cbs), bot.logTail(20))
@@ -464,6 +484,12 @@ func BenchmarkIngest(b *testing.B) {
 	record("Ingest", "bot, "+what, fmt.Sprintf("%.0f /s", botRate), "≥ 10,000 /s", botRate >= targetIngestRate)
 	record("Ingest", "bare net/http + 1 Redis round trip, same requests", fmt.Sprintf("%.0f /s", bareRate), "", false)
 	record("Ingest", "bot ÷ bare", fmt.Sprintf("%.2f", ratio), "≥ 0.5", ratio >= targetIngestRatio)
+	perCallback := func(d time.Duration) string {
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)/float64(len(cbs)))
+	}
+	record("Ingest", "CPU per callback: the bot (its whole process, while the load ran)", perCallback(botAfter-botBefore), "", false)
+	record("Ingest", "CPU per callback: Redis, for the bot", perCallback(redisBot-redisBare), "", false)
+	record("Ingest", "CPU per callback: Redis, for the bare handler", perCallback(redisBare-redisBefore), "", false)
 	recordPeak(b, "Ingest", bot)
 	done("Ingest")
 }
