@@ -293,10 +293,13 @@ func (p *botProc) profile(b *testing.B, name string, d time.Duration) (wait func
 	return func() { <-done }
 }
 
-// cpuTime is the CPU time (user and system) the bot has used so far, from
-// /proc/<pid>/stat in clock ticks of 1/100 s (Linux's USER_HZ).
-func (p *botProc) cpuTime() (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+// cpuTime is the CPU time (user and system) the bot has used so far.
+func (p *botProc) cpuTime() (time.Duration, error) { return processCPU(p.cmd.Process.Pid) }
+
+// processCPU is the CPU time (user and system) process pid has used so far,
+// from /proc/<pid>/stat in clock ticks of 1/100 s (Linux's USER_HZ).
+func processCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}

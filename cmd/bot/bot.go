@@ -57,6 +57,7 @@ type Main struct {
 	console   *console
 	slackAPI  *slack.Client
 	debug     *debugServer // when DEBUG_ADDR is set
+	logBuf    *lineBuffer  // when LOG_FLUSH_INTERVAL is set
 	closeOnce sync.Once
 }
 
@@ -183,6 +184,10 @@ func (m *Main) openLog() error {
 		return err
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	if m.Config.LogFlushInterval > 0 && !m.Console {
+		m.logBuf = newLineBuffer(out, m.Config.LogFlushInterval)
+		out = m.logBuf
+	}
 	if m.Console {
 		// The terminal is the console: only warnings and errors, as text.
 		opts.Level = max(level, slog.LevelWarn)
@@ -384,6 +389,9 @@ func (m *Main) Close() {
 		}
 		if m.embedded != nil {
 			m.embedded.Close()
+		}
+		if m.logBuf != nil {
+			m.logBuf.Close()
 		}
 	})
 }

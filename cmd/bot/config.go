@@ -39,6 +39,7 @@ type Config struct {
 	DebugAddr         string        `envconfig:"DEBUG_ADDR" desc:"listen address of the Go profiler (net/http/pprof), e.g. 127.0.0.1:6060; unset: off. Never expose it"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+	LogFlushInterval  time.Duration `envconfig:"LOG_FLUSH_INTERVAL" default:"50ms" desc:"log lines are written out together at most this long after they happen (0: each at once)"`
 }
 
 // LoadConfig reads the environment. A malformed value is reported in one line
@@ -132,6 +133,9 @@ func (c *Config) Validate(console bool) error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	if c.LogFlushInterval < 0 {
+		return errors.New("LOG_FLUSH_INTERVAL: must not be negative")
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return errors.New("LOG_FORMAT: must be json or text")

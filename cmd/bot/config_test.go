@@ -14,7 +14,7 @@ var envNames = []string{
 	"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_API_URL", "ENCO_BASE_URL", "ENCO_TOKEN_URL",
 	"ENCO_CLIENT_ID", "ENCO_CLIENT_SECRET", "ENCO_TOKEN", "ENCO_M2M_API_KEY", "ENCO_SANDBOX",
 	"REDIS_URL", "HTTP_ADDR", "PUBLIC_URL", "CALLBACK_SECRET", "POLICY_FILE", "NOTIFY_CHANNEL",
-	"SLACK_POST_INTERVAL", "BULK_THRESHOLD", "AUDIT_MAX_ENTRIES", "AUDIT_MAX_AGE", "DEBUG_ADDR", "LOG_LEVEL", "LOG_FORMAT",
+	"SLACK_POST_INTERVAL", "BULK_THRESHOLD", "AUDIT_MAX_ENTRIES", "AUDIT_MAX_AGE", "DEBUG_ADDR", "LOG_LEVEL", "LOG_FORMAT", "LOG_FLUSH_INTERVAL",
 }
 
 func clearEnv(t *testing.T) {
@@ -46,7 +46,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{SlackAPIURL: "https://slack.com/api/", EncoBaseURL: "https://api.enco.io", HTTPAddr: ":8080", LogLevel: "info", LogFormat: "json",
-		AuditMaxEntries: 100000, AuditMaxAge: 90 * 24 * time.Hour, SlackPostInterval: 1100 * time.Millisecond, BulkThreshold: 20}
+		AuditMaxEntries: 100000, AuditMaxAge: 90 * 24 * time.Hour, SlackPostInterval: 1100 * time.Millisecond, BulkThreshold: 20, LogFlushInterval: 50 * time.Millisecond}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults = %+v, want %+v", c, want)
 	}
