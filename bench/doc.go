@@ -13,9 +13,13 @@
 // data). All traffic stays on loopback, and every load is bounded in count
 // and in time.
 //
-// With BENCH_PROFILE=1 the bot runs with DEBUG_ADDR set, and the Ingest
-// scenario takes a CPU profile of it under load; the benchmark's log names
-// the file (in the system's temporary directory) for go tool pprof.
+// With BENCH_PROFILE=1 the bot runs with DEBUG_ADDR set, and the Ack and
+// Ingest scenarios take a CPU profile of it under load; the benchmark's log
+// names the files (in the system's temporary directory) for go tool pprof.
+//
+// A run rewrites BENCHMARKS.md but for its hand-written part, from the
+// heading "## Profiles and fixes" on: what was profiled and fixed, with
+// before and after.
 //
 // The scenarios:
 //

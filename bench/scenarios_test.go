@@ -346,6 +346,8 @@ func BenchmarkAck(b *testing.B) {
 	var wrong atomic.Int64
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	profiled := bot.profile(b, "ack", time.Second)
+	defer profiled()
 	b.ResetTimer()
 	for range workers {
 		wg.Add(1)
