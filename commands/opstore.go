@@ -70,6 +70,7 @@ func (r *Router) recordResult(ctx context.Context, op state.Operation, res state
 // confirm does for one that waits for it.
 func (r *Router) begin(c *command, op state.Operation, title string) state.Operation {
 	op.ID = newID(16)
+	c.operation = op.ID
 	op.UserID = c.UserID
 	op.ChannelID = c.ChannelID
 	op.Status = state.StatusPending

@@ -116,6 +116,24 @@ type Router struct {
 type command struct {
 	slack.SlashCommand
 	toks []token
+
+	// What its handling decided, for its log line.
+	permission, decision, rule string
+	operation                  string // the operation it started or prepared
+}
+
+// logCommand writes the one log line of a slash command: who, where, the
+// permission decision, how it ended and its operation, if any.
+func (r *Router) logCommand(c *command, reply Reply, start time.Time) {
+	attrs := []any{"user", c.UserID, "channel", c.ChannelID, "command", c.Command, "outcome", reply.Outcome()}
+	for _, a := range []struct{ key, value string }{
+		{"permission", c.permission}, {"decision", c.decision}, {"rule", c.rule}, {"operation", c.operation},
+	} {
+		if a.value != "" {
+			attrs = append(attrs, a.key, a.value)
+		}
+	}
+	r.log().Info("command", append(attrs, "elapsed", time.Since(start).Round(time.Microsecond))...)
 }
 
 func (r *Router) log() *slog.Logger {
@@ -149,20 +167,22 @@ func orDur(v, def time.Duration) time.Duration {
 // the returned function, when not nil, is the work to do after it (API calls,
 // posts) and must be run with Go.
 func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, func(context.Context)) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, orDur(r.AckTimeout, 2*time.Second))
 	defer cancel()
 	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(sc.Command)), "/")
 	toks, err := tokenize(sc.Text)
+	c := &command{SlashCommand: sc, toks: toks}
 	if err != nil {
 		var ue *UsageError
 		errors.As(err, &ue)
 		reply := usageReply(ue)
+		r.logCommand(c, reply, start)
 		if r.OnCommand != nil {
 			r.OnCommand(sc.Command, reply.Outcome())
 		}
 		return reply, nil
 	}
-	c := &command{SlashCommand: sc, toks: toks}
 	var (
 		reply Reply
 		after func(context.Context)
@@ -179,6 +199,7 @@ func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, fun
 	default:
 		reply = textReply(fmt.Sprintf(":warning: I don't know the command `/%s`. I answer `/sim`, `/fmu`, `/number` and `/call`; add `help` to any of them for usage.", name)).with("unknown")
 	}
+	r.logCommand(c, reply, start)
 	if r.OnCommand != nil {
 		r.OnCommand(sc.Command, reply.Outcome())
 	}
@@ -211,7 +232,7 @@ func (r *Router) allow(ctx context.Context, c *command, permission string) (Repl
 	if d.Allowed {
 		decision = "allowed"
 	}
-	r.log().Info("command", "user", c.UserID, "channel", c.ChannelID, "command", c.Command, "permission", permission, "decision", decision, "rule", d.Rule)
+	c.permission, c.decision, c.rule = permission, decision, d.Rule
 	if err := r.Store.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule}); err != nil {
 		// Every decision is recorded; without the store nothing is done.
 		ref := newID(4)
@@ -270,6 +291,7 @@ func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
 	}
 	id := newID(16)
 	p.op.ID = newID(16)
+	c.operation = p.op.ID
 	p.op.UserID = c.UserID
 	p.op.ChannelID = c.ChannelID
 	p.op.Status = "pending"
