@@ -1,6 +1,7 @@
 package enco
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,7 +65,107 @@ func (r M2MResult) Succeeded() bool {
 // DecodeM2MResult decodes the body of an M2M callback: one object (or a list
 // holding exactly one) with a tracking number and a device identifier.
 // Messages may be strings or objects; objects are reduced to their text.
+//
+// A body in the documented shape is read in one pass (decodeM2MDocumented);
+// any other goes through the tolerant reading, which gives the same result
+// for a documented body, only more slowly.
 func DecodeM2MResult(data []byte) (M2MResult, error) {
+	if len(data) <= MaxCallbackBody {
+		if r, ok := decodeM2MDocumented(data); ok {
+			return r, nil
+		}
+	}
+	return decodeM2MTolerant(data)
+}
+
+// rawOnce is an object member's raw value and how many times the object
+// named it (in any case). Raw points into the body being decoded, so it
+// lives only as long as that decoding.
+type rawOnce struct {
+	raw json.RawMessage
+	n   int
+}
+
+func (r *rawOnce) UnmarshalJSON(b []byte) error {
+	r.raw = b
+	r.n++
+	return nil
+}
+
+// once reports whether the member was named once, with a value other than
+// null.
+func (r rawOnce) once() bool { return r.n == 1 && !isNull(r.raw) }
+
+// m2mDocumented is the M2M callback as the API documentation shows it,
+// with the other names the tolerant reading accepts, so that a body using
+// them can be told apart.
+type m2mDocumented struct {
+	TrackingNumber rawOnce `json:"trackingNumber"`
+	ResultStatus   rawOnce `json:"resultStatus"`
+	Device         rawOnce `json:"device"`
+	Messages       rawOnce `json:"messages"`
+
+	AltTrackingNumber rawOnce `json:"tracking_number"`
+	AltStatus         rawOnce `json:"status"`
+	AltMessage        rawOnce `json:"message"`
+}
+
+type m2mDocumentedDevice struct {
+	Identifier     rawOnce `json:"identifier"`
+	IdentifierType rawOnce `json:"identifierType"`
+}
+
+// decodeM2MDocumented reads a body in the documented shape: one object whose
+// device is an object, each member named at most once, none of the other
+// names. ok is false for anything else, which the tolerant reading then
+// takes (or refuses); a body it accepts reads the same both ways.
+func decodeM2MDocumented(data []byte) (M2MResult, bool) {
+	var w m2mDocumented
+	if err := json.Unmarshal(data, &w); err != nil {
+		return M2MResult{}, false // not an object, or not valid JSON
+	}
+	if !w.TrackingNumber.once() || !w.Device.once() || w.ResultStatus.n > 1 || w.Messages.n > 1 ||
+		w.AltTrackingNumber.n+w.AltStatus.n+w.AltMessage.n > 0 {
+		return M2MResult{}, false
+	}
+	var d m2mDocumentedDevice
+	if err := json.Unmarshal(w.Device.raw, &d); err != nil || !d.Identifier.once() || d.IdentifierType.n > 1 {
+		return M2MResult{}, false
+	}
+	r := M2MResult{
+		TrackingNumber: flexString(w.TrackingNumber.raw),
+		ResultStatus:   flexString(w.ResultStatus.raw),
+		Device: Device{
+			Identifier:     flexString(d.Identifier.raw),
+			IdentifierType: IdentifierType(strings.ToUpper(flexString(d.IdentifierType.raw))),
+		},
+		Messages: m2mMessages(w.Messages.raw),
+	}
+	if r.TrackingNumber == "" || r.Device.Identifier == "" {
+		return M2MResult{}, false
+	}
+	return r, true
+}
+
+// m2mMessages reads a callback's messages as readable lines.
+func m2mMessages(raw json.RawMessage) []string {
+	if isNull(raw) || string(bytes.TrimSpace(raw)) == "[]" {
+		return nil
+	}
+	list, _ := elements(raw)
+	var out []string
+	for _, v := range list {
+		if s := capText(readableText(v)); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// decodeM2MTolerant is DecodeM2MResult for any body: keys in any case,
+// other names for members, a list holding the result, the device's
+// identifiers at the top level.
+func decodeM2MTolerant(data []byte) (M2MResult, error) {
 	const what = "m2m callback"
 	if err := checkCallback(what, data); err != nil {
 		return M2MResult{}, err
@@ -92,12 +193,7 @@ func DecodeM2MResult(data []byte) (M2MResult, error) {
 		IdentifierType: IdentifierType(strings.ToUpper(flexString(fieldOrNil(device, "identifierType")))),
 	}
 	if msgs, ok := field(m, "messages", "message"); ok {
-		list, _ := elements(msgs)
-		for _, v := range list {
-			if s := capText(readableText(v)); s != "" {
-				r.Messages = append(r.Messages, s)
-			}
-		}
+		r.Messages = m2mMessages(msgs)
 	}
 	switch {
 	case r.TrackingNumber == "":

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The helpers below read JSON values whose type EnCo does not pin down: an
@@ -74,6 +75,9 @@ func flexString(raw json.RawMessage) string {
 	}
 	switch raw[0] {
 	case '"':
+		if s, ok := plainString(raw); ok {
+			return strings.TrimSpace(s)
+		}
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
 			return strings.TrimSpace(s)
@@ -85,6 +89,25 @@ func flexString(raw json.RawMessage) string {
 		}
 	}
 	return ""
+}
+
+// plainString returns the text of a JSON string literal that needs no
+// unescaping: no backslash, quote or control character inside, valid UTF-8.
+// Most of EnCo's strings are such, and reading one this way spares a decoder.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 // flexInt reads an integer given as a number or a numeric string; a
