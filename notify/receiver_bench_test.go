@@ -1,0 +1,68 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/internal/redistest"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// BenchmarkReceiveM2M is one M2M callback through the receiver's handler, a
+// new card's result each time, against real Redis: authentication, decoding,
+// recording with its posts and audit line, and the JSON log line. The
+// network between EnCo and the bot is left out (see bench/ for that), so a
+// profile of it shows the receiver's own work.
+func BenchmarkReceiveM2M(b *testing.B) {
+	rdb, prefix := redistest.New(b)
+	store := state.New(rdb, prefix)
+	ctx := context.Background()
+	id, err := state.NewID()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const token, tracking, secret = "bench-token", "717ccaa0-0000-4000-8000-000000000001", "bench-secret"
+	op := state.Operation{
+		ID: id, Kind: "sim.deactivate", UserID: "U1", ChannelID: "C1", ThreadTS: "1700000000.000100",
+		Expected: 1 << 30, Targets: make([]string, 1000),
+		Params: map[string]string{"tracking": tracking, "action": "deactivation", "title": "deactivate 1000 cards"},
+	}
+	if err := store.CreateOperation(ctx, op, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	if err := store.BindToken(ctx, token, id, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	rc := &Receiver{Store: store, Secret: secret, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	mux := http.NewServeMux()
+	rc.Routes(mux)
+
+	var next atomic.Int64
+	// Callbacks arrive over many connections at once: enough callers for
+	// the recordings to share pipelines, as they do in the running bot.
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			body := fmt.Appendf(nil, `{"trackingNumber":%q,"device":{"identifier":"8932%015d","identifierType":"ICCID"},"resultStatus":"Success","messages":[]}`,
+				tracking, next.Add(1))
+			req := httptest.NewRequest(http.MethodPost, PathM2M, bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+secret)
+			req.Header.Set("X-Callback-Token", token)
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Errorf("callback answered %d: %s", w.Code, w.Body)
+				return
+			}
+		}
+	})
+}
