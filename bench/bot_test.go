@@ -260,37 +260,52 @@ func (p *botProc) stop(b *testing.B) {
 	}
 }
 
-// profile, when BENCH_PROFILE is set, records a CPU profile of the bot for
-// the next d into the system's temporary directory and returns a wait that
-// ends once it is written (and logs where). Otherwise it does nothing.
+// profile, when BENCH_PROFILE is set, records a CPU profile and an
+// allocation profile of the bot over the next d into the system's temporary
+// directory and returns a wait that ends once both are written (and logs
+// where). Otherwise it does nothing.
 func (p *botProc) profile(b *testing.B, name string, d time.Duration) (wait func()) {
 	if p.debugAddr == "" {
 		return func() {}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.debugAddr, int(d.Round(time.Second)/time.Second))
-		resp, err := http.Get(url)
-		if err != nil {
-			b.Errorf("profile %s: %v", name, err)
-			return
-		}
-		defer resp.Body.Close()
-		path := filepath.Join(os.TempDir(), "switchboard-"+name+".cpu.pprof")
-		f, err := os.Create(path)
-		if err != nil {
-			b.Errorf("profile %s: %v", name, err)
-			return
-		}
-		defer f.Close()
-		if _, err := io.Copy(f, resp.Body); err != nil {
-			b.Errorf("profile %s: %v", name, err)
-			return
-		}
-		b.Logf("CPU profile of the bot in %s: go tool pprof %s", name, path)
-	}()
-	return func() { <-done }
+	secs := int(d.Round(time.Second) / time.Second)
+	var wg sync.WaitGroup
+	for _, kind := range []struct{ endpoint, file, what string }{
+		{"profile", "cpu", "CPU profile"},
+		{"allocs", "allocs", "allocations"},
+	} {
+		wg.Go(func() {
+			url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", p.debugAddr, kind.endpoint, secs)
+			path := filepath.Join(os.TempDir(), "switchboard-"+name+"."+kind.file+".pprof")
+			if err := download(url, path); err != nil {
+				b.Errorf("%s of the bot in %s: %v", kind.what, name, err)
+				return
+			}
+			b.Logf("%s of the bot in %s: go tool pprof %s", kind.what, name, path)
+		})
+	}
+	return wg.Wait
+}
+
+// download writes what url answers into path.
+func download(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // cpuTime is the CPU time (user and system) the bot has used so far.

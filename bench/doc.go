@@ -14,8 +14,9 @@
 // and in time.
 //
 // With BENCH_PROFILE=1 the bot runs with DEBUG_ADDR set, and the Ack and
-// Ingest scenarios take a CPU profile of it under load; the benchmark's log
-// names the files (in the system's temporary directory) for go tool pprof.
+// Ingest scenarios take a CPU profile and an allocation profile of it under
+// load; the benchmark's log names the files (in the system's temporary
+// directory) for go tool pprof.
 //
 // A run rewrites BENCHMARKS.md but for its hand-written part, from the
 // heading "## Profiles and fixes" on: what was profiled and fixed, with
@@ -29,6 +30,10 @@
 //     can send them (authenticated, deduplicated, stored), against the bot
 //     and, with the same client and requests, a bare net/http handler that
 //     makes one Redis round trip; callbacks per second and their ratio.
+//     The clients keep their connections open and write requests made
+//     beforehand, reading each answer with net/http's parser, so that the
+//     generator takes as little as it can of the cores it shares with the
+//     bot and Redis.
 //   - CallbackToPost: callbacks sent at a steady rate, each thread getting
 //     one every four seconds, starting once the threads' parent messages are
 //     a pace interval old (a result that comes sooner waits for the
