@@ -59,20 +59,23 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 
 // auditFields is how an entry is kept in the stream: its time (now when
 // zero) and its non-empty fields.
-func auditFields(e AuditEntry) []any {
+func auditFields(e AuditEntry) []any { return appendAuditFields(nil, e) }
+
+// appendAuditFields appends e's fields, as auditFields gives them, to dst.
+func appendAuditFields(dst []any, e AuditEntry) []any {
 	if e.At.IsZero() {
 		e.At = time.Now().UTC()
 	}
-	fields := []any{"at", e.At.Format(time.RFC3339Nano)}
-	for _, f := range []struct{ name, value string }{
+	dst = append(dst, "at", e.At.Format(time.RFC3339Nano))
+	for _, f := range [...]struct{ name, value string }{
 		{"user", e.UserID}, {"command", e.Command}, {"decision", e.Decision},
 		{"rule", e.Rule}, {"op", e.OperationID}, {"detail", e.Detail},
 	} {
 		if f.value != "" {
-			fields = append(fields, f.name, f.value)
+			dst = append(dst, f.name, f.value)
 		}
 	}
-	return fields
+	return dst
 }
 
 // auditLimits returns the retention in force: the length cap (0: none) and

@@ -53,18 +53,22 @@ func (s *Store) Enqueue(ctx context.Context, m Outgoing) (string, error) {
 }
 
 // outgoingFields is how a message is kept in the stream: its non-empty fields.
-func outgoingFields(m Outgoing) []any {
-	fields := []any{"kind", m.Kind}
-	for _, f := range []struct{ name, value string }{
+func outgoingFields(m Outgoing) []any { return appendOutgoingFields(nil, m) }
+
+// appendOutgoingFields appends m's fields, as outgoingFields gives them, to
+// dst.
+func appendOutgoingFields(dst []any, m Outgoing) []any {
+	dst = append(dst, "kind", m.Kind)
+	for _, f := range [...]struct{ name, value string }{
 		{"channel", m.Channel}, {"user", m.User}, {"thread_ts", m.ThreadTS}, {"ts", m.TS},
 		{"text", m.Text}, {"blocks", string(m.Blocks)}, {"response_url", m.ResponseURL},
 		{"op", m.OperationID}, {"dedupe", m.DedupeKey},
 	} {
 		if f.value != "" {
-			fields = append(fields, f.name, f.value)
+			dst = append(dst, f.name, f.value)
 		}
 	}
-	return fields
+	return dst
 }
 
 // EnsureGroup creates the queue's consumer group (and the stream) unless it

@@ -166,26 +166,25 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effe
 	}
 	maxLen, minID := s.auditLimits()
 	keys := []string{s.opKey(opID), s.resKey(opID), s.progKey(opID), s.outboxKey(), s.expiriesKey(), s.auditKey()}
-	args := []any{r.Target, b, okArg, opID, maxLen, minID}
+	// Room for the usual call (a reply, a progress edit, a summary and an
+	// audit entry) without growing: this runs for every callback.
+	args := make([]any, 0, 64)
+	args = append(args, r.Target, b, okArg, opID, maxLen, minID)
 	var progress []Outgoing
 	if fx.Progress != nil {
 		progress = []Outgoing{*fx.Progress}
 	}
-	for _, msgs := range [][]Outgoing{fx.Each, progress, fx.Last} {
+	for _, msgs := range [...][]Outgoing{fx.Each, progress, fx.Last} {
 		args = append(args, len(msgs))
 		for _, m := range msgs {
 			if m.Kind == "" {
 				return Progress{}, errors.New("record result: queued message with empty kind")
 			}
-			f := outgoingFields(m)
-			args = append(args, len(f))
-			args = append(args, f...)
+			args = appendCounted(args, func(dst []any) []any { return appendOutgoingFields(dst, m) })
 		}
 	}
 	if fx.Audit != nil {
-		f := auditFields(*fx.Audit)
-		args = append(args, len(f))
-		args = append(args, f...)
+		args = appendCounted(args, func(dst []any) []any { return appendAuditFields(dst, *fx.Audit) })
 	} else {
 		args = append(args, 0)
 	}
@@ -213,6 +212,15 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effe
 		Expected: int(n[2]),
 		First:    n[3] == 1,
 	}, nil
+}
+
+// appendCounted appends to args the number of items fill appends, then the
+// items: the script's form for a message or an audit entry.
+func appendCounted(args []any, fill func([]any) []any) []any {
+	at := len(args)
+	args = fill(append(args, 0))
+	args[at] = len(args) - at - 1
+	return args
 }
 
 // Results returns an operation's results in the order they happened (by At,
