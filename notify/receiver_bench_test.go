@@ -24,6 +24,7 @@ import (
 func BenchmarkReceiveM2M(b *testing.B) {
 	rdb, prefix := redistest.New(b)
 	store := state.New(rdb, prefix)
+	store.SetAuditRetention(100000, 90*24*time.Hour) // the bot's defaults
 	ctx := context.Background()
 	id, err := state.NewID()
 	if err != nil {
