@@ -46,6 +46,7 @@ func main() {
 		os.Exit(2)
 	}
 
+	tuneGC(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := &Main{Config: cfg, Console: *console, Stdin: os.Stdin, Stdout: os.Stdout, LogOutput: os.Stderr}
