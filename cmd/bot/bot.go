@@ -358,6 +358,11 @@ func (m *Main) configureCallbacks(ctx context.Context) {
 			m.Log.Info("M2M callback URL configured", "url", url)
 			return
 		}
+		if ctx.Err() != nil {
+			// Shutting down: the attempt was cut short, not refused.
+			m.Log.Info("M2M callback URL not configured: shutting down")
+			return
+		}
 		m.Log.Error("configure M2M callback URL; retrying", "err", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
 		select {
