@@ -83,22 +83,49 @@ func gatedStore(t *testing.T, g *gate, n int) (*Store, string) {
 	return s, id
 }
 
-// waitPending waits until n calls wait behind the one in flight.
-func waitPending(t *testing.T, s *Store, n int) {
+// waitFor polls until cond holds, for at most 10 s; then it fails the test
+// with what it saw, as state says.
+func waitFor(t *testing.T, cond func() bool, state func() string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s.record.mu.Lock()
-		got := len(s.record.pending)
-		s.record.mu.Unlock()
-		if got == n {
-			return
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d calls wait, want %d", got, n)
+			t.Fatal(state())
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// waitHeld waits until the gate holds a script call on its way to Redis.
+func (g *gate) waitHeld(t *testing.T) {
+	t.Helper()
+	waitFor(t, g.first.Load, func() string { return "no script call reached Redis" })
+}
+
+// waitPending waits until n calls wait behind the one in flight.
+func waitPending(t *testing.T, s *Store, n int) {
+	t.Helper()
+	pending := func() int {
+		s.record.mu.Lock()
+		defer s.record.mu.Unlock()
+		return len(s.record.pending)
+	}
+	waitFor(t, func() bool { return pending() == n }, func() string { return fmt.Sprintf("%d calls wait, want %d", pending(), n) })
+}
+
+// lineUp runs record(0) until the gate holds it on its way to Redis, then
+// record(1) to record(n-1), and returns once they all wait behind it. wait
+// returns when every call has returned.
+func lineUp(t *testing.T, s *Store, g *gate, n int, record func(i int)) (wait func()) {
+	t.Helper()
+	var wg sync.WaitGroup
+	wg.Go(func() { record(0) })
+	g.waitHeld(t)
+	for i := 1; i < n; i++ {
+		wg.Go(func() { record(i) })
+	}
+	waitPending(t, s, n-1)
+	return wg.Wait
 }
 
 func TestRecordResultBatchesConcurrentCallsIntoFewRoundTrips(t *testing.T) {
@@ -106,29 +133,17 @@ func TestRecordResultBatchesConcurrentCallsIntoFewRoundTrips(t *testing.T) {
 	g := newGate()
 	s, id := gatedStore(t, g, n)
 	ctx := context.Background()
-	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	record := func(i int) {
-		defer wg.Done()
+	// The first call is held on its way to Redis; the others line up.
+	wait := lineUp(t, s, g, n, func(i int) {
 		p, err := s.RecordResult(ctx, id, Result{Target: fmt.Sprint(i), OK: i%4 != 0}, Effects{})
 		if err == nil && (!p.First || p.Expected != n) {
 			err = fmt.Errorf("target %d: got %+v, want a first result of %d expected", i, p, n)
 		}
 		errs <- err
-	}
-	wg.Add(1)
-	go record(0)
-	// The first call is held on its way to Redis; the others line up.
-	for !g.first.Load() {
-		time.Sleep(time.Millisecond)
-	}
-	for i := 1; i < n; i++ {
-		wg.Add(1)
-		go record(i)
-	}
-	waitPending(t, s, n-1)
+	})
 	close(g.open)
-	wg.Wait()
+	wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
@@ -160,9 +175,7 @@ func TestRecordResultCallGivesUpWhileWaiting(t *testing.T) {
 		_, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, Effects{})
 		first <- err
 	}()
-	for !g.first.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	g.waitHeld(t)
 	// A call waiting behind it whose context ends returns at once, unsent.
 	cctx, cancel := context.WithCancel(ctx)
 	gaveUp := make(chan error, 1)
@@ -198,23 +211,11 @@ func TestRecordResultBatchReloadsAMissingScript(t *testing.T) {
 	g := newGate()
 	s, id := gatedStore(t, g, n)
 	ctx := context.Background()
-	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	record := func(i int) {
-		defer wg.Done()
+	wait := lineUp(t, s, g, n, func(i int) {
 		_, err := s.RecordResult(ctx, id, Result{Target: fmt.Sprint(i), OK: true}, Effects{})
 		errs <- err
-	}
-	wg.Add(1)
-	go record(0)
-	for !g.first.Load() {
-		time.Sleep(time.Millisecond)
-	}
-	for i := 1; i < n; i++ {
-		wg.Add(1)
-		go record(i)
-	}
-	waitPending(t, s, n-1)
+	})
 	// Redis forgets its scripts (a restart) right before the batch goes.
 	plain, _ := redistest.New(t)
 	var once sync.Once
@@ -226,7 +227,7 @@ func TestRecordResultBatchReloadsAMissingScript(t *testing.T) {
 		})
 	}
 	close(g.open)
-	wg.Wait()
+	wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
