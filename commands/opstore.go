@@ -41,15 +41,7 @@ func (r *Router) recordResult(ctx context.Context, op state.Operation, res state
 	if res.At.IsZero() {
 		res.At = time.Now()
 	}
-	var posts state.Effects
-	if reply {
-		posts.Each = append(posts.Each, state.Outgoing{Kind: notify.KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: res.Detail, OperationID: op.ID})
-	}
-	posts.Progress = &state.Outgoing{Kind: notify.KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
-	if summary {
-		posts.Last = []state.Outgoing{{Kind: notify.KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
-	}
-	p, err := r.Store.RecordResult(ctx, op.ID, res, posts)
+	p, err := r.Store.RecordResult(ctx, op.ID, res, notify.ThreadPosts(op, res, reply, summary))
 	if err != nil {
 		return err
 	}

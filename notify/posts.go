@@ -44,15 +44,8 @@ func (pr PostRules) bulk(op state.Operation) bool {
 // than one target, the summary.
 func ResultPosts(op state.Operation, result state.Result, rules PostRules) state.Effects {
 	reply := !rules.bulk(op) || !result.OK
-	var posts state.Effects
-	if reply {
-		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: result.Detail, OperationID: op.ID})
-	}
-	posts.Progress = &state.Outgoing{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
 	// One result needs no summary: its reply and the parent say it all.
-	if max(op.Expected, len(op.Targets)) > 1 {
-		posts.Last = []state.Outgoing{{Kind: KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
-	}
+	posts := ThreadPosts(op, result, reply, max(op.Expected, len(op.Targets)) > 1)
 	if rules.NotifyChannel == "" {
 		return posts
 	}
@@ -62,6 +55,21 @@ func ResultPosts(op state.Operation, result state.Result, rules PostRules) state
 	}
 	if rules.bulk(op) {
 		posts.Last = append(posts.Last, state.Outgoing{Kind: KindSummary, Channel: rules.NotifyChannel, OperationID: op.ID})
+	}
+	return posts
+}
+
+// ThreadPosts are the messages one new result of op causes in its own
+// thread: the reply (when reply is set), the parent's progress, and, queued
+// only with the last result, the summary (when summary is set).
+func ThreadPosts(op state.Operation, result state.Result, reply, summary bool) state.Effects {
+	var posts state.Effects
+	if reply {
+		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: result.Detail, OperationID: op.ID})
+	}
+	posts.Progress = &state.Outgoing{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
+	if summary {
+		posts.Last = []state.Outgoing{{Kind: KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
 	}
 	return posts
 }
