@@ -494,39 +494,14 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	r.Shuffle(len(cbs), func(i, j int) { cbs[i], cbs[j] = cbs[j], cbs[i] })
 
-	redisBefore, err := redisCPU(ctx, rdb)
-	if err != nil {
-		b.Fatal(err)
-	}
+	before := readCPU(ctx, b, rdb, bot)
 	bare := load(ctx, bareHandler(b, rdb), cbs, ingestWorkers)
-	redisBare, err := redisCPU(ctx, rdb)
-	if err != nil {
-		b.Fatal(err)
-	}
-	botBefore, err := bot.cpuTime()
-	if err != nil {
-		b.Fatal(err)
-	}
-	selfBefore, err := processCPU(os.Getpid())
-	if err != nil {
-		b.Fatal(err)
-	}
+	mid := readCPU(ctx, b, rdb, bot)
 	profiled := bot.profile(b, "ingest", 3*time.Second)
 	b.ResetTimer()
 	got := load(ctx, bot.URL+"/callbacks/m2m", cbs, ingestWorkers)
 	b.StopTimer()
-	botAfter, err := bot.cpuTime()
-	if err != nil {
-		b.Fatal(err)
-	}
-	selfAfter, err := processCPU(os.Getpid())
-	if err != nil {
-		b.Fatal(err)
-	}
-	redisBot, err := redisCPU(ctx, rdb)
-	if err != nil {
-		b.Fatal(err)
-	}
+	after := readCPU(ctx, b, rdb, bot)
 	profiled()
 	if got.errors > 0 || got.statuses[http.StatusOK] != len(cbs) {
 		b.Fatalf("bot answered %v (%d errors), want %d × 200\n%s", got.statuses, got.errors, len(cbs), bot.logTail(20))
@@ -552,15 +527,40 @@ func BenchmarkIngest(b *testing.B) {
 	perCallback := func(d time.Duration) string {
 		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)/float64(len(cbs)))
 	}
-	record("Ingest", "CPU per callback: the bot (its whole process, while the load ran)", perCallback(botAfter-botBefore), "", false)
-	record("Ingest", "CPU per callback: Redis, for the bot", perCallback(redisBot-redisBare), "", false)
-	record("Ingest", "CPU per callback: Redis, for the bare handler", perCallback(redisBare-redisBefore), "", false)
-	record("Ingest", "CPU per callback: the load generator (the benchmark process), for the bot", perCallback(selfAfter-selfBefore), "", false)
-	used := (botAfter - botBefore) + (redisBot - redisBare) + (selfAfter - selfBefore)
+	forBot, forBare := after.minus(mid), mid.minus(before)
+	record("Ingest", "CPU per callback: the bot (its whole process, while the load ran)", perCallback(forBot.bot), "", false)
+	record("Ingest", "CPU per callback: Redis, for the bot", perCallback(forBot.redis), "", false)
+	record("Ingest", "CPU per callback: Redis, for the bare handler", perCallback(forBare.redis), "", false)
+	record("Ingest", "CPU per callback: the load generator (the benchmark process), for the bot", perCallback(forBot.self), "", false)
+	used := forBot.bot + forBot.redis + forBot.self
 	note("Ingest: the bot, Redis and the load generator used %.2f of this machine's %d cores while the bot's load ran (%.0f µs of CPU per callback between them).",
 		used.Seconds()/got.elapsed.Seconds(), runtime.NumCPU(), float64(used)/float64(time.Microsecond)/float64(len(cbs)))
 	recordPeak(b, "Ingest", bot)
 	done("Ingest")
+}
+
+// cpuUse is the CPU time (user and system) the bot, this process (the load
+// generator) and Redis have used.
+type cpuUse struct{ bot, self, redis time.Duration }
+
+func (u cpuUse) minus(v cpuUse) cpuUse {
+	return cpuUse{bot: u.bot - v.bot, self: u.self - v.self, redis: u.redis - v.redis}
+}
+
+// readCPU reads the CPU time used so far by the bot, this process and Redis.
+func readCPU(ctx context.Context, b *testing.B, rdb *redis.Client, bot *botProc) cpuUse {
+	b.Helper()
+	var u cpuUse
+	var err error
+	if u.bot, err = bot.cpuTime(); err == nil {
+		if u.self, err = processCPU(os.Getpid()); err == nil {
+			u.redis, err = redisCPU(ctx, rdb)
+		}
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return u
 }
 
 // storedResults counts the results in Redis (one hash field per card).
