@@ -15,7 +15,7 @@ const simUsage = "*Usage*\n" +
 	"`/sim status <ids>` — state and plans of SIM cards\n" +
 	"`/sim activate <ids>` · `/sim deactivate <ids>` · `/sim reactivate <ids>` · `/sim terminate <ids>` — asks you to confirm first\n" +
 	"Ids are mobile numbers (`+32 470 12 34 56`, `0470123456`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
-	"Example: `/sim deactivate 0470 12 34 56, iccid:89320123456789012345`\n" +
+	"Example: `/sim deactivate 0471 00 00 05, iccid:89320100000000000008`\n" +
 	"`/sim terminate` also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
 
 // simChange describes one state-changing /sim subcommand.

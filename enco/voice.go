@@ -166,7 +166,7 @@ func (c CDR) Answered() bool {
 	return c.CallDuration > 0
 }
 
-// ReleaseReason says in plain words why the call ended: "not found",
+// ReleaseReason says in plain words why the call ended: "no such number",
 // "busy", "no answer", "rejected", "unavailable", "normal clearing", or
 // EnCo's own text when it is none of those.
 func (c CDR) ReleaseReason() string {
@@ -174,7 +174,7 @@ func (c CDR) ReleaseReason() string {
 	code := sipCode(info)
 	switch {
 	case code == 404 || code == 484 || strings.Contains(info, "notfound") || strings.Contains(info, "not found"):
-		return "not found"
+		return "no such number"
 	case code == 486 || code == 600 || strings.Contains(info, "busy"):
 		return "busy"
 	case code == 408 || code == 480 || code == 487 || strings.Contains(info, "no answer") || strings.Contains(info, "timeout"):

@@ -19,7 +19,7 @@ func TestPlaceCallCallbackAndCDR(t *testing.T) {
 		{"+32468373901", true, 21, "normal clearing"},
 		{"+32468373950", false, 0, "busy"},
 		{"+32468373919", false, 0, "no answer"},
-		{"+32468373918", false, 0, "not found"},
+		{"+32468373918", false, 0, "no such number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dest, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestReleaseReason(t *testing.T) {
 		duration int
 		want     string
 	}{
-		{"Leg1-404-NotFound received", 0, "not found"},
+		{"Leg1-404-NotFound received", 0, "no such number"},
 		{"Leg2-486-Busy Here", 0, "busy"},
 		{"Leg2-480-No Answer", 0, "no answer"},
 		{"Leg2-487-Request Terminated", 0, "no answer"},

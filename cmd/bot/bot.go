@@ -35,8 +35,15 @@ type Main struct {
 	// Stdin and Stdout are the console's terminal.
 	Stdin  io.Reader
 	Stdout io.Writer
-	// LogOutput receives the structured log (stderr when nil).
+	// LogOutput receives the structured log (stderr when nil). In console
+	// mode a nil LogOutput means a log file in ConsoleLogDir, so that the
+	// terminal shows messages only; the console says where it is.
 	LogOutput io.Writer
+	// ConsoleLogDir is where the console's log file goes (os.TempDir() when empty).
+	ConsoleLogDir string
+	// ConsoleUser is who the console acts as at start: @name or a Slack user
+	// ID (the -user flag); empty means @you.
+	ConsoleUser string
 	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
 	KeyPrefix string
 
@@ -58,6 +65,7 @@ type Main struct {
 	slackAPI  *slack.Client
 	debug     *debugServer // when DEBUG_ADDR is set
 	logBuf    *lineBuffer  // when LOG_FLUSH_INTERVAL is set
+	logFile   *os.File     // the console's log file
 	closeOnce sync.Once
 }
 
@@ -131,7 +139,19 @@ func (m *Main) Open(ctx context.Context) error {
 	var groups permissions.Groups
 	var phones permissions.ProfilePhones
 	if m.Console {
-		m.console = newConsole(m.Stdin, m.Stdout)
+		user := consolePeople[0]
+		if m.ConsoleUser != "" {
+			p, ok := personByName(m.ConsoleUser)
+			if !ok {
+				return fmt.Errorf("-user %s: name a demo person (@you, @alice, @bob, @carol) or a Slack user ID like U0123ABCD", m.ConsoleUser)
+			}
+			user = p
+		}
+		logPath := ""
+		if m.logFile != nil {
+			logPath = m.logFile.Name()
+		}
+		m.console = newConsole(m.Stdin, m.Stdout, user, logPath)
 		sl = m.console
 		routerSlack = sl
 	} else {
@@ -176,6 +196,14 @@ func (m *Main) Open(ctx context.Context) error {
 
 func (m *Main) openLog() error {
 	out := m.LogOutput
+	if out == nil && m.Console {
+		// The terminal shows the console's messages only.
+		f, err := os.CreateTemp(m.ConsoleLogDir, "switchboard-console-*.log")
+		if err != nil {
+			return fmt.Errorf("console log file: %w", err)
+		}
+		m.logFile, out = f, f
+	}
 	if out == nil {
 		out = os.Stderr
 	}
@@ -189,8 +217,7 @@ func (m *Main) openLog() error {
 		out = m.logBuf
 	}
 	if m.Console {
-		// The terminal is the console: only warnings and errors, as text.
-		opts.Level = max(level, slog.LevelWarn)
+		// Read by people, in a file or with -v.
 		m.Log = slog.New(slog.NewTextHandler(out, opts))
 		return nil
 	}
@@ -397,6 +424,9 @@ func (m *Main) Close() {
 		}
 		if m.logBuf != nil {
 			m.logBuf.Close()
+		}
+		if m.logFile != nil {
+			_ = m.logFile.Close()
 		}
 	})
 }

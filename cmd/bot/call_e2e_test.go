@@ -134,7 +134,7 @@ func TestCallCDRsAreListedOrAttached(t *testing.T) {
 	h := newTelHarness(t)
 	ack, _ := h.command(telStaff, telChan, "/call cdr")
 	got := h.telResponse(ack, "Your calls since")
-	if !telHasAll(got.Text, ": 3, 1 answered", "+32 468 37 39 01", "1 min 35 s", "busy", "not found") {
+	if !telHasAll(got.Text, ": 3, 1 answered", "+32 468 37 39 01", "1 min 35 s", "busy", "no such number") {
 		t.Errorf("CDR answer = %q, want the three seeded calls", got.Text)
 	}
 

@@ -16,9 +16,11 @@ import (
 func main() {
 	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
 	console := fs.Bool("console", false, "run in this terminal instead of Slack, with the EnCo sandbox and the embedded store")
+	verbose := fs.Bool("v", false, "with -console: show the bot's log in the terminal instead of writing it to a file")
+	user := fs.String("user", "", "with -console: act as this person (@alice, @bob, @carol, or a Slack user ID); /as switches later")
 	healthcheck := fs.Bool("healthcheck", false, "ask the bot on HTTP_ADDR whether it is healthy (exit 0) or not (exit 1), for Docker's HEALTHCHECK")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: bot [-console | -healthcheck]")
+		fmt.Fprintln(fs.Output(), "Usage: bot [-console [-v] [-user @name] | -healthcheck]")
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 		fmt.Fprintln(fs.Output())
@@ -49,7 +51,10 @@ func main() {
 	tuneGC(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m := &Main{Config: cfg, Console: *console, Stdin: os.Stdin, Stdout: os.Stdout, LogOutput: os.Stderr}
+	m := &Main{Config: cfg, Console: *console, ConsoleUser: *user, Stdin: os.Stdin, Stdout: os.Stdout, LogOutput: os.Stderr}
+	if *console && !*verbose {
+		m.LogOutput = nil // a log file, named when the console starts
+	}
 	if err := m.Open(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "bot: "+err.Error())
 		m.Close()
