@@ -289,7 +289,7 @@ func (c *console) click(ctx context.Context, m *Main, line string) {
 	if err != nil || !ok {
 		switch {
 		case len(live) == 0:
-			c.printf("Type a slash command, e.g. /sim help (or quit).\n")
+			c.printf("No button is shown now; type a slash command, e.g. /sim help (or quit).\n")
 		case err != nil:
 			c.printf("Type a button's number (%s) or a slash command.\n", joinInts(live))
 		default:

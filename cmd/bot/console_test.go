@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -143,4 +144,91 @@ func TestConsoleRunsFMUCallAndNumber(t *testing.T) {
 	s.typeLine("1")
 	s.waitOutput("Reserved +32 2 206 07 42")
 	s.end()
+}
+
+// TestConsoleTwoPersonApproval runs the two-person rule in the console: the
+// requester's own approval is refused and the buttons stay, so the
+// requester can still cancel; acting as @alice, a second person approves.
+func TestConsoleTwoPersonApproval(t *testing.T) {
+	s := startConsole(t)
+	s.do("/sim terminate 0471 00 00 02")
+	s.do("1")
+	s.waitOutput("[3] Approve   [4] Cancel")
+	s.do("3")
+	s.waitOutput("You asked for this, so you can't approve it.")
+	s.do("4")
+	s.waitOutput("🚫 Cancelled by @you: Terminate 1 SIM card, requested by @you. Nothing was changed.")
+	s.do("4")
+	s.waitOutput("No button is shown now") // the cancelled request's buttons are gone
+
+	s.do("/sim terminate 0471 00 00 05")
+	s.do("1")
+	s.waitOutput("[3] Approve   [4] Cancel") // posted while the prompt's buttons still showed
+	s.do("/as @alice")
+	s.waitOutput("You are now @alice (U0ALICE001).")
+	s.waitOutput("@alice> ")
+	s.do("3")
+	s.waitOutput("✅ Approved by @alice: Terminate 1 SIM card, requested by @you.")
+	s.waitOutput("termination done")
+	s.end()
+	if sim, _ := s.m.Sandbox.SIM("32471000002"); sim.State == "Terminated" {
+		t.Error("the cancelled termination terminated +32 471 00 00 02")
+	}
+	if sim, _ := s.m.Sandbox.SIM("32471000005"); sim.State != "Terminated" {
+		t.Errorf("approved termination: SIM state = %q, want Terminated", sim.State)
+	}
+}
+
+// TestConsoleUserFlagActsAsSomeoneElse starts the console as @bob (-user),
+// who holds only what everyone holds.
+func TestConsoleUserFlagActsAsSomeoneElse(t *testing.T) {
+	s := startConsole(t, func(m *Main) { m.ConsoleUser = "@bob" })
+	s.waitOutput("you are @bob (U0BOB00001)")
+	s.waitOutput("@bob> ")
+	s.do("/sim status 0471 00 00 01")
+	s.waitOutput("(only @bob) ⛔")
+	s.do("/fmu")
+	s.waitOutput("Your FMU profile (+32 470 00 00 03) is On duty.")
+	s.end()
+}
+
+// TestConsoleRedrawsThePromptAfterLateResults checks that a result arriving
+// while the prompt waits is followed by the prompt again, and that Ctrl-D
+// ends the prompt's line.
+func TestConsoleRedrawsThePromptAfterLateResults(t *testing.T) {
+	s := startConsole(t)
+	s.m.Sandbox.SetCallbackDelay(300 * time.Millisecond) // the result comes after the prompt
+	s.do("/sim deactivate 0471 00 00 01")
+	s.do("1")
+	s.waitOutput("deactivation done\n> ")
+	s.waitOutput("all 1 done · results in the thread\n> ")
+	s.end()
+	if out := s.out.String(); !strings.HasSuffix(out, "> \n") {
+		t.Errorf("after Ctrl-D the screen ends with %q, want the prompt's line ended", out[max(0, len(out)-40):])
+	}
+}
+
+// TestConsoleKeepsLogLinesOffTheScreen makes the bot log an error (EnCo
+// refuses a reservation) and checks that the line goes to the log file the
+// console named, not to the screen.
+func TestConsoleKeepsLogLinesOffTheScreen(t *testing.T) {
+	s := startConsole(t, func(m *Main) { m.LogOutput, m.ConsoleLogDir = nil, t.TempDir() })
+	s.do("/number reserve 02 816 02 57") // the account holds it already
+	s.do("1")
+	s.waitOutput("was not reserved")
+	s.end()
+	out := s.out.String()
+	if logLine.MatchString(out) {
+		t.Errorf("a log line reached the screen:\n%s", out)
+	}
+	log, err := os.ReadFile(s.m.logFile.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "level=ERROR") {
+		t.Errorf("the log file holds no error line:\n%s", log)
+	}
+	if !strings.Contains(out, s.m.logFile.Name()) {
+		t.Errorf("the console did not name its log file:\n%s", out)
+	}
 }
