@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,8 +93,15 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		if s.connected.Swap(false) {
 			s.Router.log().Warn("slack socket down", "event", string(evt.Type))
 		}
-		if evt.Type == socketmode.EventTypeInvalidAuth {
+		switch evt.Type {
+		case socketmode.EventTypeInvalidAuth:
 			s.Router.log().Error("slack refused the app token (invalid_auth); check SLACK_APP_TOKEN")
+		case socketmode.EventTypeConnectionError:
+			// slack-go retries with a growing pause; say so at each attempt,
+			// so that an unreachable Slack shows in the log, not only in /healthz.
+			if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+				s.Router.log().Error("cannot connect to Slack; retrying", "attempt", ce.Attempt, "err", redactURLSecrets(ce.Error()), "retry_in", ce.Backoff.Round(time.Millisecond).String())
+			}
 		}
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slack.SlashCommand)
@@ -129,6 +137,13 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		}
 	}
 }
+
+// urlSecret matches the query values of a URL that can carry a credential,
+// such as the ticket in the websocket URL Slack hands out.
+var urlSecret = regexp.MustCompile(`([?&](?:ticket|token|access_token|key)=)[^&\s"']+`)
+
+// redactURLSecrets hides credentials carried in URLs within an error text.
+func redactURLSecrets(s string) string { return urlSecret.ReplaceAllString(s, "${1}REDACTED") }
 
 // ack hands an acknowledgement (with payload, when not nil) to the socket.
 func (s *Socket) ack(ctx context.Context, req socketmode.Request, payload any) error {
