@@ -243,7 +243,7 @@ func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.
 		if why == "" {
 			why = "no reason given"
 		}
-		text = fmt.Sprintf(":x: %s — %s failed (%s): %s", label, action, res.ResultStatus, why)
+		text = fmt.Sprintf(":x: %s — %s %s: %s", label, action, failedWords(res.ResultStatus), why)
 	}
 	result := state.Result{
 		Target: strings.ToLower(string(res.Device.IdentifierType)) + ":" + res.Device.Identifier,
@@ -281,6 +281,16 @@ func (rc *Receiver) record(ctx context.Context, op state.Operation, result state
 		}
 	}
 	return nil
+}
+
+// failedWords says that a change failed, with EnCo's status word when it
+// adds something: "failed (Rejected)", but "failed", not "failed (Failed)".
+func failedWords(status string) string {
+	switch strings.ToLower(strings.TrimSpace(status)) {
+	case "", "failed", "failure", "fail", "error":
+		return "failed"
+	}
+	return "failed (" + status + ")"
 }
 
 func summaryText(op state.Operation, p state.Progress) string {

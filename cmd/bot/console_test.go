@@ -232,3 +232,16 @@ func TestConsoleKeepsLogLinesOffTheScreen(t *testing.T) {
 		t.Errorf("the console did not name its log file:\n%s", out)
 	}
 }
+
+// TestConsoleFailedResultSaysFailedOnce deactivates a card that is
+// deactivated already: EnCo's status word "Failed" is not repeated.
+func TestConsoleFailedResultSaysFailedOnce(t *testing.T) {
+	s := startConsole(t)
+	s.do("/sim deactivate 0471 00 00 03")
+	s.do("1")
+	s.waitOutput("— deactivation failed: ")
+	s.end()
+	if out := s.out.String(); strings.Contains(out, "(Failed)") {
+		t.Errorf("a result says failed twice:\n%s", out)
+	}
+}
