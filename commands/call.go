@@ -213,14 +213,21 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 	}
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "session " + session})
 	r.log().Info("call placed", "operation", op.ID, "session", session)
-	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+	stored, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
 		o.Params[notify.ParamSession] = session
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		r.log().Error("store session id", "err", err, "operation", op.ID)
 	}
 	if err := r.Store.MapTracking(ctx, session, op.ID, r.operationTTL()); err != nil {
 		r.log().Error("map session id", "err", err, "operation", op.ID)
+	}
+	if stored.Status == state.StatusDone {
+		// The call's record came in before EnCo answered the request: its
+		// reply in the thread is on its way, and a note that the call is
+		// being placed would come after it.
+		return
 	}
 	r.respond(ctx, responseURL, textReply(fmt.Sprintf(":telephone_receiver: EnCo is placing the call (session %s): %s rings first; once it is answered, EnCo calls %s.",
 		session, notify.NumberLabel(op.Params[notify.ParamOrigin], false), notify.NumberLabel(dest, false))).Message(), false)

@@ -29,6 +29,9 @@ func (h *harness) telCalls() []enco.CallRequest {
 
 func TestCallPlacesTheCallAndPostsItsRecordInTheThread(t *testing.T) {
 	h := newTelHarness(t)
+	// The phone rings a moment before the call's record comes, so that the
+	// note that EnCo is placing the call has its place before it.
+	h.enco.SetCallbackDelay(200 * time.Millisecond)
 	ack, reply := h.command(telStaff, telChan, "/call 0468 37 39 01")
 	if !telHasAll(reply.Text, "Calling +32 468 37 39 01", "your phone (+32 2 816 02 57) rings first") {
 		t.Fatalf("ack = %q, want the destination and the phone that rings first", reply.Text)

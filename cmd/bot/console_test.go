@@ -245,3 +245,20 @@ func TestConsoleFailedResultSaysFailedOnce(t *testing.T) {
 		t.Errorf("a result says failed twice:\n%s", out)
 	}
 }
+
+// TestConsoleCallNoteComesBeforeTheCallRecord has EnCo send the call's
+// record before it answers the request: the person never reads "EnCo is
+// placing the call" after the call's result.
+func TestConsoleCallNoteComesBeforeTheCallRecord(t *testing.T) {
+	s := startConsole(t)
+	s.m.Sandbox.SetCallbackBeforeResponse(true)
+	s.do("/call 0468 37 39 01")
+	s.waitOutput("all 1 done · results in the thread")
+	s.end()
+	out := s.out.String()
+	result := strings.Index(out, "📞 Call to +32 468 37 39 01 answered")
+	note := strings.LastIndex(out, "EnCo is placing the call")
+	if result < 0 || note > result {
+		t.Errorf("the note that the call is being placed comes after its record:\n%s", out)
+	}
+}
