@@ -41,6 +41,8 @@ type DelivererStore interface {
 	Operation(ctx context.Context, id string) (state.Operation, bool, error)
 	ResultCounts(ctx context.Context, opID string) (state.Progress, error)
 	TakeProgress(ctx context.Context, opID string) (state.Progress, error)
+	ThreadPostQueuedAfter(ctx context.Context, after, opID, threadTS string) (bool, error)
+	Enqueue(ctx context.Context, m state.Outgoing) (string, error)
 	RenderedVersion(ctx context.Context, opID string) (int64, error)
 	ClaimRender(ctx context.Context, opID string, version int64, ttl time.Duration) (bool, error)
 	ReleaseRender(ctx context.Context, opID string, version int64) error
@@ -290,6 +292,21 @@ func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
 		op, p, err := d.progress(ctx, m.OperationID)
 		if err != nil {
 			return err
+		}
+		// A result counted now whose reply waits behind this entry would
+		// have the parent say more than its thread shows: go behind the reply.
+		behind := false
+		if m.ID != "" {
+			behind, err = d.Store.ThreadPostQueuedAfter(ctx, m.ID, op.ID, op.ThreadTS)
+			if err != nil {
+				return err
+			}
+		}
+		if behind {
+			if _, err := d.Store.Enqueue(ctx, state.Outgoing{Kind: KindProgress, Channel: m.Channel, TS: m.TS, OperationID: m.OperationID}); err != nil {
+				return err
+			}
+			return errSkip
 		}
 		v := renderVersion(op, p)
 		claimed, err := d.Store.ClaimRender(ctx, op.ID, v, renderTTL)

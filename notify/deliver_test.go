@@ -633,3 +633,35 @@ func TestResultPosts(t *testing.T) {
 		})
 	}
 }
+
+// TestDelivererParentNeverRunsAheadOfItsThread records both results of a
+// two-card change before the deliverer starts, so that the one waiting
+// progress entry sits between the two replies: the parent must not say
+// "all 2 done" before the second reply is posted.
+func TestDelivererParentNeverRunsAheadOfItsThread(t *testing.T) {
+	s := newStore(t)
+	sl := &fakeSlack{}
+	op := bulkOperation(t, s, 2)
+	record(t, s, op, 0, true)
+	record(t, s, op, 1, true)
+	run(t, newDeliverer(s, sl, "a"))
+	waitUntil(t, "an empty queue", func() bool { return queueDepth(t, s) == 0 })
+
+	sl.mu.Lock()
+	calls := slices.Clone(sl.accepted)
+	sl.mu.Unlock()
+	replies := 0
+	var seq []string
+	for _, c := range calls {
+		seq = append(seq, c.method+": "+c.msg.Text)
+		switch {
+		case c.method == "post" && strings.Contains(c.msg.Text, "ok=true"):
+			replies++
+		case c.method == "update" && strings.Contains(c.msg.Text, "all 2 done") && replies < 2:
+			t.Errorf("the parent said all 2 done when %d of 2 replies were posted", replies)
+		}
+	}
+	if replies != 2 || !strings.Contains(strings.Join(seq, "\n"), "all 2 done") {
+		t.Errorf("want both replies and a parent saying all 2 done; calls made:\n%s", strings.Join(seq, "\n"))
+	}
+}

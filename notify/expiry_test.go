@@ -75,7 +75,7 @@ func TestCallResultText(t *testing.T) {
 		{enco.CDR{SessionID: "1", CallDuration: 95, CallReleaseInfo: "Normal Clearing"}, "Call to +32 468 37 39 01 answered — 1 min 35 s, ended with normal clearing. (session 1)"},
 		{enco.CDR{SessionID: "2", CallReleaseInfo: "Leg2-486-Busy Here"}, "Call to +32 468 37 39 01 not answered: busy."},
 		{enco.CDR{SessionID: "3", CallReleaseInfo: "Leg2-480-No Answer"}, "not answered: no answer."},
-		{enco.CDR{SessionID: "4", CallReleaseInfo: "Leg1-404-NotFound received"}, "not made: the first phone, +32 2 816 02 57, was not reached (not found)"},
+		{enco.CDR{SessionID: "4", CallReleaseInfo: "Leg1-404-NotFound received"}, "not made: the first phone, +32 2 816 02 57, was not reached (no such number)"},
 	}
 	for _, tt := range tests {
 		if got := CallResultText(op, tt.cdr, false); !strings.Contains(got, tt.want) {

@@ -141,3 +141,30 @@ func (s *Store) ReleaseRender(ctx context.Context, opID string, version int64) e
 	}
 	return nil
 }
+
+// ThreadPostQueuedAfter reports whether the outgoing queue holds, after the
+// entry with stream id after, a post in the thread threadTS of operation
+// opID. A result's reply is queued in the same step as its count (see
+// RecordResult), so when counters read before this call count a result whose
+// reply is queued after a progress entry, the parent rendered from them
+// would run ahead of its thread ("all 2 done" above one reply); the
+// deliverer then moves the progress entry behind the reply.
+func (s *Store) ThreadPostQueuedAfter(ctx context.Context, after, opID, threadTS string) (bool, error) {
+	const page = 256
+	start := "(" + after
+	for {
+		msgs, err := s.rdb.XRangeN(ctx, s.outboxKey(), start, "+", page).Result()
+		if err != nil {
+			return false, fmt.Errorf("queued thread posts: %w", err)
+		}
+		for _, m := range msgs {
+			if m.Values["op"] == opID && m.Values["kind"] == "post" && m.Values["thread_ts"] == threadTS {
+				return true, nil
+			}
+		}
+		if len(msgs) < page {
+			return false, nil
+		}
+		start = "(" + msgs[len(msgs)-1].ID
+	}
+}
