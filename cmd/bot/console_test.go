@@ -135,6 +135,12 @@ func TestConsoleRunsFMUCallAndNumber(t *testing.T) {
 	s.typeLine("/fmu status 0470 00 00 02 0470 00 00 03")
 	s.waitOutput("✅ +32 470 00 00 03 — On duty")
 	s.waitOutput("Finished: Read the FMU profiles of 2 numbers — all 2 succeeded.")
+	s.waitOutput("all 2 done")
+	// What one person sees is in order: both replies, then "all 2 done".
+	out := s.out.String()
+	if done, second := strings.Index(out, "all 2 done"), max(strings.Index(out, "+32 470 00 00 02 — "), strings.Index(out, "+32 470 00 00 03 — ")); done < second {
+		t.Errorf("the parent said all 2 done before the second reply:\n%s", out)
+	}
 	s.typeLine("/call 0468 37 39 01")
 	s.waitOutput("📞 Call to +32 468 37 39 01 answered — 21 s")
 	s.typeLine("/call cdr")
