@@ -300,6 +300,7 @@ func (h *harness) rateLimited(channels ...string) []time.Duration {
 }
 
 func TestDeliverySlackFailingThenRecovering(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	r := c.start("a")
 	c.slack.PacePerChannel(fakeSlackGap)
@@ -338,6 +339,7 @@ func TestDeliverySlackFailingThenRecovering(t *testing.T) {
 }
 
 func TestDeliveryReplicaKilledMidDelivery(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	a := c.start("a")
 	c.enco.SetDropCallbacks(true)
@@ -406,6 +408,7 @@ func (s *sprayer) hitsOf(name string) int {
 }
 
 func TestDeliveryThreeReplicasSharingRedis(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	replicas := []*replica{c.start("a"), c.start("b"), c.start("c")}
 	spray := newSprayer(t, replicas...)
@@ -439,6 +442,7 @@ func TestDeliveryThreeReplicasSharingRedis(t *testing.T) {
 }
 
 func TestDeliveryCallbacksBeforeResponses(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	r := c.start("a")
 	c.enco.SetCallbackBeforeResponse(true)
@@ -457,6 +461,7 @@ func TestDeliveryCallbacksBeforeResponses(t *testing.T) {
 }
 
 func TestDeliveryEverythingTwice(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	r := c.start("a")
 	c.enco.SetDuplicateCallbacks(true)
@@ -520,6 +525,7 @@ func shutdownSaving(t *testing.T, srv *redistest.Server) {
 }
 
 func TestDeliveryRedisStoppedAndRestarted(t *testing.T) {
+	t.Parallel()
 	srv := redistest.StartServer(t)
 	c := newCluster(t)
 	c.cfg.RedisURL = "redis://" + srv.Addr() + "/0"
@@ -572,6 +578,7 @@ func TestDeliveryRedisStoppedAndRestarted(t *testing.T) {
 }
 
 func TestDeliveryRedisRestartedEmpty(t *testing.T) {
+	t.Parallel()
 	srv := redistest.StartServer(t)
 	c := newCluster(t)
 	c.cfg.RedisURL = "redis://" + srv.Addr() + "/0"
@@ -601,6 +608,7 @@ func TestDeliveryRedisRestartedEmpty(t *testing.T) {
 }
 
 func TestDeliveryAfterRestart(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	a := c.start("a")
 	c.enco.SetDropCallbacks(true)
@@ -621,6 +629,7 @@ func TestDeliveryAfterRestart(t *testing.T) {
 }
 
 func TestDeliverySocketReconnects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		cause func(s *slacktest.Server)
@@ -665,6 +674,7 @@ const bulkPolicy = testPolicy + `limits:
 `
 
 func TestDeliveryBulkOperation(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, withPolicy(bulkPolicy))
 	r := c.start("a")
 	// 120 cards, well over the bulk threshold: 3 of them cannot be
