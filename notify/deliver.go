@@ -287,25 +287,32 @@ func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
 	if renderVersion(op, p) <= sent {
 		return errSkip // unchanged: no slot, no call
 	}
-	return d.call(ctx, m, op.ChannelID, func(ctx context.Context) error {
-		// Results may have arrived while waiting for the slot: show them too.
-		op, p, err := d.progress(ctx, m.OperationID)
+	// The parent must not say more than its thread shows: when a result
+	// counted in p has its reply queued behind this entry, go behind that
+	// reply. Checked before taking a slot, so that the Slack call follows
+	// its slot as closely as before.
+	if m.ID != "" {
+		behind, err := d.Store.ThreadPostQueuedAfter(ctx, m.ID, op.ID, op.ThreadTS)
 		if err != nil {
 			return err
-		}
-		// A result counted now whose reply waits behind this entry would
-		// have the parent say more than its thread shows: go behind the reply.
-		behind := false
-		if m.ID != "" {
-			behind, err = d.Store.ThreadPostQueuedAfter(ctx, m.ID, op.ID, op.ThreadTS)
-			if err != nil {
-				return err
-			}
 		}
 		if behind {
 			if _, err := d.Store.Enqueue(ctx, state.Outgoing{Kind: KindProgress, Channel: m.Channel, TS: m.TS, OperationID: m.OperationID}); err != nil {
 				return err
 			}
+			return errSkip
+		}
+	}
+	return d.call(ctx, m, op.ChannelID, func(ctx context.Context) error {
+		// The counts stay those checked above: results recorded while this
+		// entry waited for its slot may have their replies queued behind it,
+		// and they queued a progress entry of their own (TakeProgress let
+		// them). The operation is read again for its status.
+		op, ok, err := d.Store.Operation(ctx, m.OperationID)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			return errSkip
 		}
 		v := renderVersion(op, p)
