@@ -31,6 +31,8 @@ const demoPolicy = `roles:
     permissions: ["*"]
 directory:
   ` + consoleUser + `: {mobile: "32470000001", fixed: "3228160257"}
+workflows:
+  allow: [set_fmu_profile, sim_change]
 `
 
 // console is a terminal stand-in for Slack: it reads slash commands, prints
@@ -102,6 +104,10 @@ func (c *console) Run(ctx context.Context, m *Main) error {
 
 func (c *console) command(ctx context.Context, m *Main, line string) {
 	name, text, _ := strings.Cut(line, " ")
+	if name == "/step" {
+		c.step(ctx, m, text)
+		return
+	}
 	c.mu.Lock()
 	c.respSeq++
 	respURL := fmt.Sprintf("console:response:%d", c.respSeq)
