@@ -178,7 +178,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 	}}
 	var title string
 	switch s.Function {
-	case notify.StepSetFMUProfile:
+	case permissions.StepSetFMUProfile:
 		p, ok := parseProfile(s.Profile)
 		if !ok {
 			return op, false, fmt.Sprintf("The profile input %q is not an FMU profile; use PRIVATE, PROFESSIONAL or ON_DUTY.", s.Profile)
@@ -197,7 +197,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 		op.Params[notify.ParamWho+mine.Mobile] = s.User
 		op.Targets = []string{fmuTarget{digits: mine.Mobile}.target()}
 		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(r.MaskNumbers), notify.ProfileLabel(p))
-	case notify.StepSIMChange:
+	case permissions.StepSIMChange:
 		action := strings.ToLower(s.Action)
 		change, ok := simChanges[action]
 		if !ok || action == "terminate" {
@@ -279,7 +279,7 @@ func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, tt
 		lines = append(lines, notify.TargetLabel(op, t, false))
 	}
 	where := "here"
-	if op.Params[notify.ParamStepFunction] == notify.StepSIMChange {
+	if op.Params[notify.ParamStepFunction] == permissions.StepSIMChange {
 		where = fmt.Sprintf("in <#%s>", op.ChannelID)
 	}
 	note := fmt.Sprintf("A workflow asks for this in your name; nothing happens unless you confirm. The results arrive in a thread %s. This button expires in %s.", where, humanDuration(ttl))

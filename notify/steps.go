@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -26,14 +27,8 @@ const KindStep = "step"
 const (
 	// ParamStep holds the function_execution_id of the step execution.
 	ParamStep = "step"
-	// ParamStepFunction holds the step's callback_id (StepSIMChange, …).
+	// ParamStepFunction holds the step's callback_id (permissions.StepSIMChange, …).
 	ParamStepFunction = "step_function"
-)
-
-// The steps' callback_ids, as in the app manifest's functions.
-const (
-	StepSetFMUProfile = "set_fmu_profile"
-	StepSIMChange     = "sim_change"
 )
 
 // stepClaimTTL is how long the claim on a step execution's completion is
@@ -147,12 +142,12 @@ func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state
 		}
 	}
 	switch op.Params[ParamStepFunction] {
-	case StepSetFMUProfile:
+	case permissions.StepSetFMUProfile:
 		if p.Failed > 0 {
 			return nil, fmt.Sprintf("The FMU profile was not changed; EnCo's answer is in the thread: %s", link), nil
 		}
 		return map[string]string{"profile": op.Params[ParamProfile]}, "", nil
-	case StepSIMChange:
+	case permissions.StepSIMChange:
 		return map[string]string{"succeeded": strconv.Itoa(p.Done), "failed": strconv.Itoa(p.Failed), "thread_url": link}, "", nil
 	}
 	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params[ParamStepFunction]), nil

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -49,7 +50,7 @@ func TestStepCompletesOnceWithTheOperationsOutputs(t *testing.T) {
 	ctx := context.Background()
 	op := state.Operation{ID: "op1", Kind: "sim.deactivate", ChannelID: "C1", ThreadTS: "1.000001", Status: state.StatusRunning,
 		Targets: []string{"msisdn:32471000001", "msisdn:32471000002"}, Expected: 2,
-		Params: map[string]string{ParamStep: "Fx1", ParamStepFunction: StepSIMChange}}
+		Params: map[string]string{ParamStep: "Fx1", ParamStepFunction: permissions.StepSIMChange}}
 	if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestExpiryFailsTheStep(t *testing.T) {
 	now := time.Now()
 	pending := state.Operation{ID: "op-pending", Kind: "sim.activate", UserID: "U1", ChannelID: "D1", Status: state.StatusPending,
 		Targets: []string{"msisdn:32471000004"}, Expected: 1, ExpiresAt: now.Add(time.Minute),
-		Params: map[string]string{ParamStep: "Fx1", ParamStepFunction: StepSIMChange, "title": "Activate 1 SIM card"}}
+		Params: map[string]string{ParamStep: "Fx1", ParamStepFunction: permissions.StepSIMChange, "title": "Activate 1 SIM card"}}
 	running := pending
 	running.ID, running.Status, running.ThreadTS = "op-running", state.StatusRunning, "1.000001"
 	running.Params = maps.Clone(pending.Params)

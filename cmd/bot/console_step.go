@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-bot/switchboard/commands"
+	"github.com/switchboard-bot/switchboard/permissions"
 )
 
 // The console runs Workflow Builder steps as a workflow would:
@@ -23,8 +24,8 @@ const stepUsage = "Usage: /step sim_change user=@you action=activate|deactivate|
 
 // stepInputs are the inputs /step takes, by step.
 var stepInputs = map[string][]string{
-	"sim_change":      {"user", "action", "sim_ids", "channel_id"},
-	"set_fmu_profile": {"user", "profile", "started_by"},
+	permissions.StepSIMChange:     {"user", "action", "sim_ids", "channel_id"},
+	permissions.StepSetFMUProfile: {"user", "profile", "started_by"},
 }
 
 func (c *console) step(ctx context.Context, m *Main, text string) {
