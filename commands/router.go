@@ -1,6 +1,6 @@
-// Package commands reads the bot's slash commands (/sim, /fmu, /number, /call)
-// and button clicks, checks them against the policy, and turns them into EnCo
-// API calls and Slack messages.
+// Package commands reads the bot's slash commands (/sim, /fmu, /number, /call),
+// button clicks and Workflow Builder steps (step.go), checks them against the
+// policy, and turns them into EnCo API calls and Slack messages.
 //
 // Everything before the acknowledgement is quick and local: parsing, the
 // permission check, saving a confirmation in Redis. Its answer travels in the

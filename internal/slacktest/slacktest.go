@@ -10,7 +10,7 @@
 //	client := socketmode.New(api)
 //
 // Tests push work to the bot the way Slack does (SlashCommand, BlockAction,
-// EventCallback, AppHomeOpened deliver an envelope to one connected socket and wait for its
+// EventCallback, AppHomeOpened, FunctionExecuted deliver an envelope to one connected socket and wait for its
 // ack), read back what the bot did (Calls, Messages, Thread, ResponseURLPosts,
 // Files, DirectMessages, PublishedViews, FunctionCompletions), wait for it without sleeping (WaitFor), and make Slack misbehave
 // (RateLimit, FailNext, PacePerChannel, NotInChannel, Hold, Disconnect,
