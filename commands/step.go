@@ -239,6 +239,11 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 	if !d.Allowed {
 		return op, false, fmt.Sprintf("<@%s> may not do this: %s", s.User, orDefault(d.Message, "no permission "+perm))
 	}
+	// A step asks for a change in the named user's name: it counts against
+	// their changes per minute, as their slash commands do.
+	if reply, ok := r.rateLimit(ctx, &command{SlashCommand: slack.SlashCommand{UserID: s.User, Command: "step", Text: s.Function}}); !ok {
+		return op, false, fmt.Sprintf("Not now for <@%s>: %s", s.User, stripMrkdwn(reply.Text))
+	}
 	return op, ownProfile, ""
 }
 
@@ -431,7 +436,7 @@ var slackMarkup = strings.NewReplacer("`", "", "*", "")
 
 func stripMrkdwn(s string) string {
 	s = slackMarkup.Replace(s)
-	for _, prefix := range []string{":hourglass: ", ":warning: ", ":x: ", ":no_entry: "} {
+	for _, prefix := range []string{":hourglass: ", ":warning: ", ":x: ", ":no_entry: ", ":hand: "} {
 		s = strings.TrimPrefix(s, prefix)
 	}
 	return s
