@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack/slackevents"
+
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -119,8 +121,26 @@ func TestStepSIMChangeConfirmedCompletesWithItsOutputs(t *testing.T) {
 	if calls := h.changeCalls(); len(calls) != 0 {
 		t.Fatalf("EnCo changes before the confirmation: %v", calls)
 	}
+	// The same execution in a new envelope (Slack retrying) asks nobody again.
+	again := slackevents.FunctionExecutedEvent{Type: "function_executed", FunctionExecutionID: exec, Inputs: inputs}
+	again.Function.CallbackID = "sim_change"
+	if _, err := h.slack.EventCallback(h.ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	// Envelopes are handled in order: once a later one is acknowledged, the
+	// repeated execution's work has been started, and Wait sees it through.
+	if _, err := h.slack.EventCallback(h.ctx, slackevents.ReactionAddedEvent{Type: "reaction_added", User: opsUser}); err != nil {
+		t.Fatal(err)
+	}
+	h.main.Router.Wait()
+	if n := len(h.slack.DirectMessages(opsUser)); n != 1 {
+		t.Errorf("direct messages after the execution came again: got %d, want 1", n)
+	}
 	// Only the named user may answer.
 	h.click(opsUser2, h.slack.DMChannel(opsUser), "confirm", confirm)
+	h.waitFor("the refusal of another person's click", func() bool {
+		return h.sawEphemeral(h.slack.DMChannel(opsUser), opsUser2, "Only <@"+opsUser+">")
+	})
 	h.click(opsUser, h.slack.DMChannel(opsUser), "confirm", confirm)
 
 	got := h.completion(exec)
@@ -247,6 +267,20 @@ func TestStepBadInputsCompleteWithTheProblem(t *testing.T) {
 	}
 	if msgs := h.slack.DirectMessages(opsUser); len(msgs) != 0 {
 		t.Errorf("direct messages: got %d, want none", len(msgs))
+	}
+}
+
+func TestStepCountsAgainstThePersonsChangesPerMinute(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(strings.Replace(stepPolicy, "limits:\n", "limits:\n  changes_per_minute: 1\n", 1)))
+	first := h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(4)))
+	h.dmButton(opsUser, "confirm")
+	second := h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(7)))
+	if got := h.completion(second); got.Success || !strings.Contains(got.Error, "1 changes in the last minute") {
+		t.Errorf("second step within a minute: got %+v, want an error naming the rate limit", got)
+	}
+	if got := h.slack.FunctionCompletions(first); len(got) != 0 {
+		t.Errorf("first step: got completions %+v, want none yet (it waits for its confirmation)", got)
 	}
 }
 
