@@ -445,7 +445,11 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		if !r.stepClosed(ctx, cb, err) {
 			return
 		}
-		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params["title"], op.ChannelID)).Message(), true)
+		where := fmt.Sprintf("in <#%s>", op.ChannelID)
+		if op.ChannelID == cb.Channel.ID {
+			where = "here"
+		}
+		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. The results arrive in a thread %s, and the workflow goes on once they are in.", op.Params["title"], where)).Message(), true)
 		r.execute(ctx, started, cb.ResponseURL)
 		return
 	}

@@ -253,10 +253,15 @@ func (r *Router) stepChannel(ctx context.Context, s Step) (string, error) {
 	if s.Channel != "" {
 		return s.Channel, nil
 	}
+	return r.openDM(ctx, s.User)
+}
+
+// openDM opens the direct message channel with user.
+func (r *Router) openDM(ctx context.Context, user string) (string, error) {
 	if r.DMs == nil {
 		return "", errors.New("no direct messages configured")
 	}
-	return r.DMs.OpenDM(ctx, s.User)
+	return r.DMs.OpenDM(ctx, user)
 }
 
 // askStepConfirmation sends the named user the confirm / cancel buttons in a
@@ -283,16 +288,15 @@ func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, tt
 		}
 		lines = append(lines, notify.TargetLabel(op, t, false))
 	}
-	where := "here"
-	if op.Params[notify.ParamStepFunction] == permissions.StepSIMChange {
-		where = fmt.Sprintf("in <#%s>", op.ChannelID)
-	}
-	note := fmt.Sprintf("A workflow asks for this in your name; nothing happens unless you confirm. The results arrive in a thread %s. This button expires in %s.", where, humanDuration(ttl))
-	label := "Confirm"
-	danger := op.Kind == "sim.deactivate"
-	m := Reply{Text: fmt.Sprintf("A workflow asks: %s? Confirm or cancel.", op.Params["title"]), Blocks: confirmBlocks(op.Params["title"]+"?", lines, note, label, danger, conf.ID)}.Message()
-	dm, err := r.DMs.OpenDM(ctx, op.UserID)
+	dm, err := r.openDM(ctx, op.UserID)
 	if err == nil {
+		where := "here"
+		if op.ChannelID != dm {
+			where = fmt.Sprintf("in <#%s>", op.ChannelID)
+		}
+		note := fmt.Sprintf("A workflow asks for this in your name; nothing happens unless you confirm. The results arrive in a thread %s. This button expires in %s.", where, humanDuration(ttl))
+		m := Reply{Text: fmt.Sprintf("A workflow asks: %s? Confirm or cancel.", op.Params["title"]),
+			Blocks: confirmBlocks(op.Params["title"]+"?", lines, note, "Confirm", op.Kind == "sim.deactivate", conf.ID)}.Message()
 		_, err = r.Slack.PostMessage(ctx, dm, m)
 	}
 	if err != nil {
