@@ -165,13 +165,13 @@ func (r *Router) RunStep(ctx context.Context, s Step) {
 // their own FMU profile from a workflow they started themselves.
 func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation, ownProfile bool, why string) {
 	if r.Policy == nil || !r.Policy.AllowsStep(s.Function) {
-		return op, false, fmt.Sprintf("Switchboard's policy does not allow the step %q in workflows; an admin can add it under workflows.allow.", s.Function)
+		return op, false, fmt.Sprintf("Switchboard's policy does not allow the step %q in workflows; an admin can add it under workflows.allow.", truncate(s.Function, 60))
 	}
 	if !stepUserID.MatchString(s.User) {
 		return op, false, "The user_id input must be a person (a Slack user ID such as U0123ABCD); it is empty or not a user."
 	}
 	if s.Channel != "" && !stepChannelID.MatchString(s.Channel) {
-		return op, false, fmt.Sprintf("The channel_id input %q is not a channel ID (C…, G… or D…).", s.Channel)
+		return op, false, fmt.Sprintf("The channel_id input %q is not a channel ID (C…, G… or D…).", truncate(s.Channel, 60))
 	}
 	op = state.Operation{ID: newID(16), UserID: s.User, Status: state.StatusPending, CreatedAt: time.Now(), Params: map[string]string{
 		notify.ParamStep: s.ExecutionID, notify.ParamStepFunction: s.Function,
@@ -181,7 +181,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 	case permissions.StepSetFMUProfile:
 		p, ok := parseProfile(s.Profile)
 		if !ok {
-			return op, false, fmt.Sprintf("The profile input %q is not an FMU profile; use PRIVATE, PROFESSIONAL or ON_DUTY.", s.Profile)
+			return op, false, fmt.Sprintf("The profile input %q is not an FMU profile; use PRIVATE, PROFESSIONAL or ON_DUTY.", truncate(s.Profile, 60))
 		}
 		mine, reply, ok := r.ownNumbers(ctx, s.User)
 		if !ok {
@@ -201,7 +201,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 		action := strings.ToLower(s.Action)
 		change, ok := simChanges[action]
 		if !ok || action == "terminate" {
-			return op, false, fmt.Sprintf("The action input %q is not a SIM change this step makes; use activate, deactivate or reactivate.", s.Action)
+			return op, false, fmt.Sprintf("The action input %q is not a SIM change this step makes; use activate, deactivate or reactivate.", truncate(s.Action, 60))
 		}
 		if s.SIMIDs == "" {
 			return op, false, "The sim_ids input is empty; give one or more SIM cards: mobile numbers, iccid:… or imsi:…, separated by spaces or commas."
@@ -221,7 +221,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 		}
 		title = fmt.Sprintf("%s %s", change.verb, plural(len(devices), "SIM card"))
 	default:
-		return op, false, fmt.Sprintf("Switchboard has no step %q.", s.Function)
+		return op, false, fmt.Sprintf("Switchboard has no step %q.", truncate(s.Function, 60))
 	}
 	op.Expected = len(op.Targets)
 	op.Params["title"] = title
