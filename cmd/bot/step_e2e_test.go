@@ -252,13 +252,18 @@ func TestStepBadInputsCompleteWithTheProblem(t *testing.T) {
 		{"terminate", "sim_change", simChangeInputs(opsUser, "terminate", demoMSISDN(1)), `action input "terminate"`},
 		{"no user", "sim_change", map[string]any{"action": "activate", "sim_ids": demoMSISDN(4)}, "user_id input must be a person"},
 		{"channel name", "sim_change", map[string]any{"user_id": opsUser, "action": "activate", "sim_ids": demoMSISDN(4), "channel_id": "#ops"}, `channel_id input "#ops"`},
+		{"long profile", "set_fmu_profile", map[string]any{"user_id": opsUser, "profile": strings.Repeat("X", 5000)}, "is not an FMU profile"},
 		{"unknown step", "sim_terminate", simChangeInputs(opsUser, "activate", demoMSISDN(4)), `does not allow the step "sim_terminate"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			exec := h.step(tt.step, tt.inputs)
-			if got := h.completion(exec); got.Success || !strings.Contains(got.Error, tt.want) {
+			got := h.completion(exec)
+			if got.Success || !strings.Contains(got.Error, tt.want) {
 				t.Errorf("got %+v, want an error containing %q", got, tt.want)
+			}
+			if len(got.Error) > 300 {
+				t.Errorf("error of %d bytes, want at most 300: %.80s…", len(got.Error), got.Error)
 			}
 		})
 	}
