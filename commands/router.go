@@ -1,6 +1,6 @@
-// Package commands reads the bot's slash commands (/sim, /fmu, /number, /call)
-// and button clicks, checks them against the policy, and turns them into EnCo
-// API calls and Slack messages.
+// Package commands reads the bot's slash commands (/sim, /fmu, /number, /call),
+// button clicks and Workflow Builder steps (step.go), checks them against the
+// policy, and turns them into EnCo API calls and Slack messages.
 //
 // Everything before the acknowledgement is quick and local: parsing, the
 // permission check, saving a confirmation in Redis. Its answer travels in the
@@ -48,6 +48,7 @@ type Store interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
 	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
 	ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error
+	Enqueue(ctx context.Context, m state.Outgoing) (string, error)
 	SetDirectoryEntry(ctx context.Context, userID string, e state.DirectoryEntry) error
 	DeleteDirectoryEntry(ctx context.Context, userID string) error
 }
@@ -81,8 +82,10 @@ type Router struct {
 	Numbers   NumbersAPI
 	Directory Directory
 	// Policy holds the settings that shape commands (call barring, limits).
-	Policy    *permissions.Policy
-	Slack     notify.Slack
+	Policy *permissions.Policy
+	Slack  notify.Slack
+	// DMs opens direct messages, for the confirmations of workflow steps.
+	DMs       DirectMessages
 	Callbacks Callbacks
 	Log       *slog.Logger
 	// PublicURL is the base URL EnCo reaches the bot's callback server at
@@ -421,16 +424,35 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 	}
 	if action == ActionCancel {
 		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "cancelled", OperationID: op.ID})
+		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, state.StatusCancelled, fmt.Sprintf("<@%s> cancelled it (%s); nothing was changed.", user, op.Params["title"]))) {
+			return
+		}
 		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":no_entry_sign: Cancelled: %s. Nothing was changed.", op.Params["title"])).Message(), true)
 		return
 	}
 	// The policy may have changed since the command was typed.
-	if d := r.Checker.Check(ctx, user, op.ChannelID, op.Kind); !d.Allowed {
+	if d := r.Checker.Check(ctx, user, op.ChannelID, permissionOf(op)); !d.Allowed {
 		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "denied at confirmation", Rule: d.Rule, OperationID: op.ID})
+		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, state.StatusFailed, fmt.Sprintf("<@%s> may not do this: %s", user, orDefault(d.Message, "no permission "+permissionOf(op))))) {
+			return
+		}
 		r.respond(ctx, cb.ResponseURL, textReply(":no_entry: "+d.Message).Message(), true)
 		return
 	}
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params["title"]})
+	if isStep(op) {
+		started, err := r.beginStep(ctx, op)
+		if !r.stepClosed(ctx, cb, err) {
+			return
+		}
+		where := fmt.Sprintf("in <#%s>", op.ChannelID)
+		if op.ChannelID == cb.Channel.ID {
+			where = "here"
+		}
+		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. The results arrive in a thread %s, and the workflow goes on once they are in.", op.Params["title"], where)).Message(), true)
+		r.execute(ctx, started, cb.ResponseURL)
+		return
+	}
 	if r.Policy != nil && r.Policy.RequiresApproval(op.Kind) {
 		r.requestApproval(ctx, cb, op)
 		return

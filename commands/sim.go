@@ -268,18 +268,35 @@ func (r *Router) startOperation(ctx context.Context, op *state.Operation, respon
 		}
 		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "not started", OperationID: op.ID, Detail: notify.SlackErrorCode(err)})
 		r.respond(ctx, responseURL, textReply(text).Message(), true)
+		r.failRunningStep(ctx, *op, text)
 		return false
 	}
 	op.ThreadTS = ts
 	op.Status = "running"
 	op.ExpiresAt = op.CreatedAt.Add(r.operationTTL())
-	if err := r.Store.CreateOperation(ctx, *op, r.operationTTL()); err != nil {
+	if err := r.storeStarted(ctx, *op); err != nil {
 		ref := newID(4)
 		r.log().Error("create operation", "err", err, "ref", ref, "operation", op.ID)
-		r.postInThread(ctx, *op, fmt.Sprintf(":x: I could not store this operation, so I did not send it to EnCo. Nothing was changed; try again later. (ref `%s`)", ref))
+		text := fmt.Sprintf(":x: I could not store this operation, so I did not send it to EnCo. Nothing was changed; try again later. (ref `%s`)", ref)
+		r.postInThread(ctx, *op, text)
+		r.failRunningStep(ctx, *op, text)
 		return false
 	}
 	return true
+}
+
+// storeStarted stores an operation whose parent message is posted. A
+// workflow step's operation is stored from its event on, and only gains its
+// thread here.
+func (r *Router) storeStarted(ctx context.Context, op state.Operation) error {
+	if !isStep(op) {
+		return r.Store.CreateOperation(ctx, op, r.operationTTL())
+	}
+	_, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+		o.ThreadTS = op.ThreadTS
+		return nil
+	})
+	return err
 }
 
 func (r *Router) postInThread(ctx context.Context, op state.Operation, text string) {
@@ -300,6 +317,9 @@ func (r *Router) failOperation(ctx context.Context, op state.Operation, text str
 		op = updated
 	}
 	r.postInThread(ctx, op, ":x: "+text)
+	if isStep(op) {
+		r.failStep(ctx, op.Params[notify.ParamStep], op.ID, stripMrkdwn(text))
+	}
 	if err := r.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, notify.ParentMessage(op, state.Progress{Expected: op.Expected}, r.MaskNumbers)); err != nil {
 		r.log().Error("update parent", "err", err, "operation", op.ID)
 	}

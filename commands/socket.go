@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -33,6 +34,22 @@ type Socket struct {
 
 	connected atomic.Bool
 	wg        sync.WaitGroup
+	events    map[slackevents.EventsAPIType]EventHandler
+}
+
+// EventHandler handles one Events API event (app_home_opened,
+// function_executed, …) after it has been acknowledged. event.InnerEvent.Data
+// holds slackevents' type for it (*slackevents.AppHomeOpenedEvent, …).
+type EventHandler func(ctx context.Context, event slackevents.EventsAPIEvent)
+
+// OnEvent makes h handle the Events API events whose inner type is typ,
+// replacing any handler set before. Call it before Run. Events nobody
+// handles are acknowledged and dropped.
+func (s *Socket) OnEvent(typ slackevents.EventsAPIType, h EventHandler) {
+	if s.events == nil {
+		s.events = map[slackevents.EventsAPIType]EventHandler{}
+	}
+	s.events[typ] = h
 }
 
 // AckStore keeps the acknowledgement payloads of slash commands.
@@ -132,9 +149,29 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		}
 		s.Router.Go(ctx, func(ctx context.Context) { s.Router.Action(ctx, cb) })
 	case socketmode.EventTypeEventsAPI:
-		if evt.Request != nil {
-			_ = s.ack(ctx, *evt.Request, nil)
+		event, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if evt.Request == nil {
+			return
 		}
+		req := *evt.Request
+		// Events are acknowledged at once: Slack expects the ack within 3 s
+		// and their work (a views.publish, a step's completion) goes through
+		// the Web API.
+		if err := s.ack(ctx, req, nil); err != nil {
+			s.Router.log().Warn("ack event", "err", err)
+		}
+		if !ok {
+			return
+		}
+		h := s.events[slackevents.EventsAPIType(event.InnerEvent.Type)]
+		if h == nil {
+			s.Router.log().Debug("event without a handler dropped", "event", event.InnerEvent.Type)
+			return
+		}
+		if s.duplicate(ctx, req) {
+			return
+		}
+		s.Router.Go(ctx, func(ctx context.Context) { h(ctx, event) })
 	}
 }
 

@@ -46,6 +46,7 @@ type DelivererStore interface {
 	RenderedVersion(ctx context.Context, opID string) (int64, error)
 	ClaimRender(ctx context.Context, opID string, version int64, ttl time.Duration) (bool, error)
 	ReleaseRender(ctx context.Context, opID string, version int64) error
+	ClaimStepCompletion(ctx context.Context, executionID, entryID string, ttl time.Duration) (bool, error)
 }
 
 // Deliverer posts the queued messages to Slack. Every replica runs one; the
@@ -61,6 +62,8 @@ type DelivererStore interface {
 type Deliverer struct {
 	Store DelivererStore
 	Slack Slack
+	// Steps ends Workflow Builder steps (KindStep entries).
+	Steps Steps
 	// Consumer names this replica in the consumer group.
 	Consumer string
 	// MinIdle is how long an entry may stay untouched with another consumer
@@ -266,6 +269,8 @@ func (d *Deliverer) attempt(ctx context.Context, m state.Outgoing) (string, erro
 		})
 	case KindProgress:
 		return m.Channel, d.updateParent(ctx, m)
+	case KindStep:
+		return "", d.completeStep(ctx, m)
 	}
 	d.log().Error("unknown queued message kind", "kind", m.Kind, "entry", m.ID)
 	return m.Channel, errSkip

@@ -76,7 +76,9 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 			return expired, err
 		}
 		for _, id := range ids {
-			op, ok, err := e.Store.ExpireOperation(ctx, id, e.notice)
+			op, ok, err := e.Store.ExpireOperation(ctx, id, func(op state.Operation, results []state.Result) []state.Outgoing {
+				return e.notice(now, op, results)
+			})
 			if err != nil {
 				// Claimed for one lease: another sweep retries it after that.
 				e.log().Error("expire operation", "err", err, "operation", id)
@@ -99,8 +101,18 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 
 // notice builds the messages that close an expired operation: the names of
 // the targets that never answered, in its thread, and its parent's final
-// state.
-func (e *Expirer) notice(op state.Operation, results []state.Result) []state.Outgoing {
+// state; for a workflow step, the step's failure too. An operation that
+// waited for a step's confirmation has no thread yet: its step fails, saying
+// nobody confirmed. It returns nil for an operation not due at now (a step
+// confirmed meanwhile moved its deadline).
+func (e *Expirer) notice(now time.Time, op state.Operation, results []state.Result) []state.Outgoing {
+	if op.ExpiresAt.UnixMilli() > now.UnixMilli() {
+		return nil
+	}
+	exec := op.Params[ParamStep]
+	if op.Status == state.StatusPending {
+		return []state.Outgoing{StepFailure(exec, op.ID, fmt.Sprintf("<@%s> did not confirm or cancel %s in time, so nothing was changed.", op.UserID, lowerFirst(op.Params["title"])))}
+	}
 	text := ExpiryText(op, results, e.MaskNumbers)
 	msgs := []state.Outgoing{
 		{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: text, OperationID: op.ID},
@@ -110,7 +122,19 @@ func (e *Expirer) notice(op state.Operation, results []state.Result) []state.Out
 		msgs = append(msgs, state.Outgoing{Kind: KindPost, Channel: e.NotifyChannel, OperationID: op.ID,
 			Text: fmt.Sprintf("%s — %s, requested by <@%s>", text, op.Params["title"], op.UserID)})
 	}
+	if exec != "" {
+		msgs = append(msgs, StepFailure(exec, op.ID, strings.TrimPrefix(text, ":hourglass: ")))
+	}
 	return msgs
+}
+
+// lowerFirst turns a title ("Deactivate 2 SIM cards") into words for the
+// middle of a sentence.
+func lowerFirst(s string) string {
+	if s == "" {
+		return "the request"
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // ExpiryText says which of an operation's targets never answered.

@@ -61,7 +61,8 @@ func ResultPosts(op state.Operation, result state.Result, rules PostRules) state
 
 // ThreadPosts are the messages one new result of op causes in its own
 // thread: the reply (when reply is set), the parent's progress, and, queued
-// only with the last result, the summary (when summary is set).
+// only with the last result, the summary (when summary is set) and the
+// completion of the workflow step that started op, if one did.
 func ThreadPosts(op state.Operation, result state.Result, reply, summary bool) state.Effects {
 	var posts state.Effects
 	if reply {
@@ -70,6 +71,10 @@ func ThreadPosts(op state.Operation, result state.Result, reply, summary bool) s
 	posts.Progress = &state.Outgoing{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
 	if summary {
 		posts.Last = []state.Outgoing{{Kind: KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
+	}
+	// A workflow step ends once every result is in.
+	if step := stepCompletion(op); step != nil {
+		posts.Last = append(posts.Last, *step)
 	}
 	return posts
 }

@@ -35,6 +35,8 @@
 //	limits:
 //	  changes_per_minute: 10              # per-user rate limit on state-changing commands (0 = default 10)
 //	  max_targets: 100                    # cap on ids/numbers per command (0 = default 100)
+//	workflows:
+//	  allow: []                           # Workflow Builder steps people may use: set_fmu_profile, sim_change
 //
 // The permissions are listed by [KnownPermissions]. A pattern must cover whole
 // segments: "sim.*" is valid, "sim*" is not. The channel allow-list of a

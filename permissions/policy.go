@@ -50,6 +50,15 @@ var knownPermissions = []string{
 	AuditRead,
 }
 
+// Workflow Builder steps the bot offers (the callback_id of each function in
+// the app manifest). A policy opts in to each under workflows.allow.
+const (
+	StepSetFMUProfile = "set_fmu_profile"
+	StepSIMChange     = "sim_change"
+)
+
+var knownSteps = []string{StepSetFMUProfile, StepSIMChange}
+
 // defaultRequireApproval applies when the policy has no require_approval key.
 var defaultRequireApproval = []string{SIMTerminate}
 
@@ -106,6 +115,7 @@ type Policy struct {
 	allowPremium       bool
 	changesPerMinute   int
 	maxTargets         int
+	workflowSteps      []string // steps allowed in workflows; none unless the file names them
 }
 
 // role is one validated role of the policy.
@@ -175,6 +185,7 @@ type (
 		RequireApproval   *[]string              `yaml:"require_approval"` // nil: default
 		Call              policyCall             `yaml:"call"`
 		Limits            policyLimits           `yaml:"limits"`
+		Workflows         policyWorkflows        `yaml:"workflows"`
 	}
 	policyRole struct {
 		Name        string   `yaml:"name"`
@@ -188,6 +199,9 @@ type (
 	policyCall struct {
 		AllowInternational bool `yaml:"allow_international"`
 		AllowPremium       bool `yaml:"allow_premium"`
+	}
+	policyWorkflows struct {
+		Allow []string `yaml:"allow"`
 	}
 	policyLimits struct {
 		ChangesPerMinute int `yaml:"changes_per_minute"`
@@ -283,6 +297,7 @@ func (v *validator) policy(f *policyFile) *Policy {
 	v.roles(p, f.Roles)
 	v.channels(p, f.Channels)
 	v.directory(p, f.Directory)
+	v.workflows(p, f.Workflows)
 	if f.RequireApproval != nil {
 		p.requireApproval = []string{}
 		for i, perm := range *f.RequireApproval {
@@ -306,6 +321,20 @@ func (v *validator) policy(f *policyFile) *Policy {
 		p.maxTargets = DefaultMaxTargets
 	}
 	return p
+}
+
+// workflows reads the Workflow Builder steps the file allows.
+func (v *validator) workflows(p *Policy, w policyWorkflows) {
+	for i, step := range w.Allow {
+		switch {
+		case !slices.Contains(knownSteps, step):
+			v.addf(path("workflows", "allow", i), "workflows.allow: unknown step %q; the steps are %s", step, strings.Join(knownSteps, ", "))
+		case slices.Contains(p.workflowSteps, step):
+			v.addf(path("workflows", "allow", i), "workflows.allow: %s is listed twice", step)
+		default:
+			p.workflowSteps = append(p.workflowSteps, step)
+		}
+	}
 }
 
 func (v *validator) roles(p *Policy, roles []policyRole) {
@@ -642,6 +671,14 @@ func (p *Policy) ChannelsFor(command string) []string {
 	return slices.Clone(p.channels[strings.TrimPrefix(command, "/")])
 }
 
+// AllowsStep reports whether workflows may run the Workflow Builder step
+// with that callback_id. Steps are off unless the file lists them under
+// workflows.allow: a workflow's author chooses a step's inputs, so an admin
+// opts in to each step.
+func (p *Policy) AllowsStep(callbackID string) bool {
+	return slices.Contains(p.workflowSteps, callbackID)
+}
+
 // RequiresApproval reports whether permission needs a second person's
 // approval before the operation runs.
 func (p *Policy) RequiresApproval(permission string) bool {
@@ -693,5 +730,6 @@ func (p *Policy) Describe() string {
 		len(p.directory), strings.Join(p.requireApproval, " "), p.trustProfilePhone, p.maskNumbers)
 	fmt.Fprintf(&b, ", call allow_international=%t allow_premium=%t, limits changes_per_minute=%d max_targets=%d",
 		p.allowInternational, p.allowPremium, p.changesPerMinute, p.maxTargets)
+	fmt.Fprintf(&b, ", workflow steps [%s]", strings.Join(p.workflowSteps, " "))
 	return b.String()
 }

@@ -47,6 +47,8 @@ call:
 limits:
   changes_per_minute: 3
   max_targets: 20
+workflows:
+  allow: [sim_change]
 `
 
 func mustParse(t *testing.T, data string) *Policy {
@@ -118,6 +120,10 @@ func TestParseSettings(t *testing.T) {
 		{"no approval outside the list", full.RequiresApproval(SIMActivate), false},
 		{"ChannelsFor with slash", full.ChannelsFor("/sim"), []string{"C0OPS0000", "G0PRIV000"}},
 		{"ChannelsFor DM", full.ChannelsFor("number"), []string{"D0DM00000"}},
+		{"default no workflow step", design.AllowsStep(StepSIMChange) || design.AllowsStep(StepSetFMUProfile), false},
+		{"workflow step allowed", full.AllowsStep(StepSIMChange), true},
+		{"workflow step not listed", full.AllowsStep(StepSetFMUProfile), false},
+		{"DenyAll allows no workflow step", DenyAll().AllowsStep(StepSIMChange), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,6 +194,10 @@ func TestParseErrors(t *testing.T) {
 		{"require_approval: unknown", role + "require_approval: [sim.kill]\n", []string{"line 5", "require_approval", `unknown permission "sim.kill"`}},
 		{"limits: negative", role + "limits:\n  changes_per_minute: -1\n", []string{"line 6", "limits.changes_per_minute is -1"}},
 		{"limits: not a number", role + "limits:\n  max_targets: lots\n", []string{"line 6", "limits.max_targets", "whole number"}},
+		{"workflows: unknown key", role + "workflows:\n  allowed: [sim_change]\n", []string{"line 6", `unknown key "allowed"`, "allow"}},
+		{"workflows: unknown step", role + "workflows:\n  allow: [sim_change, sim_terminate]\n", []string{"line 6", `unknown step "sim_terminate"`, "set_fmu_profile, sim_change"}},
+		{"workflows: step listed twice", role + "workflows:\n  allow:\n    - sim_change\n    - sim_change\n", []string{"line 8", "sim_change is listed twice"}},
+		{"workflows: not a list", role + "workflows:\n  allow: sim_change\n", []string{"line 6", "workflows"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,6 +310,7 @@ func TestDescribe(t *testing.T) {
 		"directory entries 1",
 		"require_approval [sim.terminate]",
 		"changes_per_minute=10 max_targets=100",
+		"workflow steps []",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Describe: got %q, want it to contain %q", got, want)
@@ -365,6 +376,7 @@ func encode(t *testing.T, p *Policy) []byte {
 		RequireApproval:   &p.requireApproval,
 		Call:              policyCall{AllowInternational: p.allowInternational, AllowPremium: p.allowPremium},
 		Limits:            policyLimits{ChangesPerMinute: p.changesPerMinute, MaxTargets: p.maxTargets},
+		Workflows:         policyWorkflows{Allow: p.workflowSteps},
 	}
 	for _, r := range p.roles {
 		f.Roles = append(f.Roles, policyRole{Name: r.name, Members: r.members, Permissions: r.permissions})

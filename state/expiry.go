@@ -96,14 +96,18 @@ func (s *Store) ClaimExpiries(ctx context.Context, now time.Time, n int, lease t
 	return ids, nil
 }
 
-// ExpireOperation marks a running operation expired and, in the same
-// transaction, queues the messages that say so and removes it from the expiry
-// index. build gets the operation and its results as they are at that moment
-// and returns the messages; it may be called more than once (when a result
-// arrives meanwhile) and must have no side effects. expired is false, and
-// nothing is queued, when the operation is not running any more (it finished,
-// failed or expired already) or no longer exists; the index entry is removed
-// in that case too.
+// ExpireOperation marks a running or pending operation expired and, in the
+// same transaction, queues the messages that say so and removes it from the
+// expiry index. (A pending operation is stored only while it waits for a
+// confirmation that has a deadline, as a workflow step's does.) build gets
+// the operation, with the status it had, and its results as they are at that
+// moment, and returns the messages; it may be called more than once (when a
+// result arrives meanwhile) and must have no side effects. When build returns
+// nil the operation is not due after all (its deadline moved: a step's
+// confirmation arrived and the operation now waits for its results), and
+// nothing changes. expired is false, and nothing is queued, when the
+// operation is neither running nor pending (it finished, failed or expired
+// already) or no longer exists; the index entry is removed in that case too.
 func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Operation, []Result) []Outgoing) (op Operation, expired bool, err error) {
 	if opID == "" {
 		return Operation{}, false, errors.New("expire operation: empty id")
@@ -121,7 +125,7 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Ope
 		if err := json.Unmarshal([]byte(raw), &op); err != nil {
 			return fmt.Errorf("operation %s: %w", opID, err)
 		}
-		if op.Status != StatusRunning {
+		if op.Status != StatusRunning && op.Status != StatusPending {
 			return s.unindex(ctx, tx, opID)
 		}
 		resRaw, err := tx.HGetAll(ctx, resKey).Result()
@@ -132,8 +136,11 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Ope
 		if err != nil {
 			return err
 		}
-		op.Status = StatusExpired
 		msgs := build(op, results)
+		if msgs == nil {
+			return nil
+		}
+		op.Status = StatusExpired
 		for _, m := range msgs {
 			if m.Kind == "" {
 				return errors.New("queued message with empty kind")

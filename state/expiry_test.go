@@ -148,6 +148,41 @@ var expiryScenarios = []scenario{
 			t.Errorf("queued messages after a second expiry: got %d, want still 1", n)
 		}
 	}},
+	{"expire takes a pending operation, and leaves one build declines", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		op := Operation{ID: mustNewID(t), Kind: "sim.deactivate", ChannelID: "D1", Targets: []string{"a"}, Expected: 1, Status: StatusPending}
+		if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ScheduleExpiry(ctx, op.ID, time.Now(), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		decline := func(Operation, []Result) []Outgoing { return nil }
+		if _, expired, err := s.ExpireOperation(ctx, op.ID, decline); err != nil || expired {
+			t.Fatalf("ExpireOperation declined by build: got expired=%v, err=%v; want false, nil", expired, err)
+		}
+		if stored, _, _ := s.Operation(ctx, op.ID); stored.Status != StatusPending {
+			t.Errorf("status after a declined expiry: got %q, want %q", stored.Status, StatusPending)
+		}
+		if n, _ := rdb.ZCard(ctx, prefix+"expiries").Result(); n != 1 {
+			t.Errorf("index entries after a declined expiry: got %d, want 1 (still scheduled)", n)
+		}
+		var status string
+		build := func(o Operation, _ []Result) []Outgoing {
+			status = o.Status
+			return []Outgoing{{Kind: "post", Text: "not confirmed in time"}}
+		}
+		got, expired, err := s.ExpireOperation(ctx, op.ID, build)
+		if err != nil || !expired || got.Status != StatusExpired {
+			t.Fatalf("ExpireOperation: got status %q, expired=%v, err=%v; want %q, true, nil", got.Status, expired, err, StatusExpired)
+		}
+		if status != StatusPending {
+			t.Errorf("build saw status %q, want %q (the status before expiry)", status, StatusPending)
+		}
+		if n, _ := s.QueueDepth(ctx); n != 1 {
+			t.Errorf("queued messages: got %d, want 1", n)
+		}
+	}},
 	{"expire leaves finished and missing operations alone", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		op := runningOp(t, s, time.Hour, "a")

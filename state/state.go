@@ -47,6 +47,8 @@
 //	                                                     parent, so progress never goes backwards
 //	P ack:<envelope>  string  given at saving            commands keep a slash command's answer, for Slack's
 //	                                                     repeated deliveries of the same envelope
+//	P step:<exec>     string  given at claiming          notify's sender claims the completion of a Workflow
+//	                          (queue entry id)           Builder step execution for one queue entry (step.go)
 //
 // The scripts and commands used here (EVALSHA with cjson and TIME, GETDEL,
 // SET NX PX, WATCH/MULTI, XADD MAXLEN, XTRIM MINID, XREADGROUP, XAUTOCLAIM,

@@ -16,6 +16,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/switchboard-bot/switchboard/commands"
@@ -136,6 +137,10 @@ func (m *Main) Open(ctx context.Context) error {
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 
 	var sl, routerSlack notify.Slack
+	var steps interface {
+		notify.Steps
+		commands.DirectMessages
+	}
 	var groups permissions.Groups
 	var phones permissions.ProfilePhones
 	if m.Console {
@@ -154,9 +159,11 @@ func (m *Main) Open(ctx context.Context) error {
 		m.console = newConsole(m.Stdin, m.Stdout, user, logPath)
 		sl = m.console
 		routerSlack = sl
+		steps = m.console
 	} else {
 		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken))
-		sl = &notify.SlackAPI{Client: m.slackAPI}
+		api := &notify.SlackAPI{Client: m.slackAPI}
+		sl, steps = api, api
 		groups = slackGroups{m.slackAPI}
 		// The router's own posts (an operation's first message) keep the
 		// channel's pace too; the deliverer paces its posts itself.
@@ -174,6 +181,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Directory:   permissions.NewDirectory(policy, directoryStore{m.Store}, phones),
 		Policy:      policy,
 		Slack:       routerSlack,
+		DMs:         steps,
 		Callbacks:   m.Receiver,
 		Log:         m.Log,
 		PublicURL:   c.PublicURL,
@@ -183,12 +191,13 @@ func (m *Main) Open(ctx context.Context) error {
 		OnCommand:   m.Metrics.OnCommand,
 	}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
-	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
+	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
 		m.deliverer.Block = 200 * time.Millisecond
 		m.deliverer.PaceInterval = 0 // a terminal has no rate limit
 	} else {
 		m.socket = &commands.Socket{Router: m.Router, Client: socketmode.New(m.slackAPI), Acks: m.Store}
+		m.socket.OnEvent(slackevents.FunctionExecuted, m.Router.OnFunctionExecuted)
 		m.Server.Live = m.socket.Live
 	}
 	return nil

@@ -54,6 +54,8 @@ directory:
   U0CONSOLE1: {mobile: "32470000001", fixed: "3228160257"}
   U0ALICE001: {mobile: "32470000002"}
   U0BOB00001: {mobile: "32470000003"}
+workflows:
+  allow: [set_fmu_profile, sim_change]
 `
 
 // personByName finds a console person by @name, name or user ID; any other
@@ -98,6 +100,7 @@ type console struct {
 	buttons  map[int]consoleButton    // live buttons by the number typed to click them
 	owners   map[string]consolePerson // response key -> who typed or clicked
 	keySeq   int                      // last response key handed out
+	stepSeq  int                      // last workflow step execution numbered
 	prompted bool                     // the prompt is on screen, waiting for a line
 	handled  int                      // lines handled so far
 	lastSeen time.Time
@@ -250,6 +253,10 @@ func responseURL(key string) string { return "console:response:" + key }
 
 func (c *console) command(ctx context.Context, m *Main, line string) {
 	name, text, _ := strings.Cut(line, " ")
+	if name == "/step" {
+		c.step(ctx, m, text)
+		return
+	}
 	c.mu.Lock()
 	me := c.user
 	c.mu.Unlock()

@@ -10,9 +10,9 @@
 //	client := socketmode.New(api)
 //
 // Tests push work to the bot the way Slack does (SlashCommand, BlockAction,
-// EventCallback deliver an envelope to one connected socket and wait for its
+// EventCallback, AppHomeOpened, FunctionExecuted deliver an envelope to one connected socket and wait for its
 // ack), read back what the bot did (Calls, Messages, Thread, ResponseURLPosts,
-// Files), wait for it without sleeping (WaitFor), and make Slack misbehave
+// Files, DirectMessages, PublishedViews, FunctionCompletions), wait for it without sleeping (WaitFor), and make Slack misbehave
 // (RateLimit, FailNext, PacePerChannel, NotInChannel, Hold, Disconnect,
 // DropConnections). Every method is safe for concurrent use.
 package slacktest
@@ -106,9 +106,13 @@ type Server struct {
 	forced        map[string][]*forcedReply
 	pace          time.Duration
 	lastPost      map[string]time.Time
-	holds         map[string]int // calls still to hold, by method
-	holding       int            // calls held now
-	release       chan struct{}  // closed by Release
+	holds         map[string]int    // calls still to hold, by method
+	holding       int               // calls held now
+	release       chan struct{}     // closed by Release
+	dms           map[string]string // DM channel by user
+	dmUsers       map[string]string // user by DM channel
+	views         []PublishedView
+	completions   []FunctionCompletion
 }
 
 // Call is one request the fake answered.
@@ -158,6 +162,8 @@ func New(t testing.TB) *Server {
 		lastPost:     map[string]time.Time{},
 		holds:        map[string]int{},
 		release:      make(chan struct{}),
+		dms:          map[string]string{},
+		dmUsers:      map[string]string{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /socket", s.serveSocket)

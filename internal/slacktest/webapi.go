@@ -92,6 +92,10 @@ var apiMethods = map[string]apiMethod{
 	"chat.getPermalink":            (*Server).chatGetPermalink,
 	"conversations.info":           (*Server).conversationsInfo,
 	"conversations.join":           (*Server).conversationsJoin,
+	"conversations.open":           (*Server).conversationsOpen,
+	"views.publish":                (*Server).viewsPublish,
+	"functions.completeSuccess":    (*Server).functionsCompleteSuccess,
+	"functions.completeError":      (*Server).functionsCompleteError,
 	"users.info":                   (*Server).usersInfo,
 	"usergroups.users.list":        (*Server).usergroupsUsersList,
 	"files.getUploadURLExternal":   (*Server).filesGetUploadURLExternal,
@@ -234,8 +238,13 @@ func messageContent(form url.Values, required bool) (text string, blocks json.Ra
 	return text, blocks, ""
 }
 
+// chatPostMessage posts a message; a user ID as channel posts to the direct
+// message channel between the bot and that user, as Slack does.
 func (s *Server) chatPostMessage(r *apiRequest) apiReply {
 	channel := r.form.Get("channel")
+	if isUserID(channel) {
+		channel = s.dmChannelLocked(channel)
+	}
 	switch {
 	case channel == "":
 		return fail("channel_not_found")

@@ -1,0 +1,447 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// Workflow Builder steps
+//
+// A workflow reaching one of the bot's steps (a function in the app
+// manifest) arrives as a function_executed event. Its inputs were chosen by
+// the workflow's author, not by the person named in them, so a change never
+// runs on the author's word alone: the named user (user_id) gets a direct
+// message with confirm / cancel buttons, and the change runs as if they had
+// typed the slash command themselves — their permission, their rate of
+// changes, their name on the operation. The one exception is a person
+// setting their own FMU profile: when the workflow was started by the very
+// user it names (the step's interactivity input says who clicked), that
+// click is their confirmation, as /fmu on-duty needs none.
+//
+// From the event on, the step's operation is stored in Redis (status
+// pending, with the confirmation's deadline as its own), so the expiry
+// sweeper fails the step when nobody answers; a confirmation moves it to
+// running and its deadline to the operation's. The step completes the way
+// the operation closes: the last result, the expiry, a cancel, a denial or
+// a failure each queue one completion (notify.KindStep), and the sender
+// lets only the first of them reach Slack.
+
+// stepSeenTTL is how long a step execution is remembered, so that an event
+// Slack delivers again does not ask twice.
+const stepSeenTTL = 72 * time.Hour
+
+// Step is one execution of a Workflow Builder step: the event's function
+// callback_id, execution id and inputs, read.
+type Step struct {
+	// ExecutionID is the event's function_execution_id.
+	ExecutionID string
+	// Function is the step's callback_id (set_fmu_profile, sim_change).
+	Function string
+	// User is the user_id input: whom the change is for, who confirms it.
+	User string
+	// Interactor is the person who started the workflow with a click, when
+	// the step has an interactivity input; "" otherwise.
+	Interactor string
+	// Profile is set_fmu_profile's profile input.
+	Profile string
+	// Action and SIMIDs are sim_change's action and sim_ids inputs.
+	Action, SIMIDs string
+	// Channel is sim_change's optional channel_id input: where the parent
+	// message and thread go instead of the direct message.
+	Channel string
+}
+
+// DirectMessages opens the direct message channel between the bot and a
+// user (conversations.open).
+type DirectMessages interface {
+	OpenDM(ctx context.Context, user string) (string, error)
+}
+
+var (
+	stepUserID    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	stepChannelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
+)
+
+// stepActions are the SIM changes sim_change offers. Termination is left
+// out: it is final and needs a second person's approval.
+var stepActions = []string{"activate", "deactivate", "reactivate"}
+
+// OnFunctionExecuted handles a function_executed event (a
+// commands.EventHandler).
+func (r *Router) OnFunctionExecuted(ctx context.Context, e slackevents.EventsAPIEvent) {
+	ev, ok := e.InnerEvent.Data.(*slackevents.FunctionExecutedEvent)
+	if !ok {
+		r.log().Warn("function_executed event without its data dropped")
+		return
+	}
+	r.RunStep(ctx, StepFromEvent(ev))
+}
+
+// StepFromEvent reads a function_executed event's inputs. Inputs that are
+// not text are left empty, and RunStep names them.
+func StepFromEvent(ev *slackevents.FunctionExecutedEvent) Step {
+	text := func(name string) string {
+		s, _ := ev.Inputs[name].(string)
+		return strings.TrimSpace(s)
+	}
+	s := Step{
+		ExecutionID: ev.FunctionExecutionID,
+		Function:    ev.Function.CallbackID,
+		User:        text("user_id"),
+		Profile:     text("profile"),
+		Action:      text("action"),
+		SIMIDs:      text("sim_ids"),
+		Channel:     text("channel_id"),
+	}
+	// The interactivity input: {"interactor": {"id": "U…", …}, "interactivity_pointer": …}.
+	if in, ok := ev.Inputs["interactivity"].(map[string]any); ok {
+		if who, ok := in["interactor"].(map[string]any); ok {
+			s.Interactor, _ = who["id"].(string)
+		}
+	}
+	return s
+}
+
+// RunStep answers one step execution: it checks the step and its inputs
+// against the policy, and asks the named user to confirm (or runs an own FMU
+// profile change at once). Whatever goes wrong completes the step with an
+// error saying what, and calls no EnCo API.
+func (r *Router) RunStep(ctx context.Context, s Step) {
+	log := r.log().With("execution", s.ExecutionID, "step", s.Function, "user", s.User)
+	if s.ExecutionID == "" {
+		log.Warn("workflow step without an execution id dropped")
+		return
+	}
+	first, err := r.Store.FirstSeen(ctx, "step", s.ExecutionID, stepSeenTTL)
+	if err != nil {
+		// Without the store the step can be neither tracked nor completed
+		// once; Slack ends it when it times out.
+		log.Error("workflow step not started: state store unavailable", "err", err)
+		return
+	}
+	if !first {
+		log.Info("workflow step delivered again; already handled")
+		return
+	}
+	op, ownProfile, why := r.stepOperation(ctx, s)
+	if why != "" {
+		log.Info("workflow step refused", "reason", why)
+		r.audit(ctx, state.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: "refused", Detail: why})
+		r.failStep(ctx, s.ExecutionID, "", why)
+		return
+	}
+	ttl := r.confirmTTL()
+	op.ExpiresAt = op.CreatedAt.Add(ttl)
+	if err := r.Store.CreateOperation(ctx, op, ttl+expiryKeep); err != nil {
+		r.failStep(ctx, s.ExecutionID, "", r.storeFailure(err, "create step operation"))
+		return
+	}
+	if ownProfile {
+		r.audit(ctx, state.AuditEntry{UserID: s.User, Command: op.Kind, Decision: "confirmed", Rule: "own profile, workflow started by the same person", OperationID: op.ID, Detail: op.Params["title"]})
+		r.startStep(ctx, op, "")
+		return
+	}
+	if err := r.scheduleExpiry(ctx, op); err != nil {
+		r.failStep(ctx, s.ExecutionID, op.ID, r.storeFailure(err, "schedule step confirmation deadline"))
+		return
+	}
+	r.askStepConfirmation(ctx, op, ttl)
+}
+
+// stepOperation builds the operation a step asks for, still pending, or
+// says why the step cannot run. ownProfile is true for a person setting
+// their own FMU profile from a workflow they started themselves.
+func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation, ownProfile bool, why string) {
+	if r.Policy == nil || !r.Policy.AllowsStep(s.Function) {
+		return op, false, fmt.Sprintf("Switchboard's policy does not allow the step %q in workflows; an admin can add it under workflows.allow.", truncate(s.Function, 60))
+	}
+	if !stepUserID.MatchString(s.User) {
+		return op, false, "The user_id input must be a person (a Slack user ID such as U0123ABCD); it is empty or not a user."
+	}
+	if s.Channel != "" && !stepChannelID.MatchString(s.Channel) {
+		return op, false, fmt.Sprintf("The channel_id input %q is not a channel ID (C…, G… or D…).", truncate(s.Channel, 60))
+	}
+	op = state.Operation{ID: newID(16), UserID: s.User, Status: state.StatusPending, CreatedAt: time.Now(), Params: map[string]string{
+		notify.ParamStep: s.ExecutionID, notify.ParamStepFunction: s.Function,
+	}}
+	var title string
+	switch s.Function {
+	case permissions.StepSetFMUProfile:
+		p, ok := parseProfile(s.Profile)
+		if !ok {
+			return op, false, fmt.Sprintf("The profile input %q is not an FMU profile; use PRIVATE, PROFESSIONAL or ON_DUTY.", truncate(s.Profile, 60))
+		}
+		mine, reply, ok := r.ownNumbers(ctx, s.User)
+		if !ok {
+			return op, false, stripMrkdwn(reply.Text)
+		}
+		if mine.Mobile == "" {
+			return op, false, fmt.Sprintf("Switchboard does not know the mobile number of <@%s>; someone holding directory.admin can link it with /fmu link.", s.User)
+		}
+		ownProfile = s.Interactor == s.User
+		op.Kind = permissions.FMUSet
+		op.Params[paramPermission] = permissions.FMUSelf
+		op.Params[notify.ParamProfile] = string(p)
+		op.Params[notify.ParamWho+mine.Mobile] = s.User
+		op.Targets = []string{fmuTarget{digits: mine.Mobile}.target()}
+		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(r.MaskNumbers), notify.ProfileLabel(p))
+	case permissions.StepSIMChange:
+		action := strings.ToLower(s.Action)
+		change, ok := simChanges[action]
+		if !ok || action == "terminate" {
+			return op, false, fmt.Sprintf("The action input %q is not a SIM change this step makes; use activate, deactivate or reactivate.", truncate(s.Action, 60))
+		}
+		if s.SIMIDs == "" {
+			return op, false, "The sim_ids input is empty; give one or more SIM cards: mobile numbers, iccid:… or imsi:…, separated by spaces or commas."
+		}
+		toks, err := tokenize(s.SIMIDs)
+		if err != nil {
+			return op, false, "The sim_ids input is not valid: " + stripMrkdwn(err.Error())
+		}
+		devices, uerr := r.simDevices(action, toks)
+		if uerr != nil {
+			return op, false, "The sim_ids input is not valid: " + stripMrkdwn(uerr.Msg)
+		}
+		op.Kind = "sim." + action
+		op.Params["action"] = string(change.action)
+		for _, d := range devices {
+			op.Targets = append(op.Targets, deviceTarget(d))
+		}
+		title = fmt.Sprintf("%s %s", change.verb, plural(len(devices), "SIM card"))
+	default:
+		return op, false, fmt.Sprintf("Switchboard has no step %q.", truncate(s.Function, 60))
+	}
+	op.Expected = len(op.Targets)
+	op.Params["title"] = title
+	channel, err := r.stepChannel(ctx, s)
+	if err != nil {
+		return op, false, fmt.Sprintf("I could not open a direct message with <@%s>: %s", s.User, r.userError(err, "open step DM"))
+	}
+	op.ChannelID = channel
+	perm := permissionOf(op)
+	if r.Policy.RequiresApproval(perm) {
+		return op, false, fmt.Sprintf("%s needs a second person's approval, which a workflow step cannot ask for; use the slash command instead.", perm)
+	}
+	d := r.Checker.Check(ctx, s.User, channel, perm)
+	r.audit(ctx, state.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: decisionWord(d.Allowed), Rule: d.Rule, OperationID: op.ID, Detail: title})
+	if !d.Allowed {
+		return op, false, fmt.Sprintf("<@%s> may not do this: %s", s.User, orDefault(d.Message, "no permission "+perm))
+	}
+	// A step asks for a change in the named user's name: it counts against
+	// their changes per minute, as their slash commands do.
+	if reply, ok := r.rateLimit(ctx, &command{SlashCommand: slack.SlashCommand{UserID: s.User, Command: "step", Text: s.Function}}); !ok {
+		return op, false, fmt.Sprintf("Not now for <@%s>: %s", s.User, stripMrkdwn(reply.Text))
+	}
+	return op, ownProfile, ""
+}
+
+// stepChannel is where a step's messages go: channel_id when given, else the
+// direct message with the named user, where the confirmation goes too.
+func (r *Router) stepChannel(ctx context.Context, s Step) (string, error) {
+	if s.Channel != "" {
+		return s.Channel, nil
+	}
+	return r.openDM(ctx, s.User)
+}
+
+// openDM opens the direct message channel with user.
+func (r *Router) openDM(ctx context.Context, user string) (string, error) {
+	if r.DMs == nil {
+		return "", errors.New("no direct messages configured")
+	}
+	return r.DMs.OpenDM(ctx, user)
+}
+
+// askStepConfirmation sends the named user the confirm / cancel buttons in a
+// direct message.
+func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, ttl time.Duration) {
+	exec := op.Params[notify.ParamStep]
+	opJSON, err := json.Marshal(op)
+	if err != nil {
+		panic(err) // a struct of strings always encodes
+	}
+	conf := state.Confirmation{
+		ID: newID(16), OperationID: op.ID, UserID: op.UserID, Action: op.Kind,
+		CreatedAt: op.CreatedAt, ExpiresAt: op.ExpiresAt, Data: map[string]string{"op": string(opJSON)},
+	}
+	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {
+		r.abandonStep(ctx, op, r.storeFailure(err, "save step confirmation"))
+		return
+	}
+	lines := make([]string, 0, min(len(op.Targets), 10)+1)
+	for i, t := range op.Targets {
+		if i == 10 {
+			lines = append(lines, fmt.Sprintf("… and %d more", len(op.Targets)-i))
+			break
+		}
+		lines = append(lines, notify.TargetLabel(op, t, false))
+	}
+	dm, err := r.openDM(ctx, op.UserID)
+	if err == nil {
+		where := "here"
+		if op.ChannelID != dm {
+			where = fmt.Sprintf("in <#%s>", op.ChannelID)
+		}
+		note := fmt.Sprintf("A workflow asks for this in your name; nothing happens unless you confirm. The results arrive in a thread %s. This button expires in %s.", where, humanDuration(ttl))
+		m := Reply{Text: fmt.Sprintf("A workflow asks: %s? Confirm or cancel.", op.Params["title"]),
+			Blocks: confirmBlocks(op.Params["title"]+"?", lines, note, "Confirm", op.Kind == "sim.deactivate", conf.ID)}.Message()
+		_, err = r.Slack.PostMessage(ctx, dm, m)
+	}
+	if err != nil {
+		r.abandonStep(ctx, op, fmt.Sprintf("I could not ask <@%s> to confirm in a direct message: %s", op.UserID, r.userError(err, "post step confirmation")))
+		return
+	}
+	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: "workflow step " + exec + ": " + op.Params["title"]})
+}
+
+// paramPermission holds the permission an operation is checked against when
+// it differs from its kind (a workflow's own FMU profile change runs as
+// fmu.set but needs fmu.self, as /fmu on-duty does).
+const paramPermission = "permission"
+
+// permissionOf is the permission op needs.
+func permissionOf(op state.Operation) string {
+	return orDefault(op.Params[paramPermission], op.Kind)
+}
+
+func decisionWord(allowed bool) string {
+	if allowed {
+		return "allowed"
+	}
+	return "denied"
+}
+
+// isStep reports whether a workflow step started op.
+func isStep(op state.Operation) bool { return op.Params[notify.ParamStep] != "" }
+
+// errStepClosed: the step's operation left pending before this click (the
+// confirmation's deadline passed, or another click closed it).
+var errStepClosed = errors.New("the workflow step is closed already")
+
+// closeStep moves a step's pending operation to status (cancelled, failed)
+// and fails the step with why. It returns errStepClosed when the operation
+// was not pending any more: its step has ended some other way.
+func (r *Router) closeStep(ctx context.Context, op state.Operation, status, why string) error {
+	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+		if o.Status != state.StatusPending {
+			return errStepClosed
+		}
+		o.Status = status
+		return nil
+	}); err != nil {
+		return err
+	}
+	r.failStep(ctx, op.Params[notify.ParamStep], op.ID, why)
+	return nil
+}
+
+// abandonStep fails a step whose operation cannot go on, unless it has
+// ended already.
+func (r *Router) abandonStep(ctx context.Context, op state.Operation, why string) {
+	if err := r.closeStep(ctx, op, state.StatusFailed, why); err != nil && !errors.Is(err, errStepClosed) {
+		r.log().Error("close workflow step", "err", err, "operation", op.ID)
+	}
+}
+
+// beginStep moves a step's operation from pending to running, with the
+// operation's own deadline, in one atomic update, so that a confirmation and
+// the confirmation's expiry (or a second click) cannot both win. It returns
+// errStepClosed when the operation was not pending any more.
+func (r *Router) beginStep(ctx context.Context, op state.Operation) (state.Operation, error) {
+	now := time.Now()
+	started, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+		if o.Status != state.StatusPending {
+			return errStepClosed
+		}
+		o.Status = state.StatusRunning
+		o.CreatedAt = now
+		o.ExpiresAt = now.Add(r.operationTTL())
+		return nil
+	})
+	if err != nil {
+		return started, err
+	}
+	// The confirmation's deadline gives way to the operation's.
+	if err := r.scheduleExpiry(ctx, started); err != nil {
+		r.log().Error("schedule workflow step deadline", "err", err, "operation", op.ID)
+	}
+	return started, nil
+}
+
+// startStep begins a step's operation and runs it as a confirmed slash
+// command's runs.
+func (r *Router) startStep(ctx context.Context, op state.Operation, responseURL string) {
+	started, err := r.beginStep(ctx, op)
+	switch {
+	case errors.Is(err, errStepClosed):
+		r.log().Info("workflow step closed before it started", "operation", op.ID)
+	case err != nil:
+		r.failStep(ctx, op.Params[notify.ParamStep], op.ID, r.storeFailure(err, "start workflow step"))
+	default:
+		r.execute(ctx, started, responseURL)
+	}
+}
+
+// stepClosed tells the clicker when a step's operation could not move on
+// (err): it had ended already, or the store failed. It reports whether the
+// click may go on (err is nil).
+func (r *Router) stepClosed(ctx context.Context, cb slack.InteractionCallback, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errStepClosed):
+		r.respond(ctx, cb.ResponseURL, textReply(":hourglass: This request from a workflow has ended already (it expired or was answered); nothing more was changed.").Message(), true)
+	default:
+		r.respond(ctx, cb.ResponseURL, textReply(":x: "+r.storeFailure(err, "workflow step click")).Message(), true)
+	}
+	return false
+}
+
+// failRunningStep fails the step of a running operation that could not go
+// on (its parent could not be posted or stored), marking it failed.
+func (r *Router) failRunningStep(ctx context.Context, op state.Operation, why string) {
+	if !isStep(op) {
+		return
+	}
+	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+		o.Status = state.StatusFailed
+		return nil
+	}); err != nil {
+		r.log().Error("mark workflow step failed", "err", err, "operation", op.ID)
+	}
+	r.failStep(ctx, op.Params[notify.ParamStep], op.ID, stripMrkdwn(why))
+}
+
+// failStep queues the completion of a step execution with an error.
+func (r *Router) failStep(ctx context.Context, exec, opID, why string) {
+	if exec == "" {
+		return
+	}
+	if _, err := r.Store.Enqueue(ctx, notify.StepFailure(exec, opID, why)); err != nil {
+		r.log().Error("queue workflow step failure", "err", err, "execution", exec, "operation", opID)
+	}
+}
+
+// slackMarkup matches the mrkdwn a usage message carries for Slack but a
+// step's error text (shown in Workflow Builder) does not render.
+var slackMarkup = strings.NewReplacer("`", "", "*", "")
+
+func stripMrkdwn(s string) string {
+	s = slackMarkup.Replace(s)
+	for _, prefix := range []string{":hourglass: ", ":warning: ", ":x: ", ":no_entry: ", ":hand: "} {
+		s = strings.TrimPrefix(s, prefix)
+	}
+	return s
+}

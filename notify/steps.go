@@ -1,0 +1,164 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// Workflow Builder steps end the way an operation ends: the completion of a
+// step is one more queued entry (KindStep), queued in the same atomic step
+// that closes the operation (its last result, its expiry, a cancel or a
+// failure), and delivered by whichever replica's sender takes it.
+
+// KindStep completes the Workflow Builder step execution named by DedupeKey:
+// functions.completeError with Text when Text is set, else
+// functions.completeSuccess with the outputs of OperationID, read when it is
+// delivered.
+const KindStep = "step"
+
+// Operation parameters of an operation started by a workflow step.
+const (
+	// ParamStep holds the function_execution_id of the step execution.
+	ParamStep = "step"
+	// ParamStepFunction holds the step's callback_id (permissions.StepSIMChange, …).
+	ParamStepFunction = "step_function"
+)
+
+// stepClaimTTL is how long the claim on a step execution's completion is
+// kept: longer than any operation waits for its results.
+const stepClaimTTL = 72 * time.Hour
+
+// Steps is the part of the Slack Web API that ends workflow steps. Slack
+// accepts the app's bot token for these calls, so a completion can be sent
+// by any replica, long after the event (whose short-lived function token is
+// never stored).
+type Steps interface {
+	// CompleteStep ends a step execution successfully with its outputs.
+	CompleteStep(ctx context.Context, executionID string, outputs map[string]string) error
+	// FailStep ends a step execution with an error shown in the workflow's activity.
+	FailStep(ctx context.Context, executionID, message string) error
+	// Permalink returns the URL of a message.
+	Permalink(ctx context.Context, channel, ts string) (string, error)
+}
+
+// CompleteStep implements Steps.
+func (s *SlackAPI) CompleteStep(ctx context.Context, executionID string, outputs map[string]string) error {
+	if err := s.Client.FunctionCompleteSuccessContext(ctx, executionID, slack.FunctionCompleteSuccessRequestOptionOutput(outputs)); err != nil {
+		return fmt.Errorf("functions.completeSuccess: %w", err)
+	}
+	return nil
+}
+
+// FailStep implements Steps.
+func (s *SlackAPI) FailStep(ctx context.Context, executionID, message string) error {
+	if err := s.Client.FunctionCompleteErrorContext(ctx, executionID, message); err != nil {
+		return fmt.Errorf("functions.completeError: %w", err)
+	}
+	return nil
+}
+
+// Permalink implements Steps.
+func (s *SlackAPI) Permalink(ctx context.Context, channel, ts string) (string, error) {
+	link, err := s.Client.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
+	if err != nil {
+		return "", fmt.Errorf("chat.getPermalink: %w", err)
+	}
+	return link, nil
+}
+
+// StepFailure is the queued entry that ends a step execution with an error.
+// opID may be "" (the step was refused before any operation existed).
+func StepFailure(executionID, opID, message string) state.Outgoing {
+	return state.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: message}
+}
+
+// stepCompletion is the queued entry that ends op's step execution with its
+// outputs, or nil when no workflow step started op.
+func stepCompletion(op state.Operation) *state.Outgoing {
+	exec := op.Params[ParamStep]
+	if exec == "" {
+		return nil
+	}
+	return &state.Outgoing{Kind: KindStep, DedupeKey: exec, OperationID: op.ID}
+}
+
+// completeStep delivers a KindStep entry: it claims the execution's
+// completion for this entry (so that exactly one of the ways an execution
+// can end reaches Slack) and makes the call.
+func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
+	exec := m.DedupeKey
+	if d.Steps == nil || exec == "" {
+		d.log().Error("workflow step completion cannot be sent", "entry", m.ID, "operation", m.OperationID, "has_steps", d.Steps != nil)
+		return errSkip
+	}
+	var (
+		op state.Operation
+		p  state.Progress
+	)
+	if m.Text == "" {
+		var err error
+		if op, p, err = d.progress(ctx, m.OperationID); err != nil {
+			return err
+		}
+	}
+	return d.call(ctx, m, "", func(ctx context.Context) error {
+		claimed, err := d.Store.ClaimStepCompletion(ctx, exec, m.ID, stepClaimTTL)
+		if err != nil {
+			return err
+		}
+		if !claimed {
+			d.log().Info("workflow step already completed by another entry", "execution", exec, "entry", m.ID, "operation", m.OperationID)
+			return errSkip
+		}
+		if m.Text != "" {
+			return d.observe(m.Kind, d.Steps.FailStep(ctx, exec, m.Text))
+		}
+		outputs, failure, err := d.stepOutputs(ctx, op, p)
+		if err != nil {
+			return err
+		}
+		if failure != "" {
+			return d.observe(m.Kind, d.Steps.FailStep(ctx, exec, failure))
+		}
+		return d.observe(m.Kind, d.Steps.CompleteStep(ctx, exec, outputs))
+	})
+}
+
+// stepOutputs are the outputs of a finished step operation, or the reason
+// the step failed (an FMU profile that was not set).
+func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state.Progress) (map[string]string, string, error) {
+	var link string
+	if op.ThreadTS != "" {
+		var err error
+		if link, err = d.Steps.Permalink(ctx, op.ChannelID, op.ThreadTS); err != nil {
+			return nil, "", err
+		}
+	}
+	switch op.Params[ParamStepFunction] {
+	case permissions.StepSetFMUProfile:
+		if p.Failed > 0 {
+			return nil, fmt.Sprintf("The FMU profile was not changed; EnCo's answer is in the thread: %s", link), nil
+		}
+		return map[string]string{"profile": op.Params[ParamProfile]}, "", nil
+	case permissions.StepSIMChange:
+		return map[string]string{"succeeded": strconv.Itoa(p.Done), "failed": strconv.Itoa(p.Failed), "thread_url": link}, "", nil
+	}
+	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params[ParamStepFunction]), nil
+}
+
+// OpenDM opens (or finds) the direct message channel between the bot and
+// user and returns its ID.
+func (s *SlackAPI) OpenDM(ctx context.Context, user string) (string, error) {
+	ch, _, _, err := s.Client.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	if err != nil {
+		return "", fmt.Errorf("conversations.open: %w", err)
+	}
+	return ch.ID, nil
+}
