@@ -58,10 +58,10 @@ type SIMAPI interface {
 	RequestM2M(ctx context.Context, a enco.M2MAction, devices []enco.Device, callbackToken string) (string, error)
 }
 
-// Callbacks is told when a tracking number becomes known, so that callbacks
+// Callbacks is told when an operation's tracking number becomes known, so that callbacks
 // which arrived before it (and were parked) are delivered.
 type Callbacks interface {
-	TrackingKnown(ctx context.Context, trackingNumber string)
+	TrackingKnown(ctx context.Context, opID string)
 }
 
 // Directory finds a person's own numbers (mobile, fixed).

@@ -245,13 +245,13 @@ func (r *Router) runM2M(ctx context.Context, op state.Operation, responseURL str
 		r.log().Error("map tracking number", "err", err, "operation", op.ID, "tracking", tn)
 	}
 	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-		o.Params["tracking"] = tn
+		o.Params[notify.ParamTracking] = tn
 		return nil
 	}); err != nil {
 		r.log().Error("store tracking number", "err", err, "operation", op.ID)
 	}
 	if r.Callbacks != nil {
-		r.Callbacks.TrackingKnown(ctx, tn)
+		r.Callbacks.TrackingKnown(ctx, op.ID)
 	}
 }
 

@@ -36,10 +36,12 @@ type Operation struct {
 	ThreadTS  string            `json:"thread_ts,omitempty"` // ts of the bot's parent message (thread root); "" until posted
 	Targets   []string          `json:"targets,omitempty"`   // as typed and normalised, e.g. "32470123456", "iccid:8932..."
 	Params    map[string]string `json:"params,omitempty"`    // command-specific, e.g. "profile": "PRIVATE"
-	Expected  int               `json:"expected"`            // how many results complete it
-	Status    string            `json:"status"`              // one of the Status constants
-	CreatedAt time.Time         `json:"created_at"`
-	ExpiresAt time.Time         `json:"expires_at"`
+	// Expected and Status stay next to each other, in this order: the
+	// result script reads and completes them in the JSON (see recordScript).
+	Expected  int       `json:"expected"` // how many results complete it
+	Status    string    `json:"status"`   // one of the Status constants
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // CreateOperation stores a new operation for ttl. It fails with ErrExists if
