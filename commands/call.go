@@ -145,7 +145,7 @@ func (r *Router) parseCall(toks []token) (callRequest, *UsageError) {
 	}
 	nums, err := numbers(callUsage, rest)
 	if err != nil {
-		return req, err.(*UsageError)
+		return req, err
 	}
 	if len(nums) != 1 {
 		return req, usageErr(callUsage, "`/call` calls one number at a time; I read %d numbers.", len(nums))
@@ -231,7 +231,7 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
 	pos, opts, err := options(callUsage, args, "since")
 	if err != nil {
-		return usageReply(err.(*UsageError)), nil
+		return usageReply(err), nil
 	}
 	if len(pos) > 0 {
 		return usageReply(usageErr(callUsage, "`%s`: `/call cdr` takes only `since=`, e.g. `/call cdr since=7d`.", pos[0].text)), nil

@@ -208,7 +208,7 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 // be Belgian mobile numbers, the only ones FMU knows.
 func fmuTargets(toks []token) (nums []phone.Number, mentions []string, err *UsageError) {
 	if _, _, oerr := options(fmuUsage, toks); oerr != nil {
-		return nil, nil, oerr.(*UsageError)
+		return nil, nil, oerr
 	}
 	var run []token
 	flush := func() *UsageError {
@@ -218,7 +218,7 @@ func fmuTargets(toks []token) (nums []phone.Number, mentions []string, err *Usag
 		read, err := numbers(fmuUsage, run)
 		run = nil
 		if err != nil {
-			return err.(*UsageError)
+			return err
 		}
 		for _, n := range read {
 			if uerr := fmuNumber(n); uerr != nil {

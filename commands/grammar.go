@@ -39,7 +39,7 @@ type token struct {
 
 // tokenize splits command text into words. Commas separate like spaces.
 // Slack escapes become single tokens: mentions keep their IDs, links their label.
-func tokenize(text string) ([]token, error) {
+func tokenize(text string) ([]token, *UsageError) {
 	if len(text) > MaxTextLength {
 		return nil, &UsageError{Msg: fmt.Sprintf("That command is %d characters long; the most I read is %d. Split it into several commands.", len(text), MaxTextLength)}
 	}
@@ -95,7 +95,7 @@ func escapeToken(ref, label string) token {
 
 // options splits key=value tokens (e.g. zone=02) from the positional ones.
 // Keys are lower-cased; an unknown key or a repeated one is a usage error.
-func options(usage string, toks []token, allowed ...string) (pos []token, opts map[string]string, err error) {
+func options(usage string, toks []token, allowed ...string) (pos []token, opts map[string]string, err *UsageError) {
 	opts = map[string]string{}
 	for _, t := range toks {
 		k, v, ok := strings.Cut(t.text, "=")
@@ -141,7 +141,7 @@ const maxNumberTokens = 6
 // ("+32 470 12 34 56 0470 11 22 33" is two numbers): the longest run of tokens
 // that forms a valid number wins. A token that starts no valid number is named
 // in the error.
-func numbers(usage string, toks []token) ([]phone.Number, error) {
+func numbers(usage string, toks []token) ([]phone.Number, *UsageError) {
 	var out []phone.Number
 	for i := 0; i < len(toks); {
 		if !toks[i].literal {

@@ -174,9 +174,7 @@ func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, fun
 	toks, err := tokenize(sc.Text)
 	c := &command{SlashCommand: sc, toks: toks}
 	if err != nil {
-		var ue *UsageError
-		errors.As(err, &ue)
-		reply := usageReply(ue)
+		reply := usageReply(err)
 		r.logCommand(c, reply, start)
 		if r.OnCommand != nil {
 			r.OnCommand(sc.Command, reply.Outcome())

@@ -98,7 +98,7 @@ func (r *Router) simDevices(sub string, toks []token) ([]enco.Device, *UsageErro
 		nums, err := numbers(simUsage, run)
 		run = nil
 		if err != nil {
-			return err.(*UsageError)
+			return err
 		}
 		for _, n := range nums {
 			if n.Kind == phone.Special {
@@ -159,7 +159,7 @@ func prefixedDevice(kind, value, text string) (enco.Device, *UsageError) {
 	case "msisdn":
 		nums, err := numbers(simUsage, []token{{text: value, literal: true}})
 		if err != nil {
-			return enco.Device{}, err.(*UsageError)
+			return enco.Device{}, err
 		}
 		return enco.Device{Identifier: nums[0].Digits, IdentifierType: enco.MSISDN}, nil
 	}
