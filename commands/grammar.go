@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
 )
 
@@ -72,13 +73,27 @@ func isSpace(r rune) bool {
 	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0'
 }
 
+// slackUserID and slackGroupID are the shapes of the IDs a mention may
+// carry. Anything else (<@!channel>, <@U1 x>) is not a person and is never
+// used as a key or echoed as a mention.
+var (
+	slackUserID  = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+	slackGroupID = regexp.MustCompile(`^S[A-Z0-9]{2,20}$`)
+)
+
 func escapeToken(ref, label string) token {
 	switch {
 	case strings.HasPrefix(ref, "@"):
 		id := strings.TrimPrefix(ref, "@")
+		if !slackUserID.MatchString(id) {
+			return token{text: notify.Escape("<" + ref + ">")}
+		}
 		return token{text: "<@" + id + ">", user: id}
 	case strings.HasPrefix(ref, "!subteam^"):
 		id := strings.TrimPrefix(ref, "!subteam^")
+		if !slackGroupID.MatchString(id) {
+			return token{text: notify.Escape("<" + ref + ">")}
+		}
 		return token{text: "<!subteam^" + id + ">", group: id}
 	case strings.HasPrefix(ref, "tel:"):
 		// A number Slack turned into a link is still a number the user typed.
@@ -88,9 +103,9 @@ func escapeToken(ref, label string) token {
 		return token{text: strings.TrimPrefix(ref, "tel:"), literal: true}
 	}
 	if label != "" {
-		return token{text: label}
+		return token{text: notify.Escape(label)}
 	}
-	return token{text: ref}
+	return token{text: notify.Escape(ref)}
 }
 
 // options splits key=value tokens (e.g. zone=02) from the positional ones.
