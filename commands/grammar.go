@@ -77,8 +77,8 @@ func isSpace(r rune) bool {
 // carry. Anything else (<@!channel>, <@U1 x>) is not a person and is never
 // used as a key or echoed as a mention.
 var (
-	slackUserID  = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
-	slackGroupID = regexp.MustCompile(`^S[A-Z0-9]{2,20}$`)
+	slackUserID  = regexp.MustCompile(`^[UW][A-Z0-9]{1,20}$`)
+	slackGroupID = regexp.MustCompile(`^S[A-Z0-9]{1,20}$`)
 )
 
 func escapeToken(ref, label string) token {

@@ -28,9 +28,12 @@ import (
 	"github.com/switchboard-bot/switchboard/state"
 )
 
-// Checker decides whether a user may use a permission in a channel.
+// Checker decides whether a user may use a permission in a channel: Check
+// within the command the permission is named after, CheckCommand within the
+// slash command being run (whose channel allow-list applies).
 type Checker interface {
 	Check(ctx context.Context, userID, channelID, permission string) permissions.Decision
+	CheckCommand(ctx context.Context, userID, channelID, command, permission string) permissions.Decision
 }
 
 // Store is the shared state the commands need.
@@ -225,7 +228,7 @@ func (r *Router) Wait() { r.bg.Wait() }
 // allow checks a permission and records the decision in the audit stream.
 // When it is denied, the reply says why.
 func (r *Router) allow(ctx context.Context, c *command, permission string) (Reply, bool) {
-	d := r.Checker.Check(ctx, c.UserID, c.ChannelID, permission)
+	d := r.Checker.CheckCommand(ctx, c.UserID, c.ChannelID, c.Command, permission)
 	decision := "denied"
 	if d.Allowed {
 		decision = "allowed"

@@ -38,7 +38,6 @@ const matrixPolicy = `roles:
     permissions: [sim.reactivate]
 channels:
   sim: [` + mChannel + `]
-  audit: [` + mChannel + `]
 require_approval: []
 `
 
@@ -207,7 +206,6 @@ channels:
   fmu: [` + xChan + `]
   number: [` + xChan + `]
   call: [` + xChan + `]
-  directory: [` + xChan + `]
 directory:
   ` + xSelf + `: {mobile: "32470000001", fixed: "3228160257"}
   ` + xFleet + `: {mobile: "32470000002", fixed: "3228160257"}
