@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -144,10 +145,7 @@ func (r *Router) closeApproval(ctx context.Context, channel, ts, text string) {
 
 // rateLimit counts a requested change against the user's limit per minute.
 func (r *Router) rateLimit(ctx context.Context, c *command) (Reply, bool) {
-	limit := 10
-	if r.Policy != nil {
-		limit = r.Policy.ChangesPerMinute()
-	}
+	limit := r.changesPerMinute()
 	ok, wait, err := r.Store.Allow(ctx, "changes:"+c.UserID, limit, time.Minute)
 	if err != nil {
 		ref := newID(4)
@@ -159,4 +157,13 @@ func (r *Router) rateLimit(ctx context.Context, c *command) (Reply, bool) {
 		return textReply(fmt.Sprintf(":hand: You have asked for %d changes in the last minute, the most the policy allows. Try again in %s.", limit, humanDuration(max(wait, time.Second)))).with("rate_limited"), false
 	}
 	return Reply{}, true
+}
+
+// changesPerMinute is the policy's per-person allowance of changes (and of
+// refused commands) per minute.
+func (r *Router) changesPerMinute() int {
+	if r.Policy != nil {
+		return r.Policy.ChangesPerMinute()
+	}
+	return permissions.DefaultChangesPerMinute
 }

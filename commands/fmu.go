@@ -179,6 +179,11 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 		if len(targets) == 1 {
 			return textReply(":mag: Looking up 1 FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, targets[0], false) }
 		}
+		// Several numbers make an operation, with API calls and a thread:
+		// it counts against the person's allowance like a change.
+		if reply, ok := r.rateLimit(ctx, c); !ok {
+			return reply, nil
+		}
 		op = r.begin(c, op, fmt.Sprintf("Read the FMU profiles of %d numbers", len(targets)))
 		return textReply(fmt.Sprintf(":mag: Asking EnCo for %d FMU profiles; the answers will arrive in a thread in this channel.", len(targets))), func(ctx context.Context) { r.runFMU(ctx, op, c.ResponseURL) }
 	}
