@@ -238,16 +238,11 @@ func (r *Router) allow(ctx context.Context, c *command, permission string) (Repl
 		// Refusals are audited like everything else, so one person sending
 		// refused commands could fill the trail: past the same per-minute
 		// allowance as changes, they are refused without an entry each.
-		limit := r.changesPerMinute()
-		ok, wait, err := r.Store.Allow(ctx, "denied:"+c.UserID, limit, time.Minute)
-		if err != nil {
-			ref := newID(4)
-			r.log().Error("rate limit", "err", err, "ref", ref)
-			return storeDown(ref), false
-		}
-		if !ok {
+		if reply, ok := r.allowance(ctx, "denied:", c.UserID, func(limit int, wait time.Duration) Reply {
 			c.decision = "rate limited"
-			return textReply(fmt.Sprintf(":hand: %d of your commands were refused in the last minute, the most the policy allows; I am not reading more from you for %s.", limit, humanDuration(max(wait, time.Second)))).with("rate_limited"), false
+			return textReply(fmt.Sprintf(":hand: %d of your commands were refused in the last minute, the most the policy allows; I am not reading more from you for %s.", limit, humanDuration(max(wait, time.Second)))).with("rate_limited")
+		}); !ok {
+			return reply, false
 		}
 	}
 	if err := r.Store.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule}); err != nil {

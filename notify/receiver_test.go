@@ -104,10 +104,16 @@ func (g *receiverRig) post(path string, header map[string]string, body string) i
 	return res.StatusCode
 }
 
+// m2mHeader is what EnCo sends with an M2M callback: the shared secret and
+// the operation's token.
+func m2mHeader(token string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + testSecret, "X-Callback-Token": token}
+}
+
 func (g *receiverRig) m2m(token, tracking, iccid, status, message string) int {
 	g.t.Helper()
 	body := fmt.Sprintf(`{"trackingNumber":%q,"device":{"identifier":%q,"identifierType":"ICCID"},"resultStatus":%q,"messages":[%q]}`, tracking, iccid, status, message)
-	return g.post(PathM2M, map[string]string{"Authorization": "Bearer " + testSecret, "X-Callback-Token": token}, body)
+	return g.post(PathM2M, m2mHeader(token), body)
 }
 
 func (g *receiverRig) results(opID string) []state.Result {
@@ -222,11 +228,11 @@ func TestCallbacksNeedARunningOperationOfTheirKind(t *testing.T) {
 		want  int
 	}{
 		{"M2M callback with an FMU operation's token", func() (string, map[string]string, string, string) {
-			return PathM2M, map[string]string{"Authorization": "Bearer " + testSecret, "X-Callback-Token": fmuToken},
+			return PathM2M, m2mHeader(fmuToken),
 				`{"trackingNumber":"TN","device":{"identifier":"8932000000000000001","identifierType":"ICCID"},"resultStatus":"Success"}`, ""
 		}, http.StatusForbidden},
 		{"M2M callback with a call's token", func() (string, map[string]string, string, string) {
-			return PathM2M, map[string]string{"Authorization": "Bearer " + testSecret, "X-Callback-Token": callToken},
+			return PathM2M, m2mHeader(callToken),
 				`{"trackingNumber":"TN","device":{"identifier":"8932000000000000001","identifierType":"ICCID"},"resultStatus":"Success"}`, ""
 		}, http.StatusForbidden},
 		{"FMU callback with a call's token", func() (string, map[string]string, string, string) {
@@ -235,13 +241,13 @@ func TestCallbacksNeedARunningOperationOfTheirKind(t *testing.T) {
 		{"M2M callback on an expired operation", func() (string, map[string]string, string, string) {
 			op, token := g.operation("sim.deactivate", map[string]string{ParamTracking: "TN-E", "action": "deactivation"}, "msisdn:32470000001")
 			g.setStatus(op.ID, state.StatusExpired)
-			return PathM2M, map[string]string{"Authorization": "Bearer " + testSecret, "X-Callback-Token": token},
+			return PathM2M, m2mHeader(token),
 				`{"trackingNumber":"TN-E","device":{"identifier":"8932000000000000001","identifierType":"ICCID"},"resultStatus":"Success"}`, op.ID
 		}, http.StatusGone},
 		{"M2M callback on a failed operation", func() (string, map[string]string, string, string) {
 			op, token := g.operation("sim.deactivate", map[string]string{ParamTracking: "TN-F", "action": "deactivation"}, "msisdn:32470000001")
 			g.setStatus(op.ID, state.StatusFailed)
-			return PathM2M, map[string]string{"Authorization": "Bearer " + testSecret, "X-Callback-Token": token},
+			return PathM2M, m2mHeader(token),
 				`{"trackingNumber":"TN-F","device":{"identifier":"8932000000000000001","identifierType":"ICCID"},"resultStatus":"Success"}`, op.ID
 		}, http.StatusGone},
 		{"FMU callback on a failed operation", func() (string, map[string]string, string, string) {
@@ -347,7 +353,7 @@ func TestEnCoTextIsEscapedInPosts(t *testing.T) {
 	}
 	m2mOp, m2mToken := g.operation("sim.deactivate", map[string]string{ParamTracking: "TN-X", "action": "deactivation"}, "msisdn:32470000001", "msisdn:32470000002")
 	body = fmt.Sprintf(`{"trackingNumber":"TN-X","device":{"identifier":"<!here>","identifierType":"ICCID"},"resultStatus":%q,"messages":[%q]}`, "<!everyone>", evil)
-	if got := g.post(PathM2M, map[string]string{"Authorization": "Bearer " + testSecret, "X-Callback-Token": m2mToken}, body); got != http.StatusOK {
+	if got := g.post(PathM2M, m2mHeader(m2mToken), body); got != http.StatusOK {
 		t.Fatalf("M2M callback: got %d, want 200", got)
 	}
 
