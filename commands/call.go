@@ -223,7 +223,7 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 		r.log().Error("map session id", "err", err, "operation", op.ID)
 	}
 	r.respond(ctx, responseURL, textReply(fmt.Sprintf(":telephone_receiver: EnCo is placing the call (session %s): %s rings first; once it is answered, EnCo calls %s.",
-		session, notify.NumberLabel(op.Params[notify.ParamOrigin], false), notify.NumberLabel(dest, false))).Message(), false)
+		notify.Escape(session), notify.NumberLabel(op.Params[notify.ParamOrigin], false), notify.NumberLabel(dest, false))).Message(), false)
 }
 
 // callCDR lists recent calls: /call cdr [since=…]. Holders of call.any see
@@ -389,7 +389,7 @@ func cdrTable(cdrs []enco.CDR) string {
 	}
 	row("When (UTC)", "From", "To", "Outcome", "Length")
 	for _, c := range cdrs {
-		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), notify.NumberLabel(e164Digits(c.Origin), false), notify.NumberLabel(e164Digits(c.Destination), false), truncate(cdrOutcome(c), 15), cdrLength(c))
+		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), notify.NumberLabel(e164Digits(c.Origin), false), notify.NumberLabel(e164Digits(c.Destination), false), notify.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
 	}
 	b.WriteString("```")
 	return b.String()

@@ -315,7 +315,7 @@ func (r *Router) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bo
 	case err != nil:
 		text = fmt.Sprintf(":x: %s — %s", t.label(false), r.fmuError(err, "fmu status"))
 	case st.IsError:
-		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), orDefault(st.Error, "no reason given"))
+		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), orDefault(notify.Escape(st.Error), "no reason given"))
 	case own:
 		text = fmt.Sprintf("Your FMU profile (%s) is *%s*.", t.label(false), notify.ProfileLabel(st.Status))
 	default:
@@ -330,7 +330,7 @@ func (r *Router) fmuError(err error, what string) string {
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 200 && ee.StatusCode < 300 && ee.Message != "" {
 		r.log().Info(what+" refused", "err", err)
-		return "EnCo refused it: " + truncate(ee.Message, 300)
+		return "EnCo refused it: " + notify.Escape(truncate(ee.Message, 300))
 	}
 	return r.userError(err, what)
 }

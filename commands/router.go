@@ -476,7 +476,7 @@ func (r *Router) userError(err error, what string) string {
 	r.log().Error(what, "err", err, "ref", ref)
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 400 && ee.StatusCode < 500 && ee.StatusCode != 401 && ee.StatusCode != 403 && ee.StatusCode != 429 && ee.Message != "" {
-		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", truncate(ee.Message, 300), ee.StatusCode, ref)
+		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", notify.Escape(truncate(ee.Message, 300)), ee.StatusCode, ref)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Sprintf("EnCo did not answer in time (ref `%s`). Nothing is known to have changed; check the status before trying again.", ref)

@@ -1,12 +1,15 @@
 package commands
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	gotoken "go/token"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-bot/switchboard/enco"
 )
 
 // A one-value type assertion on an error (err.(*UsageError)) panics the
@@ -63,5 +66,20 @@ func TestNoUncheckedErrorAssertions(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no source files checked")
+	}
+}
+
+// EnCo's words reach Slack only escaped: an error message cannot ping a
+// channel or form a link.
+func TestEnCoErrorTextIsEscaped(t *testing.T) {
+	r := &Router{}
+	const evil = "<!channel> <http://evil.example|click here>"
+	for name, got := range map[string]string{
+		"userError": r.userError(fmt.Errorf("m2m deactivate: %w", &enco.Error{Op: "m2m deactivate", StatusCode: 400, Message: evil}), "m2m request"),
+		"fmuError":  r.fmuError(&enco.Error{Op: "fmu set", StatusCode: 200, Message: evil}, "fmu set"),
+	} {
+		if strings.Contains(got, "<!channel>") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
+			t.Errorf("%s = %q, want EnCo's text escaped", name, got)
+		}
 	}
 }
