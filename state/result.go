@@ -48,11 +48,15 @@ func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.E
 // every target has answered. An operation takes at most Expected distinct
 // results.
 //
-// The operation's status and expected count are read from its JSON without
-// decoding it (it can hold thousands of targets): encoding/json writes the
-// Operation's fields in declaration order, so "expected" is directly
-// followed by "status", and no string inside can hold that sequence
-// unescaped. The operation is written back only once, when it completes.
+// The operation's status and expected count are kept in its counters hash,
+// so that a result need not read the operation (which can hold thousands of
+// targets): the first result copies them from the operation's JSON, without
+// decoding it (encoding/json writes the Operation's fields in declaration
+// order, so "expected" is directly followed by "status", and no string
+// inside can hold that sequence unescaped), and every change of status
+// (UpdateOperation, ExpireOperation, the completion here) writes the hash's
+// copy in the same atomic step as the operation. The operation is written
+// back here only once, when it completes.
 //
 // A progress message is queued only when none of the operation's waits in
 // the queue: the counters hash is marked while one does, and the deliverer
@@ -78,14 +82,22 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -2 then
   return false
 end
-local raw = redis.call('GET', KEYS[1])
-local expected, status = string.match(raw, '"expected":(%-?%d+),"status":"(%a*)"')
-if not expected then
-  return redis.error_reply('operation ' .. ARGV[4] .. ': no "expected","status" pair in its JSON')
-end
-expected = tonumber(expected)
-local c = redis.call('HMGET', KEYS[3], 'done', 'failed')
+local c = redis.call('HMGET', KEYS[3], 'done', 'failed', 'expected', 'status')
 local done, failed = tonumber(c[1]) or 0, tonumber(c[2]) or 0
+local expected, status = tonumber(c[3]), c[4]
+local raw
+if not expected or not status then
+  raw = redis.call('GET', KEYS[1])
+  local e, st = string.match(raw, '"expected":(%-?%d+),"status":"(%a*)"')
+  if not e then
+    return redis.error_reply('operation ' .. ARGV[4] .. ': no "expected","status" pair in its JSON')
+  end
+  expected, status = expected or tonumber(e), status or st
+  redis.call('HSET', KEYS[3], 'expected', expected, 'status', status)
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[3], ttl)
+  end
+end
 if status ~= 'running' and status ~= 'done' then
   return {done, failed, expected, 2}
 end
@@ -133,8 +145,10 @@ if n > 0 then
   end
 end
 if complete then
+  raw = raw or redis.call('GET', KEYS[1])
   local updated = string.gsub(raw, '("expected":%-?%d+,"status":")%a*"', '%1done"', 1)
   redis.call('SET', KEYS[1], updated, 'KEEPTTL')
+  redis.call('HSET', KEYS[3], 'status', 'done')
   redis.call('ZREM', KEYS[5], ARGV[4])
 end
 if ttl > 0 then

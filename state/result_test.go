@@ -123,17 +123,48 @@ var resultScenarios = []scenario{
 	}},
 	{"a finished operation takes no results", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
+		each := Effects{Each: []Outgoing{{Kind: "post", Text: "x"}}}
 		for _, status := range []string{StatusFailed, StatusExpired, StatusCancelled, StatusPending} {
-			id := createWithExpected(t, s, 3, time.Minute)
-			if _, err := s.UpdateOperation(ctx, id, func(o *Operation) error { o.Status = status; return nil }); err != nil {
-				t.Fatal(err)
-			}
-			_, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, Effects{Each: []Outgoing{{Kind: "post", Text: "x"}}})
-			wantErrIs(t, "result for a "+status+" operation", err, ErrClosed)
-			if n, err := rdb.Exists(ctx, prefix+"res:{"+id+"}", prefix+"prog:{"+id+"}").Result(); err != nil || n != 0 {
-				t.Errorf("%s operation: %d result keys written (%v), want none", status, n, err)
+			for _, afterFirst := range []bool{false, true} {
+				// The status changes before any result, or after one (when
+				// the counters hash already holds a copy of it).
+				id := createWithExpected(t, s, 3, time.Minute)
+				want := 0
+				if afterFirst {
+					if _, err := s.RecordResult(ctx, id, Result{Target: "iccid:0", OK: true}, each); err != nil {
+						t.Fatal(err)
+					}
+					want = 1
+				}
+				if _, err := s.UpdateOperation(ctx, id, func(o *Operation) error { o.Status = status; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				outbox := streamLen(t, rdb, s.outboxKey())
+				_, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, each)
+				wantErrIs(t, fmt.Sprintf("result for a %s operation (after a first: %v)", status, afterFirst), err, ErrClosed)
+				if n, err := rdb.HLen(ctx, prefix+"res:{"+id+"}").Result(); err != nil || int(n) != want {
+					t.Errorf("%s operation: %d results (%v), want %d", status, n, err, want)
+				}
+				if got := streamLen(t, rdb, s.outboxKey()); got != outbox {
+					t.Errorf("%s operation: %d messages queued, want none", status, got-outbox)
+				}
+				if ttl := rdb.PTTL(ctx, prefix+"prog:{"+id+"}").Val(); ttl <= 0 {
+					t.Errorf("%s operation: counters hash TTL %v, want the operation's", status, ttl)
+				}
 			}
 		}
+	}},
+	{"an expired operation takes no more results", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		id := createWithExpected(t, s, 3, time.Minute)
+		if _, err := s.RecordResult(ctx, id, Result{Target: "iccid:0", OK: true}, Effects{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, expired, err := s.ExpireOperation(ctx, id, func(Operation, []Result) []Outgoing { return nil }); err != nil || !expired {
+			t.Fatalf("ExpireOperation: expired %v, %v", expired, err)
+		}
+		_, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, Effects{})
+		wantErrIs(t, "result after expiry", err, ErrClosed)
 	}},
 	{"result for an unknown operation is refused", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
