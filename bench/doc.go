@@ -44,4 +44,9 @@
 //     channel; Slack calls made, 429 answers, time to the last summary.
 //   - Memory: the bot's resident memory (VmRSS) idle after start, and its
 //     peak (VmHWM) under each load.
+//   - ExtraDevices: a one-card operation completed by its own callback, then
+//     callbacks with its token naming devices it never asked about, driven
+//     like Ingest against the bot (each answered 409, nothing written) and
+//     the bare handler; callbacks per second and their ratio. It is not
+//     needed for a run to rewrite BENCHMARKS.md.
 package bench

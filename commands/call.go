@@ -145,7 +145,7 @@ func (r *Router) parseCall(toks []token) (callRequest, *UsageError) {
 	}
 	nums, err := numbers(callUsage, rest)
 	if err != nil {
-		return req, err.(*UsageError)
+		return req, err
 	}
 	if len(nums) != 1 {
 		return req, usageErr(callUsage, "`/call` calls one number at a time; I read %d numbers.", len(nums))
@@ -230,7 +230,7 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 		return
 	}
 	r.respond(ctx, responseURL, textReply(fmt.Sprintf(":telephone_receiver: EnCo is placing the call (session %s): %s rings first; once it is answered, EnCo calls %s.",
-		session, notify.NumberLabel(op.Params[notify.ParamOrigin], false), notify.NumberLabel(dest, false))).Message(), false)
+		notify.Escape(session), notify.NumberLabel(op.Params[notify.ParamOrigin], false), notify.NumberLabel(dest, false))).Message(), false)
 }
 
 // callCDR lists recent calls: /call cdr [since=…]. Holders of call.any see
@@ -238,7 +238,7 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
 	pos, opts, err := options(callUsage, args, "since")
 	if err != nil {
-		return usageReply(err.(*UsageError)), nil
+		return usageReply(err), nil
 	}
 	if len(pos) > 0 {
 		return usageReply(usageErr(callUsage, "`%s`: `/call cdr` takes only `since=`, e.g. `/call cdr since=7d`.", pos[0].text)), nil
@@ -396,7 +396,7 @@ func cdrTable(cdrs []enco.CDR) string {
 	}
 	row("When (UTC)", "From", "To", "Outcome", "Length")
 	for _, c := range cdrs {
-		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), notify.NumberLabel(e164Digits(c.Origin), false), notify.NumberLabel(e164Digits(c.Destination), false), truncate(cdrOutcome(c), 15), cdrLength(c))
+		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), notify.NumberLabel(e164Digits(c.Origin), false), notify.NumberLabel(e164Digits(c.Destination), false), notify.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
 	}
 	b.WriteString("```")
 	return b.String()

@@ -77,7 +77,7 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 func (r *Router) directoryUnlink(ctx context.Context, c *command, args []token) Reply {
 	pos, _, err := options(fmuUsage, args)
 	if err != nil {
-		return usageReply(err.(*UsageError))
+		return usageReply(err)
 	}
 	user, uerr := onePerson(pos, "unlink")
 	if uerr != nil {

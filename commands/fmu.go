@@ -179,6 +179,11 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 		if len(targets) == 1 {
 			return textReply(":mag: Looking up 1 FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, targets[0], false) }
 		}
+		// Several numbers make an operation, with API calls and a thread:
+		// it counts against the person's allowance like a change.
+		if reply, ok := r.rateLimit(ctx, c); !ok {
+			return reply, nil
+		}
 		op = r.begin(c, op, fmt.Sprintf("Read the FMU profiles of %d numbers", len(targets)))
 		return textReply(fmt.Sprintf(":mag: Asking EnCo for %d FMU profiles; the answers will arrive in a thread in this channel.", len(targets))), func(ctx context.Context) { r.runFMU(ctx, op, c.ResponseURL) }
 	}
@@ -208,7 +213,7 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 // be Belgian mobile numbers, the only ones FMU knows.
 func fmuTargets(toks []token) (nums []phone.Number, mentions []string, err *UsageError) {
 	if _, _, oerr := options(fmuUsage, toks); oerr != nil {
-		return nil, nil, oerr.(*UsageError)
+		return nil, nil, oerr
 	}
 	var run []token
 	flush := func() *UsageError {
@@ -218,7 +223,7 @@ func fmuTargets(toks []token) (nums []phone.Number, mentions []string, err *Usag
 		read, err := numbers(fmuUsage, run)
 		run = nil
 		if err != nil {
-			return err.(*UsageError)
+			return err
 		}
 		for _, n := range read {
 			if uerr := fmuNumber(n); uerr != nil {
@@ -310,7 +315,7 @@ func (r *Router) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bo
 	case err != nil:
 		text = fmt.Sprintf(":x: %s — %s", t.label(false), r.fmuError(err, "fmu status"))
 	case st.IsError:
-		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), orDefault(st.Error, "no reason given"))
+		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), orDefault(notify.Escape(st.Error), "no reason given"))
 	case own:
 		text = fmt.Sprintf("Your FMU profile (%s) is *%s*.", t.label(false), notify.ProfileLabel(st.Status))
 	default:
@@ -325,7 +330,7 @@ func (r *Router) fmuError(err error, what string) string {
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 200 && ee.StatusCode < 300 && ee.Message != "" {
 		r.log().Info(what+" refused", "err", err)
-		return "EnCo refused it: " + truncate(ee.Message, 300)
+		return "EnCo refused it: " + notify.Escape(truncate(ee.Message, 300))
 	}
 	return r.userError(err, what)
 }

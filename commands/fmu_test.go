@@ -161,6 +161,10 @@ func (c telChecker) Check(_ context.Context, _, _, permission string) permission
 	return permissions.Decision{Permission: permission, Message: "You don't have permission " + permission + "."}
 }
 
+func (c telChecker) CheckCommand(ctx context.Context, user, channel, _, permission string) permissions.Decision {
+	return c.Check(ctx, user, channel, permission)
+}
+
 // telDirectory is a directory of policy-file entries.
 type telDirectory map[string]permissions.Entry
 

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
 )
 
@@ -39,7 +40,7 @@ type token struct {
 
 // tokenize splits command text into words. Commas separate like spaces.
 // Slack escapes become single tokens: mentions keep their IDs, links their label.
-func tokenize(text string) ([]token, error) {
+func tokenize(text string) ([]token, *UsageError) {
 	if len(text) > MaxTextLength {
 		return nil, &UsageError{Msg: fmt.Sprintf("That command is %d characters long; the most I read is %d. Split it into several commands.", len(text), MaxTextLength)}
 	}
@@ -72,13 +73,27 @@ func isSpace(r rune) bool {
 	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0'
 }
 
+// slackUserID and slackGroupID are the shapes of the IDs a mention may
+// carry. Anything else (<@!channel>, <@U1 x>) is not a person and is never
+// used as a key or echoed as a mention.
+var (
+	slackUserID  = regexp.MustCompile(`^[UW][A-Z0-9]{1,20}$`)
+	slackGroupID = regexp.MustCompile(`^S[A-Z0-9]{1,20}$`)
+)
+
 func escapeToken(ref, label string) token {
 	switch {
 	case strings.HasPrefix(ref, "@"):
 		id := strings.TrimPrefix(ref, "@")
+		if !slackUserID.MatchString(id) {
+			return token{text: notify.Escape("<" + ref + ">")}
+		}
 		return token{text: "<@" + id + ">", user: id}
 	case strings.HasPrefix(ref, "!subteam^"):
 		id := strings.TrimPrefix(ref, "!subteam^")
+		if !slackGroupID.MatchString(id) {
+			return token{text: notify.Escape("<" + ref + ">")}
+		}
 		return token{text: "<!subteam^" + id + ">", group: id}
 	case strings.HasPrefix(ref, "tel:"):
 		// A number Slack turned into a link is still a number the user typed.
@@ -88,14 +103,14 @@ func escapeToken(ref, label string) token {
 		return token{text: strings.TrimPrefix(ref, "tel:"), literal: true}
 	}
 	if label != "" {
-		return token{text: label}
+		return token{text: notify.Escape(label)}
 	}
-	return token{text: ref}
+	return token{text: notify.Escape(ref)}
 }
 
 // options splits key=value tokens (e.g. zone=02) from the positional ones.
 // Keys are lower-cased; an unknown key or a repeated one is a usage error.
-func options(usage string, toks []token, allowed ...string) (pos []token, opts map[string]string, err error) {
+func options(usage string, toks []token, allowed ...string) (pos []token, opts map[string]string, err *UsageError) {
 	opts = map[string]string{}
 	for _, t := range toks {
 		k, v, ok := strings.Cut(t.text, "=")
@@ -141,7 +156,7 @@ const maxNumberTokens = 6
 // ("+32 470 12 34 56 0470 11 22 33" is two numbers): the longest run of tokens
 // that forms a valid number wins. A token that starts no valid number is named
 // in the error.
-func numbers(usage string, toks []token) ([]phone.Number, error) {
+func numbers(usage string, toks []token) ([]phone.Number, *UsageError) {
 	var out []phone.Number
 	for i := 0; i < len(toks); {
 		if !toks[i].literal {

@@ -22,6 +22,10 @@ func TestTokenize(t *testing.T) {
 		{"phone link keeps its label", "<tel:+32470123456|+32 470 12 34 56>", []token{{text: "+32 470 12 34 56", literal: true}}},
 		{"non-breaking space", "a\u00a0b", []token{{text: "a", literal: true}, {text: "b", literal: true}}},
 		{"empty", "  ", nil},
+		{"mention of no user", "<@!channel>", []token{{text: "&lt;@!channel&gt;"}}},
+		{"mention with a malformed ID", "<@U0AAAA AAA|x> <@u0aaaaaaa>", []token{{text: "&lt;@U0AAAA AAA&gt;"}, {text: "&lt;@u0aaaaaaa&gt;"}}},
+		{"group mention with a malformed ID", "<!subteam^!here>", []token{{text: "&lt;!subteam^!here&gt;"}}},
+		{"special mention", "<!channel>", []token{{text: "!channel"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,4 +138,27 @@ func FuzzCommandGrammar(f *testing.F) {
 		}
 		_, _, _ = options(simUsage, toks, "zone", "type")
 	})
+}
+
+// /fmu link and unlink store the mentioned ID as a directory key: a mention
+// that names no user is refused before that.
+func TestDirectoryCommandsRefuseMentionsOfNoUser(t *testing.T) {
+	for _, text := range []string{"<@!channel>", "<@!here|here>", "<@U1 2>", "<!subteam^S0BBBBBBB>"} {
+		t.Run(text, func(t *testing.T) {
+			toks, err := tokenize(text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			user, uerr := onePerson(toks, "link")
+			if uerr == nil {
+				t.Fatalf("onePerson(%q) = %q, want a refusal", text, user)
+			}
+			if !strings.Contains(uerr.Msg, "is not a person") {
+				t.Errorf("refusal = %q, want it to say the token is not a person", uerr.Msg)
+			}
+			if strings.Contains(uerr.Msg, "<@!") {
+				t.Errorf("refusal = %q echoes the mention unescaped", uerr.Msg)
+			}
+		})
+	}
 }

@@ -60,7 +60,7 @@ func numberFilter(args []token) (enco.NumberFilter, *UsageError) {
 	var f enco.NumberFilter
 	pos, opts, err := options(numberUsage, args, "zone", "type", "tier")
 	if err != nil {
-		return f, err.(*UsageError)
+		return f, err
 	}
 	if len(pos) > 0 {
 		return f, usageErr(numberUsage, "`%s`: `/number available` takes only `zone=`, `type=` and `tier=`, e.g. `/number available zone=02 type=fixed`.", pos[0].text)
@@ -221,14 +221,14 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 	}
 	pos, opts, err := options(numberUsage, args, allowed...)
 	if err != nil {
-		return usageReply(err.(*UsageError))
+		return usageReply(err)
 	}
 	if len(pos) == 0 {
 		return usageReply(usageErr(numberUsage, "`/number %s` needs the number, e.g. `/number %s 02 206 07 42`.", sub, sub))
 	}
 	nums, err := numbers(numberUsage, pos)
 	if err != nil {
-		return usageReply(err.(*UsageError))
+		return usageReply(err)
 	}
 	if len(nums) != 1 {
 		return usageReply(usageErr(numberUsage, "`/number %s` takes one number at a time; I read %d.", sub, len(nums)))

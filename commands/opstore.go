@@ -41,21 +41,9 @@ func (r *Router) recordResult(ctx context.Context, op state.Operation, res state
 	if res.At.IsZero() {
 		res.At = time.Now()
 	}
-	p, err := r.Store.RecordResult(ctx, op.ID, res, notify.ThreadPosts(op, res, reply, summary))
-	if err != nil {
-		return err
-	}
-	if p.First && p.Complete() {
-		if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-			if o.Status == state.StatusRunning {
-				o.Status = state.StatusDone
-			}
-			return nil
-		}); err != nil {
-			r.log().Error("mark operation done", "err", err, "operation", op.ID)
-		}
-	}
-	return nil
+	// The store marks the operation done with its last result.
+	_, err := r.Store.RecordResult(ctx, op.ID, res, notify.ThreadPosts(op, res, reply, summary))
+	return err
 }
 
 // begin prepares an operation that runs without a confirmation click, as

@@ -28,9 +28,12 @@ import (
 	"github.com/switchboard-bot/switchboard/state"
 )
 
-// Checker decides whether a user may use a permission in a channel.
+// Checker decides whether a user may use a permission in a channel: Check
+// within the command the permission is named after, CheckCommand within the
+// slash command being run (whose channel allow-list applies).
 type Checker interface {
 	Check(ctx context.Context, userID, channelID, permission string) permissions.Decision
+	CheckCommand(ctx context.Context, userID, channelID, command, permission string) permissions.Decision
 }
 
 // Store is the shared state the commands need.
@@ -59,10 +62,10 @@ type SIMAPI interface {
 	RequestM2M(ctx context.Context, a enco.M2MAction, devices []enco.Device, callbackToken string) (string, error)
 }
 
-// Callbacks is told when a tracking number becomes known, so that callbacks
+// Callbacks is told when an operation's tracking number becomes known, so that callbacks
 // which arrived before it (and were parked) are delivered.
 type Callbacks interface {
-	TrackingKnown(ctx context.Context, trackingNumber string)
+	TrackingKnown(ctx context.Context, opID string)
 }
 
 // Directory finds a person's own numbers (mobile, fixed).
@@ -177,9 +180,7 @@ func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, fun
 	toks, err := tokenize(sc.Text)
 	c := &command{SlashCommand: sc, toks: toks}
 	if err != nil {
-		var ue *UsageError
-		errors.As(err, &ue)
-		reply := usageReply(ue)
+		reply := usageReply(err)
 		r.logCommand(c, reply, start)
 		if r.OnCommand != nil {
 			r.OnCommand(sc.Command, reply.Outcome())
@@ -230,12 +231,23 @@ func (r *Router) Wait() { r.bg.Wait() }
 // allow checks a permission and records the decision in the audit stream.
 // When it is denied, the reply says why.
 func (r *Router) allow(ctx context.Context, c *command, permission string) (Reply, bool) {
-	d := r.Checker.Check(ctx, c.UserID, c.ChannelID, permission)
+	d := r.Checker.CheckCommand(ctx, c.UserID, c.ChannelID, c.Command, permission)
 	decision := "denied"
 	if d.Allowed {
 		decision = "allowed"
 	}
 	c.permission, c.decision, c.rule = permission, decision, d.Rule
+	if !d.Allowed {
+		// Refusals are audited like everything else, so one person sending
+		// refused commands could fill the trail: past the same per-minute
+		// allowance as changes, they are refused without an entry each.
+		if reply, ok := r.allowance(ctx, "denied:", c.UserID, func(limit int, wait time.Duration) Reply {
+			c.decision = "rate limited"
+			return textReply(fmt.Sprintf(":hand: %d of your commands were refused in the last minute, the most the policy allows; I am not reading more from you for %s.", limit, humanDuration(max(wait, time.Second)))).with("rate_limited")
+		}); !ok {
+			return reply, false
+		}
+	}
 	if err := r.Store.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule}); err != nil {
 		// Every decision is recorded; without the store nothing is done.
 		ref := newID(4)
@@ -486,7 +498,7 @@ func (r *Router) userError(err error, what string) string {
 	r.log().Error(what, "err", err, "ref", ref)
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 400 && ee.StatusCode < 500 && ee.StatusCode != 401 && ee.StatusCode != 403 && ee.StatusCode != 429 && ee.Message != "" {
-		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", truncate(ee.Message, 300), ee.StatusCode, ref)
+		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", notify.Escape(truncate(ee.Message, 300)), ee.StatusCode, ref)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Sprintf("EnCo did not answer in time (ref `%s`). Nothing is known to have changed; check the status before trying again.", ref)

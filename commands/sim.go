@@ -98,7 +98,7 @@ func (r *Router) simDevices(sub string, toks []token) ([]enco.Device, *UsageErro
 		nums, err := numbers(simUsage, run)
 		run = nil
 		if err != nil {
-			return err.(*UsageError)
+			return err
 		}
 		for _, n := range nums {
 			if n.Kind == phone.Special {
@@ -159,7 +159,7 @@ func prefixedDevice(kind, value, text string) (enco.Device, *UsageError) {
 	case "msisdn":
 		nums, err := numbers(simUsage, []token{{text: value, literal: true}})
 		if err != nil {
-			return enco.Device{}, err.(*UsageError)
+			return enco.Device{}, err
 		}
 		return enco.Device{Identifier: nums[0].Digits, IdentifierType: enco.MSISDN}, nil
 	}
@@ -245,13 +245,13 @@ func (r *Router) runM2M(ctx context.Context, op state.Operation, responseURL str
 		r.log().Error("map tracking number", "err", err, "operation", op.ID, "tracking", tn)
 	}
 	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-		o.Params["tracking"] = tn
+		o.Params[notify.ParamTracking] = tn
 		return nil
 	}); err != nil {
 		r.log().Error("store tracking number", "err", err, "operation", op.ID)
 	}
 	if r.Callbacks != nil {
-		r.Callbacks.TrackingKnown(ctx, tn)
+		r.Callbacks.TrackingKnown(ctx, op.ID)
 	}
 }
 

@@ -25,6 +25,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/switchboard-bot/switchboard/internal/redact"
 )
 
 // DefaultBaseURL is the EnCo API gateway.
@@ -162,7 +164,9 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte) (resp r
 	}
 	res, err := c.httpClient().Do(req)
 	if err != nil {
-		return resp, fmt.Errorf("%s: %w", r.op, err)
+		// The URL may carry a callback URL with its token (FMU's
+		// callback_url): the error names the host only.
+		return resp, fmt.Errorf("%s: %w", r.op, redact.URLs(err))
 	}
 	defer res.Body.Close()
 	resp.status = res.StatusCode

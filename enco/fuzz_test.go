@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
 )
@@ -25,6 +26,23 @@ func addSeeds(f *testing.F) {
 	}
 }
 
+// decodeBudget is the most one decoding of a callback body may take. A body
+// is at most MaxCallbackBody bytes and decoding is linear, so any input
+// takes well under a millisecond; the budget leaves room for a busy machine
+// and the fuzzer's instrumentation while still failing a decoder whose time
+// grows with the square of its input (seconds for 64 KiB).
+const decodeBudget = 250 * time.Millisecond
+
+// withinBudget runs decode and fails when it took longer than decodeBudget.
+func withinBudget(t *testing.T, data []byte, decode func()) {
+	t.Helper()
+	start := time.Now()
+	decode()
+	if took := time.Since(start); took > decodeBudget {
+		t.Fatalf("decoding %d bytes took %v, over the budget of %v: %.200q", len(data), took, decodeBudget, data)
+	}
+}
+
 // checkRefusal fails unless err is one of the decoders' documented errors.
 func checkRefusal(t *testing.T, err error) {
 	t.Helper()
@@ -36,7 +54,9 @@ func checkRefusal(t *testing.T, err error) {
 func FuzzDecodeM2MResult(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := enco.DecodeM2MResult(data)
+		var r enco.M2MResult
+		var err error
+		withinBudget(t, data, func() { r, err = enco.DecodeM2MResult(data) })
 		if err != nil {
 			checkRefusal(t, err)
 			return
@@ -53,7 +73,9 @@ func FuzzDecodeM2MResult(f *testing.F) {
 func FuzzDecodeFMUResults(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		results, err := enco.DecodeFMUResults(data)
+		var results []enco.FMUResult
+		var err error
+		withinBudget(t, data, func() { results, err = enco.DecodeFMUResults(data) })
 		if err != nil {
 			checkRefusal(t, err)
 			return
@@ -75,7 +97,9 @@ func FuzzDecodeFMUResults(f *testing.F) {
 func FuzzDecodeCDR(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := enco.DecodeCDR(data)
+		var c enco.CDR
+		var err error
+		withinBudget(t, data, func() { c, err = enco.DecodeCDR(data) })
 		if err != nil {
 			checkRefusal(t, err)
 			return

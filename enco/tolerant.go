@@ -3,6 +3,7 @@ package enco
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -149,43 +150,158 @@ func flexBool(raw json.RawMessage) (value, ok bool) {
 // readableText turns a message into one line of text: a string as is, an
 // object by its message-like member (or compact JSON when it has none), a
 // list as its readable members joined with "; ".
+//
+// The value is read once into a tree (readTree) and the tree is walked, so
+// the time taken grows with the size of the value, not with its size times
+// its depth: a body nested a thousand levels deep costs what a flat one of
+// the same size does.
 func readableText(raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""
 	}
-	switch raw[0] {
-	case '{':
-		m, ok := fields(raw)
-		if !ok {
-			return ""
+	n, ok := readTree(raw)
+	if !ok {
+		return ""
+	}
+	return n.text(raw)
+}
+
+// messageNames are the members an object's text is read from, in order.
+var messageNames = []string{"message", "text", "description", "error_description", "error", "detail", "reason"}
+
+// jsonNode is one JSON value read by readTree: its kind ('{', '[', '"',
+// '0' for a number, 't', 'f', 'n'), its text for a string or a number, its
+// members for an object or a list (keys only for an object), and its span
+// in the input, for compact JSON.
+type jsonNode struct {
+	kind       byte
+	str        string
+	keys       []string
+	vals       []*jsonNode
+	start, end int64
+}
+
+// readTree reads one JSON value and nothing after it; ok is false for
+// anything that is not valid JSON.
+func readTree(raw []byte) (*jsonNode, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	n, err := readNode(dec, raw)
+	if err != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return n, true
+}
+
+func readNode(dec *json.Decoder, raw []byte) (*jsonNode, error) {
+	start := dec.InputOffset()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	// The offset before a value may sit before the ':' or ',' that leads to
+	// it: skip those to the value's first byte.
+	for start < int64(len(raw)) && bytes.IndexByte([]byte(" \t\r\n:,"), raw[start]) >= 0 {
+		start++
+	}
+	n := &jsonNode{start: start}
+	switch t := tok.(type) {
+	case json.Delim:
+		n.kind = byte(t)
+		for dec.More() {
+			if n.kind == '{' {
+				key, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, _ := key.(string)
+				n.keys = append(n.keys, k)
+			}
+			v, err := readNode(dec, raw)
+			if err != nil {
+				return nil, err
+			}
+			n.vals = append(n.vals, v)
 		}
-		if v, ok := field(m, "message", "text", "description", "error_description", "error", "detail", "reason"); ok {
-			if s := readableText(v); s != "" {
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return nil, err
+		}
+	case string:
+		n.kind, n.str = '"', t
+	case json.Number:
+		n.kind, n.str = '0', t.String()
+	case bool:
+		n.kind = 'f'
+		if t {
+			n.kind = 't'
+		}
+	case nil:
+		n.kind = 'n'
+	}
+	n.end = dec.InputOffset()
+	return n, nil
+}
+
+// text is readableText for a value already read.
+func (n *jsonNode) text(raw []byte) string {
+	switch n.kind {
+	case '{':
+		if v := n.member(messageNames); v != nil {
+			if s := v.text(raw); s != "" {
 				return s
 			}
 		}
 		var buf bytes.Buffer
-		if json.Compact(&buf, raw) != nil {
+		if json.Compact(&buf, raw[n.start:n.end]) != nil {
 			return ""
 		}
 		return buf.String()
 	case '[':
-		list, ok := elements(raw)
-		if !ok {
-			return ""
-		}
-		parts := make([]string, 0, len(list))
-		for _, v := range list {
-			if s := readableText(v); s != "" {
+		parts := make([]string, 0, len(n.vals))
+		for _, v := range n.vals {
+			if s := v.text(raw); s != "" {
 				parts = append(parts, s)
 			}
 		}
 		return strings.Join(parts, "; ")
-	case 't', 'f':
-		return string(raw)
+	case 't':
+		return "true"
+	case 'f':
+		return "false"
+	case '"':
+		return strings.TrimSpace(n.str)
+	case '0':
+		return n.str
 	}
-	return flexString(raw)
+	return ""
+}
+
+// member is field for a value already read: the first of names present,
+// matching the key exactly (the last such member, as a decoder keeps it)
+// and then case-insensitively, and ignoring nulls.
+func (n *jsonNode) member(names []string) *jsonNode {
+	for _, name := range names {
+		for i := len(n.keys) - 1; i >= 0; i-- {
+			if n.keys[i] == name {
+				if n.vals[i].kind != 'n' {
+					return n.vals[i]
+				}
+				break
+			}
+		}
+	}
+	for _, name := range names {
+		for i, k := range n.keys {
+			if strings.EqualFold(k, name) && n.vals[i].kind != 'n' {
+				return n.vals[i]
+			}
+		}
+	}
+	return nil
 }
 
 // fieldOrNil is field without the found flag.

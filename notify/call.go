@@ -29,7 +29,7 @@ func (rc *Receiver) handleCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rc *Receiver) call(w http.ResponseWriter, r *http.Request) (int, string, error) {
-	op, err := rc.tokenOperation(r, "call.")
+	op, err := rc.authenticate(r.Context(), r.PathValue("token"), "call.")
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -64,15 +64,15 @@ func CallResultText(op state.Operation, cdr enco.CDR, mask bool) string {
 	if len(op.Targets) > 0 {
 		dest = TargetLabel(op, op.Targets[0], mask)
 	}
-	reason := cdr.ReleaseReason()
+	reason, session := Escape(cdr.ReleaseReason()), Escape(cdr.SessionID)
 	if cdr.Answered() {
-		return fmt.Sprintf(":telephone_receiver: Call to %s answered — %s, ended with %s. (session %s)", dest, CallDuration(cdr.CallDuration), reason, cdr.SessionID)
+		return fmt.Sprintf(":telephone_receiver: Call to %s answered — %s, ended with %s. (session %s)", dest, CallDuration(cdr.CallDuration), reason, session)
 	}
 	if strings.HasPrefix(strings.ToLower(cdr.CallReleaseInfo), "leg1") {
 		origin := NumberLabel(cmp.Or(op.Params[ParamOrigin], cdr.Origin), mask)
-		return fmt.Sprintf(":x: Call to %s not made: the first phone, %s, was not reached (%s). (session %s)", dest, origin, reason, cdr.SessionID)
+		return fmt.Sprintf(":x: Call to %s not made: the first phone, %s, was not reached (%s). (session %s)", dest, origin, reason, session)
 	}
-	return fmt.Sprintf(":x: Call to %s not answered: %s. (session %s)", dest, reason, cdr.SessionID)
+	return fmt.Sprintf(":x: Call to %s not answered: %s. (session %s)", dest, reason, session)
 }
 
 // CallDuration says a call's length in seconds in words: "42 s", "1 min 35 s", "1 h 2 min".

@@ -142,9 +142,17 @@ func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
 	if strings.HasPrefix(op.Kind, "call") {
 		return ":hourglass: EnCo sent no call record for this call, so its outcome is unknown. `/call cdr` lists the calls EnCo has recorded."
 	}
+	isTarget := make(map[string]bool, len(op.Targets))
+	for _, t := range op.Targets {
+		isTarget[t] = true
+	}
 	answered := make(map[string]bool, len(results))
+	othersNamed := 0 // results under a name that is none of the targets (an ICCID for a number)
 	for _, r := range results {
 		answered[r.Target] = true
+		if !isTarget[r.Target] {
+			othersNamed++
+		}
 	}
 	var missing []string
 	for _, t := range op.Targets {
@@ -152,8 +160,15 @@ func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
 			missing = append(missing, t)
 		}
 	}
-	if len(missing) == 0 {
+	unanswered := len(op.Targets) - len(results)
+	if len(missing) == 0 || unanswered <= 0 {
 		return fmt.Sprintf(":hourglass: The request expired before EnCo confirmed it was complete (%d of %d answered).", len(results), len(op.Targets))
+	}
+	if othersNamed > 0 {
+		// Some answers named the card otherwise than the request did, so the
+		// targets without an answer under their own name include some that
+		// did answer: naming them would be wrong.
+		return fmt.Sprintf(":hourglass: No answer from EnCo for %d of %d before the request expired. EnCo named the cards that answered by another identifier than the one you gave, so the replies above show which answered.", unanswered, len(op.Targets))
 	}
 	names := make([]string, 0, min(len(missing), maxNamed)+1)
 	for i, t := range missing {

@@ -19,20 +19,32 @@ func TestExpiryText(t *testing.T) {
 		results []state.Result
 		mask    bool
 		want    string
+		notWant []string // names that must not appear
 	}{
 		{"names the silent numbers and their people", fmuRead, []state.Result{{Target: "msisdn:32470000001"}}, false,
-			"No answer from EnCo for 2 of 3 before the request expired: +32 470 00 00 02, <@U0BOB> (+32 470 00 00 03)."},
+			"No answer from EnCo for 2 of 3 before the request expired: +32 470 00 00 02, <@U0BOB> (+32 470 00 00 03).", nil},
 		{"masks them when asked", fmuRead, []state.Result{{Target: "msisdn:32470000001"}, {Target: "msisdn:32470000003"}}, true,
-			"for 1 of 3 before the request expired: +32 470 •• •• 02."},
+			"for 1 of 3 before the request expired: +32 470 •• •• 02.", nil},
 		{"a call", state.Operation{Kind: "call.self", Targets: []string{"msisdn:32468373901"}}, nil, false,
-			"EnCo sent no call record for this call"},
+			"EnCo sent no call record for this call", nil},
 		{"SIM ids", state.Operation{Kind: "sim.deactivate", Targets: []string{"iccid:8932010000000000001"}}, nil, false,
-			"for 1 of 1 before the request expired: ICCID 8932010000000000001."},
+			"for 1 of 1 before the request expired: ICCID 8932010000000000001.", nil},
+		{"numbers answered by ICCID are not named as silent", state.Operation{Kind: "sim.deactivate", Targets: []string{"msisdn:32470000001", "msisdn:32470000002", "msisdn:32470000003"}},
+			[]state.Result{{Target: "iccid:8932010000000000001"}}, false,
+			"No answer from EnCo for 2 of 3 before the request expired.", []string{"+32 470", "ICCID"}},
+		{"all answered, some by ICCID", state.Operation{Kind: "sim.deactivate", Targets: []string{"msisdn:32470000001", "msisdn:32470000002"}},
+			[]state.Result{{Target: "iccid:8932010000000000001"}, {Target: "msisdn:32470000002"}}, false,
+			"expired before EnCo confirmed it was complete (2 of 2 answered)", []string{"+32 470"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := ExpiryText(tt.op, tt.results, tt.mask); !strings.Contains(got, tt.want) {
 				t.Errorf("ExpiryText = %q, want it to contain %q", got, tt.want)
+			}
+			for _, bad := range tt.notWant {
+				if got := ExpiryText(tt.op, tt.results, tt.mask); strings.Contains(got, bad) {
+					t.Errorf("ExpiryText = %q, want no %q in it", got, bad)
+				}
 			}
 		})
 	}

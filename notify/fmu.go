@@ -27,7 +27,7 @@ func (rc *Receiver) handleFMU(w http.ResponseWriter, r *http.Request) {
 
 func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, error) {
 	ctx := r.Context()
-	op, err := rc.tokenOperation(r, "fmu.")
+	op, err := rc.authenticate(ctx, r.PathValue("token"), "fmu.")
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -61,31 +61,6 @@ func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, er
 	return http.StatusOK, op.ID, nil
 }
 
-// tokenOperation finds the operation whose callback token ends the URL. It
-// must be of the kind the path is for (kindPrefix) and still waiting.
-func (rc *Receiver) tokenOperation(r *http.Request, kindPrefix string) (state.Operation, error) {
-	ctx := r.Context()
-	opID, ok, err := rc.Store.OperationForToken(ctx, r.PathValue("token"))
-	if err != nil {
-		return state.Operation{}, unavailable(err)
-	}
-	if !ok {
-		return state.Operation{}, refuse(http.StatusForbidden, "callback token matches no operation")
-	}
-	op, ok, err := rc.Store.Operation(ctx, opID)
-	switch {
-	case err != nil:
-		return state.Operation{ID: opID}, unavailable(err)
-	case !ok:
-		return state.Operation{ID: opID}, refuse(http.StatusGone, "operation expired")
-	case !strings.HasPrefix(op.Kind, kindPrefix):
-		return op, refuse(http.StatusForbidden, "callback token belongs to a %s operation", op.Kind)
-	case op.Status == state.StatusExpired:
-		return op, refuse(http.StatusGone, "operation expired before this callback")
-	}
-	return op, nil
-}
-
 // normalDigits turns a number as EnCo writes it into E.164 digits without
 // "+", the form operations keep; anything unreadable is kept as it is.
 func normalDigits(s string) string {
@@ -98,7 +73,7 @@ func normalDigits(s string) string {
 // fmuResult turns EnCo's answer for one number into the result kept for it.
 func fmuResult(op state.Operation, res enco.FMUResult, target string, mask bool) state.Result {
 	label := TargetLabel(op, target, mask)
-	why := res.Message
+	why := Escape(res.Message)
 	result := state.Result{Target: target, At: time.Now()}
 	if op.Kind == "fmu.set" || op.Kind == "fmu.self" {
 		want := enco.Profile(op.Params[ParamProfile])

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,17 +20,16 @@ import (
 type ReceiverStore interface {
 	OperationForToken(ctx context.Context, token string) (string, bool, error)
 	Operation(ctx context.Context, id string) (state.Operation, bool, error)
-	UpdateOperation(ctx context.Context, id string, fn func(*state.Operation) error) (state.Operation, error)
-	TrackedOperation(ctx context.Context, trackingNumber string) (string, bool, error)
 	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
-	Park(ctx context.Context, trackingNumber string, payload []byte, ttl time.Duration) error
-	TakeParked(ctx context.Context, trackingNumber string) ([][]byte, error)
+	Park(ctx context.Context, opID string, payload []byte, ttl time.Duration, maxCount int) error
+	TakeParked(ctx context.Context, opID string) ([][]byte, error)
 }
 
 // Receiver takes EnCo's callbacks. Each one is authenticated (the shared
-// secret and the per-operation token), decoded strictly, matched to its
-// operation in Redis, recorded once, and turned into queued Slack posts in the
-// operation's thread. Any replica can receive any callback.
+// secret for M2M, and for every kind the per-operation token, which must
+// name a running operation of the callback's kind), decoded strictly,
+// recorded once, and turned into queued Slack posts in the operation's
+// thread. Any replica can receive any callback.
 type Receiver struct {
 	Store ReceiverStore
 	// Secret is CALLBACK_SECRET: M2M callbacks must carry "Authorization: Bearer <Secret>".
@@ -140,75 +140,100 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 	if rc.Secret == "" || !constantTimeEqual(r.Header.Get("Authorization"), "Bearer "+rc.Secret) {
 		return 0, "", refuse(http.StatusUnauthorized, "missing or wrong Authorization secret")
 	}
-	token := r.Header.Get("X-Callback-Token")
-	if token == "" {
-		return 0, "", refuse(http.StatusUnauthorized, "missing x-callback-token")
+	ctx := r.Context()
+	op, err := rc.authenticate(ctx, r.Header.Get("X-Callback-Token"), "sim.")
+	if err != nil {
+		return 0, op.ID, err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
-		return 0, "", err
+		return 0, op.ID, err
 	}
 	res, err := enco.DecodeM2MResult(body)
 	if err != nil {
-		return 0, "", refuse(http.StatusBadRequest, "malformed M2M result: %v", err)
+		return 0, op.ID, refuse(http.StatusBadRequest, "malformed M2M result: %v", err)
 	}
-	ctx := r.Context()
-	op, cached := rc.ops.get(token, time.Now())
-	opID := op.ID
-	if !cached {
-		var ok bool
-		opID, ok, err = rc.Store.OperationForToken(ctx, token)
-		if err != nil {
-			return 0, "", unavailable(err)
-		}
-		if !ok {
-			return 0, "", refuse(http.StatusForbidden, "x-callback-token matches no operation")
-		}
-		op, ok, err = rc.Store.Operation(ctx, opID)
-		if err != nil {
-			return 0, opID, unavailable(err)
-		}
-		if !ok {
-			return 0, opID, refuse(http.StatusGone, "operation expired")
-		}
-		if op.Params["tracking"] != "" {
-			rc.ops.put(token, op, time.Now())
-		}
-	}
-	switch tracking := op.Params["tracking"]; {
+	switch tracking := op.Params[ParamTracking]; {
 	case tracking == "":
-		// The API call that caused this callback has not returned yet: keep it
-		// until the tracking number is stored (TrackingKnown delivers it).
-		if err := rc.Store.Park(ctx, res.TrackingNumber, body, orDuration(rc.ParkTTL, time.Hour)); err != nil {
-			return 0, opID, unavailable(err)
+		// The API call that caused this callback has not returned yet: keep
+		// it with the operation of the token that sent it until the tracking
+		// number is stored (TrackingKnown delivers it if it is that
+		// operation's).
+		if err := rc.Store.Park(ctx, op.ID, body, orDuration(rc.ParkTTL, time.Hour), max(op.Expected, 1)); err != nil {
+			if errors.Is(err, state.ErrParkFull) {
+				return 0, op.ID, refuse(http.StatusServiceUnavailable, "%d early callbacks wait already for this operation", max(op.Expected, 1))
+			}
+			return 0, op.ID, unavailable(err)
 		}
-		// The mapping may have been stored between our read and the park.
-		if mapped, ok, err := rc.Store.TrackedOperation(ctx, res.TrackingNumber); err == nil && ok && mapped == opID {
-			rc.TrackingKnown(ctx, res.TrackingNumber)
+		// The tracking number may have been stored between our read and the park.
+		if now, ok, err := rc.Store.Operation(ctx, op.ID); err == nil && ok && now.Params[ParamTracking] != "" {
+			rc.TrackingKnown(ctx, op.ID)
 		}
-		return http.StatusAccepted, opID, nil
+		return http.StatusAccepted, op.ID, nil
 	case !constantTimeEqual(tracking, res.TrackingNumber):
-		return 0, opID, refuse(http.StatusNotFound, "tracking number is not this operation's")
+		return 0, op.ID, refuse(http.StatusNotFound, "tracking number is not this operation's")
 	}
 	if err := rc.recordM2M(ctx, op, res); err != nil {
-		return 0, opID, err
+		return 0, op.ID, err
 	}
-	return http.StatusOK, opID, nil
+	return http.StatusOK, op.ID, nil
 }
 
-// TrackingKnown delivers the callbacks parked for a tracking number, now that
-// it is mapped to its operation.
-func (rc *Receiver) TrackingKnown(ctx context.Context, trackingNumber string) {
-	opID, ok, err := rc.Store.TrackedOperation(ctx, trackingNumber)
-	if err != nil || !ok {
-		if err != nil {
-			rc.log().Error("tracking lookup", "err", err, "tracking", trackingNumber)
-		}
-		return
+// ParamTracking is the operation parameter holding an M2M request's
+// tracking number once EnCo returned it.
+const ParamTracking = "tracking"
+
+// authenticate is the one authentication step of every kind of callback:
+// the token names exactly one operation, the operation is of the kind the
+// callback is for (kindPrefix), and it is still running (or done, so that a
+// late duplicate is answered as such and a new device is refused by the
+// store). Anything else records nothing: 401 without a token, 403 for an
+// unknown token or another kind's, 410 for an operation that is gone,
+// failed, cancelled or expired.
+func (rc *Receiver) authenticate(ctx context.Context, token, kindPrefix string) (state.Operation, error) {
+	if token == "" {
+		return state.Operation{}, refuse(http.StatusUnauthorized, "missing callback token")
 	}
-	parked, err := rc.Store.TakeParked(ctx, trackingNumber)
+	op, cached := rc.ops.get(token, time.Now())
+	if !cached {
+		opID, ok, err := rc.Store.OperationForToken(ctx, token)
+		if err != nil {
+			return state.Operation{}, unavailable(err)
+		}
+		if !ok {
+			return state.Operation{}, refuse(http.StatusForbidden, "callback token matches no operation")
+		}
+		op, ok, err = rc.Store.Operation(ctx, opID)
+		switch {
+		case err != nil:
+			return state.Operation{ID: opID}, unavailable(err)
+		case !ok:
+			return state.Operation{ID: opID}, refuse(http.StatusGone, "operation expired")
+		}
+	}
+	switch {
+	case !strings.HasPrefix(op.Kind, kindPrefix):
+		return op, refuse(http.StatusForbidden, "callback token belongs to a %s operation", op.Kind)
+	case op.Status != state.StatusRunning && op.Status != state.StatusDone:
+		return op, refuse(http.StatusGone, "operation is %s", orText(op.Status, "not started"))
+	}
+	// An M2M operation's fields stop changing once its tracking number is
+	// known, so any replica may keep a copy for a while; its status may
+	// change, but the store checks that again when it records.
+	if !cached && op.Params[ParamTracking] != "" {
+		rc.ops.put(token, op, time.Now())
+	}
+	return op, nil
+}
+
+// TrackingKnown delivers the callbacks parked for an operation, now that
+// its tracking number is stored. A parked callback naming another tracking
+// number is dropped: its token was this operation's, so it can belong to no
+// other.
+func (rc *Receiver) TrackingKnown(ctx context.Context, opID string) {
+	parked, err := rc.Store.TakeParked(ctx, opID)
 	if err != nil {
-		rc.log().Error("take parked callbacks", "err", err, "tracking", trackingNumber)
+		rc.log().Error("take parked callbacks", "err", err, "operation", opID)
 		return
 	}
 	if len(parked) == 0 {
@@ -219,22 +244,27 @@ func (rc *Receiver) TrackingKnown(ctx context.Context, trackingNumber string) {
 		rc.log().Error("parked callbacks lost their operation", "err", err, "operation", opID, "count", len(parked))
 		return
 	}
+	tracking := op.Params[ParamTracking]
 	for _, body := range parked {
 		res, err := enco.DecodeM2MResult(body)
 		if err != nil {
 			continue // decoded once already before it was parked
 		}
-		if err := rc.recordM2M(ctx, op, res); err != nil {
-			rc.log().Error("deliver parked callback", "err", err, "operation", opID)
+		if tracking == "" || !constantTimeEqual(tracking, res.TrackingNumber) {
+			rc.log().Warn("parked callback names another tracking number; dropped", "operation", opID)
 			continue
 		}
-		rc.log().Info("parked callback delivered", "operation", opID, "tracking", trackingNumber)
+		if err := rc.recordM2M(ctx, op, res); err != nil {
+			rc.log().Warn("deliver parked callback", "err", err, "operation", opID)
+			continue
+		}
+		rc.log().Info("parked callback delivered", "operation", opID, "tracking", tracking)
 	}
 }
 
 func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.M2MResult) error {
-	label := DeviceLabel(res.Device, rc.MaskNumbers)
-	action := op.Params["action"]
+	target, label := m2mTarget(op, res.Device, rc.MaskNumbers)
+	action := Escape(op.Params["action"])
 	var text string
 	if res.Succeeded() {
 		text = fmt.Sprintf(":white_check_mark: %s — %s done", label, action)
@@ -243,15 +273,27 @@ func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.
 		if why == "" {
 			why = "no reason given"
 		}
-		text = fmt.Sprintf(":x: %s — %s %s: %s", label, action, failedWords(res.ResultStatus), why)
+		text = fmt.Sprintf(":x: %s — %s %s: %s", label, action, failedWords(Escape(res.ResultStatus)), Escape(why))
 	}
-	result := state.Result{
-		Target: strings.ToLower(string(res.Device.IdentifierType)) + ":" + res.Device.Identifier,
-		OK:     res.Succeeded(),
-		Detail: text,
-		At:     time.Now(),
-	}
+	result := state.Result{Target: target, OK: res.Succeeded(), Detail: text, At: time.Now()}
 	return rc.record(ctx, op, result)
+}
+
+// m2mTarget returns the name a result of an M2M callback is kept under and
+// how to show it. EnCo names the card as it chooses (often by ICCID when the
+// request gave its phone number), and the result is kept under that name, so
+// that a repeated callback is a duplicate and another card counts as one
+// more. When that name says nothing of which target it was, the label adds
+// the target if there is only one: "+32 470 … (ICCID …)".
+func m2mTarget(op state.Operation, d enco.Device, mask bool) (target, label string) {
+	named := strings.ToLower(string(d.IdentifierType)) + ":" + d.Identifier
+	switch {
+	case slices.Contains(op.Targets, named):
+		return named, TargetLabel(op, named, mask)
+	case len(op.Targets) == 1 && !strings.HasPrefix(op.Targets[0], strings.ToLower(string(d.IdentifierType))+":"):
+		return named, fmt.Sprintf("%s (%s)", TargetLabel(op, op.Targets[0], mask), DeviceLabel(d, mask))
+	}
+	return named, DeviceLabel(d, mask)
 }
 
 // record stores one result (the first for its target wins) and, in the same
@@ -262,23 +304,18 @@ func (rc *Receiver) record(ctx context.Context, op state.Operation, result state
 	fx := ResultPosts(op, result, PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
 	fx.Audit = &state.AuditEntry{At: result.At, UserID: op.UserID, Command: op.Kind, Decision: "callback result", OperationID: op.ID, Detail: fmt.Sprintf("%s ok=%t", result.Target, result.OK)}
 	p, err := rc.Store.RecordResult(ctx, op.ID, result, fx)
-	if errors.Is(err, state.ErrNotFound) {
+	switch {
+	case errors.Is(err, state.ErrNotFound):
 		return refuse(http.StatusGone, "operation expired")
-	}
-	if err != nil {
+	case errors.Is(err, state.ErrClosed):
+		return refuse(http.StatusGone, "operation takes no more results")
+	case errors.Is(err, state.ErrAllAnswered):
+		return refuse(http.StatusConflict, "all %d targets answered already; %s is not one of them", p.Expected, result.Target)
+	case err != nil:
 		return unavailable(err)
 	}
 	if !p.First {
 		rc.log().Info("duplicate result ignored", "operation", op.ID, "target", result.Target)
-		return nil
-	}
-	if p.Complete() {
-		if _, err := rc.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-			o.Status = state.StatusDone
-			return nil
-		}); err != nil {
-			rc.log().Error("mark operation done", "err", err, "operation", op.ID)
-		}
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func BenchmarkReceiveM2M(b *testing.B) {
 	const token, tracking, secret = "bench-token", "717ccaa0-0000-4000-8000-000000000001", "bench-secret"
 	op := state.Operation{
 		ID: id, Kind: "sim.deactivate", UserID: "U1", ChannelID: "C1", ThreadTS: "1700000000.000100",
-		Expected: 1 << 30, Targets: make([]string, 1000),
+		Expected: 1 << 30, Targets: make([]string, 1000), Status: state.StatusRunning,
 		Params: map[string]string{"tracking": tracking, "action": "deactivation", "title": "deactivate 1000 cards"},
 	}
 	if err := store.CreateOperation(ctx, op, time.Hour); err != nil {

@@ -12,13 +12,24 @@ import (
 )
 
 // DeviceLabel shows a SIM to people: a mobile number grouped for reading
-// (masked when asked), or the ICCID/IMSI with its type.
+// (masked when asked), or the ICCID/IMSI with its type. The identifier may
+// come from EnCo, so it is escaped for mrkdwn.
 func DeviceLabel(d enco.Device, mask bool) string {
 	if d.IdentifierType == enco.MSISDN || d.IdentifierType == "" {
 		return NumberLabel(d.Identifier, mask)
 	}
-	return fmt.Sprintf("%s %s", d.IdentifierType, d.Identifier)
+	return Escape(fmt.Sprintf("%s %s", d.IdentifierType, d.Identifier))
 }
+
+// mrkdwnEscaper replaces the three characters Slack's mrkdwn gives a
+// meaning to: a "<" opens a link or a mention such as <!channel>.
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// Escape makes text safe to put in a Slack message: it can no longer ping
+// anyone (<!channel>, <@U…>) or form a link. Every string that comes from
+// EnCo (error messages, release causes, identifiers) goes through it before
+// any post.
+func Escape(text string) string { return mrkdwnEscaper.Replace(text) }
 
 // NumberLabel shows a phone number (E.164 digits) grouped for reading,
 // masked when asked.
@@ -26,9 +37,9 @@ func NumberLabel(digits string, mask bool) string {
 	n, err := phone.Parse("+" + strings.TrimPrefix(digits, "+"))
 	if err != nil {
 		if mask {
-			return phone.Mask(digits)
+			return Escape(phone.Mask(digits))
 		}
-		return digits
+		return Escape(digits)
 	}
 	if mask {
 		return n.Masked()

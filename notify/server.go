@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// Server is the HTTP server on HTTP_ADDR: callbacks, /healthz, /readyz and
-// /metrics. Open binds the listener (so a bad address fails at once); Serve
+// Server is the HTTP server on HTTP_ADDR: callbacks, /healthz, /readyz and,
+// unless it has a listener of its own (METRICS_ADDR), /metrics. Open binds the listener (so a bad address fails at once); Serve
 // serves until Close.
 type Server struct {
 	Addr     string
@@ -88,10 +88,14 @@ func (s *Server) Close(ctx context.Context) error {
 	return s.srv.Shutdown(ctx)
 }
 
+// The health answers say yes or no and nothing else: they are on the port
+// EnCo reaches, and an error's text (a Redis address, a Slack error) is for
+// the log.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if s.Live != nil {
 		if err := s.Live(); err != nil {
-			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			s.log().Warn("health check failed", "check", "live", "err", err)
+			http.Error(w, "unhealthy", http.StatusServiceUnavailable)
 			return
 		}
 	}
@@ -103,15 +107,24 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if s.Live != nil {
 		if err := s.Live(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			s.log().Warn("readiness check failed", "check", "live", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
 	}
 	if s.Ready != nil {
 		if err := s.Ready(ctx); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			s.log().Warn("readiness check failed", "check", "state store", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
 	}
 	fmt.Fprintln(w, "ready")
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
 }

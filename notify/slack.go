@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/internal/redact"
 )
 
 // Message is what the bot shows in Slack: Block Kit blocks with a plain-text
@@ -91,7 +93,8 @@ func (s *SlackAPI) Respond(ctx context.Context, responseURL string, m Message, r
 		wm.Blocks = &slack.Blocks{BlockSet: m.Blocks}
 	}
 	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, hc, wm); err != nil {
-		return fmt.Errorf("response_url: %w", err)
+		// A response_url's path is its credential.
+		return fmt.Errorf("response_url: %w", redact.URLs(err))
 	}
 	return nil
 }

@@ -110,10 +110,21 @@ func (c *Checker) RequiresApproval(permission string) bool {
 	return c.policy.RequiresApproval(permission)
 }
 
-// Check decides whether userID may use permission in channelID. Grants by
-// user ID or "*" are found without calling Slack; user groups are resolved
-// only when no such grant exists.
+// Check decides whether userID may use permission in channelID, as part of
+// the command the permission belongs to (sim.deactivate: /sim). See
+// CheckCommand.
 func (c *Checker) Check(ctx context.Context, userID, channelID, permission string) Decision {
+	return c.CheckCommand(ctx, userID, channelID, commandOf(permission), permission)
+}
+
+// CheckCommand decides whether userID may use permission in channelID while
+// running the slash command command ("sim" or "/sim"). The channel
+// allow-list is the command's, whatever the permission: /sim audit needs
+// audit.read and obeys the channels set for sim, /fmu link needs
+// directory.admin and obeys those set for fmu. Grants by user ID or "*" are
+// found without calling Slack; user groups are resolved only when no such
+// grant exists.
+func (c *Checker) CheckCommand(ctx context.Context, userID, channelID, command, permission string) Decision {
 	p := c.policy
 	d := Decision{Permission: permission}
 	switch {
@@ -131,7 +142,7 @@ func (c *Checker) Check(ctx context.Context, userID, channelID, permission strin
 		return d
 	}
 
-	cmd := commandOf(permission)
+	cmd := strings.TrimPrefix(strings.ToLower(command), "/")
 	if allowed, limited := p.channels[cmd]; limited && !slices.Contains(allowed, channelID) {
 		d.Rule = fmt.Sprintf("channel %s not in allow-list for /%s", orNone(channelID), cmd)
 		d.Message = fmt.Sprintf("/%s works only in %s.", cmd, channelMentions(allowed))

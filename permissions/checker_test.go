@@ -433,3 +433,50 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// A slash command's channel allow-list applies to every permission used
+// under it: /sim audit (audit.read) and /fmu link (directory.admin) obey the
+// channels set for sim and fmu.
+func TestChannelAllowListsAreKeyedByCommand(t *testing.T) {
+	p := mustParse(t, `roles:
+  - name: admins
+    members: [U0ADMIN01]
+    permissions: ["*"]
+channels:
+  sim: [C0OPS0000]
+  fmu: [C0OPS0001]
+`)
+	c := NewChecker(p, nil)
+	ctx := context.Background()
+	tests := []struct {
+		name                         string
+		channel, command, permission string
+		want                         bool
+	}{
+		{"/sim audit in the sim channel", "C0OPS0000", "/sim", AuditRead, true},
+		{"/sim audit elsewhere", "C0ELSE000", "/sim", AuditRead, false},
+		{"/sim audit in the fmu channel", "C0OPS0001", "/sim", AuditRead, false},
+		{"/fmu link in the fmu channel", "C0OPS0001", "/fmu", DirectoryAdmin, true},
+		{"/fmu link elsewhere", "C0ELSE000", "/fmu", DirectoryAdmin, false},
+		{"/number anywhere", "C0ELSE000", "/number", NumberRead, true},
+		{"command without its slash", "C0ELSE000", "sim", SIMRead, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := c.CheckCommand(ctx, "U0ADMIN01", tt.channel, tt.command, tt.permission)
+			if d.Allowed != tt.want {
+				t.Errorf("CheckCommand(%s, %s, %s) allowed = %v (%s), want %v", tt.channel, tt.command, tt.permission, d.Allowed, d.Rule, tt.want)
+			}
+			if !tt.want && !strings.Contains(d.Message, "works only in") {
+				t.Errorf("denial message = %q, want it to name the channels", d.Message)
+			}
+		})
+	}
+	// The keys are slash commands: audit and directory are refused with a hint.
+	for key, host := range map[string]string{"audit": "sim", "directory": "fmu"} {
+		_, err := Parse([]byte("roles: [{name: a, members: [U1], permissions: [sim.read]}]\nchannels:\n  " + key + ": [C0OPS0000]\n"))
+		if err == nil || !strings.Contains(err.Error(), "list the channels under "+host) {
+			t.Errorf("channels.%s: got %v, want a refusal pointing to %s", key, err, host)
+		}
+	}
+}

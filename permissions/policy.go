@@ -384,13 +384,23 @@ func (v *validator) roles(p *Policy, roles []policyRole) {
 	}
 }
 
+// SlashCommands are the bot's slash commands, the keys of channels:.
+var SlashCommands = []string{"fmu", "sim", "number", "call"}
+
+// commandHosts names the slash command under which the permissions of a
+// prefix that is no command of its own are used.
+var commandHosts = map[string]string{"audit": "sim", "directory": "fmu"}
+
 func (v *validator) channels(p *Policy, channels map[string][]string) {
 	for _, cmd := range slices.Sorted(maps.Keys(channels)) {
 		ids := channels[cmd]
-		if !slices.Contains(knownCommands(), cmd) {
-			hint := "write one of " + strings.Join(knownCommands(), ", ")
-			if trimmed := strings.TrimPrefix(cmd, "/"); trimmed != cmd && slices.Contains(knownCommands(), trimmed) {
+		if !slices.Contains(SlashCommands, cmd) {
+			hint := "write one of " + strings.Join(SlashCommands, ", ")
+			if trimmed := strings.TrimPrefix(cmd, "/"); trimmed != cmd && slices.Contains(SlashCommands, trimmed) {
 				hint = fmt.Sprintf("write %s, without the slash", trimmed)
+			}
+			if host, ok := commandHosts[cmd]; ok {
+				hint = fmt.Sprintf("channels are set per slash command, and %s.* is used under /%s: list the channels under %s", cmd, host, host)
 			}
 			v.addf(path("channels", cmd), "channels: unknown command %q: %s", cmd, hint)
 			continue
@@ -665,8 +675,9 @@ func (p *Policy) ChangesPerMinute() int { return p.changesPerMinute }
 // MaxTargets is the largest number of ids or numbers one command may name.
 func (p *Policy) MaxTargets() int { return p.maxTargets }
 
-// ChannelsFor returns the channel IDs where command ("sim" or "/sim") is
-// allowed, or nil when it is allowed everywhere.
+// ChannelsFor returns the channel IDs where the slash command ("sim" or
+// "/sim") is allowed, with every permission used under it, or nil when it is
+// allowed everywhere.
 func (p *Policy) ChannelsFor(command string) []string {
 	return slices.Clone(p.channels[strings.TrimPrefix(command, "/")])
 }

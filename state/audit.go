@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -61,7 +62,27 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 // zero) and its non-empty fields.
 func auditFields(e AuditEntry) []any { return appendAuditFields(nil, e) }
 
+// MaxAuditField is the most bytes an audit entry keeps of one field: the
+// command text a person typed can be thousands of characters, and an entry
+// is kept for months, so the trail keeps its beginning (enough to tell what
+// was asked) and says it was cut.
+const MaxAuditField = 500
+
+// capField cuts s to MaxAuditField bytes, on a character boundary, marking
+// the cut with "…".
+func capField(s string) string {
+	if len(s) <= MaxAuditField {
+		return s
+	}
+	cut := MaxAuditField - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // appendAuditFields appends e's fields, as auditFields gives them, to dst.
+// Each field is capped at MaxAuditField bytes.
 func appendAuditFields(dst []any, e AuditEntry) []any {
 	if e.At.IsZero() {
 		e.At = time.Now().UTC()
@@ -72,7 +93,7 @@ func appendAuditFields(dst []any, e AuditEntry) []any {
 		{"rule", e.Rule}, {"op", e.OperationID}, {"detail", e.Detail},
 	} {
 		if f.value != "" {
-			dst = append(dst, f.name, f.value)
+			dst = append(dst, f.name, capField(f.value))
 		}
 	}
 	return dst

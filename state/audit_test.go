@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -47,6 +48,25 @@ var auditScenarios = []scenario{
 		in.ID = got[0].ID
 		if got[0] != in {
 			t.Errorf("RecentAudit: got %+v, want %+v", got[0], in)
+		}
+	}},
+	{"audit keeps at most MaxAuditField bytes of each field", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		long := "/sim status " + strings.Repeat("0470 00 00 0é ", 400) // 5.6 KB, with two-byte characters
+		if err := s.Audit(ctx, AuditEntry{UserID: "U1", Command: long, Decision: "denied", Detail: long}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.RecentAudit(ctx, 1, nil)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("RecentAudit: got %d entries, err %v; want 1, nil", len(got), err)
+		}
+		for name, v := range map[string]string{"command": got[0].Command, "detail": got[0].Detail} {
+			if len(v) > MaxAuditField || !strings.HasSuffix(v, "…") || !utf8.ValidString(v) {
+				t.Errorf("%s: got %d bytes (valid UTF-8 %v), want at most %d ending in …", name, len(v), utf8.ValidString(v), MaxAuditField)
+			}
+			if !strings.HasPrefix(long, strings.TrimSuffix(v, "…")) {
+				t.Errorf("%s: got %q, want the beginning of the text", name, v)
+			}
 		}
 	}},
 	{"audit capped at max length, newest first", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {

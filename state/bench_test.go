@@ -17,7 +17,7 @@ func BenchmarkRecordResult(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	op := Operation{ID: id, Kind: "sim.deactivate", Expected: 1 << 30, Targets: make([]string, 50)}
+	op := Operation{ID: id, Kind: "sim.deactivate", Expected: 1 << 30, Targets: make([]string, 50), Status: StatusRunning}
 	if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 		b.Fatal(err)
 	}

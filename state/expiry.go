@@ -136,6 +136,10 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Ope
 		if err != nil {
 			return err
 		}
+		ttl, err := tx.PTTL(ctx, opKey).Result()
+		if err != nil {
+			return err
+		}
 		msgs := build(op, results)
 		if msgs == nil {
 			return nil
@@ -152,6 +156,7 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Ope
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.SetArgs(ctx, opKey, b, redis.SetArgs{KeepTTL: true})
+			s.copyStatus(ctx, p, opID, StatusExpired, ttl, false, time.Time{})
 			for _, m := range msgs {
 				p.XAdd(ctx, &redis.XAddArgs{Stream: s.outboxKey(), Values: outgoingFields(m)})
 			}

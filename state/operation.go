@@ -36,10 +36,12 @@ type Operation struct {
 	ThreadTS  string            `json:"thread_ts,omitempty"` // ts of the bot's parent message (thread root); "" until posted
 	Targets   []string          `json:"targets,omitempty"`   // as typed and normalised, e.g. "32470123456", "iccid:8932..."
 	Params    map[string]string `json:"params,omitempty"`    // command-specific, e.g. "profile": "PRIVATE"
-	Expected  int               `json:"expected"`            // how many results complete it
-	Status    string            `json:"status"`              // one of the Status constants
-	CreatedAt time.Time         `json:"created_at"`
-	ExpiresAt time.Time         `json:"expires_at"`
+	// Expected and Status stay next to each other, in this order: the
+	// result script reads and completes them in the JSON (see recordScript).
+	Expected  int       `json:"expected"` // how many results complete it
+	Status    string    `json:"status"`   // one of the Status constants
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // CreateOperation stores a new operation for ttl. It fails with ErrExists if
@@ -113,7 +115,7 @@ func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*Operati
 		if err := json.Unmarshal([]byte(raw), &op); err != nil {
 			return err
 		}
-		before := op.ExpiresAt
+		before, beforeStatus := op.ExpiresAt, op.Status
 		if err := fn(&op); err != nil {
 			return err
 		}
@@ -124,10 +126,20 @@ func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*Operati
 		if err != nil {
 			return err
 		}
+		ttl := time.Duration(0)
+		if op.Status != beforeStatus {
+			if ttl, err = tx.PTTL(ctx, key).Result(); err != nil {
+				return err
+			}
+		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.SetArgs(ctx, key, b, redis.SetArgs{KeepTTL: true})
-			if !op.ExpiresAt.Equal(before) && !op.ExpiresAt.IsZero() {
+			moved := !op.ExpiresAt.Equal(before) && !op.ExpiresAt.IsZero()
+			if moved {
 				p.PExpireAt(ctx, key, op.ExpiresAt)
+			}
+			if op.Status != beforeStatus {
+				s.copyStatus(ctx, p, id, op.Status, ttl, moved, op.ExpiresAt)
 			}
 			return nil
 		})
@@ -151,6 +163,21 @@ func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*Operati
 		if err := backoff(ctx, attempt); err != nil {
 			return Operation{}, fmt.Errorf("update operation %s: %w", id, err)
 		}
+	}
+}
+
+// copyStatus writes an operation's new status into its counters hash, in
+// the transaction that changes it, where the result script reads it (see
+// recordScript). The hash takes the operation's expiry: its remaining ttl,
+// or the new deadline when the transaction moves it.
+func (s *Store) copyStatus(ctx context.Context, p redis.Pipeliner, id, status string, ttl time.Duration, moved bool, expiresAt time.Time) {
+	prog := s.progKey(id)
+	p.HSet(ctx, prog, "status", status)
+	switch {
+	case moved:
+		p.PExpireAt(ctx, prog, expiresAt)
+	case ttl > 0:
+		p.PExpire(ctx, prog, ttl)
 	}
 }
 

@@ -37,12 +37,26 @@ func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.E
 // With a new result it also queues the messages that report it and appends
 // its audit entry, so that a result is never stored without its posts and
 // its audit line (nor posted twice), and, when that result is the last one
-// expected, it queues the messages that close the operation. A completed
-// operation also leaves the expiry index: nothing is pending.
+// expected, it queues the messages that close the operation, marks the
+// operation done and takes it out of the expiry index: completion is part of
+// the same atomic step, so no caller has to retry an optimistic update on
+// the hot path.
 //
-// The operation's expected count is copied into its counters hash the first
-// time, so that later results need not decode the operation (which can hold
-// thousands of targets).
+// Only a running operation takes results. A finished one (failed,
+// cancelled, expired) refuses every result; a done one still answers a
+// duplicate as such, but a result for a new target is refused because
+// every target has answered. An operation takes at most Expected distinct
+// results.
+//
+// The operation's status and expected count are kept in its counters hash,
+// so that a result need not read the operation (which can hold thousands of
+// targets): the first result copies them from the operation's JSON, without
+// decoding it (encoding/json writes the Operation's fields in declaration
+// order, so "expected" is directly followed by "status", and no string
+// inside can hold that sequence unescaped), and every change of status
+// (UpdateOperation, ExpireOperation, the completion here) writes the hash's
+// copy in the same atomic step as the operation. The operation is written
+// back here only once, when it completes.
 //
 // A progress message is queued only when none of the operation's waits in
 // the queue: the counters hash is marked while one does, and the deliverer
@@ -61,22 +75,39 @@ func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.E
 // messages are queued in that order: a result's reply goes before the
 // parent's progress, since a channel takes one message a second.
 // Returns nil when the operation does not exist, else
-// {done, failed, expected, first}.
+// {done, failed, expected, outcome} where outcome is one of the record*
+// constants below.
 var recordScript = redis.NewScript(`
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -2 then
   return false
 end
-local c = redis.call('HMGET', KEYS[3], 'done', 'failed', 'expected')
-local expected = tonumber(c[3])
-if not expected then
-  expected = tonumber(cjson.decode(redis.call('GET', KEYS[1]))['expected']) or 0
-end
-local first = redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
-if first == 0 then
-  return {tonumber(c[1]) or 0, tonumber(c[2]) or 0, expected, 0}
-end
+local c = redis.call('HMGET', KEYS[3], 'done', 'failed', 'expected', 'status')
 local done, failed = tonumber(c[1]) or 0, tonumber(c[2]) or 0
+local expected, status = tonumber(c[3]), c[4]
+local raw
+if not expected or not status then
+  raw = redis.call('GET', KEYS[1])
+  local e, st = string.match(raw, '"expected":(%-?%d+),"status":"(%a*)"')
+  if not e then
+    return redis.error_reply('operation ' .. ARGV[4] .. ': no "expected","status" pair in its JSON')
+  end
+  expected, status = expected or tonumber(e), status or st
+  redis.call('HSET', KEYS[3], 'expected', expected, 'status', status)
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[3], ttl)
+  end
+end
+if status ~= 'running' and status ~= 'done' then
+  return {done, failed, expected, 2}
+end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+  return {done, failed, expected, 0}
+end
+if status == 'done' or (expected > 0 and done + failed >= expected) then
+  return {done, failed, expected, 3}
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ARGV[3] == '1' then
   done = done + 1
 else
@@ -114,6 +145,10 @@ if n > 0 then
   end
 end
 if complete then
+  raw = raw or redis.call('GET', KEYS[1])
+  local updated = string.gsub(raw, '("expected":%-?%d+,"status":")%a*"', '%1done"', 1)
+  redis.call('SET', KEYS[1], updated, 'KEEPTTL')
+  redis.call('HSET', KEYS[3], 'status', 'done')
   redis.call('ZREM', KEYS[5], ARGV[4])
 end
 if ttl > 0 then
@@ -122,6 +157,22 @@ if ttl > 0 then
 end
 return {done, failed, expected, 1}
 `)
+
+// The outcomes recordScript reports.
+const (
+	recordDuplicate = 0
+	recordStored    = 1
+	recordClosed    = 2
+	recordFull      = 3
+)
+
+// ErrClosed reports a result for an operation that no longer takes any: it
+// failed, was cancelled or expired.
+var ErrClosed = errors.New("operation takes no more results")
+
+// ErrAllAnswered reports a result for a new target of an operation whose
+// every expected target has answered already.
+var ErrAllAnswered = errors.New("every target of the operation has answered")
 
 // Effects are what RecordResult does along with storing a new result; a
 // duplicate result has none.
@@ -143,8 +194,12 @@ type Effects struct {
 // result for a target wins, and a duplicate (a callback delivered twice)
 // changes nothing and returns First=false. With a new result, the effects
 // take place: posts are added to the outgoing queue and the audit entry to
-// the audit trail. Storing, counting, queueing and auditing are one atomic
-// step. It returns ErrNotFound when the operation does not exist.
+// the audit trail, and the last expected result marks the operation done.
+// Storing, counting, queueing, auditing and completing are one atomic step.
+//
+// It returns ErrNotFound when the operation does not exist, ErrClosed when
+// it is not running (nor done), and ErrAllAnswered for a new target once
+// Expected results are in; in those cases nothing is written.
 //
 // The script touches the operation's keys, the queue and the audit trail
 // together, so the store needs a single Redis server (or primary), not a
@@ -206,12 +261,19 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effe
 			return Progress{}, fmt.Errorf("record result: script returned %T, want an integer", v)
 		}
 	}
-	return Progress{
-		Done:     int(n[0]),
-		Failed:   int(n[1]),
-		Expected: int(n[2]),
-		First:    n[3] == 1,
-	}, nil
+	p := Progress{Done: int(n[0]), Failed: int(n[1]), Expected: int(n[2])}
+	switch n[3] {
+	case recordStored:
+		p.First = true
+	case recordDuplicate:
+	case recordClosed:
+		return p, fmt.Errorf("record result for operation %s: %w", opID, ErrClosed)
+	case recordFull:
+		return p, fmt.Errorf("record result for operation %s: %w", opID, ErrAllAnswered)
+	default:
+		return p, fmt.Errorf("record result: script returned outcome %d", n[3])
+	}
+	return p, nil
 }
 
 // appendCounted appends to args the number of items fill appends, then the

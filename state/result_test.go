@@ -17,6 +17,7 @@ func createWithExpected(t *testing.T, s *Store, n int, ttl time.Duration) string
 	t.Helper()
 	op := sampleOperation(mustNewID(t))
 	op.Expected = n
+	op.Status = StatusRunning
 	if err := s.CreateOperation(context.Background(), op, ttl); err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +66,105 @@ var resultScenarios = []scenario{
 		}
 		wantTTL(t, rdb, prefix+"res:{"+id+"}", time.Minute)
 		wantTTL(t, rdb, prefix+"prog:{"+id+"}", time.Minute)
+	}},
+	{"the last result marks the operation done in the same step", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		id := createWithExpected(t, s, 2, time.Minute)
+		for i, target := range []string{"msisdn:32470000001", "msisdn:32470000002"} {
+			if _, err := s.RecordResult(ctx, id, Result{Target: target, OK: true}, Effects{}); err != nil {
+				t.Fatalf("result %d: %v", i, err)
+			}
+			op, _, err := s.Operation(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := StatusRunning
+			if i == 1 {
+				want = StatusDone
+			}
+			if op.Status != want {
+				t.Errorf("after result %d: status %q, want %q", i+1, op.Status, want)
+			}
+			if len(op.Targets) != 2 || op.Params["reason"] != "lost" {
+				t.Errorf("after result %d: the operation lost fields: %+v", i+1, op)
+			}
+		}
+		wantTTL(t, rdb, prefix+"op:{"+id+"}", time.Minute)
+	}},
+	{"a complete operation refuses new targets and writes nothing", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		id := createWithExpected(t, s, 1, time.Minute)
+		each := Effects{Each: []Outgoing{{Kind: "post", Channel: "C1", Text: "reply"}}, Audit: &AuditEntry{UserID: "U1", Decision: "callback result"}}
+		if _, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, each); err != nil {
+			t.Fatal(err)
+		}
+		outbox, audit := streamLen(t, rdb, s.outboxKey()), streamLen(t, rdb, s.auditKey())
+		for _, target := range []string{"iccid:2", "iccid:3"} {
+			p, err := s.RecordResult(ctx, id, Result{Target: target, OK: false}, each)
+			wantErrIs(t, "extra device "+target, err, ErrAllAnswered)
+			if p.Finished() != 1 {
+				t.Errorf("extra device %s: progress %+v, want 1 finished", target, p)
+			}
+		}
+		// A duplicate of an answered target is still a duplicate, not an error.
+		if p, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, each); err != nil || p.First {
+			t.Errorf("duplicate after completion: got %+v, %v; want First=false, nil", p, err)
+		}
+		results, err := s.Results(ctx, id)
+		if err != nil || len(results) != 1 {
+			t.Errorf("results: got %d (%v), want 1", len(results), err)
+		}
+		if got := streamLen(t, rdb, s.outboxKey()); got != outbox {
+			t.Errorf("outbox: got %d messages, want %d (nothing queued for extras)", got, outbox)
+		}
+		if got := streamLen(t, rdb, s.auditKey()); got != audit {
+			t.Errorf("audit: got %d entries, want %d (nothing audited for extras)", got, audit)
+		}
+	}},
+	{"a finished operation takes no results", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		each := Effects{Each: []Outgoing{{Kind: "post", Text: "x"}}}
+		for _, status := range []string{StatusFailed, StatusExpired, StatusCancelled, StatusPending} {
+			for _, afterFirst := range []bool{false, true} {
+				// The status changes before any result, or after one (when
+				// the counters hash already holds a copy of it).
+				id := createWithExpected(t, s, 3, time.Minute)
+				want := 0
+				if afterFirst {
+					if _, err := s.RecordResult(ctx, id, Result{Target: "iccid:0", OK: true}, each); err != nil {
+						t.Fatal(err)
+					}
+					want = 1
+				}
+				if _, err := s.UpdateOperation(ctx, id, func(o *Operation) error { o.Status = status; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				outbox := streamLen(t, rdb, s.outboxKey())
+				_, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, each)
+				wantErrIs(t, fmt.Sprintf("result for a %s operation (after a first: %v)", status, afterFirst), err, ErrClosed)
+				if n, err := rdb.HLen(ctx, prefix+"res:{"+id+"}").Result(); err != nil || int(n) != want {
+					t.Errorf("%s operation: %d results (%v), want %d", status, n, err, want)
+				}
+				if got := streamLen(t, rdb, s.outboxKey()); got != outbox {
+					t.Errorf("%s operation: %d messages queued, want none", status, got-outbox)
+				}
+				if ttl := rdb.PTTL(ctx, prefix+"prog:{"+id+"}").Val(); ttl <= 0 {
+					t.Errorf("%s operation: counters hash TTL %v, want the operation's", status, ttl)
+				}
+			}
+		}
+	}},
+	{"an expired operation takes no more results", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		id := createWithExpected(t, s, 3, time.Minute)
+		if _, err := s.RecordResult(ctx, id, Result{Target: "iccid:0", OK: true}, Effects{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, expired, err := s.ExpireOperation(ctx, id, func(Operation, []Result) []Outgoing { return []Outgoing{} }); err != nil || !expired {
+			t.Fatalf("ExpireOperation: expired %v, %v", expired, err)
+		}
+		_, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, Effects{})
+		wantErrIs(t, "result after expiry", err, ErrClosed)
 	}},
 	{"result for an unknown operation is refused", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
@@ -266,4 +366,13 @@ func TestProgressComplete(t *testing.T) {
 			}
 		})
 	}
+}
+
+func streamLen(t *testing.T, rdb *redis.Client, key string) int64 {
+	t.Helper()
+	n, err := rdb.XLen(context.Background(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -26,12 +27,12 @@ var trackingScenarios = []scenario{
 		ctx := context.Background()
 		want := []string{`{"a":1}`, `{"a":2}`, `{"a":3}`}
 		for _, p := range want {
-			if err := s.Park(ctx, "TN-2", []byte(p), time.Minute); err != nil {
+			if err := s.Park(ctx, "op2", []byte(p), time.Minute, 3); err != nil {
 				t.Fatalf("Park: %v", err)
 			}
 		}
-		wantTTL(t, rdb, prefix+"park:TN-2", time.Minute)
-		got, err := s.TakeParked(ctx, "TN-2")
+		wantTTL(t, rdb, prefix+"park:{op2}", time.Minute)
+		got, err := s.TakeParked(ctx, "op2")
 		if err != nil {
 			t.Fatalf("TakeParked: %v", err)
 		}
@@ -43,32 +44,41 @@ var trackingScenarios = []scenario{
 				t.Errorf("payload %d: got %s, want %s", i, got[i], want[i])
 			}
 		}
-		again, err := s.TakeParked(ctx, "TN-2")
+		again, err := s.TakeParked(ctx, "op2")
 		if err != nil || len(again) != 0 {
 			t.Errorf("second TakeParked: got %d payloads, err %v; want none", len(again), err)
 		}
 	}},
-	{"park refuses beyond capacity", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+	{"park refuses beyond the operation's count and bytes", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
-		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := range MaxParked - 1 {
-				p.RPush(ctx, prefix+"park:TN-3", fmt.Sprint(i))
+		// One target: one parked callback, however small the next one is.
+		if err := s.Park(ctx, "op3", []byte("the one that fits"), time.Minute, 1); err != nil {
+			t.Fatalf("first Park: got %v, want nil", err)
+		}
+		wantErrIs(t, "Park beyond the operation's targets", s.Park(ctx, "op3", []byte("x"), time.Minute, 1), ErrParkFull)
+
+		// Many targets: the byte cap stops large bodies long before the count.
+		big := make([]byte, 60<<10)
+		stored := 0
+		for range 100 {
+			err := s.Park(ctx, "op3b", big, time.Minute, 1000)
+			if errors.Is(err, ErrParkFull) {
+				break
 			}
-			return nil
-		})
+			if err != nil {
+				t.Fatalf("Park: %v", err)
+			}
+			stored++
+		}
+		if want := MaxParkedBytes / len(big); stored != want {
+			t.Errorf("parked 60 KiB bodies: got %d, want %d (the byte cap)", stored, want)
+		}
+		used, err := rdb.MemoryUsage(ctx, prefix+"park:{op3b}").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Park(ctx, "TN-3", []byte("last that fits"), time.Minute); err != nil {
-			t.Fatalf("Park of item %d: got %v, want nil", MaxParked, err)
-		}
-		wantErrIs(t, "Park beyond MaxParked", s.Park(ctx, "TN-3", []byte("one too many"), time.Minute), ErrParkFull)
-		n, err := rdb.LLen(ctx, prefix+"park:TN-3").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != MaxParked {
-			t.Errorf("parked: got %d, want %d", n, MaxParked)
+		if used > 2*MaxParkedBytes {
+			t.Errorf("parked callbacks use %d bytes of Redis, want at most about %d", used, MaxParkedBytes)
 		}
 	}},
 	{"concurrent takers get each parked payload once", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
@@ -79,7 +89,7 @@ var trackingScenarios = []scenario{
 		for p := range producers {
 			pwg.Go(func() {
 				for i := range perProducer {
-					if err := s.Park(ctx, "TN-4", fmt.Appendf(nil, "%d-%d", p, i), time.Minute); err != nil {
+					if err := s.Park(ctx, "op4", fmt.Appendf(nil, "%d-%d", p, i), time.Minute, producers*perProducer); err != nil {
 						t.Errorf("Park: %v", err)
 						return
 					}
@@ -102,7 +112,7 @@ var trackingScenarios = []scenario{
 						done = true
 					default:
 					}
-					got, err := s.TakeParked(ctx, "TN-4")
+					got, err := s.TakeParked(ctx, "op4")
 					if err != nil {
 						t.Errorf("TakeParked: %v", err)
 						return
@@ -137,8 +147,8 @@ var trackingScenarios = []scenario{
 			{"map without tracking number", func() error { return s.MapTracking(ctx, "", "op1", time.Minute) }},
 			{"map without operation", func() error { return s.MapTracking(ctx, "TN", "", time.Minute) }},
 			{"map without ttl", func() error { return s.MapTracking(ctx, "TN", "op1", 0) }},
-			{"park without tracking number", func() error { return s.Park(ctx, "", []byte("x"), time.Minute) }},
-			{"park without ttl", func() error { return s.Park(ctx, "TN", []byte("x"), 0) }},
+			{"park without operation", func() error { return s.Park(ctx, "", []byte("x"), time.Minute, 1) }},
+			{"park without ttl", func() error { return s.Park(ctx, "op", []byte("x"), 0, 1) }},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -64,9 +64,10 @@ type Main struct {
 	expirer   *notify.Expirer
 	console   *console
 	slackAPI  *slack.Client
-	debug     *debugServer // when DEBUG_ADDR is set
-	logBuf    *lineBuffer  // when LOG_FLUSH_INTERVAL is set
-	logFile   *os.File     // the console's log file
+	debug     *sideServer // when DEBUG_ADDR is set
+	metrics   *sideServer // when METRICS_ADDR is set
+	logBuf    *lineBuffer // when LOG_FLUSH_INTERVAL is set
+	logFile   *os.File    // the console's log file
 	closeOnce sync.Once
 }
 
@@ -120,9 +121,19 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey, Observe: m.Metrics.ObserveEnco}
 
 	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnCallback: m.Metrics.OnCallback}
-	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Metrics: m.Metrics.Handler(), Log: m.Log}
+	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
+	if c.MetricsAddr == "" {
+		m.Server.Metrics = m.Metrics.Handler()
+	}
 	if err := m.Server.Open(); err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	if c.MetricsAddr != "" {
+		ms, err := listenMetrics(c.MetricsAddr, m.Metrics.Handler())
+		if err != nil {
+			return err
+		}
+		m.metrics = ms
 	}
 	if c.DebugAddr != "" {
 		d, err := listenDebug(c.DebugAddr)
@@ -309,12 +320,12 @@ func (m *Main) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("HTTP server: %w", err)
 		}
 	}()
-	if m.debug != nil {
+	for _, side := range m.sideServers() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := m.debug.serve(m.Log); err != nil {
-				errc <- fmt.Errorf("profiler server: %w", err)
+			if err := side.serve(m.Log); err != nil {
+				errc <- fmt.Errorf("%s server: %w", side.what, err)
 			}
 		}()
 	}
@@ -368,8 +379,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Server.Close(shutCtx); err != nil {
 		m.Log.Warn("HTTP server shutdown", "err", err)
 	}
-	if m.debug != nil {
-		m.debug.close()
+	for _, side := range m.sideServers() {
+		side.close()
 	}
 	if m.console != nil {
 		m.console.drain(shutCtx, m.Store)
@@ -419,8 +430,8 @@ func (m *Main) Close() {
 			_ = m.Server.Close(ctx)
 			cancel()
 		}
-		if m.debug != nil {
-			m.debug.close()
+		for _, side := range m.sideServers() {
+			side.close()
 		}
 		if m.Sandbox != nil {
 			m.Sandbox.Close()
@@ -480,4 +491,15 @@ type directoryStore struct{ s *state.Store }
 func (d directoryStore) DirectoryEntry(ctx context.Context, userID string) (permissions.Entry, bool, error) {
 	e, ok, err := d.s.DirectoryEntry(ctx, userID)
 	return permissions.Entry{Mobile: e.Mobile, Fixed: e.Fixed}, ok, err
+}
+
+// sideServers are the listeners opened besides HTTP_ADDR.
+func (m *Main) sideServers() []*sideServer {
+	var out []*sideServer
+	for _, s := range []*sideServer{m.metrics, m.debug} {
+		if s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -36,6 +36,7 @@ type Config struct {
 	BulkThreshold     int           `envconfig:"BULK_THRESHOLD" default:"20" desc:"changes with more targets than this reply in the thread only for failures"`
 	AuditMaxEntries   int64         `envconfig:"AUDIT_MAX_ENTRIES" default:"100000" desc:"audit stream: entries kept at most"`
 	AuditMaxAge       time.Duration `envconfig:"AUDIT_MAX_AGE" default:"2160h" desc:"audit stream: entries older than this are dropped (0 keeps them)"`
+	MetricsAddr       string        `envconfig:"METRICS_ADDR" desc:"listen address of /metrics on its own listener, e.g. 127.0.0.1:9090; unset: /metrics is served on HTTP_ADDR"`
 	DebugAddr         string        `envconfig:"DEBUG_ADDR" desc:"listen address of the Go profiler (net/http/pprof), e.g. 127.0.0.1:6060; unset: off. Never expose it"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`

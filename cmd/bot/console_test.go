@@ -112,7 +112,7 @@ func TestConsoleRunsTheSimFlow(t *testing.T) {
 	s.waitOutput("There is no button 7; the buttons shown are 1 or 2.")
 	s.typeLine("1")
 	s.waitOutput("#console [1] ⏳ Deactivate 1 SIM card — requested by @you")
-	s.waitOutput("↳ in thread of [1]: ✅ ICCID 8932010000000000001 — deactivation done")
+	s.waitOutput("↳ in thread of [1]: ✅ +32 471 00 00 01 (ICCID 8932010000000000001) — deactivation done")
 	s.waitOutput("#console [1] (edited) ✅ Deactivate 1 SIM card")
 	s.typeLine("/sim reactivate 0471 00 00 03, 0471 00 00 06")
 	s.waitOutput("[1] Reactivate   [2] Cancel")

@@ -153,7 +153,8 @@ func simCommand(action string, cards ...int) string {
 }
 
 var (
-	resultReply  = regexp.MustCompile(`ICCID (\d+) — \w+ (done|failed)`)
+	// A one-card result reads "+32 471 … (ICCID …) — activation done".
+	resultReply  = regexp.MustCompile(`ICCID (\d+)\)? — \w+ (done|failed)`)
 	summaryReply = regexp.MustCompile(`Finished: .* — (.*?)\.? ?(\(see the replies above\)\.)?$`)
 )
 

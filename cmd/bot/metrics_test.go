@@ -209,6 +209,13 @@ func TestReadinessFollowsRedisAndHealthDoesNot(t *testing.T) {
 
 	srv.Stop()
 	h.waitFor("/readyz to answer 503 with Redis down", func() bool { return status("/readyz") == http.StatusServiceUnavailable })
+	// The answer is on the public port: it says no, and nothing of why.
+	if _, body := get(t, h.cfg.PublicURL+"/readyz"); strings.TrimSpace(body) != "not ready" {
+		t.Errorf("/readyz with Redis down answered %q, want just \"not ready\" (the details go to the log)", body)
+	}
+	if !strings.Contains(h.logs.String(), "readiness check failed") {
+		t.Errorf("the log does not say why /readyz failed:\n%s", h.logs)
+	}
 	if got := status("/healthz"); got != http.StatusOK {
 		t.Errorf("/healthz = %d with Redis down, want 200: the process is alive, a restart would not bring Redis back", got)
 	}
@@ -226,5 +233,22 @@ func TestReadinessFollowsRedisAndHealthDoesNot(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "does not answer") {
 		t.Errorf("healthcheck said %q, want it to say the bot does not answer", out.String())
+	}
+}
+
+func TestMetricsServeOnlyOnMetricsAddrWhenSet(t *testing.T) {
+	h := newHarness(t, func(h *harness) { h.cfg.MetricsAddr = "127.0.0.1:0" })
+	if h.main.metrics == nil {
+		t.Fatal("METRICS_ADDR is set but nothing listens")
+	}
+	code, body := get(t, "http://"+h.main.metrics.addr()+"/metrics")
+	if code != http.StatusOK || !strings.Contains(body, "switchboard_") {
+		t.Errorf("/metrics on METRICS_ADDR answered %d %.80q, want 200 with the bot's metrics", code, body)
+	}
+	if code, _ := get(t, h.cfg.PublicURL+"/metrics"); code == http.StatusOK {
+		t.Errorf("/metrics on HTTP_ADDR answered 200 with METRICS_ADDR set, want it served only there")
+	}
+	if code, _ := get(t, h.cfg.PublicURL+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz on HTTP_ADDR answered %d, want 200: only /metrics moves", code)
 	}
 }
