@@ -462,6 +462,9 @@ func (r *Router) execute(ctx context.Context, op state.Operation, responseURL st
 func (r *Router) userError(err error, what string) string {
 	ref := newID(4)
 	r.log().Error(what, "err", err, "ref", ref)
+	if errors.Is(err, enco.ErrCredentialsRefused) {
+		return fmt.Sprintf("EnCo refused the bot's own credentials, so nothing was sent. An operator must give the bot valid EnCo credentials (`ENCO_TOKEN`, or `ENCO_CLIENT_ID` and `ENCO_CLIENT_SECRET`); trying again will not help until then. (ref `%s`)", ref)
+	}
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 400 && ee.StatusCode < 500 && ee.StatusCode != 401 && ee.StatusCode != 403 && ee.StatusCode != 429 && ee.Message != "" {
 		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", truncate(ee.Message, 300), ee.StatusCode, ref)

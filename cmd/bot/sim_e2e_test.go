@@ -374,3 +374,40 @@ func TestResultsAreCopiedToTheNotifyChannel(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedPermanentTokenIsOneClearErrorAndOneLogLine: a permanent
+// ENCO_TOKEN cannot be renewed, so a 401 ends the request at once: the user
+// is told that the bot's credentials need an operator, the log has one line
+// about it, and EnCo gets one request, no token or revoke request.
+func TestRefusedPermanentTokenIsOneClearErrorAndOneLogLine(t *testing.T) {
+	h := newHarness(t, func(h *harness) {
+		h.cfg.EncoClientID, h.cfg.EncoClientSecret = "", ""
+		h.cfg.EncoToken = h.enco.PermanentToken
+	})
+	h.enco.RefusePermanentToken()
+	h.enco.ResetRequests()
+
+	ack, _ := h.command(opsUser, opsChan, "/sim status 0471 00 00 01")
+	h.waitFor("the status answer", func() bool { return len(h.slack.ResponseURLPosts(ack.EnvelopeID)) > 0 })
+	post := h.slack.ResponseURLPosts(ack.EnvelopeID)[0]
+	for _, want := range []string{"refused the bot's own credentials", "ENCO_TOKEN"} {
+		if !strings.Contains(post.Text, want) {
+			t.Errorf("answer = %q, want it to mention %q", post.Text, want)
+		}
+	}
+	if got := len(h.enco.Requests()); got != 1 {
+		t.Errorf("EnCo requests: got %d, want 1 (no retry, no token or revoke request)", got)
+	}
+	lines := 0
+	for _, l := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(l, "credentials") {
+			lines++
+		}
+	}
+	if got := lines; got != 1 {
+		t.Errorf("log lines about the refused credentials: got %d, want 1\n%s", got, h.logs)
+	}
+	if strings.Contains(h.logs.String(), h.enco.PermanentToken) || strings.Contains(post.Text, h.enco.PermanentToken) {
+		t.Errorf("the permanent token shows in the log or the answer")
+	}
+}

@@ -130,6 +130,10 @@ type Sandbox struct {
 	tokenExpiry   time.Time
 	tokenSeq      int
 	tokenRequests int
+	revokes       int
+	// tokenRefused and permanentRefused make the APIs refuse those
+	// tokens (see RefuseToken and RefusePermanentToken).
+	tokenRefused, permanentRefused bool
 
 	responseDelay    time.Duration
 	callbackDelay    time.Duration
