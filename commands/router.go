@@ -54,7 +54,7 @@ type Store interface {
 
 // SIMAPI is the M2M part of the EnCo client.
 type SIMAPI interface {
-	SIMCards(ctx context.Context, d enco.Device) ([]enco.SIMCard, error)
+	SIMCards(ctx context.Context, msisdn string) ([]enco.SIMCard, error)
 	RequestM2M(ctx context.Context, a enco.M2MAction, devices []enco.Device, callbackToken string) (string, error)
 }
 

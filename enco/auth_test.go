@@ -44,7 +44,7 @@ func TestExpiredTokenIsRefreshedOnceAndRequestReplayed(t *testing.T) {
 	if string(reqs[0].Body) != string(reqs[1].Body) || len(reqs[1].Body) == 0 {
 		t.Errorf("replayed body: got %q, want %q", reqs[1].Body, reqs[0].Body)
 	}
-	if p, _ := sb.FMU("32470000001"); p != enco.ProfileOnDuty {
+	if p, _ := sb.FMU("32470000001"); p != string(enco.ProfileOnDuty) {
 		t.Errorf("profile after replayed change: got %s, want %s", p, enco.ProfileOnDuty)
 	}
 }

@@ -210,12 +210,12 @@ func TestValidationBeforeAnyCall(t *testing.T) {
 		{"fmu register empty url", func(ctx context.Context, c *enco.Client) error {
 			return c.RegisterFMUCallback(ctx, "")
 		}},
-		{"sim empty identifier", func(ctx context.Context, c *enco.Client) error {
-			_, err := c.SIMCards(ctx, enco.Device{IdentifierType: enco.ICCID})
+		{"sim empty msisdn", func(ctx context.Context, c *enco.Client) error {
+			_, err := c.SIMCards(ctx, "")
 			return err
 		}},
-		{"sim bad identifier type", func(ctx context.Context, c *enco.Client) error {
-			_, err := c.SIMCards(ctx, enco.Device{Identifier: "1", IdentifierType: "IMEI"})
+		{"sim msisdn not digits", func(ctx context.Context, c *enco.Client) error {
+			_, err := c.SIMCards(ctx, "8932010000000000001x")
 			return err
 		}},
 		{"m2m unknown action", func(ctx context.Context, c *enco.Client) error {
@@ -275,7 +275,7 @@ func TestValidationBeforeAnyCall(t *testing.T) {
 func TestM2MNeedsAPIKey(t *testing.T) {
 	sb, c := newSandbox(t)
 	c.APIKey = ""
-	_, err := c.SIMCards(testContext(t), enco.Device{Identifier: "32471000001", IdentifierType: enco.MSISDN})
+	_, err := c.SIMCards(testContext(t), "32471000001")
 	if !errors.Is(err, enco.ErrInvalidRequest) {
 		t.Errorf("got %v, want ErrInvalidRequest", err)
 	}

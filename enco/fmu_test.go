@@ -38,7 +38,7 @@ func TestSetFMUStatus(t *testing.T) {
 	if err := c.SetFMUStatus(ctx, "32470000001", enco.ProfileProfessional); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := sb.FMU("32470000001"); p != enco.ProfileProfessional {
+	if p, _ := sb.FMU("32470000001"); p != string(enco.ProfileProfessional) {
 		t.Errorf("profile: got %s, want %s", p, enco.ProfileProfessional)
 	}
 	reqs := sb.APIRequests()
@@ -105,7 +105,7 @@ func TestRequestSetFMUStatusesCallback(t *testing.T) {
 		t.Errorf("got %+v, want %+v", results, want)
 	}
 	for _, n := range numbers[:2] {
-		if p, _ := sb.FMU(n); p != enco.ProfileOnDuty {
+		if p, _ := sb.FMU(n); p != string(enco.ProfileOnDuty) {
 			t.Errorf("profile of %s: got %s, want %s", n, p, enco.ProfileOnDuty)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/notify"
 )
@@ -125,7 +126,7 @@ func TestFMUOwnStatusAndChange(t *testing.T) {
 
 	ack, _ = h.command(telStaff, telChan, "/fmu on-duty")
 	h.telResponse(ack, "is now *On duty*")
-	if p, _ := h.enco.FMU(telStaffMobile); p != enco.ProfileOnDuty {
+	if p, _ := h.enco.FMU(telStaffMobile); p != string(enco.ProfileOnDuty) {
 		t.Errorf("sandbox profile of %s = %q, want ON_DUTY", telStaffMobile, p)
 	}
 	puts := 0
@@ -221,7 +222,7 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 	for i := 1; i <= 60; i++ {
 		n := fmt.Sprintf("324700000%02d", i)
 		if i > 10 {
-			h.enco.SetFMU(n, enco.ProfileProfessional)
+			h.enco.SetFMU(n, encotest.ProfileProfessional)
 		}
 		typed = append(typed, fmt.Sprintf("0470 00 00 %02d", i))
 	}
@@ -301,7 +302,7 @@ func TestFMUSetOthersAfterConfirmation(t *testing.T) {
 		t.Errorf("request body = %s, want 2 numbers, ON_DUTY and a callback URL", calls[0].Body)
 	}
 	for _, n := range []string{telStaffMobile, "32470000004"} {
-		if p, _ := h.enco.FMU(n); p != enco.ProfileOnDuty {
+		if p, _ := h.enco.FMU(n); p != string(enco.ProfileOnDuty) {
 			t.Errorf("sandbox profile of %s = %q, want ON_DUTY", n, p)
 		}
 	}

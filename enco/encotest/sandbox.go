@@ -74,14 +74,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/switchboard-bot/switchboard/enco"
 )
 
 // Default credentials of a sandbox.
@@ -147,12 +146,12 @@ type Sandbox struct {
 	callbackBackoff  time.Duration
 
 	sims           []*SIM
-	fmu            map[string]enco.Profile
+	fmu            map[string]string
 	fmuCallbackURL string
 	m2mCallbackURL string
 	m2mHeaders     map[string]string
 	numbers        map[string]*number
-	cdrs           []enco.CDR
+	cdrs           []CDR
 	seq            int
 
 	requests  []Request
@@ -276,16 +275,10 @@ func (s *Sandbox) Close() {
 	})
 }
 
-// Client returns a client wired to the sandbox: client-credentials token
-// source, bearer transport and M2M API key, with default timeouts.
-func (s *Sandbox) Client() *enco.Client {
-	hc := &http.Client{Transport: s.transport, Timeout: 10 * time.Second}
-	ts := enco.NewTokenSource(context.Background(), s.URL+"/token", s.ClientID, s.ClientSecret, hc)
-	return &enco.Client{
-		BaseURL:    s.URL,
-		HTTPClient: enco.NewHTTPClient(ts, s.transport),
-		APIKey:     s.APIKey,
-	}
+// HTTPClient returns a client for the sandbox's URL, without credentials;
+// its connections are closed with the sandbox.
+func (s *Sandbox) HTTPClient() *http.Client {
+	return &http.Client{Transport: s.transport, Timeout: 10 * time.Second}
 }
 
 // now is the sandbox's clock; s.mu must be held.
@@ -451,21 +444,24 @@ func (s *Sandbox) handler() http.Handler {
 	mux.HandleFunc("POST /token", s.handleToken)
 	mux.HandleFunc("POST /revoke", s.handleRevoke)
 
-	mux.Handle("GET /fmu/1.0.0/status", s.api(false, s.handleFMUGet))
-	mux.Handle("PUT /fmu/1.0.0/status", s.api(false, s.handleFMUPut))
-	mux.Handle("POST /fmu/1.0.0/register_callback", s.api(false, s.handleFMURegister))
+	// Each API path takes the query parameters its documentation names,
+	// and no other: a client that sends more relies on something EnCo
+	// never promised.
+	mux.Handle("GET /fmu/1.0.0/status", s.api(false, []string{"msisdn", "callback_url"}, s.handleFMUGet))
+	mux.Handle("PUT /fmu/1.0.0/status", s.api(false, nil, s.handleFMUPut))
+	mux.Handle("POST /fmu/1.0.0/register_callback", s.api(false, nil, s.handleFMURegister))
 
-	mux.Handle("GET /m2m/1.0.0/simcards", s.api(true, s.handleSIMCards))
-	mux.Handle("POST /m2m/1.0.0/configure/callback", s.api(true, s.handleM2MConfigure))
-	mux.Handle("POST /m2m/1.0.0/requests/{action}", s.api(true, s.handleM2MRequest))
+	mux.Handle("GET /m2m/1.0.0/simcards", s.api(true, []string{"msisdn"}, s.handleSIMCards))
+	mux.Handle("POST /m2m/1.0.0/configure/callback", s.api(true, nil, s.handleM2MConfigure))
+	mux.Handle("POST /m2m/1.0.0/requests/{action}", s.api(true, nil, s.handleM2MRequest))
 
-	mux.Handle("POST /vca/1.0.0/call", s.api(false, s.handleCall))
-	mux.Handle("GET /vca/1.0.0/cdr", s.api(false, s.handleCDR))
+	mux.Handle("POST /vca/1.0.0/call", s.api(false, nil, s.handleCall))
+	mux.Handle("GET /vca/1.0.0/cdr", s.api(false, []string{"from", "till", "page", "limit"}, s.handleCDR))
 
-	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers/available", s.api(false, s.handleAvailable))
-	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers", s.api(false, s.handleHeld))
-	mux.Handle("POST /cpaas-mgmt/1.0.0/phonenumbers", s.api(false, s.handleReserve))
-	mux.Handle("DELETE /cpaas-mgmt/1.0.0/phonenumbers/{number}", s.api(false, s.handleRelease))
+	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers/available", s.api(false, []string{"zone", "type", "priceTier"}, s.handleAvailable))
+	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers", s.api(false, nil, s.handleHeld))
+	mux.Handle("POST /cpaas-mgmt/1.0.0/phonenumbers", s.api(false, []string{"addressInZoneConfirmed"}, s.handleReserve))
+	mux.Handle("DELETE /cpaas-mgmt/1.0.0/phonenumbers/{number}", s.api(false, nil, s.handleRelease))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, http.StatusNotFound, 404, "No matching resource found for given API Request",
@@ -485,8 +481,9 @@ func (s *Sandbox) handler() http.Handler {
 
 // api wraps an API handler with the gateway's behaviour: the response
 // delay, injected failures, the bearer token check and, for M2M, the API
-// key check.
-func (s *Sandbox) api(m2m bool, h func(http.ResponseWriter, *http.Request, []byte)) http.Handler {
+// key check; then it refuses a query parameter outside params, the ones
+// the documentation names for that path.
+func (s *Sandbox) api(m2m bool, params []string, h func(http.ResponseWriter, *http.Request, []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		delay := s.responseDelay
@@ -517,6 +514,12 @@ func (s *Sandbox) api(m2m bool, h func(http.ResponseWriter, *http.Request, []byt
 		if m2m && r.Header.Get("x-api-key") != s.APIKey {
 			writeFault(w, http.StatusForbidden, 900908, "Resource forbidden", "A valid x-api-key header is required for the M2M API.")
 			return
+		}
+		for k := range r.URL.Query() {
+			if !slices.Contains(params, k) {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"message": fmt.Sprintf("unknown query parameter %q", k)})
+				return
+			}
 		}
 		body, _ := io.ReadAll(r.Body)
 		h(w, r, body)

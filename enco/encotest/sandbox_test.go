@@ -47,6 +47,14 @@ func do(t *testing.T, method, u string, header http.Header, body string) (int, h
 	return resp.StatusCode, resp.Header, b
 }
 
+// client is the bot's EnCo client wired to sb with its client credentials,
+// as the bot is configured.
+func client(sb *encotest.Sandbox) *enco.Client {
+	hc := sb.HTTPClient()
+	ts := enco.NewTokenSource(context.Background(), sb.URL+"/token", sb.ClientID, sb.ClientSecret, hc)
+	return &enco.Client{BaseURL: sb.URL, HTTPClient: enco.NewHTTPClient(ts, hc.Transport), APIKey: sb.APIKey}
+}
+
 func bearer(tok string) http.Header {
 	return http.Header{"Authorization": {"Bearer " + tok}}
 }
@@ -227,7 +235,7 @@ func TestUnknownPath(t *testing.T) {
 
 func TestRequestsAreRecordedWithoutSecrets(t *testing.T) {
 	sb := encotest.New(t)
-	c := sb.Client()
+	c := client(sb)
 	if _, err := c.RequestM2M(testContext(t), enco.Reactivation, []enco.Device{{Identifier: "32471000003", IdentifierType: enco.MSISDN}}, "cb-token"); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +331,7 @@ func TestStart(t *testing.T) {
 	if !strings.HasPrefix(sb.URL, "http://127.0.0.1:") {
 		t.Errorf("URL: got %q, want the bound address", sb.URL)
 	}
-	if _, err := sb.Client().FMUStatus(testContext(t), "32470000001"); err != nil {
+	if _, err := client(sb).FMUStatus(testContext(t), "32470000001"); err != nil {
 		t.Errorf("call through a started sandbox: %v", err)
 	}
 	sb.Close()
@@ -350,7 +358,7 @@ func TestSeedData(t *testing.T) {
 	if states["Active"] == 0 || states["Deactivated"] == 0 || states["Ready"] == 0 {
 		t.Errorf("states: got %v, want Active, Deactivated and Ready cards", states)
 	}
-	for msisdn, want := range map[string]enco.Profile{"32470000001": enco.ProfilePrivate, "32470000002": enco.ProfileProfessional, "32470000003": enco.ProfileOnDuty} {
+	for msisdn, want := range map[string]string{"32470000001": encotest.ProfilePrivate, "32470000002": encotest.ProfileProfessional, "32470000003": encotest.ProfileOnDuty} {
 		if got, ok := sb.FMU(msisdn); !ok || got != want {
 			t.Errorf("FMU %s: got %s, want %s", msisdn, got, want)
 		}
@@ -429,6 +437,7 @@ func TestFMUAsyncRefusals(t *testing.T) {
 		{"several numbers without callback", "GET", "/fmu/1.0.0/status?msisdn=32470000001,32470000002", ""},
 		{"51 numbers", "GET", "/fmu/1.0.0/status?callback_url=http://cb.example/&msisdn=" + many, ""},
 		{"no msisdn", "GET", "/fmu/1.0.0/status", ""},
+		{"several numbers to change without callback", "PUT", "/fmu/1.0.0/status", `{"msisdn":["32470000001","32470000002"],"status":"ON_DUTY"}`},
 		{"bad status", "PUT", "/fmu/1.0.0/status", `{"msisdn":["32470000001"],"status":"private"}`},
 	}
 	for _, tt := range tests {
@@ -439,7 +448,7 @@ func TestFMUAsyncRefusals(t *testing.T) {
 			}
 		})
 	}
-	if p, _ := sb.FMU("32470000001"); p != enco.ProfilePrivate {
+	if p, _ := sb.FMU("32470000001"); p != encotest.ProfilePrivate {
 		t.Errorf("profile changed by a refused request: %s", p)
 	}
 }
