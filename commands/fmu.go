@@ -17,8 +17,8 @@ import (
 type FMUAPI interface {
 	FMUStatus(ctx context.Context, msisdn string) (enco.FMUStatus, error)
 	SetFMUStatus(ctx context.Context, msisdn string, p enco.Profile) error
-	RequestFMUStatuses(ctx context.Context, msisdns []string, callbackURL string) error
-	RequestSetFMUStatuses(ctx context.Context, msisdns []string, p enco.Profile, callbackURL string) error
+	RequestFMUStatuses(ctx context.Context, msisdns []string, callbackURL string) ([]enco.FMUResult, error)
+	RequestSetFMUStatuses(ctx context.Context, msisdns []string, p enco.Profile, callbackURL string) ([]enco.FMUResult, error)
 }
 
 const fmuUsage = "*Usage*\n" +
@@ -337,10 +337,12 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// runFMU carries out an FMU read or change of others: one number is changed
-// synchronously; several are asked in requests of at most enco.MaxFMUBatch
-// numbers that share one callback URL, so that every answer lands in the
-// same thread.
+// runFMU carries out an FMU read or change of others: one number is
+// changed synchronously; several are asked in requests of at most
+// enco.MaxFMUBatch numbers, split evenly so that none carries a lone number
+// (which EnCo answers synchronously), sharing one callback URL so that every
+// answer lands in the same thread. Results EnCo puts in a reply instead of
+// the callback are recorded all the same.
 func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL string) {
 	msisdns := make([]string, len(op.Targets))
 	for i, t := range op.Targets {
@@ -360,28 +362,47 @@ func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL str
 		return
 	}
 	callbackURL := r.PublicURL + notify.PathFMU + token
-	for start := 0; start < len(msisdns); start += enco.MaxFMUBatch {
-		chunk := msisdns[start:min(start+enco.MaxFMUBatch, len(msisdns))]
-		var err error
+	start := 0
+	for _, chunk := range enco.FMUBatches(msisdns) {
+		var (
+			results []enco.FMUResult
+			err     error
+		)
 		if op.Kind == "fmu.set" {
-			err = r.FMU.RequestSetFMUStatuses(ctx, chunk, profile, callbackURL)
+			results, err = r.FMU.RequestSetFMUStatuses(ctx, chunk, profile, callbackURL)
 		} else {
-			err = r.FMU.RequestFMUStatuses(ctx, chunk, callbackURL)
+			results, err = r.FMU.RequestFMUStatuses(ctx, chunk, callbackURL)
 		}
 		detail := fmt.Sprintf("numbers %d-%d of %d", start+1, start+len(chunk), len(msisdns))
-		if err == nil {
+		switch {
+		case err == nil:
 			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: detail})
-			continue
-		}
-		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
-		why := r.userError(err, "fmu request")
-		if start == 0 {
-			r.failOperation(ctx, op, why)
+			r.recordReplyResults(ctx, op, results)
+		case start == 0:
+			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
+			r.failOperation(ctx, op, r.userError(err, "fmu request"))
 			return
+		default:
+			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
+			r.failChunk(ctx, op, chunk, start, r.userError(err, "fmu request"))
 		}
-		r.failChunk(ctx, op, chunk, start, why)
+		start += len(chunk)
 	}
 	r.log().Info("fmu requests sent", "operation", op.ID, "kind", op.Kind, "numbers", len(msisdns))
+}
+
+// recordReplyResults records the results EnCo gave in its reply, where a
+// callback was expected.
+func (r *Router) recordReplyResults(ctx context.Context, op state.Operation, results []enco.FMUResult) {
+	if len(results) == 0 || r.Callbacks == nil {
+		return
+	}
+	n, err := r.Callbacks.RecordFMUResults(ctx, op, results)
+	if err != nil {
+		r.log().Error("record FMU results from the reply", "err", err, "operation", op.ID)
+		return
+	}
+	r.log().Info("FMU results came in the reply", "operation", op.ID, "results", n)
 }
 
 // failChunk records the numbers of a request EnCo refused as failed, with one

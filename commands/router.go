@@ -59,9 +59,11 @@ type SIMAPI interface {
 }
 
 // Callbacks is told when a tracking number becomes known, so that callbacks
-// which arrived before it (and were parked) are delivered.
+// which arrived before it (and were parked) are delivered, and takes the
+// results EnCo gave in a reply where a callback was expected.
 type Callbacks interface {
 	TrackingKnown(ctx context.Context, trackingNumber string)
+	RecordFMUResults(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error)
 }
 
 // Directory finds a person's own numbers (mobile, fixed).

@@ -193,19 +193,32 @@ func TestValidationBeforeAnyCall(t *testing.T) {
 			return c.SetFMUStatus(ctx, "32470000001", "HOLIDAY")
 		}},
 		{"fmu batch of 0", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestFMUStatuses(ctx, nil, "http://cb.example/fmu")
+			_, err := c.RequestFMUStatuses(ctx, nil, "http://cb.example/fmu")
+			return err
+		}},
+		{"fmu batch of 1", func(ctx context.Context, c *enco.Client) error {
+			_, err := c.RequestFMUStatuses(ctx, batch(1), "http://cb.example/fmu")
+			return err
+		}},
+		{"fmu set batch of 1", func(ctx context.Context, c *enco.Client) error {
+			_, err := c.RequestSetFMUStatuses(ctx, batch(1), enco.ProfilePrivate, "http://cb.example/fmu")
+			return err
 		}},
 		{"fmu batch of 51", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestFMUStatuses(ctx, batch(51), "http://cb.example/fmu")
+			_, err := c.RequestFMUStatuses(ctx, batch(51), "http://cb.example/fmu")
+			return err
 		}},
 		{"fmu set batch of 51", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestSetFMUStatuses(ctx, batch(51), enco.ProfilePrivate, "http://cb.example/fmu")
+			_, err := c.RequestSetFMUStatuses(ctx, batch(51), enco.ProfilePrivate, "http://cb.example/fmu")
+			return err
 		}},
 		{"fmu batch with empty number", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestFMUStatuses(ctx, []string{"32470000001", ""}, "http://cb.example/fmu")
+			_, err := c.RequestFMUStatuses(ctx, []string{"32470000001", ""}, "http://cb.example/fmu")
+			return err
 		}},
 		{"fmu batch with relative callback", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestFMUStatuses(ctx, []string{"32470000001"}, "/fmu")
+			_, err := c.RequestFMUStatuses(ctx, []string{"32470000001", "32470000002"}, "/fmu")
+			return err
 		}},
 		{"fmu register empty url", func(ctx context.Context, c *enco.Client) error {
 			return c.RegisterFMUCallback(ctx, "")

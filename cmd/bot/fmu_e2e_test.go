@@ -219,7 +219,7 @@ func TestFMUStatusOfOneNumberIsSynchronous(t *testing.T) {
 func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 	h := newTelHarness(t)
 	var typed []string
-	for i := 1; i <= 60; i++ {
+	for i := 1; i <= 51; i++ {
 		n := fmt.Sprintf("324700000%02d", i)
 		if i > 10 {
 			h.enco.SetFMU(n, encotest.ProfileProfessional)
@@ -228,19 +228,19 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 	}
 	// The staff member is named too: their number is one of the 60, asked once.
 	_, reply := h.command(telFleet, telChan, "/fmu status <@"+telStaff+"> "+strings.Join(typed, ", "))
-	if !strings.Contains(reply.Text, "60 FMU profiles") {
-		t.Fatalf("ack = %q, want 60 profiles asked", reply.Text)
+	if !strings.Contains(reply.Text, "51 FMU profiles") {
+		t.Fatalf("ack = %q, want 51 profiles asked", reply.Text)
 	}
-	parent := h.telParent(telChan, "all 60 done")
-	thread := h.telThread(telChan, parent.TS, 61)
+	parent := h.telParent(telChan, "all 51 done")
+	thread := h.telThread(telChan, parent.TS, 52)
 
 	calls := h.encoCalls("/fmu/1.0.0/status")
 	if len(calls) != 2 {
-		t.Fatalf("FMU requests = %d, want 2 (50 + 10 numbers)", len(calls))
+		t.Fatalf("FMU requests = %d, want 2 (26 + 25 numbers)", len(calls))
 	}
 	sizes := []int{len(strings.Split(calls[0].Query.Get("msisdn"), ",")), len(strings.Split(calls[1].Query.Get("msisdn"), ","))}
-	if sizes[0] != 50 || sizes[1] != 10 {
-		t.Errorf("request sizes = %v, want [50 10]", sizes)
+	if sizes[0] != 26 || sizes[1] != 25 {
+		t.Errorf("request sizes = %v, want [26 25]: split evenly, never a lone number with a callback", sizes)
 	}
 	cb0, cb1 := calls[0].Query.Get("callback_url"), calls[1].Query.Get("callback_url")
 	if cb0 == "" || cb0 != cb1 || !strings.HasPrefix(cb0, h.cfg.PublicURL+notify.PathFMU) {
@@ -251,13 +251,13 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 	}
 
 	results := 0
-	for _, m := range thread[:60] {
+	for _, m := range thread[:51] {
 		if strings.Contains(m.Text, ":white_check_mark: ") {
 			results++
 		}
 	}
-	if results != 60 {
-		t.Errorf("successful replies = %d, want 60; thread: %v", results, texts(thread))
+	if results != 51 {
+		t.Errorf("successful replies = %d, want 51; thread: %v", results, texts(thread))
 	}
 	found := false
 	for _, m := range thread {
@@ -266,8 +266,25 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 	if !found {
 		t.Errorf("no reply names the staff member with their number and profile")
 	}
-	if last := thread[len(thread)-1].Text; !strings.Contains(last, "all 60 succeeded") {
+	if last := thread[len(thread)-1].Text; !strings.Contains(last, "all 51 succeeded") {
 		t.Errorf("last reply = %q, want the summary", last)
+	}
+}
+
+// TestFMUResultsInTheReplyAreRecorded: when EnCo answers a request for
+// several numbers in its reply instead of through the callback, the
+// results are recorded all the same.
+func TestFMUResultsInTheReplyAreRecorded(t *testing.T) {
+	h := newTelHarness(t)
+	h.enco.SetFMUAnswerInReply(true)
+	h.command(telFleet, telChan, "/fmu status 0470 00 00 02 0470 00 00 03")
+	parent := h.telParent(telChan, "all 2 done")
+	thread := h.telThread(telChan, parent.TS, 3)
+	if !telHasAll(strings.Join(texts(thread), "\n"), "+32 470 00 00 02 — *Professional*", "+32 470 00 00 03 — *On duty*", "all 2 succeeded") {
+		t.Errorf("thread = %v, want both profiles and the summary", texts(thread))
+	}
+	if got := len(h.enco.Callbacks()); got != 0 {
+		t.Errorf("callbacks sent = %d, want 0 (the answer came in the reply)", got)
 	}
 }
 

@@ -46,6 +46,10 @@ func (s *Sandbox) handleFMUGet(w http.ResponseWriter, r *http.Request, _ []byte)
 	for _, n := range msisdns {
 		results = append(results, s.fmuRead(n))
 	}
+	if s.inReply() {
+		writeJSON(w, http.StatusOK, results)
+		return
+	}
 	s.answer(w, http.StatusAccepted, map[string]string{"message": "Request accepted"},
 		[]outgoing{newOutgoing("fmu", target, nil, results)})
 }
@@ -119,6 +123,10 @@ func (s *Sandbox) handleFMUPut(w http.ResponseWriter, r *http.Request, body []by
 	for _, n := range msisdns {
 		results = append(results, s.fmuChange(n, p))
 	}
+	if s.inReply() {
+		writeJSON(w, http.StatusOK, results)
+		return
+	}
 	s.answer(w, http.StatusAccepted, map[string]string{"message": "Request accepted"},
 		[]outgoing{newOutgoing("fmu", target, nil, results)})
 }
@@ -150,6 +158,21 @@ func (s *Sandbox) handleFMURegister(w http.ResponseWriter, r *http.Request, body
 	s.fmuCallbackURL = req.URL
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
+}
+
+// SetFMUAnswerInReply makes the sandbox answer FMU requests for several
+// numbers in its reply, as it answers one number, and send no callback: a
+// gateway that behaves so must not lose the results.
+func (s *Sandbox) SetFMUAnswerInReply(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fmuInReply = on
+}
+
+func (s *Sandbox) inReply() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fmuInReply
 }
 
 // SetFMU sets (or adds) the profile of msisdn (ProfilePrivate, ...).

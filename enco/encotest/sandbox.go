@@ -148,6 +148,7 @@ type Sandbox struct {
 	sims           []*SIM
 	fmu            map[string]string
 	fmuCallbackURL string
+	fmuInReply     bool
 	m2mCallbackURL string
 	m2mHeaders     map[string]string
 	numbers        map[string]*number
