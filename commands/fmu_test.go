@@ -32,6 +32,7 @@ type telStore struct {
 	expiries map[string]time.Time
 	dir      map[string]state.DirectoryEntry
 	confs    []state.Confirmation
+	frozen   map[string]time.Time
 }
 
 func newTelStore() *telStore {
@@ -40,6 +41,23 @@ func newTelStore() *telStore {
 }
 
 func (s *telStore) Audit(context.Context, state.AuditEntry) error { return nil }
+
+func (s *telStore) FreezeNumber(_ context.Context, number string, until time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.frozen == nil {
+		s.frozen = map[string]time.Time{}
+	}
+	s.frozen[number] = until
+	return nil
+}
+
+func (s *telStore) NumberFrozenUntil(_ context.Context, number string) (time.Time, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.frozen[number]
+	return until, ok && time.Now().Before(until), nil
+}
 func (s *telStore) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
 	return true, 0, nil
 }

@@ -49,6 +49,8 @@ type Store interface {
 	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
 	ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error
 	SetDirectoryEntry(ctx context.Context, userID string, e state.DirectoryEntry) error
+	FreezeNumber(ctx context.Context, number string, until time.Time) error
+	NumberFrozenUntil(ctx context.Context, number string) (time.Time, bool, error)
 	DeleteDirectoryEntry(ctx context.Context, userID string) error
 }
 
