@@ -1,10 +1,8 @@
 package commands
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"slices"
 	"strconv"
@@ -36,8 +34,8 @@ const (
 	paramPresentation = "presentation"
 )
 
-// maxCDRRows is how many calls /call cdr lists in its answer; more are
-// attached as a CSV file.
+// maxCDRRows is how many calls /call cdr lists in its answer; past it, all
+// are attached as a CSV file (see fullList).
 const maxCDRRows = 20
 
 // maxCDRItems stops /call cdr from paging through more calls than this.
@@ -344,16 +342,9 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 		r.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs)+warn).Message(), false)
 		return
 	}
-	name := "calls-since-" + since.UTC().Format("20060102T1504Z") + ".csv"
-	if err := r.Slack.UploadFile(ctx, c.ChannelID, "", name, "Calls since "+sinceLabel(since), cdrCSV(cdrs, r.MaskNumbers)); err != nil {
-		text := fmt.Sprintf("%s The %d most recent:\n%s\nI could not attach the full list as a file: %s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), r.userError(err, "upload CDR file"))
-		if notify.NotInChannel(err) {
-			text = fmt.Sprintf("%s The %d most recent:\n%s\nFor the full list as a file, invite me here with `/invite @Switchboard`.", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]))
-		}
-		r.respond(ctx, c.ResponseURL, textReply(text+warn).Message(), false)
-		return
-	}
-	r.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("%s That is more than I list here, so I attached them to this channel as `%s`.%s", head, name, warn)).Message(), false)
+	note, _ := r.attachList(ctx, c.ChannelID, cdrList(cdrs, since, r.MaskNumbers))
+	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), leftOut(maxCDRRows, len(cdrs)), note, warn)
+	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 }
 
 // e164Digits reads a number as EnCo writes it into E.164 digits without "+".
@@ -395,11 +386,9 @@ func cdrTable(cdrs []enco.CDR) string {
 	return b.String()
 }
 
-// cdrCSV is the calls as a CSV file. It is attached to a channel, so numbers
+// cdrList is the calls as a file. It is attached to a channel, so numbers
 // are masked when the policy says so.
-func cdrCSV(cdrs []enco.CDR, mask bool) []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
+func cdrList(cdrs []enco.CDR, since time.Time, mask bool) fullList {
 	number := func(s string) string {
 		d := e164Digits(s)
 		if mask {
@@ -407,13 +396,16 @@ func cdrCSV(cdrs []enco.CDR, mask bool) []byte {
 		}
 		return "+" + d
 	}
-	_ = w.Write([]string{"session_id", "request_time", "origin", "destination", "presentation", "answered", "duration_seconds", "outcome", "release_info"})
+	l := fullList{
+		name:   "calls",
+		title:  "Calls since " + sinceLabel(since),
+		header: []string{"session_id", "request_time", "origin", "destination", "presentation", "answered", "duration_seconds", "outcome", "release_info"},
+	}
 	for _, c := range cdrs {
-		_ = w.Write([]string{
+		l.rows = append(l.rows, []string{
 			c.SessionID, c.RequestTime.UTC().Format(time.RFC3339), number(c.Origin), number(c.Destination), c.Presentation,
 			strconv.FormatBool(c.Answered()), strconv.Itoa(c.CallDuration), cdrOutcome(c), c.CallReleaseInfo,
 		})
 	}
-	w.Flush() // writes to a bytes.Buffer cannot fail
-	return buf.Bytes()
+	return l
 }

@@ -187,21 +187,23 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 	if len(targets) == 1 {
 		title = fmt.Sprintf("Set the FMU profile of %s to %s", targets[0].label(r.MaskNumbers), notify.ProfileLabel(p))
 	}
-	lines := make([]string, 0, min(len(targets), 10)+1)
-	for i, t := range targets {
-		if i == 10 {
-			lines = append(lines, fmt.Sprintf("… and %d more", len(targets)-i))
-			break
-		}
+	lines := make([]string, 0, len(targets))
+	for _, t := range targets {
 		lines = append(lines, t.label(false))
 	}
-	return r.confirm(ctx, c, pending{
+	op.Params["title"] = title
+	lines, attach := r.promptLines(c, lines, targetList(op, r.MaskNumbers))
+	prompt := r.confirm(ctx, c, pending{
 		op:           op,
 		title:        title,
 		lines:        lines,
 		note:         fmt.Sprintf("Business calls to these people will follow their %s profile. The results arrive in a thread in this channel.", notify.ProfileLabel(p)),
 		confirmLabel: "Set to " + notify.ProfileLabel(p),
-	}), nil
+	})
+	if !prompt.confirming() {
+		attach = nil
+	}
+	return prompt, attach
 }
 
 // fmuTargets reads the numbers and @people of an /fmu command. Numbers must

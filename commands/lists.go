@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/state"
 )
 
 // fullList is a list too long to show whole in a message. Every answer
@@ -54,9 +55,9 @@ func leftOut(shown, total int) string {
 // that tells the requester where it is, or, when it could not be sent (ok
 // false), how to get it. It is called after the acknowledgement: it is a
 // Slack call.
-func (r *Router) attachList(ctx context.Context, c *command, l fullList) (note string, ok bool) {
+func (r *Router) attachList(ctx context.Context, channel string, l fullList) (note string, ok bool) {
 	name := l.fileName(time.Now())
-	err := r.Slack.UploadFile(ctx, c.ChannelID, "", name, l.title, l.csv())
+	err := r.Slack.UploadFile(ctx, channel, "", name, l.title, l.csv())
 	switch {
 	case err == nil:
 		return fmt.Sprintf("The full list is attached to this channel as `%s`.", name), true
@@ -73,8 +74,34 @@ func (r *Router) attachList(ctx context.Context, c *command, l fullList) (note s
 func (r *Router) attachLater(c *command, l fullList) (string, func(context.Context)) {
 	promise := "The full list follows as a CSV file in this channel."
 	return promise, func(ctx context.Context) {
-		if note, ok := r.attachList(ctx, c, l); !ok {
+		if note, ok := r.attachList(ctx, c.ChannelID, l); !ok {
 			r.respond(ctx, c.ResponseURL, textReply(":warning: "+note).Message(), false)
 		}
 	}
+}
+
+// maxPromptLines is how many targets a confirmation or approval prompt
+// names.
+const maxPromptLines = 10
+
+// promptLines cuts the targets named by a prompt answered in the
+// acknowledgement to maxPromptLines, adding the line that says how many
+// were left out, and returns the work that attaches them all (nil when
+// nothing was cut).
+func (r *Router) promptLines(c *command, lines []string, l fullList) ([]string, func(context.Context)) {
+	if len(lines) <= maxPromptLines {
+		return lines, nil
+	}
+	promise, after := r.attachLater(c, l)
+	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), after
+}
+
+// targetList is an operation's targets as a file, numbers masked when the
+// policy says so (it goes to a channel).
+func targetList(op state.Operation, mask bool) fullList {
+	l := fullList{name: "targets", title: op.Params["title"], header: []string{"target"}}
+	for _, t := range op.Targets {
+		l.rows = append(l.rows, []string{notify.TargetLabel(op, t, mask)})
+	}
+	return l
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,7 +120,8 @@ func (r *Router) numberAvailable(ctx context.Context, c *command, args []token) 
 		case len(list) == 0:
 			text = fmt.Sprintf("No numbers available%s. Try without some of the options.", filterWords(f))
 		default:
-			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve <number>`\n%s", plural(len(list), "number"), filterWords(f), numberLines(list, "narrow the search with `zone=`, `type=` or `tier=`"))
+			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve <number>`\n%s", plural(len(list), "number"), filterWords(f),
+				r.numberLines(ctx, c, list, "numbers-available", "Available numbers"+filterWords(f)))
 		}
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
@@ -159,7 +161,7 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 		case len(list) == 0:
 			text = "The account holds no numbers. `/number available` shows those you can reserve."
 		default:
-			text = fmt.Sprintf("*The account holds %s*\n%s", plural(len(list), "number"), numberLines(list, "the list is long"))
+			text = fmt.Sprintf("*The account holds %s*\n%s", plural(len(list), "number"), r.numberLines(ctx, c, list, "numbers-held", "Numbers the account holds"))
 		}
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
@@ -167,14 +169,19 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 
 // numberLines lists numbers, one a line: the number, its type, zone, tier
 // and whether it takes SMS. Shown to the requester only, so not masked.
-func numberLines(list []enco.PhoneNumber, more string) string {
+// Past maxNumberLines it says how many it left out and attaches them all.
+func (r *Router) numberLines(ctx context.Context, c *command, list []enco.PhoneNumber, file, title string) string {
 	var b strings.Builder
-	for i, n := range list {
-		if i == maxNumberLines {
-			fmt.Fprintf(&b, "… and %d more: %s.", len(list)-i, more)
-			break
-		}
+	for _, n := range list[:min(len(list), maxNumberLines)] {
 		fmt.Fprintf(&b, "• `%s` — %s\n", notify.NumberLabel(n.Number, false), numberTraits(n))
+	}
+	if len(list) > maxNumberLines {
+		rows := make([][]string, len(list))
+		for i, n := range list {
+			rows[i] = []string{"+" + n.Number, strings.ToLower(n.Type), cmp.Or(n.Zone, numberZone(n.Number)), strings.ToLower(n.PriceTier), strconv.FormatBool(n.SMSSupported)}
+		}
+		note, _ := r.attachList(ctx, c.ChannelID, fullList{name: file, title: title, header: []string{"number", "type", "zone", "tier", "sms"}, rows: rows})
+		b.WriteString(leftOut(maxNumberLines, len(list)) + " " + note)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

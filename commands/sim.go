@@ -45,7 +45,7 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 	sub := strings.ToLower(c.toks[0].text)
 	args := c.toks[1:]
 	if sub == "audit" {
-		return r.auditCmd(ctx, c, args), nil
+		return r.auditCmd(ctx, c, args)
 	}
 	change, isChange := simChanges[sub]
 	if sub != "status" && !isChange {
@@ -80,19 +80,25 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 		lines[i] = deviceLabel(d, false)
 	}
 	title := fmt.Sprintf("%s %s", change.verb, plural(len(devices), "SIM card"))
-	return r.confirm(ctx, c, pending{
-		op: state.Operation{
-			Kind:     "sim." + sub,
-			Targets:  targets,
-			Expected: len(devices),
-			Params:   map[string]string{"action": string(change.action)},
-		},
+	op := state.Operation{
+		Kind:     "sim." + sub,
+		Targets:  targets,
+		Expected: len(devices),
+		Params:   map[string]string{"action": string(change.action), "title": title},
+	}
+	lines, attach := r.promptLines(c, lines, targetList(op, r.MaskNumbers))
+	reply := r.confirm(ctx, c, pending{
+		op:           op,
 		title:        title,
 		lines:        lines,
 		note:         change.note,
 		confirmLabel: change.verb,
 		danger:       change.danger,
-	}), nil
+	})
+	if !reply.confirming() {
+		attach = nil
+	}
+	return reply, attach
 }
 
 // simDevices reads the ids of a /sim command.
@@ -403,7 +409,7 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 	}
 	b.WriteString("```")
 	if len(rows) > maxSIMRows {
-		note, _ := r.attachList(ctx, c, fullList{name: "sim-status", title: "SIM cards, " + sinceLabel(time.Now()), header: simHeader, rows: rows})
+		note, _ := r.attachList(ctx, c.ChannelID, fullList{name: "sim-status", title: "SIM cards, " + sinceLabel(time.Now()), header: simHeader, rows: rows})
 		b.WriteString("\n" + leftOut(maxSIMRows, len(rows)) + " " + note)
 	}
 	for _, f := range failures {

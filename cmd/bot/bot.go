@@ -35,6 +35,10 @@ type Main struct {
 	// Stdin and Stdout are the console's terminal.
 	Stdin  io.Reader
 	Stdout io.Writer
+	// ConsoleFiles is the directory where the console writes the files the
+	// bot would attach in Slack (full lists); "" means switchboard-console
+	// under the system's temporary directory.
+	ConsoleFiles string
 	// LogOutput receives the structured log (stderr when nil).
 	LogOutput io.Writer
 	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
@@ -132,6 +136,7 @@ func (m *Main) Open(ctx context.Context) error {
 	var phones permissions.ProfilePhones
 	if m.Console {
 		m.console = newConsole(m.Stdin, m.Stdout)
+		m.console.filesDir = m.ConsoleFiles
 		sl = m.console
 		routerSlack = sl
 	} else {

@@ -146,8 +146,8 @@ func TestCallCDRsAreListedOrAttached(t *testing.T) {
 		h.enco.AddCDR(encotest.CDR{SessionID: fmt.Sprint(70000001 + i), Origin: "3228160257", Destination: "32468373902", RequestTime: now.Add(-time.Duration(i+2) * time.Minute), CallReleaseInfo: "Leg2-480-No Answer"})
 	}
 	ack, _ = h.command(telStaff, telChan, "/call cdr since=7d")
-	got = h.telResponse(ack, "attached them to this channel")
-	if !strings.Contains(got.Text, ": 28, 1 answered") {
+	got = h.telResponse(ack, "The full list is attached to this channel as `calls-")
+	if !telHasAll(got.Text, ": 28, 1 answered", "8 more not shown (20 of 28 listed)") {
 		t.Errorf("answer = %q, want 28 calls counted", got.Text)
 	}
 	files := h.slack.Files()

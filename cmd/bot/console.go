@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,6 +49,10 @@ type console struct {
 	edits    map[string]string // ts -> last text shown, to print only real edits
 	respSeq  int
 	lastSeen time.Time
+
+	// filesDir is where UploadFile writes files ("" means
+	// switchboard-console under os.TempDir()).
+	filesDir string
 }
 
 type consoleButton struct {
@@ -226,9 +232,21 @@ func (c *console) Respond(ctx context.Context, responseURL string, m notify.Mess
 	return nil
 }
 
-// UploadFile implements notify.Slack.
+// UploadFile implements notify.Slack: the file Slack would attach is
+// written to disk, and its path shown.
 func (c *console) UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error {
-	c.show(fmt.Sprintf("%s file %s: ", channelName(channel), filename), notify.Message{Text: title + "\n" + string(content)}, "")
+	dir := c.filesDir
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "switchboard-console")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("console file: %w", err)
+	}
+	path := filepath.Join(dir, filepath.Base(filename))
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		return fmt.Errorf("console file: %w", err)
+	}
+	c.show(fmt.Sprintf("%s file %s: ", channelName(channel), filename), notify.Message{Text: title + " — written to " + path}, "")
 	return nil
 }
 

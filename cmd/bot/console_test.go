@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +32,7 @@ func startConsole(t *testing.T) *consoleSession {
 	s.m = &Main{
 		Config:  Config{LogLevel: "info", LogFormat: "json", HTTPAddr: ":8080", RedisURL: "redis://" + redistest.Addr(t) + "/0"},
 		Console: true, Stdin: in, Stdout: s.out, LogOutput: &syncBuffer{}, KeyPrefix: prefix,
+		ConsoleFiles: t.TempDir(),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -123,3 +128,32 @@ func TestConsoleRunsFMUCallAndNumber(t *testing.T) {
 	s.waitOutput("Reserved +32 2 206 07 42")
 	s.end()
 }
+
+// TestConsoleWritesCutListsToAFile: a list too long for one answer says how
+// many it left out, and the console writes the whole list to a file whose
+// path it shows, where Slack would attach it.
+func TestConsoleWritesCutListsToAFile(t *testing.T) {
+	s := startConsole(t)
+	var nums []string
+	for i := 1; i <= maxSIMRowsForTest; i++ {
+		nums = append(nums, fmt.Sprintf("0471 00 00 %02d", i))
+	}
+	s.typeLine("/sim status " + strings.Join(nums, ", "))
+	s.waitOutput("1 more not shown (15 of 16 listed). The full list is attached to this channel as")
+	s.waitOutput("— written to " + s.m.ConsoleFiles)
+	out := s.out.String()
+	i := strings.Index(out, "— written to ")
+	path := strings.TrimSpace(strings.SplitN(out[i+len("— written to "):], "\n", 2)[0])
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the file the console named: %v", err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil || len(rows) != 17 || rows[0][0] != "number" || rows[16][0] != "+32471000016" {
+		t.Errorf("file %s: %d rows, %v; want a header and the 16 cards", path, len(rows), err)
+	}
+	s.end()
+}
+
+// maxSIMRowsForTest is one more than /sim status lays out in its table.
+const maxSIMRowsForTest = 16
