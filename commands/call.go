@@ -26,7 +26,7 @@ const callUsage = "*Usage*\n" +
 	"`/call <number> from=<number> cli=<number> hidden` — ring another fixed number of the account first (asks you to confirm), show another number, or hide it; numbers that aren't yours need `call.any`\n" +
 	"`/call cdr [since=24h|7d|2025-01-31]` — your recent calls (everyone's with `call.any`)\n" +
 	"Emergency and special numbers (112, 101, 100, …) are never called; premium-rate and international numbers only when the policy allows them.\n" +
-	"Example: `/call 0468 37 39 01` · `/call +32 2 123 45 67 hidden`"
+	"Example: `/call 0468 37 39 01` · `/call 0468 37 39 01 hidden` · `/call 0468 37 39 01 cli=02 816 02 57` · `/call cdr since=7d`"
 
 // Operation parameters of a call, besides notify.ParamOrigin and notify.ParamSession.
 const (

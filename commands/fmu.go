@@ -26,7 +26,7 @@ const fmuUsage = "*Usage*\n" +
 	"`/fmu status <targets>` — other people's profiles (`fmu.read`)\n" +
 	"`/fmu private|professional|on-duty <targets>` — set other people's profiles, after you confirm (`fmu.set`)\n" +
 	"Targets are mobile numbers (`0470 12 34 56`, `+32 470 12 34 56`) and @people, separated by spaces or commas. With several, the answers arrive in a thread.\n" +
-	"Example: `/fmu on-duty @alice, 0470 12 34 56`\n" +
+	"Example: `/fmu status 0470 00 00 02 0470 00 00 03` · `/fmu on-duty 0470 00 00 02, 0470 00 00 03`\n" +
 	"`/fmu link @person mobile=<number> fixed=<number>` · `/fmu unlink @person` — a person's numbers in the directory (`directory.admin`)"
 
 // fmuTarget is one number an /fmu command is about.

@@ -20,7 +20,7 @@ const simUsage = "*Usage*\n" +
 	"`/sim activate <ids>` · `/sim deactivate <ids>` · `/sim reactivate <ids>` · `/sim terminate <ids>` — asks you to confirm first\n" +
 	"Ids are mobile numbers (`+32 471 00 00 01`, `0471000001`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
 	"Example: `/sim status 0471 00 00 01` · `/sim deactivate 0471 00 00 01, iccid:8932010000000000002`\n" +
-	"`/sim terminate` also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
+	"Terminating also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
 
 // simChange describes one state-changing /sim subcommand.
 type simChange struct {
@@ -409,7 +409,15 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 	}
 	b.WriteString("```")
 	if len(rows) > maxSIMRows {
-		note, _ := r.attachList(ctx, c.ChannelID, fullList{name: "sim-status", title: "SIM cards, " + sinceLabel(time.Now()), header: simHeader, rows: rows})
+		file := fullList{name: "sim-status", title: "SIM cards, " + sinceLabel(time.Now()), header: simHeader}
+		for _, row := range rows {
+			row = slices.Clone(row)
+			if r.MaskNumbers { // the file goes to the channel
+				row[0] = notify.NumberLabel(strings.TrimPrefix(row[0], "+"), true)
+			}
+			file.rows = append(file.rows, row)
+		}
+		note, _ := r.attachList(ctx, c.ChannelID, file)
 		b.WriteString("\n" + leftOut(maxSIMRows, len(rows)) + " " + note)
 	}
 	for _, f := range failures {
