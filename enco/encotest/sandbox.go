@@ -1,19 +1,29 @@
 // Package encotest is the EnCo sandbox: a faithful fake of the four EnCo
 // APIs the bot uses (FMU, M2M, voice call-out, FlexIO number management) and
-// of the gateway's OAuth2 token endpoint, served over real HTTP, with the
-// asynchronous callbacks EnCo sends. Tests start one with New; the sandbox
-// command and the bot's console mode start one on a real address with Start.
+// of the gateway's OAuth2 token and revoke endpoints, served over real HTTP,
+// with the asynchronous callbacks EnCo sends. Tests start one with New; the
+// sandbox command and the bot's console mode start one on a real address
+// with Start.
+//
+// The sandbox states the documentation's rules itself (api-docs/): it does
+// not import the bot's client package, so that a mistake in the client
+// cannot hide in the fake too. The contract tests in package enco run the
+// client against it with the documentation's own samples.
 //
 // # Access
 //
 // POST /token takes grant_type=client_credentials with client_id and
-// client_secret as form or query parameters (or HTTP Basic) and hands out the
-// same access token until it expires (one hour by default), then a new one.
-// Every API path wants "Authorization: Bearer <token>" with that token or the
-// permanent token, else 401 with the gateway's fault 900901; every /m2m path
-// also wants the right x-api-key, else 403 with fault 900908. The default
-// credentials are DefaultClientID, DefaultClientSecret, DefaultAPIKey and
-// DefaultPermanentToken.
+// client_secret as form or query parameters (or HTTP Basic) and, as EnCo
+// keeps one active token per application, hands out the same access token
+// until it expires (one hour by default) or is revoked, then a new one. POST
+// /revoke takes the form token, client_id and client_secret. Every API path
+// wants "Authorization: Bearer <token>" with that token or the permanent
+// token, else 401 with the gateway's fault 900901 (RefuseToken and
+// RefusePermanentToken make it refuse them); every /m2m path also wants the
+// right x-api-key, else 403 with fault 900908. Every API path takes the query
+// parameters its documentation names and no other (400 otherwise): SIM cards
+// are looked up by msisdn only. The default credentials are DefaultClientID,
+// DefaultClientSecret, DefaultAPIKey and DefaultPermanentToken.
 //
 // # Demo data
 //
@@ -47,9 +57,11 @@
 // per device to the URL set with /configure/callback, with the configured
 // headers and the request's x-callback-token, naming the device by ICCID. An
 // unknown device or a transition that does not apply yields resultStatus
-// "Failed" with a message. FMU requests for several numbers, or with a
-// callback_url, are asynchronous: one callback per request carries an array
-// of results. A call's outcome depends on the last digit of its destination:
+// "Failed" with a message. An FMU request for one number is answered in the
+// reply, callback_url or not, as the documentation's one-number samples
+// show; a request for 2 to 50 numbers is asynchronous: one callback per
+// request carries an array of results (SetFMUAnswerInReply answers those in
+// the reply instead). A call's outcome depends on the last digit of its destination:
 // 0 busy ("Leg2-486-Busy Here"), 9 no answer ("Leg2-480-No Answer"), 8 the
 // origin is not reached ("Leg1-404-NotFound received"), any other answered
 // for 20 s plus the last two digits in seconds; its CDR is listed by GET

@@ -473,3 +473,53 @@ func newCounter(t *testing.T, statuses ...int) *counter {
 	t.Cleanup(c.srv.Close)
 	return c
 }
+
+// TestOnlyDocumentedQueryParameters: a lookup by anything but what the
+// documentation names is refused, SIM cards by msisdn only included.
+func TestOnlyDocumentedQueryParameters(t *testing.T) {
+	sb := encotest.New(t)
+	tests := []struct {
+		name, path string
+		want       int
+	}{
+		{"sim by msisdn", "/m2m/1.0.0/simcards?msisdn=32471000001", 200},
+		{"sim by iccid", "/m2m/1.0.0/simcards?iccid=8932010000000000001", 400},
+		{"sim by imsi", "/m2m/1.0.0/simcards?imsi=206010000000001", 400},
+		{"sim by msisdn and iccid", "/m2m/1.0.0/simcards?msisdn=32471000001&iccid=8932010000000000001", 400},
+		{"fmu with an extra parameter", "/fmu/1.0.0/status?msisdn=32470000001&format=long", 400},
+		{"available numbers by tier", "/cpaas-mgmt/1.0.0/phonenumbers/available?priceTier=PREMIUM", 200},
+		{"available numbers by pricingTier", "/cpaas-mgmt/1.0.0/phonenumbers/available?pricingTier=PREMIUM", 400},
+		{"cdr paged", "/vca/1.0.0/cdr?page=0&limit=10", 200},
+	}
+	h := bearer(sb.PermanentToken)
+	h.Set("x-api-key", sb.APIKey)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if status, _, body := do(t, "GET", sb.URL+tt.path, h, ""); status != tt.want {
+				t.Errorf("got %d %s, want %d", status, body, tt.want)
+			}
+		})
+	}
+}
+
+// TestOneFMUNumberIsAnsweredSynchronously: one number is answered in the
+// reply, as the documentation's one-number samples show, even with a
+// callback_url; no callback follows.
+func TestOneFMUNumberIsAnsweredSynchronously(t *testing.T) {
+	sb := encotest.New(t)
+	rcv := newCounter(t)
+	tests := []struct{ method, path, body, want string }{
+		{"GET", "/fmu/1.0.0/status?msisdn=32470000003&callback_url=" + url.QueryEscape(rcv.srv.URL), "", `{"isError":false,"msisdn":"32470000003","status":"ON_DUTY"}`},
+		{"PUT", "/fmu/1.0.0/status", `{"msisdn":["32470000003"],"status":"PRIVATE","callback_url":"` + rcv.srv.URL + `"}`, `{"msisdn":"32470000003","success":true}`},
+	}
+	for _, tt := range tests {
+		status, _, body := do(t, tt.method, sb.URL+tt.path, bearer(sb.PermanentToken), tt.body)
+		if status != 200 || string(body) != tt.want {
+			t.Errorf("%s: got %d %s, want 200 %s", tt.method, status, body, tt.want)
+		}
+	}
+	sb.Close() // waits for any callback under way
+	if n := rcv.n.Load(); n != 0 || len(sb.Callbacks()) != 0 {
+		t.Errorf("callbacks: %d received, %d recorded; want none", n, len(sb.Callbacks()))
+	}
+}
