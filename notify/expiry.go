@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -106,6 +108,10 @@ func (e *Expirer) notice(op state.Operation, results []state.Result) []state.Out
 		{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: text, OperationID: op.ID},
 		{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID},
 	}
+	if missing := unanswered(op, results); len(missing) > maxNamed && !strings.HasPrefix(op.Kind, "call") {
+		msgs = append(msgs, state.Outgoing{Kind: KindFile, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID,
+			Text: unansweredFile(op, missing, e.MaskNumbers)})
+	}
 	if e.NotifyChannel != "" {
 		msgs = append(msgs, state.Outgoing{Kind: KindPost, Channel: e.NotifyChannel, OperationID: op.ID,
 			Text: fmt.Sprintf("%s — %s, requested by <@%s>", text, op.Params["title"], op.UserID)})
@@ -113,11 +119,29 @@ func (e *Expirer) notice(op state.Operation, results []state.Result) []state.Out
 	return msgs
 }
 
-// ExpiryText says which of an operation's targets never answered.
+// ExpiryText says which of an operation's targets never answered. Past
+// maxNamed it says how many it left out; notice attaches them all.
 func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
 	if strings.HasPrefix(op.Kind, "call") {
 		return ":hourglass: EnCo sent no call record for this call, so its outcome is unknown. `/call cdr` lists the calls EnCo has recorded."
 	}
+	missing := unanswered(op, results)
+	if len(missing) == 0 {
+		return fmt.Sprintf(":hourglass: The request expired before EnCo confirmed it was complete (%d of %d answered).", len(results), len(op.Targets))
+	}
+	names := make([]string, 0, min(len(missing), maxNamed)+1)
+	for _, t := range missing[:min(len(missing), maxNamed)] {
+		names = append(names, TargetLabel(op, t, mask))
+	}
+	text := fmt.Sprintf(":hourglass: No answer from EnCo for %d of %d before the request expired: %s", len(missing), len(op.Targets), strings.Join(names, ", "))
+	if len(missing) > maxNamed {
+		return text + fmt.Sprintf(" … %d more not shown (%d of %d named); all %d are in the file attached to the request's thread.", len(missing)-maxNamed, maxNamed, len(missing), len(missing))
+	}
+	return text + "."
+}
+
+// unanswered lists the targets of op that have no result, in op's order.
+func unanswered(op state.Operation, results []state.Result) []string {
 	answered := make(map[string]bool, len(results))
 	for _, r := range results {
 		answered[r.Target] = true
@@ -128,18 +152,20 @@ func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
 			missing = append(missing, t)
 		}
 	}
-	if len(missing) == 0 {
-		return fmt.Sprintf(":hourglass: The request expired before EnCo confirmed it was complete (%d of %d answered).", len(results), len(op.Targets))
+	return missing
+}
+
+// unansweredFile is the CSV file of the targets that never answered, one a
+// line, masked as the thread's posts are.
+func unansweredFile(op state.Operation, missing []string, mask bool) string {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"target"})
+	for _, t := range missing {
+		_ = w.Write([]string{TargetLabel(op, t, mask)})
 	}
-	names := make([]string, 0, min(len(missing), maxNamed)+1)
-	for i, t := range missing {
-		if i == maxNamed {
-			names = append(names, fmt.Sprintf("and %d more", len(missing)-i))
-			break
-		}
-		names = append(names, TargetLabel(op, t, mask))
-	}
-	return fmt.Sprintf(":hourglass: No answer from EnCo for %d of %d before the request expired: %s.", len(missing), len(op.Targets), strings.Join(names, ", "))
+	w.Flush() // writes to a bytes.Buffer cannot fail
+	return buf.String()
 }
 
 // TargetLabel shows one of an operation's targets to people: a number

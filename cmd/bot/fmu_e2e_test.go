@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -389,5 +390,34 @@ func TestFMUNumbersThatNeverAnswerAreNamedAtExpiry(t *testing.T) {
 	}
 	if got := telPost(t, callback, []byte(`{"msisdn":"32470000002","status":"PRIVATE"}`)); got != http.StatusGone {
 		t.Errorf("late callback status = %d, want %d", got, http.StatusGone)
+	}
+}
+
+// TestExpiryNamesAtMostFiftyAndAttachesTheRest: an expiry notice with more
+// silent targets than it names says how many it left out, and the whole
+// list follows in the thread as a file.
+func TestExpiryNamesAtMostFiftyAndAttachesTheRest(t *testing.T) {
+	h := newTelHarness(t)
+	h.enco.SetDropCallbacks(true)
+	var typed []string
+	for i := 1; i <= 52; i++ {
+		typed = append(typed, fmt.Sprintf("0470 00 01 %02d", i))
+	}
+	h.command(telFleet, telChan, "/fmu status "+strings.Join(typed, ", "))
+	parent := h.telParent(telChan, "0 of 52 done")
+
+	exp := &notify.Expirer{Store: h.main.Store, Log: h.main.Log}
+	if n, err := exp.Sweep(h.ctx, time.Now().Add(25*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1 operation expired", n, err)
+	}
+	thread := h.telThread(telChan, parent.TS, 1)
+	if !telHasAll(thread[0].Text, "No answer from EnCo for 52 of 52", "2 more not shown (50 of 52 named); all 52 are in the file attached to the request's thread") {
+		t.Errorf("expiry notice = %q, want how many were left out", thread[0].Text)
+	}
+	h.waitFor("the file of silent numbers", func() bool { return len(h.slack.Files()) == 1 })
+	f := h.slack.Files()[0]
+	rows, err := csv.NewReader(bytes.NewReader(f.Content)).ReadAll()
+	if err != nil || len(rows) != 53 || f.Channel != telChan || f.ThreadTS != parent.TS || rows[52][0] != "+32 470 00 01 52" {
+		t.Errorf("file %s in %s/%s: %d rows, %v; want the 52 numbers in the operation's thread", f.Name, f.Channel, f.ThreadTS, len(rows), err)
 	}
 }
