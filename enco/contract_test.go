@@ -327,8 +327,8 @@ func TestContractCallbacks(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(r, want) {
 		t.Errorf("documented callback read as %+v, %v; want %+v", r, err, want)
 	}
-	if n := len(sb.Callbacks()); n != 1 {
-		t.Errorf("callbacks sent = %d, want 1", n)
+	if cbs, err := sb.WaitCallbacks(ctx, 1); err != nil || len(cbs) != 1 || !cbs[0].Delivered() {
+		t.Errorf("callbacks = %+v, %v; want one delivered", cbs, err)
 	}
 }
 
