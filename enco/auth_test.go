@@ -131,20 +131,7 @@ func TestConcurrent401sShareOneRenewal(t *testing.T) {
 	}
 	sb.RefuseToken()
 	sb.SetResponseDelay(20 * time.Millisecond) // keep the calls in flight together
-	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for range 20 {
-		wg.Go(func() {
-			if _, err := c.FMUStatus(ctx, "32470000002"); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	readConcurrently(t, ctx, c, 20)
 	if got := sb.RevokeRequests(); got != 1 {
 		t.Errorf("revoke requests: got %d, want 1", got)
 	}
@@ -289,9 +276,19 @@ func TestTokenEndpointNotHammeredNearExpiry(t *testing.T) {
 func TestConcurrentCallsShareOneToken(t *testing.T) {
 	sb, c := newSandbox(t)
 	ctx := testContext(t)
+	readConcurrently(t, ctx, c, 20)
+	if got := sb.TokenRequests(); got != 1 {
+		t.Errorf("token requests: got %d, want 1", got)
+	}
+}
+
+// readConcurrently makes n FMU reads at once and fails the test for each
+// that fails.
+func readConcurrently(t *testing.T, ctx context.Context, c *enco.Client, n int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for range 20 {
+	errs := make(chan error, n)
+	for range n {
 		wg.Go(func() {
 			if _, err := c.FMUStatus(ctx, "32470000002"); err != nil {
 				errs <- err
@@ -302,8 +299,5 @@ func TestConcurrentCallsShareOneToken(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
-	}
-	if got := sb.TokenRequests(); got != 1 {
-		t.Errorf("token requests: got %d, want 1", got)
 	}
 }
