@@ -387,6 +387,11 @@ func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL str
 		default:
 			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
 			r.failChunk(ctx, op, chunk, start, r.userError(err, "fmu request"))
+			if rest := msisdns[start+len(chunk):]; errors.Is(err, enco.ErrCredentialsRefused) && len(rest) > 0 {
+				// The other requests would be refused the same way.
+				r.failChunk(ctx, op, rest, start+len(chunk), "not sent, as EnCo refused the bot's credentials")
+				return
+			}
 		}
 		start += len(chunk)
 	}

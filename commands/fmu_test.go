@@ -527,3 +527,16 @@ func TestDirectoryLink(t *testing.T) {
 		t.Errorf("unlink without directory.admin = %q, want a denial", reply.Text)
 	}
 }
+
+// TestRunFMUStopsWhenTheCredentialsAreRefused: once EnCo refuses the bot's
+// credentials, the remaining requests are not sent (they would be refused
+// too); their numbers are recorded as failed.
+func TestRunFMUStopsWhenTheCredentialsAreRefused(t *testing.T) {
+	f := newTelFixture()
+	f.fmu.failAt = map[int]error{1: &enco.Error{Op: "fmu status request", StatusCode: 401, Err: enco.ErrCredentialsRefused}}
+	f.r.runFMU(context.Background(), fmuOp(120), "")
+	op := f.store.onlyOp(t)
+	if len(f.fmu.requests) != 2 || len(f.store.results[op.ID]) != 80 {
+		t.Errorf("%d requests, %d results; want 2 requests, the 80 numbers of the refused and unsent ones failed", len(f.fmu.requests), len(f.store.results[op.ID]))
+	}
+}

@@ -95,3 +95,26 @@ func TestCutListsSayWhatIsLeftOutAndAttachIt(t *testing.T) {
 		})
 	}
 }
+
+// refusingSIM refuses the bot's credentials, counting the lookups.
+type refusingSIM struct {
+	SIMAPI
+	calls *int
+}
+
+func (s refusingSIM) SIMCards(context.Context, string) ([]enco.SIMCard, error) {
+	*s.calls++
+	return nil, &enco.Error{Op: "m2m simcards", StatusCode: 401, Err: enco.ErrCredentialsRefused}
+}
+
+// TestSimStatusStopsWhenTheCredentialsAreRefused: one refused lookup is
+// the answer; the others are not tried.
+func TestSimStatusStopsWhenTheCredentialsAreRefused(t *testing.T) {
+	f := newTelFixture("sim.read")
+	calls := 0
+	f.r.SIM = refusingSIM{calls: &calls}
+	f.command(t, "/sim", "status 0471 00 00 01 0471 00 00 02 0471 00 00 03")
+	if got := f.lastResponse(t); calls != 1 || !strings.Contains(got, "refused the bot's own credentials") {
+		t.Errorf("%d lookups, answer %q; want one lookup and the credentials named", calls, got)
+	}
+}

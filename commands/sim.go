@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -219,6 +220,12 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 	for i, d := range devices {
 		cards, err := r.SIM.SIMCards(ctx, d.Identifier)
 		lookups[i] = simLookup{msisdn: d.Identifier, cards: cards, err: err}
+		if errors.Is(err, enco.ErrCredentialsRefused) {
+			// Every other lookup would be refused the same way.
+			r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "sim.read", Decision: "api error", Detail: "credentials refused"})
+			r.respond(ctx, c.ResponseURL, textReply(":x: "+r.userError(err, "m2m read")).Message(), false)
+			return
+		}
 		if err != nil {
 			failed++
 		}
