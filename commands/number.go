@@ -386,10 +386,14 @@ func reserveParams(n phone.Number, opts map[string]string) (map[string]string, *
 	return params, nil
 }
 
-// numberKindWord is "fixed" or "mobile", from the number or the command.
+// numberKindWord is "fixed" or "mobile", from the number, its zone or the
+// command.
 func numberKindWord(n phone.Number, params map[string]string) string {
 	if n.Kind == phone.Fixed || n.Kind == phone.Mobile {
 		return n.Kind.String()
+	}
+	if params[paramZone] != "" {
+		return "fixed" // only fixed numbers have a zone
 	}
 	return cmp.Or(strings.ToLower(params[paramType]), "fixed or mobile")
 }
