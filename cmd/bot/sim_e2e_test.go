@@ -402,12 +402,15 @@ func TestRefusedPermanentTokenIsOneClearErrorAndOneLogLine(t *testing.T) {
 	}
 	lines := 0
 	for _, l := range strings.Split(h.logs.String(), "\n") {
-		if strings.Contains(l, "credentials") {
+		if strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"level":"WARN"`) {
 			lines++
+			if !strings.Contains(l, "credentials") {
+				t.Errorf("log line %s does not say the credentials were refused", l)
+			}
 		}
 	}
 	if got := lines; got != 1 {
-		t.Errorf("log lines about the refused credentials: got %d, want 1\n%s", got, h.logs)
+		t.Errorf("error lines: got %d, want 1\n%s", got, h.logs)
 	}
 	if strings.Contains(h.logs.String(), h.enco.PermanentToken) || strings.Contains(post.Text, h.enco.PermanentToken) {
 		t.Errorf("the permanent token shows in the log or the answer")
