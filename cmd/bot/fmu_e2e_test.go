@@ -404,6 +404,8 @@ func TestExpiryNamesAtMostFiftyAndAttachesTheRest(t *testing.T) {
 		typed = append(typed, fmt.Sprintf("0470 00 01 %02d", i))
 	}
 	h.command(telFleet, telChan, "/fmu status "+strings.Join(typed, ", "))
+	// The requests go out after the operation's deadline is scheduled.
+	h.waitFor("the FMU requests", func() bool { return len(h.encoCalls("/fmu/1.0.0/status")) == 2 })
 	parent := h.telParent(telChan, "0 of 52 done")
 
 	exp := &notify.Expirer{Store: h.main.Store, Log: h.main.Log}
