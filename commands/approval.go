@@ -26,13 +26,13 @@ func (r *Router) approvalTTL() time.Duration { return orDur(r.ApprovalTTL, time.
 func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallback, op state.Operation) {
 	id := newID(16)
 	ttl := r.approvalTTL()
-	lines := make([]string, 0, len(op.Targets))
-	for i, t := range op.Targets {
-		if i == 10 {
-			lines = append(lines, fmt.Sprintf("… and %d more", len(op.Targets)-i))
-			break
-		}
+	lines := make([]string, 0, maxPromptLines+1)
+	for _, t := range op.Targets[:min(len(op.Targets), maxPromptLines)] {
 		lines = append(lines, deviceLabel(targetDevice(t), r.MaskNumbers))
+	}
+	if len(op.Targets) > maxPromptLines {
+		note, _ := r.attachList(ctx, op.ChannelID, targetList(op, r.MaskNumbers))
+		lines = append(lines, leftOut(maxPromptLines, len(op.Targets))+" "+note)
 	}
 	text := fmt.Sprintf(":lock: <@%s> asks: *%s*", op.UserID, op.Params["title"])
 	var b strings.Builder

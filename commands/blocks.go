@@ -108,3 +108,7 @@ func truncate(s string, n int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// confirming reports whether the reply is a confirmation prompt (rather
+// than a refusal that took its place: rate limit, state store down).
+func (r Reply) confirming() bool { return r.outcome == "confirm" }

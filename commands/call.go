@@ -1,10 +1,8 @@
 package commands
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"slices"
 	"strconv"
@@ -28,7 +26,7 @@ const callUsage = "*Usage*\n" +
 	"`/call <number> from=<number> cli=<number> hidden` — ring another fixed number of the account first (asks you to confirm), show another number, or hide it; numbers that aren't yours need `call.any`\n" +
 	"`/call cdr [since=24h|7d|2025-01-31]` — your recent calls (everyone's with `call.any`)\n" +
 	"Emergency and special numbers (112, 101, 100, …) are never called; premium-rate and international numbers only when the policy allows them.\n" +
-	"Example: `/call 0468 37 39 01` · `/call 0468 37 39 01 hidden`"
+	"Example: `/call 0468 37 39 01` · `/call 0468 37 39 01 hidden` · `/call 0468 37 39 01 cli=02 816 02 57` · `/call cdr since=7d`"
 
 // Operation parameters of a call, besides notify.ParamOrigin and notify.ParamSession.
 const (
@@ -36,8 +34,8 @@ const (
 	paramPresentation = "presentation"
 )
 
-// maxCDRRows is how many calls /call cdr lists in its answer; more are
-// attached as a CSV file.
+// maxCDRRows is how many calls /call cdr lists in its answer; past it, all
+// are attached as a CSV file (see fullList).
 const maxCDRRows = 20
 
 // maxCDRItems stops /call cdr from paging through more calls than this.
@@ -351,16 +349,9 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 		r.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs)+warn).Message(), false)
 		return
 	}
-	name := "calls-since-" + since.UTC().Format("20060102T1504Z") + ".csv"
-	if err := r.Slack.UploadFile(ctx, c.ChannelID, "", name, "Calls since "+sinceLabel(since), cdrCSV(cdrs, r.MaskNumbers)); err != nil {
-		text := fmt.Sprintf("%s The %d most recent:\n%s\nI could not attach the full list as a file: %s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), r.userError(err, "upload CDR file"))
-		if notify.NotInChannel(err) {
-			text = fmt.Sprintf("%s The %d most recent:\n%s\nFor the full list as a file, invite me here with `/invite @Switchboard`.", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]))
-		}
-		r.respond(ctx, c.ResponseURL, textReply(text+warn).Message(), false)
-		return
-	}
-	r.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("%s That is more than I list here, so I attached them to this channel as `%s`.%s", head, name, warn)).Message(), false)
+	note, _ := r.attachList(ctx, c.ChannelID, cdrList(cdrs, since, r.MaskNumbers))
+	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), leftOut(maxCDRRows, len(cdrs)), note, warn)
+	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 }
 
 // e164Digits reads a number as EnCo writes it into E.164 digits without "+".
@@ -402,11 +393,9 @@ func cdrTable(cdrs []enco.CDR) string {
 	return b.String()
 }
 
-// cdrCSV is the calls as a CSV file. It is attached to a channel, so numbers
+// cdrList is the calls as a file. It is attached to a channel, so numbers
 // are masked when the policy says so.
-func cdrCSV(cdrs []enco.CDR, mask bool) []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
+func cdrList(cdrs []enco.CDR, since time.Time, mask bool) fullList {
 	number := func(s string) string {
 		d := e164Digits(s)
 		if mask {
@@ -414,13 +403,16 @@ func cdrCSV(cdrs []enco.CDR, mask bool) []byte {
 		}
 		return "+" + d
 	}
-	_ = w.Write([]string{"session_id", "request_time", "origin", "destination", "presentation", "answered", "duration_seconds", "outcome", "release_info"})
+	l := fullList{
+		name:   "calls",
+		title:  "Calls since " + sinceLabel(since),
+		header: []string{"session_id", "request_time", "origin", "destination", "presentation", "answered", "duration_seconds", "outcome", "release_info"},
+	}
 	for _, c := range cdrs {
-		_ = w.Write([]string{
+		l.rows = append(l.rows, []string{
 			c.SessionID, c.RequestTime.UTC().Format(time.RFC3339), number(c.Origin), number(c.Destination), c.Presentation,
 			strconv.FormatBool(c.Answered()), strconv.Itoa(c.CallDuration), cdrOutcome(c), c.CallReleaseInfo,
 		})
 	}
-	w.Flush() // writes to a bytes.Buffer cannot fail
-	return buf.Bytes()
+	return l
 }

@@ -235,8 +235,8 @@ func TestCDRReport(t *testing.T) {
 	f.r.Voice = &telVoice{cdrs: many}
 	f.r.MaskNumbers = true
 	f.command(t, "/call", "cdr")
-	if got := f.lastResponse(t); !strings.Contains(got, "attached them to this channel") {
-		t.Errorf("answer = %q, want the file mentioned", got)
+	if got := f.lastResponse(t); !strings.Contains(got, "… 1 more not shown (20 of 21 listed). The full list is attached to this channel as `calls-") {
+		t.Errorf("answer = %q, want how many were left out and the file", got)
 	}
 	if len(f.slack.files) != 1 {
 		t.Fatalf("files = %d, want 1", len(f.slack.files))

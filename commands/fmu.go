@@ -17,8 +17,8 @@ import (
 type FMUAPI interface {
 	FMUStatus(ctx context.Context, msisdn string) (enco.FMUStatus, error)
 	SetFMUStatus(ctx context.Context, msisdn string, p enco.Profile) error
-	RequestFMUStatuses(ctx context.Context, msisdns []string, callbackURL string) error
-	RequestSetFMUStatuses(ctx context.Context, msisdns []string, p enco.Profile, callbackURL string) error
+	RequestFMUStatuses(ctx context.Context, msisdns []string, callbackURL string) ([]enco.FMUResult, error)
+	RequestSetFMUStatuses(ctx context.Context, msisdns []string, p enco.Profile, callbackURL string) ([]enco.FMUResult, error)
 }
 
 const fmuUsage = "*Usage*\n" +
@@ -26,7 +26,7 @@ const fmuUsage = "*Usage*\n" +
 	"`/fmu status <targets>` — other people's profiles (`fmu.read`)\n" +
 	"`/fmu private|professional|on-duty <targets>` — set other people's profiles, after you confirm (`fmu.set`)\n" +
 	"Targets are mobile numbers (`0470 12 34 56`, `+32 470 12 34 56`) and @people, separated by spaces or commas. With several, the answers arrive in a thread.\n" +
-	"Example: `/fmu on-duty @alice, 0470 00 00 05`\n" +
+	"Example: `/fmu status 0470 00 00 02 0470 00 00 03` · `/fmu on-duty 0470 00 00 02, 0470 00 00 03`\n" +
 	"`/fmu link @person mobile=<number> fixed=<number>` · `/fmu unlink @person` — a person's numbers in the directory (`directory.admin`)"
 
 // fmuTarget is one number an /fmu command is about.
@@ -192,21 +192,23 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 	if len(targets) == 1 {
 		title = fmt.Sprintf("Set the FMU profile of %s to %s", targets[0].label(r.MaskNumbers), notify.ProfileLabel(p))
 	}
-	lines := make([]string, 0, min(len(targets), 10)+1)
-	for i, t := range targets {
-		if i == 10 {
-			lines = append(lines, fmt.Sprintf("… and %d more", len(targets)-i))
-			break
-		}
+	lines := make([]string, 0, len(targets))
+	for _, t := range targets {
 		lines = append(lines, t.label(false))
 	}
-	return r.confirm(ctx, c, pending{
+	op.Params["title"] = title
+	lines, attach := r.promptLines(c, lines, targetList(op, r.MaskNumbers))
+	prompt := r.confirm(ctx, c, pending{
 		op:           op,
 		title:        title,
 		lines:        lines,
 		note:         fmt.Sprintf("Business calls to these people will follow their %s profile. The results arrive in a thread in this channel.", notify.ProfileLabel(p)),
 		confirmLabel: "Set to " + notify.ProfileLabel(p),
-	}), nil
+	})
+	if !prompt.confirming() {
+		attach = nil
+	}
+	return prompt, attach
 }
 
 // fmuTargets reads the numbers and @people of an /fmu command. Numbers must
@@ -342,10 +344,12 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// runFMU carries out an FMU read or change of others: one number is changed
-// synchronously; several are asked in requests of at most enco.MaxFMUBatch
-// numbers that share one callback URL, so that every answer lands in the
-// same thread.
+// runFMU carries out an FMU read or change of others: one number is
+// changed synchronously; several are asked in requests of at most
+// enco.MaxFMUBatch numbers, split evenly so that none carries a lone number
+// (which EnCo answers synchronously), sharing one callback URL so that every
+// answer lands in the same thread. Results EnCo puts in a reply instead of
+// the callback are recorded all the same.
 func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL string) {
 	msisdns := make([]string, len(op.Targets))
 	for i, t := range op.Targets {
@@ -365,28 +369,52 @@ func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL str
 		return
 	}
 	callbackURL := r.PublicURL + notify.PathFMU + token
-	for start := 0; start < len(msisdns); start += enco.MaxFMUBatch {
-		chunk := msisdns[start:min(start+enco.MaxFMUBatch, len(msisdns))]
-		var err error
+	start := 0
+	for _, chunk := range enco.FMUBatches(msisdns) {
+		var (
+			results []enco.FMUResult
+			err     error
+		)
 		if op.Kind == "fmu.set" {
-			err = r.FMU.RequestSetFMUStatuses(ctx, chunk, profile, callbackURL)
+			results, err = r.FMU.RequestSetFMUStatuses(ctx, chunk, profile, callbackURL)
 		} else {
-			err = r.FMU.RequestFMUStatuses(ctx, chunk, callbackURL)
+			results, err = r.FMU.RequestFMUStatuses(ctx, chunk, callbackURL)
 		}
 		detail := fmt.Sprintf("numbers %d-%d of %d", start+1, start+len(chunk), len(msisdns))
-		if err == nil {
+		switch {
+		case err == nil:
 			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: detail})
-			continue
-		}
-		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
-		why := r.userError(err, "fmu request")
-		if start == 0 {
-			r.failOperation(ctx, op, why)
+			r.recordReplyResults(ctx, op, results)
+		case start == 0:
+			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
+			r.failOperation(ctx, op, r.userError(err, "fmu request"))
 			return
+		default:
+			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
+			r.failChunk(ctx, op, chunk, start, r.userError(err, "fmu request"))
+			if rest := msisdns[start+len(chunk):]; errors.Is(err, enco.ErrCredentialsRefused) && len(rest) > 0 {
+				// The other requests would be refused the same way.
+				r.failChunk(ctx, op, rest, start+len(chunk), "not sent, as EnCo refused the bot's credentials")
+				return
+			}
 		}
-		r.failChunk(ctx, op, chunk, start, why)
+		start += len(chunk)
 	}
 	r.log().Info("fmu requests sent", "operation", op.ID, "kind", op.Kind, "numbers", len(msisdns))
+}
+
+// recordReplyResults records the results EnCo gave in its reply, where a
+// callback was expected.
+func (r *Router) recordReplyResults(ctx context.Context, op state.Operation, results []enco.FMUResult) {
+	if len(results) == 0 || r.Callbacks == nil {
+		return
+	}
+	n, err := r.Callbacks.RecordFMUResults(ctx, op, results)
+	if err != nil {
+		r.log().Error("record FMU results from the reply", "err", err, "operation", op.ID)
+		return
+	}
+	r.log().Info("FMU results came in the reply", "operation", op.ID, "results", n)
 }
 
 // failChunk records the numbers of a request EnCo refused as failed, with one

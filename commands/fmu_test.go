@@ -32,6 +32,7 @@ type telStore struct {
 	expiries map[string]time.Time
 	dir      map[string]state.DirectoryEntry
 	confs    []state.Confirmation
+	frozen   map[string]time.Time
 }
 
 func newTelStore() *telStore {
@@ -40,6 +41,23 @@ func newTelStore() *telStore {
 }
 
 func (s *telStore) Audit(context.Context, state.AuditEntry) error { return nil }
+
+func (s *telStore) FreezeNumber(_ context.Context, number string, until time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.frozen == nil {
+		s.frozen = map[string]time.Time{}
+	}
+	s.frozen[number] = until
+	return nil
+}
+
+func (s *telStore) NumberFrozenUntil(_ context.Context, number string) (time.Time, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.frozen[number]
+	return until, ok && time.Now().Before(until), nil
+}
 func (s *telStore) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
 	return true, 0, nil
 }
@@ -192,12 +210,12 @@ func (f *telFMU) request(msisdns []string, url string) error {
 	return f.failAt[i]
 }
 
-func (f *telFMU) RequestFMUStatuses(_ context.Context, msisdns []string, url string) error {
-	return f.request(msisdns, url)
+func (f *telFMU) RequestFMUStatuses(_ context.Context, msisdns []string, url string) ([]enco.FMUResult, error) {
+	return nil, f.request(msisdns, url)
 }
 
-func (f *telFMU) RequestSetFMUStatuses(_ context.Context, msisdns []string, _ enco.Profile, url string) error {
-	return f.request(msisdns, url)
+func (f *telFMU) RequestSetFMUStatuses(_ context.Context, msisdns []string, _ enco.Profile, url string) ([]enco.FMUResult, error) {
+	return nil, f.request(msisdns, url)
 }
 
 func (f *telFMU) FMUStatus(_ context.Context, msisdn string) (enco.FMUStatus, error) {
@@ -312,13 +330,13 @@ func TestRunFMUSplitsIntoBatchesSharingOneCallbackURL(t *testing.T) {
 	if got := len(f.fmu.requests); got != 3 {
 		t.Fatalf("requests = %d, want 3", got)
 	}
-	for i, want := range []int{50, 50, 20} {
+	for i, want := range []int{40, 40, 40} {
 		if got := len(f.fmu.requests[i]); got != want {
-			t.Errorf("request %d carries %d numbers, want %d", i, got, want)
+			t.Errorf("request %d carries %d numbers, want %d (split evenly)", i, got, want)
 		}
 	}
-	if f.fmu.requests[1][0] != "32470000051" {
-		t.Errorf("second request starts with %s, want 32470000051", f.fmu.requests[1][0])
+	if f.fmu.requests[1][0] != "32470000041" {
+		t.Errorf("second request starts with %s, want 32470000041", f.fmu.requests[1][0])
 	}
 	url := f.fmu.urls[0]
 	token, ok := strings.CutPrefix(url, "https://bot.example"+notify.PathFMU)
@@ -334,6 +352,20 @@ func TestRunFMUSplitsIntoBatchesSharingOneCallbackURL(t *testing.T) {
 	}
 	if op.Status != state.StatusRunning || op.ThreadTS == "" {
 		t.Errorf("operation = %+v, want running with a parent message", op)
+	}
+}
+
+// TestRunFMUNeverSendsALoneNumberWithACallback: 51 numbers are 26 + 25,
+// not 50 + 1, which EnCo would answer synchronously.
+func TestRunFMUNeverSendsALoneNumberWithACallback(t *testing.T) {
+	f := newTelFixture()
+	f.r.runFMU(context.Background(), fmuOp(51), "")
+	var sizes []int
+	for _, r := range f.fmu.requests {
+		sizes = append(sizes, len(r))
+	}
+	if fmt.Sprint(sizes) != "[26 25]" {
+		t.Errorf("request sizes = %v, want [26 25]", sizes)
 	}
 }
 
@@ -354,14 +386,14 @@ func TestRunFMUWhenEnCoRefusesABatch(t *testing.T) {
 		f.r.runFMU(context.Background(), fmuOp(120), "")
 		op := f.store.onlyOp(t)
 		results := f.store.results[op.ID]
-		if len(f.fmu.requests) != 3 || len(results) != 50 {
-			t.Fatalf("%d requests, %d results; want 3 requests and the 50 refused numbers recorded", len(f.fmu.requests), len(results))
+		if len(f.fmu.requests) != 3 || len(results) != 40 {
+			t.Fatalf("%d requests, %d results; want 3 requests and the 40 refused numbers recorded", len(f.fmu.requests), len(results))
 		}
-		if results[0].OK || results[0].Target != "msisdn:32470000051" {
-			t.Errorf("first recorded result = %+v, want number 51 failed", results[0])
+		if results[0].OK || results[0].Target != "msisdn:32470000041" {
+			t.Errorf("first recorded result = %+v, want number 41 failed", results[0])
 		}
 		last := f.slack.posts[len(f.slack.posts)-1]
-		if last.ThreadTS != op.ThreadTS || !strings.Contains(last.Text, "numbers 51 to 100 of 120") || !strings.Contains(last.Text, "at most 50 msisdn") {
+		if last.ThreadTS != op.ThreadTS || !strings.Contains(last.Text, "numbers 41 to 80 of 120") || !strings.Contains(last.Text, "at most 50 msisdn") {
 			t.Errorf("thread post = %q, want the refused range and EnCo's reason", last.Text)
 		}
 	})
@@ -497,5 +529,18 @@ func TestDirectoryLink(t *testing.T) {
 	denied := newTelFixture()
 	if reply := denied.command(t, "/fmu", "unlink <@U0ME>"); !strings.Contains(reply.Text, "directory.admin") {
 		t.Errorf("unlink without directory.admin = %q, want a denial", reply.Text)
+	}
+}
+
+// TestRunFMUStopsWhenTheCredentialsAreRefused: once EnCo refuses the bot's
+// credentials, the remaining requests are not sent (they would be refused
+// too); their numbers are recorded as failed.
+func TestRunFMUStopsWhenTheCredentialsAreRefused(t *testing.T) {
+	f := newTelFixture()
+	f.fmu.failAt = map[int]error{1: &enco.Error{Op: "fmu status request", StatusCode: 401, Err: enco.ErrCredentialsRefused}}
+	f.r.runFMU(context.Background(), fmuOp(120), "")
+	op := f.store.onlyOp(t)
+	if len(f.fmu.requests) != 2 || len(f.store.results[op.ID]) != 80 {
+		t.Errorf("%d requests, %d results; want 2 requests, the 80 numbers of the refused and unsent ones failed", len(f.fmu.requests), len(f.store.results[op.ID]))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ type NumbersAPI interface {
 const numberUsage = "*Usage*\n" +
 	"`/number available [zone=02] [type=fixed|mobile] [tier=regular|premium]` — numbers you can reserve\n" +
 	"`/number list` — the numbers the account holds\n" +
-	"`/number reserve <number> [zone=02]` — reserve one, after you confirm: it is billed monthly until released (`number.reserve`)\n" +
+	"`/number reserve <number> [zone=02] [type=fixed|mobile] [tier=regular|premium] [sms=yes|no]` — reserve one, after you confirm: it is billed monthly until released (`number.reserve`); type, tier and SMS come from EnCo's list of available numbers when the number is in it\n" +
 	"`/number release <number>` — give one back, after you confirm: it is frozen for 15 days (`number.release`)\n" +
 	"Example: `/number available zone=02 type=fixed` · `/number reserve 02 206 07 42`"
 
@@ -119,7 +120,8 @@ func (r *Router) numberAvailable(ctx context.Context, c *command, args []token) 
 		case len(list) == 0:
 			text = fmt.Sprintf("No numbers available%s. Try without some of the options.", filterWords(f))
 		default:
-			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve <number>`\n%s", plural(len(list), "number"), filterWords(f), numberLines(list, "narrow the search with `zone=`, `type=` or `tier=`"))
+			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve <number>`\n%s", plural(len(list), "number"), filterWords(f),
+				r.numberLines(ctx, c, list, "numbers-available", "Available numbers"+filterWords(f)))
 		}
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
@@ -159,7 +161,7 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 		case len(list) == 0:
 			text = "The account holds no numbers. `/number available` shows those you can reserve."
 		default:
-			text = fmt.Sprintf("*The account holds %s*\n%s", plural(len(list), "number"), numberLines(list, "the list is long"))
+			text = fmt.Sprintf("*The account holds %s*\n%s", plural(len(list), "number"), r.numberLines(ctx, c, list, "numbers-held", "Numbers the account holds"))
 		}
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
@@ -167,14 +169,19 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 
 // numberLines lists numbers, one a line: the number, its type, zone, tier
 // and whether it takes SMS. Shown to the requester only, so not masked.
-func numberLines(list []enco.PhoneNumber, more string) string {
+// Past maxNumberLines it says how many it left out and attaches them all.
+func (r *Router) numberLines(ctx context.Context, c *command, list []enco.PhoneNumber, file, title string) string {
 	var b strings.Builder
-	for i, n := range list {
-		if i == maxNumberLines {
-			fmt.Fprintf(&b, "… and %d more: %s.", len(list)-i, more)
-			break
-		}
+	for _, n := range list[:min(len(list), maxNumberLines)] {
 		fmt.Fprintf(&b, "• `%s` — %s\n", notify.NumberLabel(n.Number, false), numberTraits(n))
+	}
+	if len(list) > maxNumberLines {
+		rows := make([][]string, len(list))
+		for i, n := range list {
+			rows[i] = []string{"+" + n.Number, strings.ToLower(n.Type), cmp.Or(n.Zone, numberZone(n.Number)), strings.ToLower(n.PriceTier), strconv.FormatBool(n.SMSSupported)}
+		}
+		note, _ := r.attachList(ctx, c.ChannelID, fullList{name: file, title: title, header: []string{"number", "type", "zone", "tier", "sms"}, rows: rows})
+		b.WriteString(leftOut(maxNumberLines, len(list)) + " " + note)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -198,26 +205,69 @@ func numberTraits(n enco.PhoneNumber) string {
 
 // numberZone returns the telephone zone of a Belgian geographic number
 // ("02", "050"), or "" for any other number. EnCo's lists do not say it.
+// A fixed number missing from libphonenumber's tables gets the zone its
+// digits show: Brussels, Antwerp, Liège and Ghent have one-digit zones
+// (02, 03, 04, 09), the others two.
 func numberZone(digits string) string {
 	num, err := phonenumbers.Parse("+"+digits, phone.DefaultRegion)
-	if err != nil || phonenumbers.GetRegionCodeForNumber(num) != phone.DefaultRegion {
+	if err != nil || num.GetCountryCode() != 32 {
 		return ""
 	}
-	n := phonenumbers.GetLengthOfGeographicalAreaCode(num)
 	nsn := phonenumbers.GetNationalSignificantNumber(num)
-	if n <= 0 || n >= len(nsn) {
-		return ""
+	if phonenumbers.IsValidNumber(num) {
+		n := phonenumbers.GetLengthOfGeographicalAreaCode(num)
+		if n <= 0 || n >= len(nsn) {
+			return ""
+		}
+		return "0" + nsn[:n]
 	}
-	return "0" + nsn[:n]
+	switch {
+	case len(nsn) != 8 || nsn[0] == '0':
+		return "" // not shaped like a fixed number
+	case strings.ContainsRune("2349", rune(nsn[0])):
+		return "0" + nsn[:1]
+	}
+	return "0" + nsn[:2]
+}
+
+// Operation parameters of a reservation, as the command gave them ("" when
+// it did not): the zone (or the number's own), type, tier and SMS support.
+const (
+	paramType = "type"
+	paramTier = "tier"
+	paramSMS  = "sms"
+)
+
+// poolNumber reads the one number of /number reserve or release. A Belgian
+// number missing from libphonenumber's tables is accepted too: EnCo's pool
+// decides which numbers exist, and every number it lists must be one the
+// bot can reserve.
+func poolNumber(sub string, pos []token) (phone.Number, *UsageError) {
+	nums, err := numbers(numberUsage, pos)
+	if err == nil && len(nums) == 1 {
+		return nums[0], nil
+	}
+	words := make([]string, len(pos))
+	for i, t := range pos {
+		words[i] = t.text
+	}
+	if n, perr := phone.ParsePool(strings.Join(words, " ")); perr == nil {
+		return n, nil
+	}
+	if err != nil {
+		return phone.Number{}, err
+	}
+	return phone.Number{}, usageErr(numberUsage, "`/number %s` takes one number at a time; I read %d.", sub, len(nums))
 }
 
 // numberChange asks to confirm a reservation or release. The confirmation
 // states what it costs and, for a reservation, the address declaration the
-// law requires, which the click makes.
+// law requires, which the click makes. A number the bot released less than
+// 15 days ago is refused before any confirmation: EnCo keeps it frozen.
 func (r *Router) numberChange(ctx context.Context, c *command, sub string, args []token) Reply {
 	allowed := []string{}
 	if sub == "reserve" {
-		allowed = append(allowed, "zone")
+		allowed = append(allowed, "zone", "type", "tier", "sms")
 	}
 	pos, opts, err := options(numberUsage, args, allowed...)
 	if err != nil {
@@ -226,43 +276,46 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 	if len(pos) == 0 {
 		return usageReply(usageErr(numberUsage, "`/number %s` needs the number, e.g. `/number %s 02 206 07 42`.", sub, sub))
 	}
-	nums, err := numbers(numberUsage, pos)
-	if err != nil {
-		return usageReply(err)
+	n, uerr := poolNumber(sub, pos)
+	if uerr != nil {
+		return usageReply(uerr)
 	}
-	if len(nums) != 1 {
-		return usageReply(usageErr(numberUsage, "`/number %s` takes one number at a time; I read %d.", sub, len(nums)))
-	}
-	n := nums[0]
-	if n.IsInternational() || (n.Kind != phone.Fixed && n.Kind != phone.Mobile) {
+	if n.IsInternational() || (n.Kind != phone.Fixed && n.Kind != phone.Mobile && n.Kind != phone.Unknown) {
 		return usageReply(usageErr(numberUsage, "`%s` is not a Belgian fixed or mobile number, the only kinds FlexIO has.", n.International()))
 	}
-	zone := numberZone(n.Digits)
-	if v, ok := opts["zone"]; ok {
-		z, uerr := parseZone(v)
-		switch {
-		case uerr != nil:
-			return usageReply(uerr)
-		case n.Kind == phone.Mobile:
-			return usageReply(usageErr(numberUsage, "`zone=%s`: %s is a mobile number, which has no zone.", v, n.International()))
-		case zone != "" && z != zone:
-			return usageReply(usageErr(numberUsage, "`zone=%s` does not match: %s is in zone %s.", v, n.International(), zone))
-		}
-		zone = z
+	params, uerr := reserveParams(n, opts)
+	if uerr != nil {
+		return usageReply(uerr)
 	}
 	perm := "number." + sub
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply
 	}
-	line := notify.NumberLabel(n.Digits, false) + " — " + n.Kind.String()
+	if sub == "reserve" {
+		until, frozen, err := r.Store.NumberFrozenUntil(ctx, n.Digits)
+		if err != nil {
+			ref := newID(4)
+			r.log().Error("read number freeze", "err", err, "ref", ref)
+			return storeDown(ref)
+		}
+		if frozen {
+			return textReply(fmt.Sprintf(":no_entry: %s was released less than 15 days ago, and EnCo keeps a released number frozen for 15 days: nobody, you included, can reserve it before %s. Nothing was reserved.",
+				n.International(), until.UTC().Format("2 January 2006 15:04 UTC"))).with("usage")
+		}
+	}
+	zone := params[paramZone]
+	line := notify.NumberLabel(n.Digits, false) + " — " + numberKindWord(n, params)
 	if zone != "" {
 		line += ", zone " + zone
+	}
+	if t := params[paramTier]; t != "" {
+		line += ", " + strings.ToLower(t) + " tier"
 	}
 	op := state.Operation{
 		Kind:     perm,
 		Targets:  []string{deviceTarget(enco.Device{Identifier: n.Digits, IdentifierType: enco.MSISDN})},
 		Expected: 1,
-		Params:   map[string]string{paramZone: zone},
+		Params:   params,
 	}
 	label := notify.NumberLabel(n.Digits, r.MaskNumbers)
 	if sub == "reserve" {
@@ -290,6 +343,94 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 	})
 }
 
+// reserveParams checks the options of /number reserve against the number
+// and keeps them for the reservation: zone (given, or the number's own),
+// type, tier and SMS support as given.
+func reserveParams(n phone.Number, opts map[string]string) (map[string]string, *UsageError) {
+	params := map[string]string{paramZone: numberZone(n.Digits)}
+	if v, ok := opts["zone"]; ok {
+		z, uerr := parseZone(v)
+		switch {
+		case uerr != nil:
+			return nil, uerr
+		case n.Kind == phone.Mobile:
+			return nil, usageErr(numberUsage, "`zone=%s`: %s is a mobile number, which has no zone.", v, n.International())
+		case params[paramZone] != "" && z != params[paramZone]:
+			return nil, usageErr(numberUsage, "`zone=%s` does not match: %s is in zone %s.", v, n.International(), params[paramZone])
+		}
+		params[paramZone] = z
+	}
+	switch v := strings.ToLower(opts["type"]); {
+	case v == "":
+	case v != "fixed" && v != "mobile":
+		return nil, usageErr(numberUsage, "`type=%s`: the type is `fixed` or `mobile`.", opts["type"])
+	case (n.Kind == phone.Fixed && v != "fixed") || (n.Kind == phone.Mobile && v != "mobile"):
+		return nil, usageErr(numberUsage, "`type=%s` does not match: %s is a %s number.", opts["type"], n.International(), n.Kind)
+	default:
+		params[paramType] = strings.ToUpper(v)
+	}
+	switch v := strings.ToLower(opts["tier"]); v {
+	case "":
+	case "regular", "premium":
+		params[paramTier] = strings.ToUpper(v)
+	default:
+		return nil, usageErr(numberUsage, "`tier=%s`: the price tier is `regular` or `premium`.", opts["tier"])
+	}
+	switch v := strings.ToLower(opts["sms"]); v {
+	case "":
+	case "yes", "no":
+		params[paramSMS] = v
+	default:
+		return nil, usageErr(numberUsage, "`sms=%s`: say `sms=yes` for a number that takes SMS, or `sms=no`.", opts["sms"])
+	}
+	return params, nil
+}
+
+// numberKindWord is "fixed" or "mobile", from the number, its zone or the
+// command.
+func numberKindWord(n phone.Number, params map[string]string) string {
+	if n.Kind == phone.Fixed || n.Kind == phone.Mobile {
+		return n.Kind.String()
+	}
+	if params[paramZone] != "" {
+		return "fixed" // only fixed numbers have a zone
+	}
+	return cmp.Or(strings.ToLower(params[paramType]), "fixed or mobile")
+}
+
+// reserveRequest builds the documented body of a reservation: from EnCo's
+// listing of available numbers when the number is in it (type, tier, SMS
+// support, zone), else from the command and the number itself.
+func (r *Router) reserveRequest(ctx context.Context, op state.Operation, digits string) enco.ReserveRequest {
+	p := op.Params
+	req := enco.ReserveRequest{Number: digits, Zone: p[paramZone], Type: p[paramType], PricingTier: p[paramTier], SupportsSMS: p[paramSMS] == "yes"}
+	list, err := r.Numbers.AvailableNumbers(ctx, enco.NumberFilter{Type: req.Type, PriceTier: req.PricingTier})
+	if err != nil {
+		r.log().Warn("list available numbers before a reservation; reserving with the command's values", "err", err, "operation", op.ID)
+	}
+	for _, n := range list {
+		if n.Number != digits {
+			continue
+		}
+		req.Type = cmp.Or(n.Type, req.Type)
+		req.PricingTier = cmp.Or(n.PriceTier, req.PricingTier)
+		req.Zone = cmp.Or(n.Zone, req.Zone)
+		if p[paramSMS] == "" {
+			req.SupportsSMS = n.SMSSupported
+		}
+		return req
+	}
+	if req.Type == "" {
+		if n, err := phone.Parse(digits); err == nil && n.Kind == phone.Mobile {
+			req.Type = "MOBILE"
+		} else {
+			req.Type = "FIXED"
+		}
+	}
+	req.PricingTier = cmp.Or(req.PricingTier, "REGULAR")
+	return req
+}
+
 // runNumber carries out a confirmed reservation or release and reports it
 // in the thread.
 func (r *Router) runNumber(ctx context.Context, op state.Operation, responseURL string) {
@@ -302,9 +443,8 @@ func (r *Router) runNumber(ctx context.Context, op state.Operation, responseURL 
 	var err error
 	switch op.Kind {
 	case "number.reserve":
-		// The number itself is the filter; the zone was for the declaration.
 		var got enco.PhoneNumber
-		got, err = r.Numbers.ReserveNumber(ctx, enco.ReserveRequest{Number: digits})
+		got, err = r.Numbers.ReserveNumber(ctx, r.reserveRequest(ctx, op, digits))
 		traits := numberTraits(got)
 		if traits != "" {
 			traits = " (" + traits + ")"
@@ -315,9 +455,12 @@ func (r *Router) runNumber(ctx context.Context, op state.Operation, responseURL 
 		}
 	case "number.release":
 		err = r.Numbers.ReleaseNumber(ctx, digits)
-		res.Detail = fmt.Sprintf(":white_check_mark: Released %s. It is frozen until %s: nobody can reserve it before then.", label, time.Now().Add(freezePeriod).UTC().Format("2 January 2006"))
+		until := time.Now().Add(freezePeriod)
+		res.Detail = fmt.Sprintf(":white_check_mark: Released %s. It is frozen until %s: nobody can reserve it before then.", label, until.UTC().Format("2 January 2006"))
 		if err != nil {
 			res.Detail = fmt.Sprintf(":x: %s was not released: %s", label, r.userError(err, "numbers release"))
+		} else if ferr := r.Store.FreezeNumber(ctx, digits, until); ferr != nil {
+			r.log().Error("remember number freeze", "err", ferr, "operation", op.ID)
 		}
 	default:
 		r.log().Error("no executor for operation", "kind", op.Kind, "operation", op.ID)

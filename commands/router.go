@@ -53,19 +53,23 @@ type Store interface {
 	ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error
 	Enqueue(ctx context.Context, m state.Outgoing) (string, error)
 	SetDirectoryEntry(ctx context.Context, userID string, e state.DirectoryEntry) error
+	FreezeNumber(ctx context.Context, number string, until time.Time) error
+	NumberFrozenUntil(ctx context.Context, number string) (time.Time, bool, error)
 	DeleteDirectoryEntry(ctx context.Context, userID string) error
 }
 
 // SIMAPI is the M2M part of the EnCo client.
 type SIMAPI interface {
-	SIMCards(ctx context.Context, d enco.Device) ([]enco.SIMCard, error)
+	SIMCards(ctx context.Context, msisdn string) ([]enco.SIMCard, error)
 	RequestM2M(ctx context.Context, a enco.M2MAction, devices []enco.Device, callbackToken string) (string, error)
 }
 
-// Callbacks is told when an operation's tracking number becomes known, so that callbacks
-// which arrived before it (and were parked) are delivered.
+// Callbacks is told when an operation's tracking number becomes known, so that
+// callbacks which arrived before it (and were parked) are delivered, and takes
+// the results EnCo gave in a reply where a callback was expected.
 type Callbacks interface {
 	TrackingKnown(ctx context.Context, opID string)
+	RecordFMUResults(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error)
 }
 
 // Directory finds a person's own numbers (mobile, fixed).
@@ -496,6 +500,9 @@ func (r *Router) execute(ctx context.Context, op state.Operation, responseURL st
 func (r *Router) userError(err error, what string) string {
 	ref := newID(4)
 	r.log().Error(what, "err", err, "ref", ref)
+	if errors.Is(err, enco.ErrCredentialsRefused) {
+		return fmt.Sprintf("EnCo refused the bot's own credentials, so nothing was sent. An operator must give the bot valid EnCo credentials (`ENCO_TOKEN`, or `ENCO_CLIENT_ID` and `ENCO_CLIENT_SECRET`); trying again will not help until then. (ref `%s`)", ref)
+	}
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 400 && ee.StatusCode < 500 && ee.StatusCode != 401 && ee.StatusCode != 403 && ee.StatusCode != 429 && ee.Message != "" {
 		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", notify.Escape(truncate(ee.Message, 300)), ee.StatusCode, ref)

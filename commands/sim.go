@@ -2,8 +2,13 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
@@ -12,11 +17,11 @@ import (
 )
 
 const simUsage = "*Usage*\n" +
-	"`/sim status <ids>` — state and plans of SIM cards\n" +
+	"`/sim status <numbers>` — state, plans, APN, thresholds, cost centre and custom fields of SIM cards, by their mobile numbers\n" +
 	"`/sim activate <ids>` · `/sim deactivate <ids>` · `/sim reactivate <ids>` · `/sim terminate <ids>` — asks you to confirm first\n" +
-	"Ids are mobile numbers (`+32 470 12 34 56`, `0470123456`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
-	"Example: `/sim deactivate 0471 00 00 05, iccid:89320100000000000008`\n" +
-	"`/sim terminate` also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
+	"Ids are mobile numbers (`+32 471 00 00 01`, `0471000001`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
+	"Example: `/sim status 0471 00 00 01` · `/sim deactivate 0471 00 00 05, iccid:89320100000000000008`\n" +
+	"Terminating also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
 
 // simChange describes one state-changing /sim subcommand.
 type simChange struct {
@@ -41,7 +46,7 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 	sub := strings.ToLower(c.toks[0].text)
 	args := c.toks[1:]
 	if sub == "audit" {
-		return r.auditCmd(ctx, c, args), nil
+		return r.auditCmd(ctx, c, args)
 	}
 	change, isChange := simChanges[sub]
 	if sub != "status" && !isChange {
@@ -50,6 +55,14 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 	devices, err := r.simDevices(sub, args)
 	if err != nil {
 		return usageReply(err), nil
+	}
+	if !isChange {
+		for _, d := range devices {
+			if d.IdentifierType != enco.MSISDN {
+				return usageReply(usageErr(simUsage, "`%s:%s`: `/sim status` works with phone numbers only, the one lookup EnCo's M2M API offers. Give the card's mobile number, e.g. `/sim status 0471 00 00 01`. (`iccid:` and `imsi:` work with `activate`, `deactivate`, `reactivate` and `terminate`.)",
+					strings.ToLower(string(d.IdentifierType)), d.Identifier)), nil
+			}
+		}
 	}
 	perm := "sim.read"
 	if isChange {
@@ -68,19 +81,25 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 		lines[i] = deviceLabel(d, false)
 	}
 	title := fmt.Sprintf("%s %s", change.verb, plural(len(devices), "SIM card"))
-	return r.confirm(ctx, c, pending{
-		op: state.Operation{
-			Kind:     "sim." + sub,
-			Targets:  targets,
-			Expected: len(devices),
-			Params:   map[string]string{"action": string(change.action)},
-		},
+	op := state.Operation{
+		Kind:     "sim." + sub,
+		Targets:  targets,
+		Expected: len(devices),
+		Params:   map[string]string{"action": string(change.action), "title": title},
+	}
+	lines, attach := r.promptLines(c, lines, targetList(op, r.MaskNumbers))
+	reply := r.confirm(ctx, c, pending{
+		op:           op,
 		title:        title,
 		lines:        lines,
 		note:         change.note,
 		confirmLabel: change.verb,
 		danger:       change.danger,
-	}), nil
+	})
+	if !reply.confirming() {
+		attach = nil
+	}
+	return reply, attach
 }
 
 // simDevices reads the ids of a /sim command.
@@ -181,40 +200,244 @@ func deviceLabel(d enco.Device, mask bool) string {
 	return notify.DeviceLabel(d, mask)
 }
 
+// maxSIMRows is how many cards /sim status lays out in its table; the full
+// list goes in a file.
+const maxSIMRows = 15
+
+// simLookup is the answer about one card of /sim status.
+type simLookup struct {
+	msisdn string
+	cards  []enco.SIMCard
+	err    error
+}
+
+// simStatus reads the cards by phone number, the only lookup EnCo
+// documents, and answers the requester only: one card in detail, several
+// as a table.
 func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Device) {
+	lookups := make([]simLookup, len(devices))
+	failed := 0
+	for i, d := range devices {
+		cards, err := r.SIM.SIMCards(ctx, d.Identifier)
+		lookups[i] = simLookup{msisdn: d.Identifier, cards: cards, err: err}
+		if errors.Is(err, enco.ErrCredentialsRefused) {
+			// Every other lookup would be refused the same way.
+			r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "sim.read", Decision: "api error", Detail: "credentials refused"})
+			r.respond(ctx, c.ResponseURL, textReply(":x: "+r.userError(err, "m2m read")).Message(), false)
+			return
+		}
+		if err != nil {
+			failed++
+		}
+	}
+	decision := "api call"
+	if failed > 0 {
+		decision = "api error"
+	}
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "sim.read", Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
+	var text string
+	if len(lookups) == 1 {
+		text = r.simDetail(lookups[0])
+	} else {
+		text = r.simTable(ctx, c, lookups)
+	}
+	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+}
+
+// simDetail shows everything the documented answer carries about one card
+// that a person needs.
+func (r *Router) simDetail(l simLookup) string {
+	label := notify.NumberLabel(l.msisdn, false)
+	switch {
+	case l.err != nil:
+		return fmt.Sprintf("*%s* — :x: %s", label, r.userError(l.err, "m2m read"))
+	case len(l.cards) == 0:
+		return fmt.Sprintf("*%s* — not found in your M2M account.", label)
+	}
 	var b strings.Builder
-	for _, d := range devices {
-		cards, err := r.SIM.SIMCards(ctx, d)
-		label := deviceLabel(d, false)
+	for i, card := range l.cards {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		fmt.Fprintf(&b, "*%s* — *%s*", label, slackText(orDefault(card.State, "state unknown")))
+		if card.Device.Identifier != "" {
+			fmt.Fprintf(&b, "\n• Device: %s %s", card.Device.IdentifierType, slackText(card.Device.Identifier))
+		}
+		for _, svc := range []struct {
+			name string
+			s    enco.Service
+		}{{"Data", card.Data}, {"SMS", card.SMS}, {"Voice", card.Voice}} {
+			fmt.Fprintf(&b, "\n• %s: %s", svc.name, serviceLine(svc.s))
+		}
+		if aps := apnList(card.AccessPoints); aps != "" {
+			b.WriteString("\n• APN: " + aps)
+		}
+		fmt.Fprintf(&b, "\n• Cost centre: %s", slackText(orDefault(card.CostCenter, "none")))
+		if cf := customFields(card.CustomFields); cf != "" {
+			b.WriteString("\n• Custom fields: " + cf)
+		}
+	}
+	return b.String()
+}
+
+// serviceLine is a service's plan (code and description) and thresholds.
+func serviceLine(s enco.Service) string {
+	if s.PlanCode == "" {
+		return "no plan"
+	}
+	line := "`" + slackText(s.PlanCode) + "`"
+	if s.PlanDescription != "" && s.PlanDescription != s.PlanCode {
+		line += " " + slackText(s.PlanDescription)
+	}
+	return line + " · " + thresholds(s)
+}
+
+// thresholds words a service's daily and monthly thresholds; EnCo sends 0
+// for none.
+func thresholds(s enco.Service) string {
+	if s.DailyThreshold == 0 && s.MonthlyThreshold == 0 {
+		return "no thresholds"
+	}
+	return fmt.Sprintf("thresholds %s a day, %s a month", threshold(s.DailyThreshold), threshold(s.MonthlyThreshold))
+}
+
+func threshold(v float64) string {
+	if v == 0 {
+		return "none"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// apnList names the card's access points, with the properties that are set.
+func apnList(aps []enco.AccessPoint) string {
+	var out []string
+	for _, ap := range aps {
+		if ap.Code == "" {
+			continue
+		}
+		var props []string
+		for _, p := range []struct{ name, v string }{{"name", ap.CustomName}, {"static IP", ap.StaticIP}, {"user", ap.UserName}} {
+			if p.v != "" {
+				props = append(props, p.name+" "+slackText(p.v))
+			}
+		}
+		s := slackText(ap.Code)
+		if len(props) > 0 {
+			s += " (" + strings.Join(props, ", ") + ")"
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, ", ")
+}
+
+// customFields lists the non-empty custom fields, in name order.
+func customFields(m map[string]string) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if v := strings.TrimSpace(m[k]); v != "" {
+			out = append(out, slackText(k)+": "+slackText(v))
+		}
+	}
+	return strings.Join(out, " · ")
+}
+
+// simRow is one card as a row of the table and of the CSV file.
+func simRow(l simLookup, card *enco.SIMCard, problem string) []string {
+	row := []string{"+" + l.msisdn, problem, "", "", "", "", "", "", "", "", "", ""}
+	if card == nil {
+		return row
+	}
+	row[1] = card.State
+	if card.Device.Identifier != "" {
+		row[2] = string(card.Device.IdentifierType) + " " + card.Device.Identifier
+	}
+	row[3], row[4] = card.Data.PlanCode, card.Data.PlanDescription
+	row[5], row[6] = card.SMS.PlanCode, card.Voice.PlanCode
+	row[7] = fmt.Sprintf("%s/%s", threshold(card.Data.DailyThreshold), threshold(card.Data.MonthlyThreshold))
+	var aps []string
+	for _, ap := range card.AccessPoints {
+		aps = append(aps, ap.Code)
+	}
+	row[8] = strings.Join(aps, " ")
+	row[9] = card.CostCenter
+	var cf []string
+	for _, k := range slices.Sorted(maps.Keys(card.CustomFields)) {
+		if v := strings.TrimSpace(card.CustomFields[k]); v != "" {
+			cf = append(cf, k+"="+v)
+		}
+	}
+	row[10] = strings.Join(cf, "; ")
+	row[11] = fmt.Sprintf("%s/%s", threshold(card.SMS.DailyThreshold), threshold(card.SMS.MonthlyThreshold))
+	return row
+}
+
+var simHeader = []string{"number", "state", "device", "data_plan", "data_plan_description", "sms_plan", "voice_plan", "data_thresholds_daily_monthly", "apn", "cost_centre", "custom_fields", "sms_thresholds_daily_monthly"}
+
+// simTable lays several cards out compactly: number, state, plans and cost
+// centre, one line each. When there are more than maxSIMRows, it says how
+// many were left out and attaches the whole list, every field included.
+func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) string {
+	var rows [][]string
+	var failures []string
+	for _, l := range lookups {
 		switch {
-		case err != nil:
-			fmt.Fprintf(&b, "• %s — :x: %s\n", label, r.userError(err, "m2m read"))
-		case len(cards) == 0:
-			fmt.Fprintf(&b, "• %s — not found in your M2M account\n", label)
+		case l.err != nil:
+			why := r.userError(l.err, "m2m read")
+			rows = append(rows, simRow(l, nil, "lookup failed: "+why))
+			failures = append(failures, fmt.Sprintf("• %s — :x: %s", notify.NumberLabel(l.msisdn, false), why))
+		case len(l.cards) == 0:
+			rows = append(rows, simRow(l, nil, "not found"))
 		default:
-			for _, card := range cards {
-				fmt.Fprintf(&b, "• %s — *%s*%s\n", label, card.State, simDetails(card))
+			for i := range l.cards {
+				rows = append(rows, simRow(l, &l.cards[i], ""))
 			}
 		}
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "sim.read", Decision: "api call", Detail: fmt.Sprintf("%d SIM cards read", len(devices))})
-	r.respond(ctx, c.ResponseURL, textReply(strings.TrimRight(b.String(), "\n")).Message(), false)
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s*\n```\n", plural(len(lookups), "SIM card"))
+	line := func(cols ...string) {
+		for i := range cols {
+			cols[i] = slackText(strings.ReplaceAll(cols[i], "`", "'"))
+		}
+		fmt.Fprintf(&b, "%-17s  %-12s  %-16s  %-12s  %-16s  %s\n", cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+	}
+	line("Number", "State", "Data", "SMS", "Voice", "Cost centre")
+	for _, row := range rows[:min(len(rows), maxSIMRows)] {
+		number := notify.NumberLabel(strings.TrimPrefix(row[0], "+"), false)
+		switch {
+		case row[1] == "not found":
+			fmt.Fprintf(&b, "%-17s  not found in your M2M account\n", number)
+			continue
+		case strings.HasPrefix(row[1], "lookup failed"):
+			fmt.Fprintf(&b, "%-17s  lookup failed (below)\n", number)
+			continue
+		}
+		line(number, truncate(row[1], 12), truncate(row[3], 16), truncate(row[5], 12), truncate(orDefault(row[6], "—"), 16), truncate(row[9], 20))
+	}
+	b.WriteString("```")
+	if len(rows) > maxSIMRows {
+		file := fullList{name: "sim-status", title: "SIM cards, " + sinceLabel(time.Now()), header: simHeader}
+		for _, row := range rows {
+			row = slices.Clone(row)
+			if r.MaskNumbers { // the file goes to the channel
+				row[0] = notify.NumberLabel(strings.TrimPrefix(row[0], "+"), true)
+			}
+			file.rows = append(file.rows, row)
+		}
+		note, _ := r.attachList(ctx, c.ChannelID, file)
+		b.WriteString("\n" + leftOut(maxSIMRows, len(rows)) + " " + note)
+	}
+	for _, f := range failures {
+		b.WriteString("\n" + f)
+	}
+	b.WriteString("\n`/sim status <number>` shows one card in full: APN, thresholds and custom fields.")
+	return b.String()
 }
 
-func simDetails(c enco.SIMCard) string {
-	var parts []string
-	if c.Device.Identifier != "" && c.Device.IdentifierType != enco.MSISDN {
-		parts = append(parts, fmt.Sprintf("%s %s", c.Device.IdentifierType, c.Device.Identifier))
-	}
-	for _, p := range []struct{ name, v string }{{"data", c.DataPlan}, {"SMS", c.SMSPlan}, {"voice", c.VoicePlan}, {"cost centre", c.CostCenter}} {
-		if p.v != "" {
-			parts = append(parts, p.name+" "+p.v)
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return " · " + strings.Join(parts, " · ")
+// slackText escapes the characters Slack's mrkdwn treats as markup
+// (&, <, >), so that text from EnCo can neither mention nor link.
+func slackText(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // runM2M carries out a confirmed /sim change: the parent message that will

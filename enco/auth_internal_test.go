@@ -2,6 +2,7 @@ package enco
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -88,7 +89,11 @@ func TestTokenSourceRenewal(t *testing.T) {
 
 func TestTokenSourceRefresh(t *testing.T) {
 	f := &fakeFetch{replies: []fetchReply{{token: "a", ttl: time.Hour}, {token: "b", ttl: time.Hour}}}
-	s := &tokenSource{fetch: f.fetch, now: time.Now}
+	var revoked []string
+	s := &tokenSource{fetch: f.fetch, now: time.Now, revoke: func(tok string) error {
+		revoked = append(revoked, tok)
+		return nil
+	}}
 	if _, err := s.Token(); err != nil {
 		t.Fatal(err)
 	}
@@ -100,5 +105,38 @@ func TestTokenSourceRefresh(t *testing.T) {
 	tok, err = s.refresh("a")
 	if err != nil || tok.AccessToken != "b" || f.calls != 2 {
 		t.Errorf("second refresh: got %v, %v after %d fetches, want b without fetching", tok, err, f.calls)
+	}
+	if !slices.Equal(revoked, []string{"a"}) {
+		t.Errorf("revoked: got %q, want [a]", revoked)
+	}
+}
+
+// TestTokenSourceRefreshFailures: a renewal that cannot bring a new token
+// ends with an error, never with the refused token.
+func TestTokenSourceRefreshFailures(t *testing.T) {
+	tests := []struct {
+		name        string
+		revokeErr   error
+		next        string
+		wantRefused bool
+	}{
+		{name: "revoke fails", revokeErr: errors.New("network down"), next: "b"},
+		{name: "same token handed back", next: "a", wantRefused: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeFetch{replies: []fetchReply{{token: "a", ttl: time.Hour}, {token: tt.next, ttl: time.Hour}}}
+			s := &tokenSource{fetch: f.fetch, now: time.Now, revoke: func(string) error { return tt.revokeErr }}
+			if _, err := s.Token(); err != nil {
+				t.Fatal(err)
+			}
+			tok, err := s.refresh("a")
+			if err == nil {
+				t.Fatalf("got token %v, want an error", tok)
+			}
+			if got := errors.Is(err, ErrCredentialsRefused); got != tt.wantRefused {
+				t.Errorf("errors.Is(%v, ErrCredentialsRefused): got %v, want %v", err, got, tt.wantRefused)
+			}
+		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,7 +44,7 @@ func TestExpiredTokenIsRefreshedOnceAndRequestReplayed(t *testing.T) {
 	if string(reqs[0].Body) != string(reqs[1].Body) || len(reqs[1].Body) == 0 {
 		t.Errorf("replayed body: got %q, want %q", reqs[1].Body, reqs[0].Body)
 	}
-	if p, _ := sb.FMU("32470000001"); p != enco.ProfileOnDuty {
+	if p, _ := sb.FMU("32470000001"); p != string(enco.ProfileOnDuty) {
 		t.Errorf("profile after replayed change: got %s, want %s", p, enco.ProfileOnDuty)
 	}
 }
@@ -60,11 +62,104 @@ func TestSecond401IsReturnedAsError(t *testing.T) {
 	if apiErr.StatusCode != http.StatusUnauthorized || apiErr.Code != 900901 || apiErr.Op != "fmu status" {
 		t.Errorf("got status %d code %d op %q, want 401 900901 %q", apiErr.StatusCode, apiErr.Code, apiErr.Op, "fmu status")
 	}
+	if !errors.Is(err, enco.ErrCredentialsRefused) {
+		t.Errorf("got %v, want it to wrap ErrCredentialsRefused", err)
+	}
 	if got := len(sb.APIRequests()); got != 2 {
 		t.Errorf("API requests: got %d, want 2 (no retry loop on 401)", got)
 	}
 	if got := sb.TokenRequests(); got != 2 {
 		t.Errorf("token requests: got %d, want 2 (initial and one refresh)", got)
+	}
+	if got := sb.RevokeRequests(); got != 1 {
+		t.Errorf("revoke requests: got %d, want 1", got)
+	}
+}
+
+// TestRefusedTokenIsRevokedBeforeRenewal: EnCo hands the active token back
+// until it is revoked, so renewing a refused token means revoking it first
+// (form token, client_id, client_secret), then asking for a new one.
+func TestRefusedTokenIsRevokedBeforeRenewal(t *testing.T) {
+	sb, c := newSandbox(t)
+	ctx := testContext(t)
+	if _, err := c.FMUStatus(ctx, "32470000001"); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	old := sb.AccessToken()
+	sb.RefuseToken()
+	sb.ResetRequests()
+
+	if _, err := c.FMUStatus(ctx, "32470000001"); err != nil {
+		t.Fatalf("call with a refused token: %v", err)
+	}
+	var paths []string
+	for _, r := range sb.Requests() {
+		paths = append(paths, r.Method+" "+r.Path)
+	}
+	want := []string{"GET /fmu/1.0.0/status", "POST /revoke", "POST /token", "GET /fmu/1.0.0/status"}
+	if !slices.Equal(paths, want) {
+		t.Fatalf("requests: got %q, want %q", paths, want)
+	}
+	revoke := sb.Requests()[1]
+	form, err := url.ParseQuery(string(revoke.Body))
+	if err != nil {
+		t.Fatalf("revoke body %q: %v", revoke.Body, err)
+	}
+	if form.Get("token") != old || form.Get("client_id") != sb.ClientID || form.Get("client_secret") != "REDACTED" {
+		t.Errorf("revoke form: got %v, want token=%s client_id=%s and the client secret", form, old, sb.ClientID)
+	}
+	if ct := revoke.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+		t.Errorf("revoke Content-Type: got %q", ct)
+	}
+	for _, r := range sb.Requests() {
+		if r.Query.Has("client_id") || r.Query.Has("client_secret") || r.Query.Has("token") {
+			t.Errorf("%s %s carries credentials in its URL: %v", r.Method, r.Path, r.Query)
+		}
+	}
+	if sb.AccessToken() == old {
+		t.Errorf("the sandbox still holds the refused token")
+	}
+}
+
+// TestConcurrent401sShareOneRenewal: a burst of calls refused with the same
+// token costs one revoke and one token request, not one each.
+func TestConcurrent401sShareOneRenewal(t *testing.T) {
+	sb, c := newSandbox(t)
+	ctx := testContext(t)
+	if _, err := c.FMUStatus(ctx, "32470000001"); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	sb.RefuseToken()
+	sb.SetResponseDelay(20 * time.Millisecond) // keep the calls in flight together
+	readConcurrently(t, ctx, c, 20)
+	if got := sb.RevokeRequests(); got != 1 {
+		t.Errorf("revoke requests: got %d, want 1", got)
+	}
+	if got := sb.TokenRequests(); got != 2 {
+		t.Errorf("token requests: got %d, want 2 (initial and one renewal)", got)
+	}
+}
+
+// TestRefusedPermanentTokenFailsOnce: a permanent token cannot be renewed;
+// the call fails at once with ErrCredentialsRefused, even a read that would
+// be retried after a network error.
+func TestRefusedPermanentTokenFailsOnce(t *testing.T) {
+	sb := encotest.New(t)
+	sb.RefusePermanentToken()
+	c := &enco.Client{BaseURL: sb.URL, HTTPClient: enco.NewHTTPClient(enco.StaticTokenSource(sb.PermanentToken), nil)}
+	_, err := c.FMUStatus(testContext(t), "32470000001")
+	var apiErr *enco.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized || apiErr.Op != "fmu status" {
+		t.Fatalf("got %v, want a 401 *enco.Error for fmu status", err)
+	}
+	if !errors.Is(err, enco.ErrCredentialsRefused) {
+		t.Errorf("got %v, want it to wrap ErrCredentialsRefused", err)
+	}
+	if strings.Contains(err.Error(), sb.PermanentToken) {
+		t.Errorf("error %q shows the token", err)
+	}
+	if got := len(sb.Requests()); got != 1 {
+		t.Errorf("requests: got %d, want 1 (no retry, no token or revoke request)", got)
 	}
 }
 
@@ -181,9 +276,19 @@ func TestTokenEndpointNotHammeredNearExpiry(t *testing.T) {
 func TestConcurrentCallsShareOneToken(t *testing.T) {
 	sb, c := newSandbox(t)
 	ctx := testContext(t)
+	readConcurrently(t, ctx, c, 20)
+	if got := sb.TokenRequests(); got != 1 {
+		t.Errorf("token requests: got %d, want 1", got)
+	}
+}
+
+// readConcurrently makes n FMU reads at once and fails the test for each
+// that fails.
+func readConcurrently(t *testing.T, ctx context.Context, c *enco.Client, n int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for range 20 {
+	errs := make(chan error, n)
+	for range n {
 		wg.Go(func() {
 			if _, err := c.FMUStatus(ctx, "32470000002"); err != nil {
 				errs <- err
@@ -194,8 +299,5 @@ func TestConcurrentCallsShareOneToken(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
-	}
-	if got := sb.TokenRequests(); got != 1 {
-		t.Errorf("token requests: got %d, want 1", got)
 	}
 }

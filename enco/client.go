@@ -10,7 +10,8 @@
 // 5xx and network errors with exponential backoff that honours Retry-After;
 // writes are never retried, because EnCo may have acted on a request whose
 // answer was lost. A 401 is answered by the transport from NewHTTPClient,
-// which fetches a fresh token once and replays the request.
+// which revokes the refused token, fetches a fresh one and replays the
+// request once.
 package enco
 
 import (
@@ -163,6 +164,14 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte) (resp r
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := c.httpClient().Do(req)
+	var apiErr *Error
+	if errors.As(err, &apiErr) && errors.Is(apiErr, ErrCredentialsRefused) {
+		// A 401 the transport could not cure: final, and reported as the
+		// API's answer rather than as a network error (which is retried).
+		apiErr.Op = r.op
+		resp.status = apiErr.StatusCode
+		return resp, apiErr
+	}
 	if err != nil {
 		// The URL may carry a callback URL with its token (FMU's
 		// callback_url): the error names the host only.

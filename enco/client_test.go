@@ -193,29 +193,42 @@ func TestValidationBeforeAnyCall(t *testing.T) {
 			return c.SetFMUStatus(ctx, "32470000001", "HOLIDAY")
 		}},
 		{"fmu batch of 0", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestFMUStatuses(ctx, nil, "http://cb.example/fmu")
+			_, err := c.RequestFMUStatuses(ctx, nil, "http://cb.example/fmu")
+			return err
+		}},
+		{"fmu batch of 1", func(ctx context.Context, c *enco.Client) error {
+			_, err := c.RequestFMUStatuses(ctx, batch(1), "http://cb.example/fmu")
+			return err
+		}},
+		{"fmu set batch of 1", func(ctx context.Context, c *enco.Client) error {
+			_, err := c.RequestSetFMUStatuses(ctx, batch(1), enco.ProfilePrivate, "http://cb.example/fmu")
+			return err
 		}},
 		{"fmu batch of 51", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestFMUStatuses(ctx, batch(51), "http://cb.example/fmu")
+			_, err := c.RequestFMUStatuses(ctx, batch(51), "http://cb.example/fmu")
+			return err
 		}},
 		{"fmu set batch of 51", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestSetFMUStatuses(ctx, batch(51), enco.ProfilePrivate, "http://cb.example/fmu")
+			_, err := c.RequestSetFMUStatuses(ctx, batch(51), enco.ProfilePrivate, "http://cb.example/fmu")
+			return err
 		}},
 		{"fmu batch with empty number", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestFMUStatuses(ctx, []string{"32470000001", ""}, "http://cb.example/fmu")
+			_, err := c.RequestFMUStatuses(ctx, []string{"32470000001", ""}, "http://cb.example/fmu")
+			return err
 		}},
 		{"fmu batch with relative callback", func(ctx context.Context, c *enco.Client) error {
-			return c.RequestFMUStatuses(ctx, []string{"32470000001"}, "/fmu")
+			_, err := c.RequestFMUStatuses(ctx, []string{"32470000001", "32470000002"}, "/fmu")
+			return err
 		}},
 		{"fmu register empty url", func(ctx context.Context, c *enco.Client) error {
 			return c.RegisterFMUCallback(ctx, "")
 		}},
-		{"sim empty identifier", func(ctx context.Context, c *enco.Client) error {
-			_, err := c.SIMCards(ctx, enco.Device{IdentifierType: enco.ICCID})
+		{"sim empty msisdn", func(ctx context.Context, c *enco.Client) error {
+			_, err := c.SIMCards(ctx, "")
 			return err
 		}},
-		{"sim bad identifier type", func(ctx context.Context, c *enco.Client) error {
-			_, err := c.SIMCards(ctx, enco.Device{Identifier: "1", IdentifierType: "IMEI"})
+		{"sim msisdn not digits", func(ctx context.Context, c *enco.Client) error {
+			_, err := c.SIMCards(ctx, "8932010000000000001x")
 			return err
 		}},
 		{"m2m unknown action", func(ctx context.Context, c *enco.Client) error {
@@ -275,7 +288,7 @@ func TestValidationBeforeAnyCall(t *testing.T) {
 func TestM2MNeedsAPIKey(t *testing.T) {
 	sb, c := newSandbox(t)
 	c.APIKey = ""
-	_, err := c.SIMCards(testContext(t), enco.Device{Identifier: "32471000001", IdentifierType: enco.MSISDN})
+	_, err := c.SIMCards(testContext(t), "32471000001")
 	if !errors.Is(err, enco.ErrInvalidRequest) {
 		t.Errorf("got %v, want ErrInvalidRequest", err)
 	}

@@ -33,7 +33,13 @@ type Error struct {
 	// RetryAfter is the delay the service asked for in its Retry-After
 	// header (seconds or an HTTP date), 0 if none.
 	RetryAfter time.Duration
+	// Err, when set, classifies the failure for errors.Is; it is
+	// ErrCredentialsRefused for a 401 that renewing the token cannot cure.
+	Err error
 }
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Error reads "op: HTTP status: message (code N): description", leaving out
 // the parts the reply did not carry.
@@ -41,6 +47,10 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Op != "" {
 		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
 		b.WriteString(": ")
 	}
 	b.WriteString("HTTP ")

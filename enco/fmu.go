@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -43,6 +44,27 @@ func normalizeProfile(s string) Profile {
 // MaxFMUBatch is the largest number of MSISDNs one asynchronous FMU request
 // may carry.
 const MaxFMUBatch = 50
+
+// FMUBatches splits numbers into asynchronous requests of at most
+// MaxFMUBatch, as even as can be (51 numbers are 26 + 25, not 50 + 1), so
+// that no request carries a lone number: EnCo answers a one-number request
+// synchronously, not through the callback.
+func FMUBatches(msisdns []string) [][]string {
+	if len(msisdns) == 0 {
+		return nil
+	}
+	n := (len(msisdns) + MaxFMUBatch - 1) / MaxFMUBatch
+	out := make([][]string, 0, n)
+	for i, start := 0, 0; i < n; i++ {
+		size := len(msisdns) / n
+		if i < len(msisdns)%n {
+			size++
+		}
+		out = append(out, msisdns[start:start+size])
+		start += size
+	}
+	return out
+}
 
 const fmuBase = "/fmu/1.0.0"
 
@@ -152,39 +174,74 @@ type fmuChange struct {
 	CallbackURL string   `json:"callback_url,omitempty"`
 }
 
-// RequestFMUStatuses asks for the profiles of 1 to MaxFMUBatch numbers; EnCo
-// posts the results to callbackURL (or, when it is empty, to the URL set
-// with RegisterFMUCallback). Being a GET, it is retried like any read, so
-// the same results may be posted twice.
-func (c *Client) RequestFMUStatuses(ctx context.Context, msisdns []string, callbackURL string) error {
+// RequestFMUStatuses asks for the profiles of 2 to MaxFMUBatch numbers;
+// EnCo posts the results to callbackURL (or, when it is empty, to the URL
+// set with RegisterFMUCallback). One number is a synchronous read: use
+// FMUStatus. Being a GET, it is retried like any read, so the same results
+// may be posted twice.
+//
+// The results are returned when EnCo answers in its reply instead of (or
+// as well as) through the callback; they are nil when the reply only
+// acknowledges the request.
+func (c *Client) RequestFMUStatuses(ctx context.Context, msisdns []string, callbackURL string) ([]FMUResult, error) {
 	const op = "fmu status request"
 	if err := checkBatch(op, msisdns, callbackURL); err != nil {
-		return err
+		return nil, err
 	}
 	q := url.Values{"msisdn": {strings.Join(msisdns, ",")}}
 	if callbackURL != "" {
 		q.Set("callback_url", callbackURL)
 	}
-	_, err := c.do(ctx, request{api: "fmu", op: op, method: http.MethodGet, path: fmuBase + "/status", query: q})
-	return err
+	var raw json.RawMessage
+	_, err := c.do(ctx, request{api: "fmu", op: op, method: http.MethodGet, path: fmuBase + "/status", query: q, out: &raw})
+	if err != nil {
+		return nil, err
+	}
+	return replyResults(raw, msisdns), nil
 }
 
-// RequestSetFMUStatuses asks for 1 to MaxFMUBatch numbers to be set to p;
+// RequestSetFMUStatuses asks for 2 to MaxFMUBatch numbers to be set to p;
 // EnCo posts the results to callbackURL (or, when it is empty, to the URL
-// set with RegisterFMUCallback).
-func (c *Client) RequestSetFMUStatuses(ctx context.Context, msisdns []string, p Profile, callbackURL string) error {
+// set with RegisterFMUCallback). One number is a synchronous change: use
+// SetFMUStatus. Results EnCo puts in its reply are returned, as by
+// RequestFMUStatuses.
+func (c *Client) RequestSetFMUStatuses(ctx context.Context, msisdns []string, p Profile, callbackURL string) ([]FMUResult, error) {
 	const op = "fmu set status request"
 	if err := checkBatch(op, msisdns, callbackURL); err != nil {
-		return err
+		return nil, err
 	}
 	if !p.Valid() {
-		return invalid(op, "unknown profile %q", p)
+		return nil, invalid(op, "unknown profile %q", p)
 	}
+	var raw json.RawMessage
 	_, err := c.do(ctx, request{
 		api: "fmu", op: op, method: http.MethodPut, path: fmuBase + "/status",
-		body: fmuChange{MSISDN: msisdns, Status: p, CallbackURL: callbackURL},
+		body: fmuChange{MSISDN: msisdns, Status: p, CallbackURL: callbackURL}, out: &raw,
 	})
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return replyResults(raw, msisdns), nil
+}
+
+// replyResults reads the results an FMU reply carries about the numbers
+// asked, in the shape of a callback's; an acknowledgement without results
+// ({"message": "..."}, or nothing) gives none.
+func replyResults(raw json.RawMessage, msisdns []string) []FMUResult {
+	if len(raw) == 0 {
+		return nil
+	}
+	results, err := DecodeFMUResults(raw)
+	if err != nil {
+		return nil
+	}
+	var out []FMUResult
+	for _, r := range results {
+		if slices.Contains(msisdns, r.MSISDN) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // RegisterFMUCallback sets the URL EnCo posts asynchronous FMU results to
@@ -202,8 +259,8 @@ func (c *Client) RegisterFMUCallback(ctx context.Context, callbackURL string) er
 }
 
 func checkBatch(op string, msisdns []string, callbackURL string) error {
-	if len(msisdns) == 0 || len(msisdns) > MaxFMUBatch {
-		return invalid(op, "%d numbers, want 1 to %d", len(msisdns), MaxFMUBatch)
+	if len(msisdns) < 2 || len(msisdns) > MaxFMUBatch {
+		return invalid(op, "%d numbers, want 2 to %d (one number is a synchronous call)", len(msisdns), MaxFMUBatch)
 	}
 	for _, n := range msisdns {
 		if err := checkID(op, "msisdn", n); err != nil {

@@ -2,6 +2,10 @@ package enco_test
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -38,7 +42,7 @@ func TestSetFMUStatus(t *testing.T) {
 	if err := c.SetFMUStatus(ctx, "32470000001", enco.ProfileProfessional); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := sb.FMU("32470000001"); p != enco.ProfileProfessional {
+	if p, _ := sb.FMU("32470000001"); p != string(enco.ProfileProfessional) {
 		t.Errorf("profile: got %s, want %s", p, enco.ProfileProfessional)
 	}
 	reqs := sb.APIRequests()
@@ -60,8 +64,8 @@ func TestRequestFMUStatusesCallback(t *testing.T) {
 	sb, c := newSandbox(t)
 	rcv := newReceiver(t)
 	numbers := []string{"32470000001", "32470000003", "32479999999"}
-	if err := c.RequestFMUStatuses(testContext(t), numbers, rcv.URL+"/fmu"); err != nil {
-		t.Fatal(err)
+	if sync, err := c.RequestFMUStatuses(testContext(t), numbers, rcv.URL+"/fmu"); err != nil || sync != nil {
+		t.Fatalf("got %v, %v, want the request accepted for a callback", sync, err)
 	}
 	reqs := sb.APIRequests()
 	if q := reqs[0].Query; q.Get("msisdn") != "32470000001,32470000003,32479999999" || q.Get("callback_url") != rcv.URL+"/fmu" {
@@ -89,8 +93,8 @@ func TestRequestSetFMUStatusesCallback(t *testing.T) {
 	sb, c := newSandbox(t)
 	rcv := newReceiver(t)
 	numbers := []string{"32470000001", "32470000002", "32479999999"}
-	if err := c.RequestSetFMUStatuses(testContext(t), numbers, enco.ProfileOnDuty, rcv.URL); err != nil {
-		t.Fatal(err)
+	if sync, err := c.RequestSetFMUStatuses(testContext(t), numbers, enco.ProfileOnDuty, rcv.URL); err != nil || sync != nil {
+		t.Fatalf("got %v, %v, want the request accepted for a callback", sync, err)
 	}
 	results, err := enco.DecodeFMUResults(rcv.wait(t, 1)[0].body)
 	if err != nil {
@@ -105,7 +109,7 @@ func TestRequestSetFMUStatusesCallback(t *testing.T) {
 		t.Errorf("got %+v, want %+v", results, want)
 	}
 	for _, n := range numbers[:2] {
-		if p, _ := sb.FMU(n); p != enco.ProfileOnDuty {
+		if p, _ := sb.FMU(n); p != string(enco.ProfileOnDuty) {
 			t.Errorf("profile of %s: got %s, want %s", n, p, enco.ProfileOnDuty)
 		}
 	}
@@ -121,7 +125,7 @@ func TestRegisteredFMUCallbackIsUsed(t *testing.T) {
 	if got := sb.FMUCallbackURL(); got != rcv.URL+"/registered" {
 		t.Errorf("registered URL: got %q, want %q", got, rcv.URL+"/registered")
 	}
-	if err := c.RequestFMUStatuses(ctx, []string{"32470000004", "32470000005"}, ""); err != nil {
+	if _, err := c.RequestFMUStatuses(ctx, []string{"32470000004", "32470000005"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	results, err := enco.DecodeFMUResults(rcv.wait(t, 1)[0].body)
@@ -154,5 +158,72 @@ func TestParseProfile(t *testing.T) {
 				t.Errorf("got %q, %v, want %q, %v", got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+func TestFMUBatchesAreEven(t *testing.T) {
+	tests := []struct {
+		n    int
+		want []int
+	}{
+		{0, nil},
+		{2, []int{2}},
+		{50, []int{50}},
+		{51, []int{26, 25}},
+		{100, []int{50, 50}},
+		{101, []int{34, 34, 33}},
+		{149, []int{50, 50, 49}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.n), func(t *testing.T) {
+			nums := make([]string, tt.n)
+			for i := range nums {
+				nums[i] = fmt.Sprintf("324700%05d", i)
+			}
+			var sizes []int
+			var joined []string
+			for _, b := range enco.FMUBatches(nums) {
+				sizes = append(sizes, len(b))
+				joined = append(joined, b...)
+			}
+			if !slices.Equal(sizes, tt.want) {
+				t.Errorf("sizes: got %v, want %v", sizes, tt.want)
+			}
+			if !slices.Equal(joined, nums) {
+				t.Errorf("the batches do not hold every number once, in order")
+			}
+		})
+	}
+}
+
+// TestFMUSynchronousAnswerIsReturned: a request EnCo answers in its reply
+// rather than through the callback gives its results back.
+func TestFMUSynchronousAnswerIsReturned(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPut {
+			io.WriteString(w, `[{"msisdn":"32470000001","success":true},{"msisdn":"32470000002","success":false,"error":"FMU option not active"},{"msisdn":"32479999999","success":true}]`)
+			return
+		}
+		io.WriteString(w, `[{"msisdn":"32470000001","isError":false,"status":"PRIVATE"},{"msisdn":"32470000002","isError":false,"status":"ON_DUTY"}]`)
+	}))
+	t.Cleanup(srv.Close)
+	c := &enco.Client{BaseURL: srv.URL, HTTPClient: srv.Client()}
+	nums := []string{"32470000001", "32470000002"}
+	got, err := c.RequestFMUStatuses(testContext(t), nums, "http://cb.example/fmu/t")
+	want := []enco.FMUResult{
+		{MSISDN: "32470000001", Status: enco.ProfilePrivate, Kind: enco.FMUKindStatus},
+		{MSISDN: "32470000002", Status: enco.ProfileOnDuty, Kind: enco.FMUKindStatus},
+	}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("read: got %+v, %v, want %+v", got, err, want)
+	}
+	got, err = c.RequestSetFMUStatuses(testContext(t), nums, enco.ProfileOnDuty, "http://cb.example/fmu/t")
+	want = []enco.FMUResult{
+		{MSISDN: "32470000001", Success: true, Kind: enco.FMUKindChange},
+		{MSISDN: "32470000002", Message: "FMU option not active", Kind: enco.FMUKindChange},
+	}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("change (a number not asked about left out): got %+v, %v, want %+v", got, err, want)
 	}
 }

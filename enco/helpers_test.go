@@ -26,8 +26,9 @@ func testContext(t *testing.T) context.Context {
 func newSandbox(t *testing.T, opts ...encotest.Option) (*encotest.Sandbox, *enco.Client) {
 	t.Helper()
 	sb := encotest.New(t, opts...)
-	c := sb.Client()
-	c.Timeout = 3 * time.Second
+	hc := sb.HTTPClient()
+	ts := enco.NewTokenSource(context.Background(), sb.URL+"/token", sb.ClientID, sb.ClientSecret, hc)
+	c := &enco.Client{BaseURL: sb.URL, HTTPClient: enco.NewHTTPClient(ts, hc.Transport), APIKey: sb.APIKey, Timeout: 3 * time.Second}
 	return sb, c
 }
 

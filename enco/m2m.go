@@ -48,46 +48,146 @@ func checkDevice(op string, d Device) error {
 	return checkID(op, strings.ToLower(string(d.IdentifierType)), d.Identifier)
 }
 
-// SIMCard is what the M2M API knows about one SIM card.
+// SIMCard is what GET /simcards tells about one SIM card: every field of
+// the documented answer.
 type SIMCard struct {
 	// State is the card's life-cycle state as EnCo spells it ("Ready",
 	// "Active", "Deactivated", "Terminated", ...).
 	State string
-	// Device is the identifier EnCo uses for the card.
+	// Device is the identifier EnCo uses for the card (often its IMSI or
+	// ICCID, whatever the card was looked up by).
 	Device     Device
 	CostCenter string
-	// DataPlan, SMSPlan and VoicePlan are plan codes.
-	DataPlan  string
-	SMSPlan   string
-	VoicePlan string
-	// CustomFields are the account's own labels ("Custom Field 1": ...).
+	// Data, SMS and Voice are the card's services; a service without a
+	// plan has an empty PlanCode.
+	Data  Service
+	SMS   Service
+	Voice Service
+	// AccessPoints are the card's APNs.
+	AccessPoints []AccessPoint
+	// CustomFields are the account's own labels ("Custom Field 1": ...),
+	// empty ones included.
 	CustomFields map[string]string
 }
 
-// simCardReply is the documented shape of one card in GET /simcards.
-type simCardReply struct {
-	State        string
-	Device       Device
-	CostCenter   string
-	CustomFields map[string]json.RawMessage
-	DataService  struct{ Plan struct{ Code string } }
-	SMSService   struct{ PlanCode string }
-	VoiceService struct{ PlanCode string }
+// Service is a data, SMS or voice service of a SIM card.
+type Service struct {
+	PlanCode string
+	// PlanDescription and ServiceType are documented for the data plan
+	// only.
+	PlanDescription string
+	ServiceType     string
+	ServiceAreas    []ServiceArea
+	// Features are the feature codes, with Enabled set as EnCo says (the
+	// SMS and voice services list codes only, which count as enabled).
+	Features []Feature
+	// DailyThreshold and MonthlyThreshold are as EnCo sends them
+	// ("DailyTreshold", "MonthlyTreshold"); 0 when unset.
+	DailyThreshold   float64
+	MonthlyThreshold float64
 }
 
-// SIMCards reads the SIM card named by d. An unknown card is an empty list.
-func (c *Client) SIMCards(ctx context.Context, d Device) ([]SIMCard, error) {
+// ServiceArea is where a service works ("BE", "Belgium").
+type ServiceArea struct{ Code, Description string }
+
+// Feature is a feature code of a service.
+type Feature struct {
+	Code    string
+	Enabled bool
+}
+
+// AccessPoint is an APN of a SIM card and its properties.
+type AccessPoint struct {
+	Code       string
+	StaticIP   string
+	UserName   string
+	CustomName string
+}
+
+// simCardReply is the documented shape of one card in GET /simcards
+// (m2m-sim-api, "Read SIM card details"), spelling mistakes included.
+type simCardReply struct {
+	AccessPoints []struct {
+		Code       string
+		Properties struct{ StaticIP, UserName, CustomName string }
+	}
+	CustomFields map[string]json.RawMessage
+	DataService  struct {
+		Plan            struct{ Code, Description, ServiceType string }
+		ServiceAreas    []ServiceArea
+		Features        []Feature
+		DailyTreshold   json.Number
+		MonthlyTreshold json.Number
+	}
+	SMSService   serviceReply
+	VoiceService serviceReply
+	CostCenter   string
+	State        string
+	Device       Device
+}
+
+// serviceReply is the documented shape of SMSService and VoiceService.
+type serviceReply struct {
+	PlanCode        string
+	ServiceAreas    []ServiceArea
+	FeatureCodes    []string
+	DailyTreshold   json.Number
+	MonthlyTreshold json.Number
+}
+
+func (s serviceReply) service() Service {
+	out := Service{PlanCode: s.PlanCode, ServiceAreas: s.ServiceAreas, DailyThreshold: number(s.DailyTreshold), MonthlyThreshold: number(s.MonthlyTreshold)}
+	for _, c := range s.FeatureCodes {
+		out.Features = append(out.Features, Feature{Code: c, Enabled: true})
+	}
+	return out
+}
+
+func number(n json.Number) float64 {
+	f, _ := n.Float64()
+	return f
+}
+
+func (r simCardReply) card() SIMCard {
+	card := SIMCard{
+		State:      r.State,
+		Device:     Device{Identifier: r.Device.Identifier, IdentifierType: IdentifierType(strings.ToUpper(string(r.Device.IdentifierType)))},
+		CostCenter: r.CostCenter,
+		Data: Service{
+			PlanCode: r.DataService.Plan.Code, PlanDescription: r.DataService.Plan.Description, ServiceType: r.DataService.Plan.ServiceType,
+			ServiceAreas: r.DataService.ServiceAreas, Features: r.DataService.Features,
+			DailyThreshold: number(r.DataService.DailyTreshold), MonthlyThreshold: number(r.DataService.MonthlyTreshold),
+		},
+		SMS:   r.SMSService.service(),
+		Voice: r.VoiceService.service(),
+	}
+	for _, ap := range r.AccessPoints {
+		card.AccessPoints = append(card.AccessPoints, AccessPoint{Code: ap.Code, StaticIP: ap.Properties.StaticIP, UserName: ap.Properties.UserName, CustomName: ap.Properties.CustomName})
+	}
+	if len(r.CustomFields) > 0 {
+		card.CustomFields = make(map[string]string, len(r.CustomFields))
+		for k, v := range r.CustomFields {
+			card.CustomFields[k] = readableText(v)
+		}
+	}
+	return card
+}
+
+// SIMCards reads the SIM card with this MSISDN (E.164 digits without "+").
+// The M2M API documents lookups by MSISDN only, so no other identifier is
+// offered. An unknown card is an empty list.
+func (c *Client) SIMCards(ctx context.Context, msisdn string) ([]SIMCard, error) {
 	const op = "m2m simcards"
 	if err := c.checkAPIKey(op); err != nil {
 		return nil, err
 	}
-	if err := checkDevice(op, d); err != nil {
+	if err := checkDigits(op, msisdn); err != nil {
 		return nil, err
 	}
 	var raw json.RawMessage
 	_, err := c.do(ctx, request{
 		api: "m2m", op: op, method: http.MethodGet, path: m2mBase + "/simcards",
-		query:  url.Values{strings.ToLower(string(d.IdentifierType)): {d.Identifier}},
+		query:  url.Values{"msisdn": {msisdn}},
 		header: c.m2mHeader(), out: &raw,
 	})
 	if err != nil {
@@ -100,21 +200,7 @@ func (c *Client) SIMCards(ctx context.Context, d Device) ([]SIMCard, error) {
 		if err := json.Unmarshal(item, &r); err != nil {
 			return nil, fmt.Errorf("%s: decode reply: %w", op, err)
 		}
-		card := SIMCard{
-			State:      r.State,
-			Device:     Device{Identifier: r.Device.Identifier, IdentifierType: IdentifierType(strings.ToUpper(string(r.Device.IdentifierType)))},
-			CostCenter: r.CostCenter,
-			DataPlan:   r.DataService.Plan.Code,
-			SMSPlan:    r.SMSService.PlanCode,
-			VoicePlan:  r.VoiceService.PlanCode,
-		}
-		if len(r.CustomFields) > 0 {
-			card.CustomFields = make(map[string]string, len(r.CustomFields))
-			for k, v := range r.CustomFields {
-				card.CustomFields[k] = readableText(v)
-			}
-		}
-		cards = append(cards, card)
+		cards = append(cards, r.card())
 	}
 	return cards, nil
 }

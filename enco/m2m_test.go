@@ -12,29 +12,30 @@ import (
 )
 
 func TestSIMCards(t *testing.T) {
+	areas := []enco.ServiceArea{{Code: "BE", Description: "Belgium"}, {Code: "EU", Description: "European Union"}}
 	want := enco.SIMCard{
-		State:        "Deactivated",
-		Device:       enco.Device{Identifier: "8932010000000000003", IdentifierType: enco.ICCID},
-		CostCenter:   "Logistics",
-		DataPlan:     "M2M-DATA-100MB",
-		SMSPlan:      "M2M-SMS-50",
-		VoicePlan:    "M2M-VOICE-BASIC",
+		State:      "Deactivated",
+		Device:     enco.Device{Identifier: "8932010000000000003", IdentifierType: enco.ICCID},
+		CostCenter: "Logistics",
+		Data: enco.Service{PlanCode: "M2M-DATA-100MB", PlanDescription: "Data plan M2M-DATA-100MB", ServiceType: "DATA",
+			ServiceAreas: areas, Features: []enco.Feature{{Code: "ROAMING", Enabled: false}}, DailyThreshold: 50, MonthlyThreshold: 1000},
+		SMS:          enco.Service{PlanCode: "M2M-SMS-50", ServiceAreas: areas},
+		Voice:        enco.Service{PlanCode: "M2M-VOICE-BASIC", ServiceAreas: areas},
+		AccessPoints: []enco.AccessPoint{{Code: "m2m.proximus.be"}},
 		CustomFields: map[string]string{"Custom Field 1": "asset-03", "Custom Field 2": "Brussels HQ"},
 	}
 	tests := []struct {
-		name string
-		dev  enco.Device
-		want []enco.SIMCard
+		name   string
+		msisdn string
+		want   []enco.SIMCard
 	}{
-		{"by msisdn", enco.Device{Identifier: "32471000003", IdentifierType: enco.MSISDN}, []enco.SIMCard{want}},
-		{"by iccid", enco.Device{Identifier: "8932010000000000003", IdentifierType: enco.ICCID}, []enco.SIMCard{want}},
-		{"by imsi", enco.Device{Identifier: "206010000000003", IdentifierType: enco.IMSI}, []enco.SIMCard{want}},
-		{"unknown", enco.Device{Identifier: "32471999999", IdentifierType: enco.MSISDN}, []enco.SIMCard{}},
+		{"known", "32471000003", []enco.SIMCard{want}},
+		{"unknown", "32471999999", []enco.SIMCard{}},
 	}
 	sb, c := newSandbox(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := c.SIMCards(testContext(t), tt.dev)
+			got, err := c.SIMCards(testContext(t), tt.msisdn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +55,7 @@ func TestSIMCards(t *testing.T) {
 				}
 				g.CustomFields, w.CustomFields = nil, nil
 				if !reflect.DeepEqual(g, w) {
-					t.Errorf("got %+v, want %+v", g, w)
+					t.Errorf("got %+v\nwant %+v", g, w)
 				}
 			}
 		})
@@ -63,13 +64,16 @@ func TestSIMCards(t *testing.T) {
 		if r.Header.Get("X-Api-Key") != sb.APIKey {
 			t.Errorf("%s %s: x-api-key %q, want %q", r.Method, r.Path, r.Header.Get("X-Api-Key"), sb.APIKey)
 		}
+		if keys := slices.Collect(maps.Keys(r.Query)); !slices.Equal(keys, []string{"msisdn"}) {
+			t.Errorf("%s %s: query parameters %q, want msisdn only", r.Method, r.Path, keys)
+		}
 	}
 }
 
 func TestSIMCardsWrongAPIKey(t *testing.T) {
 	_, c := newSandbox(t)
 	c.APIKey = "stolen"
-	_, err := c.SIMCards(testContext(t), enco.Device{Identifier: "32471000001", IdentifierType: enco.MSISDN})
+	_, err := c.SIMCards(testContext(t), "32471000001")
 	var apiErr *enco.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden || apiErr.Code != 900908 {
 		t.Errorf("got %v, want *enco.Error 403 with code 900908", err)

@@ -85,12 +85,16 @@ func decodeNumbers(op string, raw json.RawMessage) ([]PhoneNumber, error) {
 	return out, nil
 }
 
-// ReserveRequest asks for one number from the pool.
+// ReserveRequest asks for one number from the pool, in the documented body
+// of POST /phonenumbers.
 type ReserveRequest struct {
-	// Number is the wanted number (sent as the "filter").
-	Number      string
-	Type        string
-	Zone        string
+	// Number is the wanted number, or a part of it (sent as "filter").
+	Number string
+	// Type is "FIXED" or "MOBILE".
+	Type string
+	// Zone is the telephony zone ("02"); empty for a mobile number.
+	Zone string
+	// PricingTier is "REGULAR" or "PREMIUM".
 	PricingTier string
 	SupportsSMS bool
 }
@@ -104,12 +108,14 @@ func (c *Client) ReserveNumber(ctx context.Context, r ReserveRequest) (PhoneNumb
 	if err := checkDigits(op, r.Number); err != nil {
 		return PhoneNumber{}, err
 	}
+	// The documented body, every field present (a mobile number's zone is
+	// empty).
 	body := struct {
 		SupportsSMS bool   `json:"supportsSMS"`
-		Type        string `json:"type,omitempty"`
+		Type        string `json:"type"`
 		Filter      string `json:"filter"`
-		Zone        string `json:"zone,omitempty"`
-		PricingTier string `json:"pricingTier,omitempty"`
+		Zone        string `json:"zone"`
+		PricingTier string `json:"pricingTier"`
 	}{r.SupportsSMS, r.Type, r.Number, r.Zone, r.PricingTier}
 	var raw json.RawMessage
 	_, err := c.do(ctx, request{

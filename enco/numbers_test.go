@@ -78,7 +78,7 @@ func TestReserveAndReleaseNumber(t *testing.T) {
 	if err := c.ReleaseNumber(ctx, num); err != nil {
 		t.Fatal(err)
 	}
-	if slices.ContainsFunc(sb.HeldNumbers(), func(n enco.PhoneNumber) bool { return n.Number == num }) {
+	if slices.ContainsFunc(sb.HeldNumbers(), func(n encotest.Number) bool { return n.Number == num }) {
 		t.Errorf("%s still held after release", num)
 	}
 	until, frozen := sb.FrozenUntil(num)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/enco/encotest"
 )
 
 func TestPlaceCallCallbackAndCDR(t *testing.T) {
@@ -81,7 +82,7 @@ func TestCDRsPaging(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sb, c := newSandbox(t)
 			for i := range 25 {
-				sb.AddCDR(enco.CDR{
+				sb.AddCDR(encotest.CDR{
 					SessionID: fmt.Sprintf("7%07d", i), Origin: "3228160257", Destination: "32468373901",
 					RequestTime: base.Add(time.Duration(i) * time.Minute), CallDuration: i,
 				})

@@ -87,7 +87,7 @@ func New(src Sources) *Metrics {
 		}, []string{"kind", "outcome"}),
 		slackPosts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "slack_posts_total",
-			Help: "Slack calls made from the outgoing queue, by kind (post, progress, summary) and outcome (ok, ratelimited, refused, failed).",
+			Help: "Slack calls made from the outgoing queue, by kind (post, progress, summary, file) and outcome (ok, ratelimited, refused, failed).",
 		}, []string{"kind", "outcome"}),
 	}
 	m.reg.MustRegister(

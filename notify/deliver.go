@@ -28,6 +28,9 @@ const (
 	// the top of Channel when that is another channel (a notification
 	// channel).
 	KindSummary = "summary"
+	// KindFile attaches Text as a CSV file (in ThreadTS's thread when set)
+	// in Channel: the whole of a list a post of OperationID had to cut.
+	KindFile = "file"
 )
 
 // DelivererStore is the shared state the deliverer needs.
@@ -271,6 +274,11 @@ func (d *Deliverer) attempt(ctx context.Context, m state.Outgoing) (string, erro
 		return m.Channel, d.updateParent(ctx, m)
 	case KindStep:
 		return "", d.completeStep(ctx, m)
+	case KindFile:
+		name := "unanswered-" + m.OperationID[:min(len(m.OperationID), 8)] + ".csv"
+		return m.Channel, d.call(ctx, m, m.Channel, func(ctx context.Context) error {
+			return d.observe(m.Kind, d.Slack.UploadFile(ctx, m.Channel, m.ThreadTS, name, "Targets EnCo never answered for", []byte(m.Text)))
+		})
 	}
 	d.log().Error("unknown queued message kind", "kind", m.Kind, "entry", m.ID)
 	return m.Channel, errSkip

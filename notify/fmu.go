@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -39,6 +40,26 @@ func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, er
 	if err != nil {
 		return 0, op.ID, refuse(http.StatusBadRequest, "malformed FMU results: %v", err)
 	}
+	recorded, err := rc.recordFMU(ctx, op, results)
+	if err != nil {
+		return 0, op.ID, err
+	}
+	if recorded == 0 {
+		return 0, op.ID, refuse(http.StatusBadRequest, "none of the %d results is about a number of this operation", len(results))
+	}
+	return http.StatusOK, op.ID, nil
+}
+
+// RecordFMUResults records results of an FMU operation that EnCo gave in
+// its reply to the request, where a callback was expected, exactly as if
+// they had come through the callback (a later callback with the same
+// results then changes nothing). It returns how many were about numbers of
+// the operation.
+func (rc *Receiver) RecordFMUResults(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error) {
+	return rc.recordFMU(ctx, op, results)
+}
+
+func (rc *Receiver) recordFMU(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error) {
 	targets := make(map[string]bool, len(op.Targets))
 	for _, t := range op.Targets {
 		targets[t] = true
@@ -51,14 +72,11 @@ func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, er
 			continue
 		}
 		if err := rc.record(ctx, op, fmuResult(op, res, target, rc.MaskNumbers)); err != nil {
-			return 0, op.ID, err
+			return recorded, err
 		}
 		recorded++
 	}
-	if recorded == 0 {
-		return 0, op.ID, refuse(http.StatusBadRequest, "none of the %d results is about a number of this operation", len(results))
-	}
-	return http.StatusOK, op.ID, nil
+	return recorded, nil
 }
 
 // normalDigits turns a number as EnCo writes it into E.164 digits without

@@ -32,7 +32,8 @@ type Slack interface {
 	// Respond answers through an interaction's response URL, replacing the
 	// original ephemeral message when replace is true.
 	Respond(ctx context.Context, responseURL string, m Message, replace bool) error
-	// UploadFile attaches a file to a channel (in a thread when threadTS is set).
+	// UploadFile attaches a file to a channel (in a thread when threadTS is
+	// set), the way files.uploadV2 does.
 	UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error
 }
 
@@ -110,7 +111,7 @@ func (s *SlackAPI) UploadFile(ctx context.Context, channel, threadTS, filename, 
 		FileSize:        len(content),
 	})
 	if err != nil {
-		return fmt.Errorf("files.upload: %w", err)
+		return fmt.Errorf("files.uploadV2: %w", err)
 	}
 	return nil
 }

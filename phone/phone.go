@@ -220,3 +220,40 @@ func parseReason(err error) string {
 	}
 	return "not a phone number"
 }
+
+// ParsePool reads a number as Parse does and also accepts a Belgian number
+// that has a possible length but is missing from libphonenumber's tables
+// of allocated ranges (Kind Unknown, such as +32 9 999 99 99). It is for
+// FlexIO number management, where EnCo's pool, not the tables, decides
+// which numbers exist: a number it lists must be one the bot can reserve.
+func ParsePool(input string) (Number, error) {
+	n, err := Parse(input)
+	if err == nil {
+		return n, nil
+	}
+	s := strings.TrimSpace(input)
+	digits := phonenumbers.NormalizeDigitsOnly(s)
+	if len(s) > MaxInputLength || digits == "" || strings.ContainsFunc(s, func(r rune) bool {
+		return !(unicode.IsDigit(r) && r < 128) && !strings.ContainsRune("+ ()-./", r)
+	}) {
+		return Number{}, err
+	}
+	candidates := []string{s}
+	if !strings.HasPrefix(s, "+") && !strings.HasPrefix(digits, "0") {
+		candidates = append(candidates, "+"+digits)
+	}
+	for _, c := range candidates {
+		num, perr := phonenumbers.Parse(c, DefaultRegion)
+		if perr != nil || phonenumbers.GetRegionCodeForNumber(num) != "" && phonenumbers.GetRegionCodeForNumber(num) != DefaultRegion ||
+			num.GetCountryCode() != 32 || phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE {
+			continue
+		}
+		return Number{
+			Digits: strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+"),
+			Region: DefaultRegion,
+			Kind:   Unknown,
+			parsed: num,
+		}, nil
+	}
+	return Number{}, err
+}

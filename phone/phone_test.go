@@ -117,3 +117,55 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePool(t *testing.T) {
+	tests := []struct {
+		in, want string // want "" for an error
+		kind     Kind
+	}{
+		{"3299999999", "3299999999", Unknown},
+		{"+32 9 999 99 99", "3299999999", Unknown},
+		{"09 999 99 99", "3299999999", Unknown},
+		{"02 206 07 42", "3222060742", Fixed},
+		{"0470 12 34 56", "32470123456", Mobile},
+		{"32999", "", Unknown},
+		{"+31 20 999 9999 99", "", Unknown},
+		{"3299999999x", "", Unknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			n, err := ParsePool(tt.in)
+			switch {
+			case tt.want == "" && err == nil:
+				t.Errorf("ParsePool(%q) = %q, want an error", tt.in, n.Digits)
+			case tt.want != "" && (err != nil || n.Digits != tt.want || n.Kind != tt.kind || n.Region != DefaultRegion):
+				t.Errorf("ParsePool(%q) = %q %v %s, %v; want %q %v", tt.in, n.Digits, n.Kind, n.Region, err, tt.want, tt.kind)
+			}
+		})
+	}
+}
+
+func FuzzParsePool(f *testing.F) {
+	for _, s := range []string{"3299999999", "+32 9 999 99 99", "0470123456", "+31612345678", "32999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParsePool(s)
+		if err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("ParsePool(%q) returned %T, want *phone.Error", s, err)
+			}
+			return
+		}
+		if strict, err := Parse(s); err == nil {
+			if strict.Digits != n.Digits {
+				t.Fatalf("ParsePool(%q) = %q, Parse = %q", s, n.Digits, strict.Digits)
+			}
+			return
+		}
+		if n.Region != DefaultRegion || !strings.HasPrefix(n.Digits, "32") || len(n.Digits) < 9 || len(n.Digits) > 12 {
+			t.Fatalf("ParsePool(%q) = %q in %s, want a Belgian number", s, n.Digits, n.Region)
+		}
+	})
+}

@@ -36,6 +36,10 @@ type Main struct {
 	// Stdin and Stdout are the console's terminal.
 	Stdin  io.Reader
 	Stdout io.Writer
+	// ConsoleFiles is the directory where the console writes the files the
+	// bot would attach in Slack (full lists); "" means switchboard-console
+	// under the system's temporary directory.
+	ConsoleFiles string
 	// LogOutput receives the structured log (stderr when nil). In console
 	// mode a nil LogOutput means a log file in ConsoleLogDir, so that the
 	// terminal shows messages only; the console says where it is.
@@ -168,6 +172,7 @@ func (m *Main) Open(ctx context.Context) error {
 			logPath = m.logFile.Name()
 		}
 		m.console = newConsole(m.Stdin, m.Stdout, user, logPath)
+		m.console.filesDir = m.ConsoleFiles
 		sl = m.console
 		routerSlack = sl
 		steps = m.console

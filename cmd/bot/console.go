@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -104,6 +106,10 @@ type console struct {
 	prompted bool                     // the prompt is on screen, waiting for a line
 	handled  int                      // lines handled so far
 	lastSeen time.Time
+
+	// filesDir is where UploadFile writes files ("" means
+	// switchboard-console under os.TempDir()).
+	filesDir string
 }
 
 type consoleButton struct {
@@ -477,9 +483,21 @@ func (c *console) Respond(ctx context.Context, responseURL string, m notify.Mess
 	return nil
 }
 
-// UploadFile implements notify.Slack.
+// UploadFile implements notify.Slack: the file Slack would attach is
+// written to disk, and its path shown.
 func (c *console) UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error {
-	c.show(fmt.Sprintf("%s file %s: ", channelName(channel), filename), notify.Message{Text: title + "\n" + string(content)}, "")
+	dir := c.filesDir
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "switchboard-console")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("console file: %w", err)
+	}
+	path := filepath.Join(dir, filepath.Base(filename))
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		return fmt.Errorf("console file: %w", err)
+	}
+	c.show(fmt.Sprintf("%s file %s: ", channelName(channel), filename), notify.Message{Text: title + " — written to " + path}, "")
 	return nil
 }
 

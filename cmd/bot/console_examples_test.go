@@ -14,8 +14,9 @@ import (
 )
 
 // badAnswer matches the words of an answer that went wrong. An example may
-// show one only when it says so (see readmeExamples).
-var badAnswer = regexp.MustCompile(`(?i)not found|not a valid|failed`)
+// show one only when it says so (see readmeExamples). A workflow step's
+// output "failed=0" counts no failure, so it is not one.
+var badAnswer = regexp.MustCompile(`(?i)not found|not a valid|failed(?:$|[^=]|=[1-9])`)
 
 // logLine matches a structured log line (text or JSON) on the screen.
 var logLine = regexp.MustCompile(`level=|"level":`)

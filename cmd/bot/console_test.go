@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -29,6 +32,7 @@ func startConsole(t *testing.T, adjust ...func(*Main)) *consoleSession {
 	s.m = &Main{
 		Config:  Config{LogLevel: "info", LogFormat: "json", HTTPAddr: ":8080", RedisURL: "redis://" + redistest.Addr(t) + "/0"},
 		Console: true, Stdin: in, Stdout: s.out, LogOutput: &syncBuffer{}, KeyPrefix: prefix,
+		ConsoleFiles: t.TempDir(),
 	}
 	for _, f := range adjust {
 		f(s.m)
@@ -270,3 +274,32 @@ func TestConsoleCallNoteComesBeforeTheCallRecord(t *testing.T) {
 		t.Errorf("the note that the call is being placed comes after its record:\n%s", out)
 	}
 }
+
+// TestConsoleWritesCutListsToAFile: a list too long for one answer says how
+// many it left out, and the console writes the whole list to a file whose
+// path it shows, where Slack would attach it.
+func TestConsoleWritesCutListsToAFile(t *testing.T) {
+	s := startConsole(t)
+	var nums []string
+	for i := 1; i <= maxSIMRowsForTest; i++ {
+		nums = append(nums, fmt.Sprintf("0471 00 00 %02d", i))
+	}
+	s.typeLine("/sim status " + strings.Join(nums, ", "))
+	s.waitOutput("1 more not shown (15 of 16 listed). The full list is attached to this channel as")
+	s.waitOutput("— written to " + s.m.ConsoleFiles)
+	out := s.out.String()
+	i := strings.Index(out, "— written to ")
+	path := strings.TrimSpace(strings.SplitN(out[i+len("— written to "):], "\n", 2)[0])
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the file the console named: %v", err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil || len(rows) != 17 || rows[0][0] != "number" || rows[16][0] != "+32471000016" {
+		t.Errorf("file %s: %d rows, %v; want a header and the 16 cards", path, len(rows), err)
+	}
+	s.end()
+}
+
+// maxSIMRowsForTest is one more than /sim status lays out in its table.
+const maxSIMRowsForTest = 16

@@ -24,6 +24,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
@@ -413,7 +414,8 @@ func TestDeliveryThreeReplicasSharingRedis(t *testing.T) {
 	c := newCluster(t)
 	replicas := []*replica{c.start("a"), c.start("b"), c.start("c")}
 	spray := newSprayer(t, replicas...)
-	err := c.enco.Client().ConfigureM2MCallback(c.ctx, spray.srv.URL+notify.PathM2M,
+	ec := &enco.Client{BaseURL: c.enco.URL, HTTPClient: enco.NewHTTPClient(enco.StaticTokenSource(c.enco.PermanentToken), c.enco.HTTPClient().Transport), APIKey: c.enco.APIKey}
+	err := ec.ConfigureM2MCallback(c.ctx, spray.srv.URL+notify.PathM2M,
 		map[string]string{"Authorization": "Bearer " + c.cfg.CallbackSecret})
 	if err != nil {
 		t.Fatal(err)

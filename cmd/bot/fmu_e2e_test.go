@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/notify"
 )
@@ -126,7 +128,7 @@ func TestFMUOwnStatusAndChange(t *testing.T) {
 
 	ack, _ = h.command(telStaff, telChan, "/fmu on-duty")
 	h.telResponse(ack, "is now *On duty*")
-	if p, _ := h.enco.FMU(telStaffMobile); p != enco.ProfileOnDuty {
+	if p, _ := h.enco.FMU(telStaffMobile); p != string(enco.ProfileOnDuty) {
 		t.Errorf("sandbox profile of %s = %q, want ON_DUTY", telStaffMobile, p)
 	}
 	puts := 0
@@ -223,28 +225,28 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 	t.Parallel()
 	h := newTelHarness(t)
 	var typed []string
-	for i := 1; i <= 60; i++ {
+	for i := 1; i <= 51; i++ {
 		n := fmt.Sprintf("324700000%02d", i)
 		if i > 10 {
-			h.enco.SetFMU(n, enco.ProfileProfessional)
+			h.enco.SetFMU(n, encotest.ProfileProfessional)
 		}
 		typed = append(typed, fmt.Sprintf("0470 00 00 %02d", i))
 	}
 	// The staff member is named too: their number is one of the 60, asked once.
 	_, reply := h.command(telFleet, telChan, "/fmu status <@"+telStaff+"> "+strings.Join(typed, ", "))
-	if !strings.Contains(reply.Text, "60 FMU profiles") {
-		t.Fatalf("ack = %q, want 60 profiles asked", reply.Text)
+	if !strings.Contains(reply.Text, "51 FMU profiles") {
+		t.Fatalf("ack = %q, want 51 profiles asked", reply.Text)
 	}
-	parent := h.telParent(telChan, "all 60 done")
-	thread := h.telThread(telChan, parent.TS, 61)
+	parent := h.telParent(telChan, "all 51 done")
+	thread := h.telThread(telChan, parent.TS, 52)
 
 	calls := h.encoCalls("/fmu/1.0.0/status")
 	if len(calls) != 2 {
-		t.Fatalf("FMU requests = %d, want 2 (50 + 10 numbers)", len(calls))
+		t.Fatalf("FMU requests = %d, want 2 (26 + 25 numbers)", len(calls))
 	}
 	sizes := []int{len(strings.Split(calls[0].Query.Get("msisdn"), ",")), len(strings.Split(calls[1].Query.Get("msisdn"), ","))}
-	if sizes[0] != 50 || sizes[1] != 10 {
-		t.Errorf("request sizes = %v, want [50 10]", sizes)
+	if sizes[0] != 26 || sizes[1] != 25 {
+		t.Errorf("request sizes = %v, want [26 25]: split evenly, never a lone number with a callback", sizes)
 	}
 	cb0, cb1 := calls[0].Query.Get("callback_url"), calls[1].Query.Get("callback_url")
 	if cb0 == "" || cb0 != cb1 || !strings.HasPrefix(cb0, h.cfg.PublicURL+notify.PathFMU) {
@@ -255,13 +257,13 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 	}
 
 	results := 0
-	for _, m := range thread[:60] {
+	for _, m := range thread[:51] {
 		if strings.Contains(m.Text, ":white_check_mark: ") {
 			results++
 		}
 	}
-	if results != 60 {
-		t.Errorf("successful replies = %d, want 60; thread: %v", results, texts(thread))
+	if results != 51 {
+		t.Errorf("successful replies = %d, want 51; thread: %v", results, texts(thread))
 	}
 	found := false
 	for _, m := range thread {
@@ -270,8 +272,25 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 	if !found {
 		t.Errorf("no reply names the staff member with their number and profile")
 	}
-	if last := thread[len(thread)-1].Text; !strings.Contains(last, "all 60 succeeded") {
+	if last := thread[len(thread)-1].Text; !strings.Contains(last, "all 51 succeeded") {
 		t.Errorf("last reply = %q, want the summary", last)
+	}
+}
+
+// TestFMUResultsInTheReplyAreRecorded: when EnCo answers a request for
+// several numbers in its reply instead of through the callback, the
+// results are recorded all the same.
+func TestFMUResultsInTheReplyAreRecorded(t *testing.T) {
+	h := newTelHarness(t)
+	h.enco.SetFMUAnswerInReply(true)
+	h.command(telFleet, telChan, "/fmu status 0470 00 00 02 0470 00 00 03")
+	parent := h.telParent(telChan, "all 2 done")
+	thread := h.telThread(telChan, parent.TS, 3)
+	if !telHasAll(strings.Join(texts(thread), "\n"), "+32 470 00 00 02 — *Professional*", "+32 470 00 00 03 — *On duty*", "all 2 succeeded") {
+		t.Errorf("thread = %v, want both profiles and the summary", texts(thread))
+	}
+	if got := len(h.enco.Callbacks()); got != 0 {
+		t.Errorf("callbacks sent = %d, want 0 (the answer came in the reply)", got)
 	}
 }
 
@@ -307,7 +326,7 @@ func TestFMUSetOthersAfterConfirmation(t *testing.T) {
 		t.Errorf("request body = %s, want 2 numbers, ON_DUTY and a callback URL", calls[0].Body)
 	}
 	for _, n := range []string{telStaffMobile, "32470000004"} {
-		if p, _ := h.enco.FMU(n); p != enco.ProfileOnDuty {
+		if p, _ := h.enco.FMU(n); p != string(enco.ProfileOnDuty) {
 			t.Errorf("sandbox profile of %s = %q, want ON_DUTY", n, p)
 		}
 	}
@@ -379,5 +398,36 @@ func TestFMUNumbersThatNeverAnswerAreNamedAtExpiry(t *testing.T) {
 	}
 	if got := telPost(t, callback, []byte(`{"msisdn":"32470000002","status":"PRIVATE"}`)); got != http.StatusGone {
 		t.Errorf("late callback status = %d, want %d", got, http.StatusGone)
+	}
+}
+
+// TestExpiryNamesAtMostFiftyAndAttachesTheRest: an expiry notice with more
+// silent targets than it names says how many it left out, and the whole
+// list follows in the thread as a file.
+func TestExpiryNamesAtMostFiftyAndAttachesTheRest(t *testing.T) {
+	h := newTelHarness(t)
+	h.enco.SetDropCallbacks(true)
+	var typed []string
+	for i := 1; i <= 52; i++ {
+		typed = append(typed, fmt.Sprintf("0470 00 01 %02d", i))
+	}
+	h.command(telFleet, telChan, "/fmu status "+strings.Join(typed, ", "))
+	// The requests go out after the operation's deadline is scheduled.
+	h.waitFor("the FMU requests", func() bool { return len(h.encoCalls("/fmu/1.0.0/status")) == 2 })
+	parent := h.telParent(telChan, "0 of 52 done")
+
+	exp := &notify.Expirer{Store: h.main.Store, Log: h.main.Log}
+	if n, err := exp.Sweep(h.ctx, time.Now().Add(25*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1 operation expired", n, err)
+	}
+	thread := h.telThread(telChan, parent.TS, 1)
+	if !telHasAll(thread[0].Text, "No answer from EnCo for 52 of 52", "2 more not shown (50 of 52 named); all 52 are in the file attached to the request's thread") {
+		t.Errorf("expiry notice = %q, want how many were left out", thread[0].Text)
+	}
+	h.waitFor("the file of silent numbers", func() bool { return len(h.slack.Files()) == 1 })
+	f := h.slack.Files()[0]
+	rows, err := csv.NewReader(bytes.NewReader(f.Content)).ReadAll()
+	if err != nil || len(rows) != 53 || f.Channel != telChan || f.ThreadTS != parent.TS || rows[52][0] != "+32 470 00 01 52" {
+		t.Errorf("file %s in %s/%s: %d rows, %v; want the 52 numbers in the operation's thread", f.Name, f.Channel, f.ThreadTS, len(rows), err)
 	}
 }

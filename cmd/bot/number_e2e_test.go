@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-bot/switchboard/enco/encotest"
 )
 
 func TestNumberAvailableAndList(t *testing.T) {
@@ -42,8 +46,13 @@ func TestNumberReserveStatesBillingAndTheLawThenReserves(t *testing.T) {
 	if !strings.Contains(thread[0].Text, "Reserved +32 2 206 07 42 (fixed, zone 02, regular tier)") {
 		t.Errorf("thread = %v, want the reservation reported", texts(thread))
 	}
-	calls := h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers")
-	if len(calls) != 1 || calls[0].Method != "POST" || calls[0].Query.Get("addressInZoneConfirmed") != "true" {
+	var calls []encotest.Request
+	for _, r := range h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers") {
+		if r.Method == "POST" {
+			calls = append(calls, r)
+		}
+	}
+	if len(calls) != 1 || calls[0].Query.Get("addressInZoneConfirmed") != "true" {
 		t.Errorf("reserve requests = %+v, want one POST with addressInZoneConfirmed=true", calls)
 	}
 	held := false
@@ -99,6 +108,82 @@ func TestNumberDeniedOrBadInputCallsNoAPI(t *testing.T) {
 		{"premium-rate number", telOps, "/number reserve 0903 12 345", []string{"fixed or mobile"}},
 	}
 	h.wantAnswers(t, telChan, tests)
+	if got := h.encoCalls("/cpaas-mgmt/"); len(got) != 0 {
+		t.Errorf("number API calls = %d, want 0", len(got))
+	}
+}
+
+// TestEveryListedNumberCanBeReserved: every number the sandbox lists is
+// one /number reserve takes (3299999999 is missing from libphonenumber's
+// tables), and each reservation sends the documented body with the
+// attributes of the listing it came from.
+func TestEveryListedNumberCanBeReserved(t *testing.T) {
+	h := newHarness(t, withPolicy(telephonyPolicy+"limits:\n  changes_per_minute: 100\n"))
+	listed := h.enco.AvailableNumbers()
+	if len(listed) < 20 {
+		t.Fatalf("the sandbox lists %d numbers, want its 20", len(listed))
+	}
+	for _, n := range listed {
+		_, reply := h.command(telOps, telChan, "/number reserve "+n.Number)
+		if !strings.Contains(reply.Text, "Reserve ") {
+			t.Errorf("/number reserve %s = %q, want a confirmation", n.Number, reply.Text)
+			continue
+		}
+		h.telConfirm(telOps, telChan, reply)
+	}
+	h.waitFor("every listed number held", func() bool { return len(h.enco.HeldNumbers()) == len(listed)+1 })
+
+	type body struct {
+		Filter      string `json:"filter"`
+		Zone        string `json:"zone"`
+		Type        string `json:"type"`
+		PricingTier string `json:"pricingTier"`
+		SupportsSMS bool   `json:"supportsSMS"`
+	}
+	sent := map[string]body{}
+	for _, r := range h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers") {
+		if r.Method != "POST" {
+			continue
+		}
+		var b body
+		dec := json.NewDecoder(bytes.NewReader(r.Body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			t.Fatalf("reserve body %s: %v", r.Body, err)
+		}
+		for _, field := range []string{`"filter"`, `"zone"`, `"type"`, `"pricingTier"`, `"supportsSMS"`} {
+			if !bytes.Contains(r.Body, []byte(field)) {
+				t.Errorf("reserve body %s has no %s", r.Body, field)
+			}
+		}
+		sent[b.Filter] = b
+	}
+	for _, n := range listed {
+		want := body{Filter: n.Number, Zone: n.Zone, Type: n.Type, PricingTier: n.PriceTier, SupportsSMS: n.SMSSupported}
+		if got := sent[n.Number]; got != want {
+			t.Errorf("reserve body for %s = %+v, want %+v (from the listing)", n.Number, got, want)
+		}
+	}
+}
+
+// TestReserveOfAFrozenNumberIsRefusedBeforeTheConfirmation: a number the
+// bot released is frozen for 15 days; reserving it is refused at once,
+// naming the date, with no confirmation and no API call.
+func TestReserveOfAFrozenNumberIsRefusedBeforeTheConfirmation(t *testing.T) {
+	h := newTelHarness(t)
+	_, reply := h.command(telOps, telChan, "/number release 02 816 02 57")
+	h.telConfirm(telOps, telChan, reply)
+	h.telParent(telChan, "all 1 done")
+	h.enco.ResetRequests()
+
+	_, reply = h.command(telOps, telChan, "/number reserve 02 816 02 57")
+	until := time.Now().Add(15 * 24 * time.Hour).UTC().Format("2 January 2006")
+	if !telHasAll(reply.Text, "+32 2 816 02 57", "frozen for 15 days", "before "+until) {
+		t.Errorf("answer = %q, want the freeze and its end (%s)", reply.Text, until)
+	}
+	if strings.Contains(string(reply.Blocks), `"confirm"`) {
+		t.Errorf("a confirmation was offered for a frozen number: %s", reply.Blocks)
+	}
 	if got := h.encoCalls("/cpaas-mgmt/"); len(got) != 0 {
 		t.Errorf("number API calls = %d, want 0", len(got))
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -362,6 +364,118 @@ func TestResultsAreCopiedToTheNotifyChannel(t *testing.T) {
 	for _, m := range h.slack.Messages(notifyChan) {
 		if !strings.Contains(m.Text, "deactivation done") || !strings.Contains(m.Text, "<@"+opsUser+">") || m.ThreadTS != "" {
 			t.Errorf("notification = %+v, want a top-level copy of the result naming the requester", m)
+		}
+	}
+}
+
+// TestRefusedPermanentTokenIsOneClearErrorAndOneLogLine: a permanent
+// ENCO_TOKEN cannot be renewed, so a 401 ends the request at once: the user
+// is told that the bot's credentials need an operator, the log has one line
+// about it, and EnCo gets one request, no token or revoke request.
+func TestRefusedPermanentTokenIsOneClearErrorAndOneLogLine(t *testing.T) {
+	h := newHarness(t, func(h *harness) {
+		h.cfg.EncoClientID, h.cfg.EncoClientSecret = "", ""
+		h.cfg.EncoToken = h.enco.PermanentToken
+	})
+	h.enco.RefusePermanentToken()
+	h.enco.ResetRequests()
+
+	ack, _ := h.command(opsUser, opsChan, "/sim status 0471 00 00 01")
+	h.waitFor("the status answer", func() bool { return len(h.slack.ResponseURLPosts(ack.EnvelopeID)) > 0 })
+	post := h.slack.ResponseURLPosts(ack.EnvelopeID)[0]
+	for _, want := range []string{"refused the bot's own credentials", "ENCO_TOKEN"} {
+		if !strings.Contains(post.Text, want) {
+			t.Errorf("answer = %q, want it to mention %q", post.Text, want)
+		}
+	}
+	if got := len(h.enco.Requests()); got != 1 {
+		t.Errorf("EnCo requests: got %d, want 1 (no retry, no token or revoke request)", got)
+	}
+	lines := 0
+	for _, l := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"level":"WARN"`) {
+			lines++
+			if !strings.Contains(l, "credentials") {
+				t.Errorf("log line %s does not say the credentials were refused", l)
+			}
+		}
+	}
+	if got := lines; got != 1 {
+		t.Errorf("error lines: got %d, want 1\n%s", got, h.logs)
+	}
+	if strings.Contains(h.logs.String(), h.enco.PermanentToken) || strings.Contains(post.Text, h.enco.PermanentToken) {
+		t.Errorf("the permanent token shows in the log or the answer")
+	}
+}
+
+func TestSimStatusByICCIDOrIMSIIsRefusedWithoutACall(t *testing.T) {
+	h := newHarness(t)
+	h.enco.ResetRequests()
+	h.wantAnswers(t, opsChan, []answerCase{
+		{"iccid", opsUser, "/sim status iccid:8932010000000000001", []string{"`iccid:8932010000000000001`", "phone numbers only", "/sim status 0471 00 00 01"}},
+		{"imsi", opsUser, "/sim status 0471 00 00 01 imsi:206010000000001", []string{"`imsi:206010000000001`", "phone numbers only"}},
+	})
+	if got := h.encoCalls("/m2m/"); len(got) != 0 {
+		t.Errorf("M2M calls = %+v, want none", got)
+	}
+}
+
+// TestSimStatusShowsWhatTheDocumentedAnswerCarries: one card in detail, from
+// a lookup by msisdn and nothing else.
+func TestSimStatusShowsWhatTheDocumentedAnswerCarries(t *testing.T) {
+	h := newHarness(t)
+	h.enco.ResetRequests()
+	ack, _ := h.command(opsUser, opsChan, "/sim status 0471 00 00 03")
+	h.waitFor("the status answer", func() bool { return len(h.slack.ResponseURLPosts(ack.EnvelopeID)) > 0 })
+	got := h.slack.ResponseURLPosts(ack.EnvelopeID)[0].Text
+	for _, want := range []string{
+		"+32 471 00 00 03", "*Deactivated*", "Device: ICCID 8932010000000000003",
+		"Data: `M2M-DATA-100MB` Data plan M2M-DATA-100MB · thresholds 50 a day, 1000 a month",
+		"SMS: `M2M-SMS-50` · no thresholds", "Voice: `M2M-VOICE-BASIC`", "APN: m2m.proximus.be",
+		"Cost centre: Logistics", "Custom fields: Custom Field 1: asset-03 · Custom Field 2: Brussels HQ",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("answer = %q, want it to show %q", got, want)
+		}
+	}
+	if strings.Contains(got, "Custom Field 3") {
+		t.Errorf("answer = %q, want empty custom fields left out", got)
+	}
+	calls := h.encoCalls("/m2m/1.0.0/simcards")
+	if len(calls) != 1 || len(calls[0].Query) != 1 || calls[0].Query.Get("msisdn") != "32471000003" {
+		t.Errorf("lookups = %+v, want one by msisdn=32471000003 and no other parameter", calls)
+	}
+}
+
+// TestSimStatusOfManyCardsIsATableWithTheRestAttached: several cards are a
+// table; past its 15 rows the answer says how many it left out, and the
+// whole list is attached through files.uploadV2.
+func TestSimStatusOfManyCardsIsATableWithTheRestAttached(t *testing.T) {
+	h := newHarness(t)
+	var typed []string
+	for i := 1; i <= 17; i++ {
+		typed = append(typed, fmt.Sprintf("0471 00 00 %02d", i))
+	}
+	ack, _ := h.command(opsUser, opsChan, "/sim status "+strings.Join(typed, ", "))
+	h.waitFor("the status answer", func() bool { return len(h.slack.ResponseURLPosts(ack.EnvelopeID)) > 0 })
+	got := h.slack.ResponseURLPosts(ack.EnvelopeID)[0].Text
+	if !strings.Contains(got, "+32 471 00 00 01") || !strings.Contains(got, "M2M-DATA-100MB") || strings.Contains(got, "+32 471 00 00 16") {
+		t.Errorf("answer = %q, want a table of the first 15 cards", got)
+	}
+	if !strings.Contains(got, "2 more not shown (15 of 17 listed). The full list is attached to this channel as `sim-status-") {
+		t.Errorf("answer = %q, want how many were left out and where they are", got)
+	}
+	files := h.slack.Files()
+	if len(files) != 1 || files[0].Channel != opsChan {
+		t.Fatalf("files = %+v, want one in %s", files, opsChan)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(files[0].Content)).ReadAll()
+	if err != nil || len(rows) != 18 || rows[17][0] != "+32471000017" || rows[17][1] != "not found" || rows[3][1] != "Deactivated" {
+		t.Errorf("file: %d rows, %v; want a header and the 17 cards (the last not found)", len(rows), err)
+	}
+	for _, m := range []string{"files.getUploadURLExternal", "files.completeUploadExternal"} {
+		if len(h.slack.Calls(m)) != 1 {
+			t.Errorf("%s calls = %d, want 1", m, len(h.slack.Calls(m)))
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 // card 32471000001, returning the tracking number.
 func deactivate(t *testing.T, sb *encotest.Sandbox, u string) string {
 	t.Helper()
-	c := sb.Client()
+	c := client(sb)
 	ctx := testContext(t)
 	if err := c.ConfigureM2MCallback(ctx, u, map[string]string{"Authorization": "Bearer cb"}); err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestM2MCallbackContent(t *testing.T) {
 
 func TestM2MWithoutConfiguredCallback(t *testing.T) {
 	sb := encotest.New(t)
-	if _, err := sb.Client().RequestM2M(testContext(t), enco.Termination, []enco.Device{{Identifier: "32471000002", IdentifierType: enco.MSISDN}}, "tok"); err != nil {
+	if _, err := client(sb).RequestM2M(testContext(t), enco.Termination, []enco.Device{{Identifier: "32471000002", IdentifierType: enco.MSISDN}}, "tok"); err != nil {
 		t.Fatal(err)
 	}
 	cbs, err := sb.WaitCallbacks(testContext(t), 1)
@@ -242,7 +242,7 @@ func TestM2MStateMachine(t *testing.T) {
 		t.Run(string(tt.action)+" from "+tt.from, func(t *testing.T) {
 			sb := encotest.New(t)
 			sb.AddSIM(encotest.SIM{MSISDN: "32479000001", ICCID: "89320199999999999999", IMSI: "206019999999999", State: tt.from})
-			c := sb.Client()
+			c := client(sb)
 			ctx := testContext(t)
 			if err := c.ConfigureM2MCallback(ctx, newCounter(t).srv.URL, nil); err != nil {
 				t.Fatal(err)

@@ -4,14 +4,28 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-
-	"github.com/switchboard-bot/switchboard/enco"
 )
+
+// The FMU profiles, as the FMU API documentation spells them.
+const (
+	ProfilePrivate      = "PRIVATE"
+	ProfileProfessional = "PROFESSIONAL"
+	ProfileOnDuty       = "ON_DUTY"
+)
+
+// validProfile reports whether p is one of the documented profiles.
+func validProfile(p string) bool {
+	return p == ProfilePrivate || p == ProfileProfessional || p == ProfileOnDuty
+}
+
+// MaxFMUNumbers is the most numbers one FMU request may carry ("max 50").
+const MaxFMUNumbers = 50
 
 const fmuNotFound = "MSISDN not found or FMU option not active"
 
-// handleFMUGet reads profiles: one number without callback_url is answered
-// at once, anything else through a callback.
+// handleFMUGet reads profiles. One number is answered at once, as the
+// documentation's "Get status detail for one number" shows, even when a
+// callback_url is given; several are answered through a callback.
 func (s *Sandbox) handleFMUGet(w http.ResponseWriter, r *http.Request, _ []byte) {
 	q := r.URL.Query()
 	msisdns := splitList(q.Get("msisdn"))
@@ -20,7 +34,7 @@ func (s *Sandbox) handleFMUGet(w http.ResponseWriter, r *http.Request, _ []byte)
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "msisdn is required"})
 		return
 	}
-	if len(msisdns) == 1 && callbackURL == "" {
+	if len(msisdns) == 1 {
 		writeJSON(w, http.StatusOK, s.fmuRead(msisdns[0]))
 		return
 	}
@@ -31,6 +45,10 @@ func (s *Sandbox) handleFMUGet(w http.ResponseWriter, r *http.Request, _ []byte)
 	results := make([]map[string]any, 0, len(msisdns))
 	for _, n := range msisdns {
 		results = append(results, s.fmuRead(n))
+	}
+	if s.inReply() {
+		writeJSON(w, http.StatusOK, results)
+		return
 	}
 	s.answer(w, http.StatusAccepted, map[string]string{"message": "Request accepted"},
 		[]outgoing{newOutgoing("fmu", target, nil, results)})
@@ -49,7 +67,7 @@ func (s *Sandbox) fmuRead(msisdn string) map[string]any {
 // fmuTarget checks an asynchronous request's size and finds its callback
 // URL, answering 400 when either is wrong.
 func (s *Sandbox) fmuTarget(w http.ResponseWriter, msisdns []string, callbackURL string) (string, bool) {
-	if len(msisdns) > enco.MaxFMUBatch {
+	if len(msisdns) > MaxFMUNumbers {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "at most 50 msisdn per request"})
 		return "", false
 	}
@@ -65,8 +83,9 @@ func (s *Sandbox) fmuTarget(w http.ResponseWriter, msisdns []string, callbackURL
 	return callbackURL, true
 }
 
-// handleFMUPut changes profiles: one number without callback_url is
-// answered at once, anything else through a callback.
+// handleFMUPut changes profiles: one number is answered at once (the
+// documentation's "Set status for one number"), even when a callback_url is
+// given; several are answered through a callback.
 func (s *Sandbox) handleFMUPut(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req struct {
 		MSISDN      json.RawMessage `json:"msisdn"`
@@ -87,12 +106,12 @@ func (s *Sandbox) handleFMUPut(w http.ResponseWriter, r *http.Request, body []by
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "msisdn is required"})
 		return
 	}
-	p := enco.Profile(req.Status)
-	if !p.Valid() {
+	p := req.Status
+	if !validProfile(p) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "status must be one of PRIVATE, PROFESSIONAL, ON_DUTY"})
 		return
 	}
-	if len(msisdns) == 1 && req.CallbackURL == "" {
+	if len(msisdns) == 1 {
 		writeJSON(w, http.StatusOK, s.fmuChange(msisdns[0], p))
 		return
 	}
@@ -104,11 +123,15 @@ func (s *Sandbox) handleFMUPut(w http.ResponseWriter, r *http.Request, body []by
 	for _, n := range msisdns {
 		results = append(results, s.fmuChange(n, p))
 	}
+	if s.inReply() {
+		writeJSON(w, http.StatusOK, results)
+		return
+	}
 	s.answer(w, http.StatusAccepted, map[string]string{"message": "Request accepted"},
 		[]outgoing{newOutgoing("fmu", target, nil, results)})
 }
 
-func (s *Sandbox) fmuChange(msisdn string, p enco.Profile) map[string]any {
+func (s *Sandbox) fmuChange(msisdn, p string) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.fmu[msisdn]; !ok {
@@ -137,15 +160,30 @@ func (s *Sandbox) handleFMURegister(w http.ResponseWriter, r *http.Request, body
 	w.WriteHeader(http.StatusOK)
 }
 
-// SetFMU sets (or adds) the profile of msisdn.
-func (s *Sandbox) SetFMU(msisdn string, p enco.Profile) {
+// SetFMUAnswerInReply makes the sandbox answer FMU requests for several
+// numbers in its reply, as it answers one number, and send no callback: a
+// gateway that behaves so must not lose the results.
+func (s *Sandbox) SetFMUAnswerInReply(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fmuInReply = on
+}
+
+func (s *Sandbox) inReply() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fmuInReply
+}
+
+// SetFMU sets (or adds) the profile of msisdn (ProfilePrivate, ...).
+func (s *Sandbox) SetFMU(msisdn, p string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fmu[msisdn] = p
 }
 
 // FMU returns the profile of msisdn, false if FMU does not know it.
-func (s *Sandbox) FMU(msisdn string) (enco.Profile, bool) {
+func (s *Sandbox) FMU(msisdn string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.fmu[msisdn]

@@ -6,9 +6,23 @@ import (
 	"maps"
 	"net/http"
 	"strings"
-
-	"github.com/switchboard-bot/switchboard/enco"
 )
+
+// Identifier types of the M2M API.
+const (
+	idMSISDN = "MSISDN"
+	idICCID  = "ICCID"
+	idIMSI   = "IMSI"
+)
+
+// device is a SIM card named in a request or a callback.
+type device struct {
+	Identifier     string `json:"identifier"`
+	IdentifierType string `json:"identifierType"`
+}
+
+// m2mActions are the documented request types, under /requests/.
+var m2mActions = map[string]bool{"activation": true, "deactivation": true, "reactivation": true, "termination": true}
 
 // SIM card states, spelled as M2M Cockpit does.
 const (
@@ -26,7 +40,12 @@ type SIM struct {
 	DataPlan            string
 	SMSPlan             string
 	VoicePlan           string
-	CustomFields        map[string]string
+	// DataDailyThreshold and DataMonthlyThreshold are the data service's
+	// thresholds ("DailyTreshold", "MonthlyTreshold" in the answer).
+	DataDailyThreshold, DataMonthlyThreshold float64
+	// APN is the card's access point ("AccessPoints"[0].Code).
+	APN          string
+	CustomFields map[string]string
 }
 
 func (c *SIM) clone() SIM {
@@ -36,13 +55,13 @@ func (c *SIM) clone() SIM {
 }
 
 // identifier returns the card's identifier of type t.
-func (c *SIM) identifier(t enco.IdentifierType) string {
-	switch t {
-	case enco.MSISDN:
+func (c *SIM) identifier(t string) string {
+	switch strings.ToUpper(t) {
+	case idMSISDN:
 		return c.MSISDN
-	case enco.ICCID:
+	case idICCID:
 		return c.ICCID
-	case enco.IMSI:
+	case idIMSI:
 		return c.IMSI
 	}
 	return ""
@@ -86,7 +105,7 @@ func (s *Sandbox) SIMs() []SIM {
 }
 
 // findSIM returns the card named by d; s.mu must be held.
-func (s *Sandbox) findSIM(d enco.Device) *SIM {
+func (s *Sandbox) findSIM(d device) *SIM {
 	for _, c := range s.sims {
 		if id := c.identifier(d.IdentifierType); id != "" && id == d.Identifier {
 			return c
@@ -103,22 +122,15 @@ func (s *Sandbox) M2MCallback() (url string, headers map[string]string) {
 	return s.m2mCallbackURL, maps.Clone(s.m2mHeaders)
 }
 
-// handleSIMCards reads one card by msisdn, iccid or imsi; an unknown card is
-// an empty list.
+// handleSIMCards reads one card by msisdn, the only lookup the M2M API
+// documents; an unknown card is an empty list.
 func (s *Sandbox) handleSIMCards(w http.ResponseWriter, r *http.Request, _ []byte) {
-	q := r.URL.Query()
-	var d enco.Device
-	n := 0
-	for _, t := range []enco.IdentifierType{enco.MSISDN, enco.ICCID, enco.IMSI} {
-		if v := q.Get(strings.ToLower(string(t))); v != "" {
-			d = enco.Device{Identifier: v, IdentifierType: t}
-			n++
-		}
-	}
-	if n != 1 {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "exactly one of msisdn, iccid or imsi is required"})
+	msisdn := r.URL.Query().Get("msisdn")
+	if msisdn == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "msisdn is required"})
 		return
 	}
+	d := device{Identifier: msisdn, IdentifierType: idMSISDN}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cards := []any{}
@@ -136,18 +148,22 @@ func simJSON(c *SIM) map[string]any {
 		k := fmt.Sprintf("Custom Field %d", i)
 		custom[k] = c.CustomFields[k]
 	}
-	return map[string]any{
-		"AccessPoints": []map[string]any{{
-			"Code":       "m2m.proximus.be",
+	aps := []map[string]any{}
+	if c.APN != "" {
+		aps = append(aps, map[string]any{
+			"Code":       c.APN,
 			"Properties": map[string]string{"StaticIP": "", "UserName": "", "CustomName": ""},
-		}},
+		})
+	}
+	return map[string]any{
+		"AccessPoints": aps,
 		"CustomFields": custom,
 		"DataService": map[string]any{
 			"Plan":            map[string]string{"Code": c.DataPlan, "Description": "Data plan " + c.DataPlan, "ServiceType": "DATA"},
 			"ServiceAreas":    areas,
 			"Features":        []map[string]any{{"Code": "ROAMING", "Enabled": false}},
-			"DailyTreshold":   0,
-			"MonthlyTreshold": 0,
+			"DailyTreshold":   c.DataDailyThreshold,
+			"MonthlyTreshold": c.DataMonthlyThreshold,
 		},
 		"SMSService": map[string]any{
 			"PlanCode": c.SMSPlan, "ServiceAreas": areas, "FeatureCodes": []string{},
@@ -159,7 +175,7 @@ func simJSON(c *SIM) map[string]any {
 		},
 		"CostCenter": c.CostCenter,
 		"State":      c.State,
-		"Device":     map[string]string{"Identifier": c.ICCID, "IdentifierType": string(enco.ICCID)},
+		"Device":     map[string]string{"Identifier": c.ICCID, "IdentifierType": idICCID},
 	}
 }
 
@@ -178,7 +194,7 @@ func (s *Sandbox) handleM2MConfigure(w http.ResponseWriter, r *http.Request, bod
 		return
 	}
 	for k := range req.Headers {
-		if !enco.AllowedCallbackHeader(k) {
+		if !allowedCallbackHeader(k) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"message": fmt.Sprintf("header %q is not allowed: only Authorization and x-* headers", k)})
 			return
 		}
@@ -192,8 +208,8 @@ func (s *Sandbox) handleM2MConfigure(w http.ResponseWriter, r *http.Request, bod
 // handleM2MRequest applies an action to devices and posts one callback per
 // device.
 func (s *Sandbox) handleM2MRequest(w http.ResponseWriter, r *http.Request, body []byte) {
-	action := enco.M2MAction(r.PathValue("action"))
-	if !action.Valid() {
+	action := r.PathValue("action")
+	if !m2mActions[action] {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": fmt.Sprintf("unknown request type %q", action)})
 		return
 	}
@@ -202,13 +218,13 @@ func (s *Sandbox) handleM2MRequest(w http.ResponseWriter, r *http.Request, body 
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "the x-callback-token header is required"})
 		return
 	}
-	var devices []enco.Device
+	var devices []device
 	if err := json.Unmarshal(body, &devices); err != nil || len(devices) == 0 {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "the body must be a non-empty array of {identifier, identifierType}"})
 		return
 	}
 	for _, d := range devices {
-		if d.Identifier == "" || !d.IdentifierType.Valid() {
+		if d.Identifier == "" || (d.IdentifierType != idMSISDN && d.IdentifierType != idICCID && d.IdentifierType != idIMSI) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"message": fmt.Sprintf("invalid device %q of type %q", d.Identifier, d.IdentifierType)})
 			return
 		}
@@ -228,11 +244,11 @@ func (s *Sandbox) handleM2MRequest(w http.ResponseWriter, r *http.Request, body 
 		c := s.findSIM(d)
 		switch {
 		case c == nil:
-			result["device"] = map[string]string{"identifier": d.Identifier, "identifierType": string(d.IdentifierType)}
+			result["device"] = map[string]string{"identifier": d.Identifier, "identifierType": d.IdentifierType}
 			result["resultStatus"] = "Failed"
 			result["messages"] = []string{"SIM card not found"}
 		default:
-			result["device"] = map[string]string{"identifier": c.ICCID, "identifierType": string(enco.ICCID)}
+			result["device"] = map[string]string{"identifier": c.ICCID, "identifierType": idICCID}
 			if next, err := transition(action, c.State); err != nil {
 				result["resultStatus"] = "Failed"
 				result["messages"] = []string{err.Error()}
@@ -249,16 +265,25 @@ func (s *Sandbox) handleM2MRequest(w http.ResponseWriter, r *http.Request, body 
 }
 
 // transition is the state a card in state from reaches through a.
-func transition(a enco.M2MAction, from string) (string, error) {
+func transition(a, from string) (string, error) {
 	switch {
-	case a == enco.Activation && from == StateReady:
+	case a == "activation" && from == StateReady:
 		return StateActive, nil
-	case a == enco.Deactivation && from == StateActive:
+	case a == "deactivation" && from == StateActive:
 		return StateDeactivated, nil
-	case a == enco.Reactivation && from == StateDeactivated:
+	case a == "reactivation" && from == StateDeactivated:
 		return StateActive, nil
-	case a == enco.Termination && from != StateTerminated:
+	case a == "termination" && from != StateTerminated:
 		return StateTerminated, nil
 	}
 	return "", fmt.Errorf("%s is not possible for a SIM card in state %s", a, from)
+}
+
+// allowedCallbackHeader is EnCo's whitelist for callback headers: only
+// Authorization and headers whose name starts with "x-".
+func allowedCallbackHeader(name string) bool {
+	if strings.EqualFold(name, "Authorization") {
+		return true
+	}
+	return len(name) > 2 && strings.EqualFold(name[:2], "x-") && !strings.ContainsAny(name, " \t\r\n:")
 }

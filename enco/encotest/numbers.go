@@ -5,16 +5,29 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/switchboard-bot/switchboard/enco"
 )
 
 // FreezePeriod is how long a released number stays out of the pool.
 const FreezePeriod = 15 * 24 * time.Hour
 
+// Number is a FlexIO number in the sandbox's pool, with the attributes the
+// number management API reports.
+type Number struct {
+	// Number is E.164 digits without "+" ("phonenumber").
+	Number string
+	// Type is "FIXED" or "MOBILE".
+	Type         string
+	SMSSupported bool
+	// PriceTier is "REGULAR" or "PREMIUM".
+	PriceTier string
+	// Zone is the telephony zone ("02"); the API does not report it, but
+	// filters and reservations use it.
+	Zone string
+}
+
 // number is a FlexIO number the sandbox knows.
 type number struct {
-	enco.PhoneNumber
+	Number
 	held        bool
 	frozenUntil time.Time
 }
@@ -26,7 +39,7 @@ func (n *number) available(now time.Time) bool {
 
 // numberJSON is a number in the shape of the number management API, which
 // does not report the zone.
-func numberJSON(n enco.PhoneNumber) map[string]any {
+func numberJSON(n Number) map[string]any {
 	return map[string]any{
 		"phonenumber":  n.Number,
 		"type":         n.Type,
@@ -37,19 +50,19 @@ func numberJSON(n enco.PhoneNumber) map[string]any {
 
 // AddNumber adds n to the pool of available numbers (or makes it available
 // again).
-func (s *Sandbox) AddNumber(n enco.PhoneNumber) {
+func (s *Sandbox) AddNumber(n Number) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.numbers[n.Number] = &number{PhoneNumber: n}
+	s.numbers[n.Number] = &number{Number: n}
 }
 
 // AvailableNumbers returns the numbers that can be reserved now, in order.
-func (s *Sandbox) AvailableNumbers() []enco.PhoneNumber {
+func (s *Sandbox) AvailableNumbers() []Number {
 	return s.listNumbers(func(n *number, now time.Time) bool { return n.available(now) })
 }
 
 // HeldNumbers returns the numbers the account holds, in order.
-func (s *Sandbox) HeldNumbers() []enco.PhoneNumber {
+func (s *Sandbox) HeldNumbers() []Number {
 	return s.listNumbers(func(n *number, _ time.Time) bool { return n.held })
 }
 
@@ -65,20 +78,20 @@ func (s *Sandbox) FrozenUntil(phonenumber string) (time.Time, bool) {
 	return n.frozenUntil, true
 }
 
-func (s *Sandbox) listNumbers(keep func(*number, time.Time) bool) []enco.PhoneNumber {
+func (s *Sandbox) listNumbers(keep func(*number, time.Time) bool) []Number {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	var out []enco.PhoneNumber
+	var out []Number
 	for _, k := range sortedKeys(s.numbers) {
 		if n := s.numbers[k]; keep(n, now) {
-			out = append(out, n.PhoneNumber)
+			out = append(out, n.Number)
 		}
 	}
 	return out
 }
 
-func writeNumbers(w http.ResponseWriter, list []enco.PhoneNumber) {
+func writeNumbers(w http.ResponseWriter, list []Number) {
 	items := make([]map[string]any, 0, len(list))
 	for _, n := range list {
 		items = append(items, numberJSON(n))
@@ -89,7 +102,7 @@ func writeNumbers(w http.ResponseWriter, list []enco.PhoneNumber) {
 // handleAvailable lists the pool, filtered by zone, type and priceTier.
 func (s *Sandbox) handleAvailable(w http.ResponseWriter, r *http.Request, _ []byte) {
 	q := r.URL.Query()
-	var out []enco.PhoneNumber
+	var out []Number
 	for _, n := range s.AvailableNumbers() {
 		if matches(n, q.Get("zone"), q.Get("type"), q.Get("priceTier")) {
 			out = append(out, n)
@@ -98,7 +111,7 @@ func (s *Sandbox) handleAvailable(w http.ResponseWriter, r *http.Request, _ []by
 	writeNumbers(w, out)
 }
 
-func matches(n enco.PhoneNumber, zone, typ, tier string) bool {
+func matches(n Number, zone, typ, tier string) bool {
 	return (zone == "" || n.Zone == zone) &&
 		(typ == "" || strings.EqualFold(n.Type, typ)) &&
 		(tier == "" || strings.EqualFold(n.PriceTier, tier))
@@ -135,21 +148,21 @@ func (s *Sandbox) handleReserve(w http.ResponseWriter, r *http.Request, body []b
 	defer s.mu.Unlock()
 	now := s.now()
 	if n, ok := s.numbers[req.Filter]; ok && !n.available(now) {
-		msg := fmt.Sprintf("phone number %s is already held by your account", n.Number)
+		msg := fmt.Sprintf("phone number %s is already held by your account", n.Number.Number)
 		if !n.held {
-			msg = fmt.Sprintf("phone number %s was released recently and is frozen until %s", n.Number, n.frozenUntil.UTC().Format(time.RFC3339))
+			msg = fmt.Sprintf("phone number %s was released recently and is frozen until %s", n.Number.Number, n.frozenUntil.UTC().Format(time.RFC3339))
 		}
 		writeJSON(w, http.StatusConflict, map[string]any{"status": 409, "message": msg})
 		return
 	}
 	for _, k := range sortedKeys(s.numbers) {
 		n := s.numbers[k]
-		if !n.available(now) || !strings.Contains(n.Number, req.Filter) ||
-			!matches(n.PhoneNumber, req.Zone, req.Type, req.PricingTier) || (req.SupportsSMS && !n.SMSSupported) {
+		if !n.available(now) || !strings.Contains(n.Number.Number, req.Filter) ||
+			!matches(n.Number, req.Zone, req.Type, req.PricingTier) || (req.SupportsSMS && !n.SMSSupported) {
 			continue
 		}
 		n.held = true
-		writeJSON(w, http.StatusCreated, numberJSON(n.PhoneNumber))
+		writeJSON(w, http.StatusCreated, numberJSON(n.Number))
 		return
 	}
 	writeJSON(w, http.StatusNotFound, map[string]any{"status": 404,

@@ -1,19 +1,29 @@
 // Package encotest is the EnCo sandbox: a faithful fake of the four EnCo
 // APIs the bot uses (FMU, M2M, voice call-out, FlexIO number management) and
-// of the gateway's OAuth2 token endpoint, served over real HTTP, with the
-// asynchronous callbacks EnCo sends. Tests start one with New; the sandbox
-// command and the bot's console mode start one on a real address with Start.
+// of the gateway's OAuth2 token and revoke endpoints, served over real HTTP,
+// with the asynchronous callbacks EnCo sends. Tests start one with New; the
+// sandbox command and the bot's console mode start one on a real address
+// with Start.
+//
+// The sandbox states the documentation's rules itself (api-docs/): it does
+// not import the bot's client package, so that a mistake in the client
+// cannot hide in the fake too. The contract tests in package enco run the
+// client against it with the documentation's own samples.
 //
 // # Access
 //
 // POST /token takes grant_type=client_credentials with client_id and
-// client_secret as form or query parameters (or HTTP Basic) and hands out the
-// same access token until it expires (one hour by default), then a new one.
-// Every API path wants "Authorization: Bearer <token>" with that token or the
-// permanent token, else 401 with the gateway's fault 900901; every /m2m path
-// also wants the right x-api-key, else 403 with fault 900908. The default
-// credentials are DefaultClientID, DefaultClientSecret, DefaultAPIKey and
-// DefaultPermanentToken.
+// client_secret as form or query parameters (or HTTP Basic) and, as EnCo
+// keeps one active token per application, hands out the same access token
+// until it expires (one hour by default) or is revoked, then a new one. POST
+// /revoke takes the form token, client_id and client_secret. Every API path
+// wants "Authorization: Bearer <token>" with that token or the permanent
+// token, else 401 with the gateway's fault 900901 (RefuseToken and
+// RefusePermanentToken make it refuse them); every /m2m path also wants the
+// right x-api-key, else 403 with fault 900908. Every API path takes the query
+// parameters its documentation names and no other (400 otherwise): SIM cards
+// are looked up by msisdn only. The default credentials are DefaultClientID,
+// DefaultClientSecret, DefaultAPIKey and DefaultPermanentToken.
 //
 // # Demo data
 //
@@ -47,9 +57,11 @@
 // per device to the URL set with /configure/callback, with the configured
 // headers and the request's x-callback-token, naming the device by ICCID. An
 // unknown device or a transition that does not apply yields resultStatus
-// "Failed" with a message. FMU requests for several numbers, or with a
-// callback_url, are asynchronous: one callback per request carries an array
-// of results. A call's outcome depends on the last digit of its destination:
+// "Failed" with a message. An FMU request for one number is answered in the
+// reply, callback_url or not, as the documentation's one-number samples
+// show; a request for 2 to 50 numbers is asynchronous: one callback per
+// request carries an array of results (SetFMUAnswerInReply answers those in
+// the reply instead). A call's outcome depends on the last digit of its destination:
 // 0 busy ("Leg2-486-Busy Here"), 9 no answer ("Leg2-480-No Answer"), 8 the
 // origin is not reached ("Leg1-404-NotFound received"), any other answered
 // for 20 s plus the last two digits in seconds; its CDR is listed by GET
@@ -74,14 +86,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/switchboard-bot/switchboard/enco"
 )
 
 // Default credentials of a sandbox.
@@ -130,6 +141,10 @@ type Sandbox struct {
 	tokenExpiry   time.Time
 	tokenSeq      int
 	tokenRequests int
+	revokes       int
+	// tokenRefused and permanentRefused make the APIs refuse those
+	// tokens (see RefuseToken and RefusePermanentToken).
+	tokenRefused, permanentRefused bool
 
 	responseDelay    time.Duration
 	callbackDelay    time.Duration
@@ -143,12 +158,13 @@ type Sandbox struct {
 	callbackBackoff  time.Duration
 
 	sims           []*SIM
-	fmu            map[string]enco.Profile
+	fmu            map[string]string
 	fmuCallbackURL string
+	fmuInReply     bool
 	m2mCallbackURL string
 	m2mHeaders     map[string]string
 	numbers        map[string]*number
-	cdrs           []enco.CDR
+	cdrs           []CDR
 	seq            int
 
 	requests  []Request
@@ -272,16 +288,10 @@ func (s *Sandbox) Close() {
 	})
 }
 
-// Client returns a client wired to the sandbox: client-credentials token
-// source, bearer transport and M2M API key, with default timeouts.
-func (s *Sandbox) Client() *enco.Client {
-	hc := &http.Client{Transport: s.transport, Timeout: 10 * time.Second}
-	ts := enco.NewTokenSource(context.Background(), s.URL+"/token", s.ClientID, s.ClientSecret, hc)
-	return &enco.Client{
-		BaseURL:    s.URL,
-		HTTPClient: enco.NewHTTPClient(ts, s.transport),
-		APIKey:     s.APIKey,
-	}
+// HTTPClient returns a client for the sandbox's URL, without credentials;
+// its connections are closed with the sandbox.
+func (s *Sandbox) HTTPClient() *http.Client {
+	return &http.Client{Transport: s.transport, Timeout: 10 * time.Second}
 }
 
 // now is the sandbox's clock; s.mu must be held.
@@ -447,21 +457,24 @@ func (s *Sandbox) handler() http.Handler {
 	mux.HandleFunc("POST /token", s.handleToken)
 	mux.HandleFunc("POST /revoke", s.handleRevoke)
 
-	mux.Handle("GET /fmu/1.0.0/status", s.api(false, s.handleFMUGet))
-	mux.Handle("PUT /fmu/1.0.0/status", s.api(false, s.handleFMUPut))
-	mux.Handle("POST /fmu/1.0.0/register_callback", s.api(false, s.handleFMURegister))
+	// Each API path takes the query parameters its documentation names,
+	// and no other: a client that sends more relies on something EnCo
+	// never promised.
+	mux.Handle("GET /fmu/1.0.0/status", s.api(false, []string{"msisdn", "callback_url"}, s.handleFMUGet))
+	mux.Handle("PUT /fmu/1.0.0/status", s.api(false, nil, s.handleFMUPut))
+	mux.Handle("POST /fmu/1.0.0/register_callback", s.api(false, nil, s.handleFMURegister))
 
-	mux.Handle("GET /m2m/1.0.0/simcards", s.api(true, s.handleSIMCards))
-	mux.Handle("POST /m2m/1.0.0/configure/callback", s.api(true, s.handleM2MConfigure))
-	mux.Handle("POST /m2m/1.0.0/requests/{action}", s.api(true, s.handleM2MRequest))
+	mux.Handle("GET /m2m/1.0.0/simcards", s.api(true, []string{"msisdn"}, s.handleSIMCards))
+	mux.Handle("POST /m2m/1.0.0/configure/callback", s.api(true, nil, s.handleM2MConfigure))
+	mux.Handle("POST /m2m/1.0.0/requests/{action}", s.api(true, nil, s.handleM2MRequest))
 
-	mux.Handle("POST /vca/1.0.0/call", s.api(false, s.handleCall))
-	mux.Handle("GET /vca/1.0.0/cdr", s.api(false, s.handleCDR))
+	mux.Handle("POST /vca/1.0.0/call", s.api(false, nil, s.handleCall))
+	mux.Handle("GET /vca/1.0.0/cdr", s.api(false, []string{"from", "till", "page", "limit"}, s.handleCDR))
 
-	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers/available", s.api(false, s.handleAvailable))
-	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers", s.api(false, s.handleHeld))
-	mux.Handle("POST /cpaas-mgmt/1.0.0/phonenumbers", s.api(false, s.handleReserve))
-	mux.Handle("DELETE /cpaas-mgmt/1.0.0/phonenumbers/{number}", s.api(false, s.handleRelease))
+	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers/available", s.api(false, []string{"zone", "type", "priceTier"}, s.handleAvailable))
+	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers", s.api(false, nil, s.handleHeld))
+	mux.Handle("POST /cpaas-mgmt/1.0.0/phonenumbers", s.api(false, []string{"addressInZoneConfirmed"}, s.handleReserve))
+	mux.Handle("DELETE /cpaas-mgmt/1.0.0/phonenumbers/{number}", s.api(false, nil, s.handleRelease))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, http.StatusNotFound, 404, "No matching resource found for given API Request",
@@ -481,8 +494,9 @@ func (s *Sandbox) handler() http.Handler {
 
 // api wraps an API handler with the gateway's behaviour: the response
 // delay, injected failures, the bearer token check and, for M2M, the API
-// key check.
-func (s *Sandbox) api(m2m bool, h func(http.ResponseWriter, *http.Request, []byte)) http.Handler {
+// key check; then it refuses a query parameter outside params, the ones
+// the documentation names for that path.
+func (s *Sandbox) api(m2m bool, params []string, h func(http.ResponseWriter, *http.Request, []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		delay := s.responseDelay
@@ -513,6 +527,12 @@ func (s *Sandbox) api(m2m bool, h func(http.ResponseWriter, *http.Request, []byt
 		if m2m && r.Header.Get("x-api-key") != s.APIKey {
 			writeFault(w, http.StatusForbidden, 900908, "Resource forbidden", "A valid x-api-key header is required for the M2M API.")
 			return
+		}
+		for k := range r.URL.Query() {
+			if !slices.Contains(params, k) {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"message": fmt.Sprintf("unknown query parameter %q", k)})
+				return
+			}
 		}
 		body, _ := io.ReadAll(r.Body)
 		h(w, r, body)

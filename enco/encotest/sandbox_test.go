@@ -47,6 +47,14 @@ func do(t *testing.T, method, u string, header http.Header, body string) (int, h
 	return resp.StatusCode, resp.Header, b
 }
 
+// client is the bot's EnCo client wired to sb with its client credentials,
+// as the bot is configured.
+func client(sb *encotest.Sandbox) *enco.Client {
+	hc := sb.HTTPClient()
+	ts := enco.NewTokenSource(context.Background(), sb.URL+"/token", sb.ClientID, sb.ClientSecret, hc)
+	return &enco.Client{BaseURL: sb.URL, HTTPClient: enco.NewHTTPClient(ts, hc.Transport), APIKey: sb.APIKey}
+}
+
 func bearer(tok string) http.Header {
 	return http.Header{"Authorization": {"Bearer " + tok}}
 }
@@ -227,7 +235,7 @@ func TestUnknownPath(t *testing.T) {
 
 func TestRequestsAreRecordedWithoutSecrets(t *testing.T) {
 	sb := encotest.New(t)
-	c := sb.Client()
+	c := client(sb)
 	if _, err := c.RequestM2M(testContext(t), enco.Reactivation, []enco.Device{{Identifier: "32471000003", IdentifierType: enco.MSISDN}}, "cb-token"); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +331,7 @@ func TestStart(t *testing.T) {
 	if !strings.HasPrefix(sb.URL, "http://127.0.0.1:") {
 		t.Errorf("URL: got %q, want the bound address", sb.URL)
 	}
-	if _, err := sb.Client().FMUStatus(testContext(t), "32470000001"); err != nil {
+	if _, err := client(sb).FMUStatus(testContext(t), "32470000001"); err != nil {
 		t.Errorf("call through a started sandbox: %v", err)
 	}
 	sb.Close()
@@ -350,7 +358,7 @@ func TestSeedData(t *testing.T) {
 	if states["Active"] == 0 || states["Deactivated"] == 0 || states["Ready"] == 0 {
 		t.Errorf("states: got %v, want Active, Deactivated and Ready cards", states)
 	}
-	for msisdn, want := range map[string]enco.Profile{"32470000001": enco.ProfilePrivate, "32470000002": enco.ProfileProfessional, "32470000003": enco.ProfileOnDuty} {
+	for msisdn, want := range map[string]string{"32470000001": encotest.ProfilePrivate, "32470000002": encotest.ProfileProfessional, "32470000003": encotest.ProfileOnDuty} {
 		if got, ok := sb.FMU(msisdn); !ok || got != want {
 			t.Errorf("FMU %s: got %s, want %s", msisdn, got, want)
 		}
@@ -429,6 +437,7 @@ func TestFMUAsyncRefusals(t *testing.T) {
 		{"several numbers without callback", "GET", "/fmu/1.0.0/status?msisdn=32470000001,32470000002", ""},
 		{"51 numbers", "GET", "/fmu/1.0.0/status?callback_url=http://cb.example/&msisdn=" + many, ""},
 		{"no msisdn", "GET", "/fmu/1.0.0/status", ""},
+		{"several numbers to change without callback", "PUT", "/fmu/1.0.0/status", `{"msisdn":["32470000001","32470000002"],"status":"ON_DUTY"}`},
 		{"bad status", "PUT", "/fmu/1.0.0/status", `{"msisdn":["32470000001"],"status":"private"}`},
 	}
 	for _, tt := range tests {
@@ -439,7 +448,7 @@ func TestFMUAsyncRefusals(t *testing.T) {
 			}
 		})
 	}
-	if p, _ := sb.FMU("32470000001"); p != enco.ProfilePrivate {
+	if p, _ := sb.FMU("32470000001"); p != encotest.ProfilePrivate {
 		t.Errorf("profile changed by a refused request: %s", p)
 	}
 }
@@ -463,4 +472,54 @@ func newCounter(t *testing.T, statuses ...int) *counter {
 	}))
 	t.Cleanup(c.srv.Close)
 	return c
+}
+
+// TestOnlyDocumentedQueryParameters: a lookup by anything but what the
+// documentation names is refused, SIM cards by msisdn only included.
+func TestOnlyDocumentedQueryParameters(t *testing.T) {
+	sb := encotest.New(t)
+	tests := []struct {
+		name, path string
+		want       int
+	}{
+		{"sim by msisdn", "/m2m/1.0.0/simcards?msisdn=32471000001", 200},
+		{"sim by iccid", "/m2m/1.0.0/simcards?iccid=8932010000000000001", 400},
+		{"sim by imsi", "/m2m/1.0.0/simcards?imsi=206010000000001", 400},
+		{"sim by msisdn and iccid", "/m2m/1.0.0/simcards?msisdn=32471000001&iccid=8932010000000000001", 400},
+		{"fmu with an extra parameter", "/fmu/1.0.0/status?msisdn=32470000001&format=long", 400},
+		{"available numbers by tier", "/cpaas-mgmt/1.0.0/phonenumbers/available?priceTier=PREMIUM", 200},
+		{"available numbers by pricingTier", "/cpaas-mgmt/1.0.0/phonenumbers/available?pricingTier=PREMIUM", 400},
+		{"cdr paged", "/vca/1.0.0/cdr?page=0&limit=10", 200},
+	}
+	h := bearer(sb.PermanentToken)
+	h.Set("x-api-key", sb.APIKey)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if status, _, body := do(t, "GET", sb.URL+tt.path, h, ""); status != tt.want {
+				t.Errorf("got %d %s, want %d", status, body, tt.want)
+			}
+		})
+	}
+}
+
+// TestOneFMUNumberIsAnsweredSynchronously: one number is answered in the
+// reply, as the documentation's one-number samples show, even with a
+// callback_url; no callback follows.
+func TestOneFMUNumberIsAnsweredSynchronously(t *testing.T) {
+	sb := encotest.New(t)
+	rcv := newCounter(t)
+	tests := []struct{ method, path, body, want string }{
+		{"GET", "/fmu/1.0.0/status?msisdn=32470000003&callback_url=" + url.QueryEscape(rcv.srv.URL), "", `{"isError":false,"msisdn":"32470000003","status":"ON_DUTY"}`},
+		{"PUT", "/fmu/1.0.0/status", `{"msisdn":["32470000003"],"status":"PRIVATE","callback_url":"` + rcv.srv.URL + `"}`, `{"msisdn":"32470000003","success":true}`},
+	}
+	for _, tt := range tests {
+		status, _, body := do(t, tt.method, sb.URL+tt.path, bearer(sb.PermanentToken), tt.body)
+		if status != 200 || string(body) != tt.want {
+			t.Errorf("%s: got %d %s, want 200 %s", tt.method, status, body, tt.want)
+		}
+	}
+	sb.Close() // waits for any callback under way
+	if n := rcv.n.Load(); n != 0 || len(sb.Callbacks()) != 0 {
+		t.Errorf("callbacks: %d received, %d recorded; want none", n, len(sb.Callbacks()))
+	}
 }

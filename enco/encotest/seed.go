@@ -3,8 +3,6 @@ package encotest
 import (
 	"fmt"
 	"time"
-
-	"github.com/switchboard-bot/switchboard/enco"
 )
 
 // seed loads the demo data described in the package documentation.
@@ -26,14 +24,16 @@ func (s *Sandbox) seed() {
 			voice = "M2M-VOICE-BASIC"
 		}
 		s.sims = append(s.sims, &SIM{
-			MSISDN:     fmt.Sprintf("32471%06d", n),
-			ICCID:      iccid,
-			IMSI:       fmt.Sprintf("206010%09d", n),
-			State:      state,
-			CostCenter: costCenters[i%len(costCenters)],
-			DataPlan:   []string{"M2M-DATA-100MB", "M2M-DATA-1GB"}[i%2],
-			SMSPlan:    "M2M-SMS-50",
-			VoicePlan:  voice,
+			MSISDN:             fmt.Sprintf("32471%06d", n),
+			ICCID:              iccid,
+			IMSI:               fmt.Sprintf("206010%09d", n),
+			State:              state,
+			CostCenter:         costCenters[i%len(costCenters)],
+			DataPlan:           []string{"M2M-DATA-100MB", "M2M-DATA-1GB"}[i%2],
+			SMSPlan:            "M2M-SMS-50",
+			VoicePlan:          voice,
+			APN:                "m2m.proximus.be",
+			DataDailyThreshold: 50, DataMonthlyThreshold: 1000,
 			CustomFields: map[string]string{
 				"Custom Field 1": fmt.Sprintf("asset-%02d", n),
 				"Custom Field 2": sites[i%len(sites)],
@@ -41,10 +41,10 @@ func (s *Sandbox) seed() {
 		})
 	}
 
-	s.fmu = map[string]enco.Profile{}
-	profiles := []enco.Profile{
-		enco.ProfilePrivate, enco.ProfileProfessional, enco.ProfileOnDuty, enco.ProfilePrivate, enco.ProfileProfessional,
-		enco.ProfileProfessional, enco.ProfileOnDuty, enco.ProfilePrivate, enco.ProfileProfessional, enco.ProfilePrivate,
+	s.fmu = map[string]string{}
+	profiles := []string{
+		ProfilePrivate, ProfileProfessional, ProfileOnDuty, ProfilePrivate, ProfileProfessional,
+		ProfileProfessional, ProfileOnDuty, ProfilePrivate, ProfileProfessional, ProfilePrivate,
 	}
 	for i, p := range profiles {
 		s.fmu[fmt.Sprintf("324700000%02d", i+1)] = p
@@ -53,7 +53,7 @@ func (s *Sandbox) seed() {
 	s.numbers = map[string]*number{}
 	add := func(zone, typ, tier string, sms bool, nums ...string) {
 		for _, n := range nums {
-			s.numbers[n] = &number{PhoneNumber: enco.PhoneNumber{Number: n, Type: typ, SMSSupported: sms, PriceTier: tier, Zone: zone}}
+			s.numbers[n] = &number{Number: Number{Number: n, Type: typ, SMSSupported: sms, PriceTier: tier, Zone: zone}}
 		}
 	}
 	add("02", "FIXED", "REGULAR", false, "3222060742", "3222060744", "3222060745", "3222060746", "3222060747")
@@ -68,7 +68,7 @@ func (s *Sandbox) seed() {
 	s.numbers["3228160257"].held = true
 
 	start := s.now().UTC().Truncate(time.Second)
-	s.cdrs = []enco.CDR{
+	s.cdrs = []CDR{
 		{SessionID: "61146645", Origin: "3228160257", Destination: "32468373908", Presentation: "allowed",
 			RequestTime: start.Add(-3 * time.Hour), CallOneSetup: start.Add(-3 * time.Hour), CallOneRelease: start.Add(-3 * time.Hour),
 			CallReleaseInfo: "Leg1-404-NotFound received"},

@@ -58,8 +58,10 @@ func (s *Sandbox) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	s.revokes++
 	if tok := r.Form.Get("token"); tok != "" && tok == s.token {
 		s.token = ""
+		s.tokenRefused = false
 	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
@@ -81,12 +83,12 @@ func (s *Sandbox) authorized(r *http.Request) bool {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return false
 	}
-	if tok == s.PermanentToken {
-		return true
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return tok == s.token && s.now().Before(s.tokenExpiry)
+	if tok == s.PermanentToken {
+		return !s.permanentRefused
+	}
+	return tok == s.token && !s.tokenRefused && s.now().Before(s.tokenExpiry)
 }
 
 // ExpireToken ends the active token's life now: API calls with it get 401
@@ -95,6 +97,30 @@ func (s *Sandbox) ExpireToken() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tokenExpiry = s.now()
+}
+
+// RefuseToken makes the APIs refuse the active access token with 401 while
+// the token endpoint keeps handing it back, as EnCo does with a token the
+// gateway no longer accepts: only revoking it brings a new one.
+func (s *Sandbox) RefuseToken() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenRefused = true
+}
+
+// RefusePermanentToken makes the APIs refuse the permanent token, as after
+// it was deleted on the EnCo dashboard.
+func (s *Sandbox) RefusePermanentToken() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.permanentRefused = true
+}
+
+// RevokeRequests counts the requests made to the revoke endpoint.
+func (s *Sandbox) RevokeRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.revokes
 }
 
 // AccessToken returns the active access token, "" if none was issued or it

@@ -7,8 +7,26 @@ import (
 	"strconv"
 	"strings"
 	"time"
+)
 
-	"github.com/switchboard-bot/switchboard/enco"
+// CDR is a call detail record, with the fields of an item of GET /cdr.
+type CDR struct {
+	SessionID       string
+	Origin          string
+	Destination     string
+	Presentation    string
+	RequestTime     time.Time
+	CallOneSetup    time.Time
+	CallOneRelease  time.Time
+	CallDuration    int
+	CallReleaseInfo string
+	WebRTC          bool
+}
+
+// The presentation values of a call request.
+const (
+	presentationAllowed    = "ALLOWED"
+	presentationRestricted = "RESTRICTED"
 )
 
 // handleCall places a call; its outcome is decided by the destination's
@@ -43,8 +61,8 @@ func (s *Sandbox) handleCall(w http.ResponseWriter, r *http.Request, body []byte
 	presentation := strings.ToUpper(req.Presentation)
 	switch presentation {
 	case "":
-		presentation = enco.PresentationAllowed
-	case enco.PresentationAllowed, enco.PresentationRestricted:
+		presentation = presentationAllowed
+	case presentationAllowed, presentationRestricted:
 	default:
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "presentation must be ALLOWED or RESTRICTED"})
 		return
@@ -55,7 +73,7 @@ func (s *Sandbox) handleCall(w http.ResponseWriter, r *http.Request, body []byte
 	}
 
 	s.mu.Lock()
-	cdr := enco.CDR{
+	cdr := CDR{
 		SessionID:    strconv.Itoa(61200000 + s.nextSeq()),
 		Origin:       origin,
 		Destination:  dest,
@@ -74,7 +92,7 @@ func (s *Sandbox) handleCall(w http.ResponseWriter, r *http.Request, body []byte
 }
 
 // outcome fills in how a call went, from the destination's last digit.
-func outcome(c *enco.CDR) {
+func outcome(c *CDR) {
 	last := c.Destination[len(c.Destination)-1]
 	c.CallOneSetup = c.RequestTime.Add(2 * time.Second)
 	switch last {
@@ -119,7 +137,7 @@ func nationalDigits(n string) (string, bool) {
 }
 
 // cdrJSON is a CDR in the shape of an item of GET /cdr.
-func cdrJSON(c enco.CDR) map[string]any {
+func cdrJSON(c CDR) map[string]any {
 	return map[string]any{
 		"sessionId":       c.SessionID,
 		"origin":          c.Origin,
@@ -146,7 +164,7 @@ func (s *Sandbox) handleCDR(w http.ResponseWriter, r *http.Request, _ []byte) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "from and till must be ISO 8601 dates, page >= 0 and limit 1..1000"})
 		return
 	}
-	var match []enco.CDR
+	var match []CDR
 	for _, c := range s.CDRs() {
 		if (from.IsZero() || !c.RequestTime.Before(from)) && (till.IsZero() || !c.RequestTime.After(till)) {
 			match = append(match, c)
@@ -186,15 +204,15 @@ func intParam(v string, def int) (int, error) {
 }
 
 // AddCDR adds a CDR to those GET /cdr lists.
-func (s *Sandbox) AddCDR(c enco.CDR) {
+func (s *Sandbox) AddCDR(c CDR) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cdrs = append(s.cdrs, c)
-	slices.SortStableFunc(s.cdrs, func(a, b enco.CDR) int { return a.RequestTime.Compare(b.RequestTime) })
+	slices.SortStableFunc(s.cdrs, func(a, b CDR) int { return a.RequestTime.Compare(b.RequestTime) })
 }
 
 // CDRs returns every CDR, oldest request first.
-func (s *Sandbox) CDRs() []enco.CDR {
+func (s *Sandbox) CDRs() []CDR {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.cdrs)

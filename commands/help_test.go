@@ -1,0 +1,62 @@
+package commands
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/internal/redistest"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+// helpCommand matches a command written out in a help text: backticked,
+// starting with "/", with no placeholder (<…>, […], a|b, …).
+var helpCommand = regexp.MustCompile("`(/[a-z]+(?: [^`<>\\[\\]|…]*)?)`")
+
+// TestEveryHelpExampleWorks runs every command the four help texts write
+// out, against the EnCo sandbox and Redis, as the person reading them
+// would: none is refused, and none ends in an error.
+func TestEveryHelpExampleWorks(t *testing.T) {
+	sb := encotest.New(t)
+	hc := sb.HTTPClient()
+	client := &enco.Client{BaseURL: sb.URL, APIKey: sb.APIKey,
+		HTTPClient: enco.NewHTTPClient(enco.StaticTokenSource(sb.PermanentToken), hc.Transport)}
+	perms := []string{"sim.read", "sim.activate", "sim.deactivate", "sim.reactivate", "sim.terminate", "audit.read",
+		"fmu.self", "fmu.read", "fmu.set", "number.read", "number.reserve", "number.release", "call.self", "call.any", "directory.admin"}
+	seen := 0
+	for _, help := range []string{simUsage, auditUsage, fmuUsage, numberUsage, callUsage} {
+		for _, m := range helpCommand.FindAllStringSubmatch(help, -1) {
+			example := strings.TrimSpace(m[1])
+			if strings.Contains(example, "@") {
+				continue // a mention needs Slack to turn it into a user ID
+			}
+			seen++
+			t.Run(example, func(t *testing.T) {
+				f := newTelFixture(perms...)
+				f.r.SIM, f.r.FMU, f.r.Voice, f.r.Numbers = client, client, client, client
+				rdb, prefix := redistest.New(t)
+				f.r.Store = state.New(rdb, prefix)
+				name, text, _ := strings.Cut(example, " ")
+				reply := f.command(t, name, text)
+				switch reply.Outcome() {
+				case "usage", "unknown", "denied":
+					t.Fatalf("refused (%s): %s", reply.Outcome(), reply.Text)
+				}
+				f.slack.mu.Lock()
+				defer f.slack.mu.Unlock()
+				for _, m := range append(f.slack.responses, f.slack.posts...) {
+					if strings.Contains(m.Text, ":x:") || strings.Contains(m.Text, ":warning:") {
+						t.Errorf("answered with an error: %s", m.Text)
+					}
+				}
+			})
+		}
+	}
+	if seen < 10 {
+		t.Errorf("found %d examples in the help texts, want them all (the pattern is broken)", seen)
+	}
+}

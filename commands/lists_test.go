@@ -1,0 +1,120 @@
+package commands
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// auditStore serves n audit entries, newest first.
+type auditStore struct {
+	*telStore
+	n int
+}
+
+func (s auditStore) RecentAudit(_ context.Context, max int, _ func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+	var out []state.AuditEntry
+	for i := range min(s.n, max) {
+		out = append(out, state.AuditEntry{UserID: "U0ME", Command: "sim.read", Decision: "api call", Detail: fmt.Sprint("entry ", i)})
+	}
+	return out, nil
+}
+
+// telSIM knows every card as Active.
+type telSIM struct{ SIMAPI }
+
+func (telSIM) SIMCards(_ context.Context, msisdn string) ([]enco.SIMCard, error) {
+	return []enco.SIMCard{{State: "Active", Data: enco.Service{PlanCode: "D"}}}, nil
+}
+
+// TestCutListsSayWhatIsLeftOutAndAttachIt: every list the bot cuts says how
+// many rows it left out and attaches them all as one CSV file.
+func TestCutListsSayWhatIsLeftOutAndAttachIt(t *testing.T) {
+	numbersOf := func(n int, format string) string {
+		var out []string
+		for i := 1; i <= n; i++ {
+			out = append(out, fmt.Sprintf(format, i))
+		}
+		return strings.Join(out, " ")
+	}
+	pool := make([]enco.PhoneNumber, maxNumberLines+3)
+	for i := range pool {
+		pool[i] = enco.PhoneNumber{Number: fmt.Sprintf("32220607%02d", i), Type: "FIXED", PriceTier: "REGULAR"}
+	}
+	tests := []struct {
+		name     string
+		perms    []string
+		setup    func(*telFixture)
+		command  string
+		text     string
+		wantNote string
+		wantRows int // data rows in the file
+	}{
+		{"/number available", []string{"number.read"}, func(f *telFixture) { f.r.Numbers = &telNumbers{list: pool} },
+			"/number", "available", "3 more not shown (40 of 43 listed). The full list is attached to this channel as `numbers-available-", len(pool)},
+		{"/number list", []string{"number.read"}, func(f *telFixture) { f.r.Numbers = &telNumbers{list: pool} },
+			"/number", "list", "3 more not shown (40 of 43 listed). The full list is attached to this channel as `numbers-held-", len(pool)},
+		{"/sim status", []string{"sim.read"}, func(f *telFixture) { f.r.SIM = telSIM{} },
+			"/sim", "status " + numbersOf(maxSIMRows+2, "0471 00 00 %02d"), "2 more not shown (15 of 17 listed). The full list is attached", maxSIMRows + 2},
+		{"/sim audit", []string{"audit.read"}, func(f *telFixture) { f.r.Store = auditStore{f.store, maxAuditRows + 5} },
+			"/sim", "audit", "5 more not shown (20 of 25 listed). The full list follows as a CSV file in this channel.", maxAuditRows + 5},
+		{"/sim audit past the file's cap", []string{"audit.read"}, func(f *telFixture) { f.r.Store = auditStore{f.store, maxAuditFile + 50} },
+			"/sim", "audit", "more than 980 not shown; the file holds the 1000 most recent.", maxAuditFile},
+		{"/sim deactivate confirmation", []string{"sim.deactivate"}, nil,
+			"/sim", "deactivate " + numbersOf(maxPromptLines+1, "0471 00 00 %02d"), "1 more not shown (10 of 11 listed). The full list follows as a CSV file in this channel.", maxPromptLines + 1},
+		{"/fmu set confirmation", []string{"fmu.set"}, nil,
+			"/fmu", "private " + numbersOf(maxPromptLines+4, "0470 00 00 %02d"), "4 more not shown (10 of 14 listed).", maxPromptLines + 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newTelFixture(tt.perms...)
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			reply := f.command(t, tt.command, tt.text)
+			shown := reply.Text
+			if strings.Contains(shown, "Looking up") {
+				shown = f.lastResponse(t)
+			}
+			if !strings.Contains(shown+string(mustJSON(t, reply.Blocks)), tt.wantNote) {
+				t.Errorf("answer = %q, want %q", shown, tt.wantNote)
+			}
+			if len(f.slack.files) != 1 {
+				t.Fatalf("files = %d, want 1", len(f.slack.files))
+			}
+			name, content, _ := strings.Cut(f.slack.files[0], "\n")
+			rows, err := csv.NewReader(strings.NewReader(content)).ReadAll()
+			if err != nil || len(rows) != tt.wantRows+1 || !strings.HasSuffix(name, ".csv") {
+				t.Errorf("file %s: %d rows, %v; want a header and %d rows", name, len(rows), err, tt.wantRows)
+			}
+		})
+	}
+}
+
+// refusingSIM refuses the bot's credentials, counting the lookups.
+type refusingSIM struct {
+	SIMAPI
+	calls *int
+}
+
+func (s refusingSIM) SIMCards(context.Context, string) ([]enco.SIMCard, error) {
+	*s.calls++
+	return nil, &enco.Error{Op: "m2m simcards", StatusCode: 401, Err: enco.ErrCredentialsRefused}
+}
+
+// TestSimStatusStopsWhenTheCredentialsAreRefused: one refused lookup is
+// the answer; the others are not tried.
+func TestSimStatusStopsWhenTheCredentialsAreRefused(t *testing.T) {
+	f := newTelFixture("sim.read")
+	calls := 0
+	f.r.SIM = refusingSIM{calls: &calls}
+	f.command(t, "/sim", "status 0471 00 00 01 0471 00 00 02 0471 00 00 03")
+	if got := f.lastResponse(t); calls != 1 || !strings.Contains(got, "refused the bot's own credentials") {
+		t.Errorf("%d lookups, answer %q; want one lookup and the credentials named", calls, got)
+	}
+}
