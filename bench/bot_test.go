@@ -356,8 +356,11 @@ func redisCPU(ctx context.Context, rdb *redis.Client) (time.Duration, error) {
 }
 
 // memory reads VmRSS and VmHWM (peak RSS) of the running bot, in bytes.
-func (p *botProc) memory() (rss, peak int64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+func (p *botProc) memory() (rss, peak int64, err error) { return processMemory(p.cmd.Process.Pid) }
+
+// processMemory reads VmRSS and VmHWM (peak RSS) of process pid, in bytes.
+func processMemory(pid int) (rss, peak int64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
 	}
