@@ -455,47 +455,9 @@ func BenchmarkIngest(b *testing.B) {
 	rdb := benchRedis(b)
 	msisdns := addSIMs(sb, 1, ingestCommands*simsPerCommand)
 	bot := startBot(b, fake, sb, botOptions{policy: benchPolicy})
-	sb.SetDropCallbacks(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-
-	// The operations are made the real way: commands, confirmations, EnCo
-	// requests. The sandbox keeps their callbacks for the replay.
-	var wg sync.WaitGroup
-	errs := make(chan error, ingestCommands)
-	var next atomic.Int64
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= ingestCommands {
-					return
-				}
-				chunk := msisdns[i*simsPerCommand : (i+1)*simsPerCommand]
-				if _, err := change(ctx, fake, fmt.Sprintf("C0INGEST%02d", i%10), simCommand("deactivate", chunk)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatalf("set up the operations: %v", err)
-	}
-	cbs, err := droppedCallbacks(ctx, sb, len(msisdns))
-	if err != nil {
-		b.Fatalf("%v\n%s", err, bot.logTail(20))
-	}
-	// Callbacks of many operations arrive interleaved, and EnCo sends some twice.
-	r := rand.New(rand.NewPCG(1, 2))
-	for range len(cbs) / 10 {
-		cbs = append(cbs, cbs[r.IntN(len(msisdns))])
-	}
-	r.Shuffle(len(cbs), func(i, j int) { cbs[i], cbs[j] = cbs[j], cbs[i] })
+	cbs := recordedCallbacks(ctx, b, fake, sb, bot, msisdns)
 
 	before := readCPU(ctx, b, rdb, bot)
 	bare := load(ctx, bareHandler(b, rdb), cbs, ingestWorkers)
@@ -540,6 +502,51 @@ func BenchmarkIngest(b *testing.B) {
 		used.Seconds()/got.elapsed.Seconds(), runtime.NumCPU(), float64(used)/float64(time.Microsecond)/float64(len(cbs)))
 	recordPeak(b, "Ingest", bot)
 	done("Ingest")
+}
+
+// recordedCallbacks makes one operation per simsPerCommand cards the real
+// way (commands, confirmations, EnCo requests), with the sandbox keeping
+// their callbacks, and returns those callbacks for a replay: interleaved
+// across operations, a tenth of them sent twice, as EnCo does.
+func recordedCallbacks(ctx context.Context, b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, bot *botProc, msisdns []string) []callback {
+	b.Helper()
+	sb.SetDropCallbacks(true)
+	commands := len(msisdns) / simsPerCommand
+	var wg sync.WaitGroup
+	errs := make(chan error, commands)
+	var next atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= commands {
+					return
+				}
+				chunk := msisdns[i*simsPerCommand : (i+1)*simsPerCommand]
+				if _, err := change(ctx, fake, fmt.Sprintf("C0INGEST%02d", i%10), simCommand("deactivate", chunk)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatalf("set up the operations: %v", err)
+	}
+	cbs, err := droppedCallbacks(ctx, sb, len(msisdns))
+	if err != nil {
+		b.Fatalf("%v\n%s", err, bot.logTail(20))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range len(cbs) / 10 {
+		cbs = append(cbs, cbs[r.IntN(len(msisdns))])
+	}
+	r.Shuffle(len(cbs), func(i, j int) { cbs[i], cbs[j] = cbs[j], cbs[i] })
+	return cbs
 }
 
 // cpuUse is the CPU time (user and system) the bot, this process (the load
