@@ -178,3 +178,10 @@ func anyWrites(cmds []redis.Cmder) bool {
 	}
 	return false
 }
+
+// redisLogger passes go-redis's own messages to the bot's log.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.InfoContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
+}

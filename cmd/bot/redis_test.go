@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
@@ -110,5 +111,17 @@ func TestReplicaBarrier(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "no Redis replica acknowledged a write in time") {
 		t.Errorf("no warning after a write no replica acknowledged; logs:\n%s", logs)
+	}
+}
+
+func TestRedisLoggerWritesStructuredLines(t *testing.T) {
+	logs := &syncBuffer{}
+	redisLogger{slog.New(slog.NewJSONHandler(logs, nil))}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
+	var line struct{ Msg, Detail string }
+	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
+		t.Fatalf("log line %q is not JSON: %v", logs, err)
+	}
+	if line.Msg != "redis client" || line.Detail != `sentinel: new master="mymaster" addr="10.0.0.2:6379"` {
+		t.Errorf("log line = %+v, want msg \"redis client\" with the message as detail", line)
 	}
 }
