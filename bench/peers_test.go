@@ -104,30 +104,20 @@ func commandLoad(b *testing.B, fake *slacktest.Server) []time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	latencies := make([]time.Duration, peerCommands)
-	var next, empty atomic.Int64
-	var wg sync.WaitGroup
-	for range peerWorkers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= peerCommands || ctx.Err() != nil {
-					return
-				}
-				ack, err := fake.SlashCommand(ctx, slack.SlashCommand{Command: peerCommand, Text: peerText, UserID: benchUser, ChannelID: "C0PEERS000"})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				if !strings.Contains(string(ack.Payload), "Looking up") {
-					empty.Add(1)
-				}
-				latencies[i] = ack.Latency
-			}
-		})
-	}
-	wg.Wait()
-	if b.Failed() {
-		b.FailNow()
+	var empty atomic.Int64
+	err := inParallel(peerWorkers, peerCommands, func(i int) error {
+		ack, err := fake.SlashCommand(ctx, slack.SlashCommand{Command: peerCommand, Text: peerText, UserID: benchUser, ChannelID: "C0PEERS000"})
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(ack.Payload), "Looking up") {
+			empty.Add(1)
+		}
+		latencies[i] = ack.Latency
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 	if n := empty.Load(); n > 0 {
 		b.Fatalf("%d of %d acks did not carry the expected answer", n, peerCommands)

@@ -401,41 +401,28 @@ func BenchmarkAck(b *testing.B) {
 	defer cancel()
 	latencies := make([]time.Duration, commands)
 	var wrong atomic.Int64
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	profiled := bot.profile(b, "ack", time.Second)
 	defer profiled()
 	b.ResetTimer()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= commands {
-					return
-				}
-				// Half read (EnCo is called after the ack), half ask for a confirmation.
-				text, want := "status 0471000001", "Looking up"
-				if i%2 == 1 {
-					text, want = "deactivate 0471000002", "Deactivate 1 SIM card"
-				}
-				ack, err := fake.SlashCommand(ctx, slack.SlashCommand{Command: "/sim", Text: text, UserID: benchUser, ChannelID: "C0BENCH000"})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				latencies[i] = ack.Latency
-				if !strings.Contains(string(ack.Payload), want) {
-					wrong.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	err = inParallel(workers, commands, func(i int) error {
+		// Half read (EnCo is called after the ack), half ask for a confirmation.
+		text, want := "status 0471000001", "Looking up"
+		if i%2 == 1 {
+			text, want = "deactivate 0471000002", "Deactivate 1 SIM card"
+		}
+		ack, err := fake.SlashCommand(ctx, slack.SlashCommand{Command: "/sim", Text: text, UserID: benchUser, ChannelID: "C0BENCH000"})
+		if err != nil {
+			return err
+		}
+		latencies[i] = ack.Latency
+		if !strings.Contains(string(ack.Payload), want) {
+			wrong.Add(1)
+		}
+		return nil
+	})
 	b.StopTimer()
-	if b.Failed() {
-		return
+	if err != nil {
+		b.Fatal(err)
 	}
 	if n := wrong.Load(); n > 0 {
 		b.Fatalf("%d of %d acks did not carry the expected answer\n%s", n, commands, bot.logTail(20))
@@ -451,13 +438,7 @@ func BenchmarkAck(b *testing.B) {
 
 // BenchmarkIngest: callback ingestion against the bot and a bare handler.
 func BenchmarkIngest(b *testing.B) {
-	fake, sb := slacktest.New(b), encotest.New(b)
-	rdb := benchRedis(b)
-	msisdns := addSIMs(sb, 1, ingestCommands*simsPerCommand)
-	bot := startBot(b, fake, sb, botOptions{policy: benchPolicy})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cbs := recordedCallbacks(ctx, b, fake, sb, bot, msisdns)
+	ctx, rdb, bot, cbs, cards := ingestSetup(b, ingestCommands, 5*time.Minute)
 
 	before := readCPU(ctx, b, rdb, bot)
 	bare := load(ctx, bareHandler(b, rdb), cbs, ingestWorkers)
@@ -478,14 +459,14 @@ func BenchmarkIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if stored != len(msisdns) {
-		b.Fatalf("results stored = %d, want %d (one per card, duplicates ignored)", stored, len(msisdns))
+	if stored != cards {
+		b.Fatalf("results stored = %d, want %d (one per card, duplicates ignored)", stored, cards)
 	}
 	botRate, bareRate := got.rate(len(cbs)), bare.rate(len(cbs))
 	ratio := botRate / bareRate
 	b.ReportMetric(botRate, "callbacks/s")
 	b.ReportMetric(ratio, "ratio-to-bare")
-	what := fmt.Sprintf("%d callbacks (%d duplicates), %d clients", len(cbs), len(cbs)-len(msisdns), ingestWorkers)
+	what := fmt.Sprintf("%d callbacks (%d duplicates), %d clients", len(cbs), len(cbs)-cards, ingestWorkers)
 	record("Ingest", "bot, "+what, fmt.Sprintf("%.0f /s", botRate), "≥ 10,000 /s", botRate >= targetIngestRate)
 	record("Ingest", "bare net/http + 1 Redis round trip, same requests", fmt.Sprintf("%.0f /s", bareRate), "", false)
 	record("Ingest", "bot ÷ bare", fmt.Sprintf("%.2f", ratio), "≥ 0.5", ratio >= targetIngestRatio)
@@ -504,6 +485,46 @@ func BenchmarkIngest(b *testing.B) {
 	done("Ingest")
 }
 
+// inParallel calls f(i) for every i in [0, n) from workers goroutines, and
+// returns the first error (the workers stop taking new i after it).
+func inParallel(workers, n int, f func(i int) error) error {
+	var next atomic.Int64
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					next.Store(int64(n)) // no new i
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// ingestSetup starts the fakes and the bot on a flushed benchmark Redis,
+// and records the callbacks of commands operations (see recordedCallbacks).
+// ctx ends after timeout, or with the benchmark.
+func ingestSetup(b *testing.B, commands int, timeout time.Duration) (ctx context.Context, rdb *redis.Client, bot *botProc, cbs []callback, cards int) {
+	b.Helper()
+	fake, sb := slacktest.New(b), encotest.New(b)
+	rdb = benchRedis(b)
+	msisdns := addSIMs(sb, 1, commands*simsPerCommand)
+	bot = startBot(b, fake, sb, botOptions{policy: benchPolicy})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	b.Cleanup(cancel)
+	return ctx, rdb, bot, recordedCallbacks(ctx, b, fake, sb, bot, msisdns), len(msisdns)
+}
+
 // recordedCallbacks makes one operation per simsPerCommand cards the real
 // way (commands, confirmations, EnCo requests), with the sandbox keeping
 // their callbacks, and returns those callbacks for a replay: interleaved
@@ -511,30 +532,12 @@ func BenchmarkIngest(b *testing.B) {
 func recordedCallbacks(ctx context.Context, b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, bot *botProc, msisdns []string) []callback {
 	b.Helper()
 	sb.SetDropCallbacks(true)
-	commands := len(msisdns) / simsPerCommand
-	var wg sync.WaitGroup
-	errs := make(chan error, commands)
-	var next atomic.Int64
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= commands {
-					return
-				}
-				chunk := msisdns[i*simsPerCommand : (i+1)*simsPerCommand]
-				if _, err := change(ctx, fake, fmt.Sprintf("C0INGEST%02d", i%10), simCommand("deactivate", chunk)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	err := inParallel(4, len(msisdns)/simsPerCommand, func(i int) error {
+		chunk := msisdns[i*simsPerCommand : (i+1)*simsPerCommand]
+		_, err := change(ctx, fake, fmt.Sprintf("C0INGEST%02d", i%10), simCommand("deactivate", chunk))
+		return err
+	})
+	if err != nil {
 		b.Fatalf("set up the operations: %v", err)
 	}
 	cbs, err := droppedCallbacks(ctx, sb, len(msisdns))

@@ -14,9 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/switchboard-bot/switchboard/enco/encotest"
-	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
 // The IngestWrk scenario's load.
@@ -44,13 +41,7 @@ func BenchmarkIngestWrk(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fake, sb := slacktest.New(b), encotest.New(b)
-	rdb := benchRedis(b)
-	msisdns := addSIMs(sb, 1, wrkCommands*simsPerCommand)
-	bot := startBot(b, fake, sb, botOptions{policy: benchPolicy})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cbs := recordedCallbacks(ctx, b, fake, sb, bot, msisdns)
+	ctx, rdb, bot, cbs, cards := ingestSetup(b, wrkCommands, 10*time.Minute)
 	file := filepath.Join(b.TempDir(), "callbacks.tsv")
 	if err := writeCallbacks(file, cbs); err != nil {
 		b.Fatal(err)
@@ -81,15 +72,15 @@ func BenchmarkIngestWrk(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if stored != len(msisdns) {
-		b.Fatalf("results stored = %d, want %d (one per card, duplicates ignored)", stored, len(msisdns))
+	if stored != cards {
+		b.Fatalf("results stored = %d, want %d (one per card, duplicates ignored)", stored, cards)
 	}
 
 	goRate, bareRate, botRate := goBare.rate(len(cbs)), wrkBare.rate(), wrkBot.rate()
 	share, ratio := goRate/bareRate, botRate/bareRate
 	b.ReportMetric(botRate, "callbacks/s")
 	b.ReportMetric(ratio, "ratio-to-bare")
-	what := fmt.Sprintf("%d callbacks (%d duplicates) of %d operations, wrk -t%d -c%d", len(cbs), len(cbs)-len(msisdns), wrkCommands, wrkThreads, wrkConns)
+	what := fmt.Sprintf("%d callbacks (%d duplicates) of %d operations, wrk -t%d -c%d", len(cbs), len(cbs)-cards, wrkCommands, wrkThreads, wrkConns)
 	record("IngestWrk", "bare net/http + 1 Redis round trip, driven by wrk, "+what, fmt.Sprintf("%.0f /s", bareRate), "", false)
 	record("IngestWrk", fmt.Sprintf("bare, same requests from the Go load generator (%d clients)", ingestWorkers), fmt.Sprintf("%.0f /s", goRate), "", false)
 	record("IngestWrk", "Go load generator ÷ wrk, on the bare handler", fmt.Sprintf("%.2f", share), "≥ 0.8", share >= targetGeneratorShare)
