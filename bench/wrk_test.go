@@ -23,6 +23,9 @@ const (
 	wrkConns    = ingestWorkers
 	// wrkScript replays recorded callbacks, each once (see the script).
 	wrkScript = "bench/wrk/callbacks.lua"
+	// wrkPatience bounds one wrk run (a rate under about 300 callbacks a
+	// second would not fit).
+	wrkPatience = 2 * time.Minute
 	// targetGeneratorShare: the Go load generator is a fair yardstick if it
 	// drives the bare handler at this share of wrk's rate or more.
 	targetGeneratorShare = 0.8
@@ -156,6 +159,11 @@ func runWrk(ctx context.Context, wrk, script, url, file string) (wrkResult, erro
 	if err := cmd.Start(); err != nil {
 		return wrkResult{}, err
 	}
+	// A request wrk gave up on (timeout, socket error) is never answered, so
+	// its thread never finishes its share: end wrk after a while regardless,
+	// and let the counts tell.
+	watchdog := time.AfterFunc(wrkPatience, func() { _ = cmd.Process.Signal(syscall.SIGINT) })
+	defer watchdog.Stop()
 	var out []string
 	threadsDone := 0
 	sc := bufio.NewScanner(stdout)
