@@ -34,6 +34,14 @@
 //     beforehand, reading each answer with net/http's parser, so that the
 //     generator takes as little as it can of the cores it shares with the
 //     bot and Redis.
+//   - IngestWrk: the Ingest anchor driven by wrk (Debian's package,
+//     installed by the benchmark when missing and it runs as root; recorded
+//     as not run otherwise), so that the load generator cannot cap the bare
+//     handler and flatter "bot ÷ bare". wrk replays, with
+//     bench/wrk/callbacks.lua, the recorded callbacks of 300 operations
+//     (30,000 distinct results, a tenth sent twice), each once, to the bare
+//     handler and to the bot; the Go generator of Ingest also drives the
+//     bare handler with the same requests, as a share of wrk's rate.
 //   - CallbackToPost: callbacks sent at a steady rate, each thread getting
 //     one every four seconds, starting once the threads' parent messages are
 //     a pace interval old (a result that comes sooner waits for the
@@ -44,4 +52,14 @@
 //     channel; Slack calls made, 429 answers, time to the last summary.
 //   - Memory: the bot's resident memory (VmRSS) idle after start, and its
 //     peak (VmHWM) under each load.
+//   - Peers: the bot next to a minimal Slack Bolt for JavaScript app
+//     (bench/peers/bolt: socket mode, acknowledges a slash command and posts
+//     one reply), each with its own fake Slack, under the same load sent to
+//     one and the other in alternating rounds: ack latency p50 and p99, RSS
+//     idle and peak. The peer is installed with npm ci from its committed
+//     lockfile into a temporary directory; without node and npm the
+//     scenario is recorded as not run.
+//
+// Scenarios that need a tool the machine lacks are recorded as not run, so a
+// full run still writes BENCHMARKS.md and says what is missing.
 package bench
