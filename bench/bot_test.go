@@ -180,6 +180,9 @@ func startBot(b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, o botO
 		"LOG_LEVEL=info",
 		"LOG_FORMAT=json",
 	}
+	if v := os.Getenv("BENCH_BOT_GOGC"); v != "" {
+		p.cmd.Env = append(p.cmd.Env, "GOGC="+v)
+	}
 	if os.Getenv("BENCH_PROFILE") != "" {
 		port, err := freePort()
 		if err != nil {

@@ -13,6 +13,10 @@
 // data). All traffic stays on loopback, and every load is bounded in count
 // and in time.
 //
+// BENCH_BOT_GOGC, when set, is passed to the bot as GOGC (the bot's own
+// default is 400, see cmd/bot), to see what the garbage collector's target
+// does to its memory and speed.
+//
 // With BENCH_PROFILE=1 the bot runs with DEBUG_ADDR set, and the Ack and
 // Ingest scenarios take a CPU profile and an allocation profile of it under
 // load; the benchmark's log names the files (in the system's temporary
