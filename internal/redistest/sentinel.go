@@ -20,10 +20,11 @@ import (
 const SentinelMaster = "mymaster"
 
 // Sentinel timings of a SentinelGroup: the primary is judged down after
-// sentinelDownAfter without an answer, so a failover completes about a
-// second after the primary dies.
+// sentinelDownAfter without an answer (long enough that a primary slowed
+// down by a busy machine is not taken for dead), so a failover completes
+// within a few seconds of the primary dying.
 const (
-	sentinelDownAfter       = 200 * time.Millisecond
+	sentinelDownAfter       = time.Second
 	sentinelFailoverTimeout = 2 * time.Second
 )
 
