@@ -17,6 +17,10 @@ const outboxGroup = "senders"
 // maxReclaimRounds bounds the XAUTOCLAIM scan of one Claim.
 const maxReclaimRounds = 16
 
+// unblockFallback bounds one blocking read on a server that cannot be told to
+// end it early (see blockingRead), so shutdown waits at most this long.
+const unblockFallback = 250 * time.Millisecond
+
 // Outgoing is a Slack message waiting to be delivered. The queue is a Redis
 // stream with one consumer group: each message goes to one replica's sender,
 // which acknowledges it only after Slack accepted it; a message whose sender
@@ -87,8 +91,8 @@ func (s *Store) EnsureGroup(ctx context.Context) error {
 // replica's sender): first messages delivered to some consumer more than
 // minIdle ago and never acknowledged (their sender presumably died; minIdle ≤
 // 0 skips this), then new messages. When there is nothing to reclaim it waits
-// up to block for new messages (block ≤ 0: does not wait); a context
-// cancellation may only be noticed after block, so keep it short. The caller
+// up to block for new messages (block ≤ 0: does not wait); the wait ends as
+// soon as ctx does. The caller
 // acknowledges each message with Ack once Slack accepted it; one not
 // acknowledged is delivered again, to whichever consumer reclaims it.
 func (s *Store) Claim(ctx context.Context, consumer string, n int, block time.Duration, minIdle time.Duration) ([]Outgoing, error) {
@@ -127,10 +131,12 @@ func (s *Store) claim(ctx context.Context, consumer string, n int, block, minIdl
 		Count:    int64(n - len(out)),
 		Block:    -1, // go-redis: a negative Block sends no BLOCK (zero would wait forever)
 	}
-	if len(out) == 0 && block > 0 {
-		args.Block = block
-	}
 	streams, err := s.rdb.XReadGroup(ctx, args).Result()
+	if errors.Is(err, redis.Nil) && len(out) == 0 && block > 0 {
+		// Nothing waiting: wait for new entries, in a read that ends as soon as ctx does.
+		args.Block = block
+		streams, err = s.blockingRead(ctx, args)
+	}
 	if errors.Is(err, redis.Nil) {
 		return out, nil
 	}
@@ -143,6 +149,56 @@ func (s *Store) claim(ctx context.Context, consumer string, n int, block, minIdl
 		}
 	}
 	return out, nil
+}
+
+// blockingRead runs a blocking XREADGROUP that ends when ctx does. go-redis
+// notices a cancelled context only once a blocking command returns, so the
+// read runs on a connection of its own whose client ID is known, and ctx's
+// end sends CLIENT UNBLOCK for it: Redis then answers the read at once, as if
+// its time had run out. A server without CLIENT ID (the embedded one) gets a
+// plain read of at most unblockFallback instead.
+func (s *Store) blockingRead(ctx context.Context, args *redis.XReadGroupArgs) ([]redis.XStream, error) {
+	client, ok := s.rdb.(interface{ Conn() *redis.Conn })
+	if !ok || s.noUnblock.Load() {
+		args.Block = min(args.Block, unblockFallback)
+		return s.rdb.XReadGroup(ctx, args).Result()
+	}
+	conn := client.Conn()
+	defer conn.Close()
+	id, err := conn.ClientID(ctx).Result()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		s.noUnblock.Store(true)
+		args.Block = min(args.Block, unblockFallback)
+		return s.rdb.XReadGroup(ctx, args).Result()
+	}
+	read := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		// The read may not have reached Redis yet, and then CLIENT UNBLOCK
+		// finds nothing to unblock: ask again until it does or the read ends.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), args.Block)
+		defer cancel()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if n, err := s.rdb.ClientUnblock(uctx, id).Result(); err != nil || n == 1 {
+				return
+			}
+			select {
+			case <-read:
+				return
+			case <-uctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	defer stop()
+	streams, err := conn.XReadGroup(ctx, args).Result()
+	close(read)
+	return streams, err
 }
 
 // reclaim takes over up to n messages idle for more than minIdle, with their

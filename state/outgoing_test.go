@@ -35,6 +35,60 @@ func depth(t *testing.T, s *Store) int64 {
 }
 
 var outgoingScenarios = []scenario{
+	{"blocking claim ends with its context", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		if err := s.EnsureGroup(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// A reader waiting a minute for new entries must give up as soon as
+		// its context ends: this is what lets a replica shut down promptly.
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			got, err := s.Claim(ctx, "w1", 1, time.Minute, 0)
+			if len(got) != 0 {
+				err = fmt.Errorf("got %d messages from an empty queue", len(got))
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil && ctx.Err() == nil {
+				t.Errorf("Claim: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Claim still waiting 20 s after its context ended (block was 1 min)")
+		}
+	}},
+	{"blocking claim returns an entry enqueued while it waits", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		if err := s.EnsureGroup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			msgs []Outgoing
+			err  error
+		}
+		done := make(chan result, 1)
+		go func() {
+			got, err := s.Claim(ctx, "w1", 1, 10*time.Second, 0)
+			done <- result{got, err}
+		}()
+		enqueueN(t, s, 1)
+		for {
+			r := <-done
+			if r.err != nil {
+				t.Fatalf("Claim: %v", r.err)
+			}
+			if len(r.msgs) == 1 {
+				return
+			}
+			// The entry came after this read ended (the embedded server's
+			// reads are short): read again, without waiting.
+			got, err := s.Claim(ctx, "w1", 1, 0, 0)
+			done <- result{got, err}
+		}
+	}},
 	{"outgoing round trip", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		if err := s.EnsureGroup(ctx); err != nil {

@@ -87,6 +87,8 @@ type Store struct {
 	auditMaxAge atomic.Int64 // nanoseconds of audit kept; 0: no age limit
 
 	record *scriptBatcher // RecordResult's script, batched under load
+
+	noUnblock atomic.Bool // the server lacks CLIENT ID / CLIENT UNBLOCK (see blockingRead)
 }
 
 // New returns a Store that keeps its keys under prefix (DefaultPrefix when

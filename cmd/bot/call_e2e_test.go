@@ -28,6 +28,7 @@ func (h *harness) telCalls() []enco.CallRequest {
 }
 
 func TestCallPlacesTheCallAndPostsItsRecordInTheThread(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	ack, reply := h.command(telStaff, telChan, "/call 0468 37 39 01")
 	if !telHasAll(reply.Text, "Calling +32 468 37 39 01", "your phone (+32 2 816 02 57) rings first") {
@@ -57,6 +58,7 @@ func TestCallPlacesTheCallAndPostsItsRecordInTheThread(t *testing.T) {
 }
 
 func TestCallHiddenAndUnansweredIsReported(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	h.command(telStaff, telChan, "/call +32 468 37 39 00 hidden")
 	parent := h.telParent(telChan, "1 failed")
@@ -70,6 +72,7 @@ func TestCallHiddenAndUnansweredIsReported(t *testing.T) {
 }
 
 func TestCallBarringRefusesWithoutAnAPICall(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	tests := []struct{ text, want string }{
 		{"/call 112", "emergency or special"},
@@ -92,6 +95,7 @@ func TestCallBarringRefusesWithoutAnAPICall(t *testing.T) {
 }
 
 func TestCallDeniedOrBadInputCallsNoAPI(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	tests := []answerCase{
 		{"someone else's phone without call.any", telStaff, "/call 0468 37 39 01 from=02 206 07 42", []string{"call.any"}},
@@ -113,6 +117,7 @@ func TestCallDeniedOrBadInputCallsNoAPI(t *testing.T) {
 }
 
 func TestCallFromAnotherPhoneNeedsConfirmation(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	_, reply := h.command(telOps, telChan, "/call 0468 37 39 02 from=02 816 02 57 cli=02 206 07 42")
 	if !telHasAll(reply.Text, "Call +32 468 37 39 02 from +32 2 816 02 57") {
@@ -131,6 +136,7 @@ func TestCallFromAnotherPhoneNeedsConfirmation(t *testing.T) {
 }
 
 func TestCallCDRsAreListedOrAttached(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	ack, _ := h.command(telStaff, telChan, "/call cdr")
 	got := h.telResponse(ack, "Your calls since")
@@ -183,15 +189,16 @@ func TestCallCDRsAreListedOrAttached(t *testing.T) {
 }
 
 func TestCallRecordCallbacksAreAuthenticated(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	h.enco.SetDropCallbacks(true)
 	h.command(telStaff, telChan, "/call 0468 37 39 03")
 	h.waitFor("the call", func() bool { return len(h.telCalls()) == 1 })
-	h.waitFor("the session stored", func() bool { return strings.Contains(h.logs.String(), "call placed") })
 	callback := h.telCalls()[0].Callback
 	parent := h.telParent(telChan, "0 of 1 done")
 	cdrs := h.enco.CDRs()
 	session := cdrs[len(cdrs)-1].SessionID
+	h.tracked("the session stored", session)
 
 	cdr := func(session string) string {
 		return fmt.Sprintf(`{"sessionId":%q,"origin":"3228160257","destination":"32468373903","callDuration":23,"callReleaseInfo":"Normal Clearing"}`, session)

@@ -15,6 +15,7 @@ import (
 // A shutdown that cuts the callback set-up short is not an error to page
 // anyone about, nor a reason to retry.
 func TestConfigureCallbacksStopsQuietlyWhenShuttingDown(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	// The bot starts shutting down while EnCo is answering, and the answer
 	// is a failure.

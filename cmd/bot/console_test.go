@@ -79,6 +79,7 @@ func (s *consoleSession) end() {
 // TestConsoleRunsTheSimFlow drives the console as a person would: a command,
 // a button typed as its number, and the results arriving in the "thread".
 func TestConsoleRunsTheSimFlow(t *testing.T) {
+	t.Parallel()
 	s := startConsole(t)
 	s.waitOutput("Demo SIM cards: +32 471 00 00 01 (Active)")
 	s.typeLine("/sim frob 0471000001")
@@ -107,6 +108,7 @@ func TestConsoleRunsTheSimFlow(t *testing.T) {
 // TestConsoleRunsFMUCallAndNumber drives /fmu, /call and /number through the
 // terminal console, as a person trying the bot would.
 func TestConsoleRunsFMUCallAndNumber(t *testing.T) {
+	t.Parallel()
 	s := startConsole(t)
 	s.typeLine("/fmu")
 	s.waitOutput("Your FMU profile (+32 470 00 00 01) is Private.")

@@ -7,6 +7,7 @@ import (
 )
 
 func TestProfilerServesOnlyOnDebugAddr(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(h *harness) { h.cfg.DebugAddr = "127.0.0.1:0" })
 	if h.main.debug == nil {
 		t.Fatal("DEBUG_ADDR is set but no profiler listens")

@@ -302,6 +302,7 @@ func (h *harness) rateLimited(channels ...string) []time.Duration {
 }
 
 func TestDeliverySlackFailingThenRecovering(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	r := c.start("a")
 	c.slack.PacePerChannel(fakeSlackGap)
@@ -340,6 +341,7 @@ func TestDeliverySlackFailingThenRecovering(t *testing.T) {
 }
 
 func TestDeliveryReplicaKilledMidDelivery(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	a := c.start("a")
 	c.enco.SetDropCallbacks(true)
@@ -408,6 +410,7 @@ func (s *sprayer) hitsOf(name string) int {
 }
 
 func TestDeliveryThreeReplicasSharingRedis(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	replicas := []*replica{c.start("a"), c.start("b"), c.start("c")}
 	spray := newSprayer(t, replicas...)
@@ -441,6 +444,7 @@ func TestDeliveryThreeReplicasSharingRedis(t *testing.T) {
 }
 
 func TestDeliveryCallbacksBeforeResponses(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	r := c.start("a")
 	c.enco.SetCallbackBeforeResponse(true)
@@ -459,6 +463,7 @@ func TestDeliveryCallbacksBeforeResponses(t *testing.T) {
 }
 
 func TestDeliveryEverythingTwice(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	r := c.start("a")
 	c.enco.SetDuplicateCallbacks(true)
@@ -522,6 +527,7 @@ func shutdownSaving(t *testing.T, srv *redistest.Server) {
 }
 
 func TestDeliveryRedisStoppedAndRestarted(t *testing.T) {
+	t.Parallel()
 	srv := redistest.StartServer(t)
 	c := newCluster(t)
 	c.cfg.RedisURL = "redis://" + srv.Addr() + "/0"
@@ -574,6 +580,7 @@ func TestDeliveryRedisStoppedAndRestarted(t *testing.T) {
 }
 
 func TestDeliveryRedisRestartedEmpty(t *testing.T) {
+	t.Parallel()
 	srv := redistest.StartServer(t)
 	c := newCluster(t)
 	c.cfg.RedisURL = "redis://" + srv.Addr() + "/0"
@@ -603,6 +610,7 @@ func TestDeliveryRedisRestartedEmpty(t *testing.T) {
 }
 
 func TestDeliveryAfterRestart(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	a := c.start("a")
 	c.enco.SetDropCallbacks(true)
@@ -623,6 +631,7 @@ func TestDeliveryAfterRestart(t *testing.T) {
 }
 
 func TestDeliverySocketReconnects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		cause func(s *slacktest.Server)
@@ -667,6 +676,7 @@ const bulkPolicy = testPolicy + `limits:
 `
 
 func TestDeliveryBulkOperation(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, withPolicy(bulkPolicy))
 	r := c.start("a")
 	// 120 cards, well over the bulk threshold: 3 of them cannot be

@@ -114,6 +114,7 @@ func telHasAll(s string, want ...string) bool {
 }
 
 func TestFMUOwnStatusAndChange(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	ack, reply := h.command(telStaff, telChan, "/fmu")
 	if !strings.Contains(reply.Text, "Looking up your FMU profile") {
@@ -146,6 +147,7 @@ func TestFMUOwnStatusAndChange(t *testing.T) {
 }
 
 func TestFMUDirectoryLinkAndUnlink(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	_, reply := h.command(telLone, telChan, "/fmu")
 	if !telHasAll(reply.Text, "don't know your mobile number", "/fmu link", "directory.admin") {
@@ -181,6 +183,7 @@ func TestFMUDirectoryLinkAndUnlink(t *testing.T) {
 }
 
 func TestFMUDeniedOrBadInputCallsNoAPI(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	tests := []answerCase{
 		{"read others without fmu.read", telStaff, "/fmu status 0470 00 00 02", []string{"fmu.read"}},
@@ -201,6 +204,7 @@ func TestFMUDeniedOrBadInputCallsNoAPI(t *testing.T) {
 }
 
 func TestFMUStatusOfOneNumberIsSynchronous(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	ack, _ := h.command(telFleet, telChan, "/fmu status 0470 00 00 03")
 	if got := h.telResponse(ack, "+32 470 00 00 03"); !strings.Contains(got.Text, "*On duty*") {
@@ -216,6 +220,7 @@ func TestFMUStatusOfOneNumberIsSynchronous(t *testing.T) {
 }
 
 func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	var typed []string
 	for i := 1; i <= 60; i++ {
@@ -271,6 +276,7 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 }
 
 func TestFMUSetOthersAfterConfirmation(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	_, reply := h.command(telFleet, telChan, "/fmu on-duty <@"+telStaff+">, 0470 00 00 04")
 	if !telHasAll(reply.Text, "Set 2 numbers to On duty") {
@@ -308,6 +314,7 @@ func TestFMUSetOthersAfterConfirmation(t *testing.T) {
 }
 
 func TestFMUSetOneOtherIsSynchronousInThread(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	_, reply := h.command(telFleet, telChan, "/fmu professional 0470 00 00 08")
 	h.telConfirm(telFleet, telChan, reply)
@@ -323,6 +330,7 @@ func TestFMUSetOneOtherIsSynchronousInThread(t *testing.T) {
 }
 
 func TestFMUNumbersThatNeverAnswerAreNamedAtExpiry(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	h.enco.SetDropCallbacks(true) // EnCo never answers; the test sends one answer itself
 	h.command(telFleet, telChan, "/fmu status 0470 00 00 01 0470 00 00 02 0470 00 00 03")

@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
+	"github.com/switchboard-bot/switchboard/state"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
@@ -73,7 +75,10 @@ type harness struct {
 	logs   *syncBuffer
 	cfg    Config
 	prefix string
-	stop   func(t *testing.T)
+	// store reads the bot's state through a client of its own, so that it
+	// still answers after the bot has shut down.
+	store *state.Store
+	stop  func(t *testing.T)
 	// beforeRun adjusts the opened Main before it starts serving.
 	beforeRun []func(*Main)
 }
@@ -135,6 +140,9 @@ func newFakes(t *testing.T, ctx context.Context, prefix string) *harness {
 		LogLevel:          "debug",
 		LogFormat:         "json",
 	}
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
+	t.Cleanup(func() { _ = rdb.Close() })
+	h.store = state.New(rdb, prefix)
 	return h
 }
 
@@ -281,6 +289,47 @@ func (h *harness) waitFor(what string, cond func() bool) {
 		case <-tick.C:
 		}
 	}
+}
+
+// tracked waits until the bot has stored the tracking number (or call
+// session id) id, which is when an operation starts taking callbacks.
+func (h *harness) tracked(what, id string) {
+	h.t.Helper()
+	h.waitFor(what, func() bool {
+		_, ok, err := h.store.TrackedOperation(h.ctx, id)
+		return err == nil && ok
+	})
+}
+
+// m2mCallback is an M2M callback the sandbox made, with what identifies it.
+type m2mCallback struct {
+	encotest.Callback
+	Token, Tracking string
+}
+
+// trackedM2M waits until the sandbox has made n M2M callbacks and the bot has
+// stored each one's tracking number, and returns them, oldest first.
+func (h *harness) trackedM2M(n int) []m2mCallback {
+	h.t.Helper()
+	var out []m2mCallback
+	h.waitFor(fmt.Sprintf("%d M2M callbacks made", n), func() bool {
+		out = out[:0]
+		for _, c := range h.enco.Callbacks() {
+			if c.Kind != "m2m" {
+				continue
+			}
+			var body struct{ TrackingNumber string }
+			if err := json.Unmarshal(c.Body, &body); err != nil {
+				h.t.Fatalf("sandbox M2M callback %s: %v", c.Body, err)
+			}
+			out = append(out, m2mCallback{Callback: c, Token: c.Header.Get("X-Callback-Token"), Tracking: body.TrackingNumber})
+		}
+		return len(out) >= n
+	})
+	for _, c := range out {
+		h.tracked("the tracking number stored", c.Tracking)
+	}
+	return out
 }
 
 // encoCalls returns the sandbox requests whose path starts with prefix.

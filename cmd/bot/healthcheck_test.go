@@ -9,6 +9,7 @@ import (
 )
 
 func TestHealthzURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		addr, want string
 	}{
@@ -37,6 +38,7 @@ func TestHealthzURL(t *testing.T) {
 }
 
 func TestHealthcheckExitStatus(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		status int

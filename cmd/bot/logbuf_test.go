@@ -8,6 +8,7 @@ import (
 )
 
 func TestLineBufferWritesLinesTogether(t *testing.T) {
+	t.Parallel()
 	var out syncBuffer
 	b := newLineBuffer(&out, time.Hour)
 	for _, l := range []string{"one\n", "two\n", "three\n"} {
@@ -29,6 +30,7 @@ func TestLineBufferWritesLinesTogether(t *testing.T) {
 }
 
 func TestLineBufferWritesWhenFull(t *testing.T) {
+	t.Parallel()
 	var out syncBuffer
 	b := newLineBuffer(&out, time.Hour)
 	line := append(bytes.Repeat([]byte("x"), 1023), '\n')
@@ -42,6 +44,7 @@ func TestLineBufferWritesWhenFull(t *testing.T) {
 }
 
 func TestLineBufferWritesAfterTheInterval(t *testing.T) {
+	t.Parallel()
 	var out syncBuffer
 	b := newLineBuffer(&out, 10*time.Millisecond)
 	defer b.Close()
@@ -64,6 +67,7 @@ func TestLineBufferWritesAfterTheInterval(t *testing.T) {
 }
 
 func TestShutdownWritesOutBufferedLog(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(h *harness) { h.cfg.LogFlushInterval = time.Hour })
 	h.shutdown()
 	if got := h.logs.String(); !strings.Contains(got, `"msg":"shutting down: finishing work in flight"`) {

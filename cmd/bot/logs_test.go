@@ -30,6 +30,7 @@ func (h *harness) records(msg string) []logRecord {
 }
 
 func TestEachCommandAndCallbackLogsOneLineWithItsOperation(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	_, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001")
 	h.command(opsUser, opsChan, "/sim deactivate 04710000x1")

@@ -81,6 +81,7 @@ var simMatrix = []matrixRow{
 func hasConfirm(r ackReply) bool { return strings.Contains(string(r.Blocks), `"confirm"`) }
 
 func TestPermissionMatrix(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withPolicy(matrixPolicy))
 	h.slack.SetUserGroup("S0MGROUP01", mGroup)
 	users := []string{mDirect, mGroup, mPrefix, mRoot, mNobody}
@@ -128,6 +129,7 @@ func TestPermissionMatrix(t *testing.T) {
 }
 
 func TestChangesAreRateLimitedPerUser(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withPolicy(testPolicy+"limits:\n  changes_per_minute: 3\n"))
 	for i := range 3 {
 		if _, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001"); !hasConfirm(reply) {
@@ -148,6 +150,7 @@ func TestChangesAreRateLimitedPerUser(t *testing.T) {
 }
 
 func TestWithoutPolicyOnlyHelpWorks(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withPolicy(""))
 	if !strings.Contains(h.logs.String(), "POLICY_FILE is unset") {
 		t.Errorf("start-up log does not say that POLICY_FILE is unset")
@@ -166,6 +169,7 @@ func TestWithoutPolicyOnlyHelpWorks(t *testing.T) {
 }
 
 func TestEmbeddedStoreWhenRedisURLIsUnset(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(h *harness) { h.cfg.RedisURL = "" })
 	if !strings.Contains(h.logs.String(), "REDIS_URL is unset: using the embedded in-memory store") {
 		t.Errorf("start-up log does not warn about the embedded store")
@@ -225,6 +229,7 @@ var otherGrants = map[string][]string{
 }
 
 func TestPermissionMatrixOtherCommands(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withPolicy(otherMatrixPolicy))
 	h.slack.SetUserGroup("S0XFLEET01", xFleet)
 	rows := []struct{ text, perm string }{

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 )
 
@@ -81,22 +80,14 @@ func sample(name string, labels ...string) series {
 }
 
 func TestMetricsShowACommandAndItsCallback(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	// The sandbox keeps the callbacks, so that the test sends them once the
 	// operation is waiting for them.
 	h.enco.SetDropCallbacks(true)
 	_, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001, 0471000002")
 	h.click(opsUser, opsChan, "confirm", reply.button(t, "confirm"))
-	var kept []encotest.Callback
-	h.waitFor("the request to be accepted and its callbacks kept", func() bool {
-		kept = kept[:0]
-		for _, c := range h.enco.Callbacks() {
-			if c.Kind == "m2m" && c.Dropped {
-				kept = append(kept, c)
-			}
-		}
-		return len(kept) == 2 && strings.Contains(h.logs.String(), "m2m request accepted")
-	})
+	kept := h.trackedM2M(2)
 	t.Run("pending while waiting", func(t *testing.T) {
 		got, ok := sample("switchboard_pending_operations").value(h.scrapeMetrics())
 		if !ok || got != 1 {
@@ -175,6 +166,7 @@ func TestMetricsShowACommandAndItsCallback(t *testing.T) {
 }
 
 func TestMetricsCountRefusedCallbacks(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	req, err := http.NewRequest(http.MethodPost, h.cfg.PublicURL+"/callbacks/m2m", strings.NewReader(`{"trackingNumber":"1","identifier":"1","identifierType":"MSISDN","resultStatus":"Success"}`))
 	if err != nil {
@@ -201,6 +193,7 @@ func withRedisURL(url string) harnessOption {
 }
 
 func TestReadinessFollowsRedisAndHealthDoesNot(t *testing.T) {
+	t.Parallel()
 	srv := redistest.StartServer(t)
 	h := newHarness(t, withRedisURL("redis://"+srv.Addr()+"/0"))
 	status := func(path string) int {

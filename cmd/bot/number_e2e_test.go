@@ -7,6 +7,7 @@ import (
 )
 
 func TestNumberAvailableAndList(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	ack, _ := h.command(telStaff, telChan, "/number available zone=02 type=fixed")
 	got := h.telResponse(ack, "available (zone 02, fixed)")
@@ -25,6 +26,7 @@ func TestNumberAvailableAndList(t *testing.T) {
 }
 
 func TestNumberReserveStatesBillingAndTheLawThenReserves(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	_, reply := h.command(telOps, telChan, "/number reserve 02 206 07 42")
 	if !telHasAll(reply.Text+string(reply.Blocks), "Reserve +32 2 206 07 42", "billed by the month",
@@ -54,6 +56,7 @@ func TestNumberReserveStatesBillingAndTheLawThenReserves(t *testing.T) {
 }
 
 func TestNumberReleaseStatesTheFreezeThenReleases(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	_, reply := h.command(telOps, telChan, "/number release +32 2 816 02 57")
 	if !telHasAll(string(reply.Blocks), "Release +32 2 816 02 57", "freezes the number for 15 days", "monthly billing stops") {
@@ -70,6 +73,7 @@ func TestNumberReleaseStatesTheFreezeThenReleases(t *testing.T) {
 }
 
 func TestNumberRefusedByEnCoIsReportedInThread(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	_, reply := h.command(telOps, telChan, "/number reserve 02 816 02 57") // already held
 	h.telConfirm(telOps, telChan, reply)
@@ -80,6 +84,7 @@ func TestNumberRefusedByEnCoIsReportedInThread(t *testing.T) {
 }
 
 func TestNumberDeniedOrBadInputCallsNoAPI(t *testing.T) {
+	t.Parallel()
 	h := newTelHarness(t)
 	tests := []answerCase{
 		{"reserve without number.reserve", telStaff, "/number reserve 02 206 07 42", []string{"number.reserve"}},

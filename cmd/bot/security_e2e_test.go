@@ -52,6 +52,7 @@ func (h *harness) sawEphemeral(channel, user, text string) bool {
 }
 
 func TestTerminateNeedsASecondPersonsApproval(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withPolicy(approvalPolicy))
 	_, reply := h.command(adminUser, opsChan, "/sim terminate 0471 00 00 05")
 	ack := h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
@@ -122,6 +123,7 @@ func TestTerminateNeedsASecondPersonsApproval(t *testing.T) {
 }
 
 func TestApprovalExpiresAndCanBeCancelled(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withPolicy(approvalPolicy), withMain(func(m *Main) { m.Router.ApprovalTTL = 300 * time.Millisecond }))
 	_, reply := h.command(adminUser, opsChan, "/sim terminate 0471000005")
 	h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
@@ -141,6 +143,7 @@ func TestApprovalExpiresAndCanBeCancelled(t *testing.T) {
 }
 
 func TestApprovalCanBeCancelledByTheRequester(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withPolicy(approvalPolicy))
 	_, reply := h.command(adminUser, opsChan, "/sim terminate 0471000006")
 	h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
@@ -160,21 +163,19 @@ func TestApprovalCanBeCancelledByTheRequester(t *testing.T) {
 }
 
 func TestCallbackTokensAreBoundToTheirOperation(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.enco.SetDropCallbacks(true)
 	for _, sim := range []string{"0471000001", "0471000002"} {
 		_, reply := h.command(opsUser, opsChan, "/sim deactivate "+sim)
 		h.click(opsUser, opsChan, "confirm", reply.button(t, "confirm"))
 	}
-	h.waitFor("both requests tracked", func() bool { return strings.Count(h.logs.String(), "m2m request accepted") == 2 })
-	reqs := h.encoCalls("/m2m/1.0.0/requests/deactivation")
-	var trackings []string
-	for _, line := range strings.Split(h.logs.String(), "\n") {
-		if strings.Contains(line, "m2m request accepted") {
-			var rec struct{ Tracking string }
-			_ = json.Unmarshal([]byte(line), &rec)
-			trackings = append(trackings, rec.Tracking)
-		}
+	// The sandbox's kept callbacks pair each request's token with its tracking number.
+	cbs := h.trackedM2M(2)
+	tokenA, tokenB := cbs[0].Token, cbs[1].Token
+	trackings := []string{cbs[0].Tracking, cbs[1].Tracking}
+	if tokenA == tokenB || trackings[0] == trackings[1] {
+		t.Fatalf("the two requests share a token or tracking number: %+v", cbs)
 	}
 	send := func(token, tracking, iccid string) int {
 		b, _ := json.Marshal(map[string]any{"trackingNumber": tracking, "device": map[string]string{"identifier": iccid, "identifierType": "ICCID"}, "resultStatus": "Success"})
@@ -188,16 +189,8 @@ func TestCallbackTokensAreBoundToTheirOperation(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	tokenA := reqs[0].Header.Get("X-Callback-Token")
-	tokenB := reqs[1].Header.Get("X-Callback-Token")
-	// Which tracking number belongs to which request depends on the order; try both pairings.
-	okA := send(tokenA, trackings[0], "8932010000000000001")
-	if okA != http.StatusOK {
-		trackings[0], trackings[1] = trackings[1], trackings[0]
-		okA = send(tokenA, trackings[0], "8932010000000000001")
-	}
-	if okA != http.StatusOK {
-		t.Fatalf("genuine callback = %d, want 200", okA)
+	if got := send(tokenA, trackings[0], "8932010000000000001"); got != http.StatusOK {
+		t.Fatalf("genuine callback = %d, want 200", got)
 	}
 	if got := send(tokenB, trackings[0], "8932010000000000001"); got != http.StatusNotFound {
 		t.Errorf("operation B's token with operation A's tracking number = %d, want 404", got)
@@ -230,6 +223,7 @@ func TestCallbackTokensAreBoundToTheirOperation(t *testing.T) {
 // TestLogsHoldNoSecret runs a whole flow at debug level and scans the log
 // for every configured secret and every token the bot handled.
 func TestLogsHoldNoSecret(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	_, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001")
 	h.click(opsUser, opsChan, "confirm", reply.button(t, "confirm"))

@@ -41,6 +41,7 @@ func (h *harness) parents(channel string) []slacktest.Message {
 }
 
 func TestSimStatusAcksWhileEnCoIsSlow(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.enco.SetResponseDelay(5 * time.Second)
 
@@ -62,6 +63,7 @@ func TestSimStatusAcksWhileEnCoIsSlow(t *testing.T) {
 }
 
 func TestSimDeniedWithoutPermissionCallsNoAPI(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tests := []struct {
 		name, user, text, want string
@@ -93,6 +95,7 @@ func TestSimDeniedWithoutPermissionCallsNoAPI(t *testing.T) {
 }
 
 func TestSimBadInputNamesTheTokenAndCallsNoAPI(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tests := []struct {
 		text string
@@ -121,6 +124,7 @@ func TestSimBadInputNamesTheTokenAndCallsNoAPI(t *testing.T) {
 }
 
 func TestSimDeactivateConfirmFlowAndCallbacksInThread(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	_, reply := h.command(opsUser, opsChan, "/sim deactivate +32 471 00 00 01, 0471000002")
 	if !strings.Contains(reply.Text, "Deactivate 2 SIM cards") {
@@ -223,6 +227,7 @@ func texts(ms []slacktest.Message) []string {
 }
 
 func TestSimCancelChangesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	_, reply := h.command(opsUser, opsChan, "/sim activate 0471000004")
 	id := reply.button(t, "cancel")
@@ -250,6 +255,7 @@ func TestSimCancelChangesNothing(t *testing.T) {
 }
 
 func TestSimBotNotInChannelTellsRequester(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.slack.NotInChannel(otherChan)
 	_, reply := h.command(opsUser, otherChan, "/sim deactivate 0471000001")
@@ -268,6 +274,7 @@ func TestSimBotNotInChannelTellsRequester(t *testing.T) {
 }
 
 func TestForgedCallbacksAreRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	_, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001")
 	h.enco.SetDropCallbacks(true) // the test sends the callbacks itself
@@ -275,8 +282,7 @@ func TestForgedCallbacksAreRefused(t *testing.T) {
 	h.waitFor("the deactivation request", func() bool { return len(h.encoCalls("/m2m/1.0.0/requests/deactivation")) == 1 })
 	req := h.encoCalls("/m2m/1.0.0/requests/deactivation")[0]
 	token := req.Header.Get("X-Callback-Token")
-	h.waitFor("the tracking number stored", func() bool { return strings.Contains(h.logs.String(), "m2m request accepted") })
-	tracking := trackingFromLogs(t, h.logs.String())
+	tracking := h.trackedM2M(1)[0].Tracking
 
 	body := func(tn string) []byte {
 		b, _ := json.Marshal(map[string]any{"trackingNumber": tn, "device": map[string]string{"identifier": "8932010000000000001", "identifierType": "ICCID"}, "resultStatus": "Success", "messages": []string{}})
@@ -346,23 +352,8 @@ func TestForgedCallbacksAreRefused(t *testing.T) {
 	}
 }
 
-func trackingFromLogs(t *testing.T, logs string) string {
-	t.Helper()
-	for _, line := range strings.Split(logs, "\n") {
-		if !strings.Contains(line, "m2m request accepted") {
-			continue
-		}
-		var rec struct{ Tracking string }
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		return rec.Tracking
-	}
-	t.Fatal("no tracking number in the logs")
-	return ""
-}
-
 func TestResultsAreCopiedToTheNotifyChannel(t *testing.T) {
+	t.Parallel()
 	const notifyChan = "C0NOTIFY01"
 	h := newHarness(t, func(h *harness) { h.cfg.NotifyChannel = notifyChan })
 	_, reply := h.command(opsUser, opsChan, "/sim deactivate 0471000001, 0471000002")
