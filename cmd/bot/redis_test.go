@@ -14,6 +14,7 @@ import (
 )
 
 func TestParseRedisURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		url       string
@@ -67,6 +68,7 @@ func TestParseRedisURL(t *testing.T) {
 // returns only once a replica holds it, and that with no replica answering
 // the bot carries on and says so.
 func TestReplicaBarrier(t *testing.T) {
+	t.Parallel()
 	group := redistest.StartSentinelGroup(t)
 	logs := &syncBuffer{}
 	rdb, err := dialRedis(group.URL(), "test:barrier:", slog.New(slog.NewTextHandler(logs, nil)))
@@ -115,6 +117,7 @@ func TestReplicaBarrier(t *testing.T) {
 }
 
 func TestRedisLoggerWritesStructuredLines(t *testing.T) {
+	t.Parallel()
 	logs := &syncBuffer{}
 	redisLogger{slog.New(slog.NewJSONHandler(logs, nil))}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
 	var line struct{ Msg, Detail string }

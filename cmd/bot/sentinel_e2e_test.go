@@ -116,6 +116,7 @@ func (g *callbackGate) seen() []gateAnswer {
 // are delivered once the replica is promoted, and the bot takes new
 // commands without a restart.
 func TestSentinelFailoverMidOperation(t *testing.T) {
+	t.Parallel()
 	group := redistest.StartSentinelGroup(t)
 	c := newCluster(t)
 	// EnCo retries a callback answered 5xx; give it the patience to outlast a failover.
