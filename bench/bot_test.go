@@ -180,6 +180,9 @@ func startBot(b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, o botO
 		"LOG_LEVEL=info",
 		"LOG_FORMAT=json",
 	}
+	if v := os.Getenv("BENCH_BOT_GOGC"); v != "" {
+		p.cmd.Env = append(p.cmd.Env, "GOGC="+v)
+	}
 	if os.Getenv("BENCH_PROFILE") != "" {
 		port, err := freePort()
 		if err != nil {
@@ -356,8 +359,11 @@ func redisCPU(ctx context.Context, rdb *redis.Client) (time.Duration, error) {
 }
 
 // memory reads VmRSS and VmHWM (peak RSS) of the running bot, in bytes.
-func (p *botProc) memory() (rss, peak int64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+func (p *botProc) memory() (rss, peak int64, err error) { return processMemory(p.cmd.Process.Pid) }
+
+// processMemory reads VmRSS and VmHWM (peak RSS) of process pid, in bytes.
+func processMemory(pid int) (rss, peak int64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
 	}

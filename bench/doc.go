@@ -13,6 +13,10 @@
 // data). All traffic stays on loopback, and every load is bounded in count
 // and in time.
 //
+// BENCH_BOT_GOGC, when set, is passed to the bot as GOGC (the bot's own
+// default is 400, see cmd/bot), to see what the garbage collector's target
+// does to its memory and speed.
+//
 // With BENCH_PROFILE=1 the bot runs with DEBUG_ADDR set, and the Ack and
 // Ingest scenarios take a CPU profile and an allocation profile of it under
 // load; the benchmark's log names the files (in the system's temporary
@@ -34,6 +38,14 @@
 //     beforehand, reading each answer with net/http's parser, so that the
 //     generator takes as little as it can of the cores it shares with the
 //     bot and Redis.
+//   - IngestWrk: the Ingest anchor driven by wrk (Debian's package,
+//     installed by the benchmark when missing and it runs as root; recorded
+//     as not run otherwise), so that the load generator cannot cap the bare
+//     handler and flatter "bot ÷ bare". wrk replays, with
+//     bench/wrk/callbacks.lua, the recorded callbacks of 300 operations
+//     (30,000 distinct results, a tenth sent twice), each once, to the bare
+//     handler and to the bot; the Go generator of Ingest also drives the
+//     bare handler with the same requests, as a share of wrk's rate.
 //   - CallbackToPost: callbacks sent at a steady rate, each thread getting
 //     one every four seconds, starting once the threads' parent messages are
 //     a pace interval old (a result that comes sooner waits for the
@@ -49,4 +61,14 @@
 //     like Ingest against the bot (each answered 409, nothing written) and
 //     the bare handler; callbacks per second and their ratio. It is not
 //     needed for a run to rewrite BENCHMARKS.md.
+//   - Peers: the bot next to a minimal Slack Bolt for JavaScript app
+//     (bench/peers/bolt: socket mode, acknowledges a slash command and posts
+//     one reply), each with its own fake Slack, under the same load sent to
+//     one and the other in alternating rounds: ack latency p50 and p99, RSS
+//     idle and peak. The peer is installed with npm ci from its committed
+//     lockfile into a temporary directory; without node and npm the
+//     scenario is recorded as not run.
+//
+// Scenarios that need a tool the machine lacks are recorded as not run, so a
+// full run still writes BENCHMARKS.md and says what is missing.
 package bench

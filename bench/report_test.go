@@ -22,7 +22,7 @@ import (
 
 // scenarios lists every benchmark in the order of the table; BENCHMARKS.md
 // is written only when all of them ran.
-var scenarios = []string{"Ack", "Ingest", "CallbackToPost", "Bulk", "Memory"}
+var scenarios = []string{"Ack", "Ingest", "IngestWrk", "CallbackToPost", "Bulk", "Memory", "Peers"}
 
 // row is one line of the table.
 type row struct {
@@ -66,6 +66,15 @@ func done(scenario string) {
 		results.ran = map[string]bool{}
 	}
 	results.ran[scenario] = true
+}
+
+// skipScenario records why a scenario could not run, marks it done (so the
+// rest of a full run still writes BENCHMARKS.md, saying so) and skips it.
+func skipScenario(b *testing.B, scenario, why string) {
+	b.Helper()
+	record(scenario, "not run: "+why, "—", "", false)
+	done(scenario)
+	b.Skip(scenario + ": " + why)
 }
 
 // loadBefore is the load average when the run started: other work on the

@@ -68,6 +68,9 @@ limits:
   changes_per_minute: 1000
 `
 
+// memoryScenarios are the scenarios whose peak memory the Memory lines report.
+var memoryScenarios = []string{"Ack", "Ingest", "CallbackToPost", "Bulk"}
+
 var memory struct {
 	mu    sync.Mutex
 	idle  int64
@@ -86,7 +89,7 @@ func recordPeak(b *testing.B, scenario string, p *botProc) {
 		memory.peaks = map[string]int64{}
 	}
 	memory.peaks[scenario] = peak
-	if len(memory.peaks) == len(scenarios)-1 && memory.idle > 0 {
+	if len(memory.peaks) == len(memoryScenarios) && memory.idle > 0 {
 		reportMemory()
 	}
 }
@@ -398,41 +401,28 @@ func BenchmarkAck(b *testing.B) {
 	defer cancel()
 	latencies := make([]time.Duration, commands)
 	var wrong atomic.Int64
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	profiled := bot.profile(b, "ack", time.Second)
 	defer profiled()
 	b.ResetTimer()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= commands {
-					return
-				}
-				// Half read (EnCo is called after the ack), half ask for a confirmation.
-				text, want := "status 0471000001", "Looking up"
-				if i%2 == 1 {
-					text, want = "deactivate 0471000002", "Deactivate 1 SIM card"
-				}
-				ack, err := fake.SlashCommand(ctx, slack.SlashCommand{Command: "/sim", Text: text, UserID: benchUser, ChannelID: "C0BENCH000"})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				latencies[i] = ack.Latency
-				if !strings.Contains(string(ack.Payload), want) {
-					wrong.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	err = inParallel(workers, commands, func(i int) error {
+		// Half read (EnCo is called after the ack), half ask for a confirmation.
+		text, want := "status 0471000001", "Looking up"
+		if i%2 == 1 {
+			text, want = "deactivate 0471000002", "Deactivate 1 SIM card"
+		}
+		ack, err := fake.SlashCommand(ctx, slack.SlashCommand{Command: "/sim", Text: text, UserID: benchUser, ChannelID: "C0BENCH000"})
+		if err != nil {
+			return err
+		}
+		latencies[i] = ack.Latency
+		if !strings.Contains(string(ack.Payload), want) {
+			wrong.Add(1)
+		}
+		return nil
+	})
 	b.StopTimer()
-	if b.Failed() {
-		return
+	if err != nil {
+		b.Fatal(err)
 	}
 	if n := wrong.Load(); n > 0 {
 		b.Fatalf("%d of %d acks did not carry the expected answer\n%s", n, commands, bot.logTail(20))
@@ -448,51 +438,7 @@ func BenchmarkAck(b *testing.B) {
 
 // BenchmarkIngest: callback ingestion against the bot and a bare handler.
 func BenchmarkIngest(b *testing.B) {
-	fake, sb := slacktest.New(b), encotest.New(b)
-	rdb := benchRedis(b)
-	msisdns := addSIMs(sb, 1, ingestCommands*simsPerCommand)
-	bot := startBot(b, fake, sb, botOptions{policy: benchPolicy})
-	sb.SetDropCallbacks(true)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-
-	// The operations are made the real way: commands, confirmations, EnCo
-	// requests. The sandbox keeps their callbacks for the replay.
-	var wg sync.WaitGroup
-	errs := make(chan error, ingestCommands)
-	var next atomic.Int64
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= ingestCommands {
-					return
-				}
-				chunk := msisdns[i*simsPerCommand : (i+1)*simsPerCommand]
-				if _, err := change(ctx, fake, fmt.Sprintf("C0INGEST%02d", i%10), simCommand("deactivate", chunk)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatalf("set up the operations: %v", err)
-	}
-	cbs, err := droppedCallbacks(ctx, sb, len(msisdns))
-	if err != nil {
-		b.Fatalf("%v\n%s", err, bot.logTail(20))
-	}
-	// Callbacks of many operations arrive interleaved, and EnCo sends some twice.
-	r := rand.New(rand.NewPCG(1, 2))
-	for range len(cbs) / 10 {
-		cbs = append(cbs, cbs[r.IntN(len(msisdns))])
-	}
-	r.Shuffle(len(cbs), func(i, j int) { cbs[i], cbs[j] = cbs[j], cbs[i] })
+	ctx, rdb, bot, cbs, cards := ingestSetup(b, ingestCommands, 5*time.Minute)
 
 	before := readCPU(ctx, b, rdb, bot)
 	bare := load(ctx, bareHandler(b, rdb), cbs, ingestWorkers)
@@ -513,14 +459,14 @@ func BenchmarkIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if stored != len(msisdns) {
-		b.Fatalf("results stored = %d, want %d (one per card, duplicates ignored)", stored, len(msisdns))
+	if stored != cards {
+		b.Fatalf("results stored = %d, want %d (one per card, duplicates ignored)", stored, cards)
 	}
 	botRate, bareRate := got.rate(len(cbs)), bare.rate(len(cbs))
 	ratio := botRate / bareRate
 	b.ReportMetric(botRate, "callbacks/s")
 	b.ReportMetric(ratio, "ratio-to-bare")
-	what := fmt.Sprintf("%d callbacks (%d duplicates), %d clients", len(cbs), len(cbs)-len(msisdns), ingestWorkers)
+	what := fmt.Sprintf("%d callbacks (%d duplicates), %d clients", len(cbs), len(cbs)-cards, ingestWorkers)
 	record("Ingest", "bot, "+what, fmt.Sprintf("%.0f /s", botRate), "≥ 10,000 /s", botRate >= targetIngestRate)
 	record("Ingest", "bare net/http + 1 Redis round trip, same requests", fmt.Sprintf("%.0f /s", bareRate), "", false)
 	record("Ingest", "bot ÷ bare", fmt.Sprintf("%.2f", ratio), "≥ 0.5", ratio >= targetIngestRatio)
@@ -537,6 +483,73 @@ func BenchmarkIngest(b *testing.B) {
 		used.Seconds()/got.elapsed.Seconds(), runtime.NumCPU(), float64(used)/float64(time.Microsecond)/float64(len(cbs)))
 	recordPeak(b, "Ingest", bot)
 	done("Ingest")
+}
+
+// inParallel calls f(i) for every i in [0, n) from workers goroutines, and
+// returns the first error (the workers stop taking new i after it).
+func inParallel(workers, n int, f func(i int) error) error {
+	var next atomic.Int64
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					next.Store(int64(n)) // no new i
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// ingestSetup starts the fakes and the bot on a flushed benchmark Redis,
+// and records the callbacks of commands operations (see recordedCallbacks).
+// ctx ends after timeout, or with the benchmark.
+func ingestSetup(b *testing.B, commands int, timeout time.Duration) (ctx context.Context, rdb *redis.Client, bot *botProc, cbs []callback, cards int) {
+	b.Helper()
+	fake, sb := slacktest.New(b), encotest.New(b)
+	rdb = benchRedis(b)
+	msisdns := addSIMs(sb, 1, commands*simsPerCommand)
+	bot = startBot(b, fake, sb, botOptions{policy: benchPolicy})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	b.Cleanup(cancel)
+	return ctx, rdb, bot, recordedCallbacks(ctx, b, fake, sb, bot, msisdns), len(msisdns)
+}
+
+// recordedCallbacks makes one operation per simsPerCommand cards the real
+// way (commands, confirmations, EnCo requests), with the sandbox keeping
+// their callbacks, and returns those callbacks for a replay: interleaved
+// across operations, a tenth of them sent twice, as EnCo does.
+func recordedCallbacks(ctx context.Context, b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, bot *botProc, msisdns []string) []callback {
+	b.Helper()
+	sb.SetDropCallbacks(true)
+	err := inParallel(4, len(msisdns)/simsPerCommand, func(i int) error {
+		chunk := msisdns[i*simsPerCommand : (i+1)*simsPerCommand]
+		_, err := change(ctx, fake, fmt.Sprintf("C0INGEST%02d", i%10), simCommand("deactivate", chunk))
+		return err
+	})
+	if err != nil {
+		b.Fatalf("set up the operations: %v", err)
+	}
+	cbs, err := droppedCallbacks(ctx, sb, len(msisdns))
+	if err != nil {
+		b.Fatalf("%v\n%s", err, bot.logTail(20))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range len(cbs) / 10 {
+		cbs = append(cbs, cbs[r.IntN(len(msisdns))])
+	}
+	r.Shuffle(len(cbs), func(i, j int) { cbs[i], cbs[j] = cbs[j], cbs[i] })
+	return cbs
 }
 
 // cpuUse is the CPU time (user and system) the bot, this process (the load

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -267,13 +266,11 @@ func (m *Main) openRedis(ctx context.Context) error {
 			m.Log.Warn("REDIS_URL is unset: using the embedded in-memory store; state is lost on restart and cannot be shared by replicas")
 		}
 	} else {
-		opts, err := redis.ParseURL(m.Config.RedisURL)
+		rdb, err := dialRedis(m.Config.RedisURL, m.keyPrefix(), m.Log)
 		if err != nil {
-			return errors.New("REDIS_URL: not a valid Redis URL")
+			return err
 		}
-		// A Redis that hangs must fail within the ack deadline, like one that refuses.
-		opts.ContextTimeoutEnabled = true
-		m.redis = redis.NewClient(opts)
+		m.redis = rdb
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
 		if err := m.redis.Ping(pctx).Err(); err != nil {
@@ -281,13 +278,17 @@ func (m *Main) openRedis(ctx context.Context) error {
 			m.Log.Error("Redis does not answer yet; commands will ask users to retry until it does", "err", err)
 		}
 	}
-	prefix := m.KeyPrefix
-	if prefix == "" {
-		prefix = "sb:"
-	}
-	m.Store = state.New(m.redis, prefix)
+	m.Store = state.New(m.redis, m.keyPrefix())
 	m.Store.SetAuditRetention(m.Config.AuditMaxEntries, m.Config.AuditMaxAge)
 	return nil
+}
+
+// keyPrefix prefixes every Redis key the bot writes.
+func (m *Main) keyPrefix() string {
+	if m.KeyPrefix == "" {
+		return "sb:"
+	}
+	return m.KeyPrefix
 }
 
 func (m *Main) loadPolicy() (*permissions.Policy, error) {

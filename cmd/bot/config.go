@@ -26,7 +26,7 @@ type Config struct {
 	EncoToken         string        `envconfig:"ENCO_TOKEN" desc:"a permanent EnCo token, instead of client credentials"`
 	EncoM2MAPIKey     string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key)"`
 	EncoSandbox       bool          `envconfig:"ENCO_SANDBOX" default:"false" desc:"true: run the built-in EnCo sandbox in process and use it"`
-	RedisURL          string        `envconfig:"REDIS_URL" desc:"Redis URL (redis:// or rediss://); unset: embedded in-memory store (one replica, nothing kept)"`
+	RedisURL          string        `envconfig:"REDIS_URL" desc:"Redis URL (redis:// or rediss://; with ?master_name=…, the sentinels of a Sentinel-managed primary); unset: embedded in-memory store (one replica, nothing kept)"`
 	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:":8080" desc:"listen address of the callback, health and metrics server"`
 	PublicURL         string        `envconfig:"PUBLIC_URL" desc:"externally reachable base URL of that server, for callback URLs; required unless sandbox"`
 	CallbackSecret    string        `envconfig:"CALLBACK_SECRET" desc:"secret EnCo sends back on M2M callbacks; required unless sandbox"`
@@ -109,9 +109,8 @@ func (c *Config) Validate(console bool) error {
 		}
 	}
 	if c.RedisURL != "" {
-		u, err := url.Parse(c.RedisURL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-			return errors.New("REDIS_URL: must look like redis://host:6379/0 or rediss://…")
+		if _, _, err := parseRedisURL(c.RedisURL); err != nil {
+			return err
 		}
 	}
 	if c.NotifyChannel != "" && !isChannelID(c.NotifyChannel) {

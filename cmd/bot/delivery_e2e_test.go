@@ -81,7 +81,9 @@ func (c *cluster) start(name string) *replica {
 	t.Helper()
 	cfg := c.cfg
 	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg.PublicURL = "http://" + cfg.HTTPAddr
+	if cfg.PublicURL == "" { // else a proxy in front of the replica
+		cfg.PublicURL = "http://" + cfg.HTTPAddr
+	}
 	r := &replica{t: t, name: name, cfg: cfg}
 	r.main = &Main{Config: cfg, LogOutput: prefixWriter{name + ": ", c.logs}, KeyPrefix: c.prefix}
 	if err := r.main.Open(c.ctx); err != nil {

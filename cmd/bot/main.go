@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -60,6 +62,10 @@ func main() {
 		m.Close()
 		os.Exit(1)
 	}
+	// go-redis reports what it does on its own (a sentinel naming a new
+	// primary, a pool failing to dial) through a logger of its own: send
+	// that to the bot's structured log rather than as bare lines on stderr.
+	redis.SetLogger(redisLogger{m.Log})
 	err = m.Run(ctx)
 	m.Close()
 	if err != nil {

@@ -14,7 +14,8 @@
 //	func TestMain(m *testing.M) { redistest.Main(m) }
 //
 // Tests that must stop and restart Redis use StartServer, which gives them a
-// private redis-server of their own.
+// private redis-server of their own; tests of a failover use
+// StartSentinelGroup, a private primary, replica and sentinel.
 package redistest
 
 import (

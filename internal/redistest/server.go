@@ -111,16 +111,21 @@ func (p *process) addr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port))
 }
 
-// startOnFreePort starts redis-server on a port that was free a moment ago,
-// trying again with another port if someone else took it in between.
-func startOnFreePort(path, dir string) (*process, error) {
+// startOnFreePort starts redis-server on a free port (see onFreePort).
+func startOnFreePort(path, dir string, extra ...string) (*process, error) {
+	return onFreePort(func(port int) (*process, error) { return startProcess(path, dir, port, extra...) })
+}
+
+// onFreePort calls start with a port that was free a moment ago, trying
+// again with another port if someone else took it in between.
+func onFreePort(start func(port int) (*process, error)) (*process, error) {
 	var errs []error
 	for range 3 {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		p, err := startProcess(path, dir, port)
+		p, err := start(port)
 		if err == nil {
 			return p, nil
 		}
@@ -143,8 +148,9 @@ func freePort() (int, error) {
 
 // startProcess runs redis-server on 127.0.0.1:port without persistence and
 // returns once it answers PING.
-func startProcess(path, dir string, port int) (*process, error) {
-	cmd := exec.Command(path,
+// Extra arguments (such as "--replicaof") are appended to the defaults.
+func startProcess(path, dir string, port int, extra ...string) (*process, error) {
+	args := append([]string{
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -152,7 +158,14 @@ func startProcess(path, dir string, port int) (*process, error) {
 		"--dir", dir,
 		"--daemonize", "no",
 		"--loglevel", "warning",
-	)
+	}, extra...)
+	return startArgs(path, port, args)
+}
+
+// startArgs runs redis-server with args, listening on port, and returns once
+// it answers PING.
+func startArgs(path string, port int, args []string) (*process, error) {
+	cmd := exec.Command(path, args...)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -188,6 +201,12 @@ func (p *process) waitReady() error {
 		case <-tick.C:
 		}
 	}
+}
+
+// kill ends the process with SIGKILL, as a crash would, and waits for the exit.
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
 }
 
 // stop sends SIGTERM, waits for the exit (killing the process if it lingers).

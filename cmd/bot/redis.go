@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// isFailoverURL reports whether REDIS_URL names a Sentinel-managed primary:
+// go-redis's failover form, any URL with a master_name parameter.
+func isFailoverURL(u *url.URL) bool { return u.Query().Has("master_name") }
+
+// parseRedisURL checks REDIS_URL as the client will read it. Its errors name
+// the variable and never repeat the URL, which may carry a password.
+func parseRedisURL(raw string) (failover *redis.FailoverOptions, single *redis.Options, err error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+		return nil, nil, errors.New("REDIS_URL: must look like redis://host:6379/0, rediss://…, or redis://sentinel:26379?master_name=mymaster for Sentinel")
+	}
+	if isFailoverURL(u) {
+		if u.Scheme == "unix" {
+			return nil, nil, errors.New("REDIS_URL: a Sentinel URL (with master_name) must use redis:// or rediss://")
+		}
+		o, err := redis.ParseFailoverURL(raw)
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_URL: not a valid Sentinel URL (%w)", err)
+		}
+		if o.MasterName == "" {
+			return nil, nil, errors.New("REDIS_URL: master_name is empty; name the primary the sentinels watch")
+		}
+		return o, nil, nil
+	}
+	o, err := redis.ParseURL(raw)
+	if err != nil {
+		return nil, nil, errors.New("REDIS_URL: not a valid Redis URL")
+	}
+	return nil, o, nil
+}
+
+// dialRedis makes the client REDIS_URL names. A Sentinel URL gives a
+// failover client: it asks the sentinels for the primary, follows them when
+// they promote a replica, and makes every write wait for a replica (see
+// replicaBarrier). keyPrefix is the bot's key prefix.
+func dialRedis(raw, keyPrefix string, log *slog.Logger) (*redis.Client, error) {
+	failover, single, err := parseRedisURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	if failover == nil {
+		// A Redis that hangs must fail within the ack deadline, like one that refuses.
+		single.ContextTimeoutEnabled = true
+		return redis.NewClient(single), nil
+	}
+	failover.ContextTimeoutEnabled = true
+	rdb := redis.NewFailoverClient(failover)
+	rdb.AddHook(&replicaBarrier{rdb: rdb, key: keyPrefix + "replica-barrier", timeout: barrierTimeout, log: log})
+	log.Info("Redis: Sentinel-managed primary", "master_name", failover.MasterName, "sentinels", len(failover.SentinelAddrs))
+	return rdb, nil
+}
+
+// Barrier timings: how long a write waits for a replica, and how long the
+// bot then carries on with the primary alone before trying again.
+const (
+	barrierTimeout = 500 * time.Millisecond
+	aloneFor       = 5 * time.Second
+)
+
+// replicaBarrier is a go-redis hook that makes a write count as done only
+// once a replica holds it. Redis replicates asynchronously: a primary that
+// dies right after answering may take with it a result the bot has already
+// confirmed to EnCo, or the acknowledgement of a message already posted to
+// Slack, and Sentinel then promotes a replica that never saw them. So after
+// each write the hook writes its own key and sends WAIT on one connection;
+// the replication stream is ordered, so once a replica has the barrier it
+// has every write before it. A write whose barrier fails (the primary died)
+// fails too, and its caller retries it as it retries any Redis error.
+//
+// When no replica acknowledges within the timeout (all are down), the bot
+// keeps working on the primary alone rather than stop, logs a warning, and
+// skips barriers for a while so that each write does not pay the timeout.
+type replicaBarrier struct {
+	rdb     *redis.Client
+	key     string
+	timeout time.Duration
+	log     *slog.Logger
+	// aloneUntil is when barriers resume after a shortfall (Unix nanoseconds).
+	aloneUntil atomic.Int64
+	// onShortfall, when set, is called each time no replica acknowledged in time.
+	onShortfall func()
+}
+
+// inBarrier marks the barrier's own commands, which the hook lets through.
+type inBarrier struct{}
+
+func (b *replicaBarrier) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (b *replicaBarrier) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if err := next(ctx, cmd); err != nil || !writes(cmd) {
+			return err
+		}
+		if err := b.wait(ctx); err != nil {
+			cmd.SetErr(err)
+			return err
+		}
+		return nil
+	}
+}
+
+func (b *replicaBarrier) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if err := next(ctx, cmds); err != nil || ctx.Value(inBarrier{}) != nil || !anyWrites(cmds) {
+			return err
+		}
+		if err := b.wait(ctx); err != nil {
+			for _, c := range cmds {
+				c.SetErr(err)
+			}
+			return err
+		}
+		return nil
+	}
+}
+
+// wait writes the barrier key and waits for one replica to acknowledge it.
+func (b *replicaBarrier) wait(ctx context.Context) error {
+	if time.Now().UnixNano() < b.aloneUntil.Load() {
+		return nil
+	}
+	ctx = context.WithValue(ctx, inBarrier{}, true)
+	var acked *redis.IntCmd
+	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, b.key, 1, time.Hour)
+		acked = redis.NewIntCmd(ctx, "WAIT", 1, b.timeout.Milliseconds())
+		return p.Process(ctx, acked)
+	})
+	if err != nil {
+		return fmt.Errorf("wait for a replica to hold the write: %w", err)
+	}
+	if acked.Val() < 1 {
+		b.aloneUntil.Store(time.Now().Add(aloneFor).UnixNano())
+		b.log.Warn("no Redis replica acknowledged a write in time; carrying on with the primary alone (a failover now could lose recent writes)", "timeout", b.timeout, "retry_in", aloneFor)
+		if b.onShortfall != nil {
+			b.onShortfall()
+		}
+	}
+	return nil
+}
+
+// readOnly lists the commands the bot sends that change nothing (go-redis
+// names commands in lower case). Anything else counts as a write, so a new
+// command errs on the safe side.
+var readOnly = map[string]bool{
+	"get": true, "mget": true, "exists": true, "ttl": true, "pttl": true, "type": true, "strlen": true,
+	"hget": true, "hgetall": true, "hmget": true, "hexists": true, "hlen": true,
+	"llen": true, "lrange": true, "scard": true, "smembers": true, "sismember": true,
+	"zcard": true, "zrange": true, "zrangebyscore": true, "zscore": true,
+	"xlen": true, "xrange": true, "xrevrange": true, "xpending": true, "xinfo": true,
+	"keys": true, "scan": true, "ping": true, "info": true, "time": true, "dbsize": true,
+	"wait": true, "hello": true, "auth": true, "select": true, "client": true, "role": true,
+	"multi": true, "exec": true, "discard": true, "watch": true, "unwatch": true,
+	"evalsha_ro": true, "eval_ro": true,
+}
+
+func writes(cmd redis.Cmder) bool { return !readOnly[cmd.Name()] }
+
+func anyWrites(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if writes(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// redisLogger passes go-redis's own messages to the bot's log.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.InfoContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard/internal/redistest"
+)
+
+func TestParseRedisURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		url       string
+		sentinels []string // a failover client with these sentinels
+		master    string
+		wantErr   string
+	}{
+		{name: "one server", url: "redis://127.0.0.1:6379/2"},
+		{name: "tls", url: "rediss://:pw@redis.example.com:6380/0"},
+		{name: "sentinels", url: "redis://s1:26379/0?master_name=mymaster&addr=s2:26379&addr=s3:26379",
+			sentinels: []string{"s1:26379", "s2:26379", "s3:26379"}, master: "mymaster"},
+		{name: "sentinel with passwords", url: "redis://:sentinel-secret@s1:26379?master_name=m&password=primary-secret",
+			sentinels: []string{"s1:26379"}, master: "m"},
+		{name: "empty master name", url: "redis://s1:26379?master_name=", wantErr: "master_name is empty"},
+		{name: "unknown option", url: "redis://:sentinel-secret@s1:26379?master_name=m&colour=blue", wantErr: "colour"},
+		{name: "sentinel on a unix socket", url: "unix:///run/redis.sock?master_name=m", wantErr: "redis:// or rediss://"},
+		{name: "no scheme", url: "s1:26379", wantErr: "must look like"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			failover, single, err := parseRedisURL(tt.url)
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), "REDIS_URL: ") || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one naming REDIS_URL and saying %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "secret") {
+					t.Errorf("error %q repeats a password", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error = %v, want none", err)
+			}
+			if tt.sentinels == nil {
+				if failover != nil || single == nil {
+					t.Fatalf("got a failover client for %s, want a single server", tt.url)
+				}
+				return
+			}
+			if failover == nil {
+				t.Fatalf("got a single-server client for %s, want a failover client", tt.url)
+			}
+			if strings.Join(failover.SentinelAddrs, ",") != strings.Join(tt.sentinels, ",") || failover.MasterName != tt.master {
+				t.Errorf("sentinels %v master %q, want %v %q", failover.SentinelAddrs, failover.MasterName, tt.sentinels, tt.master)
+			}
+		})
+	}
+}
+
+// TestReplicaBarrier checks that on a Sentinel-managed primary a write
+// returns only once a replica holds it, and that with no replica answering
+// the bot carries on and says so.
+func TestReplicaBarrier(t *testing.T) {
+	t.Parallel()
+	group := redistest.StartSentinelGroup(t)
+	logs := &syncBuffer{}
+	rdb, err := dialRedis(group.URL(), "test:barrier:", slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	replica := redis.NewClient(&redis.Options{Addr: group.ReplicaAddr()})
+	defer replica.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	// Plain commands, a pipeline and a transaction: each is on the replica
+	// the moment it returns.
+	if err := rdb.Set(ctx, "test:barrier:a", "1", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "test:barrier:b", "1", time.Minute)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "test:barrier:c", "1", time.Minute)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := replica.Exists(ctx, "test:barrier:a", "test:barrier:b", "test:barrier:c").Result(); err != nil || n != 3 {
+		t.Errorf("keys on the replica right after the writes returned: %d (%v), want 3", n, err)
+	}
+	if strings.Contains(logs.String(), "no Redis replica") {
+		t.Errorf("shortfall reported with the replica up:\n%s", logs)
+	}
+
+	// The replica stops answering: the write still succeeds, with a warning.
+	group.PauseReplica()
+	defer group.ResumeReplica()
+	if err := rdb.Set(ctx, "test:barrier:d", "1", time.Minute).Err(); err != nil {
+		t.Fatalf("write with the replica paused: %v, want it to carry on with the primary alone", err)
+	}
+	if !strings.Contains(logs.String(), "no Redis replica acknowledged a write in time") {
+		t.Errorf("no warning after a write no replica acknowledged; logs:\n%s", logs)
+	}
+}
+
+func TestRedisLoggerWritesStructuredLines(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	redisLogger{slog.New(slog.NewJSONHandler(logs, nil))}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
+	var line struct{ Msg, Detail string }
+	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
+		t.Fatalf("log line %q is not JSON: %v", logs, err)
+	}
+	if line.Msg != "redis client" || line.Detail != `sentinel: new master="mymaster" addr="10.0.0.2:6379"` {
+		t.Errorf("log line = %+v, want msg \"redis client\" with the message as detail", line)
+	}
+}
