@@ -27,6 +27,7 @@ const fmuUsage = "*Usage*\n" +
 	"`/fmu private|professional|on-duty <targets>` — set other people's profiles, after you confirm (`fmu.set`)\n" +
 	"Targets are mobile numbers (`0470 12 34 56`, `+32 470 12 34 56`) and @people, separated by spaces or commas. With several, the answers arrive in a thread.\n" +
 	"Example: `/fmu on-duty @alice, 0470 12 34 56`\n" +
+	"`/fmu on-duty until 18:00` · `/fmu private for 2h` · `/fmu schedule …` — change it later; `/fmu schedule help` says more\n" +
 	"`/fmu link @person mobile=<number> fixed=<number>` · `/fmu unlink @person` — a person's numbers in the directory (`directory.admin`)"
 
 // fmuTarget is one number an /fmu command is about.
@@ -62,6 +63,8 @@ func (r *Router) fmu(ctx context.Context, c *command) (Reply, func(context.Conte
 		return r.directoryLink(ctx, c, args), nil
 	case "unlink":
 		return r.directoryUnlink(ctx, c, args), nil
+	case "schedule", "schedules":
+		return r.fmuSchedule(ctx, c, args), nil
 	case "status":
 		if len(args) == 0 {
 			return r.fmuSelf(ctx, c, "")
@@ -74,6 +77,12 @@ func (r *Router) fmu(ctx context.Context, c *command) (Reply, func(context.Conte
 	}
 	if len(args) == 0 {
 		return r.fmuSelf(ctx, c, p)
+	}
+	switch i := untilForIndex(args); {
+	case i == 0:
+		return r.fmuSelfFor(ctx, c, p, args)
+	case i > 0:
+		return usageReply(usageErr(scheduleUsage, "`%s` sets your own profile for a while; for other people, use a weekly `/fmu schedule @person …`.", args[i].text)), nil
 	}
 	return r.fmuOthers(ctx, c, p, args)
 }
@@ -110,9 +119,14 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 		err := r.FMU.SetFMUStatus(ctx, me.digits, p)
 		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.self", Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
 		text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*.", me.label(false), notify.ProfileLabel(p))
+		status := state.StatusDone
 		if err != nil {
 			text = fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
+			status = "failed"
+		} else {
+			r.cacheProfile(ctx, me.digits, p)
 		}
+		r.noteRecent(ctx, c.UserID, "Set your FMU profile to "+notify.ProfileLabel(p), status)
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
 }

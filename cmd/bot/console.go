@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -62,6 +63,7 @@ func (c *console) Run(ctx context.Context, m *Main) error {
 	c.printf("Switchboard console — you are @you (%s) in #console. EnCo sandbox at %s, embedded store.\n", consoleUser, m.Config.EncoBaseURL)
 	c.printf("Demo SIM cards: %s.\n", sandboxSIMs(m))
 	c.printf("Try: /sim help · /sim status 0471 00 00 01 · /sim deactivate 0471 00 00 01.\n")
+	c.printf("Home tab: /home · schedules: /fmu on-duty for 1m · /fmu schedule list.\n")
 	c.printf("Also: /fmu · /fmu status 0470 00 00 02 0470 00 00 03 · /call 0468 37 39 01 · /call cdr · /number available zone=02 · /number reserve 02 206 07 42.\n")
 	c.printf("Type a button's number to click it; quit or Ctrl-D ends.\n")
 	lines := make(chan string)
@@ -102,6 +104,10 @@ func (c *console) Run(ctx context.Context, m *Main) error {
 
 func (c *console) command(ctx context.Context, m *Main, line string) {
 	name, text, _ := strings.Cut(line, " ")
+	if name == "/home" { // what the app's Home tab in Slack shows
+		m.Router.Go(ctx, func(ctx context.Context) { m.Router.AppHomeOpened(ctx, consoleUser) })
+		return
+	}
 	c.mu.Lock()
 	c.respSeq++
 	respURL := fmt.Sprintf("console:response:%d", c.respSeq)
@@ -226,6 +232,12 @@ func (c *console) Respond(ctx context.Context, responseURL string, m notify.Mess
 	return nil
 }
 
+// PublishHome implements commands.HomePublisher: the Home tab as text.
+func (c *console) PublishHome(ctx context.Context, user string, blocks []slack.Block) error {
+	c.show("(Home tab) ", notify.Message{Blocks: blocks}, "")
+	return nil
+}
+
 // UploadFile implements notify.Slack.
 func (c *console) UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error {
 	c.show(fmt.Sprintf("%s file %s: ", channelName(channel), filename), notify.Message{Text: title + "\n" + string(content)}, "")
@@ -255,8 +267,11 @@ func (c *console) drain(ctx context.Context, store *state.Store) {
 }
 
 func channelName(id string) string {
-	if id == consoleChannel {
+	switch id {
+	case consoleChannel:
 		return "#console"
+	case consoleUser:
+		return "(direct message)"
 	}
 	return "#" + id
 }
@@ -283,6 +298,14 @@ func renderBlocks(m notify.Message) (string, []consoleButton) {
 			}
 			for _, f := range b.Fields {
 				parts = append(parts, f.Text)
+			}
+			if b.Accessory != nil && b.Accessory.ButtonElement != nil {
+				btn := b.Accessory.ButtonElement
+				label := btn.Text.Text
+				if btn.ActionID == commands.ActionHomeFMUSet {
+					label += " " + btn.Value // the Home tab's buttons say Set / Current
+				}
+				buttons = append(buttons, consoleButton{label: label, actionID: btn.ActionID, value: btn.Value})
 			}
 		case *slack.ContextBlock:
 			for _, e := range b.ContextElements.Elements {

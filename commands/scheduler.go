@@ -1,0 +1,263 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/schedule"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// Scheduler makes scheduled FMU changes when they fall due. Every replica
+// runs one; the store hands each due change to one of them (see
+// state.ClaimFMUSchedules), so each change is made, audited and reported to
+// its person once.
+//
+// A change that falls due while no replica runs is made at start-up when it
+// is less than MaxLate late, and otherwise skipped and reported. A change
+// EnCo refuses or does not answer is tried again, with a growing pause, until
+// RetryFor after its due time, and then reported as failed.
+type Scheduler struct {
+	Router *Router
+	// Tick is the longest pause between two looks at the due index (0
+	// means 1 s); the scheduler wakes sooner for a change due sooner. Each
+	// look costs one Redis script call, which is the scheduler's whole
+	// cost while nothing is due.
+	Tick time.Duration
+	// Lease is how long a claimed change is held before another replica may
+	// take it (0 means 30 s). It must outlast one EnCo call.
+	Lease time.Duration
+	// Batch is how many due changes one look claims (0 means 100), and
+	// Workers how many are made at once (0 means 32).
+	Batch, Workers int
+	// MaxLate is how late a change may still be made (0 means 15 minutes).
+	MaxLate time.Duration
+	// RetryFor is how long after its due time a failing change is tried
+	// again (0 means 5 minutes).
+	RetryFor time.Duration
+	// OnChange, when set, is told how late each change reached EnCo (from
+	// its due time to the call), for metrics and benchmarks.
+	OnChange func(late time.Duration)
+}
+
+func (s *Scheduler) tick() time.Duration     { return orDur(s.Tick, time.Second) }
+func (s *Scheduler) lease() time.Duration    { return orDur(s.Lease, 30*time.Second) }
+func (s *Scheduler) maxLate() time.Duration  { return orDur(s.MaxLate, 15*time.Minute) }
+func (s *Scheduler) retryFor() time.Duration { return orDur(s.RetryFor, 5*time.Minute) }
+func (s *Scheduler) batch() int              { return orInt(s.Batch, 100) }
+func (s *Scheduler) workers() int            { return orInt(s.Workers, 32) }
+func (s *Scheduler) log() *slog.Logger       { return s.Router.log() }
+
+// Run makes due changes until ctx ends, then waits for the changes under way.
+func (s *Scheduler) Run(ctx context.Context) error {
+	r := s.Router
+	if r.Schedules == nil {
+		<-ctx.Done()
+		return nil
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, s.workers())
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		now := r.now()
+		claimed, next, err := r.Schedules.ClaimFMUSchedules(ctx, now, s.batch(), s.lease())
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log().Warn("claim scheduled FMU changes", "err", err)
+			}
+			timer.Reset(s.tick())
+			continue
+		}
+		for _, c := range claimed {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				// A change under way is finished even during shutdown:
+				// its claim would otherwise hold it for a whole lease.
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease()*2/3)
+				defer cancel()
+				s.run(cctx, c)
+			})
+		}
+		wait := s.tick()
+		switch {
+		case len(claimed) == s.batch():
+			wait = 0 // more may be due
+		case !next.IsZero():
+			wait = min(wait, max(next.Sub(r.now()), 0))
+		}
+		timer.Reset(wait)
+	}
+}
+
+// run makes one claimed change and settles it.
+func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
+	r := s.Router
+	now := r.now()
+	late := now.Sub(c.Due)
+	profile := enco.Profile(c.DueProfile)
+	loc, _ := schedule.Location(c.Zone)
+	when := whenLabel(c.Due, loc)
+
+	if c.Attempts == 0 && late > s.maxLate() {
+		if s.settle(ctx, c, s.following(c, now)) {
+			r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "skipped: too late", Detail: fmt.Sprintf("%s: <@%s> to %s, due %s, %s late", c.ID, c.User, profile, c.Due.UTC().Format(time.RFC3339), late.Round(time.Second))})
+			r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), "skipped")
+			s.tell(ctx, c, fmt.Sprintf(":warning: I skipped the scheduled change of your FMU profile to *%s* due %s: I was not running then, and it is now %s late (the most I catch up on is %s). Your profile is as it was; %s",
+				notify.ProfileLabel(profile), when, humanDuration(late.Round(time.Minute)), humanDuration(s.maxLate()), s.afterwards(c, now)))
+		}
+		return
+	}
+	if why := s.refusal(ctx, c); why != "" {
+		if s.settle(ctx, c, s.following(c, now)) {
+			r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "skipped: denied", Detail: fmt.Sprintf("%s: <@%s> to %s: %s", c.ID, c.User, profile, why)})
+			r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), "skipped")
+			s.tell(ctx, c, fmt.Sprintf(":no_entry: I did not make the scheduled change of your FMU profile to *%s* due %s: %s %s", notify.ProfileLabel(profile), when, why, s.afterwards(c, now)))
+		}
+		return
+	}
+	e, _, _, err := r.lookup(ctx, c.User)
+	if err == nil && e.Mobile == "" {
+		if s.settle(ctx, c, s.following(c, now)) {
+			r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "skipped: no number", Detail: fmt.Sprintf("%s: <@%s> to %s", c.ID, c.User, profile)})
+			s.tell(ctx, c, fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", notify.ProfileLabel(profile), when, r.noNumberHint("mobile", "mobile=0470 12 34 56")))
+		}
+		return
+	}
+	if err == nil {
+		if s.OnChange != nil {
+			s.OnChange(r.now().Sub(c.Due))
+		}
+		err = r.FMU.SetFMUStatus(ctx, e.Mobile, profile)
+	}
+	if err != nil {
+		s.failed(ctx, c, err, now)
+		return
+	}
+	if !s.settle(ctx, c, s.following(c, now)) {
+		return
+	}
+	r.cacheProfile(ctx, e.Mobile, profile)
+	r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "api call", Detail: fmt.Sprintf("%s: <@%s> set to %s, due %s, %s late", c.ID, c.User, profile, c.Due.UTC().Format(time.RFC3339), late.Round(time.Millisecond))})
+	r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), state.StatusDone)
+	me := fmuTarget{digits: e.Mobile}
+	s.tell(ctx, c, fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*, as scheduled for %s (`%s`). %s", me.label(false), notify.ProfileLabel(profile), when, c.ID, s.afterwards(c, now)))
+}
+
+// failed handles a change EnCo refused or did not answer: it is tried again
+// later while within RetryFor of its due time, and reported after that.
+func (s *Scheduler) failed(ctx context.Context, c state.ClaimedSchedule, err error, now time.Time) {
+	r := s.Router
+	if now.Sub(c.Due) < s.retryFor() {
+		retry := c.FMUSchedule
+		retry.Attempts++
+		pause := min(5*time.Second<<min(c.Attempts, 5), time.Minute)
+		r.log().Warn("scheduled FMU change failed; trying again", "err", err, "schedule", c.ID, "user", c.User, "attempt", retry.Attempts, "retry_in", pause)
+		s.settleAt(ctx, c, &retry, now.Add(pause))
+		return
+	}
+	if !s.settle(ctx, c, s.following(c, now)) {
+		return
+	}
+	profile := enco.Profile(c.DueProfile)
+	loc, _ := schedule.Location(c.Zone)
+	r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "api error", Detail: fmt.Sprintf("%s: <@%s> to %s, %d attempts", c.ID, c.User, profile, c.Attempts+1)})
+	r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), "failed")
+	s.tell(ctx, c, fmt.Sprintf(":x: I could not make the scheduled change of your FMU profile to *%s* due %s; I tried %s over %s. %s Your profile may still be as it was; `/fmu` shows it. %s",
+		notify.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), r.fmuError(err, "scheduled fmu change"), s.afterwards(c, now)))
+}
+
+// refusal is why the change may not be made now, or "": the permission is
+// checked again, as the policy may have changed since it was scheduled.
+func (s *Scheduler) refusal(ctx context.Context, c state.ClaimedSchedule) string {
+	r := s.Router
+	perm, who := "fmu.self", c.User
+	if c.CreatedBy != c.User {
+		perm, who = "fmu.set", c.CreatedBy
+	}
+	d := r.Checker.Check(ctx, who, "", perm)
+	if d.Allowed {
+		return ""
+	}
+	if who != c.User {
+		return fmt.Sprintf("<@%s>, who scheduled it, no longer holds `%s`.", who, perm)
+	}
+	return orDefault(d.Message, "you no longer hold `fmu.self`.")
+}
+
+// following is what remains of the schedule after its pending change: nil
+// for a one-off, else the weekly rule's next change after now.
+func (s *Scheduler) following(c state.ClaimedSchedule, now time.Time) *state.FMUSchedule {
+	if c.Kind != state.ScheduleWeekly {
+		return nil
+	}
+	loc, _ := schedule.Location(c.Zone)
+	next := c.FMUSchedule
+	next.Attempts = 0
+	from := now
+	if c.Due.After(now) {
+		from = c.Due
+	}
+	due, start := weeklyOf(next).Next(from, loc)
+	next.Due, next.DueProfile = due, next.Else
+	if start {
+		next.DueProfile = next.Profile
+	}
+	return &next
+}
+
+// afterwards says what comes next for the schedule.
+func (s *Scheduler) afterwards(c state.ClaimedSchedule, now time.Time) string {
+	next := s.following(c, now)
+	if next == nil {
+		return ""
+	}
+	loc, _ := schedule.Location(next.Zone)
+	return fmt.Sprintf("Next: *%s* at %s.", notify.ProfileLabel(enco.Profile(next.DueProfile)), whenLabel(next.Due, loc))
+}
+
+// settle ends the claim, with next taken at its due time; false means the
+// claim was lost and the caller must not report.
+func (s *Scheduler) settle(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule) bool {
+	var at time.Time
+	if next != nil {
+		at = next.Due
+	}
+	return s.settleAt(ctx, c, next, at)
+}
+
+func (s *Scheduler) settleAt(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, at time.Time) bool {
+	ok, err := s.Router.Schedules.SettleFMUSchedule(ctx, c, next, at)
+	switch {
+	case err != nil:
+		// The claim runs out and another replica takes the change again.
+		s.log().Warn("settle scheduled FMU change", "err", err, "schedule", c.ID, "user", c.User)
+	case !ok:
+		s.log().Warn("scheduled FMU change was taken over or cleared meanwhile; not reporting it", "schedule", c.ID, "user", c.User)
+	}
+	return ok && err == nil
+}
+
+// tell reports to the person by direct message.
+func (s *Scheduler) tell(ctx context.Context, c state.ClaimedSchedule, text string) {
+	if _, err := s.Router.Slack.PostMessage(ctx, c.User, textReply(text).Message()); err != nil {
+		s.log().Warn("report scheduled FMU change", "err", err, "schedule", c.ID, "user", c.User)
+	}
+	s.Router.refreshHome(ctx, c.User)
+}
