@@ -425,9 +425,6 @@ func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *Us
 // checkRule refuses a weekly rule that overlaps one the person has, or that
 // would take them past MaxSchedules.
 func checkRule(cur []state.FMUSchedule, sc state.FMUSchedule, rule schedule.Weekly, requester string) *UsageError {
-	if len(cur) >= MaxSchedules {
-		return tooManySchedules(sc.User, requester)
-	}
 	for _, o := range cur {
 		if o.Kind != state.ScheduleWeekly {
 			continue
@@ -440,6 +437,9 @@ func checkRule(cur []state.FMUSchedule, sc state.FMUSchedule, rule schedule.Week
 			}
 			return usageErr(scheduleUsage, "`%s` overlaps %s schedule `%s` (%s) on %s. Clear it first (`/fmu schedule clear %s`) or pick hours that do not overlap.", rule, whose, o.ID, other, day, o.ID)
 		}
+	}
+	if len(cur) >= MaxSchedules {
+		return tooManySchedules(sc.User, requester)
 	}
 	return nil
 }
