@@ -146,6 +146,7 @@ func TestScheduleManyDueAtOnceAcrossReplicas(t *testing.T) {
 	for i := range n {
 		user := fmt.Sprintf("U0MANY%04d", i)
 		c.waitFor("the schedule of "+user+" settled", func() bool { return len(c.schedules(user)) == 0 })
+		c.dm(user, 1) // reported after it was settled
 		if got := c.fmuCalls(http.MethodPut, fmt.Sprintf("3247%07d", i+1), enco.ProfilePrivate); got != 1 {
 			t.Errorf("%s: %d changes, want 1", user, got)
 		}
