@@ -22,7 +22,7 @@ import (
 
 // scenarios lists every benchmark in the order of the table; BENCHMARKS.md
 // is written only when all of them ran.
-var scenarios = []string{"Ack", "Ingest", "CallbackToPost", "Bulk", "Memory"}
+var scenarios = []string{"Ack", "Ingest", "CallbackToPost", "Bulk", "Scheduler", "Memory"}
 
 // row is one line of the table.
 type row struct {

@@ -14,8 +14,9 @@ import (
 )
 
 // The Home tab shows a person their FMU profile with a button per profile,
-// their FMU schedules and their last operations. It is published again after
-// each change made for them, from a click, a command or a schedule.
+// their FMU schedules and their last operations. Slack sends app_home_opened
+// each time someone opens the tab, so it is built afresh then, and after a
+// click on one of its buttons.
 
 // ActionHomeFMUSet is the action_id of the Home tab's profile buttons; their
 // value is the profile (design.md).
@@ -47,12 +48,6 @@ var permissionUses = map[string]string{
 
 // AppHomeOpened publishes the Home tab of a person who opened it.
 func (r *Router) AppHomeOpened(ctx context.Context, user string) {
-	r.publishHome(ctx, user, "")
-}
-
-// refreshHome publishes a person's Home tab again after a change made for
-// them, so that it is current when they next look.
-func (r *Router) refreshHome(ctx context.Context, user string) {
 	r.publishHome(ctx, user, "")
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,8 +33,9 @@ type Scheduler struct {
 	// Lease is how long a claimed change is held before another replica may
 	// take it (0 means 30 s). It must outlast one EnCo call.
 	Lease time.Duration
-	// Batch is how many due changes one look claims (0 means 100), and
-	// Workers how many are made at once (0 means 32).
+	// Batch is how many due changes one look claims (0 means 200), and
+	// Workers how many are made at once (0 means 128): a change mostly waits
+	// on EnCo and Redis, so many at once keep the lateness of a burst low.
 	Batch, Workers int
 	// MaxLate is how late a change may still be made (0 means 15 minutes).
 	MaxLate time.Duration
@@ -49,8 +51,8 @@ func (s *Scheduler) tick() time.Duration     { return orDur(s.Tick, time.Second)
 func (s *Scheduler) lease() time.Duration    { return orDur(s.Lease, 30*time.Second) }
 func (s *Scheduler) maxLate() time.Duration  { return orDur(s.MaxLate, 15*time.Minute) }
 func (s *Scheduler) retryFor() time.Duration { return orDur(s.RetryFor, 5*time.Minute) }
-func (s *Scheduler) batch() int              { return orInt(s.Batch, 100) }
-func (s *Scheduler) workers() int            { return orInt(s.Workers, 32) }
+func (s *Scheduler) batch() int              { return orInt(s.Batch, 200) }
+func (s *Scheduler) workers() int            { return orInt(s.Workers, 128) }
 func (s *Scheduler) log() *slog.Logger       { return s.Router.log() }
 
 // Run makes due changes until ctx ends, then waits for the changes under way.
@@ -106,7 +108,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-// run makes one claimed change and settles it.
+// run makes one claimed change and settles it. The change is reported to
+// its person by a direct message queued with the settle (see
+// state.SettleFMUSchedule), which the deliverer posts: the EnCo call does
+// not wait behind Slack, and a claim that was lost reports nothing.
 func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	r := s.Router
 	now := r.now()
@@ -114,29 +119,30 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	profile := enco.Profile(c.DueProfile)
 	loc, _ := schedule.Location(c.Zone)
 	when := whenLabel(c.Due, loc)
+	next := s.following(c, now)
 
 	if c.Attempts == 0 && late > s.maxLate() {
-		if s.settle(ctx, c, s.following(c, now)) {
+		text := fmt.Sprintf(":warning: I skipped the scheduled change of your FMU profile to *%s* due %s: I was not running then, and it is now %s late (the most I catch up on is %s). Your profile is as it was. %s",
+			notify.ProfileLabel(profile), when, humanDuration(late.Round(time.Minute)), humanDuration(s.maxLate()), s.afterwards(next))
+		if s.settle(ctx, c, next, text) {
 			r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "skipped: too late", Detail: fmt.Sprintf("%s: <@%s> to %s, due %s, %s late", c.ID, c.User, profile, c.Due.UTC().Format(time.RFC3339), late.Round(time.Second))})
 			r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), "skipped")
-			s.tell(ctx, c, fmt.Sprintf(":warning: I skipped the scheduled change of your FMU profile to *%s* due %s: I was not running then, and it is now %s late (the most I catch up on is %s). Your profile is as it was; %s",
-				notify.ProfileLabel(profile), when, humanDuration(late.Round(time.Minute)), humanDuration(s.maxLate()), s.afterwards(c, now)))
 		}
 		return
 	}
 	if why := s.refusal(ctx, c); why != "" {
-		if s.settle(ctx, c, s.following(c, now)) {
+		text := fmt.Sprintf(":no_entry: I did not make the scheduled change of your FMU profile to *%s* due %s: %s %s", notify.ProfileLabel(profile), when, why, s.afterwards(next))
+		if s.settle(ctx, c, next, text) {
 			r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "skipped: denied", Detail: fmt.Sprintf("%s: <@%s> to %s: %s", c.ID, c.User, profile, why)})
 			r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), "skipped")
-			s.tell(ctx, c, fmt.Sprintf(":no_entry: I did not make the scheduled change of your FMU profile to *%s* due %s: %s %s", notify.ProfileLabel(profile), when, why, s.afterwards(c, now)))
 		}
 		return
 	}
 	e, _, _, err := r.lookup(ctx, c.User)
 	if err == nil && e.Mobile == "" {
-		if s.settle(ctx, c, s.following(c, now)) {
+		text := fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", notify.ProfileLabel(profile), when, r.noNumberHint("mobile", "mobile=0470 12 34 56"))
+		if s.settle(ctx, c, next, text) {
 			r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "skipped: no number", Detail: fmt.Sprintf("%s: <@%s> to %s", c.ID, c.User, profile)})
-			s.tell(ctx, c, fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", notify.ProfileLabel(profile), when, r.noNumberHint("mobile", "mobile=0470 12 34 56")))
 		}
 		return
 	}
@@ -150,18 +156,19 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 		s.failed(ctx, c, err, now)
 		return
 	}
-	if !s.settle(ctx, c, s.following(c, now)) {
+	me := fmuTarget{digits: e.Mobile}
+	text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*, as scheduled for %s (`%s`). %s", me.label(false), notify.ProfileLabel(profile), when, c.ID, s.afterwards(next))
+	if !s.settle(ctx, c, next, text) {
 		return
 	}
 	r.cacheProfile(ctx, e.Mobile, profile)
 	r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "api call", Detail: fmt.Sprintf("%s: <@%s> set to %s, due %s, %s late", c.ID, c.User, profile, c.Due.UTC().Format(time.RFC3339), late.Round(time.Millisecond))})
 	r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), state.StatusDone)
-	me := fmuTarget{digits: e.Mobile}
-	s.tell(ctx, c, fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*, as scheduled for %s (`%s`). %s", me.label(false), notify.ProfileLabel(profile), when, c.ID, s.afterwards(c, now)))
 }
 
-// failed handles a change EnCo refused or did not answer: it is tried again
-// later while within RetryFor of its due time, and reported after that.
+// failed handles a change EnCo refused or did not answer (or whose number
+// could not be looked up): it is tried again later while within RetryFor of
+// its due time, and reported after that.
 func (s *Scheduler) failed(ctx context.Context, c state.ClaimedSchedule, err error, now time.Time) {
 	r := s.Router
 	if now.Sub(c.Due) < s.retryFor() {
@@ -169,18 +176,19 @@ func (s *Scheduler) failed(ctx context.Context, c state.ClaimedSchedule, err err
 		retry.Attempts++
 		pause := min(5*time.Second<<min(c.Attempts, 5), time.Minute)
 		r.log().Warn("scheduled FMU change failed; trying again", "err", err, "schedule", c.ID, "user", c.User, "attempt", retry.Attempts, "retry_in", pause)
-		s.settleAt(ctx, c, &retry, now.Add(pause))
-		return
-	}
-	if !s.settle(ctx, c, s.following(c, now)) {
+		s.settleAt(ctx, c, &retry, now.Add(pause), "")
 		return
 	}
 	profile := enco.Profile(c.DueProfile)
 	loc, _ := schedule.Location(c.Zone)
+	next := s.following(c, now)
+	text := fmt.Sprintf(":x: I could not make the scheduled change of your FMU profile to *%s* due %s; I tried %s over %s. %s Your profile may still be as it was; `/fmu` shows it. %s",
+		notify.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), r.fmuError(err, "scheduled fmu change"), s.afterwards(next))
+	if !s.settle(ctx, c, next, text) {
+		return
+	}
 	r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "api error", Detail: fmt.Sprintf("%s: <@%s> to %s, %d attempts", c.ID, c.User, profile, c.Attempts+1)})
 	r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), "failed")
-	s.tell(ctx, c, fmt.Sprintf(":x: I could not make the scheduled change of your FMU profile to *%s* due %s; I tried %s over %s. %s Your profile may still be as it was; `/fmu` shows it. %s",
-		notify.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), r.fmuError(err, "scheduled fmu change"), s.afterwards(c, now)))
 }
 
 // refusal is why the change may not be made now, or "": the permission is
@@ -223,8 +231,7 @@ func (s *Scheduler) following(c state.ClaimedSchedule, now time.Time) *state.FMU
 }
 
 // afterwards says what comes next for the schedule.
-func (s *Scheduler) afterwards(c state.ClaimedSchedule, now time.Time) string {
-	next := s.following(c, now)
+func (s *Scheduler) afterwards(next *state.FMUSchedule) string {
 	if next == nil {
 		return ""
 	}
@@ -232,18 +239,24 @@ func (s *Scheduler) afterwards(c state.ClaimedSchedule, now time.Time) string {
 	return fmt.Sprintf("Next: *%s* at %s.", notify.ProfileLabel(enco.Profile(next.DueProfile)), whenLabel(next.Due, loc))
 }
 
-// settle ends the claim, with next taken at its due time; false means the
-// claim was lost and the caller must not report.
-func (s *Scheduler) settle(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule) bool {
+// settle ends the claim, with next taken at its due time, and queues report
+// for the person; false means the claim was lost and nothing was queued.
+func (s *Scheduler) settle(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, report string) bool {
 	var at time.Time
 	if next != nil {
 		at = next.Due
 	}
-	return s.settleAt(ctx, c, next, at)
+	return s.settleAt(ctx, c, next, at, report)
 }
 
-func (s *Scheduler) settleAt(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, at time.Time) bool {
-	ok, err := s.Router.Schedules.SettleFMUSchedule(ctx, c, next, at)
+func (s *Scheduler) settleAt(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, at time.Time, report string) bool {
+	var out *state.Outgoing
+	if report != "" {
+		// To the person's user ID: Slack posts it in their direct
+		// messages with the app.
+		out = &state.Outgoing{Kind: notify.KindPost, Channel: c.User, Text: strings.TrimSpace(report)}
+	}
+	ok, err := s.Router.Schedules.SettleFMUSchedule(ctx, c, next, at, out)
 	switch {
 	case err != nil:
 		// The claim runs out and another replica takes the change again.
@@ -252,12 +265,4 @@ func (s *Scheduler) settleAt(ctx context.Context, c state.ClaimedSchedule, next 
 		s.log().Warn("scheduled FMU change was taken over or cleared meanwhile; not reporting it", "schedule", c.ID, "user", c.User)
 	}
 	return ok && err == nil
-}
-
-// tell reports to the person by direct message.
-func (s *Scheduler) tell(ctx context.Context, c state.ClaimedSchedule, text string) {
-	if _, err := s.Router.Slack.PostMessage(ctx, c.User, textReply(text).Message()); err != nil {
-		s.log().Warn("report scheduled FMU change", "err", err, "schedule", c.ID, "user", c.User)
-	}
-	s.Router.refreshHome(ctx, c.User)
 }

@@ -212,10 +212,11 @@ func (s *Store) ClaimFMUSchedules(ctx context.Context, now time.Time, n int, lea
 
 // settleSchedScript ends a claim: when the member KEYS[2]'s score is still
 // the claim's lease ARGV[2], it deletes the schedule (ARGV[3] empty) or
-// stores ARGV[3] and scores the member ARGV[4], and returns 1; otherwise
-// (another caller took it over, or it was cleared) it changes nothing and
-// returns 0. KEYS[1] the person's hash, KEYS[2] the index; ARGV[1] the
-// member, ARGV[5] the schedule id.
+// stores ARGV[3] and scores the member ARGV[4], queues the report (the
+// field/value pairs from ARGV[6] on) in the outbox KEYS[3], and returns 1;
+// otherwise (another caller took it over, or it was cleared) it changes
+// nothing and returns 0. KEYS[1] the person's hash; ARGV[1] the member,
+// ARGV[5] the schedule id.
 var settleSchedScript = redis.NewScript(`
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
@@ -226,14 +227,19 @@ else
   redis.call('HSET', KEYS[1], ARGV[5], ARGV[3])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 end
+if #ARGV > 5 then
+  redis.call('XADD', KEYS[3], '*', unpack(ARGV, 6))
+end
 return 1
 `)
 
 // SettleFMUSchedule ends the claim c: next nil deletes the schedule (nothing
-// more is due), otherwise next replaces it and is taken again at at. It
-// reports false, and changes nothing, when the claim was lost (its lease ran
-// out and another caller took the schedule, or it was cleared or replaced).
-func (s *Store) SettleFMUSchedule(ctx context.Context, c ClaimedSchedule, next *FMUSchedule, at time.Time) (bool, error) {
+// more is due), otherwise next replaces it and is taken again at at. With
+// report set, the message is queued for delivery in the same step, so that
+// a change is reported exactly when its claim is settled. It reports false,
+// and changes nothing, when the claim was lost (its lease ran out and
+// another caller took the schedule, or it was cleared or replaced).
+func (s *Store) SettleFMUSchedule(ctx context.Context, c ClaimedSchedule, next *FMUSchedule, at time.Time, report *Outgoing) (bool, error) {
 	var raw []byte
 	if next != nil {
 		var err error
@@ -241,8 +247,14 @@ func (s *Store) SettleFMUSchedule(ctx context.Context, c ClaimedSchedule, next *
 			return false, fmt.Errorf("settle schedule: %w", err)
 		}
 	}
-	n, err := settleSchedScript.Run(ctx, s.rdb, []string{s.schedKey(c.User), s.schedDueKey()},
-		schedMember(c.User, c.ID), c.Lease, string(raw), at.UnixMilli(), c.ID).Int()
+	args := []any{schedMember(c.User, c.ID), c.Lease, string(raw), at.UnixMilli(), c.ID}
+	if report != nil {
+		if report.Kind == "" {
+			return false, errors.New("settle schedule: report without a kind")
+		}
+		args = appendOutgoingFields(args, *report)
+	}
+	n, err := settleSchedScript.Run(ctx, s.rdb, []string{s.schedKey(c.User), s.schedDueKey(), s.outboxKey()}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("settle schedule: %w", err)
 	}

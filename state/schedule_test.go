@@ -121,16 +121,20 @@ func testSettleFencing(t *testing.T, s *Store) {
 	c := claimed[0]
 	stale := c
 	stale.Lease--
-	if ok, err := s.SettleFMUSchedule(ctx, stale, nil, time.Time{}); ok || err != nil {
+	if ok, err := s.SettleFMUSchedule(ctx, stale, nil, time.Time{}, &Outgoing{Kind: "post", Channel: "U1", Text: "stale"}); ok || err != nil {
 		t.Fatalf("settle with another lease: got %v, %v; want false", ok, err)
 	}
 	next := c.FMUSchedule
 	next.Due, next.DueProfile = t0.Add(9*time.Hour), "PRIVATE"
-	if ok, err := s.SettleFMUSchedule(ctx, c, &next, next.Due); !ok || err != nil {
+	if ok, err := s.SettleFMUSchedule(ctx, c, &next, next.Due, &Outgoing{Kind: "post", Channel: "U1", Text: "now Professional"}); !ok || err != nil {
 		t.Fatalf("settle: got %v, %v; want true", ok, err)
 	}
-	if ok, _ := s.SettleFMUSchedule(ctx, c, nil, time.Time{}); ok {
+	if ok, _ := s.SettleFMUSchedule(ctx, c, nil, time.Time{}, nil); ok {
 		t.Error("settled twice with the same claim")
+	}
+	// Only the settle that won queued its report.
+	if n, err := s.QueueDepth(ctx); err != nil || n != 1 {
+		t.Errorf("queued reports = %d (%v), want 1", n, err)
 	}
 	list, err := s.FMUSchedules(ctx, "U1")
 	if err != nil || len(list) != 1 || list[0].DueProfile != "PRIVATE" || !list[0].Due.Equal(next.Due) {
@@ -143,7 +147,7 @@ func testSettleFencing(t *testing.T, s *Store) {
 	if len(claimed) != 1 {
 		t.Fatalf("at next due: claimed %d, want 1", len(claimed))
 	}
-	if ok, err := s.SettleFMUSchedule(ctx, claimed[0], nil, time.Time{}); !ok || err != nil {
+	if ok, err := s.SettleFMUSchedule(ctx, claimed[0], nil, time.Time{}, nil); !ok || err != nil {
 		t.Fatalf("final settle: %v, %v", ok, err)
 	}
 	if list, _ := s.FMUSchedules(ctx, "U1"); len(list) != 0 {
@@ -162,10 +166,10 @@ func testLeaseRunsOut(t *testing.T, s *Store) {
 	if len(second) != 1 {
 		t.Fatalf("after the lease: claimed %d, want 1", len(second))
 	}
-	if ok, _ := s.SettleFMUSchedule(ctx, first[0], nil, time.Time{}); ok {
+	if ok, _ := s.SettleFMUSchedule(ctx, first[0], nil, time.Time{}, nil); ok {
 		t.Error("the first caller settled after losing its claim")
 	}
-	if ok, _ := s.SettleFMUSchedule(ctx, second[0], nil, time.Time{}); !ok {
+	if ok, _ := s.SettleFMUSchedule(ctx, second[0], nil, time.Time{}, nil); !ok {
 		t.Error("the second caller could not settle")
 	}
 }
