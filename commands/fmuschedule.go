@@ -37,7 +37,7 @@ type ScheduleStore interface {
 	FMUSchedules(ctx context.Context, user string) ([]state.FMUSchedule, error)
 	UpdateFMUSchedules(ctx context.Context, user string, fn func([]state.FMUSchedule) ([]state.FMUSchedule, []string, error)) error
 	ClaimFMUSchedules(ctx context.Context, now time.Time, n int, lease time.Duration) ([]state.ClaimedSchedule, time.Time, error)
-	SettleFMUSchedule(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, at time.Time, report *state.Outgoing) (bool, error)
+	SettleFMUSchedule(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, at time.Time, fx state.ScheduleEffects) (bool, error)
 	NoteRecentOp(ctx context.Context, user string, op state.RecentOp) error
 	RecentOps(ctx context.Context, user string) ([]state.RecentOp, error)
 	CacheFMUProfile(ctx context.Context, msisdn, profile string, ttl time.Duration) error

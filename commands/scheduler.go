@@ -42,9 +42,6 @@ type Scheduler struct {
 	// RetryFor is how long after its due time a failing change is tried
 	// again (0 means 5 minutes).
 	RetryFor time.Duration
-	// OnChange, when set, is told how late each change reached EnCo (from
-	// its due time to the call), for metrics and benchmarks.
-	OnChange func(late time.Duration)
 }
 
 func (s *Scheduler) tick() time.Duration     { return orDur(s.Tick, time.Second) }
@@ -108,10 +105,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-// run makes one claimed change and settles it. The change is reported to
-// its person by a direct message queued with the settle (see
-// state.SettleFMUSchedule), which the deliverer posts: the EnCo call does
-// not wait behind Slack, and a claim that was lost reports nothing.
+// run makes one claimed change and settles it. The settle also queues the
+// direct message that reports the change, appends its audit entry and
+// notes it among the person's recent operations (see
+// state.SettleFMUSchedule), so that all of these happen once, exactly when
+// the claim is won; the deliverer posts the message, and the worker moves on
+// to the next change without waiting on Slack.
 func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	r := s.Router
 	now := r.now()
@@ -120,36 +119,35 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	loc, _ := schedule.Location(c.Zone)
 	when := whenLabel(c.Due, loc)
 	next := s.following(c, now)
+	due := c.Due.UTC().Format(time.RFC3339)
 
 	if c.Attempts == 0 && late > s.maxLate() {
-		text := fmt.Sprintf(":warning: I skipped the scheduled change of your FMU profile to *%s* due %s: I was not running then, and it is now %s late (the most I catch up on is %s). Your profile is as it was. %s",
-			notify.ProfileLabel(profile), when, humanDuration(late.Round(time.Minute)), humanDuration(s.maxLate()), s.afterwards(next))
-		if s.settle(ctx, c, next, text) {
-			r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "skipped: too late", Detail: fmt.Sprintf("%s: <@%s> to %s, due %s, %s late", c.ID, c.User, profile, c.Due.UTC().Format(time.RFC3339), late.Round(time.Second))})
-			r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), "skipped")
-		}
+		s.finish(ctx, c, next, outcome{
+			report: fmt.Sprintf(":warning: I skipped the scheduled change of your FMU profile to *%s* due %s: I was not running then, and it is now %s late (the most I catch up on is %s). Your profile is as it was. %s",
+				notify.ProfileLabel(profile), when, humanDuration(late.Round(time.Minute)), humanDuration(s.maxLate()), s.afterwards(next)),
+			decision: "skipped: too late", detail: fmt.Sprintf("%s: <@%s> to %s, due %s, %s late", c.ID, c.User, profile, due, late.Round(time.Second)),
+			status: "skipped",
+		})
 		return
 	}
 	if why := s.refusal(ctx, c); why != "" {
-		text := fmt.Sprintf(":no_entry: I did not make the scheduled change of your FMU profile to *%s* due %s: %s %s", notify.ProfileLabel(profile), when, why, s.afterwards(next))
-		if s.settle(ctx, c, next, text) {
-			r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "skipped: denied", Detail: fmt.Sprintf("%s: <@%s> to %s: %s", c.ID, c.User, profile, why)})
-			r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), "skipped")
-		}
+		s.finish(ctx, c, next, outcome{
+			report:   fmt.Sprintf(":no_entry: I did not make the scheduled change of your FMU profile to *%s* due %s: %s %s", notify.ProfileLabel(profile), when, why, s.afterwards(next)),
+			decision: "skipped: denied", detail: fmt.Sprintf("%s: <@%s> to %s: %s", c.ID, c.User, profile, why),
+			status: "skipped",
+		})
 		return
 	}
 	e, _, _, err := r.lookup(ctx, c.User)
 	if err == nil && e.Mobile == "" {
-		text := fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", notify.ProfileLabel(profile), when, r.noNumberHint("mobile", "mobile=0470 12 34 56"))
-		if s.settle(ctx, c, next, text) {
-			r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "skipped: no number", Detail: fmt.Sprintf("%s: <@%s> to %s", c.ID, c.User, profile)})
-		}
+		s.finish(ctx, c, next, outcome{
+			report:   fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", notify.ProfileLabel(profile), when, r.noNumberHint("mobile", "mobile=0470 12 34 56")),
+			decision: "skipped: no number", detail: fmt.Sprintf("%s: <@%s> to %s", c.ID, c.User, profile),
+			status: "skipped",
+		})
 		return
 	}
 	if err == nil {
-		if s.OnChange != nil {
-			s.OnChange(r.now().Sub(c.Due))
-		}
 		err = r.FMU.SetFMUStatus(ctx, e.Mobile, profile)
 	}
 	if err != nil {
@@ -157,13 +155,11 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 		return
 	}
 	me := fmuTarget{digits: e.Mobile}
-	text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*, as scheduled for %s (`%s`). %s", me.label(false), notify.ProfileLabel(profile), when, c.ID, s.afterwards(next))
-	if !s.settle(ctx, c, next, text) {
-		return
-	}
-	r.cacheProfile(ctx, e.Mobile, profile)
-	r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "api call", Detail: fmt.Sprintf("%s: <@%s> set to %s, due %s, %s late", c.ID, c.User, profile, c.Due.UTC().Format(time.RFC3339), late.Round(time.Millisecond))})
-	r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), state.StatusDone)
+	s.finish(ctx, c, next, outcome{
+		report:   fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*, as scheduled for %s (`%s`). %s", me.label(false), notify.ProfileLabel(profile), when, c.ID, s.afterwards(next)),
+		decision: "api call", detail: fmt.Sprintf("%s: <@%s> set to %s, due %s, %s late", c.ID, c.User, profile, due, late.Round(time.Millisecond)),
+		status: state.StatusDone, msisdn: e.Mobile,
+	})
 }
 
 // failed handles a change EnCo refused or did not answer (or whose number
@@ -176,19 +172,54 @@ func (s *Scheduler) failed(ctx context.Context, c state.ClaimedSchedule, err err
 		retry.Attempts++
 		pause := min(5*time.Second<<min(c.Attempts, 5), time.Minute)
 		r.log().Warn("scheduled FMU change failed; trying again", "err", err, "schedule", c.ID, "user", c.User, "attempt", retry.Attempts, "retry_in", pause)
-		s.settleAt(ctx, c, &retry, now.Add(pause), "")
+		s.settle(ctx, c, &retry, now.Add(pause), state.ScheduleEffects{})
 		return
 	}
 	profile := enco.Profile(c.DueProfile)
 	loc, _ := schedule.Location(c.Zone)
 	next := s.following(c, now)
-	text := fmt.Sprintf(":x: I could not make the scheduled change of your FMU profile to *%s* due %s; I tried %s over %s. %s Your profile may still be as it was; `/fmu` shows it. %s",
-		notify.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), r.fmuError(err, "scheduled fmu change"), s.afterwards(next))
-	if !s.settle(ctx, c, next, text) {
-		return
+	s.finish(ctx, c, next, outcome{
+		report: fmt.Sprintf(":x: I could not make the scheduled change of your FMU profile to *%s* due %s; I tried %s over %s. %s Your profile may still be as it was; `/fmu` shows it. %s",
+			notify.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), r.fmuError(err, "scheduled fmu change"), s.afterwards(next)),
+		decision: "api error", detail: fmt.Sprintf("%s: <@%s> to %s, %d attempts", c.ID, c.User, profile, c.Attempts+1),
+		status: "failed",
+	})
+}
+
+// outcome is how a claimed change ended, for its report, audit entry and
+// recent-operations line.
+type outcome struct {
+	report           string
+	decision, detail string // of the audit entry
+	status           string // of the recent-operations line
+	msisdn           string // set when the change was made: its profile is cached
+}
+
+// finish settles the claim with the outcome's effects; false means the claim
+// was lost and nothing was reported.
+func (s *Scheduler) finish(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, o outcome) bool {
+	r := s.Router
+	profile := enco.Profile(c.DueProfile)
+	audit := state.AuditEntry{At: time.Now(), UserID: c.CreatedBy, Command: "fmu.schedule", Decision: o.decision, Detail: o.detail}
+	fx := state.ScheduleEffects{
+		// To the person's user ID: Slack posts it in their direct
+		// messages with the app.
+		Report: &state.Outgoing{Kind: notify.KindPost, Channel: c.User, Text: strings.TrimSpace(o.report)},
+		Audit:  &audit,
+		Recent: &state.RecentOp{At: r.now(), Title: "Scheduled change to " + notify.ProfileLabel(profile), Status: o.status},
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.CreatedBy, Command: "fmu.schedule", Decision: "api error", Detail: fmt.Sprintf("%s: <@%s> to %s, %d attempts", c.ID, c.User, profile, c.Attempts+1)})
-	r.noteRecent(ctx, c.User, "Scheduled change to "+notify.ProfileLabel(profile), "failed")
+	if o.msisdn != "" {
+		fx.MSISDN, fx.Profile, fx.ProfileTTL = o.msisdn, string(profile), profileCacheTTL
+	}
+	var at time.Time
+	if next != nil {
+		at = next.Due
+	}
+	if !s.settle(ctx, c, next, at, fx) {
+		return false
+	}
+	r.log().Info("audit", "user", audit.UserID, "command", audit.Command, "decision", audit.Decision, "detail", audit.Detail)
+	return true
 }
 
 // refusal is why the change may not be made now, or "": the permission is
@@ -239,24 +270,9 @@ func (s *Scheduler) afterwards(next *state.FMUSchedule) string {
 	return fmt.Sprintf("Next: *%s* at %s.", notify.ProfileLabel(enco.Profile(next.DueProfile)), whenLabel(next.Due, loc))
 }
 
-// settle ends the claim, with next taken at its due time, and queues report
-// for the person; false means the claim was lost and nothing was queued.
-func (s *Scheduler) settle(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, report string) bool {
-	var at time.Time
-	if next != nil {
-		at = next.Due
-	}
-	return s.settleAt(ctx, c, next, at, report)
-}
-
-func (s *Scheduler) settleAt(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, at time.Time, report string) bool {
-	var out *state.Outgoing
-	if report != "" {
-		// To the person's user ID: Slack posts it in their direct
-		// messages with the app.
-		out = &state.Outgoing{Kind: notify.KindPost, Channel: c.User, Text: strings.TrimSpace(report)}
-	}
-	ok, err := s.Router.Schedules.SettleFMUSchedule(ctx, c, next, at, out)
+// settle ends the claim; false means it was lost and nothing was done.
+func (s *Scheduler) settle(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, at time.Time, fx state.ScheduleEffects) bool {
+	ok, err := s.Router.Schedules.SettleFMUSchedule(ctx, c, next, at, fx)
 	switch {
 	case err != nil:
 		// The claim runs out and another replica takes the change again.

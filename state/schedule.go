@@ -210,13 +210,32 @@ func (s *Store) ClaimFMUSchedules(ctx context.Context, now time.Time, n int, lea
 	return out, next, nil
 }
 
-// settleSchedScript ends a claim: when the member KEYS[2]'s score is still
-// the claim's lease ARGV[2], it deletes the schedule (ARGV[3] empty) or
-// stores ARGV[3] and scores the member ARGV[4], queues the report (the
-// field/value pairs from ARGV[6] on) in the outbox KEYS[3], and returns 1;
-// otherwise (another caller took it over, or it was cleared) it changes
-// nothing and returns 0. KEYS[1] the person's hash; ARGV[1] the member,
-// ARGV[5] the schedule id.
+// ScheduleEffects are what settling a claim does besides moving the
+// schedule on, all in the same step: a change is reported, audited, listed
+// among the person's recent operations and its profile cached exactly when
+// its claim is won. Nil or empty parts are left out.
+type ScheduleEffects struct {
+	Report *Outgoing   // a message queued for delivery
+	Audit  *AuditEntry // an audit entry, kept under the store's retention
+	Recent *RecentOp   // a line of the person's recent operations
+	// MSISDN and Profile, when both set, cache the number's new profile
+	// for ProfileTTL.
+	MSISDN, Profile string
+	ProfileTTL      time.Duration
+}
+
+// settleSchedScript ends a claim: when the member ARGV[1]'s score in
+// KEYS[2] is still the claim's lease ARGV[2], it deletes the schedule
+// (ARGV[3] empty) or stores ARGV[3] and scores the member ARGV[4], applies
+// the effects, and returns 1; otherwise (another caller took it over, or it
+// was cleared) it changes nothing and returns 0.
+//
+// KEYS: 1 the person's hash, 2 the due index, 3 the outbox, 4 the audit
+// stream, 5 the person's recent list, 6 the number's cached profile.
+// ARGV after the first five: the report's field count and fields; the
+// audit's length cap (0: none), oldest id to keep ("": none), field count
+// and fields; the recent line ("": none); the profile ("": none) and its
+// TTL in ms.
 var settleSchedScript = redis.NewScript(`
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
@@ -227,19 +246,40 @@ else
   redis.call('HSET', KEYS[1], ARGV[5], ARGV[3])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 end
-if #ARGV > 5 then
-  redis.call('XADD', KEYS[3], '*', unpack(ARGV, 6))
+local i = 6
+local n = tonumber(ARGV[i])
+if n > 0 then
+  redis.call('XADD', KEYS[3], '*', unpack(ARGV, i + 1, i + n))
+end
+i = i + n + 1
+local maxlen, minid = tonumber(ARGV[i]), ARGV[i + 1]
+n = tonumber(ARGV[i + 2])
+if n > 0 then
+  if maxlen > 0 then
+    redis.call('XADD', KEYS[4], 'MAXLEN', maxlen, '*', unpack(ARGV, i + 3, i + 2 + n))
+  else
+    redis.call('XADD', KEYS[4], '*', unpack(ARGV, i + 3, i + 2 + n))
+  end
+  if minid ~= '' then redis.call('XTRIM', KEYS[4], 'MINID', minid) end
+end
+i = i + n + 3
+if ARGV[i] ~= '' then
+  redis.call('LPUSH', KEYS[5], ARGV[i])
+  redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[i + 3]) - 1)
+  redis.call('PEXPIRE', KEYS[5], ARGV[i + 4])
+end
+if ARGV[i + 1] ~= '' then
+  redis.call('SET', KEYS[6], ARGV[i + 1], 'PX', ARGV[i + 2])
 end
 return 1
 `)
 
 // SettleFMUSchedule ends the claim c: next nil deletes the schedule (nothing
-// more is due), otherwise next replaces it and is taken again at at. With
-// report set, the message is queued for delivery in the same step, so that
-// a change is reported exactly when its claim is settled. It reports false,
-// and changes nothing, when the claim was lost (its lease ran out and
-// another caller took the schedule, or it was cleared or replaced).
-func (s *Store) SettleFMUSchedule(ctx context.Context, c ClaimedSchedule, next *FMUSchedule, at time.Time, report *Outgoing) (bool, error) {
+// more is due), otherwise next replaces it and is taken again at at; fx are
+// applied in the same step. It reports false, and changes nothing, when the
+// claim was lost (its lease ran out and another caller took the schedule,
+// or it was cleared or replaced): the caller must then not report either.
+func (s *Store) SettleFMUSchedule(ctx context.Context, c ClaimedSchedule, next *FMUSchedule, at time.Time, fx ScheduleEffects) (bool, error) {
 	var raw []byte
 	if next != nil {
 		var err error
@@ -248,13 +288,40 @@ func (s *Store) SettleFMUSchedule(ctx context.Context, c ClaimedSchedule, next *
 		}
 	}
 	args := []any{schedMember(c.User, c.ID), c.Lease, string(raw), at.UnixMilli(), c.ID}
-	if report != nil {
-		if report.Kind == "" {
+	counted := func(fields []any) { args = append(append(args, len(fields)), fields...) }
+	if fx.Report != nil {
+		if fx.Report.Kind == "" {
 			return false, errors.New("settle schedule: report without a kind")
 		}
-		args = appendOutgoingFields(args, *report)
+		counted(appendOutgoingFields(nil, *fx.Report))
+	} else {
+		counted(nil)
 	}
-	n, err := settleSchedScript.Run(ctx, s.rdb, []string{s.schedKey(c.User), s.schedDueKey(), s.outboxKey()}, args...).Int()
+	maxLen, minID := s.auditLimits()
+	args = append(args, maxLen, minID)
+	if fx.Audit != nil {
+		counted(appendAuditFields(nil, *fx.Audit))
+	} else {
+		counted(nil)
+	}
+	recent := ""
+	if fx.Recent != nil {
+		if fx.Recent.At.IsZero() {
+			fx.Recent.At = time.Now()
+		}
+		b, err := json.Marshal(fx.Recent)
+		if err != nil {
+			return false, fmt.Errorf("settle schedule: %w", err)
+		}
+		recent = string(b)
+	}
+	profile, msisdn := fx.Profile, fx.MSISDN
+	if msisdn == "" {
+		profile = ""
+	}
+	args = append(args, recent, profile, millis(max(fx.ProfileTTL, time.Millisecond)), MaxRecentOps, millis(recentTTL))
+	keys := []string{s.schedKey(c.User), s.schedDueKey(), s.outboxKey(), s.auditKey(), s.key("recent", c.User), s.key("fmuprof", msisdn)}
+	n, err := settleSchedScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("settle schedule: %w", err)
 	}

@@ -121,20 +121,35 @@ func testSettleFencing(t *testing.T, s *Store) {
 	c := claimed[0]
 	stale := c
 	stale.Lease--
-	if ok, err := s.SettleFMUSchedule(ctx, stale, nil, time.Time{}, &Outgoing{Kind: "post", Channel: "U1", Text: "stale"}); ok || err != nil {
+	if ok, err := s.SettleFMUSchedule(ctx, stale, nil, time.Time{}, ScheduleEffects{Report: &Outgoing{Kind: "post", Channel: "U1", Text: "stale"}}); ok || err != nil {
 		t.Fatalf("settle with another lease: got %v, %v; want false", ok, err)
 	}
 	next := c.FMUSchedule
 	next.Due, next.DueProfile = t0.Add(9*time.Hour), "PRIVATE"
-	if ok, err := s.SettleFMUSchedule(ctx, c, &next, next.Due, &Outgoing{Kind: "post", Channel: "U1", Text: "now Professional"}); !ok || err != nil {
+	if ok, err := s.SettleFMUSchedule(ctx, c, &next, next.Due, ScheduleEffects{
+		Report:  &Outgoing{Kind: "post", Channel: "U1", Text: "now Professional"},
+		Audit:   &AuditEntry{UserID: "U1", Command: "fmu.schedule", Decision: "api call", Detail: "w"},
+		Recent:  &RecentOp{Title: "Scheduled change to Professional", Status: StatusDone},
+		MSISDN:  "32470000001",
+		Profile: "PROFESSIONAL", ProfileTTL: time.Minute,
+	}); !ok || err != nil {
 		t.Fatalf("settle: got %v, %v; want true", ok, err)
 	}
-	if ok, _ := s.SettleFMUSchedule(ctx, c, nil, time.Time{}, nil); ok {
+	if ok, _ := s.SettleFMUSchedule(ctx, c, nil, time.Time{}, ScheduleEffects{}); ok {
 		t.Error("settled twice with the same claim")
 	}
-	// Only the settle that won queued its report.
+	// Only the settle that won had its effects.
 	if n, err := s.QueueDepth(ctx); err != nil || n != 1 {
 		t.Errorf("queued reports = %d (%v), want 1", n, err)
+	}
+	if a, err := s.RecentAudit(ctx, 10, nil); err != nil || len(a) != 1 || a[0].Detail != "w" || a[0].Decision != "api call" {
+		t.Errorf("audit = %+v (%v), want the one entry", a, err)
+	}
+	if r, err := s.RecentOps(ctx, "U1"); err != nil || len(r) != 1 || r[0].Status != StatusDone {
+		t.Errorf("recent = %+v (%v), want the one change", r, err)
+	}
+	if p, ok, err := s.CachedFMUProfile(ctx, "32470000001"); err != nil || !ok || p != "PROFESSIONAL" {
+		t.Errorf("cached profile = %q, %v, %v; want PROFESSIONAL", p, ok, err)
 	}
 	list, err := s.FMUSchedules(ctx, "U1")
 	if err != nil || len(list) != 1 || list[0].DueProfile != "PRIVATE" || !list[0].Due.Equal(next.Due) {
@@ -147,7 +162,7 @@ func testSettleFencing(t *testing.T, s *Store) {
 	if len(claimed) != 1 {
 		t.Fatalf("at next due: claimed %d, want 1", len(claimed))
 	}
-	if ok, err := s.SettleFMUSchedule(ctx, claimed[0], nil, time.Time{}, nil); !ok || err != nil {
+	if ok, err := s.SettleFMUSchedule(ctx, claimed[0], nil, time.Time{}, ScheduleEffects{}); !ok || err != nil {
 		t.Fatalf("final settle: %v, %v", ok, err)
 	}
 	if list, _ := s.FMUSchedules(ctx, "U1"); len(list) != 0 {
@@ -166,10 +181,10 @@ func testLeaseRunsOut(t *testing.T, s *Store) {
 	if len(second) != 1 {
 		t.Fatalf("after the lease: claimed %d, want 1", len(second))
 	}
-	if ok, _ := s.SettleFMUSchedule(ctx, first[0], nil, time.Time{}, nil); ok {
+	if ok, _ := s.SettleFMUSchedule(ctx, first[0], nil, time.Time{}, ScheduleEffects{}); ok {
 		t.Error("the first caller settled after losing its claim")
 	}
-	if ok, _ := s.SettleFMUSchedule(ctx, second[0], nil, time.Time{}, nil); !ok {
+	if ok, _ := s.SettleFMUSchedule(ctx, second[0], nil, time.Time{}, ScheduleEffects{}); !ok {
 		t.Error("the second caller could not settle")
 	}
 }
