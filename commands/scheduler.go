@@ -37,6 +37,9 @@ type Scheduler struct {
 	// Workers how many are made at once (0 means 128): a change mostly waits
 	// on EnCo and Redis, so many at once keep the lateness of a burst low.
 	Batch, Workers int
+	// Lead is how long before its due time a change is claimed and looked
+	// up (0 means 1 s); the EnCo call still waits for the due time.
+	Lead time.Duration
 	// MaxLate is how late a change may still be made (0 means 15 minutes).
 	MaxLate time.Duration
 	// RetryFor is how long after its due time a failing change is tried
@@ -47,6 +50,7 @@ type Scheduler struct {
 func (s *Scheduler) tick() time.Duration     { return orDur(s.Tick, time.Second) }
 func (s *Scheduler) lease() time.Duration    { return orDur(s.Lease, 30*time.Second) }
 func (s *Scheduler) maxLate() time.Duration  { return orDur(s.MaxLate, 15*time.Minute) }
+func (s *Scheduler) lead() time.Duration     { return orDur(s.Lead, time.Second) }
 func (s *Scheduler) retryFor() time.Duration { return orDur(s.RetryFor, 5*time.Minute) }
 func (s *Scheduler) batch() int              { return orInt(s.Batch, 200) }
 func (s *Scheduler) workers() int            { return orInt(s.Workers, 128) }
@@ -71,7 +75,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 		now := r.now()
-		claimed, next, err := r.Schedules.ClaimFMUSchedules(ctx, now, s.batch(), s.lease())
+		// Changes due within the lead are claimed now and made at their
+		// time, so that looking them up is done before they are due.
+		claimed, next, err := r.Schedules.ClaimFMUSchedules(ctx, now.Add(s.lead()), s.batch(), s.lease())
 		if err != nil {
 			if ctx.Err() == nil {
 				r.log().Warn("claim scheduled FMU changes", "err", err)
@@ -99,7 +105,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case len(claimed) == s.batch():
 			wait = 0 // more may be due
 		case !next.IsZero():
-			wait = min(wait, max(next.Sub(r.now()), 0))
+			wait = min(wait, max(next.Sub(r.now())-s.lead(), 0))
 		}
 		timer.Reset(wait)
 	}
@@ -148,6 +154,9 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 		return
 	}
 	if err == nil {
+		if !s.waitUntil(ctx, c.Due) {
+			return // shutting down: the claim runs out and another replica makes it
+		}
 		err = r.FMU.SetFMUStatus(ctx, e.Mobile, profile)
 	}
 	if err != nil {
@@ -220,6 +229,23 @@ func (s *Scheduler) finish(ctx context.Context, c state.ClaimedSchedule, next *s
 	}
 	r.log().Info("audit", "user", audit.UserID, "command", audit.Command, "decision", audit.Decision, "detail", audit.Detail)
 	return true
+}
+
+// waitUntil waits for the router's clock to reach due, at most Lead, and
+// reports false when ctx ends first.
+func (s *Scheduler) waitUntil(ctx context.Context, due time.Time) bool {
+	wait := min(due.Sub(s.Router.now()), s.lead())
+	if wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // refusal is why the change may not be made now, or "": the permission is
