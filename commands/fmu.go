@@ -98,17 +98,10 @@ func parseProfile(s string) (enco.Profile, bool) {
 // fmuSelf reads (profile "") or sets the requester's own profile, on the
 // mobile number the directory has for them.
 func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply, func(context.Context)) {
-	if reply, ok := r.allow(ctx, c, "fmu.self"); !ok {
-		return reply, nil
-	}
-	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
+	me, reply, ok := r.ownMobile(ctx, c)
 	if !ok {
 		return reply, nil
 	}
-	if mine.Mobile == "" {
-		return textReply(r.noNumberHint("mobile", "mobile=0470 12 34 56")), nil
-	}
-	me := fmuTarget{digits: mine.Mobile}
 	if p == "" {
 		return textReply(":mag: Looking up your FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, me, true) }
 	}
@@ -129,6 +122,22 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 		r.noteRecent(ctx, c.UserID, "Set your FMU profile to "+notify.ProfileLabel(p), status)
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
+}
+
+// ownMobile checks fmu.self and finds the requester's own mobile number;
+// when either fails, the reply says why.
+func (r *Router) ownMobile(ctx context.Context, c *command) (fmuTarget, Reply, bool) {
+	if reply, ok := r.allow(ctx, c, "fmu.self"); !ok {
+		return fmuTarget{}, reply, false
+	}
+	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
+	if !ok {
+		return fmuTarget{}, reply, false
+	}
+	if mine.Mobile == "" {
+		return fmuTarget{}, textReply(r.noNumberHint("mobile", "mobile=0470 12 34 56")), false
+	}
+	return fmuTarget{digits: mine.Mobile}, Reply{}, true
 }
 
 func apiDecision(err error) string {

@@ -147,15 +147,9 @@ func (r *Router) fmuSelfFor(ctx context.Context, c *command, p enco.Profile, arg
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	if reply, ok := r.allow(ctx, c, "fmu.self"); !ok {
-		return reply, nil
-	}
-	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
+	me, reply, ok := r.ownMobile(ctx, c)
 	if !ok {
 		return reply, nil
-	}
-	if mine.Mobile == "" {
-		return textReply(r.noNumberHint("mobile", "mobile=0470 12 34 56")), nil
 	}
 	current, err := r.Schedules.FMUSchedules(ctx, c.UserID)
 	if err != nil {
@@ -167,7 +161,6 @@ func (r *Router) fmuSelfFor(ctx context.Context, c *command, p enco.Profile, arg
 	if reply, ok := r.rateLimit(ctx, c); !ok {
 		return reply, nil
 	}
-	me := fmuTarget{digits: mine.Mobile}
 	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s* until %s…", notify.ProfileLabel(p), whenLabel(at, loc))), func(ctx context.Context) {
 		text := r.setUntil(ctx, c.UserID, me, p, at, loc, fallback)
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
+	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -210,7 +211,7 @@ func TestScheduleAcrossDaylightSaving(t *testing.T) {
 		clk.Set(at)
 		dms++
 		msg := h.dm(telFleet, dms)
-		if !strings.Contains(msg.Text, "is now *"+labelOf(profile)+"*") {
+		if !strings.Contains(msg.Text, "is now *"+notify.ProfileLabel(profile)+"*") {
 			t.Errorf("step %d: direct message = %q, want %s", step, msg.Text, profile)
 		}
 		if p, _ := h.enco.FMU(mobile); p != profile {
@@ -236,16 +237,6 @@ func TestScheduleAcrossDaylightSaving(t *testing.T) {
 	h.waitSchedule(telFleet, time.Date(2026, 10, 25, 7, 0, 0, 0, time.UTC))
 	run(2, time.Date(2026, 10, 25, 7, 0, 1, 0, time.UTC), enco.ProfileProfessional, time.Date(2026, 10, 25, 17, 0, 0, 0, time.UTC))
 	run(3, time.Date(2026, 10, 25, 17, 0, 1, 0, time.UTC), enco.ProfilePrivate, time.Date(2026, 10, 26, 7, 0, 0, 0, time.UTC))
-}
-
-func labelOf(p enco.Profile) string {
-	switch p {
-	case enco.ProfilePrivate:
-		return "Private"
-	case enco.ProfileProfessional:
-		return "Professional"
-	}
-	return "On duty"
 }
 
 // TestScheduleLateOrFailing skips a change found more than 15 minutes late,
