@@ -225,6 +225,13 @@ func (s *Scheduler) finish(ctx context.Context, c state.ClaimedSchedule, next *s
 		at = next.Due
 	}
 	if !s.settle(ctx, c, next, at, fx) {
+		if o.msisdn != "" {
+			// EnCo was called all the same (the schedule was cleared, or
+			// another replica took it over, meanwhile): every call is audited.
+			lost := audit
+			lost.Decision += ", claim lost: not reported"
+			r.audit(ctx, lost)
+		}
 		return false
 	}
 	r.log().Info("audit", "user", audit.UserID, "command", audit.Command, "decision", audit.Decision, "detail", audit.Detail)
