@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -138,6 +139,9 @@ type botProc struct {
 // botOptions are what a scenario gives the bot besides the fakes.
 type botOptions struct {
 	policy string // policy YAML
+	// encoURL is the EnCo base URL, when not the sandbox's own (a recorder
+	// in front of it).
+	encoURL string
 }
 
 // startBot starts the bot with an environment that points it at fake, sb and
@@ -168,7 +172,7 @@ func startBot(b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, o botO
 		"SLACK_BOT_TOKEN=" + fake.BotToken,
 		"SLACK_APP_TOKEN=" + fake.AppToken,
 		"SLACK_API_URL=" + fake.URL,
-		"ENCO_BASE_URL=" + sb.URL,
+		"ENCO_BASE_URL=" + cmp.Or(o.encoURL, sb.URL),
 		"ENCO_CLIENT_ID=" + sb.ClientID,
 		"ENCO_CLIENT_SECRET=" + sb.ClientSecret,
 		"ENCO_M2M_API_KEY=" + sb.APIKey,

@@ -54,6 +54,10 @@
 //   - Bulk: 1,000 SIM cards deactivated through ten 100-card commands in one
 //     channel, with the fake Slack allowing one message a second per
 //     channel; Slack calls made, 429 answers, time to the last summary.
+//   - Scheduler: with one replica idle, the Redis calls its FMU scheduler
+//     makes a second (counted with MONITOR); then 1,000 FMU changes due at
+//     the same moment across two replicas, and how late each reaches EnCo
+//     (p50, p99), through a recorder in front of the sandbox.
 //   - Memory: the bot's resident memory (VmRSS) idle after start, and its
 //     peak (VmHWM) under each load.
 //   - ExtraDevices: a one-card operation completed by its own callback, then

@@ -27,6 +27,7 @@ const fmuUsage = "*Usage*\n" +
 	"`/fmu private|professional|on-duty <targets>` — set other people's profiles, after you confirm (`fmu.set`)\n" +
 	"Targets are mobile numbers (`0470 12 34 56`, `+32 470 12 34 56`) and @people, separated by spaces or commas. With several, the answers arrive in a thread.\n" +
 	"Example: `/fmu status 0470 00 00 02 0470 00 00 03` · `/fmu on-duty 0470 00 00 02, 0470 00 00 03`\n" +
+	"`/fmu on-duty until 18:00` · `/fmu private for 2h` · `/fmu schedule …` — change it later; `/fmu schedule help` says more\n" +
 	"`/fmu link @person mobile=<number> fixed=<number>` · `/fmu unlink @person` — a person's numbers in the directory (`directory.admin`)"
 
 // fmuTarget is one number an /fmu command is about.
@@ -62,6 +63,8 @@ func (r *Router) fmu(ctx context.Context, c *command) (Reply, func(context.Conte
 		return r.directoryLink(ctx, c, args), nil
 	case "unlink":
 		return r.directoryUnlink(ctx, c, args), nil
+	case "schedule", "schedules":
+		return r.fmuSchedule(ctx, c, args), nil
 	case "status":
 		if len(args) == 0 {
 			return r.fmuSelf(ctx, c, "")
@@ -74,6 +77,12 @@ func (r *Router) fmu(ctx context.Context, c *command) (Reply, func(context.Conte
 	}
 	if len(args) == 0 {
 		return r.fmuSelf(ctx, c, p)
+	}
+	switch i := untilForIndex(args); {
+	case i == 0:
+		return r.fmuSelfFor(ctx, c, p, args)
+	case i > 0:
+		return usageReply(usageErr(scheduleUsage, "`%s` sets your own profile for a while; for other people, use a weekly `/fmu schedule @person …`.", args[i].text)), nil
 	}
 	return r.fmuOthers(ctx, c, p, args)
 }
@@ -89,17 +98,10 @@ func parseProfile(s string) (enco.Profile, bool) {
 // fmuSelf reads (profile "") or sets the requester's own profile, on the
 // mobile number the directory has for them.
 func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply, func(context.Context)) {
-	if reply, ok := r.allow(ctx, c, "fmu.self"); !ok {
-		return reply, nil
-	}
-	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
+	me, reply, ok := r.ownMobile(ctx, c)
 	if !ok {
 		return reply, nil
 	}
-	if mine.Mobile == "" {
-		return textReply(r.noNumberHint("mobile", "mobile=0470 12 34 56")), nil
-	}
-	me := fmuTarget{digits: mine.Mobile}
 	if p == "" {
 		return textReply(":mag: Looking up your FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, me, true) }
 	}
@@ -110,11 +112,32 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 		err := r.FMU.SetFMUStatus(ctx, me.digits, p)
 		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.self", Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
 		text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*.", me.label(false), notify.ProfileLabel(p))
+		status := state.StatusDone
 		if err != nil {
 			text = fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
+			status = "failed"
+		} else {
+			r.cacheProfile(ctx, me.digits, p)
 		}
+		r.noteRecent(ctx, c.UserID, "Set your FMU profile to "+notify.ProfileLabel(p), status)
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
+}
+
+// ownMobile checks fmu.self and finds the requester's own mobile number;
+// when either fails, the reply says why.
+func (r *Router) ownMobile(ctx context.Context, c *command) (fmuTarget, Reply, bool) {
+	if reply, ok := r.allow(ctx, c, "fmu.self"); !ok {
+		return fmuTarget{}, reply, false
+	}
+	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
+	if !ok {
+		return fmuTarget{}, reply, false
+	}
+	if mine.Mobile == "" {
+		return fmuTarget{}, textReply(r.noNumberHint("mobile", "mobile=0470 12 34 56")), false
+	}
+	return fmuTarget{digits: mine.Mobile}, Reply{}, true
 }
 
 func apiDecision(err error) string {

@@ -119,6 +119,16 @@ type Router struct {
 	// OnCommand, when set, is told how each slash command ended (Reply.Outcome), for metrics.
 	OnCommand func(command, outcome string)
 
+	// Schedules keeps FMU schedules, recent operations and recently read
+	// profiles; nil turns schedules off and leaves the Home tab's lists empty.
+	Schedules ScheduleStore
+	// People gives people's time zones; nil means Europe/Brussels for all.
+	People People
+	// Home publishes Home tabs; nil turns the Home tab off.
+	Home HomePublisher
+	// Now is the clock of schedules (time.Now when nil).
+	Now func() time.Time
+
 	bg sync.WaitGroup
 }
 
@@ -371,6 +381,8 @@ func (r *Router) Action(ctx context.Context, cb slack.InteractionCallback) {
 		switch a.ActionID {
 		case ActionConfirm, ActionCancel, ActionApprove:
 			r.confirmClick(ctx, cb, a.ActionID, a.Value)
+		case ActionHomeFMUSet:
+			r.homeClick(ctx, cb, a.Value)
 		default:
 			r.log().Warn("unknown action", "action_id", a.ActionID, "user", cb.User.ID)
 		}

@@ -505,6 +505,12 @@ func (r *Router) startOperation(ctx context.Context, op *state.Operation, respon
 		r.failRunningStep(ctx, *op, text)
 		return false
 	}
+	if r.Schedules != nil {
+		recent := state.RecentOp{At: op.CreatedAt, Title: op.Params["title"], Status: op.Status, OperationID: op.ID}
+		if err := r.Schedules.NoteRecentOp(ctx, op.UserID, recent); err != nil {
+			r.log().Warn("note recent operation", "err", err, "operation", op.ID)
+		}
+	}
 	return true
 }
 

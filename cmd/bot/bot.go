@@ -65,6 +65,7 @@ type Main struct {
 	socket    *commands.Socket
 	deliverer *notify.Deliverer
 	expirer   *notify.Expirer
+	scheduler *commands.Scheduler
 	console   *console
 	slackAPI  *slack.Client
 	debug     *sideServer // when DEBUG_ADDR is set
@@ -157,6 +158,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	var groups permissions.Groups
 	var phones permissions.ProfilePhones
+	var people commands.People
+	var home commands.HomePublisher
 	if m.Console {
 		user := consolePeople[0]
 		if m.ConsoleUser != "" {
@@ -175,6 +178,7 @@ func (m *Main) Open(ctx context.Context) error {
 		sl = m.console
 		routerSlack = sl
 		steps = m.console
+		home = m.console
 	} else {
 		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken))
 		api := &notify.SlackAPI{Client: m.slackAPI}
@@ -184,6 +188,8 @@ func (m *Main) Open(ctx context.Context) error {
 		// channel's pace too; the deliverer paces its posts itself.
 		routerSlack = notify.PacedSlack{Slack: sl, Pacer: m.Store, Interval: c.SlackPostInterval}
 		phones = slackPhones{m.slackAPI}
+		people = slackPeople{m.slackAPI}
+		home = slackHome{m.slackAPI}
 	}
 
 	m.Router = &commands.Router{
@@ -204,7 +210,11 @@ func (m *Main) Open(ctx context.Context) error {
 		MaskNumbers: policy.MaskNumbers(),
 		OnAck:       m.Metrics.OnAck,
 		OnCommand:   m.Metrics.OnCommand,
+		Schedules:   m.Store,
+		People:      people,
+		Home:        home,
 	}
+	m.scheduler = &commands.Scheduler{Router: m.Router}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
 	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
@@ -213,6 +223,11 @@ func (m *Main) Open(ctx context.Context) error {
 	} else {
 		m.socket = &commands.Socket{Router: m.Router, Client: socketmode.New(m.slackAPI), Acks: m.Store}
 		m.socket.OnEvent(slackevents.FunctionExecuted, m.Router.OnFunctionExecuted)
+		m.socket.OnEvent(slackevents.AppHomeOpened, func(ctx context.Context, e slackevents.EventsAPIEvent) {
+			if ev, ok := e.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && ev.Tab == "home" {
+				m.Router.AppHomeOpened(ctx, ev.User)
+			}
+		})
 		m.Server.Live = m.socket.Live
 	}
 	return nil
@@ -354,6 +369,11 @@ func (m *Main) Run(ctx context.Context) error {
 		m.configureCallbacks(runCtx)
 	}()
 
+	// The scheduler makes scheduled FMU changes; it stops taking new ones
+	// with the front and finishes those under way.
+	var scheduling sync.WaitGroup
+	scheduling.Go(func() { _ = m.scheduler.Run(runCtx) })
+
 	// front takes commands: the Slack socket, or the console.
 	var front sync.WaitGroup
 	front.Add(1)
@@ -379,6 +399,7 @@ func (m *Main) Run(ctx context.Context) error {
 	stopRun()
 	m.Log.Info("shutting down: finishing work in flight")
 	front.Wait() // no new command or click from here on
+	scheduling.Wait()
 	m.Router.Wait()
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -489,6 +510,28 @@ func (p slackPhones) ProfilePhone(ctx context.Context, userID string) (string, e
 		return "", err
 	}
 	return u.Profile.Phone, nil
+}
+
+// slackPeople reads a person's time zone from users.info.
+type slackPeople struct{ api *slack.Client }
+
+func (p slackPeople) TimeZone(ctx context.Context, userID string) (string, error) {
+	u, err := p.api.GetUserInfoContext(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	return u.TZ, nil
+}
+
+// slackHome publishes Home tabs with views.publish.
+type slackHome struct{ api *slack.Client }
+
+func (h slackHome) PublishHome(ctx context.Context, user string, blocks []slack.Block) error {
+	_, err := h.api.PublishViewContext(ctx, slack.PublishViewContextRequest{
+		UserID: user,
+		View:   slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}},
+	})
+	return err
 }
 
 // directoryStore gives the policy's directory the entries directory admins set in Redis.

@@ -138,6 +138,7 @@ func (c *console) Run(ctx context.Context, m *Main) error {
 	for _, l := range consoleTryLines {
 		c.printf("%s\n", l)
 	}
+	c.printf("Home tab: /home · schedules: /fmu on-duty for 1m · /fmu schedule list.\n")
 	c.printf("Type a button's number to click it; /as @alice acts as someone else; quit or Ctrl-D ends.\n")
 	lines := make(chan string)
 	go func() {
@@ -259,13 +260,17 @@ func responseURL(key string) string { return "console:response:" + key }
 
 func (c *console) command(ctx context.Context, m *Main, line string) {
 	name, text, _ := strings.Cut(line, " ")
-	if name == "/step" {
-		c.step(ctx, m, text)
-		return
-	}
 	c.mu.Lock()
 	me := c.user
 	c.mu.Unlock()
+	switch name {
+	case "/step":
+		c.step(ctx, m, text)
+		return
+	case "/home": // what the app's Home tab in Slack shows
+		m.Router.Go(ctx, func(ctx context.Context) { m.Router.AppHomeOpened(ctx, me.id) })
+		return
+	}
 	key := c.newKey(me)
 	reply, after := m.Router.Command(ctx, slack.SlashCommand{
 		Command: name, Text: c.resolveMentions(strings.TrimSpace(text)), UserID: me.id, UserName: me.name,
@@ -483,6 +488,12 @@ func (c *console) Respond(ctx context.Context, responseURL string, m notify.Mess
 	return nil
 }
 
+// PublishHome implements commands.HomePublisher: the Home tab as text.
+func (c *console) PublishHome(ctx context.Context, user string, blocks []slack.Block) error {
+	c.show("(Home tab) ", notify.Message{Blocks: blocks}, "")
+	return nil
+}
+
 // UploadFile implements notify.Slack: the file Slack would attach is
 // written to disk, and its path shown.
 func (c *console) UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error {
@@ -524,8 +535,11 @@ func (c *console) drain(ctx context.Context, store *state.Store) {
 }
 
 func channelName(id string) string {
-	if id == consoleChannel {
+	switch id {
+	case consoleChannel:
 		return "#console"
+	case consoleUser:
+		return "(direct message)"
 	}
 	return "#" + id
 }

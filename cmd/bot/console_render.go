@@ -6,6 +6,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/notify"
 )
 
@@ -56,6 +57,14 @@ func renderBlocks(m notify.Message) (string, []consoleButton) {
 			}
 			for _, f := range b.Fields {
 				parts = append(parts, f.Text)
+			}
+			if b.Accessory != nil && b.Accessory.ButtonElement != nil {
+				btn := b.Accessory.ButtonElement
+				label := btn.Text.Text
+				if btn.ActionID == commands.ActionHomeFMUSet {
+					label += " " + btn.Value // the Home tab's buttons say Set / Current
+				}
+				buttons = append(buttons, consoleButton{label: label, actionID: btn.ActionID, value: btn.Value})
 			}
 		case *slack.ContextBlock:
 			for _, e := range b.ContextElements.Elements {

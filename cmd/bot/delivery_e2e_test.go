@@ -92,6 +92,9 @@ func (c *cluster) start(name string) *replica {
 	}
 	d := r.main.deliverer
 	d.MinIdle, d.ShutdownGrace, d.Block = testMinIdle, testGrace, testBlock
+	for _, f := range c.beforeRun {
+		f(r.main)
+	}
 
 	connected := c.slack.Connections()
 	r.stop = runMain(c.ctx, r.main)

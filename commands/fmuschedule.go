@@ -1,0 +1,574 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/schedule"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// Scheduled FMU changes: "/fmu on-duty until 18:00" and "/fmu private for
+// 2h" set the profile now and back later; "/fmu schedule <days>
+// HH:MM-HH:MM <profile> else <profile>" is a weekly rule. The Scheduler
+// makes the changes when they fall due.
+
+// MaxSchedules is how many schedules (weekly rules and pending changes back)
+// one person may have.
+const MaxSchedules = 20
+
+const scheduleUsage = "*Usage*\n" +
+	"`/fmu on-duty until 18:00` · `/fmu private until 2026-12-24 18:00` · `/fmu private for 2h` — set your profile now and back to the current one then (`for` takes `1m` to `30d`: `90m`, `1h30m`, `3d`)\n" +
+	"`/fmu schedule weekdays 08:00-18:00 professional else private` — every week (days: `weekdays`, `weekends`, `daily`, or `mon,tue,…`)\n" +
+	"`/fmu schedule list` · `/fmu schedule clear [id]` — your schedules\n" +
+	"`/fmu schedule @person … ` · `/fmu schedule list @person` · `/fmu schedule clear @person [id]` — someone else's (`fmu.set`)\n" +
+	"Times are in your Slack time zone, or Europe/Brussels when your profile has none."
+
+// ScheduleStore keeps scheduled FMU changes, each person's recent operations
+// and recently read profiles (state.Store implements it).
+type ScheduleStore interface {
+	FMUSchedules(ctx context.Context, user string) ([]state.FMUSchedule, error)
+	UpdateFMUSchedules(ctx context.Context, user string, fn func([]state.FMUSchedule) ([]state.FMUSchedule, []string, error)) error
+	ClaimFMUSchedules(ctx context.Context, now time.Time, n int, lease time.Duration) ([]state.ClaimedSchedule, time.Time, error)
+	SettleFMUSchedule(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, at time.Time, fx state.ScheduleEffects) (bool, error)
+	NoteRecentOp(ctx context.Context, user string, op state.RecentOp) error
+	RecentOps(ctx context.Context, user string) ([]state.RecentOp, error)
+	CacheFMUProfile(ctx context.Context, msisdn, profile string, ttl time.Duration) error
+	CachedFMUProfile(ctx context.Context, msisdn string) (string, bool, error)
+}
+
+// People tells a person's time zone, from their Slack profile (users.info).
+type People interface {
+	TimeZone(ctx context.Context, userID string) (string, error)
+}
+
+// now is the router's clock.
+func (r *Router) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// zone returns a person's time zone, Europe/Brussels when Slack gives none
+// (or cannot be asked); fallback says so.
+func (r *Router) zone(ctx context.Context, user string) (loc *time.Location, fallback bool) {
+	var name string
+	if r.People != nil {
+		var err error
+		if name, err = r.People.TimeZone(ctx, user); err != nil {
+			r.log().Warn("read time zone; using the default", "err", err, "user", user)
+		}
+	}
+	return schedule.Location(name)
+}
+
+// whenLabel shows a due time to the person, in their zone.
+func whenLabel(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Mon 2 Jan 15:04 MST")
+}
+
+func zoneNote(loc *time.Location, fallback bool) string {
+	if fallback {
+		return fmt.Sprintf("times in %s, as the Slack profile gives no time zone", loc)
+	}
+	return "times in " + loc.String()
+}
+
+// noSchedules is the answer when the router has no schedule store.
+func noSchedules() Reply {
+	return textReply(":warning: Schedules are not available on this bot.").with("unavailable")
+}
+
+// untilFor reads the "until …" or "for …" after a profile and returns when
+// the change back falls due.
+func untilFor(args []token, now time.Time, loc *time.Location) (time.Time, *UsageError) {
+	word := strings.ToLower(args[0].text)
+	rest := args[1:]
+	switch word {
+	case "for":
+		if len(rest) != 1 {
+			return time.Time{}, usageErr(scheduleUsage, "`for` takes one duration, like `for 2h` or `for 1h30m`.")
+		}
+		d, err := schedule.ParseDuration(rest[0].text)
+		if err != nil {
+			return time.Time{}, usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
+		}
+		return now.Add(d), nil
+	case "until":
+		var date, clock string
+		switch len(rest) {
+		case 1:
+			clock = rest[0].text
+		case 2:
+			date, clock = rest[0].text, rest[1].text
+		default:
+			return time.Time{}, usageErr(scheduleUsage, "`until` takes a time (`until 18:00`) or a date and time (`until 2026-12-24 18:00`).")
+		}
+		c, err := schedule.ParseClock(clock)
+		if err != nil {
+			return time.Time{}, usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
+		}
+		at, err := schedule.Until(now, loc, date, c)
+		if err != nil {
+			return time.Time{}, usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
+		}
+		return at, nil
+	}
+	return time.Time{}, usageErr(scheduleUsage, "`%s`: after the profile I expect `until` or `for`.", args[0].text)
+}
+
+// untilForIndex returns where "until" or "for" starts in args, or -1.
+func untilForIndex(args []token) int {
+	for i, t := range args {
+		if w := strings.ToLower(t.text); t.literal && (w == "until" || w == "for") {
+			return i
+		}
+	}
+	return -1
+}
+
+// fmuSelfFor sets the requester's profile now and schedules the change back
+// to the profile they have now.
+func (r *Router) fmuSelfFor(ctx context.Context, c *command, p enco.Profile, args []token) (Reply, func(context.Context)) {
+	if r.Schedules == nil {
+		return noSchedules(), nil
+	}
+	loc, fallback := r.zone(ctx, c.UserID)
+	now := r.now()
+	at, uerr := untilFor(args, now, loc)
+	if uerr != nil {
+		return usageReply(uerr), nil
+	}
+	me, reply, ok := r.ownMobile(ctx, c)
+	if !ok {
+		return reply, nil
+	}
+	current, err := r.Schedules.FMUSchedules(ctx, c.UserID)
+	if err != nil {
+		return r.scheduleDown(err), nil
+	}
+	if pendingBack(current) == nil && len(current) >= MaxSchedules {
+		return usageReply(tooManySchedules(c.UserID, c.UserID)), nil
+	}
+	if reply, ok := r.rateLimit(ctx, c); !ok {
+		return reply, nil
+	}
+	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s* until %s…", notify.ProfileLabel(p), whenLabel(at, loc))), func(ctx context.Context) {
+		text := r.setUntil(ctx, c.UserID, me, p, at, loc, fallback)
+		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+	}
+}
+
+// setUntil reads the current profile, sets p, and schedules the change back
+// at at. A change back already pending is replaced, keeping the profile it
+// went back to, so that "for 1h" after "for 2h" still ends where both began.
+func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco.Profile, at time.Time, loc *time.Location, fallback bool) string {
+	st, err := r.FMU.FMUStatus(ctx, me.digits)
+	switch {
+	case err != nil:
+		return fmt.Sprintf(":x: I could not read your FMU profile, so I changed nothing: %s", r.fmuError(err, "fmu status"))
+	case st.IsError:
+		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", orDefault(st.Error, "no reason given"))
+	}
+	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
+	r.audit(ctx, state.AuditEntry{UserID: user, Command: "fmu.self", Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
+	if err != nil {
+		r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), "failed")
+		return fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
+	}
+	r.cacheProfile(ctx, me.digits, p)
+	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), state.StatusDone)
+
+	back := st.Status
+	id := newID(4)
+	err = r.Schedules.UpdateFMUSchedules(ctx, user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
+		back = st.Status
+		var remove []string
+		if old := pendingBack(cur); old != nil {
+			back = enco.Profile(old.DueProfile)
+			remove = append(remove, old.ID)
+		}
+		if len(cur)-len(remove) >= MaxSchedules {
+			return nil, nil, tooManySchedules(user, user)
+		}
+		if back == p {
+			return nil, remove, nil
+		}
+		return []state.FMUSchedule{{
+			ID: id, User: user, CreatedBy: user, CreatedAt: r.now(), Zone: loc.String(),
+			Kind: state.ScheduleOnce, Profile: string(back), Due: at, DueProfile: string(back),
+		}}, remove, nil
+	})
+	var uerr *UsageError
+	switch {
+	case errors.As(err, &uerr):
+		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back: %s", me.label(false), notify.ProfileLabel(p), uerr.Msg)
+	case err != nil:
+		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back. %s", me.label(false), notify.ProfileLabel(p), r.storeFailure(err, "save schedule"))
+	case back == p:
+		return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is *%s*, as it was before, so there is nothing to change back.", me.label(false), notify.ProfileLabel(p))
+	}
+	r.audit(ctx, state.AuditEntry{UserID: user, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> back to %s at %s", id, user, back, at.UTC().Format(time.RFC3339))})
+	return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*. I will set it back to *%s* at %s (`%s`; %s). `/fmu schedule clear %s` cancels that.",
+		me.label(false), notify.ProfileLabel(p), notify.ProfileLabel(back), whenLabel(at, loc), id, zoneNote(loc, fallback), id)
+}
+
+// pendingBack returns the change back of an earlier "until"/"for", if any.
+func pendingBack(cur []state.FMUSchedule) *state.FMUSchedule {
+	for i := range cur {
+		if cur[i].Kind == state.ScheduleOnce {
+			return &cur[i]
+		}
+	}
+	return nil
+}
+
+func tooManySchedules(user, requester string) *UsageError {
+	who := fmt.Sprintf("<@%s> has", user)
+	if user == requester {
+		who = "You have"
+	}
+	return usageErr(scheduleUsage, "%s %d schedules already, the most one person may have. Remove one first: `/fmu schedule list` shows them, `/fmu schedule clear <id>` removes one.", who, MaxSchedules)
+}
+
+func (r *Router) scheduleDown(err error) Reply {
+	ref := newID(4)
+	r.log().Error("schedules", "err", err, "ref", ref)
+	return storeDown(ref)
+}
+
+// fmuSchedule answers /fmu schedule …
+func (r *Router) fmuSchedule(ctx context.Context, c *command, args []token) Reply {
+	if r.Schedules == nil {
+		return noSchedules()
+	}
+	if len(args) == 0 {
+		return textReply(scheduleUsage)
+	}
+	switch strings.ToLower(args[0].text) {
+	case "help":
+		return textReply(scheduleUsage)
+	case "list":
+		return r.scheduleList(ctx, c, args[1:])
+	case "clear":
+		return r.scheduleClear(ctx, c, args[1:])
+	}
+	return r.scheduleAdd(ctx, c, args)
+}
+
+// people splits the @people at the start of args from the rest.
+func people(args []token) (users []string, rest []token, uerr *UsageError) {
+	for i, t := range args {
+		switch {
+		case t.user != "":
+			if !slices.Contains(users, t.user) {
+				users = append(users, t.user)
+			}
+		case t.group != "":
+			return nil, nil, usageErr(scheduleUsage, "`%s` is a user group; name the people instead.", t.text)
+		default:
+			return users, args[i:], nil
+		}
+	}
+	return users, nil, nil
+}
+
+// scheduleOwner decides whose schedules a command is about: the requester's
+// own (fmu.self) or the people named (fmu.set).
+func (r *Router) scheduleOwner(ctx context.Context, c *command, users []string) ([]string, Reply, bool) {
+	if len(users) == 0 || (len(users) == 1 && users[0] == c.UserID) {
+		reply, ok := r.allow(ctx, c, "fmu.self")
+		return []string{c.UserID}, reply, ok
+	}
+	reply, ok := r.allow(ctx, c, "fmu.set")
+	return users, reply, ok
+}
+
+// scheduleAdd reads "[@people] <days> HH:MM-HH:MM <profile> else <profile>"
+// and stores the weekly rule for each person, refusing one that overlaps a
+// rule they have or would exceed MaxSchedules; nothing is stored unless it
+// can be stored for everyone.
+func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) Reply {
+	users, rest, uerr := people(args)
+	if uerr != nil {
+		return usageReply(uerr)
+	}
+	rule, in, out, uerr := parseWeekly(rest)
+	if uerr != nil {
+		return usageReply(uerr)
+	}
+	if max := r.maxTargets(); len(users) > max {
+		return usageReply(usageErr(scheduleUsage, "That is %d people; one command takes at most %d.", len(users), max))
+	}
+	owners, reply, ok := r.scheduleOwner(ctx, c, users)
+	if !ok {
+		return reply
+	}
+	type plan struct {
+		user     string
+		loc      *time.Location
+		fallback bool
+		sc       state.FMUSchedule
+	}
+	plans := make([]plan, 0, len(owners))
+	now := r.now()
+	for _, u := range owners {
+		e, _, _, err := r.lookup(ctx, u)
+		if err != nil {
+			return r.directoryDown(err)
+		}
+		if e.Mobile == "" {
+			if u == c.UserID {
+				return textReply(r.noNumberHint("mobile", "mobile=0470 12 34 56"))
+			}
+			return usageReply(usageErr(scheduleUsage, "I don't know the mobile number of <@%s>. Ask someone who holds `directory.admin` to link it: `/fmu link @person mobile=0470 12 34 56`.", u))
+		}
+		loc, fallback := r.zone(ctx, u)
+		due, start := rule.Next(now, loc)
+		sc := state.FMUSchedule{
+			ID: newID(4), User: u, CreatedBy: c.UserID, CreatedAt: now, Zone: loc.String(),
+			Kind: state.ScheduleWeekly, Profile: string(in), Else: string(out),
+			Days: uint8(rule.Days), Start: int(rule.Start), End: int(rule.End),
+			Due: due, DueProfile: string(out),
+		}
+		if start {
+			sc.DueProfile = string(in)
+		}
+		plans = append(plans, plan{user: u, loc: loc, fallback: fallback, sc: sc})
+	}
+	// Check everyone first, so that a refusal stores nothing for anyone.
+	for _, p := range plans {
+		cur, err := r.Schedules.FMUSchedules(ctx, p.user)
+		if err != nil {
+			return r.scheduleDown(err)
+		}
+		if uerr := checkRule(cur, p.sc, rule, c.UserID); uerr != nil {
+			return usageReply(uerr)
+		}
+	}
+	var lines []string
+	for _, p := range plans {
+		err := r.Schedules.UpdateFMUSchedules(ctx, p.user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
+			if uerr := checkRule(cur, p.sc, rule, c.UserID); uerr != nil {
+				return nil, nil, uerr
+			}
+			return []state.FMUSchedule{p.sc}, nil, nil
+		})
+		var uerr *UsageError
+		if errors.As(err, &uerr) {
+			return usageReply(uerr)
+		}
+		if err != nil {
+			return r.scheduleDown(err)
+		}
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> %s %s else %s (%s)", p.sc.ID, p.user, rule, in, out, p.loc)})
+		whose := "Yours"
+		if p.user != c.UserID {
+			whose = fmt.Sprintf("<@%s>'s", p.user)
+		}
+		lines = append(lines, fmt.Sprintf("%s `%s`: next change to *%s* at %s (%s).", whose, p.sc.ID, notify.ProfileLabel(enco.Profile(p.sc.DueProfile)), whenLabel(p.sc.Due, p.loc), zoneNote(p.loc, p.fallback)))
+	}
+	return textReply(fmt.Sprintf(":white_check_mark: Scheduled %s: *%s* from %s to %s, *%s* otherwise.\n%s",
+		rule.Days, notify.ProfileLabel(in), rule.Start, rule.End, notify.ProfileLabel(out), strings.Join(lines, "\n")))
+}
+
+// lookup reads a person's numbers from the directory, if there is one.
+func (r *Router) lookup(ctx context.Context, user string) (e permissions.Entry, source string, ok bool, err error) {
+	if r.Directory == nil {
+		return permissions.Entry{}, "", false, nil
+	}
+	return r.Directory.Lookup(ctx, user)
+}
+
+// parseWeekly reads "<days> HH:MM-HH:MM <profile> else <profile>".
+func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *UsageError) {
+	example := "`/fmu schedule weekdays 08:00-18:00 professional else private`"
+	if len(toks) != 5 || !strings.EqualFold(toks[3].text, "else") {
+		if len(toks) == 3 {
+			return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "Say which profile applies outside those hours with `else`, e.g. %s.", example)
+		}
+		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "A weekly schedule reads `<days> HH:MM-HH:MM <profile> else <profile>`, e.g. %s.", example)
+	}
+	rule, err := schedule.Parse(toks[0].text, toks[1].text)
+	if err != nil {
+		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
+	}
+	in, ok := parseProfile(toks[2].text)
+	if !ok {
+		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "`%s` is not a profile: use `private`, `professional` or `on-duty`.", toks[2].text)
+	}
+	out, ok := parseProfile(toks[4].text)
+	if !ok {
+		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "`%s` is not a profile: use `private`, `professional` or `on-duty`.", toks[4].text)
+	}
+	if in == out {
+		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "Both profiles are *%s*; give two different ones.", notify.ProfileLabel(in))
+	}
+	return rule, in, out, nil
+}
+
+// checkRule refuses a weekly rule that overlaps one the person has, or that
+// would take them past MaxSchedules.
+func checkRule(cur []state.FMUSchedule, sc state.FMUSchedule, rule schedule.Weekly, requester string) *UsageError {
+	for _, o := range cur {
+		if o.Kind != state.ScheduleWeekly {
+			continue
+		}
+		other := weeklyOf(o)
+		if day, overlap := schedule.Overlaps(rule, other); overlap {
+			whose := "your"
+			if sc.User != requester {
+				whose = fmt.Sprintf("<@%s>'s", sc.User)
+			}
+			return usageErr(scheduleUsage, "`%s` overlaps %s schedule `%s` (%s) on %s. Clear it first (`/fmu schedule clear %s`) or pick hours that do not overlap.", rule, whose, o.ID, other, day, o.ID)
+		}
+	}
+	if len(cur) >= MaxSchedules {
+		return tooManySchedules(sc.User, requester)
+	}
+	return nil
+}
+
+func weeklyOf(sc state.FMUSchedule) schedule.Weekly {
+	return schedule.Weekly{Days: schedule.Days(sc.Days), Start: schedule.Clock(sc.Start), End: schedule.Clock(sc.End)}
+}
+
+// describeSchedule is one line about a schedule, for lists and the Home tab.
+func describeSchedule(sc state.FMUSchedule) string {
+	loc, _ := schedule.Location(sc.Zone)
+	next := fmt.Sprintf("*%s* at %s", notify.ProfileLabel(enco.Profile(sc.DueProfile)), whenLabel(sc.Due, loc))
+	by := ""
+	if sc.CreatedBy != sc.User {
+		by = fmt.Sprintf(", set by <@%s>", sc.CreatedBy)
+	}
+	if sc.Kind == state.ScheduleOnce {
+		return fmt.Sprintf("`%s` back to %s%s", sc.ID, next, by)
+	}
+	return fmt.Sprintf("`%s` %s: *%s*, else *%s* — next %s%s", sc.ID, weeklyOf(sc), notify.ProfileLabel(enco.Profile(sc.Profile)), notify.ProfileLabel(enco.Profile(sc.Else)), next, by)
+}
+
+// scheduleList shows a person's schedules.
+func (r *Router) scheduleList(ctx context.Context, c *command, args []token) Reply {
+	users, rest, uerr := people(args)
+	switch {
+	case uerr != nil:
+		return usageReply(uerr)
+	case len(rest) > 0:
+		return usageReply(usageErr(scheduleUsage, "`/fmu schedule list` takes at most one @person; `%s` is not one.", rest[0].text))
+	case len(users) > 1:
+		return usageReply(usageErr(scheduleUsage, "`/fmu schedule list` takes one @person at a time."))
+	}
+	owners, reply, ok := r.scheduleOwner(ctx, c, users)
+	if !ok {
+		return reply
+	}
+	user := owners[0]
+	list, err := r.Schedules.FMUSchedules(ctx, user)
+	if err != nil {
+		return r.scheduleDown(err)
+	}
+	whose := "You have"
+	if user != c.UserID {
+		whose = fmt.Sprintf("<@%s> has", user)
+	}
+	if len(list) == 0 {
+		return textReply(whose + " no FMU schedules. Try `/fmu on-duty until 18:00` or `/fmu schedule weekdays 08:00-18:00 professional else private`.")
+	}
+	lines := []string{fmt.Sprintf("%s %s:", whose, plural(len(list), "FMU schedule"))}
+	for _, sc := range list {
+		lines = append(lines, "• "+describeSchedule(sc))
+	}
+	return textReply(strings.Join(lines, "\n"))
+}
+
+// scheduleClear removes one schedule by id, or all of a person's.
+func (r *Router) scheduleClear(ctx context.Context, c *command, args []token) Reply {
+	users, rest, uerr := people(args)
+	switch {
+	case uerr != nil:
+		return usageReply(uerr)
+	case len(users) > 1:
+		return usageReply(usageErr(scheduleUsage, "`/fmu schedule clear` takes one @person at a time."))
+	case len(rest) > 1:
+		return usageReply(usageErr(scheduleUsage, "`/fmu schedule clear` takes one schedule id (or none, for all); `%s` is one too many.", rest[1].text))
+	}
+	id := ""
+	if len(rest) == 1 && !strings.EqualFold(rest[0].text, "all") {
+		id = strings.ToLower(rest[0].text)
+	}
+	owners, reply, ok := r.scheduleOwner(ctx, c, users)
+	if !ok {
+		return reply
+	}
+	user := owners[0]
+	var removed []state.FMUSchedule
+	err := r.Schedules.UpdateFMUSchedules(ctx, user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
+		removed = removed[:0]
+		var ids []string
+		for _, sc := range cur {
+			if id == "" || sc.ID == id {
+				removed = append(removed, sc)
+				ids = append(ids, sc.ID)
+			}
+		}
+		if id != "" && len(ids) == 0 {
+			var known []string
+			for _, sc := range cur {
+				known = append(known, "`"+sc.ID+"`")
+			}
+			hint := "there are none"
+			if len(known) > 0 {
+				hint = "the ids are " + strings.Join(known, ", ")
+			}
+			return nil, nil, usageErr(scheduleUsage, "There is no schedule `%s`; %s (`/fmu schedule list` shows them).", id, hint)
+		}
+		return nil, ids, nil
+	})
+	var ue *UsageError
+	switch {
+	case errors.As(err, &ue):
+		return usageReply(ue)
+	case err != nil:
+		return r.scheduleDown(err)
+	case len(removed) == 0:
+		return textReply("There were no FMU schedules to clear.")
+	}
+	for _, sc := range removed {
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "cleared", Detail: fmt.Sprintf("%s: <@%s>", sc.ID, user)})
+	}
+	if len(removed) == 1 {
+		return textReply(":white_check_mark: Cleared " + describeSchedule(removed[0]) + ". The profile stays as it is now.")
+	}
+	return textReply(fmt.Sprintf(":white_check_mark: Cleared %s. The profile stays as it is now.", plural(len(removed), "schedule")))
+}
+
+// noteRecent adds a change to a person's recent operations.
+func (r *Router) noteRecent(ctx context.Context, user, title, status string) {
+	if r.Schedules == nil {
+		return
+	}
+	if err := r.Schedules.NoteRecentOp(ctx, user, state.RecentOp{At: r.now(), Title: title, Status: status}); err != nil {
+		r.log().Warn("note recent operation", "err", err, "user", user)
+	}
+}
+
+// profileCacheTTL is how long a profile read or set is shown without asking
+// EnCo again.
+const profileCacheTTL = time.Minute
+
+func (r *Router) cacheProfile(ctx context.Context, msisdn string, p enco.Profile) {
+	if r.Schedules == nil {
+		return
+	}
+	if err := r.Schedules.CacheFMUProfile(ctx, msisdn, string(p), profileCacheTTL); err != nil {
+		r.log().Warn("cache profile", "err", err)
+	}
+}

@@ -1,0 +1,237 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// The Home tab shows a person their FMU profile with a button per profile,
+// their FMU schedules and their last operations. Slack sends app_home_opened
+// each time someone opens the tab, so it is built afresh then, and after a
+// click on one of its buttons.
+
+// ActionHomeFMUSet is the action_id of the Home tab's profile buttons; their
+// value is the profile (design.md).
+const ActionHomeFMUSet = "home_fmu_set"
+
+// HomePublisher publishes a person's Home tab (views.publish).
+type HomePublisher interface {
+	PublishHome(ctx context.Context, user string, blocks []slack.Block) error
+}
+
+// permissionUses says what each permission lets people do, for those who
+// cannot use the Home tab's profile buttons.
+var permissionUses = map[string]string{
+	permissions.FMURead:        "`/fmu status <targets>` — read other people's FMU profiles",
+	permissions.FMUSet:         "`/fmu on-duty <targets>` — set other people's FMU profiles",
+	permissions.SIMRead:        "`/sim status <numbers>` — read M2M SIM cards",
+	permissions.SIMActivate:    "`/sim activate <numbers>` — activate M2M SIM cards",
+	permissions.SIMDeactivate:  "`/sim deactivate <numbers>` — deactivate M2M SIM cards",
+	permissions.SIMReactivate:  "`/sim reactivate <numbers>` — reactivate M2M SIM cards",
+	permissions.SIMTerminate:   "`/sim terminate <numbers>` — terminate M2M SIM cards",
+	permissions.NumberRead:     "`/number available` — search FlexIO numbers",
+	permissions.NumberReserve:  "`/number reserve <number>` — reserve FlexIO numbers",
+	permissions.NumberRelease:  "`/number release <number>` — release FlexIO numbers",
+	permissions.CallSelf:       "`/call <destination>` — call out from your fixed number",
+	permissions.CallAny:        "`/call <destination> from=<origin>` — call out from any number",
+	permissions.DirectoryAdmin: "`/fmu link @person mobile=…` — link people's numbers",
+	permissions.AuditRead:      "`/sim audit` — read the audit trail",
+}
+
+// AppHomeOpened publishes the Home tab of a person who opened it.
+func (r *Router) AppHomeOpened(ctx context.Context, user string) {
+	r.publishHome(ctx, user, "")
+}
+
+func (r *Router) publishHome(ctx context.Context, user, notice string) {
+	if r.Home == nil || user == "" {
+		return
+	}
+	if err := r.Home.PublishHome(ctx, user, r.homeView(ctx, user, notice)); err != nil {
+		r.log().Warn("publish home tab", "err", err, "user", user)
+	}
+}
+
+// homeView builds a person's Home tab; notice, when set, is the outcome of
+// their last click, shown at the top.
+func (r *Router) homeView(ctx context.Context, user, notice string) []slack.Block {
+	blocks := []slack.Block{slack.NewHeaderBlock(plain("Your FMU profile"))}
+	if notice != "" {
+		blocks = append(blocks, section(notice))
+	}
+	d := r.Checker.Check(ctx, user, "", permissions.FMUSelf)
+	switch {
+	case !d.Allowed:
+		blocks = append(blocks, section(":no_entry: "+orDefault(d.Message, "You don't have the permission `fmu.self`.")+" So you cannot set your own FMU profile here."))
+		return append(blocks, r.mayDo(ctx, user)...)
+	}
+	e, _, _, err := r.lookup(ctx, user)
+	switch {
+	case err != nil:
+		ref := newID(4)
+		r.log().Error("directory lookup", "err", err, "ref", ref, "user", user)
+		blocks = append(blocks, section(fmt.Sprintf(":hourglass: I could not look up your number in the directory just now. Open this tab again in a minute. (ref `%s`)", ref)))
+	case e.Mobile == "":
+		blocks = append(blocks, section(r.noNumberHint("mobile", "mobile=0470 12 34 56")))
+	default:
+		blocks = append(blocks, r.profileBlocks(ctx, e.Mobile)...)
+	}
+	blocks = append(blocks, slack.NewDividerBlock(), section("*Scheduled changes*\n"+r.homeSchedules(ctx, user)))
+	blocks = append(blocks, slack.NewDividerBlock(), section("*Your last operations*\n"+r.homeRecent(ctx, user)))
+	return blocks
+}
+
+// profileBlocks shows the current profile and a button per profile.
+func (r *Router) profileBlocks(ctx context.Context, msisdn string) []slack.Block {
+	me := fmuTarget{digits: msisdn}
+	current, err := r.currentProfile(ctx, msisdn)
+	var head string
+	if err != nil {
+		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), r.fmuError(err, "home fmu status"))
+	} else {
+		head = fmt.Sprintf("%s is *%s*.", me.label(false), notify.ProfileLabel(current))
+	}
+	blocks := []slack.Block{section(head)}
+	for _, p := range []struct {
+		profile enco.Profile
+		what    string
+	}{
+		{enco.ProfilePrivate, "business calls do not reach your mobile"},
+		{enco.ProfileProfessional, "business calls reach your mobile"},
+		{enco.ProfileOnDuty, "business calls reach your mobile, on duty"},
+	} {
+		label := "Set"
+		if p.profile == current {
+			label = "Current"
+		}
+		btn := slack.NewButtonBlockElement(ActionHomeFMUSet, string(p.profile), plain(label))
+		if p.profile == current {
+			btn.Style = slack.StylePrimary
+		}
+		text := fmt.Sprintf("*%s* — %s", notify.ProfileLabel(p.profile), p.what)
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("home_fmu_"+string(p.profile))))
+	}
+	return blocks
+}
+
+// currentProfile reads a profile, from the short-lived cache when it has it.
+func (r *Router) currentProfile(ctx context.Context, msisdn string) (enco.Profile, error) {
+	if r.Schedules != nil {
+		if p, ok, err := r.Schedules.CachedFMUProfile(ctx, msisdn); err == nil && ok {
+			return enco.Profile(p), nil
+		}
+	}
+	st, err := r.FMU.FMUStatus(ctx, msisdn)
+	if err != nil {
+		return "", err
+	}
+	if st.IsError {
+		return "", &enco.Error{Op: "fmu status", StatusCode: 200, Message: orDefault(st.Error, "no reason given")}
+	}
+	r.cacheProfile(ctx, msisdn, st.Status)
+	return st.Status, nil
+}
+
+func (r *Router) homeSchedules(ctx context.Context, user string) string {
+	if r.Schedules == nil {
+		return "Schedules are not available on this bot."
+	}
+	list, err := r.Schedules.FMUSchedules(ctx, user)
+	if err != nil {
+		return r.storeFailure(err, "home schedules")
+	}
+	if len(list) == 0 {
+		return "None. Try `/fmu on-duty until 18:00`, `/fmu private for 2h` or `/fmu schedule weekdays 08:00-18:00 professional else private`."
+	}
+	lines := make([]string, 0, len(list))
+	for _, sc := range list {
+		lines = append(lines, "• "+describeSchedule(sc))
+	}
+	return strings.Join(lines, "\n") + "\n`/fmu schedule clear <id>` removes one."
+}
+
+func (r *Router) homeRecent(ctx context.Context, user string) string {
+	if r.Schedules == nil {
+		return "Not available on this bot."
+	}
+	ops, err := r.Schedules.RecentOps(ctx, user)
+	if err != nil {
+		return r.storeFailure(err, "home recent operations")
+	}
+	if len(ops) == 0 {
+		return "None yet."
+	}
+	loc, _ := r.zone(ctx, user)
+	lines := make([]string, 0, len(ops))
+	for _, op := range ops {
+		lines = append(lines, fmt.Sprintf("• %s — %s — _%s_", op.At.In(loc).Format("Mon 2 Jan 15:04"), op.Title, op.Status))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// mayDo lists what a person may do, for those without fmu.self.
+func (r *Router) mayDo(ctx context.Context, user string) []slack.Block {
+	var lines []string
+	for _, p := range permissions.KnownPermissions() {
+		use, ok := permissionUses[p]
+		if !ok {
+			continue
+		}
+		if r.Checker.Check(ctx, user, "", p).Allowed {
+			lines = append(lines, "• "+use)
+		}
+	}
+	if len(lines) == 0 {
+		return []slack.Block{section("The policy grants you no command yet. Ask an admin to add you to a role; `/fmu help`, `/sim help`, `/number help` and `/call help` show what each command does.")}
+	}
+	return []slack.Block{section("*What you may do*\n" + strings.Join(lines, "\n"))}
+}
+
+// homeClick sets the clicker's own profile from a Home tab button, with the
+// permission check and audit of /fmu <profile>, and publishes the tab again.
+func (r *Router) homeClick(ctx context.Context, cb slack.InteractionCallback, value string) {
+	user := cb.User.ID
+	p := enco.Profile(value)
+	if !p.Valid() {
+		r.log().Warn("home click with an unknown profile", "value", value, "user", user)
+		return
+	}
+	c := &command{SlashCommand: slack.SlashCommand{Command: "/fmu", Text: strings.ToLower(string(p)) + " (Home tab)", UserID: user}}
+	if reply, ok := r.allow(ctx, c, permissions.FMUSelf); !ok {
+		r.publishHome(ctx, user, reply.Text)
+		return
+	}
+	mine, reply, ok := r.ownNumbers(ctx, user)
+	if !ok {
+		r.publishHome(ctx, user, reply.Text)
+		return
+	}
+	if mine.Mobile == "" {
+		r.publishHome(ctx, user, "")
+		return
+	}
+	if reply, ok := r.rateLimit(ctx, c); !ok {
+		r.publishHome(ctx, user, reply.Text)
+		return
+	}
+	me := fmuTarget{digits: mine.Mobile}
+	err := r.FMU.SetFMUStatus(ctx, me.digits, p)
+	r.audit(ctx, state.AuditEntry{UserID: user, Command: "fmu.self", Decision: apiDecision(err), Detail: "own profile set to " + string(p) + " from the Home tab"})
+	if err != nil {
+		r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), "failed")
+		r.publishHome(ctx, user, fmt.Sprintf(":x: Your FMU profile was not changed: %s", r.fmuError(err, "home fmu set")))
+		return
+	}
+	r.cacheProfile(ctx, me.digits, p)
+	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), state.StatusDone)
+	loc, _ := r.zone(ctx, user)
+	r.publishHome(ctx, user, fmt.Sprintf(":white_check_mark: Set to *%s* at %s.", notify.ProfileLabel(p), r.now().In(loc).Format("15:04")))
+}

@@ -1,0 +1,104 @@
+package commands
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// recordingAudit keeps the audit entries written through it.
+type recordingAudit struct {
+	Store
+	mu      sync.Mutex
+	entries []state.AuditEntry
+}
+
+func (s *recordingAudit) Audit(_ context.Context, e state.AuditEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries = append(s.entries, e)
+	return nil
+}
+
+// settleStore answers every settle with won.
+type settleStore struct {
+	ScheduleStore
+	won     bool
+	settled []state.ScheduleEffects
+}
+
+func (s *settleStore) SettleFMUSchedule(_ context.Context, _ state.ClaimedSchedule, _ *state.FMUSchedule, _ time.Time, fx state.ScheduleEffects) (bool, error) {
+	s.settled = append(s.settled, fx)
+	return s.won, nil
+}
+
+// setFMU records the profile changes asked of it.
+type setFMU struct {
+	FMUAPI
+	sets []string
+}
+
+func (f *setFMU) SetFMUStatus(_ context.Context, msisdn string, p enco.Profile) error {
+	f.sets = append(f.sets, msisdn+"="+string(p))
+	return nil
+}
+
+// TestSchedulerAuditsAChangeWhoseClaimWasLost checks that an EnCo call is
+// audited even when its claim was lost meanwhile (the schedule cleared, or
+// taken over), while the report and its audit entry go only with a won
+// claim.
+func TestSchedulerAuditsAChangeWhoseClaimWasLost(t *testing.T) {
+	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name      string
+		won       bool
+		wantAudit string // the decision audited by the router itself, "" for none
+	}{
+		{"claim won", true, ""},
+		{"claim lost", false, "api call, claim lost: not reported"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			audits, scheds, fmu := &recordingAudit{}, &settleStore{won: tt.won}, &setFMU{}
+			s := &Scheduler{Router: &Router{
+				Checker:   telChecker{"fmu.self": true},
+				Store:     audits,
+				FMU:       fmu,
+				Directory: telDirectory{"U0ME": {Mobile: "32470000001"}},
+				Schedules: scheds,
+				Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Now:       func() time.Time { return now },
+			}}
+			c := state.ClaimedSchedule{FMUSchedule: state.FMUSchedule{ID: "s1", User: "U0ME", CreatedBy: "U0ME", Kind: state.ScheduleOnce,
+				Zone: "Europe/Brussels", Due: now.Add(-time.Second), DueProfile: "PRIVATE"}, Lease: 1}
+			s.run(context.Background(), c)
+
+			if len(fmu.sets) != 1 || fmu.sets[0] != "32470000001=PRIVATE" {
+				t.Fatalf("EnCo changes = %v, want one to PRIVATE", fmu.sets)
+			}
+			if len(scheds.settled) != 1 {
+				t.Fatalf("settles = %d, want 1", len(scheds.settled))
+			}
+			fx := scheds.settled[0]
+			if fx.Report == nil || !strings.Contains(fx.Report.Text, "is now *Private*") || fx.Report.Channel != "U0ME" {
+				t.Errorf("report = %+v, want the change, to the person", fx.Report)
+			}
+			if fx.Audit == nil || fx.Audit.Decision != "api call" {
+				t.Errorf("settle's audit = %+v, want api call", fx.Audit)
+			}
+			var got string
+			if len(audits.entries) > 0 {
+				got = audits.entries[0].Decision
+			}
+			if got != tt.wantAudit || len(audits.entries) > 1 {
+				t.Errorf("router audit = %+v, want %q", audits.entries, tt.wantAudit)
+			}
+		})
+	}
+}
