@@ -130,6 +130,12 @@ func TestApprovalExpiresAndCanBeCancelled(t *testing.T) {
 	h.waitFor("the approval request", func() bool { _, ok := h.approvalMessage(opsChan); return ok })
 	req, _ := h.approvalMessage(opsChan)
 	id := buttonValue(t, req.Blocks, "approve")
+	// The request is posted before its approval is stored (the approval
+	// keeps the message's ts): wait for it to be stored, then to expire.
+	h.waitFor("the approval to be stored", func() bool {
+		_, ok, err := h.main.Store.PeekConfirmation(h.ctx, id)
+		return err == nil && ok
+	})
 	h.waitFor("the approval to expire", func() bool {
 		_, ok, err := h.main.Store.PeekConfirmation(h.ctx, id)
 		return err == nil && !ok
