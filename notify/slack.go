@@ -40,8 +40,13 @@ type Slack interface {
 // SlackAPI is Slack through slack-go's Web API client.
 type SlackAPI struct {
 	Client *slack.Client
-	// HTTPClient posts to response URLs; nil means a client with a 10 s timeout.
+	// HTTPClient posts to response URLs and makes the calls slack-go cannot
+	// make as Slack wants them (see CompleteStep); nil means a client with a
+	// 10 s timeout.
 	HTTPClient *http.Client
+	// APIURL (ending in /) and Token are the Web API base URL and the bot
+	// token, for those calls.
+	APIURL, Token string
 }
 
 var defaultResponseClient = &http.Client{Timeout: 10 * time.Second}

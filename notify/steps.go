@@ -1,13 +1,19 @@
 package notify
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard/internal/redact"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -40,18 +46,49 @@ const stepClaimTTL = 72 * time.Hour
 // by any replica, long after the event (whose short-lived function token is
 // never stored).
 type Steps interface {
-	// CompleteStep ends a step execution successfully with its outputs.
-	CompleteStep(ctx context.Context, executionID string, outputs map[string]string) error
+	// CompleteStep ends a step execution successfully with its outputs,
+	// each of the type the manifest declares (a string, or an int for an
+	// integer output).
+	CompleteStep(ctx context.Context, executionID string, outputs map[string]any) error
 	// FailStep ends a step execution with an error shown in the workflow's activity.
 	FailStep(ctx context.Context, executionID, message string) error
 	// Permalink returns the URL of a message.
 	Permalink(ctx context.Context, channel, ts string) (string, error)
 }
 
-// CompleteStep implements Steps.
-func (s *SlackAPI) CompleteStep(ctx context.Context, executionID string, outputs map[string]string) error {
-	if err := s.Client.FunctionCompleteSuccessContext(ctx, executionID, slack.FunctionCompleteSuccessRequestOptionOutput(outputs)); err != nil {
+// CompleteStep implements Steps. Slack checks the outputs against the
+// step's output types in the manifest, so an integer must go as a JSON
+// number; slack-go sends every output as a string, so this call is made
+// here, as slack-go would make it otherwise (JSON body, bearer token).
+func (s *SlackAPI) CompleteStep(ctx context.Context, executionID string, outputs map[string]any) error {
+	body, err := json.Marshal(struct {
+		ID      string         `json:"function_execution_id"`
+		Outputs map[string]any `json:"outputs"`
+	}{executionID, outputs})
+	if err != nil {
 		return fmt.Errorf("functions.completeSuccess: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cmp.Or(s.APIURL, slack.APIURL)+"functions.completeSuccess", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("functions.completeSuccess: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	resp, err := cmp.Or(s.HTTPClient, defaultResponseClient).Do(req)
+	if err != nil {
+		return fmt.Errorf("functions.completeSuccess: %w", redact.URLs(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests {
+		wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return fmt.Errorf("functions.completeSuccess: %w", &slack.RateLimitedError{RetryAfter: time.Duration(max(wait, 1)) * time.Second})
+	}
+	var reply slack.SlackResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&reply); err != nil {
+		return fmt.Errorf("functions.completeSuccess: HTTP %d, unreadable answer: %w", resp.StatusCode, err)
+	}
+	if !reply.Ok {
+		return fmt.Errorf("functions.completeSuccess: %w", reply.Err())
 	}
 	return nil
 }
@@ -133,7 +170,7 @@ func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
 
 // stepOutputs are the outputs of a finished step operation, or the reason
 // the step failed (an FMU profile that was not set).
-func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state.Progress) (map[string]string, string, error) {
+func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state.Progress) (map[string]any, string, error) {
 	var link string
 	if op.ThreadTS != "" {
 		var err error
@@ -146,9 +183,9 @@ func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state
 		if p.Failed > 0 {
 			return nil, fmt.Sprintf("The FMU profile was not changed; EnCo's answer is in the thread: %s", link), nil
 		}
-		return map[string]string{"profile": op.Params[ParamProfile]}, "", nil
+		return map[string]any{"profile": op.Params[ParamProfile]}, "", nil
 	case permissions.StepSIMChange:
-		return map[string]string{"succeeded": strconv.Itoa(p.Done), "failed": strconv.Itoa(p.Failed), "thread_url": link}, "", nil
+		return map[string]any{"succeeded": p.Done, "failed": p.Failed, "thread_url": link}, "", nil
 	}
 	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params[ParamStepFunction]), nil
 }

@@ -18,7 +18,7 @@ type fakeSteps struct {
 	completions []string // "exec ok k=v…" or "exec error text"
 }
 
-func (f *fakeSteps) CompleteStep(_ context.Context, exec string, outputs map[string]string) error {
+func (f *fakeSteps) CompleteStep(_ context.Context, exec string, outputs map[string]any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.completions = append(f.completions, fmt.Sprintf("%s ok %v", exec, outputs))

@@ -181,7 +181,7 @@ func (m *Main) Open(ctx context.Context) error {
 		home = m.console
 	} else {
 		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken))
-		api := &notify.SlackAPI{Client: m.slackAPI}
+		api := &notify.SlackAPI{Client: m.slackAPI, APIURL: c.SlackAPIURL, Token: c.SlackBotToken}
 		sl, steps = api, api
 		groups = slackGroups{m.slackAPI}
 		// The router's own posts (an operation's first message) keep the

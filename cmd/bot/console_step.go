@@ -92,10 +92,10 @@ func stepArgs(text string, names []string) (map[string]string, error) {
 }
 
 // CompleteStep implements notify.Steps.
-func (c *console) CompleteStep(ctx context.Context, executionID string, outputs map[string]string) error {
+func (c *console) CompleteStep(ctx context.Context, executionID string, outputs map[string]any) error {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(outputs)) {
-		parts = append(parts, k+"="+outputs[k])
+		parts = append(parts, fmt.Sprintf("%s=%v", k, outputs[k]))
 	}
 	c.printf("\nworkflow step %s completed: %s\n", executionID, strings.Join(parts, " "))
 	return nil

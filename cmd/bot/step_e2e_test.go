@@ -341,7 +341,7 @@ func TestStepReplicaKilledBetweenConfirmAndCompletion(t *testing.T) {
 	a.kill()
 
 	got := c.completion(exec)
-	if !got.Success || got.Outputs["succeeded"] != "2" || got.Outputs["failed"] != "0" || got.Outputs["thread_url"] == "" {
+	if !got.Success || got.Outputs["succeeded"] != json.Number("2") || got.Outputs["failed"] != json.Number("0") || got.Outputs["thread_url"] == "" {
 		t.Errorf("completion: got %+v, want success with succeeded=2, failed=0 and a thread URL", got)
 	}
 	c.waitFor("an empty delivery queue", func() bool { return b.queueDepth() == 0 })

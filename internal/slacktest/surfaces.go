@@ -31,8 +31,9 @@ type FunctionCompletion struct {
 	ExecutionID string
 	// Success is true for completeSuccess, false for completeError.
 	Success bool
-	// Outputs are the outputs of a completeSuccess call.
-	Outputs map[string]string
+	// Outputs are the outputs of a completeSuccess call, as JSON decodes
+	// them: a string, or a json.Number for a number.
+	Outputs map[string]any
 	// Error is the error text of a completeError call.
 	Error string
 }
@@ -149,9 +150,11 @@ func (s *Server) functionsCompleteSuccess(r *apiRequest) apiReply {
 	if id == "" {
 		return fail("invalid_arguments")
 	}
-	var outputs map[string]string
+	var outputs map[string]any
 	if raw := r.form.Get("outputs"); raw != "" && raw != "null" {
-		if err := json.Unmarshal([]byte(raw), &outputs); err != nil {
+		d := json.NewDecoder(strings.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&outputs); err != nil {
 			return fail("invalid_arguments")
 		}
 	}
@@ -176,7 +179,7 @@ func (s *Server) FunctionCompletions(executionID string) []FunctionCompletion {
 	var out []FunctionCompletion
 	for _, c := range s.completions {
 		if executionID == "" || c.ExecutionID == executionID {
-			outputs := make(map[string]string, len(c.Outputs))
+			outputs := make(map[string]any, len(c.Outputs))
 			for k, v := range c.Outputs {
 				outputs[k] = v
 			}
