@@ -102,30 +102,57 @@ func (b *replicaBarrier) DialHook(next redis.DialHook) redis.DialHook { return n
 
 func (b *replicaBarrier) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if err := next(ctx, cmd); err != nil || !writes(cmd) {
+		err := next(ctx, cmd)
+		if !writes(cmd) || !reachedServer(err) {
 			return err
 		}
-		if err := b.wait(ctx); err != nil {
-			cmd.SetErr(err)
-			return err
+		if werr := b.wait(ctx); werr != nil {
+			cmd.SetErr(werr)
+			return werr
 		}
-		return nil
+		return err
 	}
 }
 
 func (b *replicaBarrier) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if err := next(ctx, cmds); err != nil || ctx.Value(inBarrier{}) != nil || !anyWrites(cmds) {
+		err := next(ctx, cmds)
+		if ctx.Value(inBarrier{}) != nil || !anyWriteReached(cmds) {
 			return err
 		}
-		if err := b.wait(ctx); err != nil {
+		// The pipeline's error is its first command's error, which may be
+		// one command's nil reply or script error while the others wrote:
+		// the barrier is decided command by command.
+		if werr := b.wait(ctx); werr != nil {
 			for _, c := range cmds {
-				c.SetErr(err)
+				c.SetErr(werr)
 			}
-			return err
+			return werr
 		}
-		return nil
+		return err
 	}
+}
+
+// reachedServer reports whether a command's outcome came from the server
+// (a reply, a nil reply or an error reply), so that it may have written;
+// a command that never got an answer is the caller's to retry.
+func reachedServer(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return true
+	}
+	var re redis.Error
+	return errors.As(err, &re)
+}
+
+// anyWriteReached reports whether some write command of a pipeline reached
+// the server.
+func anyWriteReached(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if writes(c) && reachedServer(c.Err()) {
+			return true
+		}
+	}
+	return false
 }
 
 // wait writes the barrier key and waits for one replica to acknowledge it.
@@ -169,15 +196,6 @@ var readOnly = map[string]bool{
 }
 
 func writes(cmd redis.Cmder) bool { return !readOnly[cmd.Name()] }
-
-func anyWrites(cmds []redis.Cmder) bool {
-	for _, c := range cmds {
-		if writes(c) {
-			return true
-		}
-	}
-	return false
-}
 
 // redisLogger passes go-redis's own messages to the bot's log.
 type redisLogger struct{ log *slog.Logger }

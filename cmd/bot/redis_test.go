@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -126,5 +127,40 @@ func TestRedisLoggerWritesStructuredLines(t *testing.T) {
 	}
 	if line.Msg != "redis client" || line.Detail != `sentinel: new master="mymaster" addr="10.0.0.2:6379"` {
 		t.Errorf("log line = %+v, want msg \"redis client\" with the message as detail", line)
+	}
+}
+
+// TestReplicaBarrierDecidesPerCommand runs a pipeline whose first command
+// answers nil (a missing key) and whose second writes: the pipeline's error
+// is that nil, yet the write must still wait for a replica. With the replica
+// paused, the wait runs out and says so.
+func TestReplicaBarrierDecidesPerCommand(t *testing.T) {
+	t.Parallel()
+	group := redistest.StartSentinelGroup(t)
+	logs := &syncBuffer{}
+	rdb, err := dialRedis(group.URL(), "test:barrier-nil:", slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	group.PauseReplica()
+	defer group.ResumeReplica()
+	var set *redis.StatusCmd
+	_, err = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Get(ctx, "test:barrier-nil:missing")
+		set = p.Set(ctx, "test:barrier-nil:x", "1", time.Minute)
+		return nil
+	})
+	if !errors.Is(err, redis.Nil) || set.Err() != nil {
+		t.Fatalf("pipeline: %v, SET: %v; want the GET's nil and the SET done", err, set.Err())
+	}
+	if !strings.Contains(logs.String(), "no Redis replica acknowledged a write in time") {
+		t.Errorf("the write after a nil reply did not wait for a replica; logs:\n%s", logs)
 	}
 }
