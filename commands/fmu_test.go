@@ -183,6 +183,10 @@ func (c telChecker) CheckCommand(ctx context.Context, user, channel, _, permissi
 	return c.Check(ctx, user, channel, permission)
 }
 
+func (c telChecker) CheckOffChannel(ctx context.Context, user, permission string) permissions.Decision {
+	return c.Check(ctx, user, "", permission)
+}
+
 // telDirectory is a directory of policy-file entries.
 type telDirectory map[string]permissions.Entry
 

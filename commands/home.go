@@ -67,7 +67,7 @@ func (r *Router) homeView(ctx context.Context, user, notice string) []slack.Bloc
 	if notice != "" {
 		blocks = append(blocks, section(notice))
 	}
-	d := r.Checker.Check(ctx, user, "", permissions.FMUSelf)
+	d := r.Checker.CheckOffChannel(ctx, user, permissions.FMUSelf)
 	switch {
 	case !d.Allowed:
 		blocks = append(blocks, section(":no_entry: "+orDefault(d.Message, "You don't have the permission `fmu.self`.")+" So you cannot set your own FMU profile here."))
@@ -185,7 +185,7 @@ func (r *Router) mayDo(ctx context.Context, user string) []slack.Block {
 		if !ok {
 			continue
 		}
-		if r.Checker.Check(ctx, user, "", p).Allowed {
+		if r.Checker.CheckOffChannel(ctx, user, p).Allowed {
 			lines = append(lines, "• "+use)
 		}
 	}
@@ -204,7 +204,7 @@ func (r *Router) homeClick(ctx context.Context, cb slack.InteractionCallback, va
 		r.log().Warn("home click with an unknown profile", "value", value, "user", user)
 		return
 	}
-	c := &command{SlashCommand: slack.SlashCommand{Command: "/fmu", Text: strings.ToLower(string(p)) + " (Home tab)", UserID: user}}
+	c := &command{SlashCommand: slack.SlashCommand{Command: "/fmu", Text: strings.ToLower(string(p)) + " (Home tab)", UserID: user}, offChannel: true}
 	if reply, ok := r.allow(ctx, c, permissions.FMUSelf); !ok {
 		r.publishHome(ctx, user, reply.Text)
 		return

@@ -34,6 +34,7 @@ import (
 type Checker interface {
 	Check(ctx context.Context, userID, channelID, permission string) permissions.Decision
 	CheckCommand(ctx context.Context, userID, channelID, command, permission string) permissions.Decision
+	CheckOffChannel(ctx context.Context, userID, permission string) permissions.Decision
 }
 
 // Store is the shared state the commands need.
@@ -136,6 +137,9 @@ type Router struct {
 type command struct {
 	slack.SlashCommand
 	toks []token
+	// offChannel marks a command that comes from no channel (a Home tab
+	// click): channel allow-lists do not apply to it.
+	offChannel bool
 
 	// What its handling decided, for its log line.
 	permission, decision, rule string
@@ -245,7 +249,12 @@ func (r *Router) Wait() { r.bg.Wait() }
 // allow checks a permission and records the decision in the audit stream.
 // When it is denied, the reply says why.
 func (r *Router) allow(ctx context.Context, c *command, permission string) (Reply, bool) {
-	d := r.Checker.CheckCommand(ctx, c.UserID, c.ChannelID, c.Command, permission)
+	var d permissions.Decision
+	if c.offChannel {
+		d = r.Checker.CheckOffChannel(ctx, c.UserID, permission)
+	} else {
+		d = r.Checker.CheckCommand(ctx, c.UserID, c.ChannelID, c.Command, permission)
+	}
 	decision := "denied"
 	if d.Allowed {
 		decision = "allowed"

@@ -263,7 +263,7 @@ func (s *Scheduler) refusal(ctx context.Context, c state.ClaimedSchedule) string
 	if c.CreatedBy != c.User {
 		perm, who = "fmu.set", c.CreatedBy
 	}
-	d := r.Checker.Check(ctx, who, "", perm)
+	d := r.Checker.CheckOffChannel(ctx, who, perm)
 	if d.Allowed {
 		return ""
 	}

@@ -125,6 +125,18 @@ func (c *Checker) Check(ctx context.Context, userID, channelID, permission strin
 // found without calling Slack; user groups are resolved only when no such
 // grant exists.
 func (c *Checker) CheckCommand(ctx context.Context, userID, channelID, command, permission string) Decision {
+	return c.check(ctx, userID, channelID, command, permission, true)
+}
+
+// CheckOffChannel decides whether userID may use permission where there is
+// no channel: the app's Home tab, a scheduled change made on their behalf.
+// Channel allow-lists say where a slash command may be typed, so they do not
+// apply there; everything else does.
+func (c *Checker) CheckOffChannel(ctx context.Context, userID, permission string) Decision {
+	return c.check(ctx, userID, "", commandOf(permission), permission, false)
+}
+
+func (c *Checker) check(ctx context.Context, userID, channelID, command, permission string, inChannel bool) Decision {
 	p := c.policy
 	d := Decision{Permission: permission}
 	switch {
@@ -143,7 +155,7 @@ func (c *Checker) CheckCommand(ctx context.Context, userID, channelID, command, 
 	}
 
 	cmd := strings.TrimPrefix(strings.ToLower(command), "/")
-	if allowed, limited := p.channels[cmd]; limited && !slices.Contains(allowed, channelID) {
+	if allowed, limited := p.channels[cmd]; inChannel && limited && !slices.Contains(allowed, channelID) {
 		d.Rule = fmt.Sprintf("channel %s not in allow-list for /%s", orNone(channelID), cmd)
 		d.Message = fmt.Sprintf("/%s works only in %s.", cmd, channelMentions(allowed))
 		return d

@@ -480,3 +480,27 @@ channels:
 		}
 	}
 }
+
+// TestOffChannelChecksIgnoreChannelAllowLists: a Home tab click or a
+// scheduled change has no channel, so the allow-list of /fmu (which says
+// where the command may be typed) must not refuse it; the roles still decide.
+func TestOffChannelChecksIgnoreChannelAllowLists(t *testing.T) {
+	p := mustParse(t, `roles:
+  - name: staff
+    members: [U0STAFF01]
+    permissions: [fmu.self]
+channels:
+  fmu: [C0OPS0001]
+`)
+	c := NewChecker(p, nil)
+	ctx := context.Background()
+	if d := c.CheckCommand(ctx, "U0STAFF01", "", "/fmu", FMUSelf); d.Allowed {
+		t.Errorf("CheckCommand with no channel = allowed, want the allow-list to refuse a slash command outside C0OPS0001")
+	}
+	if d := c.CheckOffChannel(ctx, "U0STAFF01", FMUSelf); !d.Allowed {
+		t.Errorf("CheckOffChannel(fmu.self) = refused (%s), want allowed: the allow-list is for typed commands", d.Rule)
+	}
+	if d := c.CheckOffChannel(ctx, "U0STAFF01", FMUSet); d.Allowed {
+		t.Errorf("CheckOffChannel(fmu.set) = allowed, want the roles still to refuse it")
+	}
+}
