@@ -172,9 +172,21 @@ func (r *Router) homeRecent(ctx context.Context, user string) string {
 	loc, _ := r.zone(ctx, user)
 	lines := make([]string, 0, len(ops))
 	for _, op := range ops {
-		lines = append(lines, fmt.Sprintf("• %s — %s — _%s_", op.At.In(loc).Format("Mon 2 Jan 15:04"), op.Title, op.Status))
+		lines = append(lines, fmt.Sprintf("• %s — %s — _%s_", op.At.In(loc).Format("Mon 2 Jan 15:04"), op.Title, recentOutcome(op)))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// recentOutcome says how a recent operation ended: an operation is done once
+// every target answered, which says nothing of how many succeeded.
+func recentOutcome(op state.RecentOp) string {
+	switch {
+	case op.Status != state.StatusDone || op.Failed == 0:
+		return op.Status
+	case op.Succeeded == 0:
+		return "failed"
+	}
+	return fmt.Sprintf("done: %d succeeded, %d failed", op.Succeeded, op.Failed)
 }
 
 // mayDo lists what a person may do, for those without fmu.self.

@@ -118,3 +118,23 @@ func TestSimStatusStopsWhenTheCredentialsAreRefused(t *testing.T) {
 		t.Errorf("%d lookups, answer %q; want one lookup and the credentials named", calls, got)
 	}
 }
+
+func TestRecentOutcome(t *testing.T) {
+	tests := []struct {
+		name string
+		op   state.RecentOp
+		want string
+	}{
+		{"all succeeded", state.RecentOp{Status: state.StatusDone, Succeeded: 2}, "done"},
+		{"all failed", state.RecentOp{Status: state.StatusDone, Failed: 1}, "failed"},
+		{"some failed", state.RecentOp{Status: state.StatusDone, Succeeded: 1, Failed: 2}, "done: 1 succeeded, 2 failed"},
+		{"still running", state.RecentOp{Status: state.StatusRunning, Failed: 1}, state.StatusRunning},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := recentOutcome(tt.op); got != tt.want {
+				t.Errorf("recentOutcome(%+v) = %q, want %q", tt.op, got, tt.want)
+			}
+		})
+	}
+}

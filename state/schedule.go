@@ -336,6 +336,9 @@ type RecentOp struct {
 	// while it exists, is newer.
 	Status      string `json:"status"`
 	OperationID string `json:"op,omitempty"`
+	// Succeeded and Failed count the operation's results, read with its
+	// record while that exists (never stored here).
+	Succeeded, Failed int `json:"-"`
 }
 
 // Recent operations
@@ -398,18 +401,36 @@ func (s *Store) RecentOps(ctx context.Context, user string) ([]RecentOp, error) 
 	if len(keys) == 0 {
 		return out, nil
 	}
-	ops, err := s.rdb.MGet(ctx, keys...).Result()
+	var (
+		records *redis.SliceCmd
+		counts  = make([]*redis.SliceCmd, len(at))
+	)
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		records = p.MGet(ctx, keys...)
+		for i := range at {
+			counts[i] = p.HMGet(ctx, s.progKey(out[at[i]].OperationID), "done", "failed")
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read recent operations: %w", err)
 	}
-	for i, v := range ops {
+	for i, v := range records.Val() {
 		raw, ok := v.(string)
 		if !ok {
-			continue // expired: the noted status stands
+			// Expired: the noted status stands, but one noted while the
+			// operation ran is out of date by now.
+			if out[at[i]].Status == StatusRunning {
+				out[at[i]].Status = "ended (details expired)"
+			}
+			continue
 		}
 		var op Operation
 		if json.Unmarshal([]byte(raw), &op) == nil && op.Status != "" {
 			out[at[i]].Status = op.Status
+		}
+		if p, err := countsOf(out[at[i]].OperationID, counts[i].Val()); err == nil {
+			out[at[i]].Succeeded, out[at[i]].Failed = p.Done, p.Failed
 		}
 	}
 	return out, nil

@@ -262,3 +262,34 @@ func testRecentOps(t *testing.T, s *Store) {
 		t.Errorf("got %+v, %v; want the operation's current status %q", got, err, StatusDone)
 	}
 }
+
+// TestRecentOpsCountResultsAndAgeOut: a finished operation's line carries
+// its result counts (done says only that every target answered), and one
+// noted as running whose record expired no longer reads as running.
+func TestRecentOpsCountResultsAndAgeOut(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	s := New(rdb, prefix)
+	ctx := context.Background()
+	id := createWithExpected(t, s, 2, time.Minute)
+	if err := s.NoteRecentOp(ctx, "U6", RecentOp{Title: "Deactivate 2 SIM cards", Status: StatusRunning, OperationID: id}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []Result{{Target: "msisdn:1", OK: true}, {Target: "msisdn:2", OK: false}} {
+		if _, err := s.RecordResult(ctx, id, r, Effects{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.NoteRecentOp(ctx, "U6", RecentOp{Title: "Gone", Status: StatusRunning, OperationID: "expired-op"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.RecentOps(ctx, "U6")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("got %+v, %v; want 2 entries", got, err)
+	}
+	if got[0].Status == StatusRunning {
+		t.Errorf("an operation whose record expired reads %q, want it no longer running", got[0].Status)
+	}
+	if got[1].Status != StatusDone || got[1].Succeeded != 1 || got[1].Failed != 1 {
+		t.Errorf("finished operation = %+v, want done with 1 succeeded and 1 failed", got[1])
+	}
+}
