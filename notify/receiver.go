@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -165,8 +166,15 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 			}
 			return 0, op.ID, unavailable(err)
 		}
-		// The tracking number may have been stored between our read and the park.
-		if now, ok, err := rc.Store.Operation(ctx, op.ID); err == nil && ok && now.Params[ParamTracking] != "" {
+		// The tracking number may have been stored between our read and the
+		// park, and the requester may have taken the parked callbacks before
+		// ours arrived: read again, and if that read fails, say so, so that
+		// EnCo sends the callback again rather than leave it parked unseen.
+		now, ok, err := rc.Store.Operation(ctx, op.ID)
+		if err != nil {
+			return 0, op.ID, unavailable(err)
+		}
+		if ok && now.Params[ParamTracking] != "" {
 			rc.TrackingKnown(ctx, op.ID)
 		}
 		return http.StatusAccepted, op.ID, nil
@@ -240,12 +248,16 @@ func (rc *Receiver) TrackingKnown(ctx context.Context, opID string) {
 		return
 	}
 	op, ok, err := rc.Store.Operation(ctx, opID)
-	if err != nil || !ok {
-		rc.log().Error("parked callbacks lost their operation", "err", err, "operation", opID, "count", len(parked))
+	if err != nil {
+		rc.repark(ctx, opID, parked, err)
+		return
+	}
+	if !ok {
+		rc.log().Warn("parked callbacks outlived their operation; dropped", "operation", opID, "count", len(parked))
 		return
 	}
 	tracking := op.Params[ParamTracking]
-	for _, body := range parked {
+	for i, body := range parked {
 		res, err := enco.DecodeM2MResult(body)
 		if err != nil {
 			continue // decoded once already before it was parked
@@ -254,11 +266,46 @@ func (rc *Receiver) TrackingKnown(ctx context.Context, opID string) {
 			rc.log().Warn("parked callback names another tracking number; dropped", "operation", opID)
 			continue
 		}
-		if err := rc.recordM2M(ctx, op, res); err != nil {
-			rc.log().Warn("deliver parked callback", "err", err, "operation", opID)
+		if err := rc.recordParked(ctx, op, res); err != nil {
+			var ce *callbackError
+			if errors.As(err, &ce) && ce.status == http.StatusServiceUnavailable {
+				// EnCo was told 202 for these: keep what is left rather
+				// than lose it.
+				rc.repark(ctx, opID, parked[i:], err)
+				return
+			}
+			rc.log().Warn("parked callback refused", "err", err, "operation", opID)
 			continue
 		}
 		rc.log().Info("parked callback delivered", "operation", opID, "tracking", tracking)
+	}
+}
+
+// recordParked records a parked callback, trying again a few times while
+// the state store fails: EnCo was told 202 for it and will not send it again.
+func (rc *Receiver) recordParked(ctx context.Context, op state.Operation, res enco.M2MResult) error {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := rc.recordM2M(ctx, op, res)
+		var ce *callbackError
+		if err == nil || attempt == 4 || !errors.As(err, &ce) || ce.status != http.StatusServiceUnavailable || !sleep(ctx, wait) {
+			return err
+		}
+		wait *= 2
+	}
+}
+
+// repark puts parked callbacks back when the state store kept them from
+// being recorded, so that they are not lost with the taking; they wait
+// there, as any parked callback does, for the operation's next delivery of
+// parked callbacks, and expire with the parking.
+func (rc *Receiver) repark(ctx context.Context, opID string, bodies [][]byte, cause error) {
+	rc.log().Error("parked callbacks not delivered; parking them again", "err", cause, "operation", opID, "count", len(bodies))
+	for _, b := range bodies {
+		// These were admitted under the operation's cap once already.
+		if err := rc.Store.Park(ctx, opID, b, orDuration(rc.ParkTTL, time.Hour), math.MaxInt32); err != nil {
+			rc.log().Error("parked callback lost", "err", err, "operation", opID)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -376,5 +377,36 @@ func TestEnCoTextIsEscapedInPosts(t *testing.T) {
 				t.Errorf("queued post %q holds %q unescaped", text, bad)
 			}
 		}
+	}
+}
+
+// failingRecords is the store with RecordResult failing, as when Redis is
+// briefly unreachable.
+type failingRecords struct{ ReceiverStore }
+
+func (failingRecords) RecordResult(context.Context, string, state.Result, state.Effects) (state.Progress, error) {
+	return state.Progress{}, errors.New("redis: connection refused")
+}
+
+// A parked callback was answered 202, so EnCo will not send it again: when
+// the store fails while it is delivered, it must stay parked, not be lost.
+func TestParkedCallbackSurvivesAStoreFailureWhenDelivered(t *testing.T) {
+	g := newReceiverRig(t)
+	op, token := g.operation("sim.activate", map[string]string{"action": "activation"}, "msisdn:32470000003")
+	if got := g.m2m(token, "TN-OWN", "8932000000000000003", "Success", ""); got != http.StatusAccepted {
+		t.Fatalf("early callback: got %d, want 202", got)
+	}
+	g.setTracking(op.ID, "TN-OWN")
+
+	g.rc.Store = failingRecords{g.store}
+	g.rc.TrackingKnown(context.Background(), op.ID)
+	if rs := g.results(op.ID); len(rs) != 0 {
+		t.Fatalf("results while recording fails: got %+v, want none", rs)
+	}
+
+	g.rc.Store = g.store
+	g.rc.TrackingKnown(context.Background(), op.ID)
+	if rs := g.results(op.ID); len(rs) != 1 || !rs[0].OK {
+		t.Errorf("results once the store answers: got %+v, want the parked success", rs)
 	}
 }
