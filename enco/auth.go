@@ -172,14 +172,18 @@ func (s *tokenSource) refresh(stale string) (*oauth2.Token, error) {
 	if tok, ok := s.renewedSince(stale); ok {
 		return tok, nil
 	}
-	if err := s.revoke(stale); err != nil {
-		return nil, fmt.Errorf("renew refused token: %w", err)
-	}
+	// A revoke that fails (a passing 5xx, or EnCo refusing to revoke a
+	// token that has expired already, the usual cause of a 401) does not
+	// stop the renewal: a fresh token may come all the same.
+	revokeErr := s.revoke(stale)
 	t, err := s.fetch()
 	if err != nil {
 		return nil, tokenError(err)
 	}
 	if t.AccessToken == stale {
+		if revokeErr != nil {
+			return nil, fmt.Errorf("renew refused token: %w", revokeErr)
+		}
 		return nil, &Error{Op: "enco token", StatusCode: http.StatusUnauthorized, Message: "the token endpoint handed the revoked token back", Err: ErrCredentialsRefused}
 	}
 	s.mu.Lock()

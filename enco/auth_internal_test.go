@@ -120,7 +120,7 @@ func TestTokenSourceRefreshFailures(t *testing.T) {
 		next        string
 		wantRefused bool
 	}{
-		{name: "revoke fails", revokeErr: errors.New("network down"), next: "b"},
+		{name: "revoke fails and the same token comes back", revokeErr: errors.New("network down"), next: "a"},
 		{name: "same token handed back", next: "a", wantRefused: true},
 	}
 	for _, tt := range tests {
@@ -138,5 +138,23 @@ func TestTokenSourceRefreshFailures(t *testing.T) {
 				t.Errorf("errors.Is(%v, ErrCredentialsRefused): got %v, want %v", err, got, tt.wantRefused)
 			}
 		})
+	}
+}
+
+// TestTokenSourceRenewsWhenRevokeFails: EnCo may refuse to revoke a token
+// that has expired already (the usual cause of a 401), or fail for a moment;
+// the renewal goes on and uses the fresh token it gets.
+func TestTokenSourceRenewsWhenRevokeFails(t *testing.T) {
+	f := &fakeFetch{replies: []fetchReply{{token: "a", ttl: time.Hour}, {token: "b", ttl: time.Hour}}}
+	s := &tokenSource{fetch: f.fetch, now: time.Now, revoke: func(string) error { return errors.New("invalid_token: already expired") }}
+	if _, err := s.Token(); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.refresh("a")
+	if err != nil || tok.AccessToken != "b" {
+		t.Fatalf("refresh after a failed revoke: got %v, %v; want token b", tok, err)
+	}
+	if f.calls != 2 {
+		t.Errorf("token fetches: got %d, want 2 (the first and the renewal)", f.calls)
 	}
 }
