@@ -259,9 +259,9 @@ func (r *Router) simDetail(l simLookup) string {
 		if i > 0 {
 			b.WriteString("\n\n")
 		}
-		fmt.Fprintf(&b, "*%s* — *%s*", label, slackText(orDefault(card.State, "state unknown")))
+		fmt.Fprintf(&b, "*%s* — *%s*", label, notify.Escape(orDefault(card.State, "state unknown")))
 		if card.Device.Identifier != "" {
-			fmt.Fprintf(&b, "\n• Device: %s %s", card.Device.IdentifierType, slackText(card.Device.Identifier))
+			fmt.Fprintf(&b, "\n• Device: %s %s", card.Device.IdentifierType, notify.Escape(card.Device.Identifier))
 		}
 		for _, svc := range []struct {
 			name string
@@ -272,7 +272,7 @@ func (r *Router) simDetail(l simLookup) string {
 		if aps := apnList(card.AccessPoints); aps != "" {
 			b.WriteString("\n• APN: " + aps)
 		}
-		fmt.Fprintf(&b, "\n• Cost centre: %s", slackText(orDefault(card.CostCenter, "none")))
+		fmt.Fprintf(&b, "\n• Cost centre: %s", notify.Escape(orDefault(card.CostCenter, "none")))
 		if cf := customFields(card.CustomFields); cf != "" {
 			b.WriteString("\n• Custom fields: " + cf)
 		}
@@ -285,9 +285,9 @@ func serviceLine(s enco.Service) string {
 	if s.PlanCode == "" {
 		return "no plan"
 	}
-	line := "`" + slackText(s.PlanCode) + "`"
+	line := "`" + notify.Escape(s.PlanCode) + "`"
 	if s.PlanDescription != "" && s.PlanDescription != s.PlanCode {
-		line += " " + slackText(s.PlanDescription)
+		line += " " + notify.Escape(s.PlanDescription)
 	}
 	return line + " · " + thresholds(s)
 }
@@ -318,10 +318,10 @@ func apnList(aps []enco.AccessPoint) string {
 		var props []string
 		for _, p := range []struct{ name, v string }{{"name", ap.CustomName}, {"static IP", ap.StaticIP}, {"user", ap.UserName}} {
 			if p.v != "" {
-				props = append(props, p.name+" "+slackText(p.v))
+				props = append(props, p.name+" "+notify.Escape(p.v))
 			}
 		}
-		s := slackText(ap.Code)
+		s := notify.Escape(ap.Code)
 		if len(props) > 0 {
 			s += " (" + strings.Join(props, ", ") + ")"
 		}
@@ -335,7 +335,7 @@ func customFields(m map[string]string) string {
 	var out []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if v := strings.TrimSpace(m[k]); v != "" {
-			out = append(out, slackText(k)+": "+slackText(v))
+			out = append(out, notify.Escape(k)+": "+notify.Escape(v))
 		}
 	}
 	return strings.Join(out, " · ")
@@ -397,7 +397,7 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 	fmt.Fprintf(&b, "*%s*\n```\n", plural(len(lookups), "SIM card"))
 	line := func(cols ...string) {
 		for i := range cols {
-			cols[i] = slackText(strings.ReplaceAll(cols[i], "`", "'"))
+			cols[i] = notify.Escape(strings.ReplaceAll(cols[i], "`", "'"))
 		}
 		fmt.Fprintf(&b, "%-17s  %-12s  %-16s  %-12s  %-16s  %s\n", cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
 	}
@@ -432,12 +432,6 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 	}
 	b.WriteString("\n`/sim status <number>` shows one card in full: APN, thresholds and custom fields.")
 	return b.String()
-}
-
-// slackText escapes the characters Slack's mrkdwn treats as markup
-// (&, <, >), so that text from EnCo can neither mention nor link.
-func slackText(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // runM2M carries out a confirmed /sim change: the parent message that will

@@ -128,7 +128,7 @@ func ProfileLabel(p enco.Profile) string {
 	case enco.ProfileOnDuty:
 		return "On duty"
 	}
-	return string(p)
+	return Escape(string(p)) // a word EnCo sent that is no profile
 }
 
 func orText(s, def string) string {

@@ -1,6 +1,11 @@
 package notify
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/switchboard-bot/switchboard/enco"
+)
 
 func TestFailedWordsSayFailedOnce(t *testing.T) {
 	tests := []struct{ status, want string }{
@@ -17,5 +22,16 @@ func TestFailedWordsSayFailedOnce(t *testing.T) {
 				t.Errorf("failedWords(%q) = %q, want %q", tt.status, got, tt.want)
 			}
 		})
+	}
+}
+
+// A status word EnCo sends that is no known profile is shown as sent, but
+// escaped: it comes from the network and must not form a link or a mention.
+func TestProfileLabelEscapesUnknownWords(t *testing.T) {
+	if got := ProfileLabel(enco.Profile("<!channel> <http://evil.example|x>")); strings.ContainsAny(got, "<>") {
+		t.Errorf("ProfileLabel(markup) = %q, want it escaped", got)
+	}
+	if got := ProfileLabel(enco.ProfileOnDuty); got != "On duty" {
+		t.Errorf("ProfileLabel(ON_DUTY) = %q, want On duty", got)
 	}
 }
