@@ -20,7 +20,7 @@ const simUsage = "*Usage*\n" +
 	"`/sim status <numbers>` — state, plans, APN, thresholds, cost centre and custom fields of SIM cards, by their mobile numbers\n" +
 	"`/sim activate <ids>` · `/sim deactivate <ids>` · `/sim reactivate <ids>` · `/sim terminate <ids>` — asks you to confirm first\n" +
 	"Ids are mobile numbers (`+32 471 00 00 01`, `0471000001`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
-	"Example: `/sim status 0471 00 00 01` · `/sim deactivate 0471 00 00 05, iccid:89320100000000000008`\n" +
+	"Example: `/sim status 0471 00 00 01` · `/sim activate 0471 00 00 04, iccid:89320100000000000007`\n" +
 	"Terminating also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
 
 // simChange describes one state-changing /sim subcommand.

@@ -58,6 +58,8 @@ directory:
   U0BOB00001: {mobile: "32470000003"}
 workflows:
   allow: [set_fmu_profile, sim_change]
+limits:
+  changes_per_minute: 60   # room to try every example in one sitting
 `
 
 // personByName finds a console person by @name, name or user ID; any other
