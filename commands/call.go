@@ -61,7 +61,7 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 		origin, otherOrigin = req.from, req.from != mine.Fixed
 	}
 	if origin == "" {
-		return textReply(r.noNumberHint("fixed", "fixed=02 816 02 57") + " Or name the phone that rings first with `from=` (needs `call.any`)."), nil
+		return textReply(r.noNumberHint(c.UserID, "fixed", "fixed=02 816 02 57") + " Or name the phone that rings first with `from=` (needs `call.any`)."), nil
 	}
 	perm := "call.self"
 	if otherOrigin || (req.cli != "" && req.cli != mine.Fixed) {
@@ -260,7 +260,7 @@ func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, 
 			return reply, nil
 		}
 		if own.Fixed == "" {
-			return textReply(r.noNumberHint("fixed", "fixed=02 816 02 57")), nil
+			return textReply(r.noNumberHint(c.UserID, "fixed", "fixed=02 816 02 57")), nil
 		}
 		mine = own.Fixed
 	}

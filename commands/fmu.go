@@ -135,7 +135,7 @@ func (r *Router) ownMobile(ctx context.Context, c *command) (fmuTarget, Reply, b
 		return fmuTarget{}, reply, false
 	}
 	if mine.Mobile == "" {
-		return fmuTarget{}, textReply(r.noNumberHint("mobile", "mobile=0470 12 34 56")), false
+		return fmuTarget{}, textReply(r.noNumberHint(c.UserID, "mobile", "mobile=0470 12 34 56")), false
 	}
 	return fmuTarget{digits: mine.Mobile}, Reply{}, true
 }
@@ -162,9 +162,10 @@ func (r *Router) ownNumbers(ctx context.Context, userID string) (permissions.Ent
 	return e, Reply{}, true
 }
 
-// noNumberHint tells someone how to get their number into the directory.
-func (r *Router) noNumberHint(kind, example string) string {
-	s := fmt.Sprintf(":warning: I don't know your %s number. Ask someone who holds `directory.admin` to link it: `/fmu link @you %s`.", kind, example)
+// noNumberHint tells user how to get their number into the directory, with
+// the command an admin types for them.
+func (r *Router) noNumberHint(user, kind, example string) string {
+	s := fmt.Sprintf(":warning: I don't know your %s number. Ask someone who holds `directory.admin` to link it: `/fmu link <@%s> %s`.", kind, user, example)
 	if r.Policy != nil && r.Policy.TrustProfilePhone() {
 		s += " Or put it in the phone field of your Slack profile."
 	}

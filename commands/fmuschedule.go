@@ -327,7 +327,7 @@ func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) Repl
 		}
 		if e.Mobile == "" {
 			if u == c.UserID {
-				return textReply(r.noNumberHint("mobile", "mobile=0470 12 34 56"))
+				return textReply(r.noNumberHint(u, "mobile", "mobile=0470 12 34 56"))
 			}
 			return usageReply(usageErr(scheduleUsage, "I don't know the mobile number of <@%s>. Ask someone who holds `directory.admin` to link it: `/fmu link @person mobile=0470 12 34 56`.", u))
 		}

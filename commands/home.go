@@ -80,7 +80,7 @@ func (r *Router) homeView(ctx context.Context, user, notice string) []slack.Bloc
 		r.log().Error("directory lookup", "err", err, "ref", ref, "user", user)
 		blocks = append(blocks, section(fmt.Sprintf(":hourglass: I could not look up your number in the directory just now. Open this tab again in a minute. (ref `%s`)", ref)))
 	case e.Mobile == "":
-		blocks = append(blocks, section(r.noNumberHint("mobile", "mobile=0470 12 34 56")))
+		blocks = append(blocks, section(r.noNumberHint(user, "mobile", "mobile=0470 12 34 56")))
 	default:
 		blocks = append(blocks, r.profileBlocks(ctx, e.Mobile)...)
 	}

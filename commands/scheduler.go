@@ -147,7 +147,7 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	e, _, _, err := r.lookup(ctx, c.User)
 	if err == nil && e.Mobile == "" {
 		s.finish(ctx, c, next, outcome{
-			report:   fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", notify.ProfileLabel(profile), when, r.noNumberHint("mobile", "mobile=0470 12 34 56")),
+			report:   fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", notify.ProfileLabel(profile), when, r.noNumberHint(c.User, "mobile", "mobile=0470 12 34 56")),
 			decision: "skipped: no number", detail: fmt.Sprintf("%s: <@%s> to %s", c.ID, c.User, profile),
 			status: "skipped",
 		})
