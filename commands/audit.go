@@ -40,7 +40,7 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 			return usageReply(usageErr(auditUsage, "`%s` is not an operation id: ids are hexadecimal, like `b13b7284322d5f47041a769d865c82ba` (the first 8 characters are enough).", args[0].text)), nil
 		}
 		filter = func(e state.AuditEntry) bool { return strings.HasPrefix(e.OperationID, id) }
-		what = "entries of operation `" + id + "`"
+		what = "entries of operation " + id
 	}
 	if reply, ok := r.allow(ctx, c, "audit.read"); !ok {
 		return reply, nil
