@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -136,7 +137,14 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 		})
 		return
 	}
-	if why := s.refusal(ctx, c); why != "" {
+	why, unsure := s.refusal(ctx, c)
+	if unsure {
+		// The permission could not be checked (Slack's user groups did not
+		// answer): try again, as after a failed change.
+		s.failed(ctx, c, errors.New(why), now)
+		return
+	}
+	if why != "" {
 		s.finish(ctx, c, next, outcome{
 			report:   fmt.Sprintf(":no_entry: I did not make the scheduled change of your FMU profile to *%s* due %s: %s %s", notify.ProfileLabel(profile), when, why, s.afterwards(next)),
 			decision: "skipped: denied", detail: fmt.Sprintf("%s: <@%s> to %s: %s", c.ID, c.User, profile, why),
@@ -257,20 +265,23 @@ func (s *Scheduler) waitUntil(ctx context.Context, due time.Time) bool {
 
 // refusal is why the change may not be made now, or "": the permission is
 // checked again, as the policy may have changed since it was scheduled.
-func (s *Scheduler) refusal(ctx context.Context, c state.ClaimedSchedule) string {
+// unsure reports a refusal that may not stand (the check could not be made).
+func (s *Scheduler) refusal(ctx context.Context, c state.ClaimedSchedule) (why string, unsure bool) {
 	r := s.Router
 	perm, who := "fmu.self", c.User
 	if c.CreatedBy != c.User {
 		perm, who = "fmu.set", c.CreatedBy
 	}
 	d := r.Checker.CheckOffChannel(ctx, who, perm)
-	if d.Allowed {
-		return ""
+	switch {
+	case d.Allowed:
+		return "", false
+	case d.Unsure:
+		return d.Rule, true
+	case who != c.User:
+		return fmt.Sprintf("<@%s>, who scheduled it, no longer holds `%s`.", who, perm), false
 	}
-	if who != c.User {
-		return fmt.Sprintf("<@%s>, who scheduled it, no longer holds `%s`.", who, perm)
-	}
-	return orDefault(d.Message, "you no longer hold `fmu.self`.")
+	return orDefault(d.Message, "you no longer hold `fmu.self`."), false
 }
 
 // following is what remains of the schedule after its pending change: nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -32,10 +33,12 @@ type settleStore struct {
 	ScheduleStore
 	won     bool
 	settled []state.ScheduleEffects
+	nexts   []*state.FMUSchedule
 }
 
-func (s *settleStore) SettleFMUSchedule(_ context.Context, _ state.ClaimedSchedule, _ *state.FMUSchedule, _ time.Time, fx state.ScheduleEffects) (bool, error) {
+func (s *settleStore) SettleFMUSchedule(_ context.Context, _ state.ClaimedSchedule, next *state.FMUSchedule, _ time.Time, fx state.ScheduleEffects) (bool, error) {
 	s.settled = append(s.settled, fx)
+	s.nexts = append(s.nexts, next)
 	return s.won, nil
 }
 
@@ -100,5 +103,42 @@ func TestSchedulerAuditsAChangeWhoseClaimWasLost(t *testing.T) {
 				t.Errorf("router audit = %+v, want %q", audits.entries, tt.wantAudit)
 			}
 		})
+	}
+}
+
+// unsureChecker cannot resolve the user groups that might grant anything.
+type unsureChecker struct{ telChecker }
+
+func (unsureChecker) CheckOffChannel(_ context.Context, _, permission string) permissions.Decision {
+	return permissions.Decision{Permission: permission, Rule: "could not resolve user groups", Unsure: true}
+}
+
+// TestSchedulerRetriesWhenThePermissionCannotBeChecked: Slack's user groups
+// not answering for a moment must not skip a scheduled change for good; it
+// is tried again, as after a failed EnCo call.
+func TestSchedulerRetriesWhenThePermissionCannotBeChecked(t *testing.T) {
+	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	scheds, fmu := &settleStore{won: true}, &setFMU{}
+	s := &Scheduler{Router: &Router{
+		Checker:   unsureChecker{},
+		Store:     &recordingAudit{},
+		FMU:       fmu,
+		Directory: telDirectory{"U0ME": {Mobile: "32470000001"}},
+		Schedules: scheds,
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:       func() time.Time { return now },
+	}}
+	c := state.ClaimedSchedule{FMUSchedule: state.FMUSchedule{ID: "s1", User: "U0ME", CreatedBy: "U0ME", Kind: state.ScheduleOnce,
+		Zone: "Europe/Brussels", Due: now.Add(-time.Second), DueProfile: "PRIVATE"}, Lease: 1}
+	s.run(context.Background(), c)
+
+	if len(fmu.sets) != 0 {
+		t.Errorf("EnCo changes = %v, want none while the permission is unknown", fmu.sets)
+	}
+	if len(scheds.settled) != 1 || scheds.settled[0].Report != nil {
+		t.Fatalf("settles = %+v, want one, reporting nothing yet", scheds.settled)
+	}
+	if next := scheds.nexts[0]; next == nil || next.Attempts != 1 {
+		t.Errorf("next = %+v, want the same change again, attempt 1", next)
 	}
 }

@@ -29,6 +29,10 @@ type Decision struct {
 	Rule string
 	// Message tells the person, when denied, why and what to do about it.
 	Message string
+	// Unsure is set on a denial that may not stand: a user group that could
+	// grant the permission could not be resolved just now. Asking again
+	// later may allow it.
+	Unsure bool
 }
 
 // Option configures a [Checker].
@@ -200,6 +204,7 @@ func (c *Checker) check(ctx context.Context, userID, channelID, command, permiss
 	if len(failed) > 0 {
 		d.Rule = fmt.Sprintf("could not resolve user groups granting %q: %s", permission, strings.Join(reasons, "; "))
 		d.Message = "I could not check your Slack user groups just now, so I can't tell whether you may do this. Please try again in a minute."
+		d.Unsure = true
 		return d
 	}
 
