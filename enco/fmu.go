@@ -192,12 +192,11 @@ func (c *Client) RequestFMUStatuses(ctx context.Context, msisdns []string, callb
 	if callbackURL != "" {
 		q.Set("callback_url", callbackURL)
 	}
-	var raw json.RawMessage
-	_, err := c.do(ctx, request{api: "fmu", op: op, method: http.MethodGet, path: fmuBase + "/status", query: q, out: &raw})
+	resp, err := c.do(ctx, request{api: "fmu", op: op, method: http.MethodGet, path: fmuBase + "/status", query: q})
 	if err != nil {
 		return nil, err
 	}
-	return replyResults(raw, msisdns), nil
+	return replyResults(resp.body, msisdns), nil
 }
 
 // RequestSetFMUStatuses asks for 2 to MaxFMUBatch numbers to be set to p;
@@ -213,31 +212,40 @@ func (c *Client) RequestSetFMUStatuses(ctx context.Context, msisdns []string, p 
 	if !p.Valid() {
 		return nil, invalid(op, "unknown profile %q", p)
 	}
-	var raw json.RawMessage
-	_, err := c.do(ctx, request{
+	resp, err := c.do(ctx, request{
 		api: "fmu", op: op, method: http.MethodPut, path: fmuBase + "/status",
-		body: fmuChange{MSISDN: msisdns, Status: p, CallbackURL: callbackURL}, out: &raw,
+		body: fmuChange{MSISDN: msisdns, Status: p, CallbackURL: callbackURL},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return replyResults(raw, msisdns), nil
+	return replyResults(resp.body, msisdns), nil
 }
 
 // replyResults reads the results an FMU reply carries about the numbers
-// asked, in the shape of a callback's; an acknowledgement without results
-// ({"message": "..."}, or nothing) gives none.
-func replyResults(raw json.RawMessage, msisdns []string) []FMUResult {
-	if len(raw) == 0 {
+// asked (msisdns, E.164 digits), in the shape of a callback's. The
+// documentation says nothing of this reply's body, so an acknowledgement
+// without results ({"message": "..."}, plain text, or nothing) gives none:
+// the request was accepted all the same.
+func replyResults(body []byte, msisdns []string) []FMUResult {
+	if !json.Valid(body) {
 		return nil
 	}
-	results, err := DecodeFMUResults(raw)
+	results, err := DecodeFMUResults(body)
 	if err != nil {
 		return nil
 	}
 	var out []FMUResult
 	for _, r := range results {
-		if slices.Contains(msisdns, r.MSISDN) {
+		// EnCo may write the number with a + or spaces.
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, r.MSISDN)
+		if slices.Contains(msisdns, digits) {
+			r.MSISDN = digits
 			out = append(out, r)
 		}
 	}

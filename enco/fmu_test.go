@@ -227,3 +227,23 @@ func TestFMUSynchronousAnswerIsReturned(t *testing.T) {
 		t.Errorf("change (a number not asked about left out): got %+v, %v, want %+v", got, err, want)
 	}
 }
+
+// TestFMURequestAcceptedWithAPlainTextReply: the documentation says nothing
+// of the body of an accepted asynchronous request; a plain-text "Accepted"
+// is an acceptance with no results in it, not an error after EnCo took the
+// change.
+func TestFMURequestAcceptedWithAPlainTextReply(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "Accepted")
+	}))
+	t.Cleanup(srv.Close)
+	c := &enco.Client{BaseURL: srv.URL, HTTPClient: srv.Client()}
+	nums := []string{"32470000001", "32470000002"}
+	if got, err := c.RequestSetFMUStatuses(testContext(t), nums, enco.ProfileOnDuty, "http://cb.example/fmu/t"); err != nil || len(got) != 0 {
+		t.Errorf("change: got %+v, %v; want accepted with no results", got, err)
+	}
+	if got, err := c.RequestFMUStatuses(testContext(t), nums, "http://cb.example/fmu/t"); err != nil || len(got) != 0 {
+		t.Errorf("read: got %+v, %v; want accepted with no results", got, err)
+	}
+}
