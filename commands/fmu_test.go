@@ -548,3 +548,32 @@ func TestRunFMUStopsWhenTheCredentialsAreRefused(t *testing.T) {
 		t.Errorf("%d requests, %d results; want 2 requests, the 80 numbers of the refused and unsent ones failed", len(f.fmu.requests), len(f.store.results[op.ID]))
 	}
 }
+
+// TestFailOperationNeverReopensAnEndedOperation: an API error that comes
+// back after every result already arrived (the callbacks beat the reply)
+// must not turn a done operation into a failed one, nor post a failure.
+func TestFailOperationNeverReopensAnEndedOperation(t *testing.T) {
+	f := newTelFixture()
+	ctx := context.Background()
+	for _, status := range []string{state.StatusDone, state.StatusExpired} {
+		op := state.Operation{ID: "op-" + status, Kind: "fmu.set", Status: status, ChannelID: "C1", ThreadTS: "1.2"}
+		if err := f.store.CreateOperation(ctx, op, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		f.r.failOperation(ctx, op, "EnCo could not be reached")
+		if got := f.store.ops[op.ID].Status; got != status {
+			t.Errorf("%s operation after a late failure: status %q, want it left %s", status, got, status)
+		}
+	}
+	if len(f.slack.posts) != 0 {
+		t.Errorf("posts = %+v, want none for operations that had ended", f.slack.posts)
+	}
+	running := state.Operation{ID: "op-running", Kind: "fmu.set", Status: state.StatusRunning, ChannelID: "C1", ThreadTS: "1.2"}
+	if err := f.store.CreateOperation(ctx, running, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	f.r.failOperation(ctx, running, "EnCo could not be reached")
+	if got := f.store.ops[running.ID].Status; got != state.StatusFailed {
+		t.Errorf("running operation after a failure: status %q, want failed", got)
+	}
+}

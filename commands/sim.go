@@ -530,12 +530,29 @@ func (r *Router) postInThread(ctx context.Context, op state.Operation, text stri
 	}
 }
 
-// failOperation marks an operation failed before any result arrived and says so in its thread.
-func (r *Router) failOperation(ctx context.Context, op state.Operation, text string) {
-	updated, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-		o.Status = "failed"
+// errClosed stops an update of an operation that has ended meanwhile.
+var errClosed = errors.New("operation ended meanwhile")
+
+// markFailed marks an operation failed unless it has ended meanwhile (its
+// results all came in, or it expired or was cancelled): an ended operation
+// is never reopened.
+func (r *Router) markFailed(ctx context.Context, id string) (state.Operation, error) {
+	return r.Store.UpdateOperation(ctx, id, func(o *state.Operation) error {
+		if o.Status != state.StatusRunning && o.Status != state.StatusPending {
+			return errClosed
+		}
+		o.Status = state.StatusFailed
 		return nil
 	})
+}
+
+// failOperation marks an operation failed before any result arrived and says so in its thread.
+func (r *Router) failOperation(ctx context.Context, op state.Operation, text string) {
+	updated, err := r.markFailed(ctx, op.ID)
+	if errors.Is(err, errClosed) {
+		r.log().Warn("operation ended before its failure could be recorded; left as it is", "operation", op.ID, "failure", text)
+		return
+	}
 	if err == nil {
 		op = updated
 	}

@@ -415,10 +415,9 @@ func (r *Router) failRunningStep(ctx context.Context, op state.Operation, why st
 	if !isStep(op) {
 		return
 	}
-	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-		o.Status = state.StatusFailed
-		return nil
-	}); err != nil {
+	if _, err := r.markFailed(ctx, op.ID); errors.Is(err, errClosed) {
+		return // it ended meanwhile, and its ending completes the step
+	} else if err != nil {
 		r.log().Error("mark workflow step failed", "err", err, "operation", op.ID)
 	}
 	r.failStep(ctx, op.Params[notify.ParamStep], op.ID, stripMrkdwn(why))
