@@ -28,8 +28,8 @@ type ReceiverStore interface {
 
 // Receiver takes EnCo's callbacks. Each one is authenticated (the shared
 // secret for M2M, and for every kind the per-operation token, which must
-// name a running operation of the callback's kind), decoded strictly,
-// recorded once, and turned into queued Slack posts in the operation's
+// name a running operation of the callback's kind), size-limited and
+// decoded as design.md's tolerant reading says, recorded once, and turned into queued Slack posts in the operation's
 // thread. Any replica can receive any callback.
 type Receiver struct {
 	Store ReceiverStore

@@ -23,9 +23,11 @@ import (
 //	                                      scheduler may take it next (Unix ms): its due time, a retry
 //	                                      time, or the end of a replica's claim
 //
-// Every key shares the hash tag {fmusched}, so that the claim and settle
-// scripts, which reach a person's hash from a member of the index, stay in
-// one Redis Cluster slot.
+// Every key shares the hash tag {fmusched}. That alone would not make the
+// scripts fit Redis Cluster: the settle script also writes the outbox, the
+// audit stream, the person's recent operations and the profile cache, and
+// the claim script reaches a person's hash from a member of the index. Like
+// the rest of the store, they need one Redis primary (or a Sentinel group).
 //
 // Exactly once: ClaimFMUSchedules hands each due member to one caller and
 // pushes its score to the end of a lease; the caller makes the change and

@@ -7,9 +7,11 @@
 //
 // # Key layout
 //
-// Every key starts with the Store's prefix P (default "sb:"). Keys of one
-// operation share the hash tag {id}, so that a Redis Cluster keeps them in one
-// slot and a script may touch them together.
+// Every key starts with the Store's prefix P (default "sb:"). The bot runs on
+// one Redis primary (or a Sentinel group), not on Redis Cluster: its scripts
+// touch keys of several kinds at once (an operation's keys with the outbox
+// and the audit stream). Keys of one operation carry the hash tag {id} all
+// the same.
 //
 //	key               type    TTL                       written by / read by
 //	P op:{id}         string  given at creation          commands create and update it; notify reads it
@@ -17,15 +19,19 @@
 //	P res:{id}        hash    the operation's TTL left   notify records one result per target
 //	                          at the first result        (field target, JSON Result); commands and notify read
 //	P prog:{id}       hash    as res:{id}                fields done (succeeded), failed and expected, kept
-//	                                                     with res:{id} by one script; queued is set while
-//	                                                     a progress message of the operation waits in the
-//	                                                     queue (notify takes it off when it renders)
+//	                                                     with res:{id} by one script; status, a copy of the
+//	                                                     operation's, which that script checks; queued is
+//	                                                     set while a progress message of the operation
+//	                                                     waits in the queue (notify takes it off when it
+//	                                                     renders)
 //	P tok:<sel>       string  given at binding           commands bind a callback token; notify looks it up
 //	                          (JSON {op, verifier})      (sel: first half of the token's SHA-256, hex)
 //	P trk:<number>    string  given at mapping           commands map a tracking number or session id to an
 //	                                                     operation id; notify reads it
-//	P park:<number>   list    refreshed on each park     notify parks callbacks that beat their mapping and
-//	                          (at most MaxParked items)  takes them once the mapping exists
+//	P park:{id}       hash    refreshed on each park     notify parks the callbacks that beat their
+//	                          (capped in count and bytes operation's tracking number, under the operation
+//	                          per operation)             of the token that sent them, and takes them once
+//	                                                     that number is known
 //	P conf:<id>       string  given at saving            commands save a pending click; the click handler
 //	                          (JSON Confirmation)        consumes it once
 //	P seen:<kind>:<k> string  given per call             whoever must not do a thing twice (callbacks,
