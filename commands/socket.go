@@ -144,10 +144,13 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		if cb.Type != slack.InteractionTypeBlockActions {
 			return
 		}
-		if s.duplicate(ctx, req) {
-			return
-		}
-		s.Router.Go(ctx, func(ctx context.Context) { s.Router.Action(ctx, cb) })
+		// The duplicate check is a Redis round trip: it runs off the loop
+		// that reads the socket, which must stay free for the next envelope.
+		s.Router.Go(ctx, func(ctx context.Context) {
+			if !s.duplicate(ctx, req) {
+				s.Router.Action(ctx, cb)
+			}
+		})
 	case socketmode.EventTypeEventsAPI:
 		event, ok := evt.Data.(slackevents.EventsAPIEvent)
 		if evt.Request == nil {
@@ -168,10 +171,11 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 			s.Router.log().Debug("event without a handler dropped", "event", event.InnerEvent.Type)
 			return
 		}
-		if s.duplicate(ctx, req) {
-			return
-		}
-		s.Router.Go(ctx, func(ctx context.Context) { h(ctx, event) })
+		s.Router.Go(ctx, func(ctx context.Context) {
+			if !s.duplicate(ctx, req) {
+				h(ctx, event)
+			}
+		})
 	}
 }
 
