@@ -227,9 +227,12 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 	op.Params["title"] = title
 	channel, err := r.stepChannel(ctx, s)
 	if err != nil {
-		return op, false, fmt.Sprintf("I could not open a direct message with <@%s>: %s", s.User, r.userError(err, "open step DM"))
+		return op, false, fmt.Sprintf("I could not open a direct message with <@%s>: %s", s.User, r.slackError(err, "open step DM"))
 	}
 	op.ChannelID = channel
+	if s.Channel == "" {
+		op.Params[paramStepDM] = "1" // the channel is the named user's DM
+	}
 	perm := permissionOf(op)
 	if r.Policy.RequiresApproval(perm) {
 		return op, false, fmt.Sprintf("%s needs a second person's approval, which a workflow step cannot ask for; use the slash command instead.", perm)
@@ -264,6 +267,21 @@ func (r *Router) openDM(ctx context.Context, user string) (string, error) {
 	return r.DMs.OpenDM(ctx, user)
 }
 
+// paramStepDM marks a step operation whose channel is the direct message
+// with its named user.
+const paramStepDM = "step_dm"
+
+// slackError says a Slack call failed, for a person, and logs the details
+// under a reference.
+func (r *Router) slackError(err error, what string) string {
+	ref := newID(4)
+	r.log().Error(what, "err", err, "ref", ref)
+	if code := notify.SlackErrorCode(err); code != "" {
+		return fmt.Sprintf("Slack refused it (%s, ref `%s`).", notify.Escape(code), ref)
+	}
+	return fmt.Sprintf("Slack could not be reached (ref `%s`). Try again later; an operator can find the details under that reference.", ref)
+}
+
 // askStepConfirmation sends the named user the confirm / cancel buttons in a
 // direct message.
 func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, ttl time.Duration) {
@@ -288,7 +306,12 @@ func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, tt
 		}
 		lines = append(lines, notify.TargetLabel(op, t, false))
 	}
-	dm, err := r.openDM(ctx, op.UserID)
+	// The SIM change's channel is the DM already when no channel_id was
+	// given: open it once.
+	dm, err := op.ChannelID, error(nil)
+	if op.Params[paramStepDM] == "" {
+		dm, err = r.openDM(ctx, op.UserID)
+	}
 	if err == nil {
 		where := "here"
 		if op.ChannelID != dm {
@@ -300,7 +323,7 @@ func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, tt
 		_, err = r.Slack.PostMessage(ctx, dm, m)
 	}
 	if err != nil {
-		r.abandonStep(ctx, op, fmt.Sprintf("I could not ask <@%s> to confirm in a direct message: %s", op.UserID, r.userError(err, "post step confirmation")))
+		r.abandonStep(ctx, op, fmt.Sprintf("I could not ask <@%s> to confirm in a direct message: %s", op.UserID, r.slackError(err, "post step confirmation")))
 		return
 	}
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: "workflow step " + exec + ": " + op.Params["title"]})

@@ -207,8 +207,12 @@ func TestStepDeniedCancelledOrUnconfirmedChangesNothing(t *testing.T) {
 		t.Errorf("denied: got direct messages %+v, want none", msgs)
 	}
 
+	opened := len(h.slack.Calls("conversations.open"))
 	cancelled := h.step("sim_change", simChangeInputs(opsUser, "deactivate", demoMSISDN(1)))
 	h.click(opsUser, h.slack.DMChannel(opsUser), "cancel", h.dmButton(opsUser, "cancel"))
+	if n := len(h.slack.Calls("conversations.open")) - opened; n != 1 {
+		t.Errorf("conversations.open calls for a step in the direct message: got %d, want 1", n)
+	}
 	if got := h.completion(cancelled); got.Success || !strings.Contains(got.Error, "cancelled") {
 		t.Errorf("cancelled: got %+v, want an error saying it was cancelled", got)
 	}
