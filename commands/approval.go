@@ -31,8 +31,9 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 		lines = append(lines, deviceLabel(targetDevice(t), r.MaskNumbers))
 	}
 	if len(op.Targets) > maxPromptLines {
-		note, _ := r.attachList(ctx, op.ChannelID, targetList(op, r.MaskNumbers))
-		lines = append(lines, leftOut(maxPromptLines, len(op.Targets))+" "+note)
+		// The requester's confirmation attached the full list to this
+		// channel already.
+		lines = append(lines, leftOut(maxPromptLines, len(op.Targets))+" The full list was attached to this channel with the request.")
 	}
 	text := fmt.Sprintf(":lock: <@%s> asks: *%s*", op.UserID, op.Params["title"])
 	var b strings.Builder
