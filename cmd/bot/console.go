@@ -264,6 +264,7 @@ func (c *console) command(ctx context.Context, m *Main, line string) {
 	name, text, _ := strings.Cut(line, " ")
 	c.mu.Lock()
 	me := c.user
+	c.dropButtons(homeKey)
 	c.mu.Unlock()
 	switch name {
 	case "/step":
@@ -492,9 +493,14 @@ func (c *console) Respond(ctx context.Context, responseURL string, m notify.Mess
 
 // PublishHome implements commands.HomePublisher: the Home tab as text.
 func (c *console) PublishHome(ctx context.Context, user string, blocks []slack.Block) error {
-	c.show("(Home tab) ", notify.Message{Blocks: blocks}, "")
+	c.show("(Home tab) ", notify.Message{Blocks: blocks}, homeKey)
 	return nil
 }
+
+// homeKey keys the Home tab's buttons. The Home tab is a surface of its own
+// in Slack: typing a command leaves it, and its buttons go, so that a number
+// typed for a new prompt never clicks a profile button left on screen.
+const homeKey = "home"
 
 // UploadFile implements notify.Slack: the file Slack would attach is
 // written to disk, and its path shown.

@@ -303,3 +303,21 @@ func TestConsoleWritesCutListsToAFile(t *testing.T) {
 
 // maxSIMRowsForTest is one more than /sim status lays out in its table.
 const maxSIMRowsForTest = 16
+
+// TestConsoleHomeTabButtonsGoWhenACommandIsTyped: /home shows the profile
+// buttons; typing a command leaves the Home tab, so the next prompt's buttons
+// start at [1] again and "1" confirms it rather than set a profile.
+func TestConsoleHomeTabButtonsGoWhenACommandIsTyped(t *testing.T) {
+	s := startConsole(t)
+	s.do("/home")
+	s.waitOutput("(Home tab)")
+	s.waitOutput("(type the number)")
+	s.do("/sim deactivate 0471 00 00 10")
+	s.waitOutput("[1] Deactivate   [2] Cancel")
+	s.do("1")
+	s.waitOutput("deactivation done")
+	s.end()
+	if out := s.out.String(); strings.Contains(out, "FMU profile (+32 470 00 00 01) is now") {
+		t.Errorf("typing 1 for the confirmation set the FMU profile:\n%s", out)
+	}
+}
