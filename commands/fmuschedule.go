@@ -57,17 +57,25 @@ func (r *Router) now() time.Time {
 	return time.Now()
 }
 
-// zone returns a person's time zone, Europe/Brussels when Slack gives none
-// (or cannot be asked); fallback says so.
-func (r *Router) zone(ctx context.Context, user string) (loc *time.Location, fallback bool) {
+// zone returns a person's time zone, Europe/Brussels when Slack gives none;
+// fallback says so. When Slack cannot be asked, err says so and loc is the
+// default: good enough to show times, not to store a schedule by.
+func (r *Router) zone(ctx context.Context, user string) (loc *time.Location, fallback bool, err error) {
 	var name string
 	if r.People != nil {
-		var err error
 		if name, err = r.People.TimeZone(ctx, user); err != nil {
-			r.log().Warn("read time zone; using the default", "err", err, "user", user)
+			r.log().Warn("read time zone", "err", err, "user", user)
 		}
 	}
-	return schedule.Location(name)
+	loc, fallback = schedule.Location(name)
+	return loc, fallback, err
+}
+
+// zoneUnknown answers a schedule that cannot be stored because Slack did
+// not tell the person's time zone: storing it in the default zone could
+// make it fire hours off.
+func zoneUnknown(user string) Reply {
+	return textReply(fmt.Sprintf(":hourglass: I could not read the time zone of <@%s> from Slack just now, so I scheduled nothing. Please try again in a minute.", user)).with("unavailable")
 }
 
 // whenLabel shows a due time to the person, in their zone.
@@ -141,7 +149,10 @@ func (r *Router) fmuSelfFor(ctx context.Context, c *command, p enco.Profile, arg
 	if r.Schedules == nil {
 		return noSchedules(), nil
 	}
-	loc, fallback := r.zone(ctx, c.UserID)
+	loc, fallback, err := r.zone(ctx, c.UserID)
+	if err != nil {
+		return zoneUnknown(c.UserID), nil
+	}
 	now := r.now()
 	at, uerr := untilFor(args, now, loc)
 	if uerr != nil {
@@ -331,7 +342,10 @@ func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) Repl
 			}
 			return usageReply(usageErr(scheduleUsage, "I don't know the mobile number of <@%s>. Ask someone who holds `directory.admin` to link it: `/fmu link @person mobile=0470 12 34 56`.", u))
 		}
-		loc, fallback := r.zone(ctx, u)
+		loc, fallback, err := r.zone(ctx, u)
+		if err != nil {
+			return zoneUnknown(u)
+		}
 		due, start := rule.Next(now, loc)
 		sc := state.FMUSchedule{
 			ID: newID(4), User: u, CreatedBy: c.UserID, CreatedAt: now, Zone: loc.String(),

@@ -169,7 +169,7 @@ func (r *Router) homeRecent(ctx context.Context, user string) string {
 	if len(ops) == 0 {
 		return "None yet."
 	}
-	loc, _ := r.zone(ctx, user)
+	loc, _, _ := r.zone(ctx, user)
 	lines := make([]string, 0, len(ops))
 	for _, op := range ops {
 		lines = append(lines, fmt.Sprintf("• %s — %s — _%s_", op.At.In(loc).Format("Mon 2 Jan 15:04"), op.Title, recentOutcome(op)))
@@ -244,6 +244,6 @@ func (r *Router) homeClick(ctx context.Context, cb slack.InteractionCallback, va
 	}
 	r.cacheProfile(ctx, me.digits, p)
 	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), state.StatusDone)
-	loc, _ := r.zone(ctx, user)
+	loc, _, _ := r.zone(ctx, user)
 	r.publishHome(ctx, user, fmt.Sprintf(":white_check_mark: Set to *%s* at %s.", notify.ProfileLabel(p), r.now().In(loc).Format("15:04")))
 }

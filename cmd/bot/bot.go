@@ -517,6 +517,9 @@ type slackPeople struct{ api *slack.Client }
 
 func (p slackPeople) TimeZone(ctx context.Context, userID string) (string, error) {
 	u, err := p.api.GetUserInfoContext(ctx, userID)
+	if notify.SlackErrorCode(err) == "user_not_found" {
+		return "", nil // no profile, so no zone: the default applies
+	}
 	if err != nil {
 		return "", err
 	}

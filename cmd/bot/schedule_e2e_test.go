@@ -384,3 +384,20 @@ func TestScheduleForSomeoneElse(t *testing.T) {
 		t.Errorf("clear = %q, %d left; want it cleared", reply.Text, len(h.schedules(telStaff)))
 	}
 }
+
+// TestScheduleNotStoredWhenTheTimeZoneCannotBeRead: a schedule stored in the
+// default zone while Slack did not answer could fire hours off; nothing is
+// stored, and the person is told to try again.
+func TestScheduleNotStoredWhenTheTimeZoneCannotBeRead(t *testing.T) {
+	t.Parallel()
+	clk := newTestClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	h := newHarness(t, withPolicy(telephonyPolicy), withClock(clk))
+	h.slack.FailNext("users.info", 2, "internal_error")
+	_, reply := h.command(telStaff, telChan, "/fmu schedule weekdays 08:00-18:00 professional else private")
+	if !strings.Contains(reply.Text, "could not read the time zone") || strings.Contains(reply.Text, "Scheduled") {
+		t.Errorf("answer = %q, want a refusal saying the time zone could not be read", reply.Text)
+	}
+	if got := h.schedules(telStaff); len(got) != 0 {
+		t.Errorf("schedules stored = %+v, want none", got)
+	}
+}
