@@ -238,3 +238,35 @@ func TestPendingOperationsLeaveWhenComplete(t *testing.T) {
 		want(0)
 	}
 }
+
+// TestUpdateOperationNeverShortensTheKeysLife: moving an operation's
+// deadline earlier than its key's expiry (which ScheduleExpiry set past the
+// deadline, so that the sweeper finds it) must not cut the key short.
+func TestUpdateOperationNeverShortensTheKeysLife(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	s := New(rdb, prefix)
+	ctx := context.Background()
+	op := Operation{ID: "op1", Kind: "sim.deactivate", Status: StatusPending, ExpiresAt: time.Now().Add(5 * time.Minute)}
+	if err := s.CreateOperation(ctx, op, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateOperation(ctx, "op1", func(o *Operation) error {
+		o.Status, o.ExpiresAt = StatusRunning, time.Now().Add(time.Minute)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.PTTL(ctx, prefix+"op:{op1}").Val(); ttl < time.Hour {
+		t.Errorf("operation key's TTL after an earlier deadline = %v, want the 2 h it had", ttl)
+	}
+	// A later deadline still lengthens it.
+	if _, err := s.UpdateOperation(ctx, "op1", func(o *Operation) error {
+		o.ExpiresAt = time.Now().Add(3 * time.Hour)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.PTTL(ctx, prefix+"op:{op1}").Val(); ttl < 2*time.Hour+30*time.Minute {
+		t.Errorf("operation key's TTL after a later deadline = %v, want about 3 h", ttl)
+	}
+}

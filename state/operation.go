@@ -98,7 +98,7 @@ func (s *Store) Operation(ctx context.Context, id string) (Operation, bool, erro
 // another writer changed the operation in between it reads it again and calls
 // fn again, so fn must be free of side effects. An error from fn aborts the
 // update and is returned (wrapped). fn may not change the ID. The key keeps
-// its expiry unless fn changes ExpiresAt, which moves it. It returns
+// its expiry unless fn changes ExpiresAt past it, which lengthens it. It returns
 // ErrNotFound when the operation does not exist.
 func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*Operation) error) (Operation, error) {
 	key := s.opKey(id)
@@ -126,15 +126,19 @@ func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*Operati
 		if err != nil {
 			return err
 		}
+		moved := !op.ExpiresAt.Equal(before) && !op.ExpiresAt.IsZero()
 		ttl := time.Duration(0)
-		if op.Status != beforeStatus {
+		if op.Status != beforeStatus || moved {
 			if ttl, err = tx.PTTL(ctx, key).Result(); err != nil {
 				return err
 			}
 		}
+		// A new deadline lengthens the key's life, never shortens it: the
+		// key must outlive the deadline by the margin ScheduleExpiry gave it,
+		// so that the sweeper finds the operation to close and report.
+		moved = moved && time.Until(op.ExpiresAt) > ttl
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.SetArgs(ctx, key, b, redis.SetArgs{KeepTTL: true})
-			moved := !op.ExpiresAt.Equal(before) && !op.ExpiresAt.IsZero()
 			if moved {
 				p.PExpireAt(ctx, key, op.ExpiresAt)
 			}
