@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-bot/switchboard/commands"
+	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
 )
 
@@ -97,13 +98,14 @@ func (c *console) CompleteStep(ctx context.Context, executionID string, outputs 
 	for _, k := range slices.Sorted(maps.Keys(outputs)) {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, outputs[k]))
 	}
-	c.printf("\nworkflow step %s completed: %s\n", executionID, strings.Join(parts, " "))
+	// Shown as a message is, so that the prompt comes back after it.
+	c.show("", notify.Message{Text: fmt.Sprintf("workflow step %s completed: %s", executionID, strings.Join(parts, " "))}, "step:"+executionID)
 	return nil
 }
 
 // FailStep implements notify.Steps.
 func (c *console) FailStep(ctx context.Context, executionID, message string) error {
-	c.printf("\nworkflow step %s failed: %s\n", executionID, message)
+	c.show("", notify.Message{Text: fmt.Sprintf("workflow step %s failed: %s", executionID, message)}, "step:"+executionID)
 	return nil
 }
 

@@ -26,3 +26,12 @@ func TestConsoleRunsWorkflowSteps(t *testing.T) {
 	}
 	s.end()
 }
+
+// TestConsoleRedrawsThePromptAfterAStepCompletes: a step's completion
+// arrives after the prompt, like a late result, and the prompt follows it.
+func TestConsoleRedrawsThePromptAfterAStepCompletes(t *testing.T) {
+	s := startConsole(t)
+	s.do("/step set_fmu_profile user=@you profile=ON_DUTY started_by=@you")
+	s.waitOutput("completed: profile=ON_DUTY\n> ")
+	s.end()
+}
