@@ -188,13 +188,6 @@ func (c *console) Run(ctx context.Context, m *Main) error {
 	}
 }
 
-// linesHandled is how many typed lines the console has handled to the end.
-func (c *console) linesHandled() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.handled
-}
-
 // consoleTryLines are the examples the console suggests at start; every one
 // runs as shown (console_examples_test.go types them).
 var consoleTryLines = []string{

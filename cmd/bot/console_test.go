@@ -321,3 +321,10 @@ func TestConsoleHomeTabButtonsGoWhenACommandIsTyped(t *testing.T) {
 		t.Errorf("typing 1 for the confirmation set the FMU profile:\n%s", out)
 	}
 }
+
+// linesHandled is how many typed lines the console has handled to the end.
+func (c *console) linesHandled() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handled
+}

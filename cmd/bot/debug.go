@@ -63,6 +63,3 @@ func (d *sideServer) close() {
 	_ = d.srv.Close()
 	_ = d.ln.Close()
 }
-
-// addr is where it listens.
-func (d *sideServer) addr() string { return d.ln.Addr().String() }

@@ -41,3 +41,6 @@ func TestProfilerServesOnlyOnDebugAddr(t *testing.T) {
 		t.Errorf("Open with DEBUG_ADDR taken: got %v, want an error naming DEBUG_ADDR", err)
 	}
 }
+
+// addr is the address the side server listens on.
+func (d *sideServer) addr() string { return d.ln.Addr().String() }
