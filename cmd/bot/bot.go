@@ -187,8 +187,8 @@ func (m *Main) Open(ctx context.Context) error {
 		// The router's own posts (an operation's first message) keep the
 		// channel's pace too; the deliverer paces its posts itself.
 		routerSlack = notify.PacedSlack{Slack: sl, Pacer: m.Store, Interval: c.SlackPostInterval}
-		phones = slackPhones{m.slackAPI}
-		people = slackPeople{m.slackAPI}
+		users := newSlackUsers(m.slackAPI)
+		phones, people = users, users
 		home = slackHome{m.slackAPI}
 	}
 
@@ -501,26 +501,74 @@ func (g slackGroups) UserGroupMembers(ctx context.Context, groupID string) ([]st
 	return g.api.GetUserGroupMembersContext(ctx, groupID)
 }
 
-// slackPhones reads the phone field of a user's Slack profile.
-type slackPhones struct{ api *slack.Client }
+// slackUsers reads people's Slack profiles (the phone field, the time zone)
+// with users.info, keeping each answer for a few minutes: a command, a Home
+// tab or a schedule may ask for both, and for the same people again soon.
+// Like user-group members, a profile edit shows after at most userCacheTTL.
+type slackUsers struct {
+	api *slack.Client
+	now func() time.Time // nil: time.Now
 
-func (p slackPhones) ProfilePhone(ctx context.Context, userID string) (string, error) {
-	u, err := p.api.GetUserInfoContext(ctx, userID)
+	mu    sync.Mutex
+	users map[string]cachedUser
+}
+
+type cachedUser struct {
+	user *slack.User // nil: Slack knows no such user
+	at   time.Time
+}
+
+const (
+	userCacheTTL  = 5 * time.Minute
+	userCacheSize = 10000 // past this, the cache starts afresh
+)
+
+func newSlackUsers(api *slack.Client) *slackUsers {
+	return &slackUsers{api: api, users: map[string]cachedUser{}}
+}
+
+// user returns userID's profile, nil when Slack knows no such user.
+func (s *slackUsers) user(ctx context.Context, userID string) (*slack.User, error) {
+	now := time.Now
+	if s.now != nil {
+		now = s.now
+	}
+	s.mu.Lock()
+	c, ok := s.users[userID]
+	s.mu.Unlock()
+	if ok && now().Sub(c.at) < userCacheTTL {
+		return c.user, nil
+	}
+	u, err := s.api.GetUserInfoContext(ctx, userID)
+	if notify.SlackErrorCode(err) == "user_not_found" {
+		u, err = nil, nil
+	}
 	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.users) >= userCacheSize {
+		clear(s.users)
+	}
+	s.users[userID] = cachedUser{user: u, at: now()}
+	s.mu.Unlock()
+	return u, nil
+}
+
+// ProfilePhone implements permissions' profile phone lookup.
+func (s *slackUsers) ProfilePhone(ctx context.Context, userID string) (string, error) {
+	u, err := s.user(ctx, userID)
+	if err != nil || u == nil {
 		return "", err
 	}
 	return u.Profile.Phone, nil
 }
 
-// slackPeople reads a person's time zone from users.info.
-type slackPeople struct{ api *slack.Client }
-
-func (p slackPeople) TimeZone(ctx context.Context, userID string) (string, error) {
-	u, err := p.api.GetUserInfoContext(ctx, userID)
-	if notify.SlackErrorCode(err) == "user_not_found" {
-		return "", nil // no profile, so no zone: the default applies
-	}
-	if err != nil {
+// TimeZone implements commands.People; a person Slack does not know has no
+// zone, and the default applies.
+func (s *slackUsers) TimeZone(ctx context.Context, userID string) (string, error) {
+	u, err := s.user(ctx, userID)
+	if err != nil || u == nil {
 		return "", err
 	}
 	return u.TZ, nil
