@@ -69,18 +69,7 @@ func TestSchedulerAuditsAChangeWhoseClaimWasLost(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			audits, scheds, fmu := &recordingAudit{}, &settleStore{won: tt.won}, &setFMU{}
-			s := &Scheduler{Router: &Router{
-				Checker:   telChecker{"fmu.self": true},
-				Store:     audits,
-				FMU:       fmu,
-				Directory: telDirectory{"U0ME": {Mobile: "32470000001"}},
-				Schedules: scheds,
-				Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Now:       func() time.Time { return now },
-			}}
-			c := state.ClaimedSchedule{FMUSchedule: state.FMUSchedule{ID: "s1", User: "U0ME", CreatedBy: "U0ME", Kind: state.ScheduleOnce,
-				Zone: "Europe/Brussels", Due: now.Add(-time.Second), DueProfile: "PRIVATE"}, Lease: 1}
-			s.run(context.Background(), c)
+			runDueChange(now, telChecker{"fmu.self": true}, audits, fmu, scheds)
 
 			if len(fmu.sets) != 1 || fmu.sets[0] != "32470000001=PRIVATE" {
 				t.Fatalf("EnCo changes = %v, want one to PRIVATE", fmu.sets)
@@ -119,18 +108,7 @@ func (unsureChecker) CheckOffChannel(_ context.Context, _, permission string) pe
 func TestSchedulerRetriesWhenThePermissionCannotBeChecked(t *testing.T) {
 	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 	scheds, fmu := &settleStore{won: true}, &setFMU{}
-	s := &Scheduler{Router: &Router{
-		Checker:   unsureChecker{},
-		Store:     &recordingAudit{},
-		FMU:       fmu,
-		Directory: telDirectory{"U0ME": {Mobile: "32470000001"}},
-		Schedules: scheds,
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:       func() time.Time { return now },
-	}}
-	c := state.ClaimedSchedule{FMUSchedule: state.FMUSchedule{ID: "s1", User: "U0ME", CreatedBy: "U0ME", Kind: state.ScheduleOnce,
-		Zone: "Europe/Brussels", Due: now.Add(-time.Second), DueProfile: "PRIVATE"}, Lease: 1}
-	s.run(context.Background(), c)
+	runDueChange(now, unsureChecker{}, &recordingAudit{}, fmu, scheds)
 
 	if len(fmu.sets) != 0 {
 		t.Errorf("EnCo changes = %v, want none while the permission is unknown", fmu.sets)
@@ -141,4 +119,21 @@ func TestSchedulerRetriesWhenThePermissionCannotBeChecked(t *testing.T) {
 	if next := scheds.nexts[0]; next == nil || next.Attempts != 1 {
 		t.Errorf("next = %+v, want the same change again, attempt 1", next)
 	}
+}
+
+// runDueChange has a scheduler make U0ME's one-off change to PRIVATE, due a
+// second before now, with the given checker and stores.
+func runDueChange(now time.Time, checker Checker, audits *recordingAudit, fmu *setFMU, scheds *settleStore) {
+	s := &Scheduler{Router: &Router{
+		Checker:   checker,
+		Store:     audits,
+		FMU:       fmu,
+		Directory: telDirectory{"U0ME": {Mobile: "32470000001"}},
+		Schedules: scheds,
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:       func() time.Time { return now },
+	}}
+	c := state.ClaimedSchedule{FMUSchedule: state.FMUSchedule{ID: "s1", User: "U0ME", CreatedBy: "U0ME", Kind: state.ScheduleOnce,
+		Zone: "Europe/Brussels", Due: now.Add(-time.Second), DueProfile: "PRIVATE"}, Lease: 1}
+	s.run(context.Background(), c)
 }
