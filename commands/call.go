@@ -218,9 +218,6 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 	if err != nil {
 		r.log().Error("store session id", "err", err, "operation", op.ID)
 	}
-	if err := r.Store.MapTracking(ctx, session, op.ID, r.operationTTL()); err != nil {
-		r.log().Error("map session id", "err", err, "operation", op.ID)
-	}
 	if stored.Status == state.StatusDone {
 		// The call's record came in before EnCo answered the request: its
 		// reply in the thread is on its way, and a note that the call is

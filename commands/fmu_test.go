@@ -97,8 +97,6 @@ func (s *telStore) BindToken(_ context.Context, token, opID string, _ time.Durat
 	return nil
 }
 
-func (s *telStore) MapTracking(context.Context, string, string, time.Duration) error { return nil }
-
 func (s *telStore) RecordResult(_ context.Context, opID string, r state.Result, _ state.Effects) (state.Progress, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

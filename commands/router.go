@@ -45,7 +45,6 @@ type Store interface {
 	CreateOperation(ctx context.Context, op state.Operation, ttl time.Duration) error
 	UpdateOperation(ctx context.Context, id string, fn func(*state.Operation) error) (state.Operation, error)
 	BindToken(ctx context.Context, token, opID string, ttl time.Duration) error
-	MapTracking(ctx context.Context, trackingNumber, opID string, ttl time.Duration) error
 	Audit(ctx context.Context, e state.AuditEntry) error
 	RecentAudit(ctx context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error)
 	FirstSeen(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)

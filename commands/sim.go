@@ -458,9 +458,6 @@ func (r *Router) runM2M(ctx context.Context, op state.Operation, responseURL str
 	}
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "tracking number " + tn})
 	r.log().Info("m2m request accepted", "operation", op.ID, "kind", op.Kind, "devices", len(devices), "tracking", tn)
-	if err := r.Store.MapTracking(ctx, tn, op.ID, r.operationTTL()); err != nil {
-		r.log().Error("map tracking number", "err", err, "operation", op.ID, "tracking", tn)
-	}
 	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
 		o.Params[notify.ParamTracking] = tn
 		return nil

@@ -16,7 +16,6 @@ var missScenarios = []scenario{
 		}{
 			{"Operation", func() (bool, error) { _, ok, err := s.Operation(ctx, "nope"); return ok, err }},
 			{"OperationForToken", func() (bool, error) { _, ok, err := s.OperationForToken(ctx, "nope"); return ok, err }},
-			{"TrackedOperation", func() (bool, error) { _, ok, err := s.TrackedOperation(ctx, "nope"); return ok, err }},
 			{"PeekConfirmation", func() (bool, error) { _, ok, err := s.PeekConfirmation(ctx, "nope"); return ok, err }},
 			{"ConsumeConfirmation", func() (bool, error) { _, ok, err := s.ConsumeConfirmation(ctx, "nope"); return ok, err }},
 			{"DirectoryEntry", func() (bool, error) { _, ok, err := s.DirectoryEntry(ctx, "nope"); return ok, err }},

@@ -128,7 +128,7 @@ func NewID() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// key names a key of one kind, e.g. key("trk", number) is "sb:trk:<number>".
+// key names a key of one kind, e.g. key("conf", id) is "sb:conf:<id>".
 func (s *Store) key(kind, id string) string { return s.prefix + kind + ":" + id }
 
 // opKey and its siblings carry the hash tag {id} so that one operation's keys

@@ -50,34 +50,6 @@ redis.call('DEL', KEYS[1])
 return out
 `)
 
-// MapTracking records which operation an EnCo tracking number or session id
-// belongs to, for ttl.
-func (s *Store) MapTracking(ctx context.Context, trackingNumber, opID string, ttl time.Duration) error {
-	if trackingNumber == "" || opID == "" {
-		return errors.New("map tracking number: empty tracking number or operation id")
-	}
-	if err := checkTTL(ttl); err != nil {
-		return fmt.Errorf("map tracking number: %w", err)
-	}
-	if err := s.rdb.Set(ctx, s.key("trk", trackingNumber), opID, ttl).Err(); err != nil {
-		return fmt.Errorf("map tracking number: %w", err)
-	}
-	return nil
-}
-
-// TrackedOperation returns the operation a tracking number or session id
-// belongs to.
-func (s *Store) TrackedOperation(ctx context.Context, trackingNumber string) (opID string, ok bool, err error) {
-	if trackingNumber == "" {
-		return "", false, nil
-	}
-	opID, ok, err = s.getString(ctx, s.key("trk", trackingNumber))
-	if err != nil {
-		return "", false, fmt.Errorf("look up tracking number: %w", err)
-	}
-	return opID, ok, nil
-}
-
 // Park keeps a callback that arrived before its operation's tracking
 // number was known, under the operation its callback token names, for ttl
 // after the last one parked. An operation holds at most maxCount parked

@@ -12,17 +12,6 @@ import (
 )
 
 var trackingScenarios = []scenario{
-	{"tracking number round trip", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
-		ctx := context.Background()
-		if err := s.MapTracking(ctx, "TN-1", "op1", time.Minute); err != nil {
-			t.Fatalf("MapTracking: %v", err)
-		}
-		got, ok, err := s.TrackedOperation(ctx, "TN-1")
-		if err != nil || !ok || got != "op1" {
-			t.Fatalf("TrackedOperation: got %q, %v, %v; want op1, true, nil", got, ok, err)
-		}
-		wantTTL(t, rdb, prefix+"trk:TN-1", time.Minute)
-	}},
 	{"park then take returns payloads in order once", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		want := []string{`{"a":1}`, `{"a":2}`, `{"a":3}`}
@@ -138,15 +127,12 @@ var trackingScenarios = []scenario{
 			}
 		}
 	}},
-	{"tracking and park validate", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+	{"park validates", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		tests := []struct {
 			name string
 			call func() error
 		}{
-			{"map without tracking number", func() error { return s.MapTracking(ctx, "", "op1", time.Minute) }},
-			{"map without operation", func() error { return s.MapTracking(ctx, "TN", "", time.Minute) }},
-			{"map without ttl", func() error { return s.MapTracking(ctx, "TN", "op1", 0) }},
 			{"park without operation", func() error { return s.Park(ctx, "", []byte("x"), time.Minute, 1) }},
 			{"park without ttl", func() error { return s.Park(ctx, "op", []byte("x"), 0, 1) }},
 		}

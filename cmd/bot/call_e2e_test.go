@@ -202,7 +202,7 @@ func TestCallRecordCallbacksAreAuthenticated(t *testing.T) {
 	parent := h.telParent(telChan, "0 of 1 done")
 	cdrs := h.enco.CDRs()
 	session := cdrs[len(cdrs)-1].SessionID
-	h.tracked("the session stored", session)
+	h.tracked("the session stored", callback[strings.LastIndexByte(callback, '/')+1:])
 
 	cdr := func(session string) string {
 		return fmt.Sprintf(`{"sessionId":%q,"origin":"3228160257","destination":"32468373903","callDuration":23,"callReleaseInfo":"Normal Clearing"}`, session)

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
+	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -291,14 +292,35 @@ func (h *harness) waitFor(what string, cond func() bool) {
 	}
 }
 
-// tracked waits until the bot has stored the tracking number (or call
-// session id) id, which is when an operation starts taking callbacks.
-func (h *harness) tracked(what, id string) {
+// tracked waits until the operation the callback token names has stored
+// what EnCo answered its request with (an M2M tracking number, a call's
+// session id): from then on its callbacks are recorded, not parked.
+func (h *harness) tracked(what, token string) {
 	h.t.Helper()
 	h.waitFor(what, func() bool {
-		_, ok, err := h.store.TrackedOperation(h.ctx, id)
-		return err == nil && ok
+		op, ok := h.operationOfToken(token)
+		return ok && (op.Params[notify.ParamTracking] != "" || op.Params[notify.ParamSession] != "")
 	})
+}
+
+// operationOfToken reads the operation a callback token names from the store.
+func (h *harness) operationOfToken(token string) (state.Operation, bool) {
+	id, ok, err := h.store.OperationForToken(h.ctx, token)
+	if err != nil || !ok {
+		return state.Operation{}, false
+	}
+	op, ok, err := h.store.Operation(h.ctx, id)
+	return op, err == nil && ok
+}
+
+// callbackToken returns the token a sandbox callback carries: M2M's
+// X-Callback-Token header, or the last element of an FMU or call callback's
+// URL path.
+func callbackToken(cb encotest.Callback) string {
+	if tok := cb.Header.Get("X-Callback-Token"); tok != "" {
+		return tok
+	}
+	return cb.URL[strings.LastIndexByte(cb.URL, '/')+1:]
 }
 
 // m2mCallback is an M2M callback the sandbox made, with what identifies it.
@@ -327,7 +349,7 @@ func (h *harness) trackedM2M(n int) []m2mCallback {
 		return len(out) >= n
 	})
 	for _, c := range out {
-		h.tracked("the tracking number stored", c.Tracking)
+		h.tracked("the tracking number stored", c.Token)
 	}
 	return out
 }

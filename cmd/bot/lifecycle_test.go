@@ -1,13 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-bot/switchboard/notify"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -43,15 +44,16 @@ func TestShutdownFinishesWorkInFlight(t *testing.T) {
 	h.shutdown() // like SIGTERM: the run context ends while EnCo is still answering
 	// The sandbox made the callbacks when it accepted the request; the bot
 	// must have stored their tracking number before it stopped.
-	var tracking string
+	var tracking, token string
 	for _, c := range h.enco.Callbacks() {
 		var body struct{ TrackingNumber string }
 		if c.Kind == "m2m" && json.Unmarshal(c.Body, &body) == nil {
-			tracking = body.TrackingNumber
+			tracking, token = body.TrackingNumber, callbackToken(c)
 		}
 	}
-	if _, ok, err := h.store.TrackedOperation(context.Background(), tracking); tracking == "" || err != nil || !ok {
-		t.Errorf("after shutdown, tracking number %q stored = %t (err %v); want the request in flight finished and recorded", tracking, ok, err)
+	op, ok := h.operationOfToken(token)
+	if stored := op.Params[notify.ParamTracking]; tracking == "" || !ok || stored != tracking {
+		t.Errorf("after shutdown, the operation's tracking number is %q (found %t), want %q: the request in flight finished and recorded", stored, ok, tracking)
 	}
 	if got := h.slack.Connections(); got != 0 {
 		t.Errorf("socket connections after shutdown = %d, want 0", got)
