@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -124,64 +123,4 @@ func (r *Router) directoryDown(err error) Reply {
 	ref := newID(4)
 	r.log().Error("directory", "err", err, "ref", ref)
 	return storeDown(ref)
-}
-
-// numberOption is a key=<number> option, like from=02 816 02 57.
-type numberOption struct {
-	num  phone.Number
-	none bool   // the value was "none"
-	text string // as typed, for messages
-}
-
-// numberOptions splits key=<number> options from the other tokens. A number
-// may be written with spaces ("from=+32 2 816 02 57"): it takes the
-// following tokens as far as they form a valid number.
-func numberOptions(usage string, toks []token, keys ...string) ([]token, map[string]numberOption, *UsageError) {
-	var pos []token
-	opts := map[string]numberOption{}
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		k, v, isOpt := strings.Cut(t.text, "=")
-		if !isOpt || !t.literal {
-			pos = append(pos, t)
-			continue
-		}
-		k = strings.ToLower(k)
-		known := false
-		for _, a := range keys {
-			known = known || a == k
-		}
-		if !known {
-			return nil, nil, usageErr(usage, "`%s`: unknown option `%s`. Options here: %s.", t.text, k, strings.Join(quoteAll(keys, "=…"), ", "))
-		}
-		if _, dup := opts[k]; dup {
-			return nil, nil, usageErr(usage, "`%s=` is given twice; give it once.", k)
-		}
-		if strings.EqualFold(v, "none") {
-			opts[k] = numberOption{none: true, text: t.text}
-			continue
-		}
-		var run []token
-		if v != "" {
-			run = append(run, token{text: v, literal: true})
-		}
-		run = append(run, toks[i+1:]...)
-		if len(run) == 0 {
-			return nil, nil, usageErr(usage, "`%s=` needs a number, e.g. `%s=02 816 02 57`.", k, k)
-		}
-		n, used, err := longestNumber(run)
-		if err != nil {
-			return nil, nil, usageErr(usage, "`%s=`: %s.", k, capitalize(err.Error()))
-		}
-		words := make([]string, used)
-		for j, w := range run[:used] {
-			words[j] = w.text
-		}
-		opts[k] = numberOption{num: n, text: k + "=" + strings.Join(words, " ")}
-		if v != "" {
-			used--
-		}
-		i += used
-	}
-	return pos, opts, nil
 }

@@ -108,46 +108,6 @@ func escapeToken(ref, label string) token {
 	return token{text: notify.Escape(ref)}
 }
 
-// options splits key=value tokens (e.g. zone=02) from the positional ones.
-// Keys are lower-cased; an unknown key or a repeated one is a usage error.
-func options(usage string, toks []token, allowed ...string) (pos []token, opts map[string]string, err *UsageError) {
-	opts = map[string]string{}
-	for _, t := range toks {
-		k, v, ok := strings.Cut(t.text, "=")
-		if !ok || !t.literal {
-			pos = append(pos, t)
-			continue
-		}
-		k = strings.ToLower(k)
-		known := false
-		for _, a := range allowed {
-			known = known || a == k
-		}
-		if !known {
-			if len(allowed) == 0 {
-				return nil, nil, usageErr(usage, "`%s`: this command takes no options.", t.text)
-			}
-			return nil, nil, usageErr(usage, "`%s`: unknown option `%s`. Options here: %s.", t.text, k, strings.Join(quoteAll(allowed, "=…"), ", "))
-		}
-		if _, dup := opts[k]; dup {
-			return nil, nil, usageErr(usage, "`%s=` is given twice; give it once.", k)
-		}
-		if v == "" {
-			return nil, nil, usageErr(usage, "`%s=` needs a value, e.g. `%s=…`.", k, k)
-		}
-		opts[k] = v
-	}
-	return pos, opts, nil
-}
-
-func quoteAll(ss []string, suffix string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = "`" + s + suffix + "`"
-	}
-	return out
-}
-
 // maxNumberTokens is how many space-separated groups one written number may
 // span ("+32 470 12 34 56" is five).
 const maxNumberTokens = 6

@@ -1,0 +1,103 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// startOperation posts the parent message and stores the operation. It tells
+// the requester and returns false when that is impossible.
+func (r *Router) startOperation(ctx context.Context, op *state.Operation, responseURL string) bool {
+	ts, err := r.Slack.PostMessage(ctx, op.ChannelID, notify.ParentMessage(*op, state.Progress{Expected: op.Expected}, r.MaskNumbers))
+	if err != nil {
+		var text string
+		if notify.NotInChannel(err) {
+			text = fmt.Sprintf(":warning: I can't post in <#%s> because I'm not a member. Invite me with `/invite @Switchboard` there, then run the command again. Nothing was changed.", op.ChannelID)
+		} else {
+			text = ":x: I could not post in this channel, so I did nothing: " + r.userError(err, "post parent message")
+		}
+		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "not started", OperationID: op.ID, Detail: notify.SlackErrorCode(err)})
+		r.respond(ctx, responseURL, textReply(text).Message(), true)
+		r.failRunningStep(ctx, *op, text)
+		return false
+	}
+	op.ThreadTS = ts
+	op.Status = "running"
+	op.ExpiresAt = op.CreatedAt.Add(r.operationTTL())
+	if err := r.storeStarted(ctx, *op); err != nil {
+		ref := newID(4)
+		r.log().Error("create operation", "err", err, "ref", ref, "operation", op.ID)
+		text := fmt.Sprintf(":x: I could not store this operation, so I did not send it to EnCo. Nothing was changed; try again later. (ref `%s`)", ref)
+		r.postInThread(ctx, *op, text)
+		r.failRunningStep(ctx, *op, text)
+		return false
+	}
+	if r.Schedules != nil {
+		recent := state.RecentOp{At: op.CreatedAt, Title: op.Params["title"], Status: op.Status, OperationID: op.ID}
+		if err := r.Schedules.NoteRecentOp(ctx, op.UserID, recent); err != nil {
+			r.log().Warn("note recent operation", "err", err, "operation", op.ID)
+		}
+	}
+	return true
+}
+
+// storeStarted stores an operation whose parent message is posted. A
+// workflow step's operation is stored from its event on, and only gains its
+// thread here.
+func (r *Router) storeStarted(ctx context.Context, op state.Operation) error {
+	if !isStep(op) {
+		return r.Store.CreateOperation(ctx, op, r.operationTTL())
+	}
+	_, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+		o.ThreadTS = op.ThreadTS
+		return nil
+	})
+	return err
+}
+
+func (r *Router) postInThread(ctx context.Context, op state.Operation, text string) {
+	m := textReply(text).Message()
+	m.ThreadTS = op.ThreadTS
+	if _, err := r.Slack.PostMessage(ctx, op.ChannelID, m); err != nil {
+		r.log().Error("post in thread", "err", err, "operation", op.ID)
+	}
+}
+
+// errClosed stops an update of an operation that has ended meanwhile.
+var errClosed = errors.New("operation ended meanwhile")
+
+// markFailed marks an operation failed unless it has ended meanwhile (its
+// results all came in, or it expired or was cancelled): an ended operation
+// is never reopened.
+func (r *Router) markFailed(ctx context.Context, id string) (state.Operation, error) {
+	return r.Store.UpdateOperation(ctx, id, func(o *state.Operation) error {
+		if o.Status != state.StatusRunning && o.Status != state.StatusPending {
+			return errClosed
+		}
+		o.Status = state.StatusFailed
+		return nil
+	})
+}
+
+// failOperation marks an operation failed before any result arrived and says so in its thread.
+func (r *Router) failOperation(ctx context.Context, op state.Operation, text string) {
+	updated, err := r.markFailed(ctx, op.ID)
+	if errors.Is(err, errClosed) {
+		r.log().Warn("operation ended before its failure could be recorded; left as it is", "operation", op.ID, "failure", text)
+		return
+	}
+	if err == nil {
+		op = updated
+	}
+	r.postInThread(ctx, op, ":x: "+text)
+	if isStep(op) {
+		r.failStep(ctx, op.Params[notify.ParamStep], op.ID, stripMrkdwn(text))
+	}
+	if err := r.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, notify.ParentMessage(op, state.Progress{Expected: op.Expected}, r.MaskNumbers)); err != nil {
+		r.log().Error("update parent", "err", err, "operation", op.ID)
+	}
+}

@@ -1,0 +1,45 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// rateLimit counts a requested change against the user's limit per minute.
+func (r *Router) rateLimit(ctx context.Context, c *command) (Reply, bool) {
+	return r.allowance(ctx, "changes:", c.UserID, func(limit int, wait time.Duration) Reply {
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: "rate limited", Rule: fmt.Sprintf("%d changes per minute", limit)})
+		return textReply(fmt.Sprintf(":hand: You have asked for %d changes in the last minute, the most the policy allows. Try again in %s.", limit, humanDuration(max(wait, time.Second)))).with("rate_limited")
+	})
+}
+
+// allowance counts one more use of a per-person allowance per minute
+// (bucket "changes:" or "denied:", of changesPerMinute). Past it, the reply
+// is refused's; when the store fails, the reply says so. ok is true within
+// the allowance.
+func (r *Router) allowance(ctx context.Context, bucket, userID string, refused func(limit int, wait time.Duration) Reply) (Reply, bool) {
+	limit := r.changesPerMinute()
+	ok, wait, err := r.Store.Allow(ctx, bucket+userID, limit, time.Minute)
+	if err != nil {
+		ref := newID(4)
+		r.log().Error("rate limit", "err", err, "ref", ref)
+		return storeDown(ref), false
+	}
+	if !ok {
+		return refused(limit, wait), false
+	}
+	return Reply{}, true
+}
+
+// changesPerMinute is the policy's per-person allowance of changes (and of
+// refused commands) per minute.
+func (r *Router) changesPerMinute() int {
+	if r.Policy != nil {
+		return r.Policy.ChangesPerMinute()
+	}
+	return permissions.DefaultChangesPerMinute
+}
