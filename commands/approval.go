@@ -23,7 +23,7 @@ func (r *Router) approvalTTL() time.Duration { return orDur(r.ApprovalTTL, time.
 // requestApproval posts the approval request in the channel after the
 // requester confirmed.
 func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallback, op state.Operation) {
-	id := newID(16)
+	id := state.NewHex(16)
 	ttl := r.approvalTTL()
 	lines := make([]string, 0, maxPromptLines+1)
 	for _, t := range op.Targets[:min(len(op.Targets), maxPromptLines)] {
@@ -71,7 +71,7 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 		Data: map[string]string{"op": string(opJSON), "ts": ts},
 	}
 	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("save approval", "err", err, "ref", ref, "operation", op.ID)
 		r.closeApproval(ctx, op.ChannelID, ts, fmt.Sprintf(":x: Approval request withdrawn: I can't reach my state store. Nothing was changed. (ref `%s`)", ref))
 		r.respond(ctx, cb.ResponseURL, storeDown(ref).Message(), true)
@@ -113,7 +113,7 @@ func (r *Router) approvalClick(ctx context.Context, cb slack.InteractionCallback
 		}
 	}
 	if _, ok, err := r.Store.ConsumeConfirmation(ctx, conf.ID); err != nil {
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("consume approval", "err", err, "ref", ref)
 		r.tellUser(ctx, cb, storeDown(ref).Text)
 		return

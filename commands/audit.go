@@ -47,7 +47,7 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 	}
 	entries, err := r.Store.RecentAudit(ctx, maxAuditFile+1, filter)
 	if err != nil {
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("read audit", "err", err, "ref", ref)
 		return storeDown(ref), nil
 	}

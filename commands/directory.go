@@ -120,7 +120,7 @@ func directoryNumber(digits string, mask bool) string {
 }
 
 func (r *Router) directoryDown(err error) Reply {
-	ref := newID(4)
+	ref := state.NewHex(4)
 	r.log().Error("directory", "err", err, "ref", ref)
 	return storeDown(ref)
 }

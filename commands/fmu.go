@@ -155,7 +155,7 @@ func (r *Router) ownNumbers(ctx context.Context, userID string) (permissions.Ent
 	}
 	e, _, _, err := r.Directory.Lookup(ctx, userID)
 	if err != nil {
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("directory lookup", "err", err, "ref", ref, "user", userID)
 		return permissions.Entry{}, textReply(fmt.Sprintf(":hourglass: I could not look up your numbers in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)), false
 	}
@@ -315,7 +315,7 @@ func (r *Router) resolveTargets(ctx context.Context, nums []phone.Number, mentio
 		if r.Directory != nil {
 			var err error
 			if e, _, _, err = r.Directory.Lookup(ctx, u); err != nil {
-				ref := newID(4)
+				ref := state.NewHex(4)
 				r.log().Error("directory lookup", "err", err, "ref", ref, "user", u)
 				return nil, textReply(fmt.Sprintf(":hourglass: I could not look up <@%s> in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", u, ref)), false
 			}

@@ -199,7 +199,7 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), state.StatusDone)
 
 	back := st.Status
-	id := newID(4)
+	id := state.NewHex(4)
 	err = r.Schedules.UpdateFMUSchedules(ctx, user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
 		back = st.Status
 		var remove []string
@@ -251,7 +251,7 @@ func tooManySchedules(user, requester string) *UsageError {
 }
 
 func (r *Router) scheduleDown(err error) Reply {
-	ref := newID(4)
+	ref := state.NewHex(4)
 	r.log().Error("schedules", "err", err, "ref", ref)
 	return storeDown(ref)
 }
@@ -348,7 +348,7 @@ func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) Repl
 		}
 		due, start := rule.Next(now, loc)
 		sc := state.FMUSchedule{
-			ID: newID(4), User: u, CreatedBy: c.UserID, CreatedAt: now, Zone: loc.String(),
+			ID: state.NewHex(4), User: u, CreatedBy: c.UserID, CreatedAt: now, Zone: loc.String(),
 			Kind: state.ScheduleWeekly, Profile: string(in), Else: string(out),
 			Days: uint8(rule.Days), Start: int(rule.Start), End: int(rule.End),
 			Due: due, DueProfile: string(out),

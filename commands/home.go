@@ -76,7 +76,7 @@ func (r *Router) homeView(ctx context.Context, user, notice string) []slack.Bloc
 	e, _, _, err := r.lookup(ctx, user)
 	switch {
 	case err != nil:
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("directory lookup", "err", err, "ref", ref, "user", user)
 		blocks = append(blocks, section(fmt.Sprintf(":hourglass: I could not look up your number in the directory just now. Open this tab again in a minute. (ref `%s`)", ref)))
 	case e.Mobile == "":

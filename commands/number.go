@@ -294,7 +294,7 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 	if sub == "reserve" {
 		until, frozen, err := r.Store.NumberFrozenUntil(ctx, n.Digits)
 		if err != nil {
-			ref := newID(4)
+			ref := state.NewHex(4)
 			r.log().Error("read number freeze", "err", err, "ref", ref)
 			return storeDown(ref)
 		}

@@ -29,7 +29,7 @@ func (r *Router) startOperation(ctx context.Context, op *state.Operation, respon
 	op.Status = "running"
 	op.ExpiresAt = op.CreatedAt.Add(r.operationTTL())
 	if err := r.storeStarted(ctx, *op); err != nil {
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("create operation", "err", err, "ref", ref, "operation", op.ID)
 		text := fmt.Sprintf(":x: I could not store this operation, so I did not send it to EnCo. Nothing was changed; try again later. (ref `%s`)", ref)
 		r.postInThread(ctx, *op, text)

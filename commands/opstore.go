@@ -49,7 +49,7 @@ func (r *Router) recordResult(ctx context.Context, op state.Operation, res state
 // begin prepares an operation that runs without a confirmation click, as
 // confirm does for one that waits for it.
 func (r *Router) begin(c *command, op state.Operation, title string) state.Operation {
-	op.ID = newID(16)
+	op.ID = state.NewHex(16)
 	c.operation = op.ID
 	op.UserID = c.UserID
 	op.ChannelID = c.ChannelID
@@ -65,7 +65,7 @@ func (r *Router) begin(c *command, op state.Operation, title string) state.Opera
 // storeFailure logs a state-store failure after the acknowledgement and
 // words it for the requester.
 func (r *Router) storeFailure(err error, what string) string {
-	ref := newID(4)
+	ref := state.NewHex(4)
 	r.log().Error(what, "err", err, "ref", ref)
 	return fmt.Sprintf("My state store did not answer; try again in a minute. (ref `%s`)", ref)
 }

@@ -25,7 +25,7 @@ func (r *Router) allowance(ctx context.Context, bucket, userID string, refused f
 	limit := r.changesPerMinute()
 	ok, wait, err := r.Store.Allow(ctx, bucket+userID, limit, time.Minute)
 	if err != nil {
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("rate limit", "err", err, "ref", ref)
 		return storeDown(ref), false
 	}

@@ -10,8 +10,6 @@ package commands
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -272,7 +270,7 @@ func (r *Router) allow(ctx context.Context, c *command, permission string) (Repl
 	}
 	if err := r.Store.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule}); err != nil {
 		// Every decision is recorded; without the store nothing is done.
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("audit append failed; command refused", "err", err, "ref", ref, "user", c.UserID)
 		return storeDown(ref), false
 	}
@@ -301,15 +299,6 @@ func storeDown(ref string) Reply {
 	return textReply(fmt.Sprintf(":hourglass: I can't reach my state store right now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)).with("unavailable")
 }
 
-// newID returns a random identifier for operations, confirmations and error references.
-func newID(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("crypto/rand failed: " + err.Error()) // never happens on supported platforms
-	}
-	return hex.EncodeToString(b)
-}
-
 // pending is a change waiting for a confirmation click.
 type pending struct {
 	op           state.Operation
@@ -326,8 +315,8 @@ func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
 	if reply, ok := r.rateLimit(ctx, c); !ok {
 		return reply
 	}
-	id := newID(16)
-	p.op.ID = newID(16)
+	id := state.NewHex(16)
+	p.op.ID = state.NewHex(16)
 	c.operation = p.op.ID
 	p.op.UserID = c.UserID
 	p.op.ChannelID = c.ChannelID
@@ -348,7 +337,7 @@ func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
 		Data: map[string]string{"op": string(opJSON)},
 	}
 	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("save confirmation", "err", err, "ref", ref, "user", c.UserID)
 		return storeDown(ref)
 	}
@@ -419,7 +408,7 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 	user := cb.User.ID
 	conf, ok, err := r.Store.PeekConfirmation(ctx, id)
 	if err != nil {
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("peek confirmation", "err", err, "ref", ref)
 		r.tellUser(ctx, cb, storeDown(ref).Text)
 		return
@@ -444,7 +433,7 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 	}
 	conf, ok, err = r.Store.ConsumeConfirmation(ctx, id)
 	if err != nil {
-		ref := newID(4)
+		ref := state.NewHex(4)
 		r.log().Error("consume confirmation", "err", err, "ref", ref)
 		r.tellUser(ctx, cb, storeDown(ref).Text)
 		return
@@ -518,7 +507,7 @@ func (r *Router) execute(ctx context.Context, op state.Operation, responseURL st
 // service's own refusal (4xx) is shown; anything else is a generic line with a
 // reference, the details go to the log.
 func (r *Router) userError(err error, what string) string {
-	ref := newID(4)
+	ref := state.NewHex(4)
 	r.log().Error(what, "err", err, "ref", ref)
 	if errors.Is(err, enco.ErrCredentialsRefused) {
 		return fmt.Sprintf("EnCo refused the bot's own credentials, so nothing was sent. An operator must give the bot valid EnCo credentials (`ENCO_TOKEN`, or `ENCO_CLIENT_ID` and `ENCO_CLIENT_SECRET`); trying again will not help until then. (ref `%s`)", ref)

@@ -173,7 +173,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 	if s.Channel != "" && !stepChannelID.MatchString(s.Channel) {
 		return op, false, fmt.Sprintf("The channel_id input %q is not a channel ID (C…, G… or D…).", truncate(s.Channel, 60))
 	}
-	op = state.Operation{ID: newID(16), UserID: s.User, Status: state.StatusPending, CreatedAt: time.Now(), Params: map[string]string{
+	op = state.Operation{ID: state.NewHex(16), UserID: s.User, Status: state.StatusPending, CreatedAt: time.Now(), Params: map[string]string{
 		notify.ParamStep: s.ExecutionID, notify.ParamStepFunction: s.Function,
 	}}
 	var title string
@@ -274,7 +274,7 @@ const paramStepDM = "step_dm"
 // slackError says a Slack call failed, for a person, and logs the details
 // under a reference.
 func (r *Router) slackError(err error, what string) string {
-	ref := newID(4)
+	ref := state.NewHex(4)
 	r.log().Error(what, "err", err, "ref", ref)
 	if code := notify.SlackErrorCode(err); code != "" {
 		return fmt.Sprintf("Slack refused it (%s, ref `%s`).", notify.Escape(code), ref)
@@ -291,7 +291,7 @@ func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, tt
 		panic(err) // a struct of strings always encodes
 	}
 	conf := state.Confirmation{
-		ID: newID(16), OperationID: op.ID, UserID: op.UserID, Action: op.Kind,
+		ID: state.NewHex(16), OperationID: op.ID, UserID: op.UserID, Action: op.Kind,
 		CreatedAt: op.CreatedAt, ExpiresAt: op.ExpiresAt, Data: map[string]string{"op": string(opJSON)},
 	}
 	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {

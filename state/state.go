@@ -65,8 +65,6 @@ package state
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -116,16 +114,6 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping redis: %w", err)
 	}
 	return nil
-}
-
-// NewID returns a random, URL-safe identifier of 128 bits, for operations and
-// confirmations.
-func NewID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("new id: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // key names a key of one kind, e.g. key("conf", id) is "sb:conf:<id>".

@@ -2,10 +2,8 @@ package state
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,16 +19,6 @@ import (
 type tokenRecord struct {
 	OperationID string `json:"op"`
 	Verifier    string `json:"v"` // hex of the second half of SHA-256(token)
-}
-
-// NewToken returns an unguessable callback token: 32 bytes from crypto/rand,
-// base64url without padding.
-func NewToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("new token: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // splitToken derives a token's selector (names the key) and verifier (stored).

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -106,7 +104,7 @@ func (m *Main) Open(ctx context.Context) error {
 		c.EncoBaseURL, c.EncoTokenURL = sb.URL, strings.TrimRight(sb.URL, "/")+"/token"
 		c.EncoClientID, c.EncoClientSecret, c.EncoToken, c.EncoM2MAPIKey = sb.ClientID, sb.ClientSecret, "", sb.APIKey
 		if c.CallbackSecret == "" {
-			c.CallbackSecret = randomHex(24)
+			c.CallbackSecret = state.NewHex(24)
 		}
 		if !m.Console { // the console says so in its banner
 			m.Log.Warn("using the built-in EnCo sandbox: no real SIM card, number or call is touched", "url", sb.URL)
@@ -483,15 +481,7 @@ func consumerName() string {
 	if host == "" {
 		host = "bot"
 	}
-	return host + "-" + randomHex(4)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
+	return host + "-" + state.NewHex(4)
 }
 
 // slackGroups resolves user-group members through usergroups.users.list.
