@@ -42,7 +42,7 @@ const maxCDRRows = 20
 const maxCDRItems = 1000
 
 func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Context)) {
-	if len(c.toks) == 0 || strings.EqualFold(c.toks[0].text, "help") {
+	if len(c.toks) == 0 {
 		return textReply(callUsage), nil
 	}
 	if strings.EqualFold(c.toks[0].text, "cdr") {

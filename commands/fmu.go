@@ -57,8 +57,6 @@ func (r *Router) fmu(ctx context.Context, c *command) (Reply, func(context.Conte
 	args := c.toks[1:]
 	sub := strings.ToLower(first.text)
 	switch sub {
-	case "help":
-		return textReply(fmuUsage), nil
 	case "link":
 		return r.directoryLink(ctx, c, args), nil
 	case "unlink":

@@ -17,18 +17,21 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // starting with "/", with no placeholder (<…>, […], a|b, …).
 var helpCommand = regexp.MustCompile("`(/[a-z]+(?: [^`<>\\[\\]|…]*)?)`")
 
-// TestEveryHelpExampleWorks runs every command the four help texts write
-// out, against the EnCo sandbox and Redis, as the person reading them
-// would: none is refused, and none ends in an error.
+// TestEveryHelpExampleWorks runs every command the help texts of the
+// registered commands write out, against the EnCo sandbox and Redis, as the
+// person reading them would: none is refused, and none ends in an error.
 func TestEveryHelpExampleWorks(t *testing.T) {
 	sb := encotest.New(t)
 	hc := sb.HTTPClient()
 	client := &enco.Client{BaseURL: sb.URL, APIKey: sb.APIKey,
 		HTTPClient: enco.NewHTTPClient(enco.StaticTokenSource(sb.PermanentToken), hc.Transport)}
-	perms := []string{"sim.read", "sim.activate", "sim.deactivate", "sim.reactivate", "sim.terminate", "audit.read",
-		"fmu.self", "fmu.read", "fmu.set", "number.read", "number.reserve", "number.release", "call.self", "call.any", "directory.admin"}
+	var helps, perms []string
+	for _, sc := range slashCommands {
+		helps = append(helps, sc.helps...)
+		perms = append(perms, sc.permissions...)
+	}
 	seen := 0
-	for _, help := range []string{simUsage, auditUsage, fmuUsage, numberUsage, callUsage} {
+	for _, help := range helps {
 		for _, m := range helpCommand.FindAllStringSubmatch(help, -1) {
 			example := strings.TrimSpace(m[1])
 			if strings.Contains(example, "@") {

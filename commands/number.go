@@ -40,7 +40,7 @@ const freezePeriod = 15 * 24 * time.Hour
 const paramZone = "zone"
 
 func (r *Router) number(ctx context.Context, c *command) (Reply, func(context.Context)) {
-	if len(c.toks) == 0 || strings.EqualFold(c.toks[0].text, "help") {
+	if len(c.toks) == 0 {
 		return textReply(numberUsage), nil
 	}
 	sub := strings.ToLower(c.toks[0].text)

@@ -206,17 +206,13 @@ func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, fun
 		reply Reply
 		after func(context.Context)
 	)
-	switch name {
-	case "sim":
-		reply, after = r.sim(ctx, c)
-	case "fmu":
-		reply, after = r.fmu(ctx, c)
-	case "number":
-		reply, after = r.number(ctx, c)
-	case "call":
-		reply, after = r.call(ctx, c)
+	switch sc, ok := slashCommandNamed(name); {
+	case !ok:
+		reply = textReply(fmt.Sprintf(":warning: I don't know the command `/%s`. I answer %s; add `help` to any of them for usage.", name, commandList())).with("unknown")
+	case len(toks) > 0 && strings.EqualFold(toks[0].text, "help"):
+		reply = textReply(sc.helps[0])
 	default:
-		reply = textReply(fmt.Sprintf(":warning: I don't know the command `/%s`. I answer `/sim`, `/fmu`, `/number` and `/call`; add `help` to any of them for usage.", name)).with("unknown")
+		reply, after = sc.answer(r, ctx, c)
 	}
 	r.logCommand(c, reply, start)
 	if r.OnCommand != nil {
@@ -489,18 +485,12 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 
 // execute starts a confirmed operation.
 func (r *Router) execute(ctx context.Context, op state.Operation, responseURL string) {
-	switch {
-	case strings.HasPrefix(op.Kind, "sim."):
-		r.runM2M(ctx, op, responseURL)
-	case strings.HasPrefix(op.Kind, "fmu."):
-		r.runFMU(ctx, op, responseURL)
-	case strings.HasPrefix(op.Kind, "number."):
-		r.runNumber(ctx, op, responseURL)
-	case strings.HasPrefix(op.Kind, "call"):
-		r.runCall(ctx, op, responseURL)
-	default:
+	sc, ok := slashCommandRunning(op.Kind)
+	if !ok {
 		r.log().Error("no executor for operation", "kind", op.Kind, "operation", op.ID)
+		return
 	}
+	sc.run(r, ctx, op, responseURL)
 }
 
 // userError turns an API error into words for the person in Slack. A

@@ -40,7 +40,7 @@ var simChanges = map[string]simChange{
 }
 
 func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Context)) {
-	if len(c.toks) == 0 || strings.EqualFold(c.toks[0].text, "help") {
+	if len(c.toks) == 0 {
 		return textReply(simUsage), nil
 	}
 	sub := strings.ToLower(c.toks[0].text)

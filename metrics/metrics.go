@@ -52,13 +52,20 @@ type Metrics struct {
 	encoErrors   *prometheus.CounterVec
 	callbacks    *prometheus.CounterVec
 	slackPosts   *prometheus.CounterVec
+
+	// knownCommands bounds the command label: Slack only sends the commands
+	// of the app's manifest, but a label must never take arbitrary values.
+	knownCommands map[string]bool
 }
 
 // New makes the collectors, with the Go runtime's and the process's (memory,
-// CPU, open files), in a new registry.
-func New(src Sources) *Metrics {
+// CPU, open files), in a new registry. commands are the names of the slash
+// commands (commands.Names): each labels its own series, any other command
+// is labelled "other".
+func New(src Sources, commands ...string) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:           prometheus.NewRegistry(),
+		knownCommands: map[string]bool{},
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "commands_total",
 			Help: "Slack commands answered, by command and outcome.",
@@ -90,6 +97,9 @@ func New(src Sources) *Metrics {
 			Help: "Slack calls made from the outgoing queue, by kind (post, progress, summary, file) and outcome (ok, ratelimited, refused, failed).",
 		}, []string{"kind", "outcome"}),
 	}
+	for _, c := range commands {
+		m.knownCommands[c] = true
+	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -113,13 +123,13 @@ func (m *Metrics) Handler() http.Handler {
 
 // OnCommand counts a command's outcome; it matches a Router.OnCommand hook.
 func (m *Metrics) OnCommand(command, outcome string) {
-	m.commands.WithLabelValues(commandName(command), outcome).Inc()
+	m.commands.WithLabelValues(m.commandName(command), outcome).Inc()
 }
 
 // OnAck records how long a slash command took to acknowledge; it matches
 // commands.Router.OnAck.
 func (m *Metrics) OnAck(command string, d time.Duration) {
-	m.ack.WithLabelValues(commandName(command)).Observe(d.Seconds())
+	m.ack.WithLabelValues(m.commandName(command)).Observe(d.Seconds())
 }
 
 // ObserveEnco records one attempt of an EnCo call; it matches enco.Client.Observe.
@@ -146,13 +156,9 @@ func (m *Metrics) OnPost(kind string, err error) {
 	m.slackPosts.WithLabelValues(kind, postOutcome(err)).Inc()
 }
 
-// knownCommands bounds the command label: Slack only sends the commands of
-// the app's manifest, but a label must never take arbitrary values.
-var knownCommands = map[string]bool{"sim": true, "fmu": true, "number": true, "call": true}
-
-func commandName(command string) string {
+func (m *Metrics) commandName(command string) string {
 	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(command)), "/")
-	if knownCommands[name] {
+	if m.knownCommands[name] {
 		return name
 	}
 	return "other"

@@ -18,7 +18,7 @@ import (
 )
 
 func TestOnCommandCountsByCommandAndOutcome(t *testing.T) {
-	m := New(Sources{})
+	m := New(Sources{}, "sim", "fmu", "number", "call")
 	m.OnCommand("/sim", "confirm")
 	m.OnCommand("/SIM", "confirm")
 	m.OnCommand("/sim", "denied")
@@ -45,7 +45,7 @@ func TestOnCommandCountsByCommandAndOutcome(t *testing.T) {
 }
 
 func TestOnAckFillsTheHistogram(t *testing.T) {
-	m := New(Sources{})
+	m := New(Sources{}, "sim", "fmu", "number", "call")
 	m.OnAck("/sim", 3906250*time.Nanosecond) // 2^-8 s: exact in binary, so the sum compares exactly
 	m.OnAck("/sim", 31250*time.Microsecond)  // 2^-5 s
 	m.OnAck("/fmu", 1953125*time.Nanosecond) // 2^-9 s

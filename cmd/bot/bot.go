@@ -119,7 +119,7 @@ func (m *Main) Open(ctx context.Context) error {
 		PendingOperations: m.Store.PendingOperations,
 		// Read at scrape time, once Open has made the socket.
 		SocketConnected: func() bool { return m.socket != nil && m.socket.Connected() },
-	})
+	}, commands.Names()...)
 	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey, Observe: m.Metrics.ObserveEnco}
 
 	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnCallback: m.Metrics.OnCallback}

@@ -1,0 +1,63 @@
+package commands
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/permissions"
+)
+
+// TestRegistryAgreesWithThePolicy: the commands the router answers are
+// those the policy knows channels for, each declares permissions the policy
+// knows, and its first help is its own.
+func TestRegistryAgreesWithThePolicy(t *testing.T) {
+	if got, want := slices.Sorted(slices.Values(Names())), slices.Sorted(slices.Values(permissions.SlashCommands)); !slices.Equal(got, want) {
+		t.Errorf("registered commands %v, want the policy's %v", got, want)
+	}
+	known := permissions.KnownPermissions()
+	var all []string
+	for _, sc := range slashCommands {
+		if len(sc.helps) == 0 || !strings.Contains(sc.helps[0], "`/"+sc.name) {
+			t.Errorf("/%s: first help does not show /%s", sc.name, sc.name)
+		}
+		if sc.answer == nil || sc.run == nil || sc.kinds == "" {
+			t.Errorf("/%s: no handler, executor or kinds", sc.name)
+		}
+		for _, p := range sc.permissions {
+			if !slices.Contains(known, p) {
+				t.Errorf("/%s: permission %q is unknown to the policy", sc.name, p)
+			}
+			if slices.Contains(all, p) {
+				t.Errorf("/%s: permission %q is declared twice", sc.name, p)
+			}
+			all = append(all, p)
+		}
+	}
+	for _, p := range known {
+		if _, ok := permissionUses[p]; ok && !slices.Contains(all, p) {
+			t.Errorf("permission %q has a use on the Home tab but no command declares it", p)
+		}
+	}
+}
+
+// TestHelpAndUnknownCommandsComeFromTheRegistry: "help" answers each
+// command's first help text, and an unknown command names them all.
+func TestHelpAndUnknownCommandsComeFromTheRegistry(t *testing.T) {
+	r := &Router{}
+	for _, sc := range slashCommands {
+		for _, text := range []string{"help", "HELP"} {
+			reply, after := r.Command(t.Context(), slack.SlashCommand{Command: "/" + sc.name, Text: text})
+			if reply.Text != sc.helps[0] || after != nil {
+				t.Errorf("/%s %s: got %q, want its help", sc.name, text, reply.Text)
+			}
+		}
+	}
+	reply, _ := r.Command(t.Context(), slack.SlashCommand{Command: "/weather"})
+	const want = ":warning: I don't know the command `/weather`. I answer `/sim`, `/fmu`, `/number` and `/call`; add `help` to any of them for usage."
+	if reply.Text != want || reply.Outcome() != "unknown" {
+		t.Errorf("got %q (%s), want %q (unknown)", reply.Text, reply.Outcome(), want)
+	}
+}
