@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -60,16 +59,8 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 		r.respond(ctx, cb.ResponseURL, textReply(text).Message(), true)
 		return
 	}
-	opJSON, err := json.Marshal(op)
-	if err != nil {
-		panic(err) // a struct of strings always encodes
-	}
-	now := time.Now()
-	conf := state.Confirmation{
-		ID: id, OperationID: op.ID, UserID: op.UserID, Action: ActionApprove,
-		CreatedAt: now, ExpiresAt: now.Add(ttl),
-		Data: map[string]string{"op": string(opJSON), "ts": ts},
-	}
+	conf := newConfirmation(id, ActionApprove, op, time.Now(), ttl)
+	conf.Data["ts"] = ts
 	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {
 		ref := state.NewHex(4)
 		r.log().Error("save approval", "err", err, "ref", ref, "operation", op.ID)
@@ -84,8 +75,8 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 // approvalClick handles approve and cancel on an approval request.
 func (r *Router) approvalClick(ctx context.Context, cb slack.InteractionCallback, action string, conf state.Confirmation) {
 	user := cb.User.ID
-	var op state.Operation
-	if err := json.Unmarshal([]byte(conf.Data["op"]), &op); err != nil {
+	op, err := confirmedOperation(conf)
+	if err != nil {
 		r.log().Error("approval holds no operation", "err", err, "approval", conf.ID)
 		return
 	}

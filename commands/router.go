@@ -321,33 +321,51 @@ func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
 		p.op.Params = map[string]string{}
 	}
 	p.op.Params["title"] = p.title
-	opJSON, err := json.Marshal(p.op)
-	if err != nil {
-		panic(err) // a struct of strings always encodes
-	}
 	ttl := r.confirmTTL()
-	now := time.Now()
-	conf := state.Confirmation{
-		ID: id, OperationID: p.op.ID, UserID: c.UserID, Action: p.op.Kind,
-		CreatedAt: now, ExpiresAt: now.Add(ttl),
-		Data: map[string]string{"op": string(opJSON)},
-	}
-	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {
+	if err := r.Store.SaveConfirmation(ctx, newConfirmation(id, p.op.Kind, p.op, time.Now(), ttl), ttl); err != nil {
 		ref := state.NewHex(4)
 		r.log().Error("save confirmation", "err", err, "ref", ref, "user", c.UserID)
 		return storeDown(ref)
 	}
 	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: p.op.Kind, Decision: "confirmation requested", OperationID: p.op.ID, Detail: p.title})
+	return p.prompt("", id, ttl)
+}
+
+// prompt asks to confirm or cancel p (ask, when set, says who asks), with
+// buttons that carry the confirmation's id and say when they expire.
+func (p pending) prompt(ask, id string, ttl time.Duration) Reply {
 	note := p.note
 	if note != "" {
 		note += " "
 	}
 	note += fmt.Sprintf("This button expires in %s.", humanDuration(ttl))
 	return Reply{
-		Text:    fmt.Sprintf("%s? Confirm or cancel.", p.title),
+		Text:    fmt.Sprintf("%s%s? Confirm or cancel.", ask, p.title),
 		Blocks:  confirmBlocks(p.title+"?", p.lines, note, p.confirmLabel, p.danger, id),
 		outcome: "confirm",
 	}
+}
+
+// newConfirmation keeps op, from at for ttl, until a click on the buttons
+// carrying id answers it. action is what the buttons do: the operation's
+// kind for a confirmation, ActionApprove for an approval.
+func newConfirmation(id, action string, op state.Operation, at time.Time, ttl time.Duration) state.Confirmation {
+	opJSON, err := json.Marshal(op)
+	if err != nil {
+		panic(err) // a struct of strings always encodes
+	}
+	return state.Confirmation{
+		ID: id, OperationID: op.ID, UserID: op.UserID, Action: action,
+		CreatedAt: at, ExpiresAt: at.Add(ttl),
+		Data: map[string]string{"op": string(opJSON)},
+	}
+}
+
+// confirmedOperation is the operation a confirmation keeps.
+func confirmedOperation(conf state.Confirmation) (state.Operation, error) {
+	var op state.Operation
+	err := json.Unmarshal([]byte(conf.Data["op"]), &op)
+	return op, err
 }
 
 func humanDuration(d time.Duration) string {
@@ -438,8 +456,8 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		r.log().Info("confirmation already used", "operation", conf.OperationID, "user", user)
 		return
 	}
-	var op state.Operation
-	if err := json.Unmarshal([]byte(conf.Data["op"]), &op); err != nil {
+	op, err := confirmedOperation(conf)
+	if err != nil {
 		r.log().Error("confirmation holds no operation", "err", err, "confirmation", id)
 		return
 	}

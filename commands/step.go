@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -286,14 +285,7 @@ func (r *Router) slackError(err error, what string) string {
 // direct message.
 func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, ttl time.Duration) {
 	exec := op.Params[notify.ParamStep]
-	opJSON, err := json.Marshal(op)
-	if err != nil {
-		panic(err) // a struct of strings always encodes
-	}
-	conf := state.Confirmation{
-		ID: state.NewHex(16), OperationID: op.ID, UserID: op.UserID, Action: op.Kind,
-		CreatedAt: op.CreatedAt, ExpiresAt: op.ExpiresAt, Data: map[string]string{"op": string(opJSON)},
-	}
+	conf := newConfirmation(state.NewHex(16), op.Kind, op, op.CreatedAt, ttl)
 	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {
 		r.abandonStep(ctx, op, r.storeFailure(err, "save step confirmation"))
 		return
@@ -317,10 +309,9 @@ func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, tt
 		if op.ChannelID != dm {
 			where = fmt.Sprintf("in <#%s>", op.ChannelID)
 		}
-		note := fmt.Sprintf("A workflow asks for this in your name; nothing happens unless you confirm. The results arrive in a thread %s. This button expires in %s.", where, humanDuration(ttl))
-		m := Reply{Text: fmt.Sprintf("A workflow asks: %s? Confirm or cancel.", op.Params["title"]),
-			Blocks: confirmBlocks(op.Params["title"]+"?", lines, note, "Confirm", op.Kind == "sim.deactivate", conf.ID)}.Message()
-		_, err = r.Slack.PostMessage(ctx, dm, m)
+		p := pending{op: op, title: op.Params["title"], lines: lines, confirmLabel: "Confirm", danger: op.Kind == "sim.deactivate",
+			note: fmt.Sprintf("A workflow asks for this in your name; nothing happens unless you confirm. The results arrive in a thread %s.", where)}
+		_, err = r.Slack.PostMessage(ctx, dm, p.prompt("A workflow asks: ", conf.ID, ttl).Message())
 	}
 	if err != nil {
 		r.abandonStep(ctx, op, fmt.Sprintf("I could not ask <@%s> to confirm in a direct message: %s", op.UserID, r.slackError(err, "post step confirmation")))
