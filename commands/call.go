@@ -324,7 +324,7 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 		warn = fmt.Sprintf("\n:warning: These are the first %d calls EnCo returned; use a later `since=` to see the rest.", maxCDRItems)
 	}
 	if mine != "" {
-		cdrs = slices.DeleteFunc(cdrs, func(cdr enco.CDR) bool { return e164Digits(cdr.Origin) != mine })
+		cdrs = slices.DeleteFunc(cdrs, func(cdr enco.CDR) bool { return phone.Digits(cdr.Origin) != mine })
 	}
 	slices.SortStableFunc(cdrs, func(a, b enco.CDR) int { return b.RequestTime.Compare(a.RequestTime) })
 	whose := "Your calls"
@@ -349,14 +349,6 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 	note, _ := r.attachList(ctx, c.ChannelID, cdrList(cdrs, since, r.MaskNumbers))
 	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), leftOut(maxCDRRows, len(cdrs)), note, warn)
 	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
-}
-
-// e164Digits reads a number as EnCo writes it into E.164 digits without "+".
-func e164Digits(s string) string {
-	if n, err := phone.Parse(s); err == nil && n.Kind != phone.Special {
-		return n.Digits
-	}
-	return strings.TrimPrefix(strings.TrimSpace(s), "+")
 }
 
 func cdrOutcome(c enco.CDR) string {
@@ -384,7 +376,7 @@ func cdrTable(cdrs []enco.CDR) string {
 	}
 	row("When (UTC)", "From", "To", "Outcome", "Length")
 	for _, c := range cdrs {
-		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), notify.NumberLabel(e164Digits(c.Origin), false), notify.NumberLabel(e164Digits(c.Destination), false), notify.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
+		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), notify.NumberLabel(phone.Digits(c.Origin), false), notify.NumberLabel(phone.Digits(c.Destination), false), notify.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
 	}
 	b.WriteString("```")
 	return b.String()
@@ -394,7 +386,7 @@ func cdrTable(cdrs []enco.CDR) string {
 // are masked when the policy says so.
 func cdrList(cdrs []enco.CDR, since time.Time, mask bool) fullList {
 	number := func(s string) string {
-		d := e164Digits(s)
+		d := phone.Digits(s)
 		if mask {
 			return notify.NumberLabel(d, true)
 		}

@@ -66,7 +66,7 @@ func (rc *Receiver) recordFMU(ctx context.Context, op state.Operation, results [
 	}
 	recorded := 0
 	for _, res := range results {
-		target := "msisdn:" + normalDigits(res.MSISDN)
+		target := "msisdn:" + phone.Digits(res.MSISDN)
 		if !targets[target] {
 			rc.log().Warn("FMU result for a number the operation did not ask about; ignored", "operation", op.ID)
 			continue
@@ -77,15 +77,6 @@ func (rc *Receiver) recordFMU(ctx context.Context, op state.Operation, results [
 		recorded++
 	}
 	return recorded, nil
-}
-
-// normalDigits turns a number as EnCo writes it into E.164 digits without
-// "+", the form operations keep; anything unreadable is kept as it is.
-func normalDigits(s string) string {
-	if n, err := phone.Parse(s); err == nil && n.Kind != phone.Special {
-		return n.Digits
-	}
-	return strings.TrimPrefix(strings.TrimSpace(s), "+")
 }
 
 // fmuResult turns EnCo's answer for one number into the result kept for it.

@@ -257,3 +257,14 @@ func ParsePool(input string) (Number, error) {
 	}
 	return Number{}, err
 }
+
+// Digits reads a number as EnCo writes it ("32470123456", "+32470123456")
+// into E.164 digits without "+", the form the bot keeps numbers in. What is
+// not a number, or is a short number, is kept as it is, less surrounding
+// space and a leading "+".
+func Digits(s string) string {
+	if n, err := Parse(s); err == nil && n.Kind != Special {
+		return n.Digits
+	}
+	return strings.TrimPrefix(strings.TrimSpace(s), "+")
+}

@@ -169,3 +169,20 @@ func FuzzParsePool(f *testing.F) {
 		}
 	})
 }
+
+func TestDigits(t *testing.T) {
+	tests := []struct{ name, input, want string }{
+		{"E.164 digits", "32470123456", "32470123456"},
+		{"with plus", "+32470123456", "32470123456"},
+		{"national", "0470 12 34 56", "32470123456"},
+		{"short number kept", "112", "112"},
+		{"unreadable kept, trimmed", " +anonymous ", "anonymous"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Digits(tt.input); got != tt.want {
+				t.Errorf("Digits(%q): got %q, want %q", tt.input, got, tt.want)
+			}
+		})
+	}
+}
