@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -17,7 +18,7 @@ import (
 // same permission approves it. The request is posted in the channel with an
 // approve button; the requester cannot approve it, and it expires.
 
-func (r *Router) approvalTTL() time.Duration { return orDur(r.ApprovalTTL, time.Hour) }
+func (r *Router) approvalTTL() time.Duration { return cmp.Or(r.ApprovalTTL, time.Hour) }
 
 // requestApproval posts the approval request in the channel after the
 // requester confirmed.

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -339,7 +340,7 @@ func (r *Router) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bo
 	case err != nil:
 		text = fmt.Sprintf(":x: %s — %s", t.label(false), r.fmuError(err, "fmu status"))
 	case st.IsError:
-		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), orDefault(notify.Escape(st.Error), "no reason given"))
+		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), cmp.Or(strings.TrimSpace(notify.Escape(st.Error)), "no reason given"))
 	case own:
 		text = fmt.Sprintf("Your FMU profile (%s) is *%s*.", t.label(false), notify.ProfileLabel(st.Status))
 	default:
@@ -357,13 +358,6 @@ func (r *Router) fmuError(err error, what string) string {
 		return "EnCo refused it: " + notify.Escape(truncate(ee.Message, 300))
 	}
 	return r.userError(err, what)
-}
-
-func orDefault(s, def string) string {
-	if strings.TrimSpace(s) == "" {
-		return def
-	}
-	return s
 }
 
 // runFMU carries out an FMU read or change of others: one number is

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -70,7 +71,7 @@ func (r *Router) homeView(ctx context.Context, user, notice string) []slack.Bloc
 	d := r.Checker.CheckOffChannel(ctx, user, permissions.FMUSelf)
 	switch {
 	case !d.Allowed:
-		blocks = append(blocks, section(":no_entry: "+orDefault(d.Message, "You don't have the permission `fmu.self`.")+" So you cannot set your own FMU profile here."))
+		blocks = append(blocks, section(":no_entry: "+cmp.Or(d.Message, "You don't have the permission `fmu.self`.")+" So you cannot set your own FMU profile here."))
 		return append(blocks, r.mayDo(ctx, user)...)
 	}
 	e, _, _, err := r.lookup(ctx, user)
@@ -134,7 +135,7 @@ func (r *Router) currentProfile(ctx context.Context, msisdn string) (enco.Profil
 		return "", err
 	}
 	if st.IsError {
-		return "", &enco.Error{Op: "fmu status", StatusCode: 200, Message: orDefault(st.Error, "no reason given")}
+		return "", &enco.Error{Op: "fmu status", StatusCode: 200, Message: cmp.Or(strings.TrimSpace(st.Error), "no reason given")}
 	}
 	r.cacheProfile(ctx, msisdn, st.Status)
 	return st.Status, nil

@@ -9,6 +9,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,24 +165,10 @@ func (r *Router) log() *slog.Logger {
 	return r.Log
 }
 
-func (r *Router) maxTargets() int           { return orInt(r.MaxTargets, 100) }
-func (r *Router) confirmTTL() time.Duration { return orDur(r.ConfirmTTL, 5*time.Minute) }
+func (r *Router) maxTargets() int           { return cmp.Or(r.MaxTargets, 100) }
+func (r *Router) confirmTTL() time.Duration { return cmp.Or(r.ConfirmTTL, 5*time.Minute) }
 func (r *Router) operationTTL() time.Duration {
-	return orDur(r.OperationTTL, 24*time.Hour)
-}
-
-func orInt(v, def int) int {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
-func orDur(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
+	return cmp.Or(r.OperationTTL, 24*time.Hour)
 }
 
 // Command answers a slash command. The Reply goes into the acknowledgement;
@@ -189,7 +176,7 @@ func orDur(v, def time.Duration) time.Duration {
 // posts) and must be run with Go.
 func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, func(context.Context)) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, orDur(r.AckTimeout, 2*time.Second))
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(r.AckTimeout, 2*time.Second))
 	defer cancel()
 	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(sc.Command)), "/")
 	toks, err := tokenize(sc.Text)
@@ -230,7 +217,7 @@ func (r *Router) Go(ctx context.Context, work func(context.Context)) {
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDur(r.WorkTimeout, 2*time.Minute))
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(r.WorkTimeout, 2*time.Minute))
 		defer cancel()
 		work(ctx)
 	}()
@@ -472,7 +459,7 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 	// The policy may have changed since the command was typed.
 	if d := r.Checker.Check(ctx, user, op.ChannelID, permissionOf(op)); !d.Allowed {
 		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "denied at confirmation", Rule: d.Rule, OperationID: op.ID})
-		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, state.StatusFailed, fmt.Sprintf("<@%s> may not do this: %s", user, orDefault(d.Message, "no permission "+permissionOf(op))))) {
+		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, state.StatusFailed, fmt.Sprintf("<@%s> may not do this: %s", user, cmp.Or(d.Message, "no permission "+permissionOf(op))))) {
 			return
 		}
 		r.respond(ctx, cb.ResponseURL, textReply(":no_entry: "+d.Message).Message(), true)

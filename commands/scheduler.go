@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,13 +49,13 @@ type Scheduler struct {
 	RetryFor time.Duration
 }
 
-func (s *Scheduler) tick() time.Duration     { return orDur(s.Tick, time.Second) }
-func (s *Scheduler) lease() time.Duration    { return orDur(s.Lease, 30*time.Second) }
-func (s *Scheduler) maxLate() time.Duration  { return orDur(s.MaxLate, 15*time.Minute) }
-func (s *Scheduler) lead() time.Duration     { return orDur(s.Lead, time.Second) }
-func (s *Scheduler) retryFor() time.Duration { return orDur(s.RetryFor, 5*time.Minute) }
-func (s *Scheduler) batch() int              { return orInt(s.Batch, 200) }
-func (s *Scheduler) workers() int            { return orInt(s.Workers, 128) }
+func (s *Scheduler) tick() time.Duration     { return cmp.Or(s.Tick, time.Second) }
+func (s *Scheduler) lease() time.Duration    { return cmp.Or(s.Lease, 30*time.Second) }
+func (s *Scheduler) maxLate() time.Duration  { return cmp.Or(s.MaxLate, 15*time.Minute) }
+func (s *Scheduler) lead() time.Duration     { return cmp.Or(s.Lead, time.Second) }
+func (s *Scheduler) retryFor() time.Duration { return cmp.Or(s.RetryFor, 5*time.Minute) }
+func (s *Scheduler) batch() int              { return cmp.Or(s.Batch, 200) }
+func (s *Scheduler) workers() int            { return cmp.Or(s.Workers, 128) }
 func (s *Scheduler) log() *slog.Logger       { return s.Router.log() }
 
 // Run makes due changes until ctx ends, then waits for the changes under way.
@@ -281,7 +282,7 @@ func (s *Scheduler) refusal(ctx context.Context, c state.ClaimedSchedule) (why s
 	case who != c.User:
 		return fmt.Sprintf("<@%s>, who scheduled it, no longer holds `%s`.", who, perm), false
 	}
-	return orDefault(d.Message, "you no longer hold `fmu.self`."), false
+	return cmp.Or(d.Message, "you no longer hold `fmu.self`."), false
 }
 
 // following is what remains of the schedule after its pending change: nil

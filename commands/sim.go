@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -259,7 +260,7 @@ func (r *Router) simDetail(l simLookup) string {
 		if i > 0 {
 			b.WriteString("\n\n")
 		}
-		fmt.Fprintf(&b, "*%s* — *%s*", label, notify.Escape(orDefault(card.State, "state unknown")))
+		fmt.Fprintf(&b, "*%s* — *%s*", label, notify.Escape(cmp.Or(strings.TrimSpace(card.State), "state unknown")))
 		if card.Device.Identifier != "" {
 			fmt.Fprintf(&b, "\n• Device: %s %s", card.Device.IdentifierType, notify.Escape(card.Device.Identifier))
 		}
@@ -272,7 +273,7 @@ func (r *Router) simDetail(l simLookup) string {
 		if aps := apnList(card.AccessPoints); aps != "" {
 			b.WriteString("\n• APN: " + aps)
 		}
-		fmt.Fprintf(&b, "\n• Cost centre: %s", notify.Escape(orDefault(card.CostCenter, "none")))
+		fmt.Fprintf(&b, "\n• Cost centre: %s", notify.Escape(cmp.Or(strings.TrimSpace(card.CostCenter), "none")))
 		if cf := customFields(card.CustomFields); cf != "" {
 			b.WriteString("\n• Custom fields: " + cf)
 		}
@@ -412,7 +413,7 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 			fmt.Fprintf(&b, "%-17s  lookup failed (below)\n", number)
 			continue
 		}
-		line(number, truncate(row[1], 12), truncate(row[3], 16), truncate(row[5], 12), truncate(orDefault(row[6], "—"), 16), truncate(row[9], 20))
+		line(number, truncate(row[1], 12), truncate(row[3], 16), truncate(row[5], 12), truncate(cmp.Or(strings.TrimSpace(row[6]), "—"), 16), truncate(row[9], 20))
 	}
 	b.WriteString("```")
 	if len(rows) > maxSIMRows {

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -239,7 +240,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 	d := r.Checker.Check(ctx, s.User, channel, perm)
 	r.audit(ctx, state.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: decisionWord(d.Allowed), Rule: d.Rule, OperationID: op.ID, Detail: title})
 	if !d.Allowed {
-		return op, false, fmt.Sprintf("<@%s> may not do this: %s", s.User, orDefault(d.Message, "no permission "+perm))
+		return op, false, fmt.Sprintf("<@%s> may not do this: %s", s.User, cmp.Or(d.Message, "no permission "+perm))
 	}
 	// A step asks for a change in the named user's name: it counts against
 	// their changes per minute, as their slash commands do.
@@ -327,7 +328,7 @@ const paramPermission = "permission"
 
 // permissionOf is the permission op needs.
 func permissionOf(op state.Operation) string {
-	return orDefault(op.Params[paramPermission], op.Kind)
+	return cmp.Or(op.Params[paramPermission], op.Kind)
 }
 
 func decisionWord(allowed bool) string {

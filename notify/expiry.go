@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -55,7 +56,7 @@ func (e *Expirer) log() *slog.Logger {
 // Run sweeps every Interval until ctx ends. Store errors are logged and
 // retried at the next sweep; they never stop the loop.
 func (e *Expirer) Run(ctx context.Context) error {
-	t := time.NewTicker(orDuration(e.Interval, 15*time.Second))
+	t := time.NewTicker(cmp.Or(e.Interval, 15*time.Second))
 	defer t.Stop()
 	for {
 		if _, err := e.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
@@ -73,7 +74,7 @@ func (e *Expirer) Run(ctx context.Context) error {
 func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 	expired := 0
 	for {
-		ids, err := e.Store.ClaimExpiries(ctx, now, maxSweepBatch, orDuration(e.Lease, time.Minute))
+		ids, err := e.Store.ClaimExpiries(ctx, now, maxSweepBatch, cmp.Or(e.Lease, time.Minute))
 		if err != nil {
 			return expired, err
 		}

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -96,7 +97,7 @@ func fmuResult(op state.Operation, res enco.FMUResult, target string, mask bool)
 		if result.OK {
 			result.Detail = fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, ProfileLabel(want))
 		} else {
-			result.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, orText(why, "EnCo gave no reason"))
+			result.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, cmp.Or(strings.TrimSpace(why), "EnCo gave no reason"))
 		}
 		return result
 	}
@@ -104,7 +105,7 @@ func fmuResult(op state.Operation, res enco.FMUResult, target string, mask bool)
 	if result.OK {
 		result.Detail = fmt.Sprintf(":white_check_mark: %s — *%s*", label, ProfileLabel(res.Status))
 	} else {
-		result.Detail = fmt.Sprintf(":x: %s — could not read the profile: %s", label, orText(why, "no known profile in EnCo's answer"))
+		result.Detail = fmt.Sprintf(":x: %s — could not read the profile: %s", label, cmp.Or(strings.TrimSpace(why), "no known profile in EnCo's answer"))
 	}
 	return result
 }
@@ -120,11 +121,4 @@ func ProfileLabel(p enco.Profile) string {
 		return "On duty"
 	}
 	return Escape(string(p)) // a word EnCo sent that is no profile
-}
-
-func orText(s, def string) string {
-	if strings.TrimSpace(s) == "" {
-		return def
-	}
-	return s
 }

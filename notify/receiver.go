@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -160,7 +161,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		// it with the operation of the token that sent it until the tracking
 		// number is stored (TrackingKnown delivers it if it is that
 		// operation's).
-		if err := rc.Store.Park(ctx, op.ID, body, orDuration(rc.ParkTTL, time.Hour), max(op.Expected, 1)); err != nil {
+		if err := rc.Store.Park(ctx, op.ID, body, cmp.Or(rc.ParkTTL, time.Hour), max(op.Expected, 1)); err != nil {
 			if errors.Is(err, state.ErrParkFull) {
 				return 0, op.ID, refuse(http.StatusServiceUnavailable, "%d early callbacks wait already for this operation", max(op.Expected, 1))
 			}
@@ -223,7 +224,7 @@ func (rc *Receiver) authenticate(ctx context.Context, token, kindPrefix string) 
 	case !strings.HasPrefix(op.Kind, kindPrefix):
 		return op, refuse(http.StatusForbidden, "callback token belongs to a %s operation", op.Kind)
 	case op.Status != state.StatusRunning && op.Status != state.StatusDone:
-		return op, refuse(http.StatusGone, "operation is %s", orText(op.Status, "not started"))
+		return op, refuse(http.StatusGone, "operation is %s", cmp.Or(op.Status, "not started"))
 	}
 	// An M2M operation's fields stop changing once its tracking number is
 	// known, so any replica may keep a copy for a while; its status may
@@ -303,7 +304,7 @@ func (rc *Receiver) repark(ctx context.Context, opID string, bodies [][]byte, ca
 	rc.log().Error("parked callbacks not delivered; parking them again", "err", cause, "operation", opID, "count", len(bodies))
 	for _, b := range bodies {
 		// These were admitted under the operation's cap once already.
-		if err := rc.Store.Park(ctx, opID, b, orDuration(rc.ParkTTL, time.Hour), math.MaxInt32); err != nil {
+		if err := rc.Store.Park(ctx, opID, b, cmp.Or(rc.ParkTTL, time.Hour), math.MaxInt32); err != nil {
 			rc.log().Error("parked callback lost", "err", err, "operation", opID)
 		}
 	}
@@ -383,11 +384,4 @@ func summaryText(op state.Operation, p state.Progress) string {
 		return fmt.Sprintf(":tada: Finished: %s — all %d succeeded.", title, p.Done)
 	}
 	return fmt.Sprintf(":warning: Finished: %s — %d succeeded, %d failed (see the replies above).", title, p.Done, p.Failed)
-}
-
-func orDuration(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
