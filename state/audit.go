@@ -10,8 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultAuditMaxLen is how many audit entries a new Store keeps.
-const DefaultAuditMaxLen = 10000
+// DefaultAuditMaxLen is how many audit entries a new Store keeps, and the
+// bot's default for AUDIT_MAX_ENTRIES.
+const DefaultAuditMaxLen = 100000
 
 // auditPage is how many entries RecentAudit reads per round trip.
 const auditPage = 200

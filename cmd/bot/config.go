@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/switchboard-bot/switchboard/state"
 )
 
 // Config is the bot's whole configuration, read once from the environment.
@@ -126,7 +128,7 @@ func (c *Config) Validate(console bool) error {
 		return errors.New("AUDIT_MAX_ENTRIES: must not be negative")
 	}
 	if c.AuditMaxEntries == 0 {
-		c.AuditMaxEntries = 100000
+		c.AuditMaxEntries = state.DefaultAuditMaxLen
 	}
 	if c.AuditMaxAge < 0 {
 		return errors.New("AUDIT_MAX_AGE: must not be negative")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-bot/switchboard/state"
 )
 
 // envNames lists every variable of the operator contract (design.md).
@@ -36,6 +38,26 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("usage does not show the default %q", want)
 		}
+	}
+}
+
+// The environment's default audit size is the store's own: a store made
+// without the setting keeps as much as the bot does.
+func TestAuditDefaultIsTheStores(t *testing.T) {
+	clearEnv(t)
+	c, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuditMaxEntries != state.DefaultAuditMaxLen {
+		t.Errorf("AUDIT_MAX_ENTRIES default: got %d, want state.DefaultAuditMaxLen (%d)", c.AuditMaxEntries, state.DefaultAuditMaxLen)
+	}
+	c.AuditMaxEntries = 0
+	if err := c.Validate(true); err != nil {
+		t.Fatal(err)
+	}
+	if c.AuditMaxEntries != state.DefaultAuditMaxLen {
+		t.Errorf("AUDIT_MAX_ENTRIES=0: got %d, want state.DefaultAuditMaxLen (%d)", c.AuditMaxEntries, state.DefaultAuditMaxLen)
 	}
 }
 
