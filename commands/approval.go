@@ -62,7 +62,7 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 	}
 	conf := newConfirmation(id, ActionApprove, op, time.Now(), ttl)
 	conf.Data["ts"] = ts
-	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {
+	if err := r.Confirmations.SaveConfirmation(ctx, conf, ttl); err != nil {
 		ref := state.NewHex(4)
 		r.log().Error("save approval", "err", err, "ref", ref, "operation", op.ID)
 		r.closeApproval(ctx, op.ChannelID, ts, fmt.Sprintf(":x: Approval request withdrawn: I can't reach my state store. Nothing was changed. (ref `%s`)", ref))
@@ -104,7 +104,7 @@ func (r *Router) approvalClick(ctx context.Context, cb slack.InteractionCallback
 			}
 		}
 	}
-	if _, ok, err := r.Store.ConsumeConfirmation(ctx, conf.ID); err != nil {
+	if _, ok, err := r.Confirmations.ConsumeConfirmation(ctx, conf.ID); err != nil {
 		ref := state.NewHex(4)
 		r.log().Error("consume approval", "err", err, "ref", ref)
 		r.tellUser(ctx, cb, storeDown(ref).Text)

@@ -9,6 +9,12 @@ import (
 	"github.com/switchboard-bot/switchboard/state"
 )
 
+// AuditTrail keeps every permission decision and change, newest last.
+type AuditTrail interface {
+	Audit(ctx context.Context, e state.AuditEntry) error
+	RecentAudit(ctx context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error)
+}
+
 // auditUsage explains the audit subcommand.
 const auditUsage = "*Usage*\n`/sim audit` — the 20 most recent audit entries\n" +
 	"`/sim audit <operation-id>` — the entries of one operation\n`/sim audit @person` — the entries of one person"
@@ -45,7 +51,7 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 	if reply, ok := r.allow(ctx, c, "audit.read"); !ok {
 		return reply, nil
 	}
-	entries, err := r.Store.RecentAudit(ctx, maxAuditFile+1, filter)
+	entries, err := r.AuditTrail.RecentAudit(ctx, maxAuditFile+1, filter)
 	if err != nil {
 		ref := state.NewHex(4)
 		r.log().Error("read audit", "err", err, "ref", ref)

@@ -211,7 +211,7 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 	}
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "session " + session})
 	r.log().Info("call placed", "operation", op.ID, "session", session)
-	stored, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+	stored, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
 		o.Params[notify.ParamSession] = session
 		return nil
 	})

@@ -10,6 +10,13 @@ import (
 	"github.com/switchboard-bot/switchboard/state"
 )
 
+// DirectoryOverrides keeps the entries /fmu link sets over the policy
+// file's.
+type DirectoryOverrides interface {
+	SetDirectoryEntry(ctx context.Context, userID string, e state.DirectoryEntry) error
+	DeleteDirectoryEntry(ctx context.Context, userID string) error
+}
+
 // The user directory says which mobile and fixed number belong to whom:
 // /fmu uses the mobile, /call the fixed one. The policy file holds a
 // directory; holders of directory.admin override a person's entry, as a
@@ -42,7 +49,7 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 	if reply, ok := r.allow(ctx, c, "directory.admin"); !ok {
 		return reply
 	}
-	store := r.Store
+	store := r.DirectoryOverrides
 	var entry state.DirectoryEntry
 	if r.Directory != nil {
 		cur, source, found, err := r.Directory.Lookup(ctx, user)
@@ -85,7 +92,7 @@ func (r *Router) directoryUnlink(ctx context.Context, c *command, args []token) 
 	if reply, ok := r.allow(ctx, c, "directory.admin"); !ok {
 		return reply
 	}
-	store := r.Store
+	store := r.DirectoryOverrides
 	if err := store.DeleteDirectoryEntry(ctx, user); err != nil {
 		return r.directoryDown(err)
 	}

@@ -20,11 +20,29 @@ import (
 )
 
 // The fakes below stand in for the store, Slack, the permission checker, the
-// directory and the EnCo APIs in the /fmu, /call and /number tests. Methods
-// a test does not need are left to the embedded interfaces (and would panic).
+// directory and the EnCo APIs in the /fmu, /call and /number tests. The
+// store's is whole, in memory; of the EnCo APIs, methods a test does not need
+// are left to the embedded interfaces (and would panic).
+
+// stateStore is every store concern of the router, as state.Store and
+// telStore have them.
+type stateStore interface {
+	AuditTrail
+	Confirmations
+	Operations
+	Results
+	Counters
+	DirectoryOverrides
+	NumberFreezes
+}
+
+// useStore makes s the router's whole shared state.
+func useStore(r *Router, s stateStore) {
+	r.AuditTrail, r.Confirmations, r.Operations, r.Results = s, s, s, s
+	r.Counters, r.DirectoryOverrides, r.NumberFreezes = s, s, s
+}
 
 type telStore struct {
-	Store
 	mu       sync.Mutex
 	ops      map[string]state.Operation
 	tokens   map[string]string // token -> operation
@@ -33,6 +51,7 @@ type telStore struct {
 	dir      map[string]state.DirectoryEntry
 	confs    []state.Confirmation
 	frozen   map[string]time.Time
+	queued   []state.Outgoing
 }
 
 func newTelStore() *telStore {
@@ -41,6 +60,46 @@ func newTelStore() *telStore {
 }
 
 func (s *telStore) Audit(context.Context, state.AuditEntry) error { return nil }
+
+// RecentAudit finds nothing: telStore keeps no audit (auditStore does).
+func (s *telStore) RecentAudit(context.Context, int, func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+	return nil, nil
+}
+
+// FirstSeen sees everything for the first time.
+func (s *telStore) FirstSeen(context.Context, string, string, time.Duration) (bool, error) {
+	return true, nil
+}
+
+func (s *telStore) PeekConfirmation(_ context.Context, id string) (state.Confirmation, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.confs {
+		if c.ID == id {
+			return c, true, nil
+		}
+	}
+	return state.Confirmation{}, false, nil
+}
+
+func (s *telStore) ConsumeConfirmation(_ context.Context, id string) (state.Confirmation, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, c := range s.confs {
+		if c.ID == id {
+			s.confs = append(s.confs[:i], s.confs[i+1:]...)
+			return c, true, nil
+		}
+	}
+	return state.Confirmation{}, false, nil
+}
+
+func (s *telStore) Enqueue(_ context.Context, m state.Outgoing) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queued = append(s.queued, m)
+	return fmt.Sprint(len(s.queued)), nil
+}
 
 func (s *telStore) FreezeNumber(_ context.Context, number string, until time.Time) error {
 	s.mu.Lock()
@@ -243,13 +302,13 @@ func newTelFixture(perms ...string) *telFixture {
 	}
 	f.r = &Router{
 		Checker:   checker,
-		Store:     f.store,
 		FMU:       f.fmu,
 		Directory: telDirectory{"U0ME": {Mobile: "32470000001", Fixed: "3228160257"}, "U0BOB": {Mobile: "32470000002"}},
 		Slack:     f.slack,
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PublicURL: "https://bot.example",
 	}
+	useStore(f.r, f.store)
 	return f
 }
 

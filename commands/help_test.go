@@ -42,7 +42,7 @@ func TestEveryHelpExampleWorks(t *testing.T) {
 				f := newTelFixture(perms...)
 				f.r.SIM, f.r.FMU, f.r.Voice, f.r.Numbers = client, client, client, client
 				rdb, prefix := redistest.New(t)
-				f.r.Store = state.New(rdb, prefix)
+				useStore(f.r, state.New(rdb, prefix))
 				name, text, _ := strings.Cut(example, " ")
 				reply := f.command(t, name, text)
 				switch reply.Outcome() {

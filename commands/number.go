@@ -16,6 +16,13 @@ import (
 	"github.com/switchboard-bot/switchboard/state"
 )
 
+// NumberFreezes remembers the numbers released lately, which EnCo keeps
+// from being reserved again for a while.
+type NumberFreezes interface {
+	FreezeNumber(ctx context.Context, number string, until time.Time) error
+	NumberFrozenUntil(ctx context.Context, number string) (time.Time, bool, error)
+}
+
 // NumbersAPI is the FlexIO number-management part of the EnCo client.
 type NumbersAPI interface {
 	AvailableNumbers(ctx context.Context, f enco.NumberFilter) ([]enco.PhoneNumber, error)
@@ -292,7 +299,7 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 		return reply
 	}
 	if sub == "reserve" {
-		until, frozen, err := r.Store.NumberFrozenUntil(ctx, n.Digits)
+		until, frozen, err := r.NumberFreezes.NumberFrozenUntil(ctx, n.Digits)
 		if err != nil {
 			ref := state.NewHex(4)
 			r.log().Error("read number freeze", "err", err, "ref", ref)
@@ -459,7 +466,7 @@ func (r *Router) runNumber(ctx context.Context, op state.Operation, responseURL 
 		res.Detail = fmt.Sprintf(":white_check_mark: Released %s. It is frozen until %s: nobody can reserve it before then.", label, until.UTC().Format("2 January 2006"))
 		if err != nil {
 			res.Detail = fmt.Sprintf(":x: %s was not released: %s", label, r.userError(err, "numbers release"))
-		} else if ferr := r.Store.FreezeNumber(ctx, digits, until); ferr != nil {
+		} else if ferr := r.NumberFreezes.FreezeNumber(ctx, digits, until); ferr != nil {
 			r.log().Error("remember number freeze", "err", ferr, "operation", op.ID)
 		}
 	default:

@@ -4,10 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/state"
 )
+
+// Operations keeps operations, from their start until their deadline.
+type Operations interface {
+	CreateOperation(ctx context.Context, op state.Operation, ttl time.Duration) error
+	UpdateOperation(ctx context.Context, id string, fn func(*state.Operation) error) (state.Operation, error)
+	ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error
+}
 
 // startOperation posts the parent message and stores the operation. It tells
 // the requester and returns false when that is impossible.
@@ -50,9 +58,9 @@ func (r *Router) startOperation(ctx context.Context, op *state.Operation, respon
 // thread here.
 func (r *Router) storeStarted(ctx context.Context, op state.Operation) error {
 	if !isStep(op) {
-		return r.Store.CreateOperation(ctx, op, r.operationTTL())
+		return r.Operations.CreateOperation(ctx, op, r.operationTTL())
 	}
-	_, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+	_, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
 		o.ThreadTS = op.ThreadTS
 		return nil
 	})
@@ -74,7 +82,7 @@ var errClosed = errors.New("operation ended meanwhile")
 // results all came in, or it expired or was cancelled): an ended operation
 // is never reopened.
 func (r *Router) markFailed(ctx context.Context, id string) (state.Operation, error) {
-	return r.Store.UpdateOperation(ctx, id, func(o *state.Operation) error {
+	return r.Operations.UpdateOperation(ctx, id, func(o *state.Operation) error {
 		if o.Status != state.StatusRunning && o.Status != state.StatusPending {
 			return errClosed
 		}

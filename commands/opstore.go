@@ -9,6 +9,14 @@ import (
 	"github.com/switchboard-bot/switchboard/state"
 )
 
+// Results takes what an operation brings: the token its callbacks carry,
+// the results the bot got itself, and the messages it posts.
+type Results interface {
+	BindToken(ctx context.Context, token, opID string, ttl time.Duration) error
+	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
+	Enqueue(ctx context.Context, m state.Outgoing) (string, error)
+}
+
 // expiryKeep is how long an operation's keys outlive its deadline, so that
 // the expiry sweeper can still name the targets that never answered.
 const expiryKeep = time.Hour
@@ -19,7 +27,7 @@ const expiryKeep = time.Hour
 func (r *Router) bindCallbackToken(ctx context.Context, op state.Operation) (string, error) {
 	token, err := state.NewToken()
 	if err == nil {
-		err = r.Store.BindToken(ctx, token, op.ID, r.operationTTL()+expiryKeep)
+		err = r.Results.BindToken(ctx, token, op.ID, r.operationTTL()+expiryKeep)
 	}
 	if err == nil {
 		err = r.scheduleExpiry(ctx, op)
@@ -30,7 +38,7 @@ func (r *Router) bindCallbackToken(ctx context.Context, op state.Operation) (str
 // scheduleExpiry arranges for the operation to be closed at its deadline,
 // naming in its thread whatever never answered.
 func (r *Router) scheduleExpiry(ctx context.Context, op state.Operation) error {
-	return r.Store.ScheduleExpiry(ctx, op.ID, op.ExpiresAt, expiryKeep)
+	return r.Operations.ScheduleExpiry(ctx, op.ID, op.ExpiresAt, expiryKeep)
 }
 
 // recordResult stores a result the bot got synchronously and queues its
@@ -42,7 +50,7 @@ func (r *Router) recordResult(ctx context.Context, op state.Operation, res state
 		res.At = time.Now()
 	}
 	// The store marks the operation done with its last result.
-	_, err := r.Store.RecordResult(ctx, op.ID, res, notify.ThreadPosts(op, res, reply, summary))
+	_, err := r.Results.RecordResult(ctx, op.ID, res, notify.ThreadPosts(op, res, reply, summary))
 	return err
 }
 

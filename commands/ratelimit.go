@@ -9,6 +9,13 @@ import (
 	"github.com/switchboard-bot/switchboard/state"
 )
 
+// Counters counts uses across replicas: a person's allowance per minute,
+// and the first sighting of a delivery Slack may repeat.
+type Counters interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
+	FirstSeen(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
+}
+
 // rateLimit counts a requested change against the user's limit per minute.
 func (r *Router) rateLimit(ctx context.Context, c *command) (Reply, bool) {
 	return r.allowance(ctx, "changes:", c.UserID, func(limit int, wait time.Duration) Reply {
@@ -23,7 +30,7 @@ func (r *Router) rateLimit(ctx context.Context, c *command) (Reply, bool) {
 // the allowance.
 func (r *Router) allowance(ctx context.Context, bucket, userID string, refused func(limit int, wait time.Duration) Reply) (Reply, bool) {
 	limit := r.changesPerMinute()
-	ok, wait, err := r.Store.Allow(ctx, bucket+userID, limit, time.Minute)
+	ok, wait, err := r.Counters.Allow(ctx, bucket+userID, limit, time.Minute)
 	if err != nil {
 		ref := state.NewHex(4)
 		r.log().Error("rate limit", "err", err, "ref", ref)

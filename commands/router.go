@@ -36,25 +36,12 @@ type Checker interface {
 	CheckOffChannel(ctx context.Context, userID, permission string) permissions.Decision
 }
 
-// Store is the shared state the commands need.
-type Store interface {
+// Confirmations keeps the changes that wait for a click: a confirmation,
+// or a second person's approval.
+type Confirmations interface {
 	SaveConfirmation(ctx context.Context, c state.Confirmation, ttl time.Duration) error
 	PeekConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
 	ConsumeConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
-	CreateOperation(ctx context.Context, op state.Operation, ttl time.Duration) error
-	UpdateOperation(ctx context.Context, id string, fn func(*state.Operation) error) (state.Operation, error)
-	BindToken(ctx context.Context, token, opID string, ttl time.Duration) error
-	Audit(ctx context.Context, e state.AuditEntry) error
-	RecentAudit(ctx context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error)
-	FirstSeen(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
-	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
-	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
-	ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error
-	Enqueue(ctx context.Context, m state.Outgoing) (string, error)
-	SetDirectoryEntry(ctx context.Context, userID string, e state.DirectoryEntry) error
-	FreezeNumber(ctx context.Context, number string, until time.Time) error
-	NumberFrozenUntil(ctx context.Context, number string) (time.Time, bool, error)
-	DeleteDirectoryEntry(ctx context.Context, userID string) error
 }
 
 // SIMAPI is the M2M part of the EnCo client.
@@ -80,8 +67,16 @@ type Directory interface {
 // from any number of goroutines; Wait blocks until work started after
 // acknowledgements has finished.
 type Router struct {
-	Checker   Checker
-	Store     Store
+	Checker Checker
+	// The shared state, one concern each (state.Store implements them all).
+	AuditTrail         AuditTrail
+	Confirmations      Confirmations
+	Operations         Operations
+	Results            Results
+	Counters           Counters
+	DirectoryOverrides DirectoryOverrides
+	NumberFreezes      NumberFreezes
+
 	SIM       SIMAPI
 	FMU       FMUAPI
 	Voice     VoiceAPI
@@ -251,7 +246,7 @@ func (r *Router) allow(ctx context.Context, c *command, permission string) (Repl
 			return reply, false
 		}
 	}
-	if err := r.Store.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule}); err != nil {
+	if err := r.AuditTrail.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule}); err != nil {
 		// Every decision is recorded; without the store nothing is done.
 		ref := state.NewHex(4)
 		r.log().Error("audit append failed; command refused", "err", err, "ref", ref, "user", c.UserID)
@@ -272,7 +267,7 @@ func (r *Router) audit(ctx context.Context, e state.AuditEntry) {
 		e.At = time.Now()
 	}
 	r.log().Info("audit", "user", e.UserID, "command", e.Command, "decision", e.Decision, "rule", e.Rule, "operation", e.OperationID, "detail", e.Detail)
-	if err := r.Store.Audit(ctx, e); err != nil {
+	if err := r.AuditTrail.Audit(ctx, e); err != nil {
 		r.log().Error("audit append failed", "err", err, "user", e.UserID, "decision", e.Decision, "operation", e.OperationID)
 	}
 }
@@ -309,7 +304,7 @@ func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
 	}
 	p.op.Params["title"] = p.title
 	ttl := r.confirmTTL()
-	if err := r.Store.SaveConfirmation(ctx, newConfirmation(id, p.op.Kind, p.op, time.Now(), ttl), ttl); err != nil {
+	if err := r.Confirmations.SaveConfirmation(ctx, newConfirmation(id, p.op.Kind, p.op, time.Now(), ttl), ttl); err != nil {
 		ref := state.NewHex(4)
 		r.log().Error("save confirmation", "err", err, "ref", ref, "user", c.UserID)
 		return storeDown(ref)
@@ -407,7 +402,7 @@ func (r *Router) tellUser(ctx context.Context, cb slack.InteractionCallback, tex
 
 func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback, action, id string) {
 	user := cb.User.ID
-	conf, ok, err := r.Store.PeekConfirmation(ctx, id)
+	conf, ok, err := r.Confirmations.PeekConfirmation(ctx, id)
 	if err != nil {
 		ref := state.NewHex(4)
 		r.log().Error("peek confirmation", "err", err, "ref", ref)
@@ -432,7 +427,7 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		r.tellUser(ctx, cb, fmt.Sprintf(":no_entry: Only <@%s>, who asked for it, can confirm or cancel this.", conf.UserID))
 		return
 	}
-	conf, ok, err = r.Store.ConsumeConfirmation(ctx, id)
+	conf, ok, err = r.Confirmations.ConsumeConfirmation(ctx, id)
 	if err != nil {
 		ref := state.NewHex(4)
 		r.log().Error("consume confirmation", "err", err, "ref", ref)

@@ -16,7 +16,6 @@ import (
 
 // recordingAudit keeps the audit entries written through it.
 type recordingAudit struct {
-	Store
 	mu      sync.Mutex
 	entries []state.AuditEntry
 }
@@ -26,6 +25,18 @@ func (s *recordingAudit) Audit(_ context.Context, e state.AuditEntry) error {
 	defer s.mu.Unlock()
 	s.entries = append(s.entries, e)
 	return nil
+}
+
+func (s *recordingAudit) RecentAudit(_ context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []state.AuditEntry
+	for i := len(s.entries) - 1; i >= 0 && len(out) < n; i-- {
+		if filter == nil || filter(s.entries[i]) {
+			out = append(out, s.entries[i])
+		}
+	}
+	return out, nil
 }
 
 // settleStore answers every settle with won.
@@ -125,13 +136,13 @@ func TestSchedulerRetriesWhenThePermissionCannotBeChecked(t *testing.T) {
 // second before now, with the given checker and stores.
 func runDueChange(now time.Time, checker Checker, audits *recordingAudit, fmu *setFMU, scheds *settleStore) {
 	s := &Scheduler{Router: &Router{
-		Checker:   checker,
-		Store:     audits,
-		FMU:       fmu,
-		Directory: telDirectory{"U0ME": {Mobile: "32470000001"}},
-		Schedules: scheds,
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:       func() time.Time { return now },
+		Checker:    checker,
+		AuditTrail: audits,
+		FMU:        fmu,
+		Directory:  telDirectory{"U0ME": {Mobile: "32470000001"}},
+		Schedules:  scheds,
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:        func() time.Time { return now },
 	}}
 	c := state.ClaimedSchedule{FMUSchedule: state.FMUSchedule{ID: "s1", User: "U0ME", CreatedBy: "U0ME", Kind: state.ScheduleOnce,
 		Zone: "Europe/Brussels", Due: now.Add(-time.Second), DueProfile: "PRIVATE"}, Lease: 1}

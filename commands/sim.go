@@ -459,7 +459,7 @@ func (r *Router) runM2M(ctx context.Context, op state.Operation, responseURL str
 	}
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "tracking number " + tn})
 	r.log().Info("m2m request accepted", "operation", op.ID, "kind", op.Kind, "devices", len(devices), "tracking", tn)
-	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+	if _, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
 		o.Params[notify.ParamTracking] = tn
 		return nil
 	}); err != nil {

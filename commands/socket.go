@@ -20,7 +20,7 @@ import (
 //
 // Slack delivers an envelope again when its acknowledgement did not reach
 // Slack in time. Each envelope is handled once, by whichever replica gets it
-// first (Router.Store.FirstSeen); a copy of a slash command is answered with
+// first (Router.Counters.FirstSeen); a copy of a slash command is answered with
 // the answer the first one got, when Acks keeps it.
 type Socket struct {
 	Router *Router
@@ -201,7 +201,7 @@ func (s *Socket) duplicate(ctx context.Context, req socketmode.Request) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	first, err := s.Router.Store.FirstSeen(ctx, "envelope", req.EnvelopeID, time.Hour)
+	first, err := s.Router.Counters.FirstSeen(ctx, "envelope", req.EnvelopeID, time.Hour)
 	if err != nil {
 		return false // without Redis the command answers "try again" by itself
 	}

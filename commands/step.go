@@ -124,7 +124,7 @@ func (r *Router) RunStep(ctx context.Context, s Step) {
 		log.Warn("workflow step without an execution id dropped")
 		return
 	}
-	first, err := r.Store.FirstSeen(ctx, "step", s.ExecutionID, stepSeenTTL)
+	first, err := r.Counters.FirstSeen(ctx, "step", s.ExecutionID, stepSeenTTL)
 	if err != nil {
 		// Without the store the step can be neither tracked nor completed
 		// once; Slack ends it when it times out.
@@ -144,7 +144,7 @@ func (r *Router) RunStep(ctx context.Context, s Step) {
 	}
 	ttl := r.confirmTTL()
 	op.ExpiresAt = op.CreatedAt.Add(ttl)
-	if err := r.Store.CreateOperation(ctx, op, ttl+expiryKeep); err != nil {
+	if err := r.Operations.CreateOperation(ctx, op, ttl+expiryKeep); err != nil {
 		r.failStep(ctx, s.ExecutionID, "", r.storeFailure(err, "create step operation"))
 		return
 	}
@@ -287,7 +287,7 @@ func (r *Router) slackError(err error, what string) string {
 func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, ttl time.Duration) {
 	exec := op.Params[notify.ParamStep]
 	conf := newConfirmation(state.NewHex(16), op.Kind, op, op.CreatedAt, ttl)
-	if err := r.Store.SaveConfirmation(ctx, conf, ttl); err != nil {
+	if err := r.Confirmations.SaveConfirmation(ctx, conf, ttl); err != nil {
 		r.abandonStep(ctx, op, r.storeFailure(err, "save step confirmation"))
 		return
 	}
@@ -349,7 +349,7 @@ var errStepClosed = errors.New("the workflow step is closed already")
 // and fails the step with why. It returns errStepClosed when the operation
 // was not pending any more: its step has ended some other way.
 func (r *Router) closeStep(ctx context.Context, op state.Operation, status, why string) error {
-	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+	if _, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
 		if o.Status != state.StatusPending {
 			return errStepClosed
 		}
@@ -376,7 +376,7 @@ func (r *Router) abandonStep(ctx context.Context, op state.Operation, why string
 // errStepClosed when the operation was not pending any more.
 func (r *Router) beginStep(ctx context.Context, op state.Operation) (state.Operation, error) {
 	now := time.Now()
-	started, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+	started, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
 		if o.Status != state.StatusPending {
 			return errStepClosed
 		}
@@ -443,7 +443,7 @@ func (r *Router) failStep(ctx context.Context, exec, opID, why string) {
 	if exec == "" {
 		return
 	}
-	if _, err := r.Store.Enqueue(ctx, notify.StepFailure(exec, opID, why)); err != nil {
+	if _, err := r.Results.Enqueue(ctx, notify.StepFailure(exec, opID, why)); err != nil {
 		r.log().Error("queue workflow step failure", "err", err, "execution", exec, "operation", opID)
 	}
 }

@@ -50,12 +50,18 @@ func TestStepFromEvent(t *testing.T) {
 }
 
 // stepStore is the store a step's checks use: the audit trail and the rate
-// limit, both always answering.
-type stepStore struct{ Store }
+// limit, both always answering and keeping nothing.
+type stepStore struct{}
 
 func (stepStore) Audit(context.Context, state.AuditEntry) error { return nil }
+func (stepStore) RecentAudit(context.Context, int, func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+	return nil, nil
+}
 func (stepStore) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
 	return true, 0, nil
+}
+func (stepStore) FirstSeen(context.Context, string, string, time.Duration) (bool, error) {
+	return true, nil
 }
 
 type stepDirectory struct{}
@@ -80,7 +86,7 @@ func FuzzStepInputs(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	r := &Router{Policy: policy, Checker: permissions.NewChecker(policy, nil), Store: stepStore{}, Directory: stepDirectory{}, DMs: stepDMs{}, MaxTargets: 5}
+	r := &Router{Policy: policy, Checker: permissions.NewChecker(policy, nil), AuditTrail: stepStore{}, Counters: stepStore{}, Directory: stepDirectory{}, DMs: stepDMs{}, MaxTargets: 5}
 	f.Fuzz(func(t *testing.T, fn, user, profile, action, simIDs, channel string) {
 		s := Step{ExecutionID: "Fx1", Function: fn, User: user, Profile: profile, Action: action, SIMIDs: simIDs, Channel: channel}
 		op, _, why := r.stepOperation(context.Background(), s)

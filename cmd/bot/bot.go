@@ -192,7 +192,6 @@ func (m *Main) Open(ctx context.Context) error {
 
 	m.Router = &commands.Router{
 		Checker:     permissions.NewChecker(policy, groups),
-		Store:       m.Store,
 		SIM:         m.Enco,
 		FMU:         m.Enco,
 		Voice:       m.Enco,
@@ -211,6 +210,14 @@ func (m *Main) Open(ctx context.Context) error {
 		Schedules:   m.Store,
 		People:      people,
 		Home:        home,
+
+		AuditTrail:         m.Store,
+		Confirmations:      m.Store,
+		Operations:         m.Store,
+		Results:            m.Store,
+		Counters:           m.Store,
+		DirectoryOverrides: m.Store,
+		NumberFreezes:      m.Store,
 	}
 	m.scheduler = &commands.Scheduler{Router: m.Router}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
