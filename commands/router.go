@@ -188,13 +188,13 @@ func (r *Router) Command(ctx context.Context, sc slack.SlashCommand) (Reply, fun
 		reply Reply
 		after func(context.Context)
 	)
-	switch sc, ok := slashCommandNamed(name); {
-	case !ok:
+	switch cmd, known := slashCommandNamed(name); {
+	case !known:
 		reply = textReply(fmt.Sprintf(":warning: I don't know the command `/%s`. I answer %s; add `help` to any of them for usage.", name, commandList())).with("unknown")
 	case len(toks) > 0 && strings.EqualFold(toks[0].text, "help"):
-		reply = textReply(sc.helps[0])
+		reply = textReply(cmd.helps[0])
 	default:
-		reply, after = sc.answer(r, ctx, c)
+		reply, after = cmd.answer(r, ctx, c)
 	}
 	r.logCommand(c, reply, start)
 	if r.OnCommand != nil {

@@ -19,7 +19,8 @@ func randomBytes(n int) []byte {
 
 // NewHex returns n random bytes in lower-case hex: 16 for the ids of
 // operations and confirmations (the hexadecimal ids /sim audit reads), 4 for
-// the references error messages quote.
+// the references error messages quote and for replica names, 24 for a
+// generated callback secret.
 func NewHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
 
 // NewID returns a random, URL-safe identifier of 128 bits, for the members
