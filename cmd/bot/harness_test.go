@@ -141,10 +141,22 @@ func newFakes(t *testing.T, ctx context.Context, prefix string) *harness {
 		LogLevel:          "debug",
 		LogFormat:         "json",
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
-	t.Cleanup(func() { _ = rdb.Close() })
-	h.store = state.New(rdb, prefix)
+	h.useRedis(h.cfg.RedisURL)
 	return h
+}
+
+// useRedis points the bot and the test's own store client at the Redis at
+// url (redis://host:port/db).
+func (h *harness) useRedis(url string) {
+	h.t.Helper()
+	h.cfg.RedisURL = url
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	h.t.Cleanup(func() { _ = rdb.Close() })
+	h.store = state.New(rdb, h.prefix)
 }
 
 // runMain serves m until the returned stop ends it the way SIGTERM does;
