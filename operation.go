@@ -47,15 +47,15 @@ type Operation struct {
 type Params struct {
 	Title    string // "title": what the confirmation asked, e.g. "Deactivate 3 SIM cards"
 	Action   string // "action": the EnCo M2M action of a SIM change, e.g. "deactivation"
-	Tracking string // "tracking": the tracking number EnCo gave the request
+	Tracking string // "tracking": the tracking number of an M2M request, once EnCo returned it
 
 	Profile string // "profile": the FMU profile an fmu.set sets, e.g. "ON_DUTY"
 	// Who names the person each number belongs to when the command named
 	// people: E.164 digits -> Slack user ID ("who:<digits>").
 	Who map[string]string
 
-	Origin       string // "origin": the number a call is placed from
-	Session      string // "session": EnCo's session id of a call
+	Origin       string // "origin": the phone of a call that rings first, E.164 digits
+	Session      string // "session": EnCo's session id of a call, once it is placed
 	CLI          string // "cli": the caller id asked for a call
 	Presentation string // "presentation": the caller id presentation asked for a call
 
@@ -64,10 +64,14 @@ type Params struct {
 	Tier string // "tier": the price tier asked for a reservation, REGULAR or PREMIUM
 	SMS  string // "sms": "yes" or "no" when the reservation asked for SMS support
 
-	Step         string // "step": the Workflow Builder function execution the operation carries out
+	Step         string // "step": the function_execution_id of the workflow step that started the operation
 	StepFunction string // "step_function": that step's callback_id
-	StepDM       bool   // "step_dm": the step's confirmation goes to the named person's DM
-	Permission   string // "permission": the permission checked instead of the kind's, when it differs
+	StepDM       bool   // "step_dm": the step operation's channel is the direct message with its named person
+
+	// Permission ("permission") is the permission the operation is checked
+	// against when it differs from its kind (a workflow's own FMU profile
+	// change runs as fmu.set but needs fmu.self, as /fmu on-duty does).
+	Permission string
 
 	// other keeps the keys this version does not know, so that an operation
 	// written by a newer replica keeps them through this one's updates.

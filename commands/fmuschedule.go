@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -196,7 +197,7 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 		return fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
 	}
 	r.cacheProfile(ctx, me.digits, p)
-	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), state.StatusDone)
+	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), switchboard.StatusDone)
 
 	back := st.Status
 	id := newID(4)

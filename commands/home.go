@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -181,7 +182,7 @@ func (r *Router) homeRecent(ctx context.Context, user string) string {
 // every target answered, which says nothing of how many succeeded.
 func recentOutcome(op state.RecentOp) string {
 	switch {
-	case op.Status != state.StatusDone || op.Failed == 0:
+	case op.Status != switchboard.StatusDone || op.Failed == 0:
 		return op.Status
 	case op.Succeeded == 0:
 		return "failed"
@@ -243,7 +244,7 @@ func (r *Router) homeClick(ctx context.Context, cb slack.InteractionCallback, va
 		return
 	}
 	r.cacheProfile(ctx, me.digits, p)
-	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), state.StatusDone)
+	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), switchboard.StatusDone)
 	loc, _, _ := r.zone(ctx, user)
 	r.publishHome(ctx, user, fmt.Sprintf(":white_check_mark: Set to *%s* at %s.", notify.ProfileLabel(p), r.now().In(loc).Format("15:04")))
 }
