@@ -58,11 +58,11 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 	if origin == "" {
 		return textReply(r.noNumberHint(c.UserID, "fixed", "fixed=02 816 02 57") + " Or name the phone that rings first with `from=` (needs `call.any`)."), nil
 	}
-	perm := "call.self"
+	perm := switchboard.PermCallSelf
 	if otherOrigin || (req.cli != "" && req.cli != mine.Fixed) {
-		perm = "call.any"
-	} else if r.Checker.Check(ctx, c.UserID, c.ChannelID, "call.any").Allowed {
-		perm = "call.any" // call.any covers one's own calls too
+		perm = switchboard.PermCallAny
+	} else if r.Checker.Check(ctx, c.UserID, c.ChannelID, switchboard.PermCallAny).Allowed {
+		perm = switchboard.PermCallAny // call.any covers one's own calls too
 	}
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply, nil
@@ -240,10 +240,10 @@ func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, 
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	all := r.Checker.Check(ctx, c.UserID, c.ChannelID, "call.any").Allowed
-	perm := "call.self"
+	all := r.Checker.Check(ctx, c.UserID, c.ChannelID, switchboard.PermCallAny).Allowed
+	perm := switchboard.PermCallSelf
 	if all {
-		perm = "call.any"
+		perm = switchboard.PermCallAny
 	}
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply, nil
@@ -306,9 +306,9 @@ func sinceLabel(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") 
 // calls a CSV file attached to the channel.
 func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, mine string) {
 	cdrs, err := r.Voice.CDRs(ctx, enco.CDRQuery{From: since, Limit: 100, MaxItems: maxCDRItems})
-	perm := "call.self"
+	perm := switchboard.PermCallSelf
 	if mine == "" {
-		perm = "call.any"
+		perm = switchboard.PermCallAny
 	}
 	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: fmt.Sprintf("%d CDRs read", len(cdrs))})
 	if err != nil && len(cdrs) == 0 {

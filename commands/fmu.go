@@ -111,7 +111,7 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 	}
 	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s*…", notify.ProfileLabel(p))), func(ctx context.Context) {
 		err := r.FMU.SetFMUStatus(ctx, me.digits, p)
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.self", Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
 		text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*.", me.label(false), notify.ProfileLabel(p))
 		status := switchboard.StatusDone
 		if err != nil {
@@ -128,7 +128,7 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 // ownMobile checks fmu.self and finds the requester's own mobile number;
 // when either fails, the reply says why.
 func (r *Router) ownMobile(ctx context.Context, c *command) (fmuTarget, Reply, bool) {
-	if reply, ok := r.allow(ctx, c, "fmu.self"); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf); !ok {
 		return fmuTarget{}, reply, false
 	}
 	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
@@ -179,9 +179,9 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	perm := "fmu.read"
+	perm := switchboard.PermFMURead
 	if p != "" {
-		perm = "fmu.set"
+		perm = switchboard.PermFMUSet
 	}
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply, nil
@@ -335,9 +335,9 @@ func (r *Router) resolveTargets(ctx context.Context, nums []phone.Number, mentio
 // fmuReadOne reads one profile synchronously and answers the requester only.
 func (r *Router) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bool) {
 	st, err := r.FMU.FMUStatus(ctx, t.digits)
-	perm := "fmu.read"
+	perm := switchboard.PermFMURead
 	if own {
-		perm = "fmu.self"
+		perm = switchboard.PermFMUSelf
 	}
 	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: "1 FMU profile read"})
 	var text string
@@ -387,7 +387,7 @@ func (r *Router) runFMU(ctx context.Context, op switchboard.Operation, responseU
 	if !r.startOperation(ctx, &op, responseURL) {
 		return
 	}
-	if op.Kind == "fmu.set" && len(msisdns) == 1 {
+	if op.Kind == switchboard.KindFMUSet && len(msisdns) == 1 {
 		r.setOneFMU(ctx, op, msisdns[0], profile)
 		return
 	}
@@ -403,7 +403,7 @@ func (r *Router) runFMU(ctx context.Context, op switchboard.Operation, responseU
 			results []enco.FMUResult
 			err     error
 		)
-		if op.Kind == "fmu.set" {
+		if op.Kind == switchboard.KindFMUSet {
 			results, err = r.FMU.RequestSetFMUStatuses(ctx, chunk, profile, callbackURL)
 		} else {
 			results, err = r.FMU.RequestFMUStatuses(ctx, chunk, callbackURL)

@@ -191,7 +191,7 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", orDefault(st.Error, "no reason given"))
 	}
 	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
-	r.audit(ctx, state.AuditEntry{UserID: user, Command: "fmu.self", Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
+	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
 	if err != nil {
 		r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), "failed")
 		return fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
@@ -297,10 +297,10 @@ func people(args []token) (users []string, rest []token, uerr *UsageError) {
 // own (fmu.self) or the people named (fmu.set).
 func (r *Router) scheduleOwner(ctx context.Context, c *command, users []string) ([]string, Reply, bool) {
 	if len(users) == 0 || (len(users) == 1 && users[0] == c.UserID) {
-		reply, ok := r.allow(ctx, c, "fmu.self")
+		reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf)
 		return []string{c.UserID}, reply, ok
 	}
-	reply, ok := r.allow(ctx, c, "fmu.set")
+	reply, ok := r.allow(ctx, c, switchboard.PermFMUSet)
 	return users, reply, ok
 }
 

@@ -106,12 +106,12 @@ func (r *Router) numberAvailable(ctx context.Context, c *command, args []token) 
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	if reply, ok := r.allow(ctx, c, "number.read"); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermNumberRead); !ok {
 		return reply, nil
 	}
 	return textReply(":mag: Looking up available numbers…"), func(ctx context.Context) {
 		list, err := r.Numbers.AvailableNumbers(ctx, f)
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "number.read", Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
 		var text string
 		switch {
 		case err != nil:
@@ -147,12 +147,12 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 	if len(args) > 0 {
 		return usageReply(usageErr(numberUsage, "`%s`: `/number list` takes nothing more.", args[0].text)), nil
 	}
-	if reply, ok := r.allow(ctx, c, "number.read"); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermNumberRead); !ok {
 		return reply, nil
 	}
 	return textReply(":mag: Looking up the account's numbers…"), func(ctx context.Context) {
 		list, err := r.Numbers.HeldNumbers(ctx)
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "number.read", Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
 		var text string
 		switch {
 		case err != nil:
@@ -278,7 +278,7 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 	if uerr != nil {
 		return usageReply(uerr)
 	}
-	perm := "number." + sub
+	perm := switchboard.CommandNumber + "." + sub
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply
 	}
@@ -433,7 +433,7 @@ func (r *Router) runNumber(ctx context.Context, op switchboard.Operation, respon
 	res := state.Result{Target: op.Targets[0].String()}
 	var err error
 	switch op.Kind {
-	case "number.reserve":
+	case switchboard.KindNumberReserve:
 		var got enco.PhoneNumber
 		got, err = r.Numbers.ReserveNumber(ctx, r.reserveRequest(ctx, op, digits))
 		traits := numberTraits(got)
@@ -444,7 +444,7 @@ func (r *Router) runNumber(ctx context.Context, op switchboard.Operation, respon
 		if err != nil {
 			res.Detail = fmt.Sprintf(":x: %s was not reserved: %s", label, r.userError(err, "numbers reserve"))
 		}
-	case "number.release":
+	case switchboard.KindNumberRelease:
 		err = r.Numbers.ReleaseNumber(ctx, digits)
 		until := time.Now().Add(freezePeriod)
 		res.Detail = fmt.Sprintf(":white_check_mark: Released %s. It is frozen until %s: nobody can reserve it before then.", label, until.UTC().Format("2 January 2006"))

@@ -499,14 +499,14 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 
 // execute starts a confirmed operation.
 func (r *Router) execute(ctx context.Context, op switchboard.Operation, responseURL string) {
-	switch {
-	case strings.HasPrefix(op.Kind, "sim."):
+	switch switchboard.CommandOf(op.Kind) {
+	case switchboard.CommandSIM:
 		r.runM2M(ctx, op, responseURL)
-	case strings.HasPrefix(op.Kind, "fmu."):
+	case switchboard.CommandFMU:
 		r.runFMU(ctx, op, responseURL)
-	case strings.HasPrefix(op.Kind, "number."):
+	case switchboard.CommandNumber:
 		r.runNumber(ctx, op, responseURL)
-	case strings.HasPrefix(op.Kind, "call"):
+	case switchboard.CommandCall:
 		r.runCall(ctx, op, responseURL)
 	default:
 		r.log().Error("no executor for operation", "kind", op.Kind, "operation", op.ID)

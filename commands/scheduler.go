@@ -269,9 +269,9 @@ func (s *Scheduler) waitUntil(ctx context.Context, due time.Time) bool {
 // unsure reports a refusal that may not stand (the check could not be made).
 func (s *Scheduler) refusal(ctx context.Context, c state.ClaimedSchedule) (why string, unsure bool) {
 	r := s.Router
-	perm, who := "fmu.self", c.User
+	perm, who := switchboard.PermFMUSelf, c.User
 	if c.CreatedBy != c.User {
-		perm, who = "fmu.set", c.CreatedBy
+		perm, who = switchboard.PermFMUSet, c.CreatedBy
 	}
 	d := r.Checker.CheckOffChannel(ctx, who, perm)
 	switch {

@@ -65,9 +65,9 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 			}
 		}
 	}
-	perm := "sim.read"
+	perm := switchboard.PermSIMRead
 	if isChange {
-		perm = "sim." + sub
+		perm = switchboard.CommandSIM + "." + sub
 	}
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply, nil
@@ -83,7 +83,7 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 	}
 	title := fmt.Sprintf("%s %s", change.verb, plural(len(devices), "SIM card"))
 	op := switchboard.Operation{
-		Kind:     "sim." + sub,
+		Kind:     switchboard.CommandSIM + "." + sub,
 		Targets:  targets,
 		Expected: len(devices),
 		Params:   switchboard.Params{Action: string(change.action), Title: title},
@@ -213,7 +213,7 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 		lookups[i] = simLookup{msisdn: d.Identifier, cards: cards, err: err}
 		if errors.Is(err, enco.ErrCredentialsRefused) {
 			// Every other lookup would be refused the same way.
-			r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "sim.read", Decision: "api error", Detail: "credentials refused"})
+			r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: "credentials refused"})
 			r.respond(ctx, c.ResponseURL, textReply(":x: "+r.userError(err, "m2m read")).Message(), false)
 			return
 		}
@@ -225,7 +225,7 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 	if failed > 0 {
 		decision = "api error"
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "sim.read", Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
 	var text string
 	if len(lookups) == 1 {
 		text = r.simDetail(lookups[0])

@@ -190,8 +190,8 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 			return op, false, fmt.Sprintf("Switchboard does not know the mobile number of <@%s>; someone holding directory.admin can link it with /fmu link.", s.User)
 		}
 		ownProfile = s.Interactor == s.User
-		op.Kind = permissions.FMUSet
-		op.Params.Permission = permissions.FMUSelf
+		op.Kind = switchboard.PermFMUSet
+		op.Params.Permission = switchboard.PermFMUSelf
 		op.Params.Profile = string(p)
 		op.Params.Who = map[string]string{mine.Mobile: s.User}
 		op.Targets = []switchboard.Target{fmuTarget{digits: mine.Mobile}.target()}
@@ -213,7 +213,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 		if uerr != nil {
 			return op, false, "The sim_ids input is not valid: " + stripMrkdwn(uerr.Msg)
 		}
-		op.Kind = "sim." + action
+		op.Kind = switchboard.CommandSIM + "." + action
 		op.Params.Action = string(change.action)
 		for _, d := range devices {
 			op.Targets = append(op.Targets, d.Target())
@@ -314,7 +314,7 @@ func (r *Router) askStepConfirmation(ctx context.Context, op switchboard.Operati
 		}
 		note := fmt.Sprintf("A workflow asks for this in your name; nothing happens unless you confirm. The results arrive in a thread %s. This button expires in %s.", where, humanDuration(ttl))
 		m := Reply{Text: fmt.Sprintf("A workflow asks: %s? Confirm or cancel.", op.Params.Title),
-			Blocks: confirmBlocks(op.Params.Title+"?", lines, note, "Confirm", op.Kind == "sim.deactivate", conf.ID)}.Message()
+			Blocks: confirmBlocks(op.Params.Title+"?", lines, note, "Confirm", op.Kind == switchboard.KindSIMDeactivate, conf.ID)}.Message()
 		_, err = r.Slack.PostMessage(ctx, dm, m)
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -94,7 +95,7 @@ func FuzzStepInputs(f *testing.F) {
 			t.Fatalf("accepted a malformed operation %+v from %+v", op, s)
 		}
 		switch op.Kind {
-		case "sim.activate", "sim.deactivate", "sim.reactivate", permissions.FMUSet:
+		case "sim.activate", "sim.deactivate", "sim.reactivate", switchboard.PermFMUSet:
 		default:
 			t.Fatalf("accepted kind %q from %+v", op.Kind, s)
 		}

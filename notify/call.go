@@ -22,7 +22,7 @@ func (rc *Receiver) handleCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rc *Receiver) call(w http.ResponseWriter, r *http.Request) (int, string, error) {
-	op, err := rc.authenticate(r.Context(), r.PathValue("token"), "call.")
+	op, err := rc.authenticate(r.Context(), r.PathValue("token"), switchboard.CommandCall)
 	if err != nil {
 		return 0, op.ID, err
 	}

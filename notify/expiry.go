@@ -121,7 +121,7 @@ func (e *Expirer) notice(now time.Time, op switchboard.Operation, results []stat
 		{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: text, OperationID: op.ID},
 		{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID},
 	}
-	if missing, others := unanswered(op, results); len(missing) > maxNamed && others == 0 && !strings.HasPrefix(op.Kind, "call") {
+	if missing, others := unanswered(op, results); len(missing) > maxNamed && others == 0 && switchboard.CommandOf(op.Kind) != switchboard.CommandCall {
 		msgs = append(msgs, state.Outgoing{Kind: KindFile, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID,
 			Text: unansweredFile(op, missing, e.MaskNumbers)})
 	}

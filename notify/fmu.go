@@ -25,7 +25,7 @@ func (rc *Receiver) handleFMU(w http.ResponseWriter, r *http.Request) {
 
 func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, error) {
 	ctx := r.Context()
-	op, err := rc.authenticate(ctx, r.PathValue("token"), "fmu.")
+	op, err := rc.authenticate(ctx, r.PathValue("token"), switchboard.CommandFMU)
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -90,7 +90,7 @@ func fmuResult(op switchboard.Operation, res enco.FMUResult, target switchboard.
 	label := TargetLabel(op, target, mask)
 	why := Escape(res.Message)
 	result := state.Result{Target: target.String(), At: time.Now()}
-	if op.Kind == "fmu.set" || op.Kind == "fmu.self" {
+	if op.Kind == switchboard.KindFMUSet || op.Kind == switchboard.KindFMUSelf {
 		want := enco.Profile(op.Params.Profile)
 		switch {
 		case res.IsError:

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/state"
@@ -30,7 +29,7 @@ type PostRules struct {
 func (pr PostRules) bulk(op switchboard.Operation) bool {
 	threshold := pr.BulkThreshold
 	switch {
-	case threshold < 0, strings.HasSuffix(op.Kind, ".read"):
+	case threshold < 0, switchboard.IsRead(op.Kind):
 		return false
 	case threshold == 0:
 		threshold = DefaultBulkThreshold

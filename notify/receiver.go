@@ -143,7 +143,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		return 0, "", refuse(http.StatusUnauthorized, "missing or wrong Authorization secret")
 	}
 	ctx := r.Context()
-	op, err := rc.authenticate(ctx, r.Header.Get("X-Callback-Token"), "sim.")
+	op, err := rc.authenticate(ctx, r.Header.Get("X-Callback-Token"), switchboard.CommandSIM)
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -189,13 +189,13 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 }
 
 // authenticate is the one authentication step of every kind of callback:
-// the token names exactly one operation, the operation is of the kind the
-// callback is for (kindPrefix), and it is still running (or done, so that a
-// late duplicate is answered as such and a new device is refused by the
-// store). Anything else records nothing: 401 without a token, 403 for an
+// the token names exactly one operation, the operation is of the command
+// the callback is for (switchboard.CommandSIM, …), and it is still running
+// (or done, so that a late duplicate is answered as such and a new device
+// is refused by the store). Anything else records nothing: 401 without a token, 403 for an
 // unknown token or another kind's, 410 for an operation that is gone,
 // failed, cancelled or expired.
-func (rc *Receiver) authenticate(ctx context.Context, token, kindPrefix string) (switchboard.Operation, error) {
+func (rc *Receiver) authenticate(ctx context.Context, token, command string) (switchboard.Operation, error) {
 	if token == "" {
 		return switchboard.Operation{}, refuse(http.StatusUnauthorized, "missing callback token")
 	}
@@ -217,7 +217,7 @@ func (rc *Receiver) authenticate(ctx context.Context, token, kindPrefix string) 
 		}
 	}
 	switch {
-	case !strings.HasPrefix(op.Kind, kindPrefix):
+	case switchboard.CommandOf(op.Kind) != command:
 		return op, refuse(http.StatusForbidden, "callback token belongs to a %s operation", op.Kind)
 	case op.Status != switchboard.StatusRunning && op.Status != switchboard.StatusDone:
 		return op, refuse(http.StatusGone, "operation is %s", orText(op.Status, "not started"))
