@@ -45,7 +45,7 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 		return reply
 	}
 	store := r.Store
-	var entry state.DirectoryEntry
+	var entry switchboard.Entry
 	if r.Directory != nil {
 		cur, source, found, err := r.Directory.Lookup(ctx, user)
 		if err != nil {
@@ -53,7 +53,7 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 		}
 		// A profile phone is the person's own claim, not an entry to keep.
 		if found && source != permissions.SourceProfile {
-			entry = state.DirectoryEntry{Mobile: cur.Mobile, Fixed: cur.Fixed}
+			entry = cur
 		}
 	}
 	for key, field := range map[string]*string{"mobile": &entry.Mobile, "fixed": &entry.Fixed} {

@@ -9,7 +9,6 @@ import (
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
-	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -150,15 +149,15 @@ func apiDecision(err error) string {
 
 // ownNumbers finds the requester's numbers in the directory (none when it
 // has no entry). When the directory cannot be read, the reply says so.
-func (r *Router) ownNumbers(ctx context.Context, userID string) (permissions.Entry, Reply, bool) {
+func (r *Router) ownNumbers(ctx context.Context, userID string) (switchboard.Entry, Reply, bool) {
 	if r.Directory == nil {
-		return permissions.Entry{}, Reply{}, true
+		return switchboard.Entry{}, Reply{}, true
 	}
 	e, _, _, err := r.Directory.Lookup(ctx, userID)
 	if err != nil {
 		ref := newID(4)
 		r.log().Error("directory lookup", "err", err, "ref", ref, "user", userID)
-		return permissions.Entry{}, textReply(fmt.Sprintf(":hourglass: I could not look up your numbers in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)), false
+		return switchboard.Entry{}, textReply(fmt.Sprintf(":hourglass: I could not look up your numbers in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)), false
 	}
 	return e, Reply{}, true
 }
@@ -315,7 +314,7 @@ func (r *Router) resolveTargets(ctx context.Context, nums []phone.Number, mentio
 		add(fmuTarget{digits: n.Digits})
 	}
 	for _, u := range mentions {
-		var e permissions.Entry
+		var e switchboard.Entry
 		if r.Directory != nil {
 			var err error
 			if e, _, _, err = r.Directory.Lookup(ctx, u); err != nil {

@@ -31,14 +31,14 @@ type telStore struct {
 	tokens   map[string]string // token -> operation
 	results  map[string][]state.Result
 	expiries map[string]time.Time
-	dir      map[string]state.DirectoryEntry
+	dir      map[string]switchboard.Entry
 	confs    []state.Confirmation
 	frozen   map[string]time.Time
 }
 
 func newTelStore() *telStore {
 	return &telStore{ops: map[string]switchboard.Operation{}, tokens: map[string]string{}, results: map[string][]state.Result{},
-		expiries: map[string]time.Time{}, dir: map[string]state.DirectoryEntry{}}
+		expiries: map[string]time.Time{}, dir: map[string]switchboard.Entry{}}
 }
 
 func (s *telStore) Audit(context.Context, state.AuditEntry) error { return nil }
@@ -114,7 +114,7 @@ func (s *telStore) ScheduleExpiry(_ context.Context, opID string, at time.Time, 
 	return nil
 }
 
-func (s *telStore) SetDirectoryEntry(_ context.Context, user string, e state.DirectoryEntry) error {
+func (s *telStore) SetDirectoryEntry(_ context.Context, user string, e switchboard.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dir[user] = e
@@ -189,9 +189,9 @@ func (c telChecker) CheckOffChannel(ctx context.Context, user, permission string
 }
 
 // telDirectory is a directory of policy-file entries.
-type telDirectory map[string]permissions.Entry
+type telDirectory map[string]switchboard.Entry
 
-func (d telDirectory) Lookup(_ context.Context, user string) (permissions.Entry, string, bool, error) {
+func (d telDirectory) Lookup(_ context.Context, user string) (switchboard.Entry, string, bool, error) {
 	e, ok := d[user]
 	return e, permissions.SourcePolicy, ok, nil
 }
@@ -509,7 +509,7 @@ func TestDirectoryLink(t *testing.T) {
 	if !strings.Contains(reply.Text, "mobile +32 470 00 00 01 and fixed +32 2 206 07 42") {
 		t.Errorf("reply = %q", reply.Text)
 	}
-	if got, want := f.store.dir["U0ME"], (state.DirectoryEntry{Mobile: "32470000001", Fixed: "3222060742"}); got != want {
+	if got, want := f.store.dir["U0ME"], (switchboard.Entry{Mobile: "32470000001", Fixed: "3222060742"}); got != want {
 		t.Errorf("stored entry = %+v, want %+v (the mobile kept from the policy file)", got, want)
 	}
 	f.command(t, "/fmu", "link <@U0ME> mobile=none")

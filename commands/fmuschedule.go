@@ -11,7 +11,6 @@ import (
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
-	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/schedule"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -396,9 +395,9 @@ func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) Repl
 }
 
 // lookup reads a person's numbers from the directory, if there is one.
-func (r *Router) lookup(ctx context.Context, user string) (e permissions.Entry, source string, ok bool, err error) {
+func (r *Router) lookup(ctx context.Context, user string) (e switchboard.Entry, source string, ok bool, err error) {
 	if r.Directory == nil {
-		return permissions.Entry{}, "", false, nil
+		return switchboard.Entry{}, "", false, nil
 	}
 	return r.Directory.Lookup(ctx, user)
 }

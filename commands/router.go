@@ -54,7 +54,7 @@ type Store interface {
 	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
 	ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error
 	Enqueue(ctx context.Context, m state.Outgoing) (string, error)
-	SetDirectoryEntry(ctx context.Context, userID string, e state.DirectoryEntry) error
+	SetDirectoryEntry(ctx context.Context, userID string, e switchboard.Entry) error
 	FreezeNumber(ctx context.Context, number string, until time.Time) error
 	NumberFrozenUntil(ctx context.Context, number string) (time.Time, bool, error)
 	DeleteDirectoryEntry(ctx context.Context, userID string) error
@@ -76,7 +76,7 @@ type Callbacks interface {
 
 // Directory finds a person's own numbers (mobile, fixed).
 type Directory interface {
-	Lookup(ctx context.Context, userID string) (e permissions.Entry, source string, ok bool, err error)
+	Lookup(ctx context.Context, userID string) (e switchboard.Entry, source string, ok bool, err error)
 }
 
 // Router answers slash commands and button clicks. Set the fields, then use it

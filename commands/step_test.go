@@ -61,8 +61,8 @@ func (stepStore) Allow(context.Context, string, int, time.Duration) (bool, time.
 
 type stepDirectory struct{}
 
-func (stepDirectory) Lookup(context.Context, string) (permissions.Entry, string, bool, error) {
-	return permissions.Entry{Mobile: "32470000001"}, "policy", true, nil
+func (stepDirectory) Lookup(context.Context, string) (switchboard.Entry, string, bool, error) {
+	return switchboard.Entry{Mobile: "32470000001"}, "policy", true, nil
 }
 
 type stepDMs struct{}

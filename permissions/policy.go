@@ -84,7 +84,7 @@ type Policy struct {
 	loaded             bool // false for DenyAll: no policy file at all
 	roles              []role
 	channels           map[string][]string
-	directory          map[string]Entry
+	directory          map[string]switchboard.Entry
 	requireApproval    []string
 	trustProfilePhone  bool
 	maskNumbers        bool
@@ -120,7 +120,7 @@ func (r *role) grant(permission string) (string, bool) {
 func DenyAll() *Policy {
 	return &Policy{
 		channels:         map[string][]string{},
-		directory:        map[string]Entry{},
+		directory:        map[string]switchboard.Entry{},
 		requireApproval:  slices.Clone(defaultRequireApproval),
 		changesPerMinute: DefaultChangesPerMinute,
 		maxTargets:       DefaultMaxTargets,
@@ -262,7 +262,7 @@ func (v *validator) policy(f *policyFile) *Policy {
 	p := &Policy{
 		loaded:             true,
 		channels:           map[string][]string{},
-		directory:          map[string]Entry{},
+		directory:          map[string]switchboard.Entry{},
 		requireApproval:    slices.Clone(defaultRequireApproval),
 		trustProfilePhone:  f.TrustProfilePhone,
 		maskNumbers:        f.MaskNumbers,
@@ -419,7 +419,7 @@ func (v *validator) directory(p *Policy, dir map[string]policyEntry) {
 			}
 		}
 		if ok {
-			p.directory[user] = Entry{Mobile: e.Mobile, Fixed: e.Fixed}
+			p.directory[user] = switchboard.Entry{Mobile: e.Mobile, Fixed: e.Fixed}
 		}
 	}
 }

@@ -91,7 +91,7 @@ func TestParseDesignExample(t *testing.T) {
 	if got := p.ChannelsFor("fmu"); got != nil {
 		t.Errorf("ChannelsFor(fmu): got %v, want nil (allowed everywhere)", got)
 	}
-	if got, want := p.directory["U0AAAAAAA"], (Entry{Mobile: "32470000001", Fixed: "3228160257"}); got != want {
+	if got, want := p.directory["U0AAAAAAA"], (switchboard.Entry{Mobile: "32470000001", Fixed: "3228160257"}); got != want {
 		t.Errorf("directory U0AAAAAAA: got %+v, want %+v", got, want)
 	}
 }
