@@ -1,7 +1,6 @@
 package switchboard
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -60,12 +59,15 @@ func ParseTarget(s string) (Target, error) {
 	return t, nil
 }
 
-// MarshalText writes the target as String does.
+// MarshalText writes the target as String does. It refuses a target that
+// ParseTarget would not read back, so that an operation that could not be
+// loaded is never stored.
 func (t Target) MarshalText() ([]byte, error) {
-	if t.ID == "" {
-		return nil, errors.New("target without an id")
+	s := t.String()
+	if back, err := ParseTarget(s); err != nil || back != t {
+		return nil, fmt.Errorf("target %+v cannot be written: %q does not read back", t, s)
 	}
-	return []byte(t.String()), nil
+	return []byte(s), nil
 }
 
 // UnmarshalText reads a target as ParseTarget does.

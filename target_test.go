@@ -79,3 +79,11 @@ func FuzzParseTarget(f *testing.F) {
 		}
 	})
 }
+
+func TestTargetMarshalRefusesWhatCannotBeRead(t *testing.T) {
+	for _, tg := range []Target{{}, {MSISDN, ""}, {ICCID, "89:1"}, {"sim", "1"}, {MSISDN, "+32470123456"}} {
+		if b, err := tg.MarshalText(); err == nil {
+			t.Errorf("MarshalText(%+v) = %q, nil; want an error", tg, b)
+		}
+	}
+}

@@ -190,7 +190,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 			return op, false, fmt.Sprintf("Switchboard does not know the mobile number of <@%s>; someone holding directory.admin can link it with /fmu link.", s.User)
 		}
 		ownProfile = s.Interactor == s.User
-		op.Kind = switchboard.PermFMUSet
+		op.Kind = switchboard.KindFMUSet
 		op.Params.Permission = switchboard.PermFMUSelf
 		op.Params.Profile = string(p)
 		op.Params.Who = map[string]string{mine.Mobile: s.User}

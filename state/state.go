@@ -118,8 +118,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// NewID returns a random, URL-safe identifier of 128 bits, for operations and
-// confirmations.
+// NewID returns a random, URL-safe identifier of 128 bits. The store names
+// each request a rate limit counts with one; operations and confirmations
+// get theirs from the command that creates them.
 func NewID() (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
