@@ -16,10 +16,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -311,15 +311,15 @@ func (h *harness) tracked(what, token string) {
 	h.t.Helper()
 	h.waitFor(what, func() bool {
 		op, ok := h.operationOfToken(token)
-		return ok && (op.Params[notify.ParamTracking] != "" || op.Params[notify.ParamSession] != "")
+		return ok && (op.Params.Tracking != "" || op.Params.Session != "")
 	})
 }
 
 // operationOfToken reads the operation a callback token names from the store.
-func (h *harness) operationOfToken(token string) (state.Operation, bool) {
+func (h *harness) operationOfToken(token string) (switchboard.Operation, bool) {
 	id, ok, err := h.store.OperationForToken(h.ctx, token)
 	if err != nil || !ok {
-		return state.Operation{}, false
+		return switchboard.Operation{}, false
 	}
 	op, ok, err := h.store.Operation(h.ctx, id)
 	return op, err == nil && ok
