@@ -6,20 +6,21 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
 // Operations keeps operations, from their start until their deadline.
 type Operations interface {
-	CreateOperation(ctx context.Context, op state.Operation, ttl time.Duration) error
-	UpdateOperation(ctx context.Context, id string, fn func(*state.Operation) error) (state.Operation, error)
+	CreateOperation(ctx context.Context, op switchboard.Operation, ttl time.Duration) error
+	UpdateOperation(ctx context.Context, id string, fn func(*switchboard.Operation) error) (switchboard.Operation, error)
 	ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error
 }
 
 // startOperation posts the parent message and stores the operation. It tells
 // the requester and returns false when that is impossible.
-func (r *Router) startOperation(ctx context.Context, op *state.Operation, responseURL string) bool {
+func (r *Router) startOperation(ctx context.Context, op *switchboard.Operation, responseURL string) bool {
 	ts, err := r.Slack.PostMessage(ctx, op.ChannelID, notify.ParentMessage(*op, state.Progress{Expected: op.Expected}, r.MaskNumbers))
 	if err != nil {
 		var text string
@@ -45,7 +46,7 @@ func (r *Router) startOperation(ctx context.Context, op *state.Operation, respon
 		return false
 	}
 	if r.Schedules != nil {
-		recent := state.RecentOp{At: op.CreatedAt, Title: op.Params["title"], Status: op.Status, OperationID: op.ID}
+		recent := state.RecentOp{At: op.CreatedAt, Title: op.Params.Title, Status: op.Status, OperationID: op.ID}
 		if err := r.Schedules.NoteRecentOp(ctx, op.UserID, recent); err != nil {
 			r.log().Warn("note recent operation", "err", err, "operation", op.ID)
 		}
@@ -56,18 +57,18 @@ func (r *Router) startOperation(ctx context.Context, op *state.Operation, respon
 // storeStarted stores an operation whose parent message is posted. A
 // workflow step's operation is stored from its event on, and only gains its
 // thread here.
-func (r *Router) storeStarted(ctx context.Context, op state.Operation) error {
+func (r *Router) storeStarted(ctx context.Context, op switchboard.Operation) error {
 	if !isStep(op) {
 		return r.Operations.CreateOperation(ctx, op, r.operationTTL())
 	}
-	_, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+	_, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.ThreadTS = op.ThreadTS
 		return nil
 	})
 	return err
 }
 
-func (r *Router) postInThread(ctx context.Context, op state.Operation, text string) {
+func (r *Router) postInThread(ctx context.Context, op switchboard.Operation, text string) {
 	m := textReply(text).Message()
 	m.ThreadTS = op.ThreadTS
 	if _, err := r.Slack.PostMessage(ctx, op.ChannelID, m); err != nil {
@@ -81,18 +82,18 @@ var errClosed = errors.New("operation ended meanwhile")
 // markFailed marks an operation failed unless it has ended meanwhile (its
 // results all came in, or it expired or was cancelled): an ended operation
 // is never reopened.
-func (r *Router) markFailed(ctx context.Context, id string) (state.Operation, error) {
-	return r.Operations.UpdateOperation(ctx, id, func(o *state.Operation) error {
-		if o.Status != state.StatusRunning && o.Status != state.StatusPending {
+func (r *Router) markFailed(ctx context.Context, id string) (switchboard.Operation, error) {
+	return r.Operations.UpdateOperation(ctx, id, func(o *switchboard.Operation) error {
+		if o.Status != switchboard.StatusRunning && o.Status != switchboard.StatusPending {
 			return errClosed
 		}
-		o.Status = state.StatusFailed
+		o.Status = switchboard.StatusFailed
 		return nil
 	})
 }
 
 // failOperation marks an operation failed before any result arrived and says so in its thread.
-func (r *Router) failOperation(ctx context.Context, op state.Operation, text string) {
+func (r *Router) failOperation(ctx context.Context, op switchboard.Operation, text string) {
 	updated, err := r.markFailed(ctx, op.ID)
 	if errors.Is(err, errClosed) {
 		r.log().Warn("operation ended before its failure could be recorded; left as it is", "operation", op.ID, "failure", text)
@@ -103,7 +104,7 @@ func (r *Router) failOperation(ctx context.Context, op state.Operation, text str
 	}
 	r.postInThread(ctx, op, ":x: "+text)
 	if isStep(op) {
-		r.failStep(ctx, op.Params[notify.ParamStep], op.ID, stripMrkdwn(text))
+		r.failStep(ctx, op.Params.Step, op.ID, stripMrkdwn(text))
 	}
 	if err := r.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, notify.ParentMessage(op, state.Progress{Expected: op.Expected}, r.MaskNumbers)); err != nil {
 		r.log().Error("update parent", "err", err, "operation", op.ID)

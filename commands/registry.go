@@ -4,8 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/switchboard-bot/switchboard/permissions"
-	"github.com/switchboard-bot/switchboard/state"
+	"github.com/switchboard-bot/switchboard"
 )
 
 // slashCommand is one of the bot's slash commands as a value: everything
@@ -21,46 +20,41 @@ type slashCommand struct {
 	// answer reads the command (after "help" has been answered) and returns
 	// the acknowledgement and the work to do after it, as Router.Command.
 	answer func(r *Router, ctx context.Context, c *command) (Reply, func(context.Context))
-	// kinds prefixes the kinds of the operations it starts, which run
-	// carries out once confirmed.
-	kinds string
-	run   func(r *Router, ctx context.Context, op state.Operation, responseURL string)
+	// run carries out an operation it started once it is confirmed: the
+	// operations whose kind names this command (switchboard.CommandOf).
+	run func(r *Router, ctx context.Context, op switchboard.Operation, responseURL string)
 }
 
 // slashCommands are the commands the bot answers, in the order its messages
 // name them.
 var slashCommands = []slashCommand{
 	{
-		name:  "sim",
+		name:  switchboard.CommandSIM,
 		helps: []string{simUsage, auditUsage},
-		permissions: []string{permissions.SIMRead, permissions.SIMActivate, permissions.SIMDeactivate,
-			permissions.SIMReactivate, permissions.SIMTerminate, permissions.AuditRead},
+		permissions: []string{switchboard.PermSIMRead, switchboard.PermSIMActivate, switchboard.PermSIMDeactivate,
+			switchboard.PermSIMReactivate, switchboard.PermSIMTerminate, switchboard.PermAuditRead},
 		answer: (*Router).sim,
-		kinds:  "sim.",
 		run:    (*Router).runM2M,
 	},
 	{
-		name:        "fmu",
+		name:        switchboard.CommandFMU,
 		helps:       []string{fmuUsage},
-		permissions: []string{permissions.FMUSelf, permissions.FMURead, permissions.FMUSet, permissions.DirectoryAdmin},
+		permissions: []string{switchboard.PermFMUSelf, switchboard.PermFMURead, switchboard.PermFMUSet, switchboard.PermDirectoryAdmin},
 		answer:      (*Router).fmu,
-		kinds:       "fmu.",
 		run:         (*Router).runFMU,
 	},
 	{
-		name:        "number",
+		name:        switchboard.CommandNumber,
 		helps:       []string{numberUsage},
-		permissions: []string{permissions.NumberRead, permissions.NumberReserve, permissions.NumberRelease},
+		permissions: []string{switchboard.PermNumberRead, switchboard.PermNumberReserve, switchboard.PermNumberRelease},
 		answer:      (*Router).number,
-		kinds:       "number.",
 		run:         (*Router).runNumber,
 	},
 	{
-		name:        "call",
+		name:        switchboard.CommandCall,
 		helps:       []string{callUsage},
-		permissions: []string{permissions.CallSelf, permissions.CallAny},
+		permissions: []string{switchboard.PermCallSelf, switchboard.PermCallAny},
 		answer:      (*Router).call,
-		kinds:       "call",
 		run:         (*Router).runCall,
 	},
 }
@@ -87,12 +81,7 @@ func slashCommandNamed(name string) (slashCommand, bool) {
 
 // slashCommandRunning finds the command whose operations are of kind.
 func slashCommandRunning(kind string) (slashCommand, bool) {
-	for _, sc := range slashCommands {
-		if strings.HasPrefix(kind, sc.kinds) {
-			return sc, true
-		}
-	}
-	return slashCommand{}, false
+	return slashCommandNamed(switchboard.CommandOf(kind))
 }
 
 // commandList names the commands for a sentence: "`/sim`, `/fmu`, `/number`

@@ -21,6 +21,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -55,12 +56,12 @@ type SIMAPI interface {
 // the results EnCo gave in a reply where a callback was expected.
 type Callbacks interface {
 	TrackingKnown(ctx context.Context, opID string)
-	RecordFMUResults(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error)
+	RecordFMUResults(ctx context.Context, op switchboard.Operation, results []enco.FMUResult) (int, error)
 }
 
 // Directory finds a person's own numbers (mobile, fixed).
 type Directory interface {
-	Lookup(ctx context.Context, userID string) (e permissions.Entry, source string, ok bool, err error)
+	Lookup(ctx context.Context, userID string) (e switchboard.Entry, source string, ok bool, err error)
 }
 
 // Router answers slash commands and button clicks. Set the fields, then use it
@@ -279,7 +280,7 @@ func storeDown(ref string) Reply {
 
 // pending is a change waiting for a confirmation click.
 type pending struct {
-	op           state.Operation
+	op           switchboard.Operation
 	title        string
 	lines        []string
 	note         string
@@ -298,11 +299,8 @@ func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
 	c.operation = p.op.ID
 	p.op.UserID = c.UserID
 	p.op.ChannelID = c.ChannelID
-	p.op.Status = "pending"
-	if p.op.Params == nil {
-		p.op.Params = map[string]string{}
-	}
-	p.op.Params["title"] = p.title
+	p.op.Status = switchboard.StatusPending
+	p.op.Params.Title = p.title
 	ttl := r.confirmTTL()
 	if err := r.Confirmations.SaveConfirmation(ctx, newConfirmation(id, p.op.Kind, p.op, time.Now(), ttl), ttl); err != nil {
 		ref := state.NewHex(4)
@@ -331,7 +329,7 @@ func (p pending) prompt(ask, id string, ttl time.Duration) Reply {
 // newConfirmation keeps op, from at for ttl, until a click on the buttons
 // carrying id answers it. action is what the buttons do: the operation's
 // kind for a confirmation, ActionApprove for an approval.
-func newConfirmation(id, action string, op state.Operation, at time.Time, ttl time.Duration) state.Confirmation {
+func newConfirmation(id, action string, op switchboard.Operation, at time.Time, ttl time.Duration) state.Confirmation {
 	opJSON, err := json.Marshal(op)
 	if err != nil {
 		panic(err) // a struct of strings always encodes
@@ -344,8 +342,8 @@ func newConfirmation(id, action string, op state.Operation, at time.Time, ttl ti
 }
 
 // confirmedOperation is the operation a confirmation keeps.
-func confirmedOperation(conf state.Confirmation) (state.Operation, error) {
-	var op state.Operation
+func confirmedOperation(conf state.Confirmation) (switchboard.Operation, error) {
+	var op switchboard.Operation
 	err := json.Unmarshal([]byte(conf.Data["op"]), &op)
 	return op, err
 }
@@ -445,22 +443,22 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 	}
 	if action == ActionCancel {
 		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "cancelled", OperationID: op.ID})
-		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, state.StatusCancelled, fmt.Sprintf("<@%s> cancelled it (%s); nothing was changed.", user, op.Params["title"]))) {
+		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, switchboard.StatusCancelled, fmt.Sprintf("<@%s> cancelled it (%s); nothing was changed.", user, op.Params.Title))) {
 			return
 		}
-		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":no_entry_sign: Cancelled: %s. Nothing was changed.", op.Params["title"])).Message(), true)
+		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":no_entry_sign: Cancelled: %s. Nothing was changed.", op.Params.Title)).Message(), true)
 		return
 	}
 	// The policy may have changed since the command was typed.
 	if d := r.Checker.Check(ctx, user, op.ChannelID, permissionOf(op)); !d.Allowed {
 		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "denied at confirmation", Rule: d.Rule, OperationID: op.ID})
-		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, state.StatusFailed, fmt.Sprintf("<@%s> may not do this: %s", user, cmp.Or(d.Message, "no permission "+permissionOf(op))))) {
+		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, switchboard.StatusFailed, fmt.Sprintf("<@%s> may not do this: %s", user, cmp.Or(d.Message, "no permission "+permissionOf(op))))) {
 			return
 		}
 		r.respond(ctx, cb.ResponseURL, textReply(":no_entry: "+d.Message).Message(), true)
 		return
 	}
-	r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params["title"]})
+	r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params.Title})
 	if isStep(op) {
 		started, err := r.beginStep(ctx, op)
 		if !r.stepClosed(ctx, cb, err) {
@@ -470,7 +468,7 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		if op.ChannelID == cb.Channel.ID {
 			where = "here"
 		}
-		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. The results arrive in a thread %s, and the workflow goes on once they are in.", op.Params["title"], where)).Message(), true)
+		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. The results arrive in a thread %s, and the workflow goes on once they are in.", op.Params.Title, where)).Message(), true)
 		r.execute(ctx, started, cb.ResponseURL)
 		return
 	}
@@ -478,13 +476,13 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		r.requestApproval(ctx, cb, op)
 		return
 	}
-	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params["title"], op.ChannelID)).Message(), true)
+	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params.Title, op.ChannelID)).Message(), true)
 	op.CreatedAt = time.Now()
 	r.execute(ctx, op, cb.ResponseURL)
 }
 
 // execute starts a confirmed operation.
-func (r *Router) execute(ctx context.Context, op state.Operation, responseURL string) {
+func (r *Router) execute(ctx context.Context, op switchboard.Operation, responseURL string) {
 	sc, ok := slashCommandRunning(op.Kind)
 	if !ok {
 		r.log().Error("no executor for operation", "kind", op.Kind, "operation", op.ID)

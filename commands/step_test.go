@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -66,8 +67,8 @@ func (stepStore) FirstSeen(context.Context, string, string, time.Duration) (bool
 
 type stepDirectory struct{}
 
-func (stepDirectory) Lookup(context.Context, string) (permissions.Entry, string, bool, error) {
-	return permissions.Entry{Mobile: "32470000001"}, "policy", true, nil
+func (stepDirectory) Lookup(context.Context, string) (switchboard.Entry, string, bool, error) {
+	return switchboard.Entry{Mobile: "32470000001"}, "policy", true, nil
 }
 
 type stepDMs struct{}
@@ -100,7 +101,7 @@ func FuzzStepInputs(f *testing.F) {
 			t.Fatalf("accepted a malformed operation %+v from %+v", op, s)
 		}
 		switch op.Kind {
-		case "sim.activate", "sim.deactivate", "sim.reactivate", permissions.FMUSet:
+		case "sim.activate", "sim.deactivate", "sim.reactivate", switchboard.PermFMUSet:
 		default:
 			t.Fatalf("accepted kind %q from %+v", op.Kind, s)
 		}

@@ -7,16 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/state"
-)
-
-// Operation parameters of a call.
-const (
-	// ParamSession holds EnCo's session id once the call is placed.
-	ParamSession = "session"
-	// ParamOrigin holds the origin (the phone that rings first), E.164 digits.
-	ParamOrigin = "origin"
 )
 
 // handleCall takes the CDR EnCo posts when a call ends. The URL ends with
@@ -29,7 +22,7 @@ func (rc *Receiver) handleCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rc *Receiver) call(w http.ResponseWriter, r *http.Request) (int, string, error) {
-	op, err := rc.authenticate(r.Context(), r.PathValue("token"), "call.")
+	op, err := rc.authenticate(r.Context(), r.PathValue("token"), switchboard.CommandCall)
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -43,12 +36,12 @@ func (rc *Receiver) call(w http.ResponseWriter, r *http.Request) (int, string, e
 	}
 	// The token is the call's own, so a CDR that arrives before PlaceCall
 	// returned (no session stored yet) is this call's too.
-	if s := op.Params[ParamSession]; s != "" && !constantTimeEqual(s, cdr.SessionID) {
+	if s := op.Params.Session; s != "" && !constantTimeEqual(s, cdr.SessionID) {
 		return 0, op.ID, refuse(http.StatusNotFound, "session id is not this call's")
 	}
 	target := "call"
 	if len(op.Targets) > 0 {
-		target = op.Targets[0]
+		target = op.Targets[0].String()
 	}
 	result := state.Result{Target: target, OK: cdr.Answered(), Detail: CallResultText(op, cdr, rc.MaskNumbers), At: time.Now()}
 	if err := rc.record(r.Context(), op, result); err != nil {
@@ -59,7 +52,7 @@ func (rc *Receiver) call(w http.ResponseWriter, r *http.Request) (int, string, e
 
 // CallResultText tells how a call went: answered or not, for how long, and
 // why it ended, in words.
-func CallResultText(op state.Operation, cdr enco.CDR, mask bool) string {
+func CallResultText(op switchboard.Operation, cdr enco.CDR, mask bool) string {
 	dest := NumberLabel(cdr.Destination, mask)
 	if len(op.Targets) > 0 {
 		dest = TargetLabel(op, op.Targets[0], mask)
@@ -69,7 +62,7 @@ func CallResultText(op state.Operation, cdr enco.CDR, mask bool) string {
 		return fmt.Sprintf(":telephone_receiver: Call to %s answered — %s, ended with %s. (session %s)", dest, CallDuration(cdr.CallDuration), reason, session)
 	}
 	if strings.HasPrefix(strings.ToLower(cdr.CallReleaseInfo), "leg1") {
-		origin := NumberLabel(cmp.Or(op.Params[ParamOrigin], cdr.Origin), mask)
+		origin := NumberLabel(cmp.Or(op.Params.Origin, cdr.Origin), mask)
 		return fmt.Sprintf(":x: Call to %s not made: the first phone, %s, was not reached (%s). (session %s)", dest, origin, reason, session)
 	}
 	return fmt.Sprintf(":x: Call to %s not answered: %s. (session %s)", dest, reason, session)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -17,7 +18,7 @@ import (
 // ExpirerStore is the shared state the expiry sweeper needs.
 type ExpirerStore interface {
 	ClaimExpiries(ctx context.Context, now time.Time, n int, lease time.Duration) ([]string, error)
-	ExpireOperation(ctx context.Context, opID string, build func(state.Operation, []state.Result) []state.Outgoing) (state.Operation, bool, error)
+	ExpireOperation(ctx context.Context, opID string, build func(switchboard.Operation, []state.Result) []state.Outgoing) (switchboard.Operation, bool, error)
 	Audit(ctx context.Context, e state.AuditEntry) error
 }
 
@@ -79,7 +80,7 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 			return expired, err
 		}
 		for _, id := range ids {
-			op, ok, err := e.Store.ExpireOperation(ctx, id, func(op state.Operation, results []state.Result) []state.Outgoing {
+			op, ok, err := e.Store.ExpireOperation(ctx, id, func(op switchboard.Operation, results []state.Result) []state.Outgoing {
 				return e.notice(now, op, results)
 			})
 			if err != nil {
@@ -108,26 +109,26 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 // waited for a step's confirmation has no thread yet: its step fails, saying
 // nobody confirmed. It returns nil for an operation not due at now (a step
 // confirmed meanwhile moved its deadline).
-func (e *Expirer) notice(now time.Time, op state.Operation, results []state.Result) []state.Outgoing {
+func (e *Expirer) notice(now time.Time, op switchboard.Operation, results []state.Result) []state.Outgoing {
 	if op.ExpiresAt.UnixMilli() > now.UnixMilli() {
 		return nil
 	}
-	exec := op.Params[ParamStep]
-	if op.Status == state.StatusPending {
-		return []state.Outgoing{StepFailure(exec, op.ID, fmt.Sprintf("<@%s> did not confirm or cancel %s in time, so nothing was changed.", op.UserID, lowerFirst(op.Params["title"])))}
+	exec := op.Params.Step
+	if op.Status == switchboard.StatusPending {
+		return []state.Outgoing{StepFailure(exec, op.ID, fmt.Sprintf("<@%s> did not confirm or cancel %s in time, so nothing was changed.", op.UserID, lowerFirst(op.Params.Title)))}
 	}
 	text := ExpiryText(op, results, e.MaskNumbers)
 	msgs := []state.Outgoing{
 		{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: text, OperationID: op.ID},
 		{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID},
 	}
-	if missing, others := unanswered(op, results); len(missing) > maxNamed && others == 0 && !strings.HasPrefix(op.Kind, "call") {
+	if missing, others := unanswered(op, results); len(missing) > maxNamed && others == 0 && switchboard.CommandOf(op.Kind) != switchboard.CommandCall {
 		msgs = append(msgs, state.Outgoing{Kind: KindFile, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID,
 			Text: unansweredFile(op, missing, e.MaskNumbers)})
 	}
 	if e.NotifyChannel != "" {
 		msgs = append(msgs, state.Outgoing{Kind: KindPost, Channel: e.NotifyChannel, OperationID: op.ID,
-			Text: fmt.Sprintf("%s — %s, requested by <@%s>", text, op.Params["title"], op.UserID)})
+			Text: fmt.Sprintf("%s — %s, requested by <@%s>", text, op.Params.Title, op.UserID)})
 	}
 	if exec != "" {
 		msgs = append(msgs, StepFailure(exec, op.ID, strings.TrimPrefix(text, ":hourglass: ")))
@@ -146,8 +147,8 @@ func lowerFirst(s string) string {
 
 // ExpiryText says which of an operation's targets never answered. Past
 // maxNamed it says how many it left out; notice attaches them all.
-func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
-	if strings.HasPrefix(op.Kind, "call") {
+func ExpiryText(op switchboard.Operation, results []state.Result, mask bool) string {
+	if switchboard.CommandOf(op.Kind) == switchboard.CommandCall {
 		return ":hourglass: EnCo sent no call record for this call, so its outcome is unknown. `/call cdr` lists the calls EnCo has recorded."
 	}
 	missing, othersNamed := unanswered(op, results)
@@ -176,10 +177,10 @@ func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
 // name, in op's order, and counts the results kept under a name that is none
 // of the targets (an ICCID where the request gave a number): when there are
 // such results, missing also holds targets that did answer.
-func unanswered(op state.Operation, results []state.Result) (missing []string, othersNamed int) {
+func unanswered(op switchboard.Operation, results []state.Result) (missing []switchboard.Target, othersNamed int) {
 	isTarget := make(map[string]bool, len(op.Targets))
 	for _, t := range op.Targets {
-		isTarget[t] = true
+		isTarget[t.String()] = true
 	}
 	answered := make(map[string]bool, len(results))
 	for _, r := range results {
@@ -189,7 +190,7 @@ func unanswered(op state.Operation, results []state.Result) (missing []string, o
 		}
 	}
 	for _, t := range op.Targets {
-		if !answered[t] {
+		if !answered[t.String()] {
 			missing = append(missing, t)
 		}
 	}
@@ -198,7 +199,7 @@ func unanswered(op state.Operation, results []state.Result) (missing []string, o
 
 // unansweredFile is the CSV file of the targets that never answered, one a
 // line, masked as the thread's posts are.
-func unansweredFile(op state.Operation, missing []string, mask bool) string {
+func unansweredFile(op switchboard.Operation, missing []switchboard.Target, mask bool) string {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"target"})
@@ -212,18 +213,13 @@ func unansweredFile(op state.Operation, missing []string, mask bool) string {
 // TargetLabel shows one of an operation's targets to people: a number
 // (masked when asked) with the person it belongs to when the command named
 // them, or a SIM's ICCID or IMSI.
-func TargetLabel(op state.Operation, target string, mask bool) string {
-	kind, id, ok := strings.Cut(target, ":")
-	if !ok {
-		return NumberLabel(target, mask)
+func TargetLabel(op switchboard.Operation, target switchboard.Target, mask bool) string {
+	if target.Type == "" {
+		return NumberLabel(target.ID, mask)
 	}
-	label := DeviceLabel(enco.Device{Identifier: id, IdentifierType: enco.IdentifierType(strings.ToUpper(kind))}, mask)
-	if user := op.Params[ParamWho+id]; user != "" {
+	label := DeviceLabel(enco.TargetDevice(target), mask)
+	if user := op.Params.Who[target.ID]; user != "" {
 		label = fmt.Sprintf("<@%s> (%s)", user, label)
 	}
 	return label
 }
-
-// ParamWho prefixes the operation parameters that name the person a number
-// belongs to: Params[ParamWho+"32470123456"] = "U0AAAAAAA".
-const ParamWho = "who:"

@@ -8,14 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/state"
 )
-
-// ParamProfile is the operation parameter holding the profile an FMU change
-// sets (an enco.Profile).
-const ParamProfile = "profile"
 
 // handleFMU takes the results of an asynchronous FMU request. The URL ends
 // with the operation's callback token, which is the only credential EnCo
@@ -29,7 +26,7 @@ func (rc *Receiver) handleFMU(w http.ResponseWriter, r *http.Request) {
 
 func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, error) {
 	ctx := r.Context()
-	op, err := rc.authenticate(ctx, r.PathValue("token"), "fmu.")
+	op, err := rc.authenticate(ctx, r.PathValue("token"), switchboard.CommandFMU)
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -56,18 +53,18 @@ func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, er
 // they had come through the callback (a later callback with the same
 // results then changes nothing). It returns how many were about numbers of
 // the operation.
-func (rc *Receiver) RecordFMUResults(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error) {
+func (rc *Receiver) RecordFMUResults(ctx context.Context, op switchboard.Operation, results []enco.FMUResult) (int, error) {
 	return rc.recordFMU(ctx, op, results)
 }
 
-func (rc *Receiver) recordFMU(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error) {
-	targets := make(map[string]bool, len(op.Targets))
+func (rc *Receiver) recordFMU(ctx context.Context, op switchboard.Operation, results []enco.FMUResult) (int, error) {
+	targets := make(map[switchboard.Target]bool, len(op.Targets))
 	for _, t := range op.Targets {
 		targets[t] = true
 	}
 	recorded := 0
 	for _, res := range results {
-		target := "msisdn:" + phone.Digits(res.MSISDN)
+		target := switchboard.Number(phone.Digits(res.MSISDN))
 		if !targets[target] {
 			rc.log().Warn("FMU result for a number the operation did not ask about; ignored", "operation", op.ID)
 			continue
@@ -81,12 +78,12 @@ func (rc *Receiver) recordFMU(ctx context.Context, op state.Operation, results [
 }
 
 // fmuResult turns EnCo's answer for one number into the result kept for it.
-func fmuResult(op state.Operation, res enco.FMUResult, target string, mask bool) state.Result {
+func fmuResult(op switchboard.Operation, res enco.FMUResult, target switchboard.Target, mask bool) state.Result {
 	label := TargetLabel(op, target, mask)
 	why := Escape(res.Message)
-	result := state.Result{Target: target, At: time.Now()}
-	if op.Kind == "fmu.set" || op.Kind == "fmu.self" {
-		want := enco.Profile(op.Params[ParamProfile])
+	result := state.Result{Target: target.String(), At: time.Now()}
+	if op.Kind == switchboard.KindFMUSet || op.Kind == switchboard.KindFMUSelf {
+		want := enco.Profile(op.Params.Profile)
 		switch {
 		case res.IsError:
 		case res.Kind == enco.FMUKindChange:

@@ -2,8 +2,8 @@ package notify
 
 import (
 	"fmt"
-	"strings"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -26,10 +26,10 @@ type PostRules struct {
 	BulkThreshold int
 }
 
-func (pr PostRules) bulk(op state.Operation) bool {
+func (pr PostRules) bulk(op switchboard.Operation) bool {
 	threshold := pr.BulkThreshold
 	switch {
-	case threshold < 0, strings.HasSuffix(op.Kind, ".read"):
+	case threshold < 0, switchboard.IsRead(op.Kind):
 		return false
 	case threshold == 0:
 		threshold = DefaultBulkThreshold
@@ -42,7 +42,7 @@ func (pr PostRules) bulk(op state.Operation) bool {
 // in the thread, the parent's progress, the copy for the notification
 // channel and, queued only with the last result of an operation with more
 // than one target, the summary.
-func ResultPosts(op state.Operation, result state.Result, rules PostRules) state.Effects {
+func ResultPosts(op switchboard.Operation, result state.Result, rules PostRules) state.Effects {
 	reply := !rules.bulk(op) || !result.OK
 	// One result needs no summary: its reply and the parent say it all.
 	posts := ThreadPosts(op, result, reply, max(op.Expected, len(op.Targets)) > 1)
@@ -51,7 +51,7 @@ func ResultPosts(op state.Operation, result state.Result, rules PostRules) state
 	}
 	if reply {
 		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: rules.NotifyChannel, OperationID: op.ID,
-			Text: fmt.Sprintf("%s — %s, requested by <@%s>", result.Detail, op.Params["title"], op.UserID)})
+			Text: fmt.Sprintf("%s — %s, requested by <@%s>", result.Detail, op.Params.Title, op.UserID)})
 	}
 	if rules.bulk(op) {
 		posts.Last = append(posts.Last, state.Outgoing{Kind: KindSummary, Channel: rules.NotifyChannel, OperationID: op.ID})
@@ -63,7 +63,7 @@ func ResultPosts(op state.Operation, result state.Result, rules PostRules) state
 // thread: the reply (when reply is set), the parent's progress, and, queued
 // only with the last result, the summary (when summary is set) and the
 // completion of the workflow step that started op, if one did.
-func ThreadPosts(op state.Operation, result state.Result, reply, summary bool) state.Effects {
+func ThreadPosts(op switchboard.Operation, result state.Result, reply, summary bool) state.Effects {
 	var posts state.Effects
 	if reply {
 		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: result.Detail, OperationID: op.ID})

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -21,7 +22,7 @@ import (
 // ReceiverStore is the shared state the callback receiver needs.
 type ReceiverStore interface {
 	OperationForToken(ctx context.Context, token string) (string, bool, error)
-	Operation(ctx context.Context, id string) (state.Operation, bool, error)
+	Operation(ctx context.Context, id string) (switchboard.Operation, bool, error)
 	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
 	Park(ctx context.Context, opID string, payload []byte, ttl time.Duration, maxCount int) error
 	TakeParked(ctx context.Context, opID string) ([][]byte, error)
@@ -143,7 +144,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		return 0, "", refuse(http.StatusUnauthorized, "missing or wrong Authorization secret")
 	}
 	ctx := r.Context()
-	op, err := rc.authenticate(ctx, r.Header.Get("X-Callback-Token"), "sim.")
+	op, err := rc.authenticate(ctx, r.Header.Get("X-Callback-Token"), switchboard.CommandSIM)
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -155,7 +156,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 	if err != nil {
 		return 0, op.ID, refuse(http.StatusBadRequest, "malformed M2M result: %v", err)
 	}
-	switch tracking := op.Params[ParamTracking]; {
+	switch tracking := op.Params.Tracking; {
 	case tracking == "":
 		// The API call that caused this callback has not returned yet: keep
 		// it with the operation of the token that sent it until the tracking
@@ -175,7 +176,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		if err != nil {
 			return 0, op.ID, unavailable(err)
 		}
-		if ok && now.Params[ParamTracking] != "" {
+		if ok && now.Params.Tracking != "" {
 			rc.TrackingKnown(ctx, op.ID)
 		}
 		return http.StatusAccepted, op.ID, nil
@@ -188,48 +189,44 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 	return http.StatusOK, op.ID, nil
 }
 
-// ParamTracking is the operation parameter holding an M2M request's
-// tracking number once EnCo returned it.
-const ParamTracking = "tracking"
-
 // authenticate is the one authentication step of every kind of callback:
-// the token names exactly one operation, the operation is of the kind the
-// callback is for (kindPrefix), and it is still running (or done, so that a
-// late duplicate is answered as such and a new device is refused by the
-// store). Anything else records nothing: 401 without a token, 403 for an
+// the token names exactly one operation, the operation is of the command
+// the callback is for (switchboard.CommandSIM, …), and it is still running
+// (or done, so that a late duplicate is answered as such and a new device
+// is refused by the store). Anything else records nothing: 401 without a token, 403 for an
 // unknown token or another kind's, 410 for an operation that is gone,
 // failed, cancelled or expired.
-func (rc *Receiver) authenticate(ctx context.Context, token, kindPrefix string) (state.Operation, error) {
+func (rc *Receiver) authenticate(ctx context.Context, token, command string) (switchboard.Operation, error) {
 	if token == "" {
-		return state.Operation{}, refuse(http.StatusUnauthorized, "missing callback token")
+		return switchboard.Operation{}, refuse(http.StatusUnauthorized, "missing callback token")
 	}
 	op, cached := rc.ops.get(token, time.Now())
 	if !cached {
 		opID, ok, err := rc.Store.OperationForToken(ctx, token)
 		if err != nil {
-			return state.Operation{}, unavailable(err)
+			return switchboard.Operation{}, unavailable(err)
 		}
 		if !ok {
-			return state.Operation{}, refuse(http.StatusForbidden, "callback token matches no operation")
+			return switchboard.Operation{}, refuse(http.StatusForbidden, "callback token matches no operation")
 		}
 		op, ok, err = rc.Store.Operation(ctx, opID)
 		switch {
 		case err != nil:
-			return state.Operation{ID: opID}, unavailable(err)
+			return switchboard.Operation{ID: opID}, unavailable(err)
 		case !ok:
-			return state.Operation{ID: opID}, refuse(http.StatusGone, "operation expired")
+			return switchboard.Operation{ID: opID}, refuse(http.StatusGone, "operation expired")
 		}
 	}
 	switch {
-	case !strings.HasPrefix(op.Kind, kindPrefix):
+	case switchboard.CommandOf(op.Kind) != command:
 		return op, refuse(http.StatusForbidden, "callback token belongs to a %s operation", op.Kind)
-	case op.Status != state.StatusRunning && op.Status != state.StatusDone:
+	case op.Status != switchboard.StatusRunning && op.Status != switchboard.StatusDone:
 		return op, refuse(http.StatusGone, "operation is %s", cmp.Or(op.Status, "not started"))
 	}
 	// An M2M operation's fields stop changing once its tracking number is
 	// known, so any replica may keep a copy for a while; its status may
 	// change, but the store checks that again when it records.
-	if !cached && op.Params[ParamTracking] != "" {
+	if !cached && op.Params.Tracking != "" {
 		rc.ops.put(token, op, time.Now())
 	}
 	return op, nil
@@ -257,7 +254,7 @@ func (rc *Receiver) TrackingKnown(ctx context.Context, opID string) {
 		rc.log().Warn("parked callbacks outlived their operation; dropped", "operation", opID, "count", len(parked))
 		return
 	}
-	tracking := op.Params[ParamTracking]
+	tracking := op.Params.Tracking
 	for i, body := range parked {
 		res, err := enco.DecodeM2MResult(body)
 		if err != nil {
@@ -284,7 +281,7 @@ func (rc *Receiver) TrackingKnown(ctx context.Context, opID string) {
 
 // recordParked records a parked callback, trying again a few times while
 // the state store fails: EnCo was told 202 for it and will not send it again.
-func (rc *Receiver) recordParked(ctx context.Context, op state.Operation, res enco.M2MResult) error {
+func (rc *Receiver) recordParked(ctx context.Context, op switchboard.Operation, res enco.M2MResult) error {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := rc.recordM2M(ctx, op, res)
@@ -310,9 +307,9 @@ func (rc *Receiver) repark(ctx context.Context, opID string, bodies [][]byte, ca
 	}
 }
 
-func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.M2MResult) error {
+func (rc *Receiver) recordM2M(ctx context.Context, op switchboard.Operation, res enco.M2MResult) error {
 	target, label := m2mTarget(op, res.Device, rc.MaskNumbers)
-	action := Escape(op.Params["action"])
+	action := Escape(op.Params.Action)
 	var text string
 	if res.Succeeded() {
 		text = fmt.Sprintf(":white_check_mark: %s — %s done", label, action)
@@ -333,22 +330,22 @@ func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.
 // that a repeated callback is a duplicate and another card counts as one
 // more. When that name says nothing of which target it was, the label adds
 // the target if there is only one: "+32 470 … (ICCID …)".
-func m2mTarget(op state.Operation, d enco.Device, mask bool) (target, label string) {
-	named := strings.ToLower(string(d.IdentifierType)) + ":" + d.Identifier
+func m2mTarget(op switchboard.Operation, d enco.Device, mask bool) (target, label string) {
+	named := d.Target()
 	switch {
 	case slices.Contains(op.Targets, named):
-		return named, TargetLabel(op, named, mask)
-	case len(op.Targets) == 1 && !strings.HasPrefix(op.Targets[0], strings.ToLower(string(d.IdentifierType))+":"):
-		return named, fmt.Sprintf("%s (%s)", TargetLabel(op, op.Targets[0], mask), DeviceLabel(d, mask))
+		return named.String(), TargetLabel(op, named, mask)
+	case len(op.Targets) == 1 && op.Targets[0].Type != named.Type:
+		return named.String(), fmt.Sprintf("%s (%s)", TargetLabel(op, op.Targets[0], mask), DeviceLabel(d, mask))
 	}
-	return named, DeviceLabel(d, mask)
+	return named.String(), DeviceLabel(d, mask)
 }
 
 // record stores one result (the first for its target wins) and, in the same
 // step, queues the posts it causes (the reply in the thread, the parent's
 // progress, the copy for the notification channel and, with the last
 // result, the summary) and appends its line to the audit trail.
-func (rc *Receiver) record(ctx context.Context, op state.Operation, result state.Result) error {
+func (rc *Receiver) record(ctx context.Context, op switchboard.Operation, result state.Result) error {
 	fx := ResultPosts(op, result, PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
 	fx.Audit = &state.AuditEntry{At: result.At, UserID: op.UserID, Command: op.Kind, Decision: "callback result", OperationID: op.ID, Detail: fmt.Sprintf("%s ok=%t", result.Target, result.OK)}
 	p, err := rc.Store.RecordResult(ctx, op.ID, result, fx)
@@ -378,8 +375,8 @@ func failedWords(status string) string {
 	return "failed (" + status + ")"
 }
 
-func summaryText(op state.Operation, p state.Progress) string {
-	title := op.Params["title"]
+func summaryText(op switchboard.Operation, p state.Progress) string {
+	title := op.Params.Title
 	if p.Failed == 0 {
 		return fmt.Sprintf(":tada: Finished: %s — all %d succeeded.", title, p.Done)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/state"
@@ -49,8 +50,8 @@ func NumberLabel(digits string, mask bool) string {
 
 // ParentMessage renders the message that roots an operation's thread: what
 // was asked, by whom, and how far it got.
-func ParentMessage(op state.Operation, p state.Progress, mask bool) Message {
-	title := op.Params["title"]
+func ParentMessage(op switchboard.Operation, p state.Progress, mask bool) Message {
+	title := op.Params.Title
 	if title == "" {
 		title = op.Kind
 	}
@@ -66,7 +67,7 @@ func ParentMessage(op state.Operation, p state.Progress, mask bool) Message {
 	}
 }
 
-func progressWords(op state.Operation, p state.Progress) (icon, status string) {
+func progressWords(op switchboard.Operation, p state.Progress) (icon, status string) {
 	finished := p.Done + p.Failed
 	expected := max(p.Expected, op.Expected)
 	switch {

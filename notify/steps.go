@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redact"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
@@ -28,14 +29,6 @@ import (
 // functions.completeSuccess with the outputs of OperationID, read when it is
 // delivered.
 const KindStep = "step"
-
-// Operation parameters of an operation started by a workflow step.
-const (
-	// ParamStep holds the function_execution_id of the step execution.
-	ParamStep = "step"
-	// ParamStepFunction holds the step's callback_id (permissions.StepSIMChange, …).
-	ParamStepFunction = "step_function"
-)
 
 // stepClaimTTL is how long the claim on a step execution's completion is
 // kept: longer than any operation waits for its results.
@@ -118,8 +111,8 @@ func StepFailure(executionID, opID, message string) state.Outgoing {
 
 // stepCompletion is the queued entry that ends op's step execution with its
 // outputs, or nil when no workflow step started op.
-func stepCompletion(op state.Operation) *state.Outgoing {
-	exec := op.Params[ParamStep]
+func stepCompletion(op switchboard.Operation) *state.Outgoing {
+	exec := op.Params.Step
 	if exec == "" {
 		return nil
 	}
@@ -136,7 +129,7 @@ func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
 		return errSkip
 	}
 	var (
-		op state.Operation
+		op switchboard.Operation
 		p  state.Progress
 	)
 	if m.Text == "" {
@@ -170,7 +163,7 @@ func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
 
 // stepOutputs are the outputs of a finished step operation, or the reason
 // the step failed (an FMU profile that was not set).
-func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state.Progress) (map[string]any, string, error) {
+func (d *Deliverer) stepOutputs(ctx context.Context, op switchboard.Operation, p state.Progress) (map[string]any, string, error) {
 	var link string
 	if op.ThreadTS != "" {
 		var err error
@@ -178,16 +171,16 @@ func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state
 			return nil, "", err
 		}
 	}
-	switch op.Params[ParamStepFunction] {
+	switch op.Params.StepFunction {
 	case permissions.StepSetFMUProfile:
 		if p.Failed > 0 {
 			return nil, fmt.Sprintf("The FMU profile was not changed; EnCo's answer is in the thread: %s", link), nil
 		}
-		return map[string]any{"profile": op.Params[ParamProfile]}, "", nil
+		return map[string]any{"profile": op.Params.Profile}, "", nil
 	case permissions.StepSIMChange:
 		return map[string]any{"succeeded": p.Done, "failed": p.Failed, "thread_url": link}, "", nil
 	}
-	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params[ParamStepFunction]), nil
+	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params.StepFunction), nil
 }
 
 // OpenDM opens (or finds) the direct message channel between the bot and

@@ -15,7 +15,7 @@
 //
 //	key               type    TTL                       written by / read by
 //	P op:{id}         string  given at creation          commands create and update it; notify reads it
-//	                          (JSON Operation)
+//	                          (JSON switchboard.Operation)
 //	P res:{id}        hash    the operation's TTL left   notify records one result per target
 //	                          at the first result        (field target, JSON Result); commands and notify read
 //	P prog:{id}       hash    as res:{id}                fields done (succeeded), failed and expected, kept
