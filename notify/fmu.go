@@ -2,19 +2,15 @@ package notify
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
-
-// ParamProfile is the operation parameter holding the profile an FMU change
-// sets (an enco.Profile).
-const ParamProfile = "profile"
 
 // handleFMU takes the results of an asynchronous FMU request. The URL ends
 // with the operation's callback token, which is the only credential EnCo
@@ -71,7 +67,7 @@ func (rc *Receiver) recordFMU(ctx context.Context, op state.Operation, results [
 			rc.log().Warn("FMU result for a number the operation did not ask about; ignored", "operation", op.ID)
 			continue
 		}
-		if err := rc.record(ctx, op, fmuResult(op, res, target, rc.MaskNumbers)); err != nil {
+		if err := rc.record(ctx, op, render.FMUResult(op, res, target, rc.MaskNumbers)); err != nil {
 			return recorded, err
 		}
 		recorded++
@@ -86,49 +82,6 @@ func normalDigits(s string) string {
 		return n.Digits
 	}
 	return strings.TrimPrefix(strings.TrimSpace(s), "+")
-}
-
-// fmuResult turns EnCo's answer for one number into the result kept for it.
-func fmuResult(op state.Operation, res enco.FMUResult, target string, mask bool) state.Result {
-	label := TargetLabel(op, target, mask)
-	why := Escape(res.Message)
-	result := state.Result{Target: target, At: time.Now()}
-	if op.Kind == "fmu.set" || op.Kind == "fmu.self" {
-		want := enco.Profile(op.Params[ParamProfile])
-		switch {
-		case res.IsError:
-		case res.Kind == enco.FMUKindChange:
-			result.OK = res.Success
-		default: // a reply that reports the profile instead of success
-			result.OK = res.Status == want
-		}
-		if result.OK {
-			result.Detail = fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, ProfileLabel(want))
-		} else {
-			result.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, orText(why, "EnCo gave no reason"))
-		}
-		return result
-	}
-	result.OK = !res.Failed()
-	if result.OK {
-		result.Detail = fmt.Sprintf(":white_check_mark: %s — *%s*", label, ProfileLabel(res.Status))
-	} else {
-		result.Detail = fmt.Sprintf(":x: %s — could not read the profile: %s", label, orText(why, "no known profile in EnCo's answer"))
-	}
-	return result
-}
-
-// ProfileLabel names an FMU profile in words: "Private", "Professional", "On duty".
-func ProfileLabel(p enco.Profile) string {
-	switch p {
-	case enco.ProfilePrivate:
-		return "Private"
-	case enco.ProfileProfessional:
-		return "Professional"
-	case enco.ProfileOnDuty:
-		return "On duty"
-	}
-	return Escape(string(p)) // a word EnCo sent that is no profile
 }
 
 func orText(s, def string) string {

@@ -9,11 +9,11 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -154,7 +154,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 	if err != nil {
 		return 0, op.ID, refuse(http.StatusBadRequest, "malformed M2M result: %v", err)
 	}
-	switch tracking := op.Params[ParamTracking]; {
+	switch tracking := op.Params[state.ParamTracking]; {
 	case tracking == "":
 		// The API call that caused this callback has not returned yet: keep
 		// it with the operation of the token that sent it until the tracking
@@ -174,7 +174,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		if err != nil {
 			return 0, op.ID, unavailable(err)
 		}
-		if ok && now.Params[ParamTracking] != "" {
+		if ok && now.Params[state.ParamTracking] != "" {
 			rc.TrackingKnown(ctx, op.ID)
 		}
 		return http.StatusAccepted, op.ID, nil
@@ -186,10 +186,6 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 	}
 	return http.StatusOK, op.ID, nil
 }
-
-// ParamTracking is the operation parameter holding an M2M request's
-// tracking number once EnCo returned it.
-const ParamTracking = "tracking"
 
 // authenticate is the one authentication step of every kind of callback:
 // the token names exactly one operation, the operation is of the kind the
@@ -228,7 +224,7 @@ func (rc *Receiver) authenticate(ctx context.Context, token, kindPrefix string) 
 	// An M2M operation's fields stop changing once its tracking number is
 	// known, so any replica may keep a copy for a while; its status may
 	// change, but the store checks that again when it records.
-	if !cached && op.Params[ParamTracking] != "" {
+	if !cached && op.Params[state.ParamTracking] != "" {
 		rc.ops.put(token, op, time.Now())
 	}
 	return op, nil
@@ -256,7 +252,7 @@ func (rc *Receiver) TrackingKnown(ctx context.Context, opID string) {
 		rc.log().Warn("parked callbacks outlived their operation; dropped", "operation", opID, "count", len(parked))
 		return
 	}
-	tracking := op.Params[ParamTracking]
+	tracking := op.Params[state.ParamTracking]
 	for i, body := range parked {
 		res, err := enco.DecodeM2MResult(body)
 		if err != nil {
@@ -310,37 +306,7 @@ func (rc *Receiver) repark(ctx context.Context, opID string, bodies [][]byte, ca
 }
 
 func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.M2MResult) error {
-	target, label := m2mTarget(op, res.Device, rc.MaskNumbers)
-	action := Escape(op.Params["action"])
-	var text string
-	if res.Succeeded() {
-		text = fmt.Sprintf(":white_check_mark: %s — %s done", label, action)
-	} else {
-		why := strings.Join(res.Messages, "; ")
-		if why == "" {
-			why = "no reason given"
-		}
-		text = fmt.Sprintf(":x: %s — %s %s: %s", label, action, failedWords(Escape(res.ResultStatus)), Escape(why))
-	}
-	result := state.Result{Target: target, OK: res.Succeeded(), Detail: text, At: time.Now()}
-	return rc.record(ctx, op, result)
-}
-
-// m2mTarget returns the name a result of an M2M callback is kept under and
-// how to show it. EnCo names the card as it chooses (often by ICCID when the
-// request gave its phone number), and the result is kept under that name, so
-// that a repeated callback is a duplicate and another card counts as one
-// more. When that name says nothing of which target it was, the label adds
-// the target if there is only one: "+32 470 … (ICCID …)".
-func m2mTarget(op state.Operation, d enco.Device, mask bool) (target, label string) {
-	named := strings.ToLower(string(d.IdentifierType)) + ":" + d.Identifier
-	switch {
-	case slices.Contains(op.Targets, named):
-		return named, TargetLabel(op, named, mask)
-	case len(op.Targets) == 1 && !strings.HasPrefix(op.Targets[0], strings.ToLower(string(d.IdentifierType))+":"):
-		return named, fmt.Sprintf("%s (%s)", TargetLabel(op, op.Targets[0], mask), DeviceLabel(d, mask))
-	}
-	return named, DeviceLabel(d, mask)
+	return rc.record(ctx, op, render.M2MResult(op, res, rc.MaskNumbers))
 }
 
 // record stores one result (the first for its target wins) and, in the same
@@ -348,7 +314,7 @@ func m2mTarget(op state.Operation, d enco.Device, mask bool) (target, label stri
 // progress, the copy for the notification channel and, with the last
 // result, the summary) and appends its line to the audit trail.
 func (rc *Receiver) record(ctx context.Context, op state.Operation, result state.Result) error {
-	fx := ResultPosts(op, result, PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
+	fx := render.ResultPosts(op, result, render.PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
 	fx.Audit = &state.AuditEntry{At: result.At, UserID: op.UserID, Command: op.Kind, Decision: "callback result", OperationID: op.ID, Detail: fmt.Sprintf("%s ok=%t", result.Target, result.OK)}
 	p, err := rc.Store.RecordResult(ctx, op.ID, result, fx)
 	switch {
@@ -367,27 +333,24 @@ func (rc *Receiver) record(ctx context.Context, op state.Operation, result state
 	return nil
 }
 
-// failedWords says that a change failed, with EnCo's status word when it
-// adds something: "failed (Rejected)", but "failed", not "failed (Failed)".
-func failedWords(status string) string {
-	switch strings.ToLower(strings.TrimSpace(status)) {
-	case "", "failed", "failure", "fail", "error":
-		return "failed"
-	}
-	return "failed (" + status + ")"
-}
-
-func summaryText(op state.Operation, p state.Progress) string {
-	title := op.Params["title"]
-	if p.Failed == 0 {
-		return fmt.Sprintf(":tada: Finished: %s — all %d succeeded.", title, p.Done)
-	}
-	return fmt.Sprintf(":warning: Finished: %s — %d succeeded, %d failed (see the replies above).", title, p.Done, p.Failed)
-}
-
 func orDuration(v, def time.Duration) time.Duration {
 	if v <= 0 {
 		return def
 	}
 	return v
+}
+
+// sleep waits d or until ctx ends; it reports whether the full wait elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

@@ -80,7 +80,7 @@ func (g *receiverRig) setStatus(id, status string) {
 
 func (g *receiverRig) setTracking(id, tracking string) {
 	g.t.Helper()
-	if _, err := g.store.UpdateOperation(context.Background(), id, func(o *state.Operation) error { o.Params[ParamTracking] = tracking; return nil }); err != nil {
+	if _, err := g.store.UpdateOperation(context.Background(), id, func(o *state.Operation) error { o.Params[state.ParamTracking] = tracking; return nil }); err != nil {
 		g.t.Fatal(err)
 	}
 }
@@ -156,7 +156,7 @@ func (g *receiverRig) status(opID string) string {
 // the sender's operation and never reaches the other one.
 func TestParkedCallbackReachesOnlyTheOperationOfItsToken(t *testing.T) {
 	g := newReceiverRig(t)
-	victim, _ := g.operation("sim.terminate", map[string]string{ParamTracking: "TN-VICTIM", "action": "termination"}, "msisdn:32470000001")
+	victim, _ := g.operation("sim.terminate", map[string]string{state.ParamTracking: "TN-VICTIM", "action": "termination"}, "msisdn:32470000001")
 	attacker, attackerToken := g.operation("sim.activate", map[string]string{"action": "activation"}, "msisdn:32470000002")
 
 	if got := g.m2m(attackerToken, "TN-VICTIM", "8932000000000000001", "Success", "forged"); got != http.StatusAccepted {
@@ -240,13 +240,13 @@ func TestCallbacksNeedARunningOperationOfTheirKind(t *testing.T) {
 			return PathFMU + callToken, nil, fmu, ""
 		}, http.StatusForbidden},
 		{"M2M callback on an expired operation", func() (string, map[string]string, string, string) {
-			op, token := g.operation("sim.deactivate", map[string]string{ParamTracking: "TN-E", "action": "deactivation"}, "msisdn:32470000001")
+			op, token := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-E", "action": "deactivation"}, "msisdn:32470000001")
 			g.setStatus(op.ID, state.StatusExpired)
 			return PathM2M, m2mHeader(token),
 				`{"trackingNumber":"TN-E","device":{"identifier":"8932000000000000001","identifierType":"ICCID"},"resultStatus":"Success"}`, op.ID
 		}, http.StatusGone},
 		{"M2M callback on a failed operation", func() (string, map[string]string, string, string) {
-			op, token := g.operation("sim.deactivate", map[string]string{ParamTracking: "TN-F", "action": "deactivation"}, "msisdn:32470000001")
+			op, token := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-F", "action": "deactivation"}, "msisdn:32470000001")
 			g.setStatus(op.ID, state.StatusFailed)
 			return PathM2M, m2mHeader(token),
 				`{"trackingNumber":"TN-F","device":{"identifier":"8932000000000000001","identifierType":"ICCID"},"resultStatus":"Success"}`, op.ID
@@ -285,7 +285,7 @@ func TestCallbacksNeedARunningOperationOfTheirKind(t *testing.T) {
 // nothing; the operation was marked done by its last result.
 func TestExtraDevicesOnACompleteOperationAreRefused(t *testing.T) {
 	g := newReceiverRig(t)
-	op, token := g.operation("sim.deactivate", map[string]string{ParamTracking: "TN-1", "action": "deactivation"}, "msisdn:32470000001")
+	op, token := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-1", "action": "deactivation"}, "msisdn:32470000001")
 	if got := g.m2m(token, "TN-1", "8932000000000000001", "Success", ""); got != http.StatusOK {
 		t.Fatalf("the card's callback: got %d, want 200", got)
 	}
@@ -316,7 +316,7 @@ func TestResultNamesTheNumberAndTheICCID(t *testing.T) {
 	g := newReceiverRig(t)
 	for _, status := range []string{"Success", "Failed"} {
 		t.Run(status, func(t *testing.T) {
-			op, token := g.operation("sim.deactivate", map[string]string{ParamTracking: "TN-" + status, "action": "deactivation"}, "msisdn:32470123456")
+			op, token := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-" + status, "action": "deactivation"}, "msisdn:32470123456")
 			if got := g.m2m(token, "TN-"+status, "8932000000000000042", status, "state does not allow it"); got != http.StatusOK {
 				t.Fatalf("callback: got %d, want 200", got)
 			}
@@ -342,7 +342,7 @@ func TestEnCoTextIsEscapedInPosts(t *testing.T) {
 	const escaped = "&lt;!channel&gt; &lt;http://evil.example|click here&gt; &amp; more"
 	g := newReceiverRig(t)
 
-	fmuOp, fmuToken := g.operation("fmu.set", map[string]string{ParamProfile: "PRIVATE"}, "msisdn:32470000001", "msisdn:32470000002")
+	fmuOp, fmuToken := g.operation("fmu.set", map[string]string{state.ParamProfile: "PRIVATE"}, "msisdn:32470000001", "msisdn:32470000002")
 	body := fmt.Sprintf(`[{"msisdn":"32470000001","success":false,"error":%q}]`, evil)
 	if got := g.post(PathFMU+fmuToken, nil, body); got != http.StatusOK {
 		t.Fatalf("FMU callback: got %d, want 200", got)
@@ -352,7 +352,7 @@ func TestEnCoTextIsEscapedInPosts(t *testing.T) {
 	if got := g.post(PathCall+callToken, nil, cdr); got != http.StatusOK {
 		t.Fatalf("CDR: got %d, want 200", got)
 	}
-	m2mOp, m2mToken := g.operation("sim.deactivate", map[string]string{ParamTracking: "TN-X", "action": "deactivation"}, "msisdn:32470000001", "msisdn:32470000002")
+	m2mOp, m2mToken := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-X", "action": "deactivation"}, "msisdn:32470000001", "msisdn:32470000002")
 	body = fmt.Sprintf(`{"trackingNumber":"TN-X","device":{"identifier":"<!here>","identifierType":"ICCID"},"resultStatus":%q,"messages":[%q]}`, "<!everyone>", evil)
 	if got := g.post(PathM2M, m2mHeader(m2mToken), body); got != http.StatusOK {
 		t.Fatalf("M2M callback: got %d, want 200", got)

@@ -1,4 +1,4 @@
-package notify
+package slackpost
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -50,20 +52,20 @@ func TestStepCompletesOnceWithTheOperationsOutputs(t *testing.T) {
 	ctx := context.Background()
 	op := state.Operation{ID: "op1", Kind: "sim.deactivate", ChannelID: "C1", ThreadTS: "1.000001", Status: state.StatusRunning,
 		Targets: []string{"msisdn:32471000001", "msisdn:32471000002"}, Expected: 2,
-		Params: map[string]string{ParamStep: "Fx1", ParamStepFunction: permissions.StepSIMChange}}
+		Params: map[string]string{state.ParamStep: "Fx1", state.ParamStepFunction: permissions.StepSIMChange}}
 	if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for i, ok := range []bool{true, false} {
 		res := state.Result{Target: op.Targets[i], OK: ok, Detail: "result"}
-		if _, err := s.RecordResult(ctx, op.ID, res, ThreadPosts(op, res, true, true)); err != nil {
+		if _, err := s.RecordResult(ctx, op.ID, res, render.ThreadPosts(op, res, true, true)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A late cancel and an expiry of the same execution lose to the first.
-	enqueue(t, s, StepFailure("Fx1", op.ID, "cancelled"), StepFailure("Fx1", op.ID, "expired"))
+	enqueue(t, s, render.StepFailure("Fx1", op.ID, "cancelled"), render.StepFailure("Fx1", op.ID, "expired"))
 	// Another execution that never got an operation fails on its own.
-	enqueue(t, s, StepFailure("Fx2", "", "bad input"))
+	enqueue(t, s, render.StepFailure("Fx2", "", "bad input"))
 
 	steps := &fakeSteps{}
 	d := newDeliverer(s, &fakeSlack{}, "c1")
@@ -87,16 +89,16 @@ func TestExpiryFailsTheStep(t *testing.T) {
 	now := time.Now()
 	pending := state.Operation{ID: "op-pending", Kind: "sim.activate", UserID: "U1", ChannelID: "D1", Status: state.StatusPending,
 		Targets: []string{"msisdn:32471000004"}, Expected: 1, ExpiresAt: now.Add(time.Minute),
-		Params: map[string]string{ParamStep: "Fx1", ParamStepFunction: permissions.StepSIMChange, "title": "Activate 1 SIM card"}}
+		Params: map[string]string{state.ParamStep: "Fx1", state.ParamStepFunction: permissions.StepSIMChange, "title": "Activate 1 SIM card"}}
 	running := pending
 	running.ID, running.Status, running.ThreadTS = "op-running", state.StatusRunning, "1.000001"
 	running.Params = maps.Clone(pending.Params)
-	running.Params[ParamStep] = "Fx2"
+	running.Params[state.ParamStep] = "Fx2"
 	// Confirmed after the sweeper claimed it: its deadline moved on.
 	moved := running
 	moved.ID, moved.ExpiresAt = "op-moved", now.Add(time.Hour)
 	moved.Params = maps.Clone(running.Params)
-	moved.Params[ParamStep] = "Fx3"
+	moved.Params[state.ParamStep] = "Fx3"
 	for _, op := range []state.Operation{pending, running, moved} {
 		if err := s.CreateOperation(ctx, op, 2*time.Hour); err != nil {
 			t.Fatal(err)
@@ -105,7 +107,7 @@ func TestExpiryFailsTheStep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := &Expirer{Store: s}
+	e := &notify.Expirer{Store: s}
 	if n, err := e.Sweep(ctx, now); err != nil || n != 0 {
 		t.Fatalf("sweep before the deadline: expired %d, %v; want 0", n, err)
 	}

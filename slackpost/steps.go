@@ -1,4 +1,4 @@
-package notify
+package slackpost
 
 import (
 	"bytes"
@@ -19,23 +19,9 @@ import (
 )
 
 // Workflow Builder steps end the way an operation ends: the completion of a
-// step is one more queued entry (KindStep), queued in the same atomic step
-// that closes the operation (its last result, its expiry, a cancel or a
+// step is one more queued entry (render.KindStep), queued in the same atomic
+// step that closes the operation (its last result, its expiry, a cancel or a
 // failure), and delivered by whichever replica's sender takes it.
-
-// KindStep completes the Workflow Builder step execution named by DedupeKey:
-// functions.completeError with Text when Text is set, else
-// functions.completeSuccess with the outputs of OperationID, read when it is
-// delivered.
-const KindStep = "step"
-
-// Operation parameters of an operation started by a workflow step.
-const (
-	// ParamStep holds the function_execution_id of the step execution.
-	ParamStep = "step"
-	// ParamStepFunction holds the step's callback_id (permissions.StepSIMChange, …).
-	ParamStepFunction = "step_function"
-)
 
 // stepClaimTTL is how long the claim on a step execution's completion is
 // kept: longer than any operation waits for its results.
@@ -110,23 +96,7 @@ func (s *SlackAPI) Permalink(ctx context.Context, channel, ts string) (string, e
 	return link, nil
 }
 
-// StepFailure is the queued entry that ends a step execution with an error.
-// opID may be "" (the step was refused before any operation existed).
-func StepFailure(executionID, opID, message string) state.Outgoing {
-	return state.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: message}
-}
-
-// stepCompletion is the queued entry that ends op's step execution with its
-// outputs, or nil when no workflow step started op.
-func stepCompletion(op state.Operation) *state.Outgoing {
-	exec := op.Params[ParamStep]
-	if exec == "" {
-		return nil
-	}
-	return &state.Outgoing{Kind: KindStep, DedupeKey: exec, OperationID: op.ID}
-}
-
-// completeStep delivers a KindStep entry: it claims the execution's
+// completeStep delivers a render.KindStep entry: it claims the execution's
 // completion for this entry (so that exactly one of the ways an execution
 // can end reaches Slack) and makes the call.
 func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
@@ -178,16 +148,16 @@ func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state
 			return nil, "", err
 		}
 	}
-	switch op.Params[ParamStepFunction] {
+	switch op.Params[state.ParamStepFunction] {
 	case permissions.StepSetFMUProfile:
 		if p.Failed > 0 {
 			return nil, fmt.Sprintf("The FMU profile was not changed; EnCo's answer is in the thread: %s", link), nil
 		}
-		return map[string]any{"profile": op.Params[ParamProfile]}, "", nil
+		return map[string]any{"profile": op.Params[state.ParamProfile]}, "", nil
 	case permissions.StepSIMChange:
 		return map[string]any{"succeeded": p.Done, "failed": p.Failed, "thread_url": link}, "", nil
 	}
-	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params[ParamStepFunction]), nil
+	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params[state.ParamStepFunction]), nil
 }
 
 // OpenDM opens (or finds) the direct message channel between the bot and
