@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -28,7 +29,7 @@ const callUsage = "*Usage*\n" +
 	"Emergency and special numbers (112, 101, 100, …) are never called; premium-rate and international numbers only when the policy allows them.\n" +
 	"Example: `/call 0468 37 39 01` · `/call 0468 37 39 01 hidden` · `/call 0468 37 39 01 cli=02 816 02 57` · `/call cdr since=7d`"
 
-// Operation parameters of a call, besides notify.ParamOrigin and notify.ParamSession.
+// Operation parameters of a call, besides state.ParamOrigin and state.ParamSession.
 const (
 	paramCLI          = "cli"
 	paramPresentation = "presentation"
@@ -79,12 +80,12 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 		Kind:     perm,
 		Targets:  []string{deviceTarget(enco.Device{Identifier: req.dest.Digits, IdentifierType: enco.MSISDN})},
 		Expected: 1,
-		Params:   map[string]string{notify.ParamOrigin: origin, paramCLI: req.cli, paramPresentation: req.presentation},
+		Params:   map[string]string{state.ParamOrigin: origin, paramCLI: req.cli, paramPresentation: req.presentation},
 	}
-	title := fmt.Sprintf("Call %s from %s", notify.NumberLabel(req.dest.Digits, r.MaskNumbers), notify.NumberLabel(origin, r.MaskNumbers))
+	title := fmt.Sprintf("Call %s from %s", render.NumberLabel(req.dest.Digits, r.MaskNumbers), render.NumberLabel(origin, r.MaskNumbers))
 	if otherOrigin {
 		// Someone else's phone rings first: make sure that is meant.
-		shown := notify.NumberLabel(cmp.Or(req.cli, origin), false)
+		shown := render.NumberLabel(cmp.Or(req.cli, origin), false)
 		if req.presentation == enco.PresentationRestricted {
 			shown = "hidden"
 		}
@@ -92,8 +93,8 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 			op:    op,
 			title: title,
 			lines: []string{
-				"rings first: " + notify.NumberLabel(origin, false),
-				"then calls: " + notify.NumberLabel(req.dest.Digits, false),
+				"rings first: " + render.NumberLabel(origin, false),
+				"then calls: " + render.NumberLabel(req.dest.Digits, false),
 				"number shown to them: " + shown,
 			},
 			note:         "The phone that rings first is not yours. The call is billed to the account.",
@@ -105,7 +106,7 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 	}
 	op = r.begin(c, op, title)
 	msg := fmt.Sprintf(":telephone_receiver: Calling %s: your phone (%s) rings first; answer it and EnCo connects you. The call record follows in a thread in this channel.",
-		req.dest.International(), notify.NumberLabel(origin, false))
+		req.dest.International(), render.NumberLabel(origin, false))
 	return textReply(msg), func(ctx context.Context) { r.runCall(ctx, op, c.ResponseURL) }
 }
 
@@ -198,7 +199,7 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 	}
 	dest := targetDevice(op.Targets[0]).Identifier
 	session, err := r.Voice.PlaceCall(ctx, enco.CallRequest{
-		Origin:       op.Params[notify.ParamOrigin],
+		Origin:       op.Params[state.ParamOrigin],
 		Destination:  dest,
 		CLI:          op.Params[paramCLI],
 		Presentation: op.Params[paramPresentation],
@@ -212,7 +213,7 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "session " + session})
 	r.log().Info("call placed", "operation", op.ID, "session", session)
 	stored, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-		o.Params[notify.ParamSession] = session
+		o.Params[state.ParamSession] = session
 		return nil
 	})
 	if err != nil {
@@ -225,7 +226,7 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 		return
 	}
 	r.respond(ctx, responseURL, textReply(fmt.Sprintf(":telephone_receiver: EnCo is placing the call (session %s): %s rings first; once it is answered, EnCo calls %s.",
-		notify.Escape(session), notify.NumberLabel(op.Params[notify.ParamOrigin], false), notify.NumberLabel(dest, false))).Message(), false)
+		render.Escape(session), render.NumberLabel(op.Params[state.ParamOrigin], false), render.NumberLabel(dest, false))).Message(), false)
 }
 
 // callCDR lists recent calls: /call cdr [since=…]. Holders of call.any see
@@ -370,7 +371,7 @@ func cdrLength(c enco.CDR) string {
 	if !c.Answered() {
 		return "—"
 	}
-	return notify.CallDuration(c.CallDuration)
+	return render.CallDuration(c.CallDuration)
 }
 
 // cdrTable lays calls out in a code block, one line each. It is shown to the
@@ -384,7 +385,7 @@ func cdrTable(cdrs []enco.CDR) string {
 	}
 	row("When (UTC)", "From", "To", "Outcome", "Length")
 	for _, c := range cdrs {
-		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), notify.NumberLabel(e164Digits(c.Origin), false), notify.NumberLabel(e164Digits(c.Destination), false), notify.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
+		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), render.NumberLabel(e164Digits(c.Origin), false), render.NumberLabel(e164Digits(c.Destination), false), render.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
 	}
 	b.WriteString("```")
 	return b.String()
@@ -396,7 +397,7 @@ func cdrList(cdrs []enco.CDR, since time.Time, mask bool) fullList {
 	number := func(s string) string {
 		d := e164Digits(s)
 		if mask {
-			return notify.NumberLabel(d, true)
+			return render.NumberLabel(d, true)
 		}
 		return "+" + d
 	}

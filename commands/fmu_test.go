@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -141,20 +142,20 @@ func (s *telStore) onlyOp(t *testing.T) state.Operation {
 // telSlack records what the bot shows.
 type telSlack struct {
 	mu        sync.Mutex
-	posts     []notify.Message
-	responses []notify.Message
+	posts     []render.Message
+	responses []render.Message
 	files     []string
 }
 
-func (s *telSlack) PostMessage(_ context.Context, _ string, m notify.Message) (string, error) {
+func (s *telSlack) PostMessage(_ context.Context, _ string, m render.Message) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.posts = append(s.posts, m)
 	return fmt.Sprintf("1700000000.%06d", len(s.posts)), nil
 }
-func (s *telSlack) UpdateMessage(context.Context, string, string, notify.Message) error { return nil }
-func (s *telSlack) PostEphemeral(context.Context, string, string, notify.Message) error { return nil }
-func (s *telSlack) Respond(_ context.Context, _ string, m notify.Message, _ bool) error {
+func (s *telSlack) UpdateMessage(context.Context, string, string, render.Message) error { return nil }
+func (s *telSlack) PostEphemeral(context.Context, string, string, render.Message) error { return nil }
+func (s *telSlack) Respond(_ context.Context, _ string, m render.Message, _ bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.responses = append(s.responses, m)
@@ -422,7 +423,7 @@ func TestFMUCommandFlows(t *testing.T) {
 		if err := json.Unmarshal([]byte(f.store.confs[0].Data["op"]), &op); err != nil {
 			t.Fatal(err)
 		}
-		if op.Kind != "fmu.set" || op.Params[notify.ParamProfile] != "ON_DUTY" || op.Params[notify.ParamWho+"32470000002"] != "U0BOB" ||
+		if op.Kind != "fmu.set" || op.Params[state.ParamProfile] != "ON_DUTY" || op.Params[state.ParamWho+"32470000002"] != "U0BOB" ||
 			fmt.Sprint(op.Targets) != "[msisdn:32470000003 msisdn:32470000002]" {
 			t.Errorf("pending operation = %+v", op)
 		}

@@ -11,8 +11,8 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -173,7 +173,7 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 func (r *Router) numberLines(ctx context.Context, c *command, list []enco.PhoneNumber, file, title string) string {
 	var b strings.Builder
 	for _, n := range list[:min(len(list), maxNumberLines)] {
-		fmt.Fprintf(&b, "• `%s` — %s\n", notify.NumberLabel(n.Number, false), numberTraits(n))
+		fmt.Fprintf(&b, "• `%s` — %s\n", render.NumberLabel(n.Number, false), numberTraits(n))
 	}
 	if len(list) > maxNumberLines {
 		rows := make([][]string, len(list))
@@ -304,7 +304,7 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 		}
 	}
 	zone := params[paramZone]
-	line := notify.NumberLabel(n.Digits, false) + " — " + numberKindWord(n, params)
+	line := render.NumberLabel(n.Digits, false) + " — " + numberKindWord(n, params)
 	if zone != "" {
 		line += ", zone " + zone
 	}
@@ -317,7 +317,7 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 		Expected: 1,
 		Params:   params,
 	}
-	label := notify.NumberLabel(n.Digits, r.MaskNumbers)
+	label := render.NumberLabel(n.Digits, r.MaskNumbers)
 	if sub == "reserve" {
 		where := "in zone " + zone
 		if zone == "" {
@@ -438,7 +438,7 @@ func (r *Router) runNumber(ctx context.Context, op state.Operation, responseURL 
 		return
 	}
 	digits := targetDevice(op.Targets[0]).Identifier
-	label := notify.NumberLabel(digits, r.MaskNumbers)
+	label := render.NumberLabel(digits, r.MaskNumbers)
 	res := state.Result{Target: op.Targets[0]}
 	var err error
 	switch op.Kind {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -42,7 +42,7 @@ func (r *Router) recordResult(ctx context.Context, op state.Operation, res state
 		res.At = time.Now()
 	}
 	// The store marks the operation done with its last result.
-	_, err := r.Store.RecordResult(ctx, op.ID, res, notify.ThreadPosts(op, res, reply, summary))
+	_, err := r.Store.RecordResult(ctx, op.ID, res, render.ThreadPosts(op, res, reply, summary))
 	return err
 }
 

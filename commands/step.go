@@ -12,8 +12,9 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
+	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -35,7 +36,7 @@ import (
 // sweeper fails the step when nobody answers; a confirmation moves it to
 // running and its deadline to the operation's. The step completes the way
 // the operation closes: the last result, the expiry, a cancel, a denial or
-// a failure each queue one completion (notify.KindStep), and the sender
+// a failure each queue one completion (render.KindStep), and the sender
 // lets only the first of them reach Slack.
 
 // stepSeenTTL is how long a step execution is remembered, so that an event
@@ -174,7 +175,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 		return op, false, fmt.Sprintf("The channel_id input %q is not a channel ID (C…, G… or D…).", truncate(s.Channel, 60))
 	}
 	op = state.Operation{ID: newID(16), UserID: s.User, Status: state.StatusPending, CreatedAt: time.Now(), Params: map[string]string{
-		notify.ParamStep: s.ExecutionID, notify.ParamStepFunction: s.Function,
+		state.ParamStep: s.ExecutionID, state.ParamStepFunction: s.Function,
 	}}
 	var title string
 	switch s.Function {
@@ -193,10 +194,10 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 		ownProfile = s.Interactor == s.User
 		op.Kind = permissions.FMUSet
 		op.Params[paramPermission] = permissions.FMUSelf
-		op.Params[notify.ParamProfile] = string(p)
-		op.Params[notify.ParamWho+mine.Mobile] = s.User
+		op.Params[state.ParamProfile] = string(p)
+		op.Params[state.ParamWho+mine.Mobile] = s.User
 		op.Targets = []string{fmuTarget{digits: mine.Mobile}.target()}
-		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(r.MaskNumbers), notify.ProfileLabel(p))
+		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(r.MaskNumbers), render.ProfileLabel(p))
 	case permissions.StepSIMChange:
 		action := strings.ToLower(s.Action)
 		change, ok := simChanges[action]
@@ -276,8 +277,8 @@ const paramStepDM = "step_dm"
 func (r *Router) slackError(err error, what string) string {
 	ref := newID(4)
 	r.log().Error(what, "err", err, "ref", ref)
-	if code := notify.SlackErrorCode(err); code != "" {
-		return fmt.Sprintf("Slack refused it (%s, ref `%s`).", notify.Escape(code), ref)
+	if code := slackpost.SlackErrorCode(err); code != "" {
+		return fmt.Sprintf("Slack refused it (%s, ref `%s`).", render.Escape(code), ref)
 	}
 	return fmt.Sprintf("Slack could not be reached (ref `%s`). Try again later; an operator can find the details under that reference.", ref)
 }
@@ -285,7 +286,7 @@ func (r *Router) slackError(err error, what string) string {
 // askStepConfirmation sends the named user the confirm / cancel buttons in a
 // direct message.
 func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, ttl time.Duration) {
-	exec := op.Params[notify.ParamStep]
+	exec := op.Params[state.ParamStep]
 	opJSON, err := json.Marshal(op)
 	if err != nil {
 		panic(err) // a struct of strings always encodes
@@ -304,7 +305,7 @@ func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, tt
 			lines = append(lines, fmt.Sprintf("… and %d more", len(op.Targets)-i))
 			break
 		}
-		lines = append(lines, notify.TargetLabel(op, t, false))
+		lines = append(lines, render.TargetLabel(op, t, false))
 	}
 	// The SIM change's channel is the DM already when no channel_id was
 	// given: open it once.
@@ -347,7 +348,7 @@ func decisionWord(allowed bool) string {
 }
 
 // isStep reports whether a workflow step started op.
-func isStep(op state.Operation) bool { return op.Params[notify.ParamStep] != "" }
+func isStep(op state.Operation) bool { return op.Params[state.ParamStep] != "" }
 
 // errStepClosed: the step's operation left pending before this click (the
 // confirmation's deadline passed, or another click closed it).
@@ -366,7 +367,7 @@ func (r *Router) closeStep(ctx context.Context, op state.Operation, status, why 
 	}); err != nil {
 		return err
 	}
-	r.failStep(ctx, op.Params[notify.ParamStep], op.ID, why)
+	r.failStep(ctx, op.Params[state.ParamStep], op.ID, why)
 	return nil
 }
 
@@ -411,7 +412,7 @@ func (r *Router) startStep(ctx context.Context, op state.Operation, responseURL 
 	case errors.Is(err, errStepClosed):
 		r.log().Info("workflow step closed before it started", "operation", op.ID)
 	case err != nil:
-		r.failStep(ctx, op.Params[notify.ParamStep], op.ID, r.storeFailure(err, "start workflow step"))
+		r.failStep(ctx, op.Params[state.ParamStep], op.ID, r.storeFailure(err, "start workflow step"))
 	default:
 		r.execute(ctx, started, responseURL)
 	}
@@ -443,7 +444,7 @@ func (r *Router) failRunningStep(ctx context.Context, op state.Operation, why st
 	} else if err != nil {
 		r.log().Error("mark workflow step failed", "err", err, "operation", op.ID)
 	}
-	r.failStep(ctx, op.Params[notify.ParamStep], op.ID, stripMrkdwn(why))
+	r.failStep(ctx, op.Params[state.ParamStep], op.ID, stripMrkdwn(why))
 }
 
 // failStep queues the completion of a step execution with an error.
@@ -451,7 +452,7 @@ func (r *Router) failStep(ctx context.Context, exec, opID, why string) {
 	if exec == "" {
 		return
 	}
-	if _, err := r.Store.Enqueue(ctx, notify.StepFailure(exec, opID, why)); err != nil {
+	if _, err := r.Store.Enqueue(ctx, render.StepFailure(exec, opID, why)); err != nil {
 		r.log().Error("queue workflow step failure", "err", err, "execution", exec, "operation", opID)
 	}
 }

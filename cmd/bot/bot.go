@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-bot/switchboard/metrics"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -63,7 +64,7 @@ type Main struct {
 	redis     *redis.Client
 	embedded  *miniredis.Miniredis
 	socket    *commands.Socket
-	deliverer *notify.Deliverer
+	deliverer *slackpost.Deliverer
 	expirer   *notify.Expirer
 	scheduler *commands.Scheduler
 	console   *console
@@ -151,9 +152,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 
-	var sl, routerSlack notify.Slack
+	var sl, routerSlack slackpost.Slack
 	var steps interface {
-		notify.Steps
+		slackpost.Steps
 		commands.DirectMessages
 	}
 	var groups permissions.Groups
@@ -181,15 +182,15 @@ func (m *Main) Open(ctx context.Context) error {
 		home = m.console
 	} else {
 		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken))
-		api := &notify.SlackAPI{Client: m.slackAPI, APIURL: c.SlackAPIURL, Token: c.SlackBotToken}
+		api := &slackpost.SlackAPI{Client: m.slackAPI, APIURL: c.SlackAPIURL, Token: c.SlackBotToken}
 		sl, steps = api, api
-		groups = slackGroups{m.slackAPI}
+		groups = api
 		// The router's own posts (an operation's first message) keep the
 		// channel's pace too; the deliverer paces its posts itself.
-		routerSlack = notify.PacedSlack{Slack: sl, Pacer: m.Store, Interval: c.SlackPostInterval}
-		users := newSlackUsers(m.slackAPI)
+		routerSlack = slackpost.PacedSlack{Slack: sl, Pacer: m.Store, Interval: c.SlackPostInterval}
+		users := slackpost.NewProfiles(m.slackAPI)
 		phones, people = users, users
-		home = slackHome{m.slackAPI}
+		home = api
 	}
 
 	m.Router = &commands.Router{
@@ -216,7 +217,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.scheduler = &commands.Scheduler{Router: m.Router}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
-	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
+	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
 		m.deliverer.Block = 200 * time.Millisecond
 		m.deliverer.PaceInterval = 0 // a terminal has no rate limit

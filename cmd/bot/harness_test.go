@@ -19,7 +19,6 @@ import (
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -299,7 +298,7 @@ func (h *harness) tracked(what, token string) {
 	h.t.Helper()
 	h.waitFor(what, func() bool {
 		op, ok := h.operationOfToken(token)
-		return ok && (op.Params[notify.ParamTracking] != "" || op.Params[notify.ParamSession] != "")
+		return ok && (op.Params[state.ParamTracking] != "" || op.Params[state.ParamSession] != "")
 	})
 }
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/state"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -52,7 +52,7 @@ func TestShutdownFinishesWorkInFlight(t *testing.T) {
 		}
 	}
 	op, ok := h.operationOfToken(token)
-	if stored := op.Params[notify.ParamTracking]; tracking == "" || !ok || stored != tracking {
+	if stored := op.Params[state.ParamTracking]; tracking == "" || !ok || stored != tracking {
 		t.Errorf("after shutdown, the operation's tracking number is %q (found %t), want %q: the request in flight finished and recorded", stored, ok, tracking)
 	}
 	if got := h.slack.Connections(); got != 0 {
