@@ -305,6 +305,7 @@ func (rc *Receiver) repark(ctx context.Context, opID string, bodies [][]byte, ca
 	}
 }
 
+// recordM2M records what EnCo reported for one card of an M2M operation.
 func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.M2MResult) error {
 	return rc.record(ctx, op, render.M2MResult(op, res, rc.MaskNumbers))
 }

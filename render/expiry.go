@@ -51,7 +51,7 @@ func lowerFirst(s string) string {
 }
 
 // ExpiryText says which of an operation's targets never answered. Past
-// maxNamed it says how many it left out; notice attaches them all.
+// maxNamed it says how many it left out; ExpiryPosts attaches them all.
 func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
 	if strings.HasPrefix(op.Kind, "call") {
 		return ":hourglass: EnCo sent no call record for this call, so its outcome is unknown. `/call cdr` lists the calls EnCo has recorded."
