@@ -38,7 +38,7 @@ type Receiver struct {
 	// NotifyChannel, when set, also receives every result.
 	NotifyChannel string
 	// BulkThreshold: changes with more targets than this reply in the thread
-	// only for failures (see PostRules); 0 means DefaultBulkThreshold.
+	// only for failures (see render.PostRules); 0 means render.DefaultBulkThreshold.
 	BulkThreshold int
 	// MaskNumbers hides the middle digits of phone numbers in posts.
 	MaskNumbers bool
