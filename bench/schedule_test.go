@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
@@ -127,7 +128,7 @@ func BenchmarkScheduler(b *testing.B) {
 	for i := range scheduledPeople {
 		user := fmt.Sprintf("U0SCHED%04d", i)
 		sb.SetFMU(msisdn(i), string(enco.ProfileOnDuty))
-		if err := store.SetDirectoryEntry(ctx, user, state.DirectoryEntry{Mobile: msisdn(i)}); err != nil {
+		if err := store.SetDirectoryEntry(ctx, user, switchboard.Entry{Mobile: msisdn(i)}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/slackpost"
@@ -24,19 +26,19 @@ func (r *Router) approvalTTL() time.Duration { return orDur(r.ApprovalTTL, time.
 
 // requestApproval posts the approval request in the channel after the
 // requester confirmed.
-func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallback, op state.Operation) {
+func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallback, op switchboard.Operation) {
 	id := newID(16)
 	ttl := r.approvalTTL()
 	lines := make([]string, 0, maxPromptLines+1)
 	for _, t := range op.Targets[:min(len(op.Targets), maxPromptLines)] {
-		lines = append(lines, deviceLabel(targetDevice(t), r.MaskNumbers))
+		lines = append(lines, deviceLabel(enco.TargetDevice(t), r.MaskNumbers))
 	}
 	if len(op.Targets) > maxPromptLines {
 		// The requester's confirmation attached the full list to this
 		// channel already.
 		lines = append(lines, leftOut(maxPromptLines, len(op.Targets))+" The full list was attached to this channel with the request.")
 	}
-	text := fmt.Sprintf(":lock: <@%s> asks: *%s*", op.UserID, op.Params["title"])
+	text := fmt.Sprintf(":lock: <@%s> asks: *%s*", op.UserID, op.Params.Title)
 	var b strings.Builder
 	b.WriteString(text)
 	for _, l := range lines {
@@ -79,14 +81,14 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 		r.respond(ctx, cb.ResponseURL, storeDown(ref).Message(), true)
 		return
 	}
-	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", OperationID: op.ID, Detail: op.Params["title"]})
-	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":lock: Waiting for approval: %s needs a second person holding `%s`. I posted the request in <#%s>.", op.Params["title"], op.Kind, op.ChannelID)).Message(), true)
+	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", OperationID: op.ID, Detail: op.Params.Title})
+	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":lock: Waiting for approval: %s needs a second person holding `%s`. I posted the request in <#%s>.", op.Params.Title, op.Kind, op.ChannelID)).Message(), true)
 }
 
 // approvalClick handles approve and cancel on an approval request.
 func (r *Router) approvalClick(ctx context.Context, cb slack.InteractionCallback, action string, conf state.Confirmation) {
 	user := cb.User.ID
-	var op state.Operation
+	var op switchboard.Operation
 	if err := json.Unmarshal([]byte(conf.Data["op"]), &op); err != nil {
 		r.log().Error("approval holds no operation", "err", err, "approval", conf.ID)
 		return
@@ -125,12 +127,12 @@ func (r *Router) approvalClick(ctx context.Context, cb slack.InteractionCallback
 	}
 	if action == ActionCancel {
 		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval cancelled", OperationID: op.ID})
-		r.closeApproval(ctx, op.ChannelID, ts, fmt.Sprintf(":no_entry_sign: Cancelled by <@%s>: %s, requested by <@%s>. Nothing was changed.", user, op.Params["title"], op.UserID))
+		r.closeApproval(ctx, op.ChannelID, ts, fmt.Sprintf(":no_entry_sign: Cancelled by <@%s>: %s, requested by <@%s>. Nothing was changed.", user, op.Params.Title, op.UserID))
 		return
 	}
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approved", OperationID: op.ID, Detail: "requested by " + op.UserID})
-	r.closeApproval(ctx, op.ChannelID, ts, fmt.Sprintf(":white_check_mark: Approved by <@%s>: %s, requested by <@%s>. Results follow in a thread below.", user, op.Params["title"], op.UserID))
-	op.Params["title"] += fmt.Sprintf(" (approved by <@%s>)", user)
+	r.closeApproval(ctx, op.ChannelID, ts, fmt.Sprintf(":white_check_mark: Approved by <@%s>: %s, requested by <@%s>. Results follow in a thread below.", user, op.Params.Title, op.UserID))
+	op.Params.Title += fmt.Sprintf(" (approved by <@%s>)", user)
 	op.CreatedAt = time.Now()
 	r.execute(ctx, op, cb.ResponseURL)
 }

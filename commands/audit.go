@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -42,7 +43,7 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 		filter = func(e state.AuditEntry) bool { return strings.HasPrefix(e.OperationID, id) }
 		what = "entries of operation " + id
 	}
-	if reply, ok := r.allow(ctx, c, "audit.read"); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermAuditRead); !ok {
 		return reply, nil
 	}
 	entries, err := r.Store.RecentAudit(ctx, maxAuditFile+1, filter)

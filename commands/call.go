@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
@@ -28,12 +29,6 @@ const callUsage = "*Usage*\n" +
 	"`/call cdr [since=24h|7d|2025-01-31]` — your recent calls (everyone's with `call.any`)\n" +
 	"Emergency and special numbers (112, 101, 100, …) are never called; premium-rate and international numbers only when the policy allows them.\n" +
 	"Example: `/call 0468 37 39 01` · `/call 0468 37 39 01 hidden` · `/call 0468 37 39 01 cli=02 816 02 57` · `/call cdr since=7d`"
-
-// Operation parameters of a call, besides state.ParamOrigin and state.ParamSession.
-const (
-	paramCLI          = "cli"
-	paramPresentation = "presentation"
-)
 
 // maxCDRRows is how many calls /call cdr lists in its answer; past it, all
 // are attached as a CSV file (see fullList).
@@ -64,11 +59,11 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 	if origin == "" {
 		return textReply(r.noNumberHint(c.UserID, "fixed", "fixed=02 816 02 57") + " Or name the phone that rings first with `from=` (needs `call.any`)."), nil
 	}
-	perm := "call.self"
+	perm := switchboard.PermCallSelf
 	if otherOrigin || (req.cli != "" && req.cli != mine.Fixed) {
-		perm = "call.any"
-	} else if r.Checker.Check(ctx, c.UserID, c.ChannelID, "call.any").Allowed {
-		perm = "call.any" // call.any covers one's own calls too
+		perm = switchboard.PermCallAny
+	} else if r.Checker.Check(ctx, c.UserID, c.ChannelID, switchboard.PermCallAny).Allowed {
+		perm = switchboard.PermCallAny // call.any covers one's own calls too
 	}
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply, nil
@@ -76,11 +71,11 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 	if req.dest.Digits == origin {
 		return usageReply(usageErr(callUsage, "`%s` is the phone that rings first; give the number of the person to call.", req.dest.International())), nil
 	}
-	op := state.Operation{
+	op := switchboard.Operation{
 		Kind:     perm,
-		Targets:  []string{deviceTarget(enco.Device{Identifier: req.dest.Digits, IdentifierType: enco.MSISDN})},
+		Targets:  []switchboard.Target{switchboard.Number(req.dest.Digits)},
 		Expected: 1,
-		Params:   map[string]string{state.ParamOrigin: origin, paramCLI: req.cli, paramPresentation: req.presentation},
+		Params:   switchboard.Params{Origin: origin, CLI: req.cli, Presentation: req.presentation},
 	}
 	title := fmt.Sprintf("Call %s from %s", render.NumberLabel(req.dest.Digits, r.MaskNumbers), render.NumberLabel(origin, r.MaskNumbers))
 	if otherOrigin {
@@ -188,7 +183,7 @@ func (r *Router) barred(n phone.Number) *UsageError {
 
 // runCall places a call: the parent message that will hold the call's
 // record, its callback token, then the API call and its session id.
-func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL string) {
+func (r *Router) runCall(ctx context.Context, op switchboard.Operation, responseURL string) {
 	if !r.startOperation(ctx, &op, responseURL) {
 		return
 	}
@@ -197,12 +192,12 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 		r.failOperation(ctx, op, "I could not store the call's callback token, so I did not place the call. "+r.storeFailure(err, "bind token"))
 		return
 	}
-	dest := targetDevice(op.Targets[0]).Identifier
+	dest := enco.TargetDevice(op.Targets[0]).Identifier
 	session, err := r.Voice.PlaceCall(ctx, enco.CallRequest{
-		Origin:       op.Params[state.ParamOrigin],
+		Origin:       op.Params.Origin,
 		Destination:  dest,
-		CLI:          op.Params[paramCLI],
-		Presentation: op.Params[paramPresentation],
+		CLI:          op.Params.CLI,
+		Presentation: op.Params.Presentation,
 		Callback:     r.PublicURL + notify.PathCall + token,
 	})
 	if err != nil {
@@ -212,21 +207,21 @@ func (r *Router) runCall(ctx context.Context, op state.Operation, responseURL st
 	}
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "session " + session})
 	r.log().Info("call placed", "operation", op.ID, "session", session)
-	stored, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-		o.Params[state.ParamSession] = session
+	stored, err := r.Store.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+		o.Params.Session = session
 		return nil
 	})
 	if err != nil {
 		r.log().Error("store session id", "err", err, "operation", op.ID)
 	}
-	if stored.Status == state.StatusDone {
+	if stored.Status == switchboard.StatusDone {
 		// The call's record came in before EnCo answered the request: its
 		// reply in the thread is on its way, and a note that the call is
 		// being placed would come after it.
 		return
 	}
 	r.respond(ctx, responseURL, textReply(fmt.Sprintf(":telephone_receiver: EnCo is placing the call (session %s): %s rings first; once it is answered, EnCo calls %s.",
-		render.Escape(session), render.NumberLabel(op.Params[state.ParamOrigin], false), render.NumberLabel(dest, false))).Message(), false)
+		render.Escape(session), render.NumberLabel(op.Params.Origin, false), render.NumberLabel(dest, false))).Message(), false)
 }
 
 // callCDR lists recent calls: /call cdr [since=…]. Holders of call.any see
@@ -243,10 +238,10 @@ func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, 
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	all := r.Checker.Check(ctx, c.UserID, c.ChannelID, "call.any").Allowed
-	perm := "call.self"
+	all := r.Checker.Check(ctx, c.UserID, c.ChannelID, switchboard.PermCallAny).Allowed
+	perm := switchboard.PermCallSelf
 	if all {
-		perm = "call.any"
+		perm = switchboard.PermCallAny
 	}
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply, nil
@@ -309,9 +304,9 @@ func sinceLabel(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") 
 // calls a CSV file attached to the channel.
 func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, mine string) {
 	cdrs, err := r.Voice.CDRs(ctx, enco.CDRQuery{From: since, Limit: 100, MaxItems: maxCDRItems})
-	perm := "call.self"
+	perm := switchboard.PermCallSelf
 	if mine == "" {
-		perm = "call.any"
+		perm = switchboard.PermCallAny
 	}
 	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: fmt.Sprintf("%d CDRs read", len(cdrs))})
 	if err != nil && len(cdrs) == 0 {

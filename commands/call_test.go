@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/phone"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // telVoice records calls and serves CDRs.
@@ -173,7 +173,7 @@ func TestRunCall(t *testing.T) {
 			t.Errorf("call = %+v", c)
 		}
 		op := f.store.onlyOp(t)
-		if op.Kind != "call.self" || op.Params["session"] != "61200001" || f.store.expiries[op.ID].IsZero() {
+		if op.Kind != "call.self" || op.Params.Session != "61200001" || f.store.expiries[op.ID].IsZero() {
 			t.Errorf("operation = %+v (expiry %v), want call.self with its session and an expiry", op, f.store.expiries[op.ID])
 		}
 	})
@@ -183,7 +183,7 @@ func TestRunCall(t *testing.T) {
 		f.command(t, "/call", "0468 37 39 01")
 		op := f.store.onlyOp(t)
 		last := f.slack.posts[len(f.slack.posts)-1]
-		if op.Status != state.StatusFailed || !strings.Contains(last.Text, "origin is not a number of your account") {
+		if op.Status != switchboard.StatusFailed || !strings.Contains(last.Text, "origin is not a number of your account") {
 			t.Errorf("status %q, thread %q; want failed with EnCo's reason", op.Status, last.Text)
 		}
 	})
@@ -201,7 +201,7 @@ func TestRunCall(t *testing.T) {
 		f.r.Voice = &telVoice{}
 		f.r.MaskNumbers = true
 		f.command(t, "/call", "0468 37 39 01")
-		if title := f.store.onlyOp(t).Params["title"]; strings.Contains(title, "37 39") {
+		if title := f.store.onlyOp(t).Params.Title; strings.Contains(title, "37 39") {
 			t.Errorf("title %q shows the full number in the channel", title)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
@@ -40,11 +41,11 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 	if o, ok := opts["fixed"]; ok && !o.none && o.num.Kind != phone.Fixed {
 		return usageReply(usageErr(fmuUsage, "`%s`: %s is a %s number, not a fixed line.", o.text, o.num.International(), o.num.Kind))
 	}
-	if reply, ok := r.allow(ctx, c, "directory.admin"); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermDirectoryAdmin); !ok {
 		return reply
 	}
 	store := r.Store
-	var entry state.DirectoryEntry
+	var entry switchboard.Entry
 	if r.Directory != nil {
 		cur, source, found, err := r.Directory.Lookup(ctx, user)
 		if err != nil {
@@ -52,7 +53,7 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 		}
 		// A profile phone is the person's own claim, not an entry to keep.
 		if found && source != permissions.SourceProfile {
-			entry = state.DirectoryEntry{Mobile: cur.Mobile, Fixed: cur.Fixed}
+			entry = cur
 		}
 	}
 	for key, field := range map[string]*string{"mobile": &entry.Mobile, "fixed": &entry.Fixed} {
@@ -66,7 +67,7 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 	if err := store.SetDirectoryEntry(ctx, user, entry); err != nil {
 		return r.directoryDown(err)
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "directory.admin", Decision: "directory entry set",
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry set",
 		Detail: fmt.Sprintf("<@%s>: mobile %s, fixed %s", user, directoryNumber(entry.Mobile, true), directoryNumber(entry.Fixed, true))})
 	return textReply(fmt.Sprintf(":white_check_mark: <@%s> now has mobile %s and fixed %s in the directory. This replaces their entry in the policy file; `/fmu unlink` goes back to it.",
 		user, directoryNumber(entry.Mobile, false), directoryNumber(entry.Fixed, false)))
@@ -83,14 +84,14 @@ func (r *Router) directoryUnlink(ctx context.Context, c *command, args []token) 
 	if uerr != nil {
 		return usageReply(uerr)
 	}
-	if reply, ok := r.allow(ctx, c, "directory.admin"); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermDirectoryAdmin); !ok {
 		return reply
 	}
 	store := r.Store
 	if err := store.DeleteDirectoryEntry(ctx, user); err != nil {
 		return r.directoryDown(err)
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "directory.admin", Decision: "directory entry removed", Detail: "<@" + user + ">"})
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry removed", Detail: "<@" + user + ">"})
 	now := "They have no numbers in the directory now."
 	if r.Directory != nil {
 		if e, source, found, err := r.Directory.Lookup(ctx, user); err == nil && found {

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
-	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
@@ -37,8 +37,8 @@ type fmuTarget struct {
 	user   string // the person named, when the command named one
 }
 
-func (t fmuTarget) target() string {
-	return deviceTarget(enco.Device{Identifier: t.digits, IdentifierType: enco.MSISDN})
+func (t fmuTarget) target() switchboard.Target {
+	return switchboard.Number(t.digits)
 }
 
 // label shows the target to people, masked when asked.
@@ -111,9 +111,9 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 	}
 	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s*…", render.ProfileLabel(p))), func(ctx context.Context) {
 		err := r.FMU.SetFMUStatus(ctx, me.digits, p)
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.self", Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
 		text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*.", me.label(false), render.ProfileLabel(p))
-		status := state.StatusDone
+		status := switchboard.StatusDone
 		if err != nil {
 			text = fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
 			status = "failed"
@@ -128,7 +128,7 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 // ownMobile checks fmu.self and finds the requester's own mobile number;
 // when either fails, the reply says why.
 func (r *Router) ownMobile(ctx context.Context, c *command) (fmuTarget, Reply, bool) {
-	if reply, ok := r.allow(ctx, c, "fmu.self"); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf); !ok {
 		return fmuTarget{}, reply, false
 	}
 	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
@@ -150,15 +150,15 @@ func apiDecision(err error) string {
 
 // ownNumbers finds the requester's numbers in the directory (none when it
 // has no entry). When the directory cannot be read, the reply says so.
-func (r *Router) ownNumbers(ctx context.Context, userID string) (permissions.Entry, Reply, bool) {
+func (r *Router) ownNumbers(ctx context.Context, userID string) (switchboard.Entry, Reply, bool) {
 	if r.Directory == nil {
-		return permissions.Entry{}, Reply{}, true
+		return switchboard.Entry{}, Reply{}, true
 	}
 	e, _, _, err := r.Directory.Lookup(ctx, userID)
 	if err != nil {
 		ref := newID(4)
 		r.log().Error("directory lookup", "err", err, "ref", ref, "user", userID)
-		return permissions.Entry{}, textReply(fmt.Sprintf(":hourglass: I could not look up your numbers in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)), false
+		return switchboard.Entry{}, textReply(fmt.Sprintf(":hourglass: I could not look up your numbers in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)), false
 	}
 	return e, Reply{}, true
 }
@@ -179,9 +179,9 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	perm := "fmu.read"
+	perm := switchboard.PermFMURead
 	if p != "" {
-		perm = "fmu.set"
+		perm = switchboard.PermFMUSet
 	}
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply, nil
@@ -193,11 +193,14 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 	if max := r.maxTargets(); len(targets) > max {
 		return usageReply(usageErr(fmuUsage, "That is %d numbers; one command takes at most %d. Split the list into several commands.", len(targets), max)), nil
 	}
-	op := state.Operation{Kind: perm, Expected: len(targets), Params: map[string]string{}}
+	op := switchboard.Operation{Kind: perm, Expected: len(targets)}
 	for _, t := range targets {
 		op.Targets = append(op.Targets, t.target())
 		if t.user != "" {
-			op.Params[state.ParamWho+t.digits] = t.user
+			if op.Params.Who == nil {
+				op.Params.Who = map[string]string{}
+			}
+			op.Params.Who[t.digits] = t.user
 		}
 	}
 	if p == "" {
@@ -212,7 +215,7 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 		op = r.begin(c, op, fmt.Sprintf("Read the FMU profiles of %d numbers", len(targets)))
 		return textReply(fmt.Sprintf(":mag: Asking EnCo for %d FMU profiles; the answers will arrive in a thread in this channel.", len(targets))), func(ctx context.Context) { r.runFMU(ctx, op, c.ResponseURL) }
 	}
-	op.Params[state.ParamProfile] = string(p)
+	op.Params.Profile = string(p)
 	title := fmt.Sprintf("Set %s to %s", plural(len(targets), "number"), render.ProfileLabel(p))
 	if len(targets) == 1 {
 		title = fmt.Sprintf("Set the FMU profile of %s to %s", targets[0].label(r.MaskNumbers), render.ProfileLabel(p))
@@ -221,7 +224,7 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 	for _, t := range targets {
 		lines = append(lines, t.label(false))
 	}
-	op.Params["title"] = title
+	op.Params.Title = title
 	lines, attach := r.promptLines(c, lines, targetList(op, r.MaskNumbers))
 	prompt := r.confirm(ctx, c, pending{
 		op:           op,
@@ -312,7 +315,7 @@ func (r *Router) resolveTargets(ctx context.Context, nums []phone.Number, mentio
 		add(fmuTarget{digits: n.Digits})
 	}
 	for _, u := range mentions {
-		var e permissions.Entry
+		var e switchboard.Entry
 		if r.Directory != nil {
 			var err error
 			if e, _, _, err = r.Directory.Lookup(ctx, u); err != nil {
@@ -332,9 +335,9 @@ func (r *Router) resolveTargets(ctx context.Context, nums []phone.Number, mentio
 // fmuReadOne reads one profile synchronously and answers the requester only.
 func (r *Router) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bool) {
 	st, err := r.FMU.FMUStatus(ctx, t.digits)
-	perm := "fmu.read"
+	perm := switchboard.PermFMURead
 	if own {
-		perm = "fmu.self"
+		perm = switchboard.PermFMUSelf
 	}
 	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: "1 FMU profile read"})
 	var text string
@@ -375,16 +378,16 @@ func orDefault(s, def string) string {
 // (which EnCo answers synchronously), sharing one callback URL so that every
 // answer lands in the same thread. Results EnCo puts in a reply instead of
 // the callback are recorded all the same.
-func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL string) {
+func (r *Router) runFMU(ctx context.Context, op switchboard.Operation, responseURL string) {
 	msisdns := make([]string, len(op.Targets))
 	for i, t := range op.Targets {
-		msisdns[i] = targetDevice(t).Identifier
+		msisdns[i] = enco.TargetDevice(t).Identifier
 	}
-	profile := enco.Profile(op.Params[state.ParamProfile])
+	profile := enco.Profile(op.Params.Profile)
 	if !r.startOperation(ctx, &op, responseURL) {
 		return
 	}
-	if op.Kind == "fmu.set" && len(msisdns) == 1 {
+	if op.Kind == switchboard.KindFMUSet && len(msisdns) == 1 {
 		r.setOneFMU(ctx, op, msisdns[0], profile)
 		return
 	}
@@ -400,7 +403,7 @@ func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL str
 			results []enco.FMUResult
 			err     error
 		)
-		if op.Kind == "fmu.set" {
+		if op.Kind == switchboard.KindFMUSet {
 			results, err = r.FMU.RequestSetFMUStatuses(ctx, chunk, profile, callbackURL)
 		} else {
 			results, err = r.FMU.RequestFMUStatuses(ctx, chunk, callbackURL)
@@ -430,7 +433,7 @@ func (r *Router) runFMU(ctx context.Context, op state.Operation, responseURL str
 
 // recordReplyResults records the results EnCo gave in its reply, where a
 // callback was expected.
-func (r *Router) recordReplyResults(ctx context.Context, op state.Operation, results []enco.FMUResult) {
+func (r *Router) recordReplyResults(ctx context.Context, op switchboard.Operation, results []enco.FMUResult) {
 	if len(results) == 0 || r.Callbacks == nil {
 		return
 	}
@@ -444,10 +447,10 @@ func (r *Router) recordReplyResults(ctx context.Context, op state.Operation, res
 
 // failChunk records the numbers of a request EnCo refused as failed, with one
 // reply in the thread for all of them.
-func (r *Router) failChunk(ctx context.Context, op state.Operation, chunk []string, start int, why string) {
+func (r *Router) failChunk(ctx context.Context, op switchboard.Operation, chunk []string, start int, why string) {
 	r.postInThread(ctx, op, fmt.Sprintf(":x: EnCo refused the request for numbers %d to %d of %d: %s", start+1, start+len(chunk), len(op.Targets), why))
 	for _, m := range chunk {
-		res := state.Result{Target: "msisdn:" + m, Detail: "request refused: " + why}
+		res := state.Result{Target: switchboard.Number(m).String(), Detail: "request refused: " + why}
 		if err := r.recordResult(ctx, op, res, false, true); err != nil {
 			r.log().Error("record refused number", "err", err, "operation", op.ID)
 			return
@@ -456,12 +459,12 @@ func (r *Router) failChunk(ctx context.Context, op state.Operation, chunk []stri
 }
 
 // setOneFMU changes one number synchronously and reports it in the thread.
-func (r *Router) setOneFMU(ctx context.Context, op state.Operation, msisdn string, p enco.Profile) {
+func (r *Router) setOneFMU(ctx context.Context, op switchboard.Operation, msisdn string, p enco.Profile) {
 	err := r.FMU.SetFMUStatus(ctx, msisdn, p)
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: "1 number set to " + string(p)})
 	target := op.Targets[0]
 	label := render.TargetLabel(op, target, r.MaskNumbers)
-	res := state.Result{Target: target, OK: err == nil, Detail: fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, render.ProfileLabel(p))}
+	res := state.Result{Target: target.String(), OK: err == nil, Detail: fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, render.ProfileLabel(p))}
 	if err != nil {
 		res.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, r.fmuError(err, "fmu set status"))
 	}

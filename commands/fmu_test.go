@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -27,18 +28,18 @@ import (
 type telStore struct {
 	Store
 	mu       sync.Mutex
-	ops      map[string]state.Operation
+	ops      map[string]switchboard.Operation
 	tokens   map[string]string // token -> operation
 	results  map[string][]state.Result
 	expiries map[string]time.Time
-	dir      map[string]state.DirectoryEntry
+	dir      map[string]switchboard.Entry
 	confs    []state.Confirmation
 	frozen   map[string]time.Time
 }
 
 func newTelStore() *telStore {
-	return &telStore{ops: map[string]state.Operation{}, tokens: map[string]string{}, results: map[string][]state.Result{},
-		expiries: map[string]time.Time{}, dir: map[string]state.DirectoryEntry{}}
+	return &telStore{ops: map[string]switchboard.Operation{}, tokens: map[string]string{}, results: map[string][]state.Result{},
+		expiries: map[string]time.Time{}, dir: map[string]switchboard.Entry{}}
 }
 
 func (s *telStore) Audit(context.Context, state.AuditEntry) error { return nil }
@@ -70,14 +71,14 @@ func (s *telStore) SaveConfirmation(_ context.Context, c state.Confirmation, _ t
 	return nil
 }
 
-func (s *telStore) CreateOperation(_ context.Context, op state.Operation, _ time.Duration) error {
+func (s *telStore) CreateOperation(_ context.Context, op switchboard.Operation, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ops[op.ID] = op
 	return nil
 }
 
-func (s *telStore) UpdateOperation(_ context.Context, id string, fn func(*state.Operation) error) (state.Operation, error) {
+func (s *telStore) UpdateOperation(_ context.Context, id string, fn func(*switchboard.Operation) error) (switchboard.Operation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	op, ok := s.ops[id]
@@ -112,7 +113,7 @@ func (s *telStore) ScheduleExpiry(_ context.Context, opID string, at time.Time, 
 	return nil
 }
 
-func (s *telStore) SetDirectoryEntry(_ context.Context, user string, e state.DirectoryEntry) error {
+func (s *telStore) SetDirectoryEntry(_ context.Context, user string, e switchboard.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dir[user] = e
@@ -126,7 +127,7 @@ func (s *telStore) DeleteDirectoryEntry(_ context.Context, user string) error {
 	return nil
 }
 
-func (s *telStore) onlyOp(t *testing.T) state.Operation {
+func (s *telStore) onlyOp(t *testing.T) switchboard.Operation {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -136,7 +137,7 @@ func (s *telStore) onlyOp(t *testing.T) state.Operation {
 	for _, op := range s.ops {
 		return op
 	}
-	return state.Operation{}
+	return switchboard.Operation{}
 }
 
 // telSlack records what the bot shows.
@@ -187,9 +188,9 @@ func (c telChecker) CheckOffChannel(ctx context.Context, user, permission string
 }
 
 // telDirectory is a directory of policy-file entries.
-type telDirectory map[string]permissions.Entry
+type telDirectory map[string]switchboard.Entry
 
-func (d telDirectory) Lookup(_ context.Context, user string) (permissions.Entry, string, bool, error) {
+func (d telDirectory) Lookup(_ context.Context, user string) (switchboard.Entry, string, bool, error) {
 	e, ok := d[user]
 	return e, permissions.SourcePolicy, ok, nil
 }
@@ -275,10 +276,10 @@ func (f *telFixture) lastResponse(t *testing.T) string {
 	return f.slack.responses[len(f.slack.responses)-1].Text
 }
 
-func fmuOp(n int) state.Operation {
-	op := state.Operation{ID: "op1", Kind: "fmu.read", UserID: "U0ME", ChannelID: "C0CHAN", Expected: n, CreatedAt: time.Now(), Params: map[string]string{"title": "Read"}}
+func fmuOp(n int) switchboard.Operation {
+	op := switchboard.Operation{ID: "op1", Kind: "fmu.read", UserID: "U0ME", ChannelID: "C0CHAN", Expected: n, CreatedAt: time.Now(), Params: switchboard.Params{Title: "Read"}}
 	for i := range n {
-		op.Targets = append(op.Targets, fmt.Sprintf("msisdn:32470%06d", i+1))
+		op.Targets = append(op.Targets, switchboard.Number(fmt.Sprintf("32470%06d", i+1)))
 	}
 	return op
 }
@@ -353,7 +354,7 @@ func TestRunFMUSplitsIntoBatchesSharingOneCallbackURL(t *testing.T) {
 	if at := f.store.expiries[op.ID]; at.IsZero() || !at.Equal(op.ExpiresAt) {
 		t.Errorf("expiry scheduled at %v, want the operation's deadline %v", at, op.ExpiresAt)
 	}
-	if op.Status != state.StatusRunning || op.ThreadTS == "" {
+	if op.Status != switchboard.StatusRunning || op.ThreadTS == "" {
 		t.Errorf("operation = %+v, want running with a parent message", op)
 	}
 }
@@ -379,7 +380,7 @@ func TestRunFMUWhenEnCoRefusesABatch(t *testing.T) {
 		f.fmu.failAt = map[int]error{0: refusal}
 		f.r.runFMU(context.Background(), fmuOp(60), "")
 		op := f.store.onlyOp(t)
-		if op.Status != state.StatusFailed || len(f.fmu.requests) != 1 || len(f.store.results[op.ID]) != 0 {
+		if op.Status != switchboard.StatusFailed || len(f.fmu.requests) != 1 || len(f.store.results[op.ID]) != 0 {
 			t.Errorf("status %q after %d requests and %d results; want failed after 1 request, no results", op.Status, len(f.fmu.requests), len(f.store.results[op.ID]))
 		}
 	})
@@ -419,11 +420,11 @@ func TestFMUCommandFlows(t *testing.T) {
 		if len(f.fmu.requests) != 0 {
 			t.Errorf("FMU requests before the click = %d, want 0", len(f.fmu.requests))
 		}
-		var op state.Operation
+		var op switchboard.Operation
 		if err := json.Unmarshal([]byte(f.store.confs[0].Data["op"]), &op); err != nil {
 			t.Fatal(err)
 		}
-		if op.Kind != "fmu.set" || op.Params[state.ParamProfile] != "ON_DUTY" || op.Params[state.ParamWho+"32470000002"] != "U0BOB" ||
+		if op.Kind != "fmu.set" || op.Params.Profile != "ON_DUTY" || op.Params.Who["32470000002"] != "U0BOB" ||
 			fmt.Sprint(op.Targets) != "[msisdn:32470000003 msisdn:32470000002]" {
 			t.Errorf("pending operation = %+v", op)
 		}
@@ -507,7 +508,7 @@ func TestDirectoryLink(t *testing.T) {
 	if !strings.Contains(reply.Text, "mobile +32 470 00 00 01 and fixed +32 2 206 07 42") {
 		t.Errorf("reply = %q", reply.Text)
 	}
-	if got, want := f.store.dir["U0ME"], (state.DirectoryEntry{Mobile: "32470000001", Fixed: "3222060742"}); got != want {
+	if got, want := f.store.dir["U0ME"], (switchboard.Entry{Mobile: "32470000001", Fixed: "3222060742"}); got != want {
 		t.Errorf("stored entry = %+v, want %+v (the mobile kept from the policy file)", got, want)
 	}
 	f.command(t, "/fmu", "link <@U0ME> mobile=none")
@@ -554,8 +555,8 @@ func TestRunFMUStopsWhenTheCredentialsAreRefused(t *testing.T) {
 func TestFailOperationNeverReopensAnEndedOperation(t *testing.T) {
 	f := newTelFixture()
 	ctx := context.Background()
-	for _, status := range []string{state.StatusDone, state.StatusExpired} {
-		op := state.Operation{ID: "op-" + status, Kind: "fmu.set", Status: status, ChannelID: "C1", ThreadTS: "1.2"}
+	for _, status := range []string{switchboard.StatusDone, switchboard.StatusExpired} {
+		op := switchboard.Operation{ID: "op-" + status, Kind: "fmu.set", Status: status, ChannelID: "C1", ThreadTS: "1.2"}
 		if err := f.store.CreateOperation(ctx, op, time.Hour); err != nil {
 			t.Fatal(err)
 		}
@@ -567,12 +568,12 @@ func TestFailOperationNeverReopensAnEndedOperation(t *testing.T) {
 	if len(f.slack.posts) != 0 {
 		t.Errorf("posts = %+v, want none for operations that had ended", f.slack.posts)
 	}
-	running := state.Operation{ID: "op-running", Kind: "fmu.set", Status: state.StatusRunning, ChannelID: "C1", ThreadTS: "1.2"}
+	running := switchboard.Operation{ID: "op-running", Kind: "fmu.set", Status: switchboard.StatusRunning, ChannelID: "C1", ThreadTS: "1.2"}
 	if err := f.store.CreateOperation(ctx, running, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	f.r.failOperation(ctx, running, "EnCo could not be reached")
-	if got := f.store.ops[running.ID].Status; got != state.StatusFailed {
+	if got := f.store.ops[running.ID].Status; got != switchboard.StatusFailed {
 		t.Errorf("running operation after a failure: status %q, want failed", got)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/schedule"
 	"github.com/switchboard-bot/switchboard/state"
@@ -190,13 +190,13 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", orDefault(st.Error, "no reason given"))
 	}
 	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
-	r.audit(ctx, state.AuditEntry{UserID: user, Command: "fmu.self", Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
+	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
 	if err != nil {
 		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), "failed")
 		return fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
 	}
 	r.cacheProfile(ctx, me.digits, p)
-	r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), state.StatusDone)
+	r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusDone)
 
 	back := st.Status
 	id := newID(4)
@@ -296,10 +296,10 @@ func people(args []token) (users []string, rest []token, uerr *UsageError) {
 // own (fmu.self) or the people named (fmu.set).
 func (r *Router) scheduleOwner(ctx context.Context, c *command, users []string) ([]string, Reply, bool) {
 	if len(users) == 0 || (len(users) == 1 && users[0] == c.UserID) {
-		reply, ok := r.allow(ctx, c, "fmu.self")
+		reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf)
 		return []string{c.UserID}, reply, ok
 	}
-	reply, ok := r.allow(ctx, c, "fmu.set")
+	reply, ok := r.allow(ctx, c, switchboard.PermFMUSet)
 	return users, reply, ok
 }
 
@@ -395,9 +395,9 @@ func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) Repl
 }
 
 // lookup reads a person's numbers from the directory, if there is one.
-func (r *Router) lookup(ctx context.Context, user string) (e permissions.Entry, source string, ok bool, err error) {
+func (r *Router) lookup(ctx context.Context, user string) (e switchboard.Entry, source string, ok bool, err error) {
 	if r.Directory == nil {
-		return permissions.Entry{}, "", false, nil
+		return switchboard.Entry{}, "", false, nil
 	}
 	return r.Directory.Lookup(ctx, user)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
@@ -30,20 +31,20 @@ type HomePublisher interface {
 // permissionUses says what each permission lets people do, for those who
 // cannot use the Home tab's profile buttons.
 var permissionUses = map[string]string{
-	permissions.FMURead:        "`/fmu status <targets>` — read other people's FMU profiles",
-	permissions.FMUSet:         "`/fmu on-duty <targets>` — set other people's FMU profiles",
-	permissions.SIMRead:        "`/sim status <numbers>` — read M2M SIM cards",
-	permissions.SIMActivate:    "`/sim activate <numbers>` — activate M2M SIM cards",
-	permissions.SIMDeactivate:  "`/sim deactivate <numbers>` — deactivate M2M SIM cards",
-	permissions.SIMReactivate:  "`/sim reactivate <numbers>` — reactivate M2M SIM cards",
-	permissions.SIMTerminate:   "`/sim terminate <numbers>` — terminate M2M SIM cards",
-	permissions.NumberRead:     "`/number available` — search FlexIO numbers",
-	permissions.NumberReserve:  "`/number reserve <number>` — reserve FlexIO numbers",
-	permissions.NumberRelease:  "`/number release <number>` — release FlexIO numbers",
-	permissions.CallSelf:       "`/call <destination>` — call out from your fixed number",
-	permissions.CallAny:        "`/call <destination> from=<origin>` — call out from any number",
-	permissions.DirectoryAdmin: "`/fmu link @person mobile=…` — link people's numbers",
-	permissions.AuditRead:      "`/sim audit` — read the audit trail",
+	switchboard.PermFMURead:        "`/fmu status <targets>` — read other people's FMU profiles",
+	switchboard.PermFMUSet:         "`/fmu on-duty <targets>` — set other people's FMU profiles",
+	switchboard.PermSIMRead:        "`/sim status <numbers>` — read M2M SIM cards",
+	switchboard.PermSIMActivate:    "`/sim activate <numbers>` — activate M2M SIM cards",
+	switchboard.PermSIMDeactivate:  "`/sim deactivate <numbers>` — deactivate M2M SIM cards",
+	switchboard.PermSIMReactivate:  "`/sim reactivate <numbers>` — reactivate M2M SIM cards",
+	switchboard.PermSIMTerminate:   "`/sim terminate <numbers>` — terminate M2M SIM cards",
+	switchboard.PermNumberRead:     "`/number available` — search FlexIO numbers",
+	switchboard.PermNumberReserve:  "`/number reserve <number>` — reserve FlexIO numbers",
+	switchboard.PermNumberRelease:  "`/number release <number>` — release FlexIO numbers",
+	switchboard.PermCallSelf:       "`/call <destination>` — call out from your fixed number",
+	switchboard.PermCallAny:        "`/call <destination> from=<origin>` — call out from any number",
+	switchboard.PermDirectoryAdmin: "`/fmu link @person mobile=…` — link people's numbers",
+	switchboard.PermAuditRead:      "`/sim audit` — read the audit trail",
 }
 
 // AppHomeOpened publishes the Home tab of a person who opened it.
@@ -67,7 +68,7 @@ func (r *Router) homeView(ctx context.Context, user, notice string) []slack.Bloc
 	if notice != "" {
 		blocks = append(blocks, section(notice))
 	}
-	d := r.Checker.CheckOffChannel(ctx, user, permissions.FMUSelf)
+	d := r.Checker.CheckOffChannel(ctx, user, switchboard.PermFMUSelf)
 	switch {
 	case !d.Allowed:
 		blocks = append(blocks, section(":no_entry: "+orDefault(d.Message, "You don't have the permission `fmu.self`.")+" So you cannot set your own FMU profile here."))
@@ -181,7 +182,7 @@ func (r *Router) homeRecent(ctx context.Context, user string) string {
 // every target answered, which says nothing of how many succeeded.
 func recentOutcome(op state.RecentOp) string {
 	switch {
-	case op.Status != state.StatusDone || op.Failed == 0:
+	case op.Status != switchboard.StatusDone || op.Failed == 0:
 		return op.Status
 	case op.Succeeded == 0:
 		return "failed"
@@ -217,7 +218,7 @@ func (r *Router) homeClick(ctx context.Context, cb slack.InteractionCallback, va
 		return
 	}
 	c := &command{SlashCommand: slack.SlashCommand{Command: "/fmu", Text: strings.ToLower(string(p)) + " (Home tab)", UserID: user}, offChannel: true}
-	if reply, ok := r.allow(ctx, c, permissions.FMUSelf); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf); !ok {
 		r.publishHome(ctx, user, reply.Text)
 		return
 	}
@@ -236,14 +237,14 @@ func (r *Router) homeClick(ctx context.Context, cb slack.InteractionCallback, va
 	}
 	me := fmuTarget{digits: mine.Mobile}
 	err := r.FMU.SetFMUStatus(ctx, me.digits, p)
-	r.audit(ctx, state.AuditEntry{UserID: user, Command: "fmu.self", Decision: apiDecision(err), Detail: "own profile set to " + string(p) + " from the Home tab"})
+	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p) + " from the Home tab"})
 	if err != nil {
 		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), "failed")
 		r.publishHome(ctx, user, fmt.Sprintf(":x: Your FMU profile was not changed: %s", r.fmuError(err, "home fmu set")))
 		return
 	}
 	r.cacheProfile(ctx, me.digits, p)
-	r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), state.StatusDone)
+	r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusDone)
 	loc, _, _ := r.zone(ctx, user)
 	r.publishHome(ctx, user, fmt.Sprintf(":white_check_mark: Set to *%s* at %s.", render.ProfileLabel(p), r.now().In(loc).Format("15:04")))
 }

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/slackpost"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // fullList is a list too long to show whole in a message. Every answer
@@ -99,8 +99,8 @@ func (r *Router) promptLines(c *command, lines []string, l fullList) ([]string, 
 
 // targetList is an operation's targets as a file, numbers masked when the
 // policy says so (it goes to a channel).
-func targetList(op state.Operation, mask bool) fullList {
-	l := fullList{name: "targets", title: op.Params["title"], header: []string{"target"}}
+func targetList(op switchboard.Operation, mask bool) fullList {
+	l := fullList{name: "targets", title: op.Params.Title, header: []string{"target"}}
 	for _, t := range op.Targets {
 		l.rows = append(l.rows, []string{render.TargetLabel(op, t, mask)})
 	}

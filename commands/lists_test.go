@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -127,10 +128,10 @@ func TestRecentOutcome(t *testing.T) {
 		op   state.RecentOp
 		want string
 	}{
-		{"all succeeded", state.RecentOp{Status: state.StatusDone, Succeeded: 2}, "done"},
-		{"all failed", state.RecentOp{Status: state.StatusDone, Failed: 1}, "failed"},
-		{"some failed", state.RecentOp{Status: state.StatusDone, Succeeded: 1, Failed: 2}, "done: 1 succeeded, 2 failed"},
-		{"still running", state.RecentOp{Status: state.StatusRunning, Failed: 1}, state.StatusRunning},
+		{"all succeeded", state.RecentOp{Status: switchboard.StatusDone, Succeeded: 2}, "done"},
+		{"all failed", state.RecentOp{Status: switchboard.StatusDone, Failed: 1}, "failed"},
+		{"some failed", state.RecentOp{Status: switchboard.StatusDone, Succeeded: 1, Failed: 2}, "done: 1 succeeded, 2 failed"},
+		{"still running", state.RecentOp{Status: switchboard.StatusRunning, Failed: 1}, switchboard.StatusRunning},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,10 +147,10 @@ func TestRecentOutcome(t *testing.T) {
 // after the click points to it rather than upload the same file again.
 func TestApprovalRequestDoesNotAttachTheListAgain(t *testing.T) {
 	f := newTelFixture("sim.terminate")
-	op := state.Operation{ID: "op1", Kind: "sim.terminate", UserID: "U0ME", ChannelID: "C1", Status: state.StatusPending,
-		Params: map[string]string{"title": "Terminate 12 SIM cards"}}
+	op := switchboard.Operation{ID: "op1", Kind: "sim.terminate", UserID: "U0ME", ChannelID: "C1", Status: switchboard.StatusPending,
+		Params: switchboard.Params{Title: "Terminate 12 SIM cards"}}
 	for i := 1; i <= maxPromptLines+2; i++ {
-		op.Targets = append(op.Targets, fmt.Sprintf("msisdn:324710000%02d", i))
+		op.Targets = append(op.Targets, switchboard.Number(fmt.Sprintf("324710000%02d", i)))
 	}
 	f.r.requestApproval(context.Background(), slack.InteractionCallback{}, op)
 	if len(f.slack.files) != 0 {

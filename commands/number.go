@@ -10,6 +10,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
@@ -36,8 +37,6 @@ const maxNumberLines = 40
 
 // freezePeriod is how long EnCo keeps a released number out of the pool.
 const freezePeriod = 15 * 24 * time.Hour
-
-const paramZone = "zone"
 
 func (r *Router) number(ctx context.Context, c *command) (Reply, func(context.Context)) {
 	if len(c.toks) == 0 || strings.EqualFold(c.toks[0].text, "help") {
@@ -107,12 +106,12 @@ func (r *Router) numberAvailable(ctx context.Context, c *command, args []token) 
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	if reply, ok := r.allow(ctx, c, "number.read"); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermNumberRead); !ok {
 		return reply, nil
 	}
 	return textReply(":mag: Looking up available numbers…"), func(ctx context.Context) {
 		list, err := r.Numbers.AvailableNumbers(ctx, f)
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "number.read", Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
 		var text string
 		switch {
 		case err != nil:
@@ -148,12 +147,12 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 	if len(args) > 0 {
 		return usageReply(usageErr(numberUsage, "`%s`: `/number list` takes nothing more.", args[0].text)), nil
 	}
-	if reply, ok := r.allow(ctx, c, "number.read"); !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermNumberRead); !ok {
 		return reply, nil
 	}
 	return textReply(":mag: Looking up the account's numbers…"), func(ctx context.Context) {
 		list, err := r.Numbers.HeldNumbers(ctx)
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "number.read", Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
+		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
 		var text string
 		switch {
 		case err != nil:
@@ -230,14 +229,6 @@ func numberZone(digits string) string {
 	return "0" + nsn[:2]
 }
 
-// Operation parameters of a reservation, as the command gave them ("" when
-// it did not): the zone (or the number's own), type, tier and SMS support.
-const (
-	paramType = "type"
-	paramTier = "tier"
-	paramSMS  = "sms"
-)
-
 // poolNumber reads the one number of /number reserve or release. A Belgian
 // number missing from libphonenumber's tables is accepted too: EnCo's pool
 // decides which numbers exist, and every number it lists must be one the
@@ -287,7 +278,7 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 	if uerr != nil {
 		return usageReply(uerr)
 	}
-	perm := "number." + sub
+	perm := switchboard.CommandNumber + "." + sub
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply
 	}
@@ -303,17 +294,17 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 				n.International(), until.UTC().Format("2 January 2006 15:04 UTC"))).with("usage")
 		}
 	}
-	zone := params[paramZone]
+	zone := params.Zone
 	line := render.NumberLabel(n.Digits, false) + " — " + numberKindWord(n, params)
 	if zone != "" {
 		line += ", zone " + zone
 	}
-	if t := params[paramTier]; t != "" {
+	if t := params.Tier; t != "" {
 		line += ", " + strings.ToLower(t) + " tier"
 	}
-	op := state.Operation{
+	op := switchboard.Operation{
 		Kind:     perm,
-		Targets:  []string{deviceTarget(enco.Device{Identifier: n.Digits, IdentifierType: enco.MSISDN})},
+		Targets:  []switchboard.Target{switchboard.Number(n.Digits)},
 		Expected: 1,
 		Params:   params,
 	}
@@ -346,64 +337,64 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 // reserveParams checks the options of /number reserve against the number
 // and keeps them for the reservation: zone (given, or the number's own),
 // type, tier and SMS support as given.
-func reserveParams(n phone.Number, opts map[string]string) (map[string]string, *UsageError) {
-	params := map[string]string{paramZone: numberZone(n.Digits)}
+func reserveParams(n phone.Number, opts map[string]string) (switchboard.Params, *UsageError) {
+	params := switchboard.Params{Zone: numberZone(n.Digits)}
 	if v, ok := opts["zone"]; ok {
 		z, uerr := parseZone(v)
 		switch {
 		case uerr != nil:
-			return nil, uerr
+			return switchboard.Params{}, uerr
 		case n.Kind == phone.Mobile:
-			return nil, usageErr(numberUsage, "`zone=%s`: %s is a mobile number, which has no zone.", v, n.International())
-		case params[paramZone] != "" && z != params[paramZone]:
-			return nil, usageErr(numberUsage, "`zone=%s` does not match: %s is in zone %s.", v, n.International(), params[paramZone])
+			return switchboard.Params{}, usageErr(numberUsage, "`zone=%s`: %s is a mobile number, which has no zone.", v, n.International())
+		case params.Zone != "" && z != params.Zone:
+			return switchboard.Params{}, usageErr(numberUsage, "`zone=%s` does not match: %s is in zone %s.", v, n.International(), params.Zone)
 		}
-		params[paramZone] = z
+		params.Zone = z
 	}
 	switch v := strings.ToLower(opts["type"]); {
 	case v == "":
 	case v != "fixed" && v != "mobile":
-		return nil, usageErr(numberUsage, "`type=%s`: the type is `fixed` or `mobile`.", opts["type"])
+		return switchboard.Params{}, usageErr(numberUsage, "`type=%s`: the type is `fixed` or `mobile`.", opts["type"])
 	case (n.Kind == phone.Fixed && v != "fixed") || (n.Kind == phone.Mobile && v != "mobile"):
-		return nil, usageErr(numberUsage, "`type=%s` does not match: %s is a %s number.", opts["type"], n.International(), n.Kind)
+		return switchboard.Params{}, usageErr(numberUsage, "`type=%s` does not match: %s is a %s number.", opts["type"], n.International(), n.Kind)
 	default:
-		params[paramType] = strings.ToUpper(v)
+		params.Type = strings.ToUpper(v)
 	}
 	switch v := strings.ToLower(opts["tier"]); v {
 	case "":
 	case "regular", "premium":
-		params[paramTier] = strings.ToUpper(v)
+		params.Tier = strings.ToUpper(v)
 	default:
-		return nil, usageErr(numberUsage, "`tier=%s`: the price tier is `regular` or `premium`.", opts["tier"])
+		return switchboard.Params{}, usageErr(numberUsage, "`tier=%s`: the price tier is `regular` or `premium`.", opts["tier"])
 	}
 	switch v := strings.ToLower(opts["sms"]); v {
 	case "":
 	case "yes", "no":
-		params[paramSMS] = v
+		params.SMS = v
 	default:
-		return nil, usageErr(numberUsage, "`sms=%s`: say `sms=yes` for a number that takes SMS, or `sms=no`.", opts["sms"])
+		return switchboard.Params{}, usageErr(numberUsage, "`sms=%s`: say `sms=yes` for a number that takes SMS, or `sms=no`.", opts["sms"])
 	}
 	return params, nil
 }
 
 // numberKindWord is "fixed" or "mobile", from the number, its zone or the
 // command.
-func numberKindWord(n phone.Number, params map[string]string) string {
+func numberKindWord(n phone.Number, params switchboard.Params) string {
 	if n.Kind == phone.Fixed || n.Kind == phone.Mobile {
 		return n.Kind.String()
 	}
-	if params[paramZone] != "" {
+	if params.Zone != "" {
 		return "fixed" // only fixed numbers have a zone
 	}
-	return cmp.Or(strings.ToLower(params[paramType]), "fixed or mobile")
+	return cmp.Or(strings.ToLower(params.Type), "fixed or mobile")
 }
 
 // reserveRequest builds the documented body of a reservation: from EnCo's
 // listing of available numbers when the number is in it (type, tier, SMS
 // support, zone), else from the command and the number itself.
-func (r *Router) reserveRequest(ctx context.Context, op state.Operation, digits string) enco.ReserveRequest {
+func (r *Router) reserveRequest(ctx context.Context, op switchboard.Operation, digits string) enco.ReserveRequest {
 	p := op.Params
-	req := enco.ReserveRequest{Number: digits, Zone: p[paramZone], Type: p[paramType], PricingTier: p[paramTier], SupportsSMS: p[paramSMS] == "yes"}
+	req := enco.ReserveRequest{Number: digits, Zone: p.Zone, Type: p.Type, PricingTier: p.Tier, SupportsSMS: p.SMS == "yes"}
 	list, err := r.Numbers.AvailableNumbers(ctx, enco.NumberFilter{Type: req.Type, PriceTier: req.PricingTier})
 	if err != nil {
 		r.log().Warn("list available numbers before a reservation; reserving with the command's values", "err", err, "operation", op.ID)
@@ -415,7 +406,7 @@ func (r *Router) reserveRequest(ctx context.Context, op state.Operation, digits 
 		req.Type = cmp.Or(n.Type, req.Type)
 		req.PricingTier = cmp.Or(n.PriceTier, req.PricingTier)
 		req.Zone = cmp.Or(n.Zone, req.Zone)
-		if p[paramSMS] == "" {
+		if p.SMS == "" {
 			req.SupportsSMS = n.SMSSupported
 		}
 		return req
@@ -433,16 +424,16 @@ func (r *Router) reserveRequest(ctx context.Context, op state.Operation, digits 
 
 // runNumber carries out a confirmed reservation or release and reports it
 // in the thread.
-func (r *Router) runNumber(ctx context.Context, op state.Operation, responseURL string) {
+func (r *Router) runNumber(ctx context.Context, op switchboard.Operation, responseURL string) {
 	if !r.startOperation(ctx, &op, responseURL) {
 		return
 	}
-	digits := targetDevice(op.Targets[0]).Identifier
+	digits := enco.TargetDevice(op.Targets[0]).Identifier
 	label := render.NumberLabel(digits, r.MaskNumbers)
-	res := state.Result{Target: op.Targets[0]}
+	res := state.Result{Target: op.Targets[0].String()}
 	var err error
 	switch op.Kind {
-	case "number.reserve":
+	case switchboard.KindNumberReserve:
 		var got enco.PhoneNumber
 		got, err = r.Numbers.ReserveNumber(ctx, r.reserveRequest(ctx, op, digits))
 		traits := numberTraits(got)
@@ -453,7 +444,7 @@ func (r *Router) runNumber(ctx context.Context, op state.Operation, responseURL 
 		if err != nil {
 			res.Detail = fmt.Sprintf(":x: %s was not reserved: %s", label, r.userError(err, "numbers reserve"))
 		}
-	case "number.release":
+	case switchboard.KindNumberRelease:
 		err = r.Numbers.ReleaseNumber(ctx, digits)
 		until := time.Now().Add(freezePeriod)
 		res.Detail = fmt.Sprintf(":white_check_mark: Released %s. It is frozen until %s: nobody can reserve it before then.", label, until.UTC().Format("2 January 2006"))

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // telNumbers records reservations and releases.
@@ -150,8 +150,8 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 func TestRunNumber(t *testing.T) {
-	op := func(kind string) state.Operation {
-		return state.Operation{ID: "op1", Kind: kind, UserID: "U0ME", ChannelID: "C0CHAN", Targets: []string{"msisdn:3222060742"}, Expected: 1, Params: map[string]string{"title": kind}}
+	op := func(kind string) switchboard.Operation {
+		return switchboard.Operation{ID: "op1", Kind: kind, UserID: "U0ME", ChannelID: "C0CHAN", Targets: []switchboard.Target{switchboard.Number("3222060742")}, Expected: 1, Params: switchboard.Params{Title: kind}}
 	}
 	tests := []struct {
 		name      string

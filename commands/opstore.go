@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -16,7 +17,7 @@ const expiryKeep = time.Hour
 // bindCallbackToken makes the unguessable token that authenticates the
 // operation's callbacks, valid until a while after the operation's deadline,
 // and schedules that deadline, so that targets which never answer are named.
-func (r *Router) bindCallbackToken(ctx context.Context, op state.Operation) (string, error) {
+func (r *Router) bindCallbackToken(ctx context.Context, op switchboard.Operation) (string, error) {
 	token, err := state.NewToken()
 	if err == nil {
 		err = r.Store.BindToken(ctx, token, op.ID, r.operationTTL()+expiryKeep)
@@ -29,7 +30,7 @@ func (r *Router) bindCallbackToken(ctx context.Context, op state.Operation) (str
 
 // scheduleExpiry arranges for the operation to be closed at its deadline,
 // naming in its thread whatever never answered.
-func (r *Router) scheduleExpiry(ctx context.Context, op state.Operation) error {
+func (r *Router) scheduleExpiry(ctx context.Context, op switchboard.Operation) error {
 	return r.Store.ScheduleExpiry(ctx, op.ID, op.ExpiresAt, expiryKeep)
 }
 
@@ -37,7 +38,7 @@ func (r *Router) scheduleExpiry(ctx context.Context, op state.Operation) error {
 // posts as a callback's would be: the parent's progress, the reply in the
 // thread when reply is set, and with the last result the summary when
 // summary is set.
-func (r *Router) recordResult(ctx context.Context, op state.Operation, res state.Result, reply, summary bool) error {
+func (r *Router) recordResult(ctx context.Context, op switchboard.Operation, res state.Result, reply, summary bool) error {
 	if res.At.IsZero() {
 		res.At = time.Now()
 	}
@@ -48,17 +49,14 @@ func (r *Router) recordResult(ctx context.Context, op state.Operation, res state
 
 // begin prepares an operation that runs without a confirmation click, as
 // confirm does for one that waits for it.
-func (r *Router) begin(c *command, op state.Operation, title string) state.Operation {
+func (r *Router) begin(c *command, op switchboard.Operation, title string) switchboard.Operation {
 	op.ID = newID(16)
 	c.operation = op.ID
 	op.UserID = c.UserID
 	op.ChannelID = c.ChannelID
-	op.Status = state.StatusPending
+	op.Status = switchboard.StatusPending
 	op.CreatedAt = time.Now()
-	if op.Params == nil {
-		op.Params = map[string]string{}
-	}
-	op.Params["title"] = title
+	op.Params.Title = title
 	return op
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
@@ -43,8 +44,8 @@ type Store interface {
 	SaveConfirmation(ctx context.Context, c state.Confirmation, ttl time.Duration) error
 	PeekConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
 	ConsumeConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
-	CreateOperation(ctx context.Context, op state.Operation, ttl time.Duration) error
-	UpdateOperation(ctx context.Context, id string, fn func(*state.Operation) error) (state.Operation, error)
+	CreateOperation(ctx context.Context, op switchboard.Operation, ttl time.Duration) error
+	UpdateOperation(ctx context.Context, id string, fn func(*switchboard.Operation) error) (switchboard.Operation, error)
 	BindToken(ctx context.Context, token, opID string, ttl time.Duration) error
 	Audit(ctx context.Context, e state.AuditEntry) error
 	RecentAudit(ctx context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error)
@@ -53,7 +54,7 @@ type Store interface {
 	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
 	ScheduleExpiry(ctx context.Context, opID string, at time.Time, keep time.Duration) error
 	Enqueue(ctx context.Context, m state.Outgoing) (string, error)
-	SetDirectoryEntry(ctx context.Context, userID string, e state.DirectoryEntry) error
+	SetDirectoryEntry(ctx context.Context, userID string, e switchboard.Entry) error
 	FreezeNumber(ctx context.Context, number string, until time.Time) error
 	NumberFrozenUntil(ctx context.Context, number string) (time.Time, bool, error)
 	DeleteDirectoryEntry(ctx context.Context, userID string) error
@@ -70,12 +71,12 @@ type SIMAPI interface {
 // the results EnCo gave in a reply where a callback was expected.
 type Callbacks interface {
 	TrackingKnown(ctx context.Context, opID string)
-	RecordFMUResults(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error)
+	RecordFMUResults(ctx context.Context, op switchboard.Operation, results []enco.FMUResult) (int, error)
 }
 
 // Directory finds a person's own numbers (mobile, fixed).
 type Directory interface {
-	Lookup(ctx context.Context, userID string) (e permissions.Entry, source string, ok bool, err error)
+	Lookup(ctx context.Context, userID string) (e switchboard.Entry, source string, ok bool, err error)
 }
 
 // Router answers slash commands and button clicks. Set the fields, then use it
@@ -313,7 +314,7 @@ func newID(n int) string {
 
 // pending is a change waiting for a confirmation click.
 type pending struct {
-	op           state.Operation
+	op           switchboard.Operation
 	title        string
 	lines        []string
 	note         string
@@ -332,11 +333,8 @@ func (r *Router) confirm(ctx context.Context, c *command, p pending) Reply {
 	c.operation = p.op.ID
 	p.op.UserID = c.UserID
 	p.op.ChannelID = c.ChannelID
-	p.op.Status = "pending"
-	if p.op.Params == nil {
-		p.op.Params = map[string]string{}
-	}
-	p.op.Params["title"] = p.title
+	p.op.Status = switchboard.StatusPending
+	p.op.Params.Title = p.title
 	opJSON, err := json.Marshal(p.op)
 	if err != nil {
 		panic(err) // a struct of strings always encodes
@@ -454,29 +452,29 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		r.log().Info("confirmation already used", "operation", conf.OperationID, "user", user)
 		return
 	}
-	var op state.Operation
+	var op switchboard.Operation
 	if err := json.Unmarshal([]byte(conf.Data["op"]), &op); err != nil {
 		r.log().Error("confirmation holds no operation", "err", err, "confirmation", id)
 		return
 	}
 	if action == ActionCancel {
 		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "cancelled", OperationID: op.ID})
-		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, state.StatusCancelled, fmt.Sprintf("<@%s> cancelled it (%s); nothing was changed.", user, op.Params["title"]))) {
+		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, switchboard.StatusCancelled, fmt.Sprintf("<@%s> cancelled it (%s); nothing was changed.", user, op.Params.Title))) {
 			return
 		}
-		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":no_entry_sign: Cancelled: %s. Nothing was changed.", op.Params["title"])).Message(), true)
+		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":no_entry_sign: Cancelled: %s. Nothing was changed.", op.Params.Title)).Message(), true)
 		return
 	}
 	// The policy may have changed since the command was typed.
 	if d := r.Checker.Check(ctx, user, op.ChannelID, permissionOf(op)); !d.Allowed {
 		r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "denied at confirmation", Rule: d.Rule, OperationID: op.ID})
-		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, state.StatusFailed, fmt.Sprintf("<@%s> may not do this: %s", user, orDefault(d.Message, "no permission "+permissionOf(op))))) {
+		if isStep(op) && !r.stepClosed(ctx, cb, r.closeStep(ctx, op, switchboard.StatusFailed, fmt.Sprintf("<@%s> may not do this: %s", user, orDefault(d.Message, "no permission "+permissionOf(op))))) {
 			return
 		}
 		r.respond(ctx, cb.ResponseURL, textReply(":no_entry: "+d.Message).Message(), true)
 		return
 	}
-	r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params["title"]})
+	r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params.Title})
 	if isStep(op) {
 		started, err := r.beginStep(ctx, op)
 		if !r.stepClosed(ctx, cb, err) {
@@ -486,7 +484,7 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		if op.ChannelID == cb.Channel.ID {
 			where = "here"
 		}
-		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. The results arrive in a thread %s, and the workflow goes on once they are in.", op.Params["title"], where)).Message(), true)
+		r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. The results arrive in a thread %s, and the workflow goes on once they are in.", op.Params.Title, where)).Message(), true)
 		r.execute(ctx, started, cb.ResponseURL)
 		return
 	}
@@ -494,21 +492,21 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		r.requestApproval(ctx, cb, op)
 		return
 	}
-	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params["title"], op.ChannelID)).Message(), true)
+	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params.Title, op.ChannelID)).Message(), true)
 	op.CreatedAt = time.Now()
 	r.execute(ctx, op, cb.ResponseURL)
 }
 
 // execute starts a confirmed operation.
-func (r *Router) execute(ctx context.Context, op state.Operation, responseURL string) {
-	switch {
-	case strings.HasPrefix(op.Kind, "sim."):
+func (r *Router) execute(ctx context.Context, op switchboard.Operation, responseURL string) {
+	switch switchboard.CommandOf(op.Kind) {
+	case switchboard.CommandSIM:
 		r.runM2M(ctx, op, responseURL)
-	case strings.HasPrefix(op.Kind, "fmu."):
+	case switchboard.CommandFMU:
 		r.runFMU(ctx, op, responseURL)
-	case strings.HasPrefix(op.Kind, "number."):
+	case switchboard.CommandNumber:
 		r.runNumber(ctx, op, responseURL)
-	case strings.HasPrefix(op.Kind, "call"):
+	case switchboard.CommandCall:
 		r.runCall(ctx, op, responseURL)
 	default:
 		r.log().Error("no executor for operation", "kind", op.Kind, "operation", op.ID)

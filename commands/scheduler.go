@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/schedule"
@@ -175,7 +176,7 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	s.finish(ctx, c, next, outcome{
 		report:   fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*, as scheduled for %s (`%s`). %s", me.label(false), render.ProfileLabel(profile), when, c.ID, s.afterwards(next)),
 		decision: "api call", detail: fmt.Sprintf("%s: <@%s> set to %s, due %s, %s late", c.ID, c.User, profile, due, late.Round(time.Millisecond)),
-		status: state.StatusDone, msisdn: e.Mobile,
+		status: switchboard.StatusDone, msisdn: e.Mobile,
 	})
 }
 
@@ -268,9 +269,9 @@ func (s *Scheduler) waitUntil(ctx context.Context, due time.Time) bool {
 // unsure reports a refusal that may not stand (the check could not be made).
 func (s *Scheduler) refusal(ctx context.Context, c state.ClaimedSchedule) (why string, unsure bool) {
 	r := s.Router
-	perm, who := "fmu.self", c.User
+	perm, who := switchboard.PermFMUSelf, c.User
 	if c.CreatedBy != c.User {
-		perm, who = "fmu.set", c.CreatedBy
+		perm, who = switchboard.PermFMUSet, c.CreatedBy
 	}
 	d := r.Checker.CheckOffChannel(ctx, who, perm)
 	switch {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
@@ -65,9 +66,9 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 			}
 		}
 	}
-	perm := "sim.read"
+	perm := switchboard.PermSIMRead
 	if isChange {
-		perm = "sim." + sub
+		perm = switchboard.CommandSIM + "." + sub
 	}
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply, nil
@@ -75,18 +76,18 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 	if !isChange {
 		return textReply(fmt.Sprintf(":mag: Looking up %s…", plural(len(devices), "SIM card"))), func(ctx context.Context) { r.simStatus(ctx, c, devices) }
 	}
-	targets := make([]string, len(devices))
+	targets := make([]switchboard.Target, len(devices))
 	lines := make([]string, len(devices))
 	for i, d := range devices {
-		targets[i] = deviceTarget(d)
+		targets[i] = d.Target()
 		lines[i] = deviceLabel(d, false)
 	}
 	title := fmt.Sprintf("%s %s", change.verb, plural(len(devices), "SIM card"))
-	op := state.Operation{
-		Kind:     "sim." + sub,
+	op := switchboard.Operation{
+		Kind:     switchboard.CommandSIM + "." + sub,
 		Targets:  targets,
 		Expected: len(devices),
-		Params:   map[string]string{"action": string(change.action), "title": title},
+		Params:   switchboard.Params{Action: string(change.action), Title: title},
 	}
 	lines, attach := r.promptLines(c, lines, targetList(op, r.MaskNumbers))
 	reply := r.confirm(ctx, c, pending{
@@ -109,7 +110,7 @@ func (r *Router) simDevices(sub string, toks []token) ([]enco.Device, *UsageErro
 		return nil, usageErr(simUsage, "`/sim %s` needs at least one SIM: a mobile number, `iccid:…` or `imsi:…`.", sub)
 	}
 	var devices []enco.Device
-	seen := map[string]bool{}
+	seen := map[switchboard.Target]bool{}
 	var run []token // consecutive number tokens, read together
 	flush := func() *UsageError {
 		if len(run) == 0 {
@@ -151,7 +152,7 @@ func (r *Router) simDevices(sub string, toks []token) ([]enco.Device, *UsageErro
 	}
 	var unique []enco.Device
 	for _, d := range devices {
-		k := deviceTarget(d)
+		k := d.Target()
 		if !seen[k] {
 			seen[k] = true
 			unique = append(unique, d)
@@ -186,16 +187,6 @@ func prefixedDevice(kind, value, text string) (enco.Device, *UsageError) {
 	return enco.Device{}, usageErr(simUsage, "`%s`: unknown id type `%s:`. Use `iccid:`, `imsi:` or just the mobile number.", text, kind)
 }
 
-// deviceTarget is how a device is kept in an operation: "msisdn:324…".
-func deviceTarget(d enco.Device) string {
-	return strings.ToLower(string(d.IdentifierType)) + ":" + d.Identifier
-}
-
-func targetDevice(s string) enco.Device {
-	kind, id, _ := strings.Cut(s, ":")
-	return enco.Device{Identifier: id, IdentifierType: enco.IdentifierType(strings.ToUpper(kind))}
-}
-
 // deviceLabel shows a device to people, masking numbers when asked to.
 func deviceLabel(d enco.Device, mask bool) string {
 	return render.DeviceLabel(d, mask)
@@ -223,7 +214,7 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 		lookups[i] = simLookup{msisdn: d.Identifier, cards: cards, err: err}
 		if errors.Is(err, enco.ErrCredentialsRefused) {
 			// Every other lookup would be refused the same way.
-			r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "sim.read", Decision: "api error", Detail: "credentials refused"})
+			r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: "credentials refused"})
 			r.respond(ctx, c.ResponseURL, textReply(":x: "+r.userError(err, "m2m read")).Message(), false)
 			return
 		}
@@ -235,7 +226,7 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 	if failed > 0 {
 		decision = "api error"
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "sim.read", Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
+	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
 	var text string
 	if len(lookups) == 1 {
 		text = r.simDetail(lookups[0])
@@ -438,10 +429,10 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 // runM2M carries out a confirmed /sim change: the parent message that will
 // hold the thread, the operation and its callback token in Redis, then the API
 // call and its tracking number.
-func (r *Router) runM2M(ctx context.Context, op state.Operation, responseURL string) {
+func (r *Router) runM2M(ctx context.Context, op switchboard.Operation, responseURL string) {
 	devices := make([]enco.Device, len(op.Targets))
 	for i, t := range op.Targets {
-		devices[i] = targetDevice(t)
+		devices[i] = enco.TargetDevice(t)
 	}
 	if !r.startOperation(ctx, &op, responseURL) {
 		return
@@ -451,7 +442,7 @@ func (r *Router) runM2M(ctx context.Context, op state.Operation, responseURL str
 		r.failOperation(ctx, op, "I could not store the callback token, so I did not send the request: "+r.userError(err, "bind token"))
 		return
 	}
-	tn, err := r.SIM.RequestM2M(ctx, enco.M2MAction(op.Params["action"]), devices, token)
+	tn, err := r.SIM.RequestM2M(ctx, enco.M2MAction(op.Params.Action), devices, token)
 	if err != nil {
 		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: err.Error()})
 		r.failOperation(ctx, op, r.userError(err, "m2m request"))
@@ -459,8 +450,8 @@ func (r *Router) runM2M(ctx context.Context, op state.Operation, responseURL str
 	}
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "tracking number " + tn})
 	r.log().Info("m2m request accepted", "operation", op.ID, "kind", op.Kind, "devices", len(devices), "tracking", tn)
-	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-		o.Params[state.ParamTracking] = tn
+	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+		o.Params.Tracking = tn
 		return nil
 	}); err != nil {
 		r.log().Error("store tracking number", "err", err, "operation", op.ID)
@@ -472,7 +463,7 @@ func (r *Router) runM2M(ctx context.Context, op state.Operation, responseURL str
 
 // startOperation posts the parent message and stores the operation. It tells
 // the requester and returns false when that is impossible.
-func (r *Router) startOperation(ctx context.Context, op *state.Operation, responseURL string) bool {
+func (r *Router) startOperation(ctx context.Context, op *switchboard.Operation, responseURL string) bool {
 	ts, err := r.Slack.PostMessage(ctx, op.ChannelID, render.ParentMessage(*op, state.Progress{Expected: op.Expected}, r.MaskNumbers))
 	if err != nil {
 		var text string
@@ -498,7 +489,7 @@ func (r *Router) startOperation(ctx context.Context, op *state.Operation, respon
 		return false
 	}
 	if r.Schedules != nil {
-		recent := state.RecentOp{At: op.CreatedAt, Title: op.Params["title"], Status: op.Status, OperationID: op.ID}
+		recent := state.RecentOp{At: op.CreatedAt, Title: op.Params.Title, Status: op.Status, OperationID: op.ID}
 		if err := r.Schedules.NoteRecentOp(ctx, op.UserID, recent); err != nil {
 			r.log().Warn("note recent operation", "err", err, "operation", op.ID)
 		}
@@ -509,18 +500,18 @@ func (r *Router) startOperation(ctx context.Context, op *state.Operation, respon
 // storeStarted stores an operation whose parent message is posted. A
 // workflow step's operation is stored from its event on, and only gains its
 // thread here.
-func (r *Router) storeStarted(ctx context.Context, op state.Operation) error {
+func (r *Router) storeStarted(ctx context.Context, op switchboard.Operation) error {
 	if !isStep(op) {
 		return r.Store.CreateOperation(ctx, op, r.operationTTL())
 	}
-	_, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
+	_, err := r.Store.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.ThreadTS = op.ThreadTS
 		return nil
 	})
 	return err
 }
 
-func (r *Router) postInThread(ctx context.Context, op state.Operation, text string) {
+func (r *Router) postInThread(ctx context.Context, op switchboard.Operation, text string) {
 	m := textReply(text).Message()
 	m.ThreadTS = op.ThreadTS
 	if _, err := r.Slack.PostMessage(ctx, op.ChannelID, m); err != nil {
@@ -534,18 +525,18 @@ var errClosed = errors.New("operation ended meanwhile")
 // markFailed marks an operation failed unless it has ended meanwhile (its
 // results all came in, or it expired or was cancelled): an ended operation
 // is never reopened.
-func (r *Router) markFailed(ctx context.Context, id string) (state.Operation, error) {
-	return r.Store.UpdateOperation(ctx, id, func(o *state.Operation) error {
-		if o.Status != state.StatusRunning && o.Status != state.StatusPending {
+func (r *Router) markFailed(ctx context.Context, id string) (switchboard.Operation, error) {
+	return r.Store.UpdateOperation(ctx, id, func(o *switchboard.Operation) error {
+		if o.Status != switchboard.StatusRunning && o.Status != switchboard.StatusPending {
 			return errClosed
 		}
-		o.Status = state.StatusFailed
+		o.Status = switchboard.StatusFailed
 		return nil
 	})
 }
 
 // failOperation marks an operation failed before any result arrived and says so in its thread.
-func (r *Router) failOperation(ctx context.Context, op state.Operation, text string) {
+func (r *Router) failOperation(ctx context.Context, op switchboard.Operation, text string) {
 	updated, err := r.markFailed(ctx, op.ID)
 	if errors.Is(err, errClosed) {
 		r.log().Warn("operation ended before its failure could be recorded; left as it is", "operation", op.ID, "failure", text)
@@ -556,7 +547,7 @@ func (r *Router) failOperation(ctx context.Context, op state.Operation, text str
 	}
 	r.postInThread(ctx, op, ":x: "+text)
 	if isStep(op) {
-		r.failStep(ctx, op.Params[state.ParamStep], op.ID, stripMrkdwn(text))
+		r.failStep(ctx, op.Params.Step, op.ID, stripMrkdwn(text))
 	}
 	if err := r.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, render.ParentMessage(op, state.Progress{Expected: op.Expected}, r.MaskNumbers)); err != nil {
 		r.log().Error("update parent", "err", err, "operation", op.ID)

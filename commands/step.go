@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/slackpost"
@@ -150,7 +151,7 @@ func (r *Router) RunStep(ctx context.Context, s Step) {
 		return
 	}
 	if ownProfile {
-		r.audit(ctx, state.AuditEntry{UserID: s.User, Command: op.Kind, Decision: "confirmed", Rule: "own profile, workflow started by the same person", OperationID: op.ID, Detail: op.Params["title"]})
+		r.audit(ctx, state.AuditEntry{UserID: s.User, Command: op.Kind, Decision: "confirmed", Rule: "own profile, workflow started by the same person", OperationID: op.ID, Detail: op.Params.Title})
 		r.startStep(ctx, op, "")
 		return
 	}
@@ -164,7 +165,7 @@ func (r *Router) RunStep(ctx context.Context, s Step) {
 // stepOperation builds the operation a step asks for, still pending, or
 // says why the step cannot run. ownProfile is true for a person setting
 // their own FMU profile from a workflow they started themselves.
-func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation, ownProfile bool, why string) {
+func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Operation, ownProfile bool, why string) {
 	if r.Policy == nil || !r.Policy.AllowsStep(s.Function) {
 		return op, false, fmt.Sprintf("Switchboard's policy does not allow the step %q in workflows; an admin can add it under workflows.allow.", truncate(s.Function, 60))
 	}
@@ -174,9 +175,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 	if s.Channel != "" && !stepChannelID.MatchString(s.Channel) {
 		return op, false, fmt.Sprintf("The channel_id input %q is not a channel ID (C…, G… or D…).", truncate(s.Channel, 60))
 	}
-	op = state.Operation{ID: newID(16), UserID: s.User, Status: state.StatusPending, CreatedAt: time.Now(), Params: map[string]string{
-		state.ParamStep: s.ExecutionID, state.ParamStepFunction: s.Function,
-	}}
+	op = switchboard.Operation{ID: newID(16), UserID: s.User, Status: switchboard.StatusPending, CreatedAt: time.Now(), Params: switchboard.Params{Step: s.ExecutionID, StepFunction: s.Function}}
 	var title string
 	switch s.Function {
 	case permissions.StepSetFMUProfile:
@@ -192,11 +191,11 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 			return op, false, fmt.Sprintf("Switchboard does not know the mobile number of <@%s>; someone holding directory.admin can link it with /fmu link.", s.User)
 		}
 		ownProfile = s.Interactor == s.User
-		op.Kind = permissions.FMUSet
-		op.Params[paramPermission] = permissions.FMUSelf
-		op.Params[state.ParamProfile] = string(p)
-		op.Params[state.ParamWho+mine.Mobile] = s.User
-		op.Targets = []string{fmuTarget{digits: mine.Mobile}.target()}
+		op.Kind = switchboard.KindFMUSet
+		op.Params.Permission = switchboard.PermFMUSelf
+		op.Params.Profile = string(p)
+		op.Params.Who = map[string]string{mine.Mobile: s.User}
+		op.Targets = []switchboard.Target{fmuTarget{digits: mine.Mobile}.target()}
 		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(r.MaskNumbers), render.ProfileLabel(p))
 	case permissions.StepSIMChange:
 		action := strings.ToLower(s.Action)
@@ -215,24 +214,24 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op state.Operation,
 		if uerr != nil {
 			return op, false, "The sim_ids input is not valid: " + stripMrkdwn(uerr.Msg)
 		}
-		op.Kind = "sim." + action
-		op.Params["action"] = string(change.action)
+		op.Kind = switchboard.CommandSIM + "." + action
+		op.Params.Action = string(change.action)
 		for _, d := range devices {
-			op.Targets = append(op.Targets, deviceTarget(d))
+			op.Targets = append(op.Targets, d.Target())
 		}
 		title = fmt.Sprintf("%s %s", change.verb, plural(len(devices), "SIM card"))
 	default:
 		return op, false, fmt.Sprintf("Switchboard has no step %q.", truncate(s.Function, 60))
 	}
 	op.Expected = len(op.Targets)
-	op.Params["title"] = title
+	op.Params.Title = title
 	channel, err := r.stepChannel(ctx, s)
 	if err != nil {
 		return op, false, fmt.Sprintf("I could not open a direct message with <@%s>: %s", s.User, r.slackError(err, "open step DM"))
 	}
 	op.ChannelID = channel
 	if s.Channel == "" {
-		op.Params[paramStepDM] = "1" // the channel is the named user's DM
+		op.Params.StepDM = true // the channel is the named user's DM
 	}
 	perm := permissionOf(op)
 	if r.Policy.RequiresApproval(perm) {
@@ -268,10 +267,6 @@ func (r *Router) openDM(ctx context.Context, user string) (string, error) {
 	return r.DMs.OpenDM(ctx, user)
 }
 
-// paramStepDM marks a step operation whose channel is the direct message
-// with its named user.
-const paramStepDM = "step_dm"
-
 // slackError says a Slack call failed, for a person, and logs the details
 // under a reference.
 func (r *Router) slackError(err error, what string) string {
@@ -285,8 +280,8 @@ func (r *Router) slackError(err error, what string) string {
 
 // askStepConfirmation sends the named user the confirm / cancel buttons in a
 // direct message.
-func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, ttl time.Duration) {
-	exec := op.Params[state.ParamStep]
+func (r *Router) askStepConfirmation(ctx context.Context, op switchboard.Operation, ttl time.Duration) {
+	exec := op.Params.Step
 	opJSON, err := json.Marshal(op)
 	if err != nil {
 		panic(err) // a struct of strings always encodes
@@ -310,7 +305,7 @@ func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, tt
 	// The SIM change's channel is the DM already when no channel_id was
 	// given: open it once.
 	dm, err := op.ChannelID, error(nil)
-	if op.Params[paramStepDM] == "" {
+	if !op.Params.StepDM {
 		dm, err = r.openDM(ctx, op.UserID)
 	}
 	if err == nil {
@@ -319,25 +314,20 @@ func (r *Router) askStepConfirmation(ctx context.Context, op state.Operation, tt
 			where = fmt.Sprintf("in <#%s>", op.ChannelID)
 		}
 		note := fmt.Sprintf("A workflow asks for this in your name; nothing happens unless you confirm. The results arrive in a thread %s. This button expires in %s.", where, humanDuration(ttl))
-		m := Reply{Text: fmt.Sprintf("A workflow asks: %s? Confirm or cancel.", op.Params["title"]),
-			Blocks: confirmBlocks(op.Params["title"]+"?", lines, note, "Confirm", op.Kind == "sim.deactivate", conf.ID)}.Message()
+		m := Reply{Text: fmt.Sprintf("A workflow asks: %s? Confirm or cancel.", op.Params.Title),
+			Blocks: confirmBlocks(op.Params.Title+"?", lines, note, "Confirm", op.Kind == switchboard.KindSIMDeactivate, conf.ID)}.Message()
 		_, err = r.Slack.PostMessage(ctx, dm, m)
 	}
 	if err != nil {
 		r.abandonStep(ctx, op, fmt.Sprintf("I could not ask <@%s> to confirm in a direct message: %s", op.UserID, r.slackError(err, "post step confirmation")))
 		return
 	}
-	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: "workflow step " + exec + ": " + op.Params["title"]})
+	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: "workflow step " + exec + ": " + op.Params.Title})
 }
 
-// paramPermission holds the permission an operation is checked against when
-// it differs from its kind (a workflow's own FMU profile change runs as
-// fmu.set but needs fmu.self, as /fmu on-duty does).
-const paramPermission = "permission"
-
 // permissionOf is the permission op needs.
-func permissionOf(op state.Operation) string {
-	return orDefault(op.Params[paramPermission], op.Kind)
+func permissionOf(op switchboard.Operation) string {
+	return orDefault(op.Params.Permission, op.Kind)
 }
 
 func decisionWord(allowed bool) string {
@@ -348,7 +338,7 @@ func decisionWord(allowed bool) string {
 }
 
 // isStep reports whether a workflow step started op.
-func isStep(op state.Operation) bool { return op.Params[state.ParamStep] != "" }
+func isStep(op switchboard.Operation) bool { return op.Params.Step != "" }
 
 // errStepClosed: the step's operation left pending before this click (the
 // confirmation's deadline passed, or another click closed it).
@@ -357,9 +347,9 @@ var errStepClosed = errors.New("the workflow step is closed already")
 // closeStep moves a step's pending operation to status (cancelled, failed)
 // and fails the step with why. It returns errStepClosed when the operation
 // was not pending any more: its step has ended some other way.
-func (r *Router) closeStep(ctx context.Context, op state.Operation, status, why string) error {
-	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-		if o.Status != state.StatusPending {
+func (r *Router) closeStep(ctx context.Context, op switchboard.Operation, status, why string) error {
+	if _, err := r.Store.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+		if o.Status != switchboard.StatusPending {
 			return errStepClosed
 		}
 		o.Status = status
@@ -367,14 +357,14 @@ func (r *Router) closeStep(ctx context.Context, op state.Operation, status, why 
 	}); err != nil {
 		return err
 	}
-	r.failStep(ctx, op.Params[state.ParamStep], op.ID, why)
+	r.failStep(ctx, op.Params.Step, op.ID, why)
 	return nil
 }
 
 // abandonStep fails a step whose operation cannot go on, unless it has
 // ended already.
-func (r *Router) abandonStep(ctx context.Context, op state.Operation, why string) {
-	if err := r.closeStep(ctx, op, state.StatusFailed, why); err != nil && !errors.Is(err, errStepClosed) {
+func (r *Router) abandonStep(ctx context.Context, op switchboard.Operation, why string) {
+	if err := r.closeStep(ctx, op, switchboard.StatusFailed, why); err != nil && !errors.Is(err, errStepClosed) {
 		r.log().Error("close workflow step", "err", err, "operation", op.ID)
 	}
 }
@@ -383,13 +373,13 @@ func (r *Router) abandonStep(ctx context.Context, op state.Operation, why string
 // operation's own deadline, in one atomic update, so that a confirmation and
 // the confirmation's expiry (or a second click) cannot both win. It returns
 // errStepClosed when the operation was not pending any more.
-func (r *Router) beginStep(ctx context.Context, op state.Operation) (state.Operation, error) {
+func (r *Router) beginStep(ctx context.Context, op switchboard.Operation) (switchboard.Operation, error) {
 	now := time.Now()
-	started, err := r.Store.UpdateOperation(ctx, op.ID, func(o *state.Operation) error {
-		if o.Status != state.StatusPending {
+	started, err := r.Store.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+		if o.Status != switchboard.StatusPending {
 			return errStepClosed
 		}
-		o.Status = state.StatusRunning
+		o.Status = switchboard.StatusRunning
 		o.CreatedAt = now
 		o.ExpiresAt = now.Add(r.operationTTL())
 		return nil
@@ -406,13 +396,13 @@ func (r *Router) beginStep(ctx context.Context, op state.Operation) (state.Opera
 
 // startStep begins a step's operation and runs it as a confirmed slash
 // command's runs.
-func (r *Router) startStep(ctx context.Context, op state.Operation, responseURL string) {
+func (r *Router) startStep(ctx context.Context, op switchboard.Operation, responseURL string) {
 	started, err := r.beginStep(ctx, op)
 	switch {
 	case errors.Is(err, errStepClosed):
 		r.log().Info("workflow step closed before it started", "operation", op.ID)
 	case err != nil:
-		r.failStep(ctx, op.Params[state.ParamStep], op.ID, r.storeFailure(err, "start workflow step"))
+		r.failStep(ctx, op.Params.Step, op.ID, r.storeFailure(err, "start workflow step"))
 	default:
 		r.execute(ctx, started, responseURL)
 	}
@@ -435,7 +425,7 @@ func (r *Router) stepClosed(ctx context.Context, cb slack.InteractionCallback, e
 
 // failRunningStep fails the step of a running operation that could not go
 // on (its parent could not be posted or stored), marking it failed.
-func (r *Router) failRunningStep(ctx context.Context, op state.Operation, why string) {
+func (r *Router) failRunningStep(ctx context.Context, op switchboard.Operation, why string) {
 	if !isStep(op) {
 		return
 	}
@@ -444,7 +434,7 @@ func (r *Router) failRunningStep(ctx context.Context, op state.Operation, why st
 	} else if err != nil {
 		r.log().Error("mark workflow step failed", "err", err, "operation", op.ID)
 	}
-	r.failStep(ctx, op.Params[state.ParamStep], op.ID, stripMrkdwn(why))
+	r.failStep(ctx, op.Params.Step, op.ID, stripMrkdwn(why))
 }
 
 // failStep queues the completion of a step execution with an error.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -60,8 +61,8 @@ func (stepStore) Allow(context.Context, string, int, time.Duration) (bool, time.
 
 type stepDirectory struct{}
 
-func (stepDirectory) Lookup(context.Context, string) (permissions.Entry, string, bool, error) {
-	return permissions.Entry{Mobile: "32470000001"}, "policy", true, nil
+func (stepDirectory) Lookup(context.Context, string) (switchboard.Entry, string, bool, error) {
+	return switchboard.Entry{Mobile: "32470000001"}, "policy", true, nil
 }
 
 type stepDMs struct{}
@@ -94,7 +95,7 @@ func FuzzStepInputs(f *testing.F) {
 			t.Fatalf("accepted a malformed operation %+v from %+v", op, s)
 		}
 		switch op.Kind {
-		case "sim.activate", "sim.deactivate", "sim.reactivate", permissions.FMUSet:
+		case "sim.activate", "sim.deactivate", "sim.reactivate", switchboard.PermFMUSet:
 		default:
 			t.Fatalf("accepted kind %q from %+v", op.Kind, s)
 		}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 const m2mBase = "/m2m/1.0.0"
@@ -39,6 +41,20 @@ type Device struct {
 // String reads "ICCID 8932...".
 func (d Device) String() string {
 	return string(d.IdentifierType) + " " + d.Identifier
+}
+
+// Target returns the device as an operation keeps it: "iccid:8932...".
+func (d Device) Target() switchboard.Target {
+	return switchboard.Target{Type: switchboard.TargetType(strings.ToLower(string(d.IdentifierType))), ID: d.Identifier}
+}
+
+// TargetDevice returns the device an operation's target names; a target of
+// bare digits is a phone number.
+func TargetDevice(t switchboard.Target) Device {
+	if t.Type == "" {
+		return Device{Identifier: t.ID, IdentifierType: MSISDN}
+	}
+	return Device{Identifier: t.ID, IdentifierType: IdentifierType(strings.ToUpper(string(t.Type)))}
 }
 
 func checkDevice(op string, d Device) error {

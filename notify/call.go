@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
@@ -19,7 +20,7 @@ func (rc *Receiver) handleCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rc *Receiver) call(w http.ResponseWriter, r *http.Request) (int, string, error) {
-	op, err := rc.authenticate(r.Context(), r.PathValue("token"), "call.")
+	op, err := rc.authenticate(r.Context(), r.PathValue("token"), switchboard.CommandCall)
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -33,12 +34,12 @@ func (rc *Receiver) call(w http.ResponseWriter, r *http.Request) (int, string, e
 	}
 	// The token is the call's own, so a CDR that arrives before PlaceCall
 	// returned (no session stored yet) is this call's too.
-	if s := op.Params[state.ParamSession]; s != "" && !constantTimeEqual(s, cdr.SessionID) {
+	if s := op.Params.Session; s != "" && !constantTimeEqual(s, cdr.SessionID) {
 		return 0, op.ID, refuse(http.StatusNotFound, "session id is not this call's")
 	}
 	target := "call"
 	if len(op.Targets) > 0 {
-		target = op.Targets[0]
+		target = op.Targets[0].String()
 	}
 	result := state.Result{Target: target, OK: cdr.Answered(), Detail: render.CallResultText(op, cdr, rc.MaskNumbers), At: time.Now()}
 	if err := rc.record(r.Context(), op, result); err != nil {

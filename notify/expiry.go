@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -12,7 +13,7 @@ import (
 // ExpirerStore is the shared state the expiry sweeper needs.
 type ExpirerStore interface {
 	ClaimExpiries(ctx context.Context, now time.Time, n int, lease time.Duration) ([]string, error)
-	ExpireOperation(ctx context.Context, opID string, build func(state.Operation, []state.Result) []state.Outgoing) (state.Operation, bool, error)
+	ExpireOperation(ctx context.Context, opID string, build func(switchboard.Operation, []state.Result) []state.Outgoing) (switchboard.Operation, bool, error)
 	Audit(ctx context.Context, e state.AuditEntry) error
 }
 
@@ -71,7 +72,7 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 			return expired, err
 		}
 		for _, id := range ids {
-			op, ok, err := e.Store.ExpireOperation(ctx, id, func(op state.Operation, results []state.Result) []state.Outgoing {
+			op, ok, err := e.Store.ExpireOperation(ctx, id, func(op switchboard.Operation, results []state.Result) []state.Outgoing {
 				return e.notice(now, op, results)
 			})
 			if err != nil {
@@ -97,7 +98,7 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 // notice builds the messages that close an expired operation (see
 // render.ExpiryPosts). It returns nil for an operation not due at now (a
 // step confirmed meanwhile moved its deadline).
-func (e *Expirer) notice(now time.Time, op state.Operation, results []state.Result) []state.Outgoing {
+func (e *Expirer) notice(now time.Time, op switchboard.Operation, results []state.Result) []state.Outgoing {
 	if op.ExpiresAt.UnixMilli() > now.UnixMilli() {
 		return nil
 	}

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // handleFMU takes the results of an asynchronous FMU request. The URL ends
@@ -24,7 +24,7 @@ func (rc *Receiver) handleFMU(w http.ResponseWriter, r *http.Request) {
 
 func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, error) {
 	ctx := r.Context()
-	op, err := rc.authenticate(ctx, r.PathValue("token"), "fmu.")
+	op, err := rc.authenticate(ctx, r.PathValue("token"), switchboard.CommandFMU)
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -51,18 +51,18 @@ func (rc *Receiver) fmu(w http.ResponseWriter, r *http.Request) (int, string, er
 // they had come through the callback (a later callback with the same
 // results then changes nothing). It returns how many were about numbers of
 // the operation.
-func (rc *Receiver) RecordFMUResults(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error) {
+func (rc *Receiver) RecordFMUResults(ctx context.Context, op switchboard.Operation, results []enco.FMUResult) (int, error) {
 	return rc.recordFMU(ctx, op, results)
 }
 
-func (rc *Receiver) recordFMU(ctx context.Context, op state.Operation, results []enco.FMUResult) (int, error) {
-	targets := make(map[string]bool, len(op.Targets))
+func (rc *Receiver) recordFMU(ctx context.Context, op switchboard.Operation, results []enco.FMUResult) (int, error) {
+	targets := make(map[switchboard.Target]bool, len(op.Targets))
 	for _, t := range op.Targets {
 		targets[t] = true
 	}
 	recorded := 0
 	for _, res := range results {
-		target := "msisdn:" + normalDigits(res.MSISDN)
+		target := switchboard.Number(normalDigits(res.MSISDN))
 		if !targets[target] {
 			rc.log().Warn("FMU result for a number the operation did not ask about; ignored", "operation", op.ID)
 			continue

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/state"
+	"github.com/switchboard-bot/switchboard"
 )
 
 const (
@@ -13,7 +13,7 @@ const (
 )
 
 type cachedOp struct {
-	op    state.Operation
+	op    switchboard.Operation
 	until time.Time
 }
 
@@ -25,17 +25,17 @@ type opCache struct {
 	m  map[string]cachedOp
 }
 
-func (c *opCache) get(token string, now time.Time) (state.Operation, bool) {
+func (c *opCache) get(token string, now time.Time) (switchboard.Operation, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[token]
 	if !ok || now.After(e.until) {
-		return state.Operation{}, false
+		return switchboard.Operation{}, false
 	}
 	return e.op, true
 }
 
-func (c *opCache) put(token string, op state.Operation, now time.Time) {
+func (c *opCache) put(token string, op switchboard.Operation, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= opCacheMax {

@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
@@ -20,7 +20,7 @@ import (
 // ReceiverStore is the shared state the callback receiver needs.
 type ReceiverStore interface {
 	OperationForToken(ctx context.Context, token string) (string, bool, error)
-	Operation(ctx context.Context, id string) (state.Operation, bool, error)
+	Operation(ctx context.Context, id string) (switchboard.Operation, bool, error)
 	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
 	Park(ctx context.Context, opID string, payload []byte, ttl time.Duration, maxCount int) error
 	TakeParked(ctx context.Context, opID string) ([][]byte, error)
@@ -142,7 +142,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		return 0, "", refuse(http.StatusUnauthorized, "missing or wrong Authorization secret")
 	}
 	ctx := r.Context()
-	op, err := rc.authenticate(ctx, r.Header.Get("X-Callback-Token"), "sim.")
+	op, err := rc.authenticate(ctx, r.Header.Get("X-Callback-Token"), switchboard.CommandSIM)
 	if err != nil {
 		return 0, op.ID, err
 	}
@@ -154,7 +154,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 	if err != nil {
 		return 0, op.ID, refuse(http.StatusBadRequest, "malformed M2M result: %v", err)
 	}
-	switch tracking := op.Params[state.ParamTracking]; {
+	switch tracking := op.Params.Tracking; {
 	case tracking == "":
 		// The API call that caused this callback has not returned yet: keep
 		// it with the operation of the token that sent it until the tracking
@@ -174,7 +174,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		if err != nil {
 			return 0, op.ID, unavailable(err)
 		}
-		if ok && now.Params[state.ParamTracking] != "" {
+		if ok && now.Params.Tracking != "" {
 			rc.TrackingKnown(ctx, op.ID)
 		}
 		return http.StatusAccepted, op.ID, nil
@@ -188,43 +188,43 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 }
 
 // authenticate is the one authentication step of every kind of callback:
-// the token names exactly one operation, the operation is of the kind the
-// callback is for (kindPrefix), and it is still running (or done, so that a
-// late duplicate is answered as such and a new device is refused by the
-// store). Anything else records nothing: 401 without a token, 403 for an
+// the token names exactly one operation, the operation is of the command
+// the callback is for (switchboard.CommandSIM, …), and it is still running
+// (or done, so that a late duplicate is answered as such and a new device
+// is refused by the store). Anything else records nothing: 401 without a token, 403 for an
 // unknown token or another kind's, 410 for an operation that is gone,
 // failed, cancelled or expired.
-func (rc *Receiver) authenticate(ctx context.Context, token, kindPrefix string) (state.Operation, error) {
+func (rc *Receiver) authenticate(ctx context.Context, token, command string) (switchboard.Operation, error) {
 	if token == "" {
-		return state.Operation{}, refuse(http.StatusUnauthorized, "missing callback token")
+		return switchboard.Operation{}, refuse(http.StatusUnauthorized, "missing callback token")
 	}
 	op, cached := rc.ops.get(token, time.Now())
 	if !cached {
 		opID, ok, err := rc.Store.OperationForToken(ctx, token)
 		if err != nil {
-			return state.Operation{}, unavailable(err)
+			return switchboard.Operation{}, unavailable(err)
 		}
 		if !ok {
-			return state.Operation{}, refuse(http.StatusForbidden, "callback token matches no operation")
+			return switchboard.Operation{}, refuse(http.StatusForbidden, "callback token matches no operation")
 		}
 		op, ok, err = rc.Store.Operation(ctx, opID)
 		switch {
 		case err != nil:
-			return state.Operation{ID: opID}, unavailable(err)
+			return switchboard.Operation{ID: opID}, unavailable(err)
 		case !ok:
-			return state.Operation{ID: opID}, refuse(http.StatusGone, "operation expired")
+			return switchboard.Operation{ID: opID}, refuse(http.StatusGone, "operation expired")
 		}
 	}
 	switch {
-	case !strings.HasPrefix(op.Kind, kindPrefix):
+	case switchboard.CommandOf(op.Kind) != command:
 		return op, refuse(http.StatusForbidden, "callback token belongs to a %s operation", op.Kind)
-	case op.Status != state.StatusRunning && op.Status != state.StatusDone:
+	case op.Status != switchboard.StatusRunning && op.Status != switchboard.StatusDone:
 		return op, refuse(http.StatusGone, "operation is %s", orText(op.Status, "not started"))
 	}
 	// An M2M operation's fields stop changing once its tracking number is
 	// known, so any replica may keep a copy for a while; its status may
 	// change, but the store checks that again when it records.
-	if !cached && op.Params[state.ParamTracking] != "" {
+	if !cached && op.Params.Tracking != "" {
 		rc.ops.put(token, op, time.Now())
 	}
 	return op, nil
@@ -252,7 +252,7 @@ func (rc *Receiver) TrackingKnown(ctx context.Context, opID string) {
 		rc.log().Warn("parked callbacks outlived their operation; dropped", "operation", opID, "count", len(parked))
 		return
 	}
-	tracking := op.Params[state.ParamTracking]
+	tracking := op.Params.Tracking
 	for i, body := range parked {
 		res, err := enco.DecodeM2MResult(body)
 		if err != nil {
@@ -279,7 +279,7 @@ func (rc *Receiver) TrackingKnown(ctx context.Context, opID string) {
 
 // recordParked records a parked callback, trying again a few times while
 // the state store fails: EnCo was told 202 for it and will not send it again.
-func (rc *Receiver) recordParked(ctx context.Context, op state.Operation, res enco.M2MResult) error {
+func (rc *Receiver) recordParked(ctx context.Context, op switchboard.Operation, res enco.M2MResult) error {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := rc.recordM2M(ctx, op, res)
@@ -306,7 +306,7 @@ func (rc *Receiver) repark(ctx context.Context, opID string, bodies [][]byte, ca
 }
 
 // recordM2M records what EnCo reported for one card of an M2M operation.
-func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.M2MResult) error {
+func (rc *Receiver) recordM2M(ctx context.Context, op switchboard.Operation, res enco.M2MResult) error {
 	return rc.record(ctx, op, render.M2MResult(op, res, rc.MaskNumbers))
 }
 
@@ -314,7 +314,7 @@ func (rc *Receiver) recordM2M(ctx context.Context, op state.Operation, res enco.
 // step, queues the posts it causes (the reply in the thread, the parent's
 // progress, the copy for the notification channel and, with the last
 // result, the summary) and appends its line to the audit trail.
-func (rc *Receiver) record(ctx context.Context, op state.Operation, result state.Result) error {
+func (rc *Receiver) record(ctx context.Context, op switchboard.Operation, result state.Result) error {
 	fx := render.ResultPosts(op, result, render.PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
 	fx.Audit = &state.AuditEntry{At: result.At, UserID: op.UserID, Command: op.Kind, Decision: "callback result", OperationID: op.ID, Detail: fmt.Sprintf("%s ok=%t", result.Target, result.OK)}
 	p, err := rc.Store.RecordResult(ctx, op.ID, result, fx)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -34,10 +35,14 @@ func BenchmarkReceiveM2M(b *testing.B) {
 		b.Fatal(err)
 	}
 	const token, tracking, secret = "bench-token", "717ccaa0-0000-4000-8000-000000000001", "bench-secret"
-	op := state.Operation{
+	targets := make([]switchboard.Target, 1000)
+	for i := range targets {
+		targets[i] = switchboard.Number(fmt.Sprintf("324710%05d", i))
+	}
+	op := switchboard.Operation{
 		ID: id, Kind: "sim.deactivate", UserID: "U1", ChannelID: "C1", ThreadTS: "1700000000.000100",
-		Expected: 1 << 30, Targets: make([]string, 1000), Status: state.StatusRunning,
-		Params: map[string]string{"tracking": tracking, "action": "deactivation", "title": "deactivate 1000 cards"},
+		Expected: 1 << 30, Targets: targets, Status: switchboard.StatusRunning,
+		Params: switchboard.Params{Tracking: tracking, Action: "deactivation", Title: "deactivate 1000 cards"},
 	}
 	if err := store.CreateOperation(ctx, op, time.Hour); err != nil {
 		b.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -48,19 +49,23 @@ func newReceiverRig(t *testing.T) *receiverRig {
 
 // operation stores a running operation of kind with targets and binds a
 // fresh callback token to it, which it returns.
-func (g *receiverRig) operation(kind string, params map[string]string, targets ...string) (state.Operation, string) {
+func (g *receiverRig) operation(kind string, params switchboard.Params, targets ...string) (switchboard.Operation, string) {
 	g.t.Helper()
 	ctx := context.Background()
 	id, err := state.NewID()
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	if params == nil {
-		params = map[string]string{}
+	params.Title = kind + " test"
+	op := switchboard.Operation{ID: id, Kind: kind, UserID: "U1", ChannelID: "C1", ThreadTS: "1700000000.000100",
+		Expected: len(targets), Status: switchboard.StatusRunning, Params: params}
+	for _, s := range targets {
+		t, err := switchboard.ParseTarget(s)
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		op.Targets = append(op.Targets, t)
 	}
-	params["title"] = kind + " test"
-	op := state.Operation{ID: id, Kind: kind, UserID: "U1", ChannelID: "C1", ThreadTS: "1700000000.000100",
-		Targets: targets, Expected: len(targets), Status: state.StatusRunning, Params: params}
 	if err := g.store.CreateOperation(ctx, op, time.Hour); err != nil {
 		g.t.Fatal(err)
 	}
@@ -73,14 +78,14 @@ func (g *receiverRig) operation(kind string, params map[string]string, targets .
 
 func (g *receiverRig) setStatus(id, status string) {
 	g.t.Helper()
-	if _, err := g.store.UpdateOperation(context.Background(), id, func(o *state.Operation) error { o.Status = status; return nil }); err != nil {
+	if _, err := g.store.UpdateOperation(context.Background(), id, func(o *switchboard.Operation) error { o.Status = status; return nil }); err != nil {
 		g.t.Fatal(err)
 	}
 }
 
 func (g *receiverRig) setTracking(id, tracking string) {
 	g.t.Helper()
-	if _, err := g.store.UpdateOperation(context.Background(), id, func(o *state.Operation) error { o.Params[state.ParamTracking] = tracking; return nil }); err != nil {
+	if _, err := g.store.UpdateOperation(context.Background(), id, func(o *switchboard.Operation) error { o.Params.Tracking = tracking; return nil }); err != nil {
 		g.t.Fatal(err)
 	}
 }
@@ -156,8 +161,8 @@ func (g *receiverRig) status(opID string) string {
 // the sender's operation and never reaches the other one.
 func TestParkedCallbackReachesOnlyTheOperationOfItsToken(t *testing.T) {
 	g := newReceiverRig(t)
-	victim, _ := g.operation("sim.terminate", map[string]string{state.ParamTracking: "TN-VICTIM", "action": "termination"}, "msisdn:32470000001")
-	attacker, attackerToken := g.operation("sim.activate", map[string]string{"action": "activation"}, "msisdn:32470000002")
+	victim, _ := g.operation("sim.terminate", switchboard.Params{Tracking: "TN-VICTIM", Action: "termination"}, "msisdn:32470000001")
+	attacker, attackerToken := g.operation("sim.activate", switchboard.Params{Action: "activation"}, "msisdn:32470000002")
 
 	if got := g.m2m(attackerToken, "TN-VICTIM", "8932000000000000001", "Success", "forged"); got != http.StatusAccepted {
 		t.Fatalf("early callback: got %d, want 202 (parked)", got)
@@ -178,7 +183,7 @@ func TestParkedCallbackReachesOnlyTheOperationOfItsToken(t *testing.T) {
 	}
 
 	// The sender's own early callback is delivered once its number is known.
-	own, ownToken := g.operation("sim.activate", map[string]string{"action": "activation"}, "msisdn:32470000003")
+	own, ownToken := g.operation("sim.activate", switchboard.Params{Action: "activation"}, "msisdn:32470000003")
 	if got := g.m2m(ownToken, "TN-OWN", "8932000000000000003", "Success", ""); got != http.StatusAccepted {
 		t.Fatalf("own early callback: got %d, want 202", got)
 	}
@@ -192,7 +197,7 @@ func TestParkedCallbackReachesOnlyTheOperationOfItsToken(t *testing.T) {
 // An operation holds at most as many early callbacks as it has targets.
 func TestParkingIsBoundedPerOperation(t *testing.T) {
 	g := newReceiverRig(t)
-	_, token := g.operation("sim.deactivate", map[string]string{"action": "deactivation"}, "msisdn:32470000001")
+	_, token := g.operation("sim.deactivate", switchboard.Params{Action: "deactivation"}, "msisdn:32470000001")
 	filler := strings.Repeat("x", 60<<10)
 	codes := make([]int, 0, 5)
 	for i := range 5 {
@@ -219,8 +224,8 @@ func TestParkingIsBoundedPerOperation(t *testing.T) {
 // operation must be of the callback's kind and still running.
 func TestCallbacksNeedARunningOperationOfTheirKind(t *testing.T) {
 	g := newReceiverRig(t)
-	_, fmuToken := g.operation("fmu.read", nil, "msisdn:32470000001")
-	_, callToken := g.operation("call.self", nil, "32470000009")
+	_, fmuToken := g.operation("fmu.read", switchboard.Params{}, "msisdn:32470000001")
+	_, callToken := g.operation("call.self", switchboard.Params{}, "32470000009")
 	cdr := `{"sessionId":"S1","origin":"32470000008","destination":"32470000009","callDuration":5,"callReleaseInfo":"Leg2-200-Normal"}`
 	fmu := `[{"msisdn":"32470000001","status":"PRIVATE","isError":false}]`
 	tests := []struct {
@@ -240,25 +245,25 @@ func TestCallbacksNeedARunningOperationOfTheirKind(t *testing.T) {
 			return PathFMU + callToken, nil, fmu, ""
 		}, http.StatusForbidden},
 		{"M2M callback on an expired operation", func() (string, map[string]string, string, string) {
-			op, token := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-E", "action": "deactivation"}, "msisdn:32470000001")
-			g.setStatus(op.ID, state.StatusExpired)
+			op, token := g.operation("sim.deactivate", switchboard.Params{Tracking: "TN-E", Action: "deactivation"}, "msisdn:32470000001")
+			g.setStatus(op.ID, switchboard.StatusExpired)
 			return PathM2M, m2mHeader(token),
 				`{"trackingNumber":"TN-E","device":{"identifier":"8932000000000000001","identifierType":"ICCID"},"resultStatus":"Success"}`, op.ID
 		}, http.StatusGone},
 		{"M2M callback on a failed operation", func() (string, map[string]string, string, string) {
-			op, token := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-F", "action": "deactivation"}, "msisdn:32470000001")
-			g.setStatus(op.ID, state.StatusFailed)
+			op, token := g.operation("sim.deactivate", switchboard.Params{Tracking: "TN-F", Action: "deactivation"}, "msisdn:32470000001")
+			g.setStatus(op.ID, switchboard.StatusFailed)
 			return PathM2M, m2mHeader(token),
 				`{"trackingNumber":"TN-F","device":{"identifier":"8932000000000000001","identifierType":"ICCID"},"resultStatus":"Success"}`, op.ID
 		}, http.StatusGone},
 		{"FMU callback on a failed operation", func() (string, map[string]string, string, string) {
-			op, token := g.operation("fmu.read", nil, "msisdn:32470000001")
-			g.setStatus(op.ID, state.StatusFailed)
+			op, token := g.operation("fmu.read", switchboard.Params{}, "msisdn:32470000001")
+			g.setStatus(op.ID, switchboard.StatusFailed)
 			return PathFMU + token, nil, fmu, op.ID
 		}, http.StatusGone},
 		{"CDR on an expired call", func() (string, map[string]string, string, string) {
-			op, token := g.operation("call.self", nil, "32470000009")
-			g.setStatus(op.ID, state.StatusExpired)
+			op, token := g.operation("call.self", switchboard.Params{}, "32470000009")
+			g.setStatus(op.ID, switchboard.StatusExpired)
 			return PathCall + token, nil, cdr, op.ID
 		}, http.StatusGone},
 	}
@@ -285,11 +290,11 @@ func TestCallbacksNeedARunningOperationOfTheirKind(t *testing.T) {
 // nothing; the operation was marked done by its last result.
 func TestExtraDevicesOnACompleteOperationAreRefused(t *testing.T) {
 	g := newReceiverRig(t)
-	op, token := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-1", "action": "deactivation"}, "msisdn:32470000001")
+	op, token := g.operation("sim.deactivate", switchboard.Params{Tracking: "TN-1", Action: "deactivation"}, "msisdn:32470000001")
 	if got := g.m2m(token, "TN-1", "8932000000000000001", "Success", ""); got != http.StatusOK {
 		t.Fatalf("the card's callback: got %d, want 200", got)
 	}
-	if got := g.status(op.ID); got != state.StatusDone {
+	if got := g.status(op.ID); got != switchboard.StatusDone {
 		t.Errorf("status after the only result: got %q, want done", got)
 	}
 	posts := len(g.queuedTexts())
@@ -316,7 +321,7 @@ func TestResultNamesTheNumberAndTheICCID(t *testing.T) {
 	g := newReceiverRig(t)
 	for _, status := range []string{"Success", "Failed"} {
 		t.Run(status, func(t *testing.T) {
-			op, token := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-" + status, "action": "deactivation"}, "msisdn:32470123456")
+			op, token := g.operation("sim.deactivate", switchboard.Params{Tracking: "TN-" + status, Action: "deactivation"}, "msisdn:32470123456")
 			if got := g.m2m(token, "TN-"+status, "8932000000000000042", status, "state does not allow it"); got != http.StatusOK {
 				t.Fatalf("callback: got %d, want 200", got)
 			}
@@ -342,17 +347,17 @@ func TestEnCoTextIsEscapedInPosts(t *testing.T) {
 	const escaped = "&lt;!channel&gt; &lt;http://evil.example|click here&gt; &amp; more"
 	g := newReceiverRig(t)
 
-	fmuOp, fmuToken := g.operation("fmu.set", map[string]string{state.ParamProfile: "PRIVATE"}, "msisdn:32470000001", "msisdn:32470000002")
+	fmuOp, fmuToken := g.operation("fmu.set", switchboard.Params{Profile: "PRIVATE"}, "msisdn:32470000001", "msisdn:32470000002")
 	body := fmt.Sprintf(`[{"msisdn":"32470000001","success":false,"error":%q}]`, evil)
 	if got := g.post(PathFMU+fmuToken, nil, body); got != http.StatusOK {
 		t.Fatalf("FMU callback: got %d, want 200", got)
 	}
-	callOp, callToken := g.operation("call.self", nil, "32470000009")
+	callOp, callToken := g.operation("call.self", switchboard.Params{}, "32470000009")
 	cdr := fmt.Sprintf(`{"sessionId":"S<@U1>","origin":"32470000008","destination":"32470000009","callDuration":0,"callReleaseInfo":%q}`, evil)
 	if got := g.post(PathCall+callToken, nil, cdr); got != http.StatusOK {
 		t.Fatalf("CDR: got %d, want 200", got)
 	}
-	m2mOp, m2mToken := g.operation("sim.deactivate", map[string]string{state.ParamTracking: "TN-X", "action": "deactivation"}, "msisdn:32470000001", "msisdn:32470000002")
+	m2mOp, m2mToken := g.operation("sim.deactivate", switchboard.Params{Tracking: "TN-X", Action: "deactivation"}, "msisdn:32470000001", "msisdn:32470000002")
 	body = fmt.Sprintf(`{"trackingNumber":"TN-X","device":{"identifier":"<!here>","identifierType":"ICCID"},"resultStatus":%q,"messages":[%q]}`, "<!everyone>", evil)
 	if got := g.post(PathM2M, m2mHeader(m2mToken), body); got != http.StatusOK {
 		t.Fatalf("M2M callback: got %d, want 200", got)
@@ -392,7 +397,7 @@ func (failingRecords) RecordResult(context.Context, string, state.Result, state.
 // the store fails while it is delivered, it must stay parked, not be lost.
 func TestParkedCallbackSurvivesAStoreFailureWhenDelivered(t *testing.T) {
 	g := newReceiverRig(t)
-	op, token := g.operation("sim.activate", map[string]string{"action": "activation"}, "msisdn:32470000003")
+	op, token := g.operation("sim.activate", switchboard.Params{Action: "activation"}, "msisdn:32470000003")
 	if got := g.m2m(token, "TN-OWN", "8932000000000000003", "Success", ""); got != http.StatusAccepted {
 		t.Fatalf("early callback: got %d, want 202", got)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // DefaultGroupTTL is how long a [Checker] trusts the members it fetched for a
@@ -118,7 +120,7 @@ func (c *Checker) RequiresApproval(permission string) bool {
 // the command the permission belongs to (sim.deactivate: /sim). See
 // CheckCommand.
 func (c *Checker) Check(ctx context.Context, userID, channelID, permission string) Decision {
-	return c.CheckCommand(ctx, userID, channelID, commandOf(permission), permission)
+	return c.CheckCommand(ctx, userID, channelID, switchboard.CommandOf(permission), permission)
 }
 
 // CheckCommand decides whether userID may use permission in channelID while
@@ -137,7 +139,7 @@ func (c *Checker) CheckCommand(ctx context.Context, userID, channelID, command, 
 // Channel allow-lists say where a slash command may be typed, so they do not
 // apply there; everything else does.
 func (c *Checker) CheckOffChannel(ctx context.Context, userID, permission string) Decision {
-	return c.check(ctx, userID, "", commandOf(permission), permission, false)
+	return c.check(ctx, userID, "", switchboard.CommandOf(permission), permission, false)
 }
 
 func (c *Checker) check(ctx context.Context, userID, channelID, command, permission string, inChannel bool) Decision {

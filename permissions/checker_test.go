@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // checkPolicy covers every way to hold a permission.
@@ -85,38 +87,38 @@ func TestCheck(t *testing.T) {
 		rule       string
 		message    string // substring; only checked when set
 	}{
-		{"direct exact", "U0AAAAAAA", "C0OPS0000", SIMRead, true,
+		{"direct exact", "U0AAAAAAA", "C0OPS0000", switchboard.PermSIMRead, true,
 			`role "sim-operators" grants "sim.read" (member as U0AAAAAAA)`, ""},
-		{"group exact", "U0GROUPED", "C0OPS0001", SIMActivate, true,
+		{"group exact", "U0GROUPED", "C0OPS0001", switchboard.PermSIMActivate, true,
 			`role "sim-operators" grants "sim.activate" (member via group S0BBBBBBB)`, ""},
-		{"everyone", "U0NOBODY0", "C0RANDOM0", FMUSelf, true,
+		{"everyone", "U0NOBODY0", "C0RANDOM0", switchboard.PermFMUSelf, true,
 			`role "everyone" grants "fmu.self" (member via "*")`, ""},
-		{"prefix", "U0ADMIN00", "C0OPS0000", SIMTerminate, true,
+		{"prefix", "U0ADMIN00", "C0OPS0000", switchboard.PermSIMTerminate, true,
 			`role "sim-admins" grants "sim.*" (member as U0ADMIN00)`, ""},
-		{"star grants everything", "W0ROOT000", "C0RANDOM0", DirectoryAdmin, true,
+		{"star grants everything", "W0ROOT000", "C0RANDOM0", switchboard.PermDirectoryAdmin, true,
 			`role "root" grants "*" (member as W0ROOT000)`, ""},
-		{"group of another role", "U0FLEET00", "C0RANDOM0", FMUSet, true,
+		{"group of another role", "U0FLEET00", "C0RANDOM0", switchboard.PermFMUSet, true,
 			`role "fleet" grants "fmu.set" (member via group S0FLEET00)`, ""},
-		{"no role", "U0NOBODY0", "C0OPS0000", SIMTerminate, false,
+		{"no role", "U0NOBODY0", "C0OPS0000", switchboard.PermSIMTerminate, false,
 			`no role grants "sim.terminate" to U0NOBODY0`,
 			"You don't have permission sim.terminate. Ask an admin to add you to a role that grants it (roles with it: sim-admins, root)."},
-		{"role without this permission", "U0AAAAAAA", "C0OPS0000", SIMTerminate, false,
+		{"role without this permission", "U0AAAAAAA", "C0OPS0000", switchboard.PermSIMTerminate, false,
 			`no role grants "sim.terminate" to U0AAAAAAA`, "roles with it: sim-admins, root"},
-		{"group member without this permission", "U0GROUPED", "C0OPS0000", FMUSet, false,
+		{"group member without this permission", "U0GROUPED", "C0OPS0000", switchboard.PermFMUSet, false,
 			`no role grants "fmu.set" to U0GROUPED`, "roles with it: root, fleet"},
-		{"channel outside the allow-list", "U0ADMIN00", "C0RANDOM0", SIMRead, false,
+		{"channel outside the allow-list", "U0ADMIN00", "C0RANDOM0", switchboard.PermSIMRead, false,
 			"channel C0RANDOM0 not in allow-list for /sim", "/sim works only in <#C0OPS0000> or <#C0OPS0001>."},
-		{"allow-list applies to star role", "W0ROOT000", "C0RANDOM0", SIMTerminate, false,
+		{"allow-list applies to star role", "W0ROOT000", "C0RANDOM0", switchboard.PermSIMTerminate, false,
 			"channel C0RANDOM0 not in allow-list for /sim", "/sim works only in"},
-		{"no channel with an allow-list", "U0ADMIN00", "", SIMRead, false,
+		{"no channel with an allow-list", "U0ADMIN00", "", switchboard.PermSIMRead, false,
 			"channel (none) not in allow-list for /sim", "/sim works only in"},
-		{"command without allow-list", "U0AAAAAAA", "", FMUSelf, true,
+		{"command without allow-list", "U0AAAAAAA", "", switchboard.PermFMUSelf, true,
 			`role "everyone" grants "fmu.self" (member via "*")`, ""},
 		{"unknown permission", "W0ROOT000", "C0OPS0000", "sim.explode", false,
 			`unknown permission "sim.explode"`, "not covered"},
 		{"pattern is not a permission", "W0ROOT000", "C0OPS0000", "sim.*", false,
 			`unknown permission "sim.*"`, ""},
-		{"no user", "", "C0OPS0000", FMUSelf, false, "no user ID", ""},
+		{"no user", "", "C0OPS0000", switchboard.PermFMUSelf, false, "no user ID", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,7 +144,7 @@ func TestCheck(t *testing.T) {
 
 func TestCheckNoRoleGrantsIt(t *testing.T) {
 	c := NewChecker(mustParse(t, designExample), nil)
-	d := c.Check(t.Context(), "U0AAAAAAA", "C0OPS0000", SIMTerminate)
+	d := c.Check(t.Context(), "U0AAAAAAA", "C0OPS0000", switchboard.PermSIMTerminate)
 	if d.Allowed {
 		t.Fatalf("Allowed: got true, want false")
 	}
@@ -181,10 +183,10 @@ func TestCheckGroupLookupFailing(t *testing.T) {
 		wantCalls  int64
 		message    string
 	}{
-		{"direct grant needs no Slack", "U0AAAAAAA", SIMRead, true, 0, ""},
-		{"star grant needs no Slack", "U0GROUPED", FMUSelf, true, 0, ""},
-		{"group-only grant is denied", "U0GROUPED", SIMActivate, false, 1, "try again"},
-		{"failures are not cached", "U0GROUPED", SIMActivate, false, 1, "try again"},
+		{"direct grant needs no Slack", "U0AAAAAAA", switchboard.PermSIMRead, true, 0, ""},
+		{"star grant needs no Slack", "U0GROUPED", switchboard.PermFMUSelf, true, 0, ""},
+		{"group-only grant is denied", "U0GROUPED", switchboard.PermSIMActivate, false, 1, "try again"},
+		{"failures are not cached", "U0GROUPED", switchboard.PermSIMActivate, false, 1, "try again"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,10 +210,10 @@ func TestCheckGroupLookupFailing(t *testing.T) {
 
 func TestCheckWithoutGroupResolver(t *testing.T) {
 	c := NewChecker(mustParse(t, checkPolicy), nil)
-	if d := c.Check(t.Context(), "U0AAAAAAA", "C0OPS0000", SIMRead); !d.Allowed {
+	if d := c.Check(t.Context(), "U0AAAAAAA", "C0OPS0000", switchboard.PermSIMRead); !d.Allowed {
 		t.Errorf("direct grant without resolver: got denied (%q), want allowed", d.Rule)
 	}
-	d := c.Check(t.Context(), "U0GROUPED", "C0OPS0000", SIMRead)
+	d := c.Check(t.Context(), "U0GROUPED", "C0OPS0000", switchboard.PermSIMRead)
 	if d.Allowed {
 		t.Fatalf("group grant without resolver: got allowed, want denied")
 	}
@@ -238,7 +240,7 @@ func TestCheckGroupCache(t *testing.T) {
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			clock.Advance(s.advance)
-			if d := c.Check(t.Context(), "U0GROUPED", "C0OPS0000", SIMRead); !d.Allowed {
+			if d := c.Check(t.Context(), "U0GROUPED", "C0OPS0000", switchboard.PermSIMRead); !d.Allowed {
 				t.Fatalf("Allowed: got false (%q), want true", d.Rule)
 			}
 			if got := groups.calls.Load(); got != s.wantCalls {
@@ -265,7 +267,7 @@ func TestCheckCoalescesGroupLookups(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			results <- c.Check(t.Context(), "U0GROUPED", "C0OPS0000", SIMRead)
+			results <- c.Check(t.Context(), "U0GROUPED", "C0OPS0000", switchboard.PermSIMRead)
 		})
 	}
 	// Every check but the one calling Slack must be waiting on that call.
@@ -300,7 +302,7 @@ func TestCheckWaiterHonoursItsContext(t *testing.T) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer close(release) // before waiting for the check that holds the lookup
-	wg.Go(func() { c.Check(t.Context(), "U0GROUPED", "C0OPS0000", SIMRead) })
+	wg.Go(func() { c.Check(t.Context(), "U0GROUPED", "C0OPS0000", switchboard.PermSIMRead) })
 	waitFor(t, func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -309,7 +311,7 @@ func TestCheckWaiterHonoursItsContext(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	d := c.Check(ctx, "U0GROUPED", "C0OPS0000", SIMRead)
+	d := c.Check(ctx, "U0GROUPED", "C0OPS0000", switchboard.PermSIMRead)
 	if d.Allowed {
 		t.Fatalf("Allowed with a cancelled context: got true, want false")
 	}
@@ -327,12 +329,12 @@ func TestCheckConcurrent(t *testing.T) {
 		user, channel, permission string
 		allowed                   bool
 	}{
-		{"U0AAAAAAA", "C0OPS0000", SIMRead, true},
-		{"U0GROUPED", "C0OPS0001", SIMDeactivate, true},
-		{"U0FLEET00", "C0RANDOM0", FMURead, true},
-		{"U0NOBODY0", "C0OPS0000", SIMRead, false},
-		{"U0GROUPED", "C0RANDOM0", SIMRead, false},
-		{"U0FLEET00", "C0RANDOM0", FMUSelf, true},
+		{"U0AAAAAAA", "C0OPS0000", switchboard.PermSIMRead, true},
+		{"U0GROUPED", "C0OPS0001", switchboard.PermSIMDeactivate, true},
+		{"U0FLEET00", "C0RANDOM0", switchboard.PermFMURead, true},
+		{"U0NOBODY0", "C0OPS0000", switchboard.PermSIMRead, false},
+		{"U0GROUPED", "C0RANDOM0", switchboard.PermSIMRead, false},
+		{"U0FLEET00", "C0RANDOM0", switchboard.PermFMUSelf, true},
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64*len(cases))
@@ -347,7 +349,7 @@ func TestCheckConcurrent(t *testing.T) {
 					errs <- fmt.Errorf("Check(%s, %s, %s): got allowed=%t, want %t (%s)", tc.user, tc.channel, tc.permission, d.Allowed, tc.allowed, d.Rule)
 				}
 			}
-			if _, err := c.Holders(t.Context(), SIMRead); err != nil {
+			if _, err := c.Holders(t.Context(), switchboard.PermSIMRead); err != nil {
 				errs <- fmt.Errorf("Holders: %w", err)
 			}
 		})
@@ -365,9 +367,9 @@ func TestHolders(t *testing.T) {
 		permission string
 		want       []string
 	}{
-		{SIMTerminate, []string{"U0ADMIN00", "W0ROOT000"}},
-		{SIMRead, []string{"U0AAAAAAA", "U0ADMIN00", "U0GROUPED", "U0OTHER00", "W0ROOT000"}},
-		{FMUSelf, []string{"*", "W0ROOT000"}},
+		{switchboard.PermSIMTerminate, []string{"U0ADMIN00", "W0ROOT000"}},
+		{switchboard.PermSIMRead, []string{"U0AAAAAAA", "U0ADMIN00", "U0GROUPED", "U0OTHER00", "W0ROOT000"}},
+		{switchboard.PermFMUSelf, []string{"*", "W0ROOT000"}},
 		{"sim.explode", nil},
 	}
 	for _, tt := range tests {
@@ -388,7 +390,7 @@ func TestHoldersGroupFailure(t *testing.T) {
 		return nil, errors.New("slack: ratelimited")
 	}}
 	c := NewChecker(mustParse(t, checkPolicy), groups)
-	got, err := c.Holders(t.Context(), SIMRead)
+	got, err := c.Holders(t.Context(), switchboard.PermSIMRead)
 	if err == nil {
 		t.Fatalf("Holders: got %v and no error, want an error", got)
 	}
@@ -403,9 +405,9 @@ func TestCheckerRequiresApproval(t *testing.T) {
 		permission string
 		want       bool
 	}{
-		{SIMTerminate, true},
-		{SIMDeactivate, false},
-		{NumberRelease, false},
+		{switchboard.PermSIMTerminate, true},
+		{switchboard.PermSIMDeactivate, false},
+		{switchboard.PermNumberRelease, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.permission, func(t *testing.T) {
@@ -453,13 +455,13 @@ channels:
 		channel, command, permission string
 		want                         bool
 	}{
-		{"/sim audit in the sim channel", "C0OPS0000", "/sim", AuditRead, true},
-		{"/sim audit elsewhere", "C0ELSE000", "/sim", AuditRead, false},
-		{"/sim audit in the fmu channel", "C0OPS0001", "/sim", AuditRead, false},
-		{"/fmu link in the fmu channel", "C0OPS0001", "/fmu", DirectoryAdmin, true},
-		{"/fmu link elsewhere", "C0ELSE000", "/fmu", DirectoryAdmin, false},
-		{"/number anywhere", "C0ELSE000", "/number", NumberRead, true},
-		{"command without its slash", "C0ELSE000", "sim", SIMRead, false},
+		{"/sim audit in the sim channel", "C0OPS0000", "/sim", switchboard.PermAuditRead, true},
+		{"/sim audit elsewhere", "C0ELSE000", "/sim", switchboard.PermAuditRead, false},
+		{"/sim audit in the fmu channel", "C0OPS0001", "/sim", switchboard.PermAuditRead, false},
+		{"/fmu link in the fmu channel", "C0OPS0001", "/fmu", switchboard.PermDirectoryAdmin, true},
+		{"/fmu link elsewhere", "C0ELSE000", "/fmu", switchboard.PermDirectoryAdmin, false},
+		{"/number anywhere", "C0ELSE000", "/number", switchboard.PermNumberRead, true},
+		{"command without its slash", "C0ELSE000", "sim", switchboard.PermSIMRead, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -494,13 +496,13 @@ channels:
 `)
 	c := NewChecker(p, nil)
 	ctx := context.Background()
-	if d := c.CheckCommand(ctx, "U0STAFF01", "", "/fmu", FMUSelf); d.Allowed {
+	if d := c.CheckCommand(ctx, "U0STAFF01", "", "/fmu", switchboard.PermFMUSelf); d.Allowed {
 		t.Errorf("CheckCommand with no channel = allowed, want the allow-list to refuse a slash command outside C0OPS0001")
 	}
-	if d := c.CheckOffChannel(ctx, "U0STAFF01", FMUSelf); !d.Allowed {
+	if d := c.CheckOffChannel(ctx, "U0STAFF01", switchboard.PermFMUSelf); !d.Allowed {
 		t.Errorf("CheckOffChannel(fmu.self) = refused (%s), want allowed: the allow-list is for typed commands", d.Rule)
 	}
-	if d := c.CheckOffChannel(ctx, "U0STAFF01", FMUSet); d.Allowed {
+	if d := c.CheckOffChannel(ctx, "U0STAFF01", switchboard.PermFMUSet); d.Allowed {
 		t.Errorf("CheckOffChannel(fmu.set) = allowed, want the roles still to refuse it")
 	}
 }

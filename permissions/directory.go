@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // Where a directory entry came from, as returned by [Directory.Lookup].
@@ -19,17 +21,10 @@ const (
 // a country code.
 const profileRegion = "BE"
 
-// Entry is a person's numbers in E.164 digits without the +; either may be
-// empty.
-type Entry struct {
-	Mobile string
-	Fixed  string
-}
-
 // DirectoryStore holds the directory entries set by directory admins. A
-// missing entry is (Entry{}, false, nil).
+// missing entry is (switchboard.Entry{}, false, nil).
 type DirectoryStore interface {
-	DirectoryEntry(ctx context.Context, userID string) (Entry, bool, error)
+	DirectoryEntry(ctx context.Context, userID string) (switchboard.Entry, bool, error)
 }
 
 // ProfilePhones reads the phone number a person typed in their Slack profile
@@ -60,11 +55,11 @@ func NewDirectory(p *Policy, store DirectoryStore, phones ProfilePhones) *Direct
 // Slack profile phone is used only when the policy sets trust_profile_phone
 // and neither has an entry. A profile phone that is not a valid number is
 // treated as absent. ok is false when no source has the user.
-func (d *Directory) Lookup(ctx context.Context, userID string) (e Entry, source string, ok bool, err error) {
+func (d *Directory) Lookup(ctx context.Context, userID string) (e switchboard.Entry, source string, ok bool, err error) {
 	if d.store != nil {
 		e, ok, err := d.store.DirectoryEntry(ctx, userID)
 		if err != nil {
-			return Entry{}, "", false, fmt.Errorf("directory lookup %s: %w", userID, err)
+			return switchboard.Entry{}, "", false, fmt.Errorf("directory lookup %s: %w", userID, err)
 		}
 		if ok {
 			return e, SourceAdmin, true, nil
@@ -74,41 +69,41 @@ func (d *Directory) Lookup(ctx context.Context, userID string) (e Entry, source 
 		return e, SourcePolicy, true, nil
 	}
 	if !d.policy.trustProfilePhone || d.phones == nil {
-		return Entry{}, "", false, nil
+		return switchboard.Entry{}, "", false, nil
 	}
 	raw, err := d.phones.ProfilePhone(ctx, userID)
 	if err != nil {
-		return Entry{}, "", false, fmt.Errorf("directory lookup %s: profile phone: %w", userID, err)
+		return switchboard.Entry{}, "", false, fmt.Errorf("directory lookup %s: profile phone: %w", userID, err)
 	}
 	e, ok = profileEntry(raw)
 	if !ok {
-		return Entry{}, "", false, nil
+		return switchboard.Entry{}, "", false, nil
 	}
 	return e, SourceProfile, true, nil
 }
 
 // profileEntry normalises a profile phone ("+32 470 12 34 56", "0470 12 34
 // 56") to E.164 digits and files it as mobile or fixed by its number type.
-func profileEntry(raw string) (Entry, bool) {
+func profileEntry(raw string) (switchboard.Entry, bool) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return Entry{}, false
+		return switchboard.Entry{}, false
 	}
 	num, err := phonenumbers.Parse(raw, profileRegion)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return Entry{}, false
+		return switchboard.Entry{}, false
 	}
 	digits := strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+")
 	switch phonenumbers.GetNumberType(num) {
 	case phonenumbers.MOBILE:
-		return Entry{Mobile: digits}, true
+		return switchboard.Entry{Mobile: digits}, true
 	case phonenumbers.FIXED_LINE, phonenumbers.VOIP:
-		return Entry{Fixed: digits}, true
+		return switchboard.Entry{Fixed: digits}, true
 	case phonenumbers.FIXED_LINE_OR_MOBILE, phonenumbers.PERSONAL_NUMBER:
-		return Entry{Mobile: digits, Fixed: digits}, true
+		return switchboard.Entry{Mobile: digits, Fixed: digits}, true
 	default:
 		// Premium, toll-free, shared-cost and other service numbers are not
 		// a person's own line.
-		return Entry{}, false
+		return switchboard.Entry{}, false
 	}
 }

@@ -6,14 +6,16 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // fakeStore serves directory-admin entries.
 type fakeStore struct {
-	entry func(ctx context.Context, userID string) (Entry, bool, error)
+	entry func(ctx context.Context, userID string) (switchboard.Entry, bool, error)
 }
 
-func (f *fakeStore) DirectoryEntry(ctx context.Context, userID string) (Entry, bool, error) {
+func (f *fakeStore) DirectoryEntry(ctx context.Context, userID string) (switchboard.Entry, bool, error) {
 	return f.entry(ctx, userID)
 }
 
@@ -28,8 +30,8 @@ func (f *fakePhones) ProfilePhone(ctx context.Context, userID string) (string, e
 	return f.phone(ctx, userID)
 }
 
-func storeWith(entries map[string]Entry) *fakeStore {
-	return &fakeStore{entry: func(_ context.Context, id string) (Entry, bool, error) {
+func storeWith(entries map[string]switchboard.Entry) *fakeStore {
+	return &fakeStore{entry: func(_ context.Context, id string) (switchboard.Entry, bool, error) {
 		e, ok := entries[id]
 		return e, ok, nil
 	}}
@@ -52,7 +54,7 @@ trust_profile_phone: %s
 `
 
 func TestDirectoryLookup(t *testing.T) {
-	store := storeWith(map[string]Entry{
+	store := storeWith(map[string]switchboard.Entry{
 		"U0BBBBBBB": {Fixed: "3228160999"},
 		"U0CCCCCCC": {Mobile: "32470000003"},
 	})
@@ -75,25 +77,25 @@ func TestDirectoryLookup(t *testing.T) {
 		name       string
 		policy     *Policy
 		user       string
-		want       Entry
+		want       switchboard.Entry
 		wantSource string
 		wantOK     bool
 	}{
-		{"policy file", distrusting, "U0AAAAAAA", Entry{Mobile: "32470000001", Fixed: "3228160257"}, SourcePolicy, true},
-		{"admin entry replaces policy entry", distrusting, "U0BBBBBBB", Entry{Fixed: "3228160999"}, SourceAdmin, true},
-		{"admin entry only", distrusting, "U0CCCCCCC", Entry{Mobile: "32470000003"}, SourceAdmin, true},
-		{"admin entry wins over profile", trusting, "U0CCCCCCC", Entry{Mobile: "32470000003"}, SourceAdmin, true},
-		{"policy entry wins over profile", trusting, "U0AAAAAAA", Entry{Mobile: "32470000001", Fixed: "3228160257"}, SourcePolicy, true},
-		{"profile not trusted", distrusting, "U0MOBILE0", Entry{}, "", false},
-		{"profile mobile, international format", trusting, "U0MOBILE0", Entry{Mobile: "32470123456"}, SourceProfile, true},
-		{"profile mobile, national format", trusting, "U0NATION0", Entry{Mobile: "32470123456"}, SourceProfile, true},
-		{"profile mobile, digits", trusting, "U0DIGITS0", Entry{Mobile: "32470123456"}, SourceProfile, true},
-		{"profile fixed line", trusting, "U0FIXED00", Entry{Fixed: "3228160257"}, SourceProfile, true},
-		{"profile not a number", trusting, "U0JUNK000", Entry{}, "", false},
-		{"profile number too short", trusting, "U0SHORT00", Entry{}, "", false},
-		{"profile premium-rate number", trusting, "U0PREMIUM", Entry{}, "", false},
-		{"profile number of either kind", trusting, "U0US00000", Entry{Mobile: "16502530000", Fixed: "16502530000"}, SourceProfile, true},
-		{"profile empty", trusting, "U0NOBODY0", Entry{}, "", false},
+		{"policy file", distrusting, "U0AAAAAAA", switchboard.Entry{Mobile: "32470000001", Fixed: "3228160257"}, SourcePolicy, true},
+		{"admin entry replaces policy entry", distrusting, "U0BBBBBBB", switchboard.Entry{Fixed: "3228160999"}, SourceAdmin, true},
+		{"admin entry only", distrusting, "U0CCCCCCC", switchboard.Entry{Mobile: "32470000003"}, SourceAdmin, true},
+		{"admin entry wins over profile", trusting, "U0CCCCCCC", switchboard.Entry{Mobile: "32470000003"}, SourceAdmin, true},
+		{"policy entry wins over profile", trusting, "U0AAAAAAA", switchboard.Entry{Mobile: "32470000001", Fixed: "3228160257"}, SourcePolicy, true},
+		{"profile not trusted", distrusting, "U0MOBILE0", switchboard.Entry{}, "", false},
+		{"profile mobile, international format", trusting, "U0MOBILE0", switchboard.Entry{Mobile: "32470123456"}, SourceProfile, true},
+		{"profile mobile, national format", trusting, "U0NATION0", switchboard.Entry{Mobile: "32470123456"}, SourceProfile, true},
+		{"profile mobile, digits", trusting, "U0DIGITS0", switchboard.Entry{Mobile: "32470123456"}, SourceProfile, true},
+		{"profile fixed line", trusting, "U0FIXED00", switchboard.Entry{Fixed: "3228160257"}, SourceProfile, true},
+		{"profile not a number", trusting, "U0JUNK000", switchboard.Entry{}, "", false},
+		{"profile number too short", trusting, "U0SHORT00", switchboard.Entry{}, "", false},
+		{"profile premium-rate number", trusting, "U0PREMIUM", switchboard.Entry{}, "", false},
+		{"profile number of either kind", trusting, "U0US00000", switchboard.Entry{Mobile: "16502530000", Fixed: "16502530000"}, SourceProfile, true},
+		{"profile empty", trusting, "U0NOBODY0", switchboard.Entry{}, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,8 +119,8 @@ func TestDirectoryLookupErrors(t *testing.T) {
 	trusting := mustParse(t, strings.Replace(directoryPolicy, "%s", "true", 1))
 	redisDown := errors.New("redis: connection refused")
 	slackDown := errors.New("slack: user_not_found")
-	failingStore := &fakeStore{entry: func(context.Context, string) (Entry, bool, error) {
-		return Entry{}, false, redisDown
+	failingStore := &fakeStore{entry: func(context.Context, string) (switchboard.Entry, bool, error) {
+		return switchboard.Entry{}, false, redisDown
 	}}
 	failingPhones := &fakePhones{phone: func(context.Context, string) (string, error) {
 		return "", slackDown

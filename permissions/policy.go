@@ -14,25 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-)
 
-// The permissions a policy can grant.
-const (
-	FMUSelf        = "fmu.self"
-	FMURead        = "fmu.read"
-	FMUSet         = "fmu.set"
-	SIMRead        = "sim.read"
-	SIMActivate    = "sim.activate"
-	SIMDeactivate  = "sim.deactivate"
-	SIMReactivate  = "sim.reactivate"
-	SIMTerminate   = "sim.terminate"
-	NumberRead     = "number.read"
-	NumberReserve  = "number.reserve"
-	NumberRelease  = "number.release"
-	CallSelf       = "call.self"
-	CallAny        = "call.any"
-	DirectoryAdmin = "directory.admin"
-	AuditRead      = "audit.read"
+	"github.com/switchboard-bot/switchboard"
 )
 
 // Defaults of the policy's limits, used when the file leaves them out or sets 0.
@@ -41,13 +24,14 @@ const (
 	DefaultMaxTargets       = 100
 )
 
+// knownPermissions are the permissions a policy can grant.
 var knownPermissions = []string{
-	FMUSelf, FMURead, FMUSet,
-	SIMRead, SIMActivate, SIMDeactivate, SIMReactivate, SIMTerminate,
-	NumberRead, NumberReserve, NumberRelease,
-	CallSelf, CallAny,
-	DirectoryAdmin,
-	AuditRead,
+	switchboard.PermFMUSelf, switchboard.PermFMURead, switchboard.PermFMUSet,
+	switchboard.PermSIMRead, switchboard.PermSIMActivate, switchboard.PermSIMDeactivate, switchboard.PermSIMReactivate, switchboard.PermSIMTerminate,
+	switchboard.PermNumberRead, switchboard.PermNumberReserve, switchboard.PermNumberRelease,
+	switchboard.PermCallSelf, switchboard.PermCallAny,
+	switchboard.PermDirectoryAdmin,
+	switchboard.PermAuditRead,
 }
 
 // Workflow Builder steps the bot offers (the callback_id of each function in
@@ -60,7 +44,7 @@ const (
 var knownSteps = []string{StepSetFMUProfile, StepSIMChange}
 
 // defaultRequireApproval applies when the policy has no require_approval key.
-var defaultRequireApproval = []string{SIMTerminate}
+var defaultRequireApproval = []string{switchboard.PermSIMTerminate}
 
 // KnownPermissions returns every permission a policy can grant, grouped by
 // command in a stable order.
@@ -73,18 +57,11 @@ func IsKnownPermission(name string) bool {
 	return slices.Contains(knownPermissions, name)
 }
 
-// commandOf returns the command a permission belongs to: the part before the
-// first dot.
-func commandOf(permission string) string {
-	cmd, _, _ := strings.Cut(permission, ".")
-	return cmd
-}
-
 // knownCommands lists the commands of the known permissions, in order.
 func knownCommands() []string {
 	var cmds []string
 	for _, p := range knownPermissions {
-		if c := commandOf(p); !slices.Contains(cmds, c) {
+		if c := switchboard.CommandOf(p); !slices.Contains(cmds, c) {
 			cmds = append(cmds, c)
 		}
 	}
@@ -107,7 +84,7 @@ type Policy struct {
 	loaded             bool // false for DenyAll: no policy file at all
 	roles              []role
 	channels           map[string][]string
-	directory          map[string]Entry
+	directory          map[string]switchboard.Entry
 	requireApproval    []string
 	trustProfilePhone  bool
 	maskNumbers        bool
@@ -143,7 +120,7 @@ func (r *role) grant(permission string) (string, bool) {
 func DenyAll() *Policy {
 	return &Policy{
 		channels:         map[string][]string{},
-		directory:        map[string]Entry{},
+		directory:        map[string]switchboard.Entry{},
 		requireApproval:  slices.Clone(defaultRequireApproval),
 		changesPerMinute: DefaultChangesPerMinute,
 		maxTargets:       DefaultMaxTargets,
@@ -285,7 +262,7 @@ func (v *validator) policy(f *policyFile) *Policy {
 	p := &Policy{
 		loaded:             true,
 		channels:           map[string][]string{},
-		directory:          map[string]Entry{},
+		directory:          map[string]switchboard.Entry{},
 		requireApproval:    slices.Clone(defaultRequireApproval),
 		trustProfilePhone:  f.TrustProfilePhone,
 		maskNumbers:        f.MaskNumbers,
@@ -373,7 +350,7 @@ func (v *validator) roles(p *Policy, roles []policyRole) {
 			}
 		}
 		if len(fr.Permissions) == 0 {
-			v.addf(path("roles", i), "%s has no permissions: list them under permissions:, e.g. [%s]", label, SIMRead)
+			v.addf(path("roles", i), "%s has no permissions: list them under permissions:, e.g. [%s]", label, switchboard.PermSIMRead)
 		}
 		for j, perm := range fr.Permissions {
 			if msg := checkPattern(perm); msg != "" {
@@ -442,7 +419,7 @@ func (v *validator) directory(p *Policy, dir map[string]policyEntry) {
 			}
 		}
 		if ok {
-			p.directory[user] = Entry{Mobile: e.Mobile, Fixed: e.Fixed}
+			p.directory[user] = switchboard.Entry{Mobile: e.Mobile, Fixed: e.Fixed}
 		}
 	}
 }

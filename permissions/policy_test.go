@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // designExample is the policy file shown in the design document.
@@ -89,7 +91,7 @@ func TestParseDesignExample(t *testing.T) {
 	if got := p.ChannelsFor("fmu"); got != nil {
 		t.Errorf("ChannelsFor(fmu): got %v, want nil (allowed everywhere)", got)
 	}
-	if got, want := p.directory["U0AAAAAAA"], (Entry{Mobile: "32470000001", Fixed: "3228160257"}); got != want {
+	if got, want := p.directory["U0AAAAAAA"], (switchboard.Entry{Mobile: "32470000001", Fixed: "3228160257"}); got != want {
 		t.Errorf("directory U0AAAAAAA: got %+v, want %+v", got, want)
 	}
 }
@@ -107,17 +109,17 @@ func TestParseSettings(t *testing.T) {
 		{"default CallAllowPremium", design.CallAllowPremium(), false},
 		{"default ChangesPerMinute", design.ChangesPerMinute(), DefaultChangesPerMinute},
 		{"default MaxTargets", design.MaxTargets(), DefaultMaxTargets},
-		{"default approval for sim.terminate", design.RequiresApproval(SIMTerminate), true},
-		{"default no approval for sim.deactivate", design.RequiresApproval(SIMDeactivate), false},
+		{"default approval for sim.terminate", design.RequiresApproval(switchboard.PermSIMTerminate), true},
+		{"default no approval for sim.deactivate", design.RequiresApproval(switchboard.PermSIMDeactivate), false},
 		{"MaskNumbers", full.MaskNumbers(), true},
 		{"TrustProfilePhone", full.TrustProfilePhone(), true},
 		{"CallAllowInternational", full.CallAllowInternational(), true},
 		{"CallAllowPremium", full.CallAllowPremium(), true},
 		{"ChangesPerMinute", full.ChangesPerMinute(), 3},
 		{"MaxTargets", full.MaxTargets(), 20},
-		{"approval by exact name", full.RequiresApproval(SIMTerminate), true},
-		{"approval by prefix", full.RequiresApproval(NumberRelease), true},
-		{"no approval outside the list", full.RequiresApproval(SIMActivate), false},
+		{"approval by exact name", full.RequiresApproval(switchboard.PermSIMTerminate), true},
+		{"approval by prefix", full.RequiresApproval(switchboard.PermNumberRelease), true},
+		{"no approval outside the list", full.RequiresApproval(switchboard.PermSIMActivate), false},
 		{"ChannelsFor with slash", full.ChannelsFor("/sim"), []string{"C0OPS0000", "G0PRIV000"}},
 		{"ChannelsFor DM", full.ChannelsFor("number"), []string{"D0DM00000"}},
 		{"default no workflow step", design.AllowsStep(StepSIMChange) || design.AllowsStep(StepSetFMUProfile), false},
@@ -136,7 +138,7 @@ func TestParseSettings(t *testing.T) {
 
 func TestParseRequireApprovalEmptyMeansNone(t *testing.T) {
 	p := mustParse(t, "roles: [{name: a, members: [U1], permissions: [sim.terminate]}]\nrequire_approval: []\n")
-	if p.RequiresApproval(SIMTerminate) {
+	if p.RequiresApproval(switchboard.PermSIMTerminate) {
 		t.Errorf("RequiresApproval(sim.terminate) with require_approval: []: got true, want false")
 	}
 }
@@ -287,7 +289,7 @@ func TestDenyAll(t *testing.T) {
 		{"MaxTargets", p.MaxTargets(), DefaultMaxTargets},
 		{"MaskNumbers", p.MaskNumbers(), false},
 		{"TrustProfilePhone", p.TrustProfilePhone(), false},
-		{"RequiresApproval(sim.terminate)", p.RequiresApproval(SIMTerminate), true},
+		{"RequiresApproval(sim.terminate)", p.RequiresApproval(switchboard.PermSIMTerminate), true},
 		{"ChannelsFor(sim)", p.ChannelsFor("sim"), []string(nil)},
 		{"Describe", p.Describe(), "no policy file: every command except help is denied"},
 	}
@@ -481,7 +483,7 @@ func TestPackageDocExample(t *testing.T) {
 		{"ChannelsFor(sim)", p.ChannelsFor("sim"), []string{"C0OPS0000"}},
 		{"ChangesPerMinute", p.ChangesPerMinute(), DefaultChangesPerMinute},
 		{"MaxTargets", p.MaxTargets(), DefaultMaxTargets},
-		{"RequiresApproval(sim.terminate)", p.RequiresApproval(SIMTerminate), true},
+		{"RequiresApproval(sim.terminate)", p.RequiresApproval(switchboard.PermSIMTerminate), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

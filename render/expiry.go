@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -17,23 +18,23 @@ const maxNamed = 50
 // when set), and its parent's final state; for a workflow step, the step's
 // failure too. An operation that waited for a step's confirmation has no
 // thread yet: its step fails, saying nobody confirmed.
-func ExpiryPosts(op state.Operation, results []state.Result, notifyChannel string, mask bool) []state.Outgoing {
-	exec := op.Params[state.ParamStep]
-	if op.Status == state.StatusPending {
-		return []state.Outgoing{StepFailure(exec, op.ID, fmt.Sprintf("<@%s> did not confirm or cancel %s in time, so nothing was changed.", op.UserID, lowerFirst(op.Params["title"])))}
+func ExpiryPosts(op switchboard.Operation, results []state.Result, notifyChannel string, mask bool) []state.Outgoing {
+	exec := op.Params.Step
+	if op.Status == switchboard.StatusPending {
+		return []state.Outgoing{StepFailure(exec, op.ID, fmt.Sprintf("<@%s> did not confirm or cancel %s in time, so nothing was changed.", op.UserID, lowerFirst(op.Params.Title)))}
 	}
 	text := ExpiryText(op, results, mask)
 	msgs := []state.Outgoing{
 		{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: text, OperationID: op.ID},
 		{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID},
 	}
-	if missing, others := unanswered(op, results); len(missing) > maxNamed && others == 0 && !strings.HasPrefix(op.Kind, "call") {
+	if missing, others := unanswered(op, results); len(missing) > maxNamed && others == 0 && switchboard.CommandOf(op.Kind) != switchboard.CommandCall {
 		msgs = append(msgs, state.Outgoing{Kind: KindFile, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID,
 			Text: unansweredFile(op, missing, mask)})
 	}
 	if notifyChannel != "" {
 		msgs = append(msgs, state.Outgoing{Kind: KindPost, Channel: notifyChannel, OperationID: op.ID,
-			Text: fmt.Sprintf("%s — %s, requested by <@%s>", text, op.Params["title"], op.UserID)})
+			Text: fmt.Sprintf("%s — %s, requested by <@%s>", text, op.Params.Title, op.UserID)})
 	}
 	if exec != "" {
 		msgs = append(msgs, StepFailure(exec, op.ID, strings.TrimPrefix(text, ":hourglass: ")))
@@ -52,8 +53,8 @@ func lowerFirst(s string) string {
 
 // ExpiryText says which of an operation's targets never answered. Past
 // maxNamed it says how many it left out; ExpiryPosts attaches them all.
-func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
-	if strings.HasPrefix(op.Kind, "call") {
+func ExpiryText(op switchboard.Operation, results []state.Result, mask bool) string {
+	if switchboard.CommandOf(op.Kind) == switchboard.CommandCall {
 		return ":hourglass: EnCo sent no call record for this call, so its outcome is unknown. `/call cdr` lists the calls EnCo has recorded."
 	}
 	missing, othersNamed := unanswered(op, results)
@@ -82,10 +83,10 @@ func ExpiryText(op state.Operation, results []state.Result, mask bool) string {
 // name, in op's order, and counts the results kept under a name that is none
 // of the targets (an ICCID where the request gave a number): when there are
 // such results, missing also holds targets that did answer.
-func unanswered(op state.Operation, results []state.Result) (missing []string, othersNamed int) {
+func unanswered(op switchboard.Operation, results []state.Result) (missing []switchboard.Target, othersNamed int) {
 	isTarget := make(map[string]bool, len(op.Targets))
 	for _, t := range op.Targets {
-		isTarget[t] = true
+		isTarget[t.String()] = true
 	}
 	answered := make(map[string]bool, len(results))
 	for _, r := range results {
@@ -95,7 +96,7 @@ func unanswered(op state.Operation, results []state.Result) (missing []string, o
 		}
 	}
 	for _, t := range op.Targets {
-		if !answered[t] {
+		if !answered[t.String()] {
 			missing = append(missing, t)
 		}
 	}
@@ -104,7 +105,7 @@ func unanswered(op state.Operation, results []state.Result) (missing []string, o
 
 // unansweredFile is the CSV file of the targets that never answered, one a
 // line, masked as the thread's posts are.
-func unansweredFile(op state.Operation, missing []string, mask bool) string {
+func unansweredFile(op switchboard.Operation, missing []switchboard.Target, mask bool) string {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"target"})

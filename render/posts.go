@@ -2,8 +2,8 @@ package render
 
 import (
 	"fmt"
-	"strings"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -39,8 +39,8 @@ func StepFailure(executionID, opID, message string) state.Outgoing {
 
 // stepCompletion is the queued entry that ends op's step execution with its
 // outputs, or nil when no workflow step started op.
-func stepCompletion(op state.Operation) *state.Outgoing {
-	exec := op.Params[state.ParamStep]
+func stepCompletion(op switchboard.Operation) *state.Outgoing {
+	exec := op.Params.Step
 	if exec == "" {
 		return nil
 	}
@@ -66,10 +66,10 @@ type PostRules struct {
 	BulkThreshold int
 }
 
-func (pr PostRules) bulk(op state.Operation) bool {
+func (pr PostRules) bulk(op switchboard.Operation) bool {
 	threshold := pr.BulkThreshold
 	switch {
-	case threshold < 0, strings.HasSuffix(op.Kind, ".read"):
+	case threshold < 0, switchboard.IsRead(op.Kind):
 		return false
 	case threshold == 0:
 		threshold = DefaultBulkThreshold
@@ -82,7 +82,7 @@ func (pr PostRules) bulk(op state.Operation) bool {
 // in the thread, the parent's progress, the copy for the notification
 // channel and, queued only with the last result of an operation with more
 // than one target, the summary.
-func ResultPosts(op state.Operation, result state.Result, rules PostRules) state.Effects {
+func ResultPosts(op switchboard.Operation, result state.Result, rules PostRules) state.Effects {
 	reply := !rules.bulk(op) || !result.OK
 	// One result needs no summary: its reply and the parent say it all.
 	posts := ThreadPosts(op, result, reply, max(op.Expected, len(op.Targets)) > 1)
@@ -91,7 +91,7 @@ func ResultPosts(op state.Operation, result state.Result, rules PostRules) state
 	}
 	if reply {
 		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: rules.NotifyChannel, OperationID: op.ID,
-			Text: fmt.Sprintf("%s — %s, requested by <@%s>", result.Detail, op.Params["title"], op.UserID)})
+			Text: fmt.Sprintf("%s — %s, requested by <@%s>", result.Detail, op.Params.Title, op.UserID)})
 	}
 	if rules.bulk(op) {
 		posts.Last = append(posts.Last, state.Outgoing{Kind: KindSummary, Channel: rules.NotifyChannel, OperationID: op.ID})
@@ -103,7 +103,7 @@ func ResultPosts(op state.Operation, result state.Result, rules PostRules) state
 // thread: the reply (when reply is set), the parent's progress, and, queued
 // only with the last result, the summary (when summary is set) and the
 // completion of the workflow step that started op, if one did.
-func ThreadPosts(op state.Operation, result state.Result, reply, summary bool) state.Effects {
+func ThreadPosts(op switchboard.Operation, result state.Result, reply, summary bool) state.Effects {
 	var posts state.Effects
 	if reply {
 		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: result.Detail, OperationID: op.ID})
@@ -121,8 +121,8 @@ func ThreadPosts(op state.Operation, result state.Result, reply, summary bool) s
 
 // SummaryText closes an operation's thread: how many of its targets
 // succeeded and failed.
-func SummaryText(op state.Operation, p state.Progress) string {
-	title := op.Params["title"]
+func SummaryText(op switchboard.Operation, p state.Progress) string {
+	title := op.Params.Title
 	if p.Failed == 0 {
 		return fmt.Sprintf(":tada: Finished: %s — all %d succeeded.", title, p.Done)
 	}

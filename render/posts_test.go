@@ -5,18 +5,19 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
 func TestResultPosts(t *testing.T) {
-	op := func(n int) state.Operation {
-		o := state.Operation{ID: "op1", Kind: "sim.deactivate", UserID: "U1", ChannelID: "C1", ThreadTS: "1.1", Expected: n, Params: map[string]string{"title": "Deactivate"}}
+	op := func(n int) switchboard.Operation {
+		o := switchboard.Operation{ID: "op1", Kind: "sim.deactivate", UserID: "U1", ChannelID: "C1", ThreadTS: "1.1", Expected: n, Params: switchboard.Params{Title: "Deactivate"}}
 		for i := range n {
-			o.Targets = append(o.Targets, fmt.Sprint(i))
+			o.Targets = append(o.Targets, switchboard.Target{ID: fmt.Sprint(i)})
 		}
 		return o
 	}
-	read := func(n int) state.Operation {
+	read := func(n int) switchboard.Operation {
 		o := op(n)
 		o.Kind = "fmu.read"
 		return o
@@ -26,7 +27,7 @@ func TestResultPosts(t *testing.T) {
 	type post struct{ kind, channel string }
 	tests := []struct {
 		name     string
-		op       state.Operation
+		op       switchboard.Operation
 		result   state.Result
 		rules    PostRules
 		wantEach []post

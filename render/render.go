@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/state"
@@ -65,13 +66,12 @@ func NumberLabel(digits string, mask bool) string {
 // TargetLabel shows one of an operation's targets to people: a number
 // (masked when asked) with the person it belongs to when the command named
 // them, or a SIM's ICCID or IMSI.
-func TargetLabel(op state.Operation, target string, mask bool) string {
-	kind, id, ok := strings.Cut(target, ":")
-	if !ok {
-		return NumberLabel(target, mask)
+func TargetLabel(op switchboard.Operation, target switchboard.Target, mask bool) string {
+	if target.Type == "" {
+		return NumberLabel(target.ID, mask)
 	}
-	label := DeviceLabel(enco.Device{Identifier: id, IdentifierType: enco.IdentifierType(strings.ToUpper(kind))}, mask)
-	if user := op.Params[state.ParamWho+id]; user != "" {
+	label := DeviceLabel(enco.TargetDevice(target), mask)
+	if user := op.Params.Who[target.ID]; user != "" {
 		label = fmt.Sprintf("<@%s> (%s)", user, label)
 	}
 	return label
@@ -92,8 +92,8 @@ func ProfileLabel(p enco.Profile) string {
 
 // ParentMessage renders the message that roots an operation's thread: what
 // was asked, by whom, and how far it got.
-func ParentMessage(op state.Operation, p state.Progress, mask bool) Message {
-	title := op.Params["title"]
+func ParentMessage(op switchboard.Operation, p state.Progress, mask bool) Message {
+	title := op.Params.Title
 	if title == "" {
 		title = op.Kind
 	}
@@ -109,7 +109,7 @@ func ParentMessage(op state.Operation, p state.Progress, mask bool) Message {
 	}
 }
 
-func progressWords(op state.Operation, p state.Progress) (icon, status string) {
+func progressWords(op switchboard.Operation, p state.Progress) (icon, status string) {
 	finished := p.Done + p.Failed
 	expected := max(p.Expected, op.Expected)
 	switch {

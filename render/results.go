@@ -7,13 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
 // CallResultText tells how a call went: answered or not, for how long, and
 // why it ended, in words.
-func CallResultText(op state.Operation, cdr enco.CDR, mask bool) string {
+func CallResultText(op switchboard.Operation, cdr enco.CDR, mask bool) string {
 	dest := NumberLabel(cdr.Destination, mask)
 	if len(op.Targets) > 0 {
 		dest = TargetLabel(op, op.Targets[0], mask)
@@ -23,7 +24,7 @@ func CallResultText(op state.Operation, cdr enco.CDR, mask bool) string {
 		return fmt.Sprintf(":telephone_receiver: Call to %s answered — %s, ended with %s. (session %s)", dest, CallDuration(cdr.CallDuration), reason, session)
 	}
 	if strings.HasPrefix(strings.ToLower(cdr.CallReleaseInfo), "leg1") {
-		origin := NumberLabel(cmp.Or(op.Params[state.ParamOrigin], cdr.Origin), mask)
+		origin := NumberLabel(cmp.Or(op.Params.Origin, cdr.Origin), mask)
 		return fmt.Sprintf(":x: Call to %s not made: the first phone, %s, was not reached (%s). (session %s)", dest, origin, reason, session)
 	}
 	return fmt.Sprintf(":x: Call to %s not answered: %s. (session %s)", dest, reason, session)
@@ -43,12 +44,12 @@ func CallDuration(seconds int) string {
 
 // FMUResult turns EnCo's answer for one number of an FMU operation into
 // the result kept for it under target.
-func FMUResult(op state.Operation, res enco.FMUResult, target string, mask bool) state.Result {
+func FMUResult(op switchboard.Operation, res enco.FMUResult, target switchboard.Target, mask bool) state.Result {
 	label := TargetLabel(op, target, mask)
 	why := Escape(res.Message)
-	result := state.Result{Target: target, At: time.Now()}
-	if op.Kind == "fmu.set" || op.Kind == "fmu.self" {
-		want := enco.Profile(op.Params[state.ParamProfile])
+	result := state.Result{Target: target.String(), At: time.Now()}
+	if op.Kind == switchboard.KindFMUSet || op.Kind == switchboard.KindFMUSelf {
+		want := enco.Profile(op.Params.Profile)
 		switch {
 		case res.IsError:
 		case res.Kind == enco.FMUKindChange:
@@ -74,9 +75,9 @@ func FMUResult(op state.Operation, res enco.FMUResult, target string, mask bool)
 
 // M2MResult turns the outcome EnCo reports for one card of an M2M
 // operation into the result kept for it.
-func M2MResult(op state.Operation, res enco.M2MResult, mask bool) state.Result {
+func M2MResult(op switchboard.Operation, res enco.M2MResult, mask bool) state.Result {
 	target, label := m2mTarget(op, res.Device, mask)
-	action := Escape(op.Params["action"])
+	action := Escape(op.Params.Action)
 	var text string
 	if res.Succeeded() {
 		text = fmt.Sprintf(":white_check_mark: %s — %s done", label, action)
@@ -96,15 +97,15 @@ func M2MResult(op state.Operation, res enco.M2MResult, mask bool) state.Result {
 // that a repeated callback is a duplicate and another card counts as one
 // more. When that name says nothing of which target it was, the label adds
 // the target if there is only one: "+32 470 … (ICCID …)".
-func m2mTarget(op state.Operation, d enco.Device, mask bool) (target, label string) {
-	named := strings.ToLower(string(d.IdentifierType)) + ":" + d.Identifier
+func m2mTarget(op switchboard.Operation, d enco.Device, mask bool) (target, label string) {
+	named := d.Target()
 	switch {
 	case slices.Contains(op.Targets, named):
-		return named, TargetLabel(op, named, mask)
-	case len(op.Targets) == 1 && !strings.HasPrefix(op.Targets[0], strings.ToLower(string(d.IdentifierType))+":"):
-		return named, fmt.Sprintf("%s (%s)", TargetLabel(op, op.Targets[0], mask), DeviceLabel(d, mask))
+		return named.String(), TargetLabel(op, named, mask)
+	case len(op.Targets) == 1 && op.Targets[0].Type != named.Type:
+		return named.String(), fmt.Sprintf("%s (%s)", TargetLabel(op, op.Targets[0], mask), DeviceLabel(d, mask))
 	}
-	return named, DeviceLabel(d, mask)
+	return named.String(), DeviceLabel(d, mask)
 }
 
 // failedWords says that a change failed, with EnCo's status word when it

@@ -4,16 +4,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
 func TestExpiryText(t *testing.T) {
-	fmuRead := state.Operation{Kind: "fmu.read", Targets: []string{"msisdn:32470000001", "msisdn:32470000002", "msisdn:32470000003"},
-		Params: map[string]string{state.ParamWho + "32470000003": "U0BOB"}}
+	fmuRead := switchboard.Operation{Kind: "fmu.read", Targets: []switchboard.Target{switchboard.Number("32470000001"), switchboard.Number("32470000002"), switchboard.Number("32470000003")},
+		Params: switchboard.Params{Who: map[string]string{"32470000003": "U0BOB"}}}
 	tests := []struct {
 		name    string
-		op      state.Operation
+		op      switchboard.Operation
 		results []state.Result
 		mask    bool
 		want    string
@@ -23,14 +24,14 @@ func TestExpiryText(t *testing.T) {
 			"No answer from EnCo for 2 of 3 before the request expired: +32 470 00 00 02, <@U0BOB> (+32 470 00 00 03).", nil},
 		{"masks them when asked", fmuRead, []state.Result{{Target: "msisdn:32470000001"}, {Target: "msisdn:32470000003"}}, true,
 			"for 1 of 3 before the request expired: +32 470 •• •• 02.", nil},
-		{"a call", state.Operation{Kind: "call.self", Targets: []string{"msisdn:32468373901"}}, nil, false,
+		{"a call", switchboard.Operation{Kind: "call.self", Targets: []switchboard.Target{switchboard.Number("32468373901")}}, nil, false,
 			"EnCo sent no call record for this call", nil},
-		{"SIM ids", state.Operation{Kind: "sim.deactivate", Targets: []string{"iccid:8932010000000000001"}}, nil, false,
+		{"SIM ids", switchboard.Operation{Kind: "sim.deactivate", Targets: []switchboard.Target{{Type: switchboard.ICCID, ID: "8932010000000000001"}}}, nil, false,
 			"for 1 of 1 before the request expired: ICCID 8932010000000000001.", nil},
-		{"numbers answered by ICCID are not named as silent", state.Operation{Kind: "sim.deactivate", Targets: []string{"msisdn:32470000001", "msisdn:32470000002", "msisdn:32470000003"}},
+		{"numbers answered by ICCID are not named as silent", switchboard.Operation{Kind: "sim.deactivate", Targets: []switchboard.Target{switchboard.Number("32470000001"), switchboard.Number("32470000002"), switchboard.Number("32470000003")}},
 			[]state.Result{{Target: "iccid:8932010000000000001"}}, false,
 			"No answer from EnCo for 2 of 3 before the request expired.", []string{"+32 470", "ICCID"}},
-		{"all answered, some by ICCID", state.Operation{Kind: "sim.deactivate", Targets: []string{"msisdn:32470000001", "msisdn:32470000002"}},
+		{"all answered, some by ICCID", switchboard.Operation{Kind: "sim.deactivate", Targets: []switchboard.Target{switchboard.Number("32470000001"), switchboard.Number("32470000002")}},
 			[]state.Result{{Target: "iccid:8932010000000000001"}, {Target: "msisdn:32470000002"}}, false,
 			"expired before EnCo confirmed it was complete (2 of 2 answered)", []string{"+32 470"}},
 	}
@@ -49,11 +50,11 @@ func TestExpiryText(t *testing.T) {
 }
 
 func TestFMUResultText(t *testing.T) {
-	read := state.Operation{Kind: "fmu.read"}
-	set := state.Operation{Kind: "fmu.set", Params: map[string]string{state.ParamProfile: "ON_DUTY"}}
+	read := switchboard.Operation{Kind: "fmu.read"}
+	set := switchboard.Operation{Kind: "fmu.set", Params: switchboard.Params{Profile: "ON_DUTY"}}
 	tests := []struct {
 		name   string
-		op     state.Operation
+		op     switchboard.Operation
 		res    enco.FMUResult
 		wantOK bool
 		want   string
@@ -68,7 +69,7 @@ func TestFMUResultText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := FMUResult(tt.op, tt.res, "msisdn:32470000001", false)
+			got := FMUResult(tt.op, tt.res, switchboard.Number("32470000001"), false)
 			if got.OK != tt.wantOK || got.Target != "msisdn:32470000001" || !strings.Contains(got.Detail, tt.want) {
 				t.Errorf("FMUResult = %+v, want ok=%v and %q", got, tt.wantOK, tt.want)
 			}
@@ -77,7 +78,7 @@ func TestFMUResultText(t *testing.T) {
 }
 
 func TestCallResultText(t *testing.T) {
-	op := state.Operation{Kind: "call.self", Targets: []string{"msisdn:32468373901"}, Params: map[string]string{state.ParamOrigin: "3228160257"}}
+	op := switchboard.Operation{Kind: "call.self", Targets: []switchboard.Target{switchboard.Number("32468373901")}, Params: switchboard.Params{Origin: "3228160257"}}
 	tests := []struct {
 		cdr  enco.CDR
 		want string

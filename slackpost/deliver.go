@@ -12,6 +12,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -24,7 +25,7 @@ type DelivererStore interface {
 	Ack(ctx context.Context, ids ...string) error
 	NextSlot(ctx context.Context, channel string, interval time.Duration) (time.Duration, error)
 	HoldSlots(ctx context.Context, channel string, d time.Duration) error
-	Operation(ctx context.Context, id string) (state.Operation, bool, error)
+	Operation(ctx context.Context, id string) (switchboard.Operation, bool, error)
 	ResultCounts(ctx context.Context, opID string) (state.Progress, error)
 	TakeProgress(ctx context.Context, opID string) (state.Progress, error)
 	ThreadPostQueuedAfter(ctx context.Context, after, opID, threadTS string) (bool, error)
@@ -334,12 +335,12 @@ func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
 
 // renderVersion numbers a parent render: it grows with every result, and
 // with the operation's status at the end.
-func renderVersion(op state.Operation, p state.Progress) int64 {
+func renderVersion(op switchboard.Operation, p state.Progress) int64 {
 	rank := int64(0)
 	switch op.Status {
-	case state.StatusDone:
+	case switchboard.StatusDone:
 		rank = 1
-	case state.StatusExpired, state.StatusFailed, state.StatusCancelled:
+	case switchboard.StatusExpired, switchboard.StatusFailed, switchboard.StatusCancelled:
 		rank = 2
 	}
 	return int64(p.Finished())*4 + rank
@@ -389,12 +390,12 @@ func (d *Deliverer) observe(kind string, err error) error {
 }
 
 // progress reads an operation and counts its results; errSkip when it is gone.
-func (d *Deliverer) progress(ctx context.Context, opID string) (state.Operation, state.Progress, error) {
+func (d *Deliverer) progress(ctx context.Context, opID string) (switchboard.Operation, state.Progress, error) {
 	return d.counted(ctx, opID, d.Store.ResultCounts)
 }
 
 // counted reads an operation and its results' counts with count.
-func (d *Deliverer) counted(ctx context.Context, opID string, count func(context.Context, string) (state.Progress, error)) (state.Operation, state.Progress, error) {
+func (d *Deliverer) counted(ctx context.Context, opID string, count func(context.Context, string) (state.Progress, error)) (switchboard.Operation, state.Progress, error) {
 	op, ok, err := d.Store.Operation(ctx, opID)
 	if err != nil {
 		return op, state.Progress{}, err

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
@@ -377,17 +378,17 @@ func TestDelivererLeavesEntriesReclaimedByAnotherReplica(t *testing.T) {
 }
 
 // bulkOperation stores a running operation with n targets.
-func bulkOperation(t *testing.T, s *state.Store, n int) state.Operation {
+func bulkOperation(t *testing.T, s *state.Store, n int) switchboard.Operation {
 	t.Helper()
 	ctx := context.Background()
 	id, err := state.NewID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	op := state.Operation{ID: id, Kind: "sim.deactivate", UserID: "U1", ChannelID: "C1", ThreadTS: "100.1", Expected: n,
-		Status: state.StatusRunning, Params: map[string]string{"title": fmt.Sprintf("Deactivate %d SIM cards", n)}}
+	op := switchboard.Operation{ID: id, Kind: "sim.deactivate", UserID: "U1", ChannelID: "C1", ThreadTS: "100.1", Expected: n,
+		Status: switchboard.StatusRunning, Params: switchboard.Params{Title: fmt.Sprintf("Deactivate %d SIM cards", n)}}
 	for i := range n {
-		op.Targets = append(op.Targets, fmt.Sprintf("msisdn:3247100%04d", i))
+		op.Targets = append(op.Targets, switchboard.Number(fmt.Sprintf("3247100%04d", i)))
 	}
 	if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 		t.Fatal(err)
@@ -397,9 +398,9 @@ func bulkOperation(t *testing.T, s *state.Store, n int) state.Operation {
 
 // record stores result i of op the way the callback receiver does, queueing
 // its posts; the store marks op done with its last result.
-func record(t *testing.T, s *state.Store, op state.Operation, i int, ok bool) {
+func record(t *testing.T, s *state.Store, op switchboard.Operation, i int, ok bool) {
 	t.Helper()
-	r := state.Result{Target: op.Targets[i], OK: ok, Detail: fmt.Sprintf("%s ok=%t", op.Targets[i], ok)}
+	r := state.Result{Target: op.Targets[i].String(), OK: ok, Detail: fmt.Sprintf("%s ok=%t", op.Targets[i], ok)}
 	if _, err := s.RecordResult(context.Background(), op.ID, r, render.ResultPosts(op, r, render.PostRules{})); err != nil {
 		t.Fatal(err)
 	}

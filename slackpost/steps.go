@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redact"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
@@ -106,7 +107,7 @@ func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
 		return errSkip
 	}
 	var (
-		op state.Operation
+		op switchboard.Operation
 		p  state.Progress
 	)
 	if m.Text == "" {
@@ -140,7 +141,7 @@ func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
 
 // stepOutputs are the outputs of a finished step operation, or the reason
 // the step failed (an FMU profile that was not set).
-func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state.Progress) (map[string]any, string, error) {
+func (d *Deliverer) stepOutputs(ctx context.Context, op switchboard.Operation, p state.Progress) (map[string]any, string, error) {
 	var link string
 	if op.ThreadTS != "" {
 		var err error
@@ -148,16 +149,16 @@ func (d *Deliverer) stepOutputs(ctx context.Context, op state.Operation, p state
 			return nil, "", err
 		}
 	}
-	switch op.Params[state.ParamStepFunction] {
+	switch op.Params.StepFunction {
 	case permissions.StepSetFMUProfile:
 		if p.Failed > 0 {
 			return nil, fmt.Sprintf("The FMU profile was not changed; EnCo's answer is in the thread: %s", link), nil
 		}
-		return map[string]any{"profile": op.Params[state.ParamProfile]}, "", nil
+		return map[string]any{"profile": op.Params.Profile}, "", nil
 	case permissions.StepSIMChange:
 		return map[string]any{"succeeded": p.Done, "failed": p.Failed, "thread_url": link}, "", nil
 	}
-	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params[state.ParamStepFunction]), nil
+	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params.StepFunction), nil
 }
 
 // OpenDM opens (or finds) the direct message channel between the bot and

@@ -3,11 +3,11 @@ package slackpost
 import (
 	"context"
 	"fmt"
-	"maps"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
@@ -50,14 +50,14 @@ func (f *fakeSteps) got() []string {
 func TestStepCompletesOnceWithTheOperationsOutputs(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	op := state.Operation{ID: "op1", Kind: "sim.deactivate", ChannelID: "C1", ThreadTS: "1.000001", Status: state.StatusRunning,
-		Targets: []string{"msisdn:32471000001", "msisdn:32471000002"}, Expected: 2,
-		Params: map[string]string{state.ParamStep: "Fx1", state.ParamStepFunction: permissions.StepSIMChange}}
+	op := switchboard.Operation{ID: "op1", Kind: "sim.deactivate", ChannelID: "C1", ThreadTS: "1.000001", Status: switchboard.StatusRunning,
+		Targets: []switchboard.Target{switchboard.Number("32471000001"), switchboard.Number("32471000002")}, Expected: 2,
+		Params: switchboard.Params{Step: "Fx1", StepFunction: permissions.StepSIMChange}}
 	if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for i, ok := range []bool{true, false} {
-		res := state.Result{Target: op.Targets[i], OK: ok, Detail: "result"}
+		res := state.Result{Target: op.Targets[i].String(), OK: ok, Detail: "result"}
 		if _, err := s.RecordResult(ctx, op.ID, res, render.ThreadPosts(op, res, true, true)); err != nil {
 			t.Fatal(err)
 		}
@@ -87,19 +87,17 @@ func TestExpiryFailsTheStep(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	now := time.Now()
-	pending := state.Operation{ID: "op-pending", Kind: "sim.activate", UserID: "U1", ChannelID: "D1", Status: state.StatusPending,
-		Targets: []string{"msisdn:32471000004"}, Expected: 1, ExpiresAt: now.Add(time.Minute),
-		Params: map[string]string{state.ParamStep: "Fx1", state.ParamStepFunction: permissions.StepSIMChange, "title": "Activate 1 SIM card"}}
+	pending := switchboard.Operation{ID: "op-pending", Kind: "sim.activate", UserID: "U1", ChannelID: "D1", Status: switchboard.StatusPending,
+		Targets: []switchboard.Target{switchboard.Number("32471000004")}, Expected: 1, ExpiresAt: now.Add(time.Minute),
+		Params: switchboard.Params{Step: "Fx1", StepFunction: permissions.StepSIMChange, Title: "Activate 1 SIM card"}}
 	running := pending
-	running.ID, running.Status, running.ThreadTS = "op-running", state.StatusRunning, "1.000001"
-	running.Params = maps.Clone(pending.Params)
-	running.Params[state.ParamStep] = "Fx2"
+	running.ID, running.Status, running.ThreadTS = "op-running", switchboard.StatusRunning, "1.000001"
+	running.Params.Step = "Fx2" // Params is a struct: the copy is the running operation's own
 	// Confirmed after the sweeper claimed it: its deadline moved on.
 	moved := running
 	moved.ID, moved.ExpiresAt = "op-moved", now.Add(time.Hour)
-	moved.Params = maps.Clone(running.Params)
-	moved.Params[state.ParamStep] = "Fx3"
-	for _, op := range []state.Operation{pending, running, moved} {
+	moved.Params.Step = "Fx3"
+	for _, op := range []switchboard.Operation{pending, running, moved} {
 		if err := s.CreateOperation(ctx, op, 2*time.Hour); err != nil {
 			t.Fatal(err)
 		}
@@ -114,8 +112,8 @@ func TestExpiryFailsTheStep(t *testing.T) {
 	if n, err := e.Sweep(ctx, now.Add(2*time.Minute)); err != nil || n != 2 {
 		t.Fatalf("sweep after the deadline: expired %d, %v; want 2", n, err)
 	}
-	if op, _, _ := s.Operation(ctx, moved.ID); op.Status != state.StatusRunning {
-		t.Errorf("operation whose deadline moved: got status %q, want it still %q", op.Status, state.StatusRunning)
+	if op, _, _ := s.Operation(ctx, moved.ID); op.Status != switchboard.StatusRunning {
+		t.Errorf("operation whose deadline moved: got status %q, want it still %q", op.Status, switchboard.StatusRunning)
 	}
 	steps := &fakeSteps{}
 	d := newDeliverer(s, &fakeSlack{}, "c1")

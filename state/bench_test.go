@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 )
 
@@ -17,7 +18,7 @@ func BenchmarkRecordResult(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	op := Operation{ID: id, Kind: "sim.deactivate", Expected: 1 << 30, Targets: make([]string, 50), Status: StatusRunning}
+	op := switchboard.Operation{ID: id, Kind: "sim.deactivate", Expected: 1 << 30, Targets: benchTargets(50), Status: switchboard.StatusRunning}
 	if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 		b.Fatal(err)
 	}
@@ -43,4 +44,13 @@ func BenchmarkFirstSeen(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// benchTargets returns n distinct phone number targets.
+func benchTargets(n int) []switchboard.Target {
+	targets := make([]switchboard.Target, n)
+	for i := range targets {
+		targets[i] = switchboard.Number(fmt.Sprintf("324700%05d", i))
+	}
+	return targets
 }

@@ -4,18 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
-// DirectoryEntry is a person's numbers as set by a directory admin (digits,
-// E.164 without "+"); it overrides the policy file's directory. An empty
-// field means the person has no such number.
-type DirectoryEntry struct {
-	Mobile string
-	Fixed  string
-}
-
-// SetDirectoryEntry replaces a user's directory override. It does not expire.
-func (s *Store) SetDirectoryEntry(ctx context.Context, userID string, e DirectoryEntry) error {
+// SetDirectoryEntry replaces a user's directory override, the entry a
+// directory admin set, which overrides the policy file's. It does not expire.
+func (s *Store) SetDirectoryEntry(ctx context.Context, userID string, e switchboard.Entry) error {
 	if userID == "" {
 		return errors.New("set directory entry: empty user id")
 	}
@@ -27,15 +22,15 @@ func (s *Store) SetDirectoryEntry(ctx context.Context, userID string, e Director
 }
 
 // DirectoryEntry returns a user's directory override.
-func (s *Store) DirectoryEntry(ctx context.Context, userID string) (DirectoryEntry, bool, error) {
+func (s *Store) DirectoryEntry(ctx context.Context, userID string) (switchboard.Entry, bool, error) {
 	m, err := s.rdb.HGetAll(ctx, s.key("dir", userID)).Result()
 	if err != nil {
-		return DirectoryEntry{}, false, fmt.Errorf("get directory entry: %w", err)
+		return switchboard.Entry{}, false, fmt.Errorf("get directory entry: %w", err)
 	}
 	if len(m) == 0 {
-		return DirectoryEntry{}, false, nil
+		return switchboard.Entry{}, false, nil
 	}
-	return DirectoryEntry{Mobile: m["mobile"], Fixed: m["fixed"]}, true, nil
+	return switchboard.Entry{Mobile: m["mobile"], Fixed: m["fixed"]}, true, nil
 }
 
 // DeleteDirectoryEntry removes a user's directory override, so that the

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 var directoryScenarios = []scenario{
@@ -12,13 +14,13 @@ var directoryScenarios = []scenario{
 		ctx := context.Background()
 		steps := []struct {
 			name   string
-			set    *DirectoryEntry // nil: delete
-			want   DirectoryEntry
+			set    *switchboard.Entry // nil: delete
+			want   switchboard.Entry
 			wantOK bool
 		}{
-			{"set both", &DirectoryEntry{Mobile: "32470000001", Fixed: "3228160257"}, DirectoryEntry{Mobile: "32470000001", Fixed: "3228160257"}, true},
-			{"replace with mobile only", &DirectoryEntry{Mobile: "32470000002"}, DirectoryEntry{Mobile: "32470000002"}, true},
-			{"delete", nil, DirectoryEntry{}, false},
+			{"set both", &switchboard.Entry{Mobile: "32470000001", Fixed: "3228160257"}, switchboard.Entry{Mobile: "32470000001", Fixed: "3228160257"}, true},
+			{"replace with mobile only", &switchboard.Entry{Mobile: "32470000002"}, switchboard.Entry{Mobile: "32470000002"}, true},
+			{"delete", nil, switchboard.Entry{}, false},
 		}
 		for _, st := range steps {
 			if st.set != nil {
@@ -39,7 +41,7 @@ var directoryScenarios = []scenario{
 		if err := s.DeleteDirectoryEntry(ctx, "U0AAAAAAA"); err != nil {
 			t.Errorf("deleting a missing entry: got %v, want nil", err)
 		}
-		if err := s.SetDirectoryEntry(ctx, "", DirectoryEntry{Mobile: "1"}); err == nil {
+		if err := s.SetDirectoryEntry(ctx, "", switchboard.Entry{Mobile: "1"}); err == nil {
 			t.Error("SetDirectoryEntry without user: got nil error, want one")
 		}
 	}},

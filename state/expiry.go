@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // Expiry index
@@ -108,13 +110,13 @@ func (s *Store) ClaimExpiries(ctx context.Context, now time.Time, n int, lease t
 // nothing changes. expired is false, and nothing is queued, when the
 // operation is neither running nor pending (it finished, failed or expired
 // already) or no longer exists; the index entry is removed in that case too.
-func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Operation, []Result) []Outgoing) (op Operation, expired bool, err error) {
+func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(switchboard.Operation, []Result) []Outgoing) (op switchboard.Operation, expired bool, err error) {
 	if opID == "" {
-		return Operation{}, false, errors.New("expire operation: empty id")
+		return switchboard.Operation{}, false, errors.New("expire operation: empty id")
 	}
 	opKey, resKey := s.opKey(opID), s.resKey(opID)
 	txf := func(tx *redis.Tx) error {
-		op, expired = Operation{}, false
+		op, expired = switchboard.Operation{}, false
 		raw, err := tx.Get(ctx, opKey).Result()
 		if errors.Is(err, redis.Nil) {
 			return s.unindex(ctx, tx, opID)
@@ -125,7 +127,7 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Ope
 		if err := json.Unmarshal([]byte(raw), &op); err != nil {
 			return fmt.Errorf("operation %s: %w", opID, err)
 		}
-		if op.Status != StatusRunning && op.Status != StatusPending {
+		if op.Status != switchboard.StatusRunning && op.Status != switchboard.StatusPending {
 			return s.unindex(ctx, tx, opID)
 		}
 		resRaw, err := tx.HGetAll(ctx, resKey).Result()
@@ -144,7 +146,7 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Ope
 		if msgs == nil {
 			return nil
 		}
-		op.Status = StatusExpired
+		op.Status = switchboard.StatusExpired
 		for _, m := range msgs {
 			if m.Kind == "" {
 				return errors.New("queued message with empty kind")
@@ -156,7 +158,7 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Ope
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.SetArgs(ctx, opKey, b, redis.SetArgs{KeepTTL: true})
-			s.copyStatus(ctx, p, opID, StatusExpired, ttl, false, time.Time{})
+			s.copyStatus(ctx, p, opID, switchboard.StatusExpired, ttl, false, time.Time{})
 			for _, m := range msgs {
 				p.XAdd(ctx, &redis.XAddArgs{Stream: s.outboxKey(), Values: outgoingFields(m)})
 			}
@@ -174,13 +176,13 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(Ope
 			return op, expired, nil
 		}
 		if !errors.Is(err, redis.TxFailedErr) {
-			return Operation{}, false, fmt.Errorf("expire operation %s: %w", opID, err)
+			return switchboard.Operation{}, false, fmt.Errorf("expire operation %s: %w", opID, err)
 		}
 		if attempt == maxUpdateAttempts {
-			return Operation{}, false, fmt.Errorf("expire operation %s: still conflicting after %d attempts: %w", opID, attempt, err)
+			return switchboard.Operation{}, false, fmt.Errorf("expire operation %s: still conflicting after %d attempts: %w", opID, attempt, err)
 		}
 		if err := backoff(ctx, attempt); err != nil {
-			return Operation{}, false, fmt.Errorf("expire operation %s: %w", opID, err)
+			return switchboard.Operation{}, false, fmt.Errorf("expire operation %s: %w", opID, err)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 )
 
@@ -45,9 +46,13 @@ func TestExpiryOnEmbeddedServer(t *testing.T) {
 }
 
 // runningOp stores a running operation expecting the given targets.
-func runningOp(t *testing.T, s *Store, ttl time.Duration, targets ...string) Operation {
+func runningOp(t *testing.T, s *Store, ttl time.Duration, numbers ...string) switchboard.Operation {
 	t.Helper()
-	op := Operation{ID: mustNewID(t), Kind: "fmu.read", ChannelID: "C1", ThreadTS: "1.000001", Targets: targets, Expected: len(targets), Status: StatusRunning}
+	targets := make([]switchboard.Target, len(numbers))
+	for i, n := range numbers {
+		targets[i] = switchboard.Number(n)
+	}
+	op := switchboard.Operation{ID: mustNewID(t), Kind: "fmu.read", ChannelID: "C1", ThreadTS: "1.000001", Targets: targets, Expected: len(targets), Status: switchboard.StatusRunning}
 	if err := s.CreateOperation(context.Background(), op, ttl); err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +62,8 @@ func runningOp(t *testing.T, s *Store, ttl time.Duration, targets ...string) Ope
 var expiryScenarios = []scenario{
 	{"schedule keeps the keys past the deadline", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
-		op := runningOp(t, s, time.Minute, "a", "b")
-		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "a", OK: true}, Effects{}); err != nil {
+		op := runningOp(t, s, time.Minute, "1", "2")
+		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "1", OK: true}, Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		at := time.Now().Add(time.Hour)
@@ -81,9 +86,9 @@ var expiryScenarios = []scenario{
 	{"claim hands out due operations once per lease", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		now := time.Now()
-		due1 := runningOp(t, s, time.Hour, "a")
-		due2 := runningOp(t, s, time.Hour, "a")
-		later := runningOp(t, s, time.Hour, "a")
+		due1 := runningOp(t, s, time.Hour, "1")
+		due2 := runningOp(t, s, time.Hour, "1")
+		later := runningOp(t, s, time.Hour, "1")
 		for _, e := range []struct {
 			id string
 			at time.Time
@@ -109,15 +114,15 @@ var expiryScenarios = []scenario{
 	}},
 	{"expire queues the posts once and drops the index entry", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
-		op := runningOp(t, s, time.Hour, "a", "b", "c")
-		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "b", OK: true}, Effects{}); err != nil {
+		op := runningOp(t, s, time.Hour, "1", "2", "3")
+		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "2", OK: true}, Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.ScheduleExpiry(ctx, op.ID, time.Now().Add(-time.Second), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		var seen []string
-		build := func(o Operation, results []Result) []Outgoing {
+		build := func(o switchboard.Operation, results []Result) []Outgoing {
 			seen = nil
 			for _, r := range results {
 				seen = append(seen, r.Target)
@@ -128,12 +133,12 @@ var expiryScenarios = []scenario{
 		if err != nil || !expired {
 			t.Fatalf("ExpireOperation: got expired=%v, err=%v; want true, nil", expired, err)
 		}
-		if got.Status != StatusExpired || !slices.Equal(seen, []string{"b"}) {
-			t.Errorf("got status %q and results %v, want %q and [b]", got.Status, seen, StatusExpired)
+		if got.Status != switchboard.StatusExpired || !slices.Equal(seen, []string{"2"}) {
+			t.Errorf("got status %q and results %v, want %q and [2]", got.Status, seen, switchboard.StatusExpired)
 		}
 		stored, _, _ := s.Operation(ctx, op.ID)
-		if stored.Status != StatusExpired {
-			t.Errorf("stored status: got %q, want %q", stored.Status, StatusExpired)
+		if stored.Status != switchboard.StatusExpired {
+			t.Errorf("stored status: got %q, want %q", stored.Status, switchboard.StatusExpired)
 		}
 		if n, _ := s.QueueDepth(ctx); n != 1 {
 			t.Errorf("queued messages: got %d, want 1", n)
@@ -150,34 +155,34 @@ var expiryScenarios = []scenario{
 	}},
 	{"expire takes a pending operation, and leaves one build declines", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
-		op := Operation{ID: mustNewID(t), Kind: "sim.deactivate", ChannelID: "D1", Targets: []string{"a"}, Expected: 1, Status: StatusPending}
+		op := switchboard.Operation{ID: mustNewID(t), Kind: "sim.deactivate", ChannelID: "D1", Targets: []switchboard.Target{switchboard.Number("1")}, Expected: 1, Status: switchboard.StatusPending}
 		if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.ScheduleExpiry(ctx, op.ID, time.Now(), time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		decline := func(Operation, []Result) []Outgoing { return nil }
+		decline := func(switchboard.Operation, []Result) []Outgoing { return nil }
 		if _, expired, err := s.ExpireOperation(ctx, op.ID, decline); err != nil || expired {
 			t.Fatalf("ExpireOperation declined by build: got expired=%v, err=%v; want false, nil", expired, err)
 		}
-		if stored, _, _ := s.Operation(ctx, op.ID); stored.Status != StatusPending {
-			t.Errorf("status after a declined expiry: got %q, want %q", stored.Status, StatusPending)
+		if stored, _, _ := s.Operation(ctx, op.ID); stored.Status != switchboard.StatusPending {
+			t.Errorf("status after a declined expiry: got %q, want %q", stored.Status, switchboard.StatusPending)
 		}
 		if n, _ := rdb.ZCard(ctx, prefix+"expiries").Result(); n != 1 {
 			t.Errorf("index entries after a declined expiry: got %d, want 1 (still scheduled)", n)
 		}
 		var status string
-		build := func(o Operation, _ []Result) []Outgoing {
+		build := func(o switchboard.Operation, _ []Result) []Outgoing {
 			status = o.Status
 			return []Outgoing{{Kind: "post", Text: "not confirmed in time"}}
 		}
 		got, expired, err := s.ExpireOperation(ctx, op.ID, build)
-		if err != nil || !expired || got.Status != StatusExpired {
-			t.Fatalf("ExpireOperation: got status %q, expired=%v, err=%v; want %q, true, nil", got.Status, expired, err, StatusExpired)
+		if err != nil || !expired || got.Status != switchboard.StatusExpired {
+			t.Fatalf("ExpireOperation: got status %q, expired=%v, err=%v; want %q, true, nil", got.Status, expired, err, switchboard.StatusExpired)
 		}
-		if status != StatusPending {
-			t.Errorf("build saw status %q, want %q (the status before expiry)", status, StatusPending)
+		if status != switchboard.StatusPending {
+			t.Errorf("build saw status %q, want %q (the status before expiry)", status, switchboard.StatusPending)
 		}
 		if n, _ := s.QueueDepth(ctx); n != 1 {
 			t.Errorf("queued messages: got %d, want 1", n)
@@ -185,14 +190,14 @@ var expiryScenarios = []scenario{
 	}},
 	{"expire leaves finished and missing operations alone", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
-		op := runningOp(t, s, time.Hour, "a")
+		op := runningOp(t, s, time.Hour, "1")
 		if err := s.ScheduleExpiry(ctx, op.ID, time.Now(), time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.UpdateOperation(ctx, op.ID, func(o *Operation) error { o.Status = StatusDone; return nil }); err != nil {
+		if _, err := s.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error { o.Status = switchboard.StatusDone; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		build := func(Operation, []Result) []Outgoing {
+		build := func(switchboard.Operation, []Result) []Outgoing {
 			return []Outgoing{{Kind: "post", Text: "must not be queued"}}
 		}
 		for _, id := range []string{op.ID, "no-such-op"} {
@@ -206,8 +211,8 @@ var expiryScenarios = []scenario{
 		if n, _ := rdb.ZCard(ctx, prefix+"expiries").Result(); n != 0 {
 			t.Errorf("index entries: got %d, want 0 (a done operation is dropped from the index)", n)
 		}
-		if stored, _, _ := s.Operation(ctx, op.ID); stored.Status != StatusDone {
-			t.Errorf("status: got %q, want it left %q", stored.Status, StatusDone)
+		if stored, _, _ := s.Operation(ctx, op.ID); stored.Status != switchboard.StatusDone {
+			t.Errorf("status: got %q, want it left %q", stored.Status, switchboard.StatusDone)
 		}
 	}},
 }
@@ -246,12 +251,12 @@ func TestUpdateOperationNeverShortensTheKeysLife(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	s := New(rdb, prefix)
 	ctx := context.Background()
-	op := Operation{ID: "op1", Kind: "sim.deactivate", Status: StatusPending, ExpiresAt: time.Now().Add(5 * time.Minute)}
+	op := switchboard.Operation{ID: "op1", Kind: "sim.deactivate", Status: switchboard.StatusPending, ExpiresAt: time.Now().Add(5 * time.Minute)}
 	if err := s.CreateOperation(ctx, op, 2*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateOperation(ctx, "op1", func(o *Operation) error {
-		o.Status, o.ExpiresAt = StatusRunning, time.Now().Add(time.Minute)
+	if _, err := s.UpdateOperation(ctx, "op1", func(o *switchboard.Operation) error {
+		o.Status, o.ExpiresAt = switchboard.StatusRunning, time.Now().Add(time.Minute)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -260,7 +265,7 @@ func TestUpdateOperationNeverShortensTheKeysLife(t *testing.T) {
 		t.Errorf("operation key's TTL after an earlier deadline = %v, want the 2 h it had", ttl)
 	}
 	// A later deadline still lengthens it.
-	if _, err := s.UpdateOperation(ctx, "op1", func(o *Operation) error {
+	if _, err := s.UpdateOperation(ctx, "op1", func(o *switchboard.Operation) error {
 		o.ExpiresAt = time.Now().Add(3 * time.Hour)
 		return nil
 	}); err != nil {

@@ -9,16 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-)
 
-// Operation statuses.
-const (
-	StatusPending   = "pending"
-	StatusRunning   = "running"
-	StatusDone      = "done"
-	StatusExpired   = "expired"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
+	"github.com/switchboard-bot/switchboard"
 )
 
 // maxUpdateAttempts bounds the optimistic retries of UpdateOperation. Each
@@ -26,28 +18,10 @@ const (
 // heavy, sustained contention on one operation.
 const maxUpdateAttempts = 100
 
-// Operation is one user request (e.g. "deactivate these 3 SIMs"), from its
-// confirmation to its last callback.
-type Operation struct {
-	ID        string            `json:"id"`                  // random, URL-safe, 128-bit (see NewID)
-	Kind      string            `json:"kind"`                // e.g. "sim.deactivate", "fmu.set", "call", "number.reserve"
-	UserID    string            `json:"user_id"`             // the requester
-	ChannelID string            `json:"channel_id"`          // where the request was made
-	ThreadTS  string            `json:"thread_ts,omitempty"` // ts of the bot's parent message (thread root); "" until posted
-	Targets   []string          `json:"targets,omitempty"`   // as typed and normalised, e.g. "32470123456", "iccid:8932..."
-	Params    map[string]string `json:"params,omitempty"`    // command-specific, e.g. "profile": "PRIVATE"
-	// Expected and Status stay next to each other, in this order: the
-	// result script reads and completes them in the JSON (see recordScript).
-	Expected  int       `json:"expected"` // how many results complete it
-	Status    string    `json:"status"`   // one of the Status constants
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
 // CreateOperation stores a new operation for ttl. It fails with ErrExists if
 // an operation with that ID exists. A zero CreatedAt is set to now, a zero
-// ExpiresAt to CreatedAt+ttl, and an empty Status to StatusPending.
-func (s *Store) CreateOperation(ctx context.Context, op Operation, ttl time.Duration) error {
+// ExpiresAt to CreatedAt+ttl, and an empty Status to [switchboard.StatusPending].
+func (s *Store) CreateOperation(ctx context.Context, op switchboard.Operation, ttl time.Duration) error {
 	if op.ID == "" {
 		return errors.New("create operation: empty id")
 	}
@@ -61,7 +35,7 @@ func (s *Store) CreateOperation(ctx context.Context, op Operation, ttl time.Dura
 		op.ExpiresAt = op.CreatedAt.Add(ttl)
 	}
 	if op.Status == "" {
-		op.Status = StatusPending
+		op.Status = switchboard.StatusPending
 	}
 	b, err := json.Marshal(op)
 	if err != nil {
@@ -78,17 +52,17 @@ func (s *Store) CreateOperation(ctx context.Context, op Operation, ttl time.Dura
 }
 
 // Operation returns the operation with that ID.
-func (s *Store) Operation(ctx context.Context, id string) (Operation, bool, error) {
+func (s *Store) Operation(ctx context.Context, id string) (switchboard.Operation, bool, error) {
 	raw, ok, err := s.getString(ctx, s.opKey(id))
 	if err != nil {
-		return Operation{}, false, fmt.Errorf("get operation: %w", err)
+		return switchboard.Operation{}, false, fmt.Errorf("get operation: %w", err)
 	}
 	if !ok {
-		return Operation{}, false, nil
+		return switchboard.Operation{}, false, nil
 	}
-	var op Operation
+	var op switchboard.Operation
 	if err := json.Unmarshal([]byte(raw), &op); err != nil {
-		return Operation{}, false, fmt.Errorf("get operation %s: %w", id, err)
+		return switchboard.Operation{}, false, fmt.Errorf("get operation %s: %w", id, err)
 	}
 	return op, true, nil
 }
@@ -100,9 +74,9 @@ func (s *Store) Operation(ctx context.Context, id string) (Operation, bool, erro
 // update and is returned (wrapped). fn may not change the ID. The key keeps
 // its expiry unless fn changes ExpiresAt past it, which lengthens it. It returns
 // ErrNotFound when the operation does not exist.
-func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*Operation) error) (Operation, error) {
+func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*switchboard.Operation) error) (switchboard.Operation, error) {
 	key := s.opKey(id)
-	var updated Operation
+	var updated switchboard.Operation
 	txf := func(tx *redis.Tx) error {
 		raw, err := tx.Get(ctx, key).Result()
 		if errors.Is(err, redis.Nil) {
@@ -111,7 +85,7 @@ func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*Operati
 		if err != nil {
 			return err
 		}
-		var op Operation
+		var op switchboard.Operation
 		if err := json.Unmarshal([]byte(raw), &op); err != nil {
 			return err
 		}
@@ -159,13 +133,13 @@ func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*Operati
 			return updated, nil
 		}
 		if !errors.Is(err, redis.TxFailedErr) {
-			return Operation{}, fmt.Errorf("update operation %s: %w", id, err)
+			return switchboard.Operation{}, fmt.Errorf("update operation %s: %w", id, err)
 		}
 		if attempt == maxUpdateAttempts {
-			return Operation{}, fmt.Errorf("update operation %s: still conflicting after %d attempts: %w", id, attempt, err)
+			return switchboard.Operation{}, fmt.Errorf("update operation %s: still conflicting after %d attempts: %w", id, attempt, err)
 		}
 		if err := backoff(ctx, attempt); err != nil {
-			return Operation{}, fmt.Errorf("update operation %s: %w", id, err)
+			return switchboard.Operation{}, fmt.Errorf("update operation %s: %w", id, err)
 		}
 	}
 }

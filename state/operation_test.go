@@ -10,16 +10,18 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
-func sampleOperation(id string) Operation {
-	return Operation{
+func sampleOperation(id string) switchboard.Operation {
+	return switchboard.Operation{
 		ID:        id,
 		Kind:      "sim.deactivate",
 		UserID:    "U0AAAAAAA",
 		ChannelID: "C0OPS0000",
-		Targets:   []string{"32470123456", "iccid:8932000000000000001"},
-		Params:    map[string]string{"reason": "lost"},
+		Targets:   []switchboard.Target{{ID: "32470123456"}, {Type: switchboard.ICCID, ID: "8932000000000000001"}},
+		Params:    switchboard.Params{Title: "Deactivate 2 SIM cards (lost)"},
 		Expected:  2,
 	}
 }
@@ -36,8 +38,8 @@ var operationScenarios = []scenario{
 		if err != nil || !ok {
 			t.Fatalf("Operation: got ok=%v err=%v, want ok=true err=nil", ok, err)
 		}
-		if got.Status != StatusPending {
-			t.Errorf("Status: got %q, want %q (the default)", got.Status, StatusPending)
+		if got.Status != switchboard.StatusPending {
+			t.Errorf("Status: got %q, want %q (the default)", got.Status, switchboard.StatusPending)
 		}
 		if got.CreatedAt.Before(before.Add(-time.Second)) || got.CreatedAt.After(time.Now().Add(time.Second)) {
 			t.Errorf("CreatedAt: got %v, want about now", got.CreatedAt)
@@ -72,7 +74,7 @@ var operationScenarios = []scenario{
 		ctx := context.Background()
 		tests := []struct {
 			name string
-			op   Operation
+			op   switchboard.Operation
 			ttl  time.Duration
 		}{
 			{"empty id", sampleOperation(""), time.Minute},
@@ -93,17 +95,17 @@ var operationScenarios = []scenario{
 		if err := s.CreateOperation(ctx, op, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.UpdateOperation(ctx, op.ID, func(o *Operation) error {
-			o.Status = StatusRunning
+		got, err := s.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+			o.Status = switchboard.StatusRunning
 			o.ThreadTS = "1700000000.000100"
 			return nil
 		})
 		if err != nil {
 			t.Fatalf("UpdateOperation: %v", err)
 		}
-		if got.Status != StatusRunning || got.ThreadTS != "1700000000.000100" {
+		if got.Status != switchboard.StatusRunning || got.ThreadTS != "1700000000.000100" {
 			t.Errorf("returned operation: got status %q thread %q, want %q and the new thread",
-				got.Status, got.ThreadTS, StatusRunning)
+				got.Status, got.ThreadTS, switchboard.StatusRunning)
 		}
 		stored, _, err := s.Operation(ctx, op.ID)
 		if err != nil {
@@ -120,7 +122,7 @@ var operationScenarios = []scenario{
 		if err := s.CreateOperation(ctx, op, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.UpdateOperation(ctx, op.ID, func(o *Operation) error {
+		if _, err := s.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 			o.ExpiresAt = time.Now().Add(time.Hour)
 			return nil
 		}); err != nil {
@@ -144,12 +146,12 @@ var operationScenarios = []scenario{
 		tests := []struct {
 			name    string
 			id      string
-			fn      func(*Operation) error
+			fn      func(*switchboard.Operation) error
 			wantErr error // nil: any error
 		}{
-			{"missing operation", "nope", func(*Operation) error { return nil }, ErrNotFound},
-			{"fn error", op.ID, func(o *Operation) error { o.Status = StatusDone; return errFn }, errFn},
-			{"id change", op.ID, func(o *Operation) error { o.ID = "other"; o.Status = StatusDone; return nil }, nil},
+			{"missing operation", "nope", func(*switchboard.Operation) error { return nil }, ErrNotFound},
+			{"fn error", op.ID, func(o *switchboard.Operation) error { o.Status = switchboard.StatusDone; return errFn }, errFn},
+			{"id change", op.ID, func(o *switchboard.Operation) error { o.ID = "other"; o.Status = switchboard.StatusDone; return nil }, nil},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -166,8 +168,8 @@ var operationScenarios = []scenario{
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status != StatusPending {
-			t.Errorf("Status after refused updates: got %q, want %q", got.Status, StatusPending)
+		if got.Status != switchboard.StatusPending {
+			t.Errorf("Status after refused updates: got %q, want %q", got.Status, switchboard.StatusPending)
 		}
 	}},
 	{"operation update loses no concurrent update", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
@@ -182,8 +184,8 @@ var operationScenarios = []scenario{
 		errs := make(chan error, writers)
 		for i := range writers {
 			wg.Go(func() {
-				_, err := s.UpdateOperation(ctx, op.ID, func(o *Operation) error {
-					o.Targets = append(o.Targets, fmt.Sprint(i))
+				_, err := s.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+					o.Targets = append(o.Targets, switchboard.Number(fmt.Sprint(i)))
 					o.Expected++
 					return nil
 				})
@@ -205,7 +207,7 @@ var operationScenarios = []scenario{
 			t.Fatalf("after %d concurrent updates: got %d targets and Expected %d, want %d and %d",
 				writers, len(got.Targets), got.Expected, writers, writers+2)
 		}
-		seen := map[string]bool{}
+		seen := map[switchboard.Target]bool{}
 		for _, tg := range got.Targets {
 			seen[tg] = true
 		}

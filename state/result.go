@@ -51,7 +51,7 @@ func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.E
 // The operation's status and expected count are kept in its counters hash,
 // so that a result need not read the operation (which can hold thousands of
 // targets): the first result copies them from the operation's JSON, without
-// decoding it (encoding/json writes the Operation's fields in declaration
+// decoding it (encoding/json writes [switchboard.Operation]'s fields in declaration
 // order, so "expected" is directly followed by "status", and no string
 // inside can hold that sequence unescaped), and every change of status
 // (UpdateOperation, ExpireOperation, the completion here) writes the hash's

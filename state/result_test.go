@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // createWithExpected stores a fresh operation expecting n results.
@@ -17,7 +19,7 @@ func createWithExpected(t *testing.T, s *Store, n int, ttl time.Duration) string
 	t.Helper()
 	op := sampleOperation(mustNewID(t))
 	op.Expected = n
-	op.Status = StatusRunning
+	op.Status = switchboard.StatusRunning
 	if err := s.CreateOperation(context.Background(), op, ttl); err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +80,14 @@ var resultScenarios = []scenario{
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := StatusRunning
+			want := switchboard.StatusRunning
 			if i == 1 {
-				want = StatusDone
+				want = switchboard.StatusDone
 			}
 			if op.Status != want {
 				t.Errorf("after result %d: status %q, want %q", i+1, op.Status, want)
 			}
-			if len(op.Targets) != 2 || op.Params["reason"] != "lost" {
+			if len(op.Targets) != 2 || op.Params.Title != "Deactivate 2 SIM cards (lost)" {
 				t.Errorf("after result %d: the operation lost fields: %+v", i+1, op)
 			}
 		}
@@ -124,7 +126,7 @@ var resultScenarios = []scenario{
 	{"a finished operation takes no results", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		each := Effects{Each: []Outgoing{{Kind: "post", Text: "x"}}}
-		for _, status := range []string{StatusFailed, StatusExpired, StatusCancelled, StatusPending} {
+		for _, status := range []string{switchboard.StatusFailed, switchboard.StatusExpired, switchboard.StatusCancelled, switchboard.StatusPending} {
 			for _, afterFirst := range []bool{false, true} {
 				// The status changes before any result, or after one (when
 				// the counters hash already holds a copy of it).
@@ -136,7 +138,7 @@ var resultScenarios = []scenario{
 					}
 					want = 1
 				}
-				if _, err := s.UpdateOperation(ctx, id, func(o *Operation) error { o.Status = status; return nil }); err != nil {
+				if _, err := s.UpdateOperation(ctx, id, func(o *switchboard.Operation) error { o.Status = status; return nil }); err != nil {
 					t.Fatal(err)
 				}
 				outbox := streamLen(t, rdb, s.outboxKey())
@@ -160,7 +162,7 @@ var resultScenarios = []scenario{
 		if _, err := s.RecordResult(ctx, id, Result{Target: "iccid:0", OK: true}, Effects{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, expired, err := s.ExpireOperation(ctx, id, func(Operation, []Result) []Outgoing { return []Outgoing{} }); err != nil || !expired {
+		if _, expired, err := s.ExpireOperation(ctx, id, func(switchboard.Operation, []Result) []Outgoing { return []Outgoing{} }); err != nil || !expired {
 			t.Fatalf("ExpireOperation: expired %v, %v", expired, err)
 		}
 		_, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, Effects{})

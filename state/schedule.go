@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // Scheduled FMU changes
@@ -422,12 +424,12 @@ func (s *Store) RecentOps(ctx context.Context, user string) ([]RecentOp, error) 
 		if !ok {
 			// Expired: the noted status stands, but one noted while the
 			// operation ran is out of date by now.
-			if out[at[i]].Status == StatusRunning {
+			if out[at[i]].Status == switchboard.StatusRunning {
 				out[at[i]].Status = "ended (details expired)"
 			}
 			continue
 		}
-		var op Operation
+		var op switchboard.Operation
 		if json.Unmarshal([]byte(raw), &op) == nil && op.Status != "" {
 			out[at[i]].Status = op.Status
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 )
 
@@ -129,7 +130,7 @@ func testSettleFencing(t *testing.T, s *Store) {
 	if ok, err := s.SettleFMUSchedule(ctx, c, &next, next.Due, ScheduleEffects{
 		Report:  &Outgoing{Kind: "post", Channel: "U1", Text: "now Professional"},
 		Audit:   &AuditEntry{UserID: "U1", Command: "fmu.schedule", Decision: "api call", Detail: "w"},
-		Recent:  &RecentOp{Title: "Scheduled change to Professional", Status: StatusDone},
+		Recent:  &RecentOp{Title: "Scheduled change to Professional", Status: switchboard.StatusDone},
 		MSISDN:  "32470000001",
 		Profile: "PROFESSIONAL", ProfileTTL: time.Minute,
 	}); !ok || err != nil {
@@ -145,7 +146,7 @@ func testSettleFencing(t *testing.T, s *Store) {
 	if a, err := s.RecentAudit(ctx, 10, nil); err != nil || len(a) != 1 || a[0].Detail != "w" || a[0].Decision != "api call" {
 		t.Errorf("audit = %+v (%v), want the one entry", a, err)
 	}
-	if r, err := s.RecentOps(ctx, "U1"); err != nil || len(r) != 1 || r[0].Status != StatusDone {
+	if r, err := s.RecentOps(ctx, "U1"); err != nil || len(r) != 1 || r[0].Status != switchboard.StatusDone {
 		t.Errorf("recent = %+v (%v), want the one change", r, err)
 	}
 	if p, ok, err := s.CachedFMUProfile(ctx, "32470000001"); err != nil || !ok || p != "PROFESSIONAL" {
@@ -235,11 +236,11 @@ func testUpdateSchedules(t *testing.T, s *Store) {
 
 func testRecentOps(t *testing.T, s *Store) {
 	ctx := context.Background()
-	op := Operation{ID: "op1", Kind: "fmu.set", UserID: "U4", Status: StatusRunning, CreatedAt: t0, ExpiresAt: time.Now().Add(time.Hour)}
+	op := switchboard.Operation{ID: "op1", Kind: "fmu.set", UserID: "U4", Status: switchboard.StatusRunning, CreatedAt: t0, ExpiresAt: time.Now().Add(time.Hour)}
 	if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.NoteRecentOp(ctx, "U4", RecentOp{Title: "Set 3 numbers", Status: StatusRunning, OperationID: "op1"}); err != nil {
+	if err := s.NoteRecentOp(ctx, "U4", RecentOp{Title: "Set 3 numbers", Status: switchboard.StatusRunning, OperationID: "op1"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range MaxRecentOps + 2 {
@@ -251,15 +252,15 @@ func testRecentOps(t *testing.T, s *Store) {
 	if err != nil || len(got) != MaxRecentOps || got[0].Title != fmt.Sprintf("change %d", MaxRecentOps+1) {
 		t.Fatalf("got %d entries (%v), first %+v; want %d, newest first", len(got), err, got, MaxRecentOps)
 	}
-	if err := s.NoteRecentOp(ctx, "U5", RecentOp{Title: "Set 3 numbers", Status: StatusRunning, OperationID: "op1"}); err != nil {
+	if err := s.NoteRecentOp(ctx, "U5", RecentOp{Title: "Set 3 numbers", Status: switchboard.StatusRunning, OperationID: "op1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateOperation(ctx, "op1", func(o *Operation) error { o.Status = StatusDone; return nil }); err != nil {
+	if _, err := s.UpdateOperation(ctx, "op1", func(o *switchboard.Operation) error { o.Status = switchboard.StatusDone; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.RecentOps(ctx, "U5")
-	if err != nil || len(got) != 1 || got[0].Status != StatusDone {
-		t.Errorf("got %+v, %v; want the operation's current status %q", got, err, StatusDone)
+	if err != nil || len(got) != 1 || got[0].Status != switchboard.StatusDone {
+		t.Errorf("got %+v, %v; want the operation's current status %q", got, err, switchboard.StatusDone)
 	}
 }
 
@@ -271,7 +272,7 @@ func TestRecentOpsCountResultsAndAgeOut(t *testing.T) {
 	s := New(rdb, prefix)
 	ctx := context.Background()
 	id := createWithExpected(t, s, 2, time.Minute)
-	if err := s.NoteRecentOp(ctx, "U6", RecentOp{Title: "Deactivate 2 SIM cards", Status: StatusRunning, OperationID: id}); err != nil {
+	if err := s.NoteRecentOp(ctx, "U6", RecentOp{Title: "Deactivate 2 SIM cards", Status: switchboard.StatusRunning, OperationID: id}); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []Result{{Target: "msisdn:1", OK: true}, {Target: "msisdn:2", OK: false}} {
@@ -279,17 +280,17 @@ func TestRecentOpsCountResultsAndAgeOut(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.NoteRecentOp(ctx, "U6", RecentOp{Title: "Gone", Status: StatusRunning, OperationID: "expired-op"}); err != nil {
+	if err := s.NoteRecentOp(ctx, "U6", RecentOp{Title: "Gone", Status: switchboard.StatusRunning, OperationID: "expired-op"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.RecentOps(ctx, "U6")
 	if err != nil || len(got) != 2 {
 		t.Fatalf("got %+v, %v; want 2 entries", got, err)
 	}
-	if got[0].Status == StatusRunning {
+	if got[0].Status == switchboard.StatusRunning {
 		t.Errorf("an operation whose record expired reads %q, want it no longer running", got[0].Status)
 	}
-	if got[1].Status != StatusDone || got[1].Succeeded != 1 || got[1].Failed != 1 {
+	if got[1].Status != switchboard.StatusDone || got[1].Succeeded != 1 || got[1].Failed != 1 {
 		t.Errorf("finished operation = %+v, want done with 1 succeeded and 1 failed", got[1])
 	}
 }

@@ -15,7 +15,7 @@
 //
 //	key               type    TTL                       written by / read by
 //	P op:{id}         string  given at creation          commands create and update it; notify reads it
-//	                          (JSON Operation)
+//	                          (JSON switchboard.Operation)
 //	P res:{id}        hash    the operation's TTL left   notify records one result per target
 //	                          at the first result        (field target, JSON Result); commands and notify read
 //	P prog:{id}       hash    as res:{id}                fields done (succeeded), failed and expected, kept
@@ -118,8 +118,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// NewID returns a random, URL-safe identifier of 128 bits, for operations and
-// confirmations.
+// NewID returns a random, URL-safe identifier of 128 bits. The store names
+// each request a rate limit counts with one; operations and confirmations
+// get theirs from the command that creates them.
 func NewID() (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {

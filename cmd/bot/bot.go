@@ -200,7 +200,7 @@ func (m *Main) Open(ctx context.Context) error {
 		FMU:         m.Enco,
 		Voice:       m.Enco,
 		Numbers:     m.Enco,
-		Directory:   permissions.NewDirectory(policy, directoryStore{m.Store}, phones),
+		Directory:   permissions.NewDirectory(policy, m.Store, phones),
 		Policy:      policy,
 		Slack:       routerSlack,
 		DMs:         steps,
@@ -493,14 +493,6 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// directoryStore gives the policy's directory the entries directory admins set in Redis.
-type directoryStore struct{ s *state.Store }
-
-func (d directoryStore) DirectoryEntry(ctx context.Context, userID string) (permissions.Entry, bool, error) {
-	e, ok, err := d.s.DirectoryEntry(ctx, userID)
-	return permissions.Entry{Mobile: e.Mobile, Fixed: e.Fixed}, ok, err
 }
 
 // sideServers are the listeners opened besides HTTP_ADDR.

@@ -546,7 +546,7 @@ func TestDeliveryRedisStoppedAndRestarted(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	c := newCluster(t)
-	c.cfg.RedisURL = "redis://" + srv.Addr() + "/0"
+	c.useRedis("redis://" + srv.Addr() + "/0")
 	r := c.start("a")
 
 	// One operation waits for its callbacks, another for its confirmation.
@@ -599,7 +599,7 @@ func TestDeliveryRedisRestartedEmpty(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	c := newCluster(t)
-	c.cfg.RedisURL = "redis://" + srv.Addr() + "/0"
+	c.useRedis("redis://" + srv.Addr() + "/0")
 	r := c.start("a")
 	c.enco.SetDropCallbacks(true)
 	p1 := c.confirmed(opsUser, opsChan, simCommand("deactivate", 1))

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
@@ -140,10 +141,22 @@ func newFakes(t *testing.T, ctx context.Context, prefix string) *harness {
 		LogLevel:          "debug",
 		LogFormat:         "json",
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
-	t.Cleanup(func() { _ = rdb.Close() })
-	h.store = state.New(rdb, prefix)
+	h.useRedis(h.cfg.RedisURL)
 	return h
+}
+
+// useRedis points the bot and the test's own store client at the Redis at
+// url (redis://host:port/db).
+func (h *harness) useRedis(url string) {
+	h.t.Helper()
+	h.cfg.RedisURL = url
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	h.t.Cleanup(func() { _ = rdb.Close() })
+	h.store = state.New(rdb, h.prefix)
 }
 
 // runMain serves m until the returned stop ends it the way SIGTERM does;
@@ -298,15 +311,15 @@ func (h *harness) tracked(what, token string) {
 	h.t.Helper()
 	h.waitFor(what, func() bool {
 		op, ok := h.operationOfToken(token)
-		return ok && (op.Params[state.ParamTracking] != "" || op.Params[state.ParamSession] != "")
+		return ok && (op.Params.Tracking != "" || op.Params.Session != "")
 	})
 }
 
 // operationOfToken reads the operation a callback token names from the store.
-func (h *harness) operationOfToken(token string) (state.Operation, bool) {
+func (h *harness) operationOfToken(token string) (switchboard.Operation, bool) {
 	id, ok, err := h.store.OperationForToken(h.ctx, token)
 	if err != nil || !ok {
-		return state.Operation{}, false
+		return switchboard.Operation{}, false
 	}
 	op, ok, err := h.store.Operation(h.ctx, id)
 	return op, err == nil && ok

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -52,7 +50,7 @@ func TestShutdownFinishesWorkInFlight(t *testing.T) {
 		}
 	}
 	op, ok := h.operationOfToken(token)
-	if stored := op.Params[state.ParamTracking]; tracking == "" || !ok || stored != tracking {
+	if stored := op.Params.Tracking; tracking == "" || !ok || stored != tracking {
 		t.Errorf("after shutdown, the operation's tracking number is %q (found %t), want %q: the request in flight finished and recorded", stored, ok, tracking)
 	}
 	if got := h.slack.Connections(); got != 0 {

@@ -189,7 +189,7 @@ func TestMetricsCountRefusedCallbacks(t *testing.T) {
 
 // withRedisURL points the bot at another Redis (a private server the test can stop).
 func withRedisURL(url string) harnessOption {
-	return func(h *harness) { h.cfg.RedisURL = url }
+	return func(h *harness) { h.useRedis(url) }
 }
 
 func TestReadinessFollowsRedisAndHealthDoesNot(t *testing.T) {

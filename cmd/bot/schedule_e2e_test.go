@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/render"
@@ -131,7 +132,7 @@ func TestScheduleManyDueAtOnceAcrossReplicas(t *testing.T) {
 	due := start.Add(time.Minute)
 	for i := range n {
 		user := fmt.Sprintf("U0MANY%04d", i)
-		if err := c.store.SetDirectoryEntry(c.ctx, user, state.DirectoryEntry{Mobile: fmt.Sprintf("3247%07d", i+1)}); err != nil {
+		if err := c.store.SetDirectoryEntry(c.ctx, user, switchboard.Entry{Mobile: fmt.Sprintf("3247%07d", i+1)}); err != nil {
 			t.Fatal(err)
 		}
 		c.enco.SetFMU(fmt.Sprintf("3247%07d", i+1), string(enco.ProfileOnDuty))
