@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -49,7 +50,7 @@ func (e *Expirer) log() *slog.Logger {
 // Run sweeps every Interval until ctx ends. Store errors are logged and
 // retried at the next sweep; they never stop the loop.
 func (e *Expirer) Run(ctx context.Context) error {
-	t := time.NewTicker(orDuration(e.Interval, 15*time.Second))
+	t := time.NewTicker(cmp.Or(e.Interval, 15*time.Second))
 	defer t.Stop()
 	for {
 		if _, err := e.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
@@ -67,7 +68,7 @@ func (e *Expirer) Run(ctx context.Context) error {
 func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 	expired := 0
 	for {
-		ids, err := e.Store.ClaimExpiries(ctx, now, maxSweepBatch, orDuration(e.Lease, time.Minute))
+		ids, err := e.Store.ClaimExpiries(ctx, now, maxSweepBatch, cmp.Or(e.Lease, time.Minute))
 		if err != nil {
 			return expired, err
 		}

@@ -83,10 +83,3 @@ func normalDigits(s string) string {
 	}
 	return strings.TrimPrefix(strings.TrimSpace(s), "+")
 }
-
-func orText(s, def string) string {
-	if strings.TrimSpace(s) == "" {
-		return def
-	}
-	return s
-}

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -160,7 +161,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		// it with the operation of the token that sent it until the tracking
 		// number is stored (TrackingKnown delivers it if it is that
 		// operation's).
-		if err := rc.Store.Park(ctx, op.ID, body, orDuration(rc.ParkTTL, time.Hour), max(op.Expected, 1)); err != nil {
+		if err := rc.Store.Park(ctx, op.ID, body, cmp.Or(rc.ParkTTL, time.Hour), max(op.Expected, 1)); err != nil {
 			if errors.Is(err, state.ErrParkFull) {
 				return 0, op.ID, refuse(http.StatusServiceUnavailable, "%d early callbacks wait already for this operation", max(op.Expected, 1))
 			}
@@ -219,7 +220,7 @@ func (rc *Receiver) authenticate(ctx context.Context, token, command string) (sw
 	case switchboard.CommandOf(op.Kind) != command:
 		return op, refuse(http.StatusForbidden, "callback token belongs to a %s operation", op.Kind)
 	case op.Status != switchboard.StatusRunning && op.Status != switchboard.StatusDone:
-		return op, refuse(http.StatusGone, "operation is %s", orText(op.Status, "not started"))
+		return op, refuse(http.StatusGone, "operation is %s", cmp.Or(op.Status, "not started"))
 	}
 	// An M2M operation's fields stop changing once its tracking number is
 	// known, so any replica may keep a copy for a while; its status may
@@ -284,8 +285,13 @@ func (rc *Receiver) recordParked(ctx context.Context, op switchboard.Operation, 
 	for attempt := 1; ; attempt++ {
 		err := rc.recordM2M(ctx, op, res)
 		var ce *callbackError
-		if err == nil || attempt == 4 || !errors.As(err, &ce) || ce.status != http.StatusServiceUnavailable || !sleep(ctx, wait) {
+		if err == nil || attempt == 4 || !errors.As(err, &ce) || ce.status != http.StatusServiceUnavailable {
 			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
 		}
 		wait *= 2
 	}
@@ -299,7 +305,7 @@ func (rc *Receiver) repark(ctx context.Context, opID string, bodies [][]byte, ca
 	rc.log().Error("parked callbacks not delivered; parking them again", "err", cause, "operation", opID, "count", len(bodies))
 	for _, b := range bodies {
 		// These were admitted under the operation's cap once already.
-		if err := rc.Store.Park(ctx, opID, b, orDuration(rc.ParkTTL, time.Hour), math.MaxInt32); err != nil {
+		if err := rc.Store.Park(ctx, opID, b, cmp.Or(rc.ParkTTL, time.Hour), math.MaxInt32); err != nil {
 			rc.log().Error("parked callback lost", "err", err, "operation", opID)
 		}
 	}
@@ -332,26 +338,4 @@ func (rc *Receiver) record(ctx context.Context, op switchboard.Operation, result
 		rc.log().Info("duplicate result ignored", "operation", op.ID, "target", result.Target)
 	}
 	return nil
-}
-
-func orDuration(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
-// sleep waits d or until ctx ends; it reports whether the full wait elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -118,6 +118,8 @@ func failedWords(status string) string {
 	return "failed (" + status + ")"
 }
 
+// orText is s, or def when s is blank: EnCo may send a reason of spaces
+// only, which says nothing (cmp.Or would keep it).
 func orText(s, def string) string {
 	if strings.TrimSpace(s) == "" {
 		return def

@@ -128,7 +128,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		if room == 0 {
 			break
 		}
-		msgs, err := d.Store.Claim(ctx, d.Consumer, min(cmp.Or(d.Batch, 32), room), orDuration(d.Block, 2*time.Second), orDuration(d.MinIdle, 30*time.Second))
+		msgs, err := d.Store.Claim(ctx, d.Consumer, min(cmp.Or(d.Batch, 32), room), cmp.Or(d.Block, 2*time.Second), cmp.Or(d.MinIdle, 30*time.Second))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -366,10 +366,10 @@ func (d *Deliverer) call(ctx context.Context, m state.Outgoing, channel string, 
 	if !held {
 		return errLeaseLost
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDuration(d.CallTimeout, 20*time.Second))
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(d.CallTimeout, 20*time.Second))
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
-		t := time.NewTimer(orDuration(d.ShutdownGrace, 5*time.Second))
+		t := time.NewTimer(cmp.Or(d.ShutdownGrace, 5*time.Second))
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -424,11 +424,4 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-func orDuration(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
 }

@@ -64,7 +64,7 @@ func (p PacedSlack) paced(ctx context.Context, channel string, call func() error
 		}
 		err := call()
 		wait, limited := RetryAfter(err)
-		if !limited || attempt >= cmp.Or(p.Attempts, 10) || wait > orDuration(p.MaxWait, 10*time.Second) {
+		if !limited || attempt >= cmp.Or(p.Attempts, 10) || wait > cmp.Or(p.MaxWait, 10*time.Second) {
 			return err
 		}
 		wait = max(wait, 250*time.Millisecond)
