@@ -11,7 +11,8 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
+	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -45,7 +46,7 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 	approve := slack.NewButtonBlockElement(ActionApprove, id, plain("Approve"))
 	approve.Style = slack.StyleDanger
 	cancel := slack.NewButtonBlockElement(ActionCancel, id, plain("Cancel"))
-	msg := notify.Message{
+	msg := render.Message{
 		Text: fmt.Sprintf("%s — a second person holding %s must approve.", text, op.Kind),
 		Blocks: []slack.Block{
 			section(b.String()),
@@ -56,7 +57,7 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 	ts, err := r.Slack.PostMessage(ctx, op.ChannelID, msg)
 	if err != nil {
 		text := ":x: I could not post the approval request, so nothing was changed: " + r.userError(err, "post approval request")
-		if notify.NotInChannel(err) {
+		if slackpost.NotInChannel(err) {
 			text = fmt.Sprintf(":warning: I can't post in <#%s> because I'm not a member. Invite me with `/invite @Switchboard` there, then run the command again. Nothing was changed.", op.ChannelID)
 		}
 		r.respond(ctx, cb.ResponseURL, textReply(text).Message(), true)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 // Reply is what the bot answers in the acknowledgement of a slash command:
@@ -40,8 +40,8 @@ func (r Reply) Payload() map[string]any {
 	return p
 }
 
-// Message turns the reply into a notify.Message, for response URLs.
-func (r Reply) Message() notify.Message { return notify.Message{Text: r.Text, Blocks: r.Blocks} }
+// Message turns the reply into a render.Message, for response URLs.
+func (r Reply) Message() render.Message { return render.Message{Text: r.Text, Blocks: r.Blocks} }
 
 func mrkdwn(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)

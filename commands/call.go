@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -76,10 +77,10 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 		Expected: 1,
 		Params:   switchboard.Params{Origin: origin, CLI: req.cli, Presentation: req.presentation},
 	}
-	title := fmt.Sprintf("Call %s from %s", notify.NumberLabel(req.dest.Digits, r.MaskNumbers), notify.NumberLabel(origin, r.MaskNumbers))
+	title := fmt.Sprintf("Call %s from %s", render.NumberLabel(req.dest.Digits, r.MaskNumbers), render.NumberLabel(origin, r.MaskNumbers))
 	if otherOrigin {
 		// Someone else's phone rings first: make sure that is meant.
-		shown := notify.NumberLabel(cmp.Or(req.cli, origin), false)
+		shown := render.NumberLabel(cmp.Or(req.cli, origin), false)
 		if req.presentation == enco.PresentationRestricted {
 			shown = "hidden"
 		}
@@ -87,8 +88,8 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 			op:    op,
 			title: title,
 			lines: []string{
-				"rings first: " + notify.NumberLabel(origin, false),
-				"then calls: " + notify.NumberLabel(req.dest.Digits, false),
+				"rings first: " + render.NumberLabel(origin, false),
+				"then calls: " + render.NumberLabel(req.dest.Digits, false),
 				"number shown to them: " + shown,
 			},
 			note:         "The phone that rings first is not yours. The call is billed to the account.",
@@ -100,7 +101,7 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 	}
 	op = r.begin(c, op, title)
 	msg := fmt.Sprintf(":telephone_receiver: Calling %s: your phone (%s) rings first; answer it and EnCo connects you. The call record follows in a thread in this channel.",
-		req.dest.International(), notify.NumberLabel(origin, false))
+		req.dest.International(), render.NumberLabel(origin, false))
 	return textReply(msg), func(ctx context.Context) { r.runCall(ctx, op, c.ResponseURL) }
 }
 
@@ -220,7 +221,7 @@ func (r *Router) runCall(ctx context.Context, op switchboard.Operation, response
 		return
 	}
 	r.respond(ctx, responseURL, textReply(fmt.Sprintf(":telephone_receiver: EnCo is placing the call (session %s): %s rings first; once it is answered, EnCo calls %s.",
-		notify.Escape(session), notify.NumberLabel(op.Params.Origin, false), notify.NumberLabel(dest, false))).Message(), false)
+		render.Escape(session), render.NumberLabel(op.Params.Origin, false), render.NumberLabel(dest, false))).Message(), false)
 }
 
 // callCDR lists recent calls: /call cdr [since=…]. Holders of call.any see
@@ -357,7 +358,7 @@ func cdrLength(c enco.CDR) string {
 	if !c.Answered() {
 		return "—"
 	}
-	return notify.CallDuration(c.CallDuration)
+	return render.CallDuration(c.CallDuration)
 }
 
 // cdrTable lays calls out in a code block, one line each. It is shown to the
@@ -371,7 +372,7 @@ func cdrTable(cdrs []enco.CDR) string {
 	}
 	row("When (UTC)", "From", "To", "Outcome", "Length")
 	for _, c := range cdrs {
-		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), notify.NumberLabel(phone.Digits(c.Origin), false), notify.NumberLabel(phone.Digits(c.Destination), false), notify.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
+		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), render.NumberLabel(phone.Digits(c.Origin), false), render.NumberLabel(phone.Digits(c.Destination), false), render.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
 	}
 	b.WriteString("```")
 	return b.String()
@@ -383,7 +384,7 @@ func cdrList(cdrs []enco.CDR, since time.Time, mask bool) fullList {
 	number := func(s string) string {
 		d := phone.Digits(s)
 		if mask {
-			return notify.NumberLabel(d, true)
+			return render.NumberLabel(d, true)
 		}
 		return "+" + d
 	}

@@ -5,9 +5,9 @@ import (
 	"fmt"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -124,7 +124,7 @@ func directoryNumber(digits string, mask bool) string {
 	if digits == "" {
 		return "none"
 	}
-	return notify.NumberLabel(digits, mask)
+	return render.NumberLabel(digits, mask)
 }
 
 func (r *Router) directoryDown(err error) Reply {

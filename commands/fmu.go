@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -43,7 +44,7 @@ func (t fmuTarget) target() switchboard.Target {
 
 // label shows the target to people, masked when asked.
 func (t fmuTarget) label(mask bool) string {
-	n := notify.NumberLabel(t.digits, mask)
+	n := render.NumberLabel(t.digits, mask)
 	if t.user != "" {
 		return fmt.Sprintf("<@%s> (%s)", t.user, n)
 	}
@@ -107,10 +108,10 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 	if reply, ok := r.rateLimit(ctx, c); !ok {
 		return reply, nil
 	}
-	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s*…", notify.ProfileLabel(p))), func(ctx context.Context) {
+	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s*…", render.ProfileLabel(p))), func(ctx context.Context) {
 		err := r.FMU.SetFMUStatus(ctx, me.digits, p)
 		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
-		text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*.", me.label(false), notify.ProfileLabel(p))
+		text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*.", me.label(false), render.ProfileLabel(p))
 		status := switchboard.StatusDone
 		if err != nil {
 			text = fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
@@ -118,7 +119,7 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 		} else {
 			r.cacheProfile(ctx, me.digits, p)
 		}
-		r.noteRecent(ctx, c.UserID, "Set your FMU profile to "+notify.ProfileLabel(p), status)
+		r.noteRecent(ctx, c.UserID, "Set your FMU profile to "+render.ProfileLabel(p), status)
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
 }
@@ -214,9 +215,9 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 		return textReply(fmt.Sprintf(":mag: Asking EnCo for %d FMU profiles; the answers will arrive in a thread in this channel.", len(targets))), func(ctx context.Context) { r.runFMU(ctx, op, c.ResponseURL) }
 	}
 	op.Params.Profile = string(p)
-	title := fmt.Sprintf("Set %s to %s", plural(len(targets), "number"), notify.ProfileLabel(p))
+	title := fmt.Sprintf("Set %s to %s", plural(len(targets), "number"), render.ProfileLabel(p))
 	if len(targets) == 1 {
-		title = fmt.Sprintf("Set the FMU profile of %s to %s", targets[0].label(r.MaskNumbers), notify.ProfileLabel(p))
+		title = fmt.Sprintf("Set the FMU profile of %s to %s", targets[0].label(r.MaskNumbers), render.ProfileLabel(p))
 	}
 	lines := make([]string, 0, len(targets))
 	for _, t := range targets {
@@ -228,8 +229,8 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 		op:           op,
 		title:        title,
 		lines:        lines,
-		note:         fmt.Sprintf("Business calls to these people will follow their %s profile. The results arrive in a thread in this channel.", notify.ProfileLabel(p)),
-		confirmLabel: "Set to " + notify.ProfileLabel(p),
+		note:         fmt.Sprintf("Business calls to these people will follow their %s profile. The results arrive in a thread in this channel.", render.ProfileLabel(p)),
+		confirmLabel: "Set to " + render.ProfileLabel(p),
 	})
 	if !prompt.confirming() {
 		attach = nil
@@ -343,11 +344,11 @@ func (r *Router) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bo
 	case err != nil:
 		text = fmt.Sprintf(":x: %s — %s", t.label(false), r.fmuError(err, "fmu status"))
 	case st.IsError:
-		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), cmp.Or(strings.TrimSpace(notify.Escape(st.Error)), "no reason given"))
+		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), cmp.Or(strings.TrimSpace(render.Escape(st.Error)), "no reason given"))
 	case own:
-		text = fmt.Sprintf("Your FMU profile (%s) is *%s*.", t.label(false), notify.ProfileLabel(st.Status))
+		text = fmt.Sprintf("Your FMU profile (%s) is *%s*.", t.label(false), render.ProfileLabel(st.Status))
 	default:
-		text = fmt.Sprintf("%s — *%s*", t.label(false), notify.ProfileLabel(st.Status))
+		text = fmt.Sprintf("%s — *%s*", t.label(false), render.ProfileLabel(st.Status))
 	}
 	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 }
@@ -358,7 +359,7 @@ func (r *Router) fmuError(err error, what string) string {
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 200 && ee.StatusCode < 300 && ee.Message != "" {
 		r.log().Info(what+" refused", "err", err)
-		return "EnCo refused it: " + notify.Escape(truncate(ee.Message, 300))
+		return "EnCo refused it: " + render.Escape(truncate(ee.Message, 300))
 	}
 	return r.userError(err, what)
 }
@@ -454,8 +455,8 @@ func (r *Router) setOneFMU(ctx context.Context, op switchboard.Operation, msisdn
 	err := r.FMU.SetFMUStatus(ctx, msisdn, p)
 	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: "1 number set to " + string(p)})
 	target := op.Targets[0]
-	label := notify.TargetLabel(op, target, r.MaskNumbers)
-	res := state.Result{Target: target.String(), OK: err == nil, Detail: fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, notify.ProfileLabel(p))}
+	label := render.TargetLabel(op, target, r.MaskNumbers)
+	res := state.Result{Target: target.String(), OK: err == nil, Detail: fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, render.ProfileLabel(p))}
 	if err != nil {
 		res.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, r.fmuError(err, "fmu set status"))
 	}

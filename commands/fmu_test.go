@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -201,20 +202,20 @@ func (s *telStore) onlyOp(t *testing.T) switchboard.Operation {
 // telSlack records what the bot shows.
 type telSlack struct {
 	mu        sync.Mutex
-	posts     []notify.Message
-	responses []notify.Message
+	posts     []render.Message
+	responses []render.Message
 	files     []string
 }
 
-func (s *telSlack) PostMessage(_ context.Context, _ string, m notify.Message) (string, error) {
+func (s *telSlack) PostMessage(_ context.Context, _ string, m render.Message) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.posts = append(s.posts, m)
 	return fmt.Sprintf("1700000000.%06d", len(s.posts)), nil
 }
-func (s *telSlack) UpdateMessage(context.Context, string, string, notify.Message) error { return nil }
-func (s *telSlack) PostEphemeral(context.Context, string, string, notify.Message) error { return nil }
-func (s *telSlack) Respond(_ context.Context, _ string, m notify.Message, _ bool) error {
+func (s *telSlack) UpdateMessage(context.Context, string, string, render.Message) error { return nil }
+func (s *telSlack) PostEphemeral(context.Context, string, string, render.Message) error { return nil }
+func (s *telSlack) Respond(_ context.Context, _ string, m render.Message, _ bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.responses = append(s.responses, m)

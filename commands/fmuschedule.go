@@ -11,7 +11,7 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/schedule"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -173,7 +173,7 @@ func (r *Router) fmuSelfFor(ctx context.Context, c *command, p enco.Profile, arg
 	if reply, ok := r.rateLimit(ctx, c); !ok {
 		return reply, nil
 	}
-	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s* until %s…", notify.ProfileLabel(p), whenLabel(at, loc))), func(ctx context.Context) {
+	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s* until %s…", render.ProfileLabel(p), whenLabel(at, loc))), func(ctx context.Context) {
 		text := r.setUntil(ctx, c.UserID, me, p, at, loc, fallback)
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
@@ -193,11 +193,11 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
 	if err != nil {
-		r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), "failed")
+		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), "failed")
 		return fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
 	}
 	r.cacheProfile(ctx, me.digits, p)
-	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), switchboard.StatusDone)
+	r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusDone)
 
 	back := st.Status
 	id := state.NewHex(4)
@@ -222,15 +222,15 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 	var uerr *UsageError
 	switch {
 	case errors.As(err, &uerr):
-		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back: %s", me.label(false), notify.ProfileLabel(p), uerr.Msg)
+		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back: %s", me.label(false), render.ProfileLabel(p), uerr.Msg)
 	case err != nil:
-		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back. %s", me.label(false), notify.ProfileLabel(p), r.storeFailure(err, "save schedule"))
+		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back. %s", me.label(false), render.ProfileLabel(p), r.storeFailure(err, "save schedule"))
 	case back == p:
-		return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is *%s*, as it was before, so there is nothing to change back.", me.label(false), notify.ProfileLabel(p))
+		return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is *%s*, as it was before, so there is nothing to change back.", me.label(false), render.ProfileLabel(p))
 	}
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> back to %s at %s", id, user, back, at.UTC().Format(time.RFC3339))})
 	return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*. I will set it back to *%s* at %s (`%s`; %s). `/fmu schedule clear %s` cancels that.",
-		me.label(false), notify.ProfileLabel(p), notify.ProfileLabel(back), whenLabel(at, loc), id, zoneNote(loc, fallback), id)
+		me.label(false), render.ProfileLabel(p), render.ProfileLabel(back), whenLabel(at, loc), id, zoneNote(loc, fallback), id)
 }
 
 // pendingBack returns the change back of an earlier "until"/"for", if any.
@@ -389,10 +389,10 @@ func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) Repl
 		if p.user != c.UserID {
 			whose = fmt.Sprintf("<@%s>'s", p.user)
 		}
-		lines = append(lines, fmt.Sprintf("%s `%s`: next change to *%s* at %s (%s).", whose, p.sc.ID, notify.ProfileLabel(enco.Profile(p.sc.DueProfile)), whenLabel(p.sc.Due, p.loc), zoneNote(p.loc, p.fallback)))
+		lines = append(lines, fmt.Sprintf("%s `%s`: next change to *%s* at %s (%s).", whose, p.sc.ID, render.ProfileLabel(enco.Profile(p.sc.DueProfile)), whenLabel(p.sc.Due, p.loc), zoneNote(p.loc, p.fallback)))
 	}
 	return textReply(fmt.Sprintf(":white_check_mark: Scheduled %s: *%s* from %s to %s, *%s* otherwise.\n%s",
-		rule.Days, notify.ProfileLabel(in), rule.Start, rule.End, notify.ProfileLabel(out), strings.Join(lines, "\n")))
+		rule.Days, render.ProfileLabel(in), rule.Start, rule.End, render.ProfileLabel(out), strings.Join(lines, "\n")))
 }
 
 // lookup reads a person's numbers from the directory, if there is one.
@@ -425,7 +425,7 @@ func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *Us
 		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "`%s` is not a profile: use `private`, `professional` or `on-duty`.", toks[4].text)
 	}
 	if in == out {
-		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "Both profiles are *%s*; give two different ones.", notify.ProfileLabel(in))
+		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "Both profiles are *%s*; give two different ones.", render.ProfileLabel(in))
 	}
 	return rule, in, out, nil
 }
@@ -459,7 +459,7 @@ func weeklyOf(sc state.FMUSchedule) schedule.Weekly {
 // describeSchedule is one line about a schedule, for lists and the Home tab.
 func describeSchedule(sc state.FMUSchedule) string {
 	loc, _ := schedule.Location(sc.Zone)
-	next := fmt.Sprintf("*%s* at %s", notify.ProfileLabel(enco.Profile(sc.DueProfile)), whenLabel(sc.Due, loc))
+	next := fmt.Sprintf("*%s* at %s", render.ProfileLabel(enco.Profile(sc.DueProfile)), whenLabel(sc.Due, loc))
 	by := ""
 	if sc.CreatedBy != sc.User {
 		by = fmt.Sprintf(", set by <@%s>", sc.CreatedBy)
@@ -467,7 +467,7 @@ func describeSchedule(sc state.FMUSchedule) string {
 	if sc.Kind == state.ScheduleOnce {
 		return fmt.Sprintf("`%s` back to %s%s", sc.ID, next, by)
 	}
-	return fmt.Sprintf("`%s` %s: *%s*, else *%s* — next %s%s", sc.ID, weeklyOf(sc), notify.ProfileLabel(enco.Profile(sc.Profile)), notify.ProfileLabel(enco.Profile(sc.Else)), next, by)
+	return fmt.Sprintf("`%s` %s: *%s*, else *%s* — next %s%s", sc.ID, weeklyOf(sc), render.ProfileLabel(enco.Profile(sc.Profile)), render.ProfileLabel(enco.Profile(sc.Else)), next, by)
 }
 
 // scheduleList shows a person's schedules.

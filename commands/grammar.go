@@ -5,8 +5,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 // UsageError is a mistake in what the user typed. Its message names the token
@@ -86,13 +86,13 @@ func escapeToken(ref, label string) token {
 	case strings.HasPrefix(ref, "@"):
 		id := strings.TrimPrefix(ref, "@")
 		if !slackUserID.MatchString(id) {
-			return token{text: notify.Escape("<" + ref + ">")}
+			return token{text: render.Escape("<" + ref + ">")}
 		}
 		return token{text: "<@" + id + ">", user: id}
 	case strings.HasPrefix(ref, "!subteam^"):
 		id := strings.TrimPrefix(ref, "!subteam^")
 		if !slackGroupID.MatchString(id) {
-			return token{text: notify.Escape("<" + ref + ">")}
+			return token{text: render.Escape("<" + ref + ">")}
 		}
 		return token{text: "<!subteam^" + id + ">", group: id}
 	case strings.HasPrefix(ref, "tel:"):
@@ -103,9 +103,9 @@ func escapeToken(ref, label string) token {
 		return token{text: strings.TrimPrefix(ref, "tel:"), literal: true}
 	}
 	if label != "" {
-		return token{text: notify.Escape(label)}
+		return token{text: render.Escape(label)}
 	}
-	return token{text: notify.Escape(ref)}
+	return token{text: render.Escape(ref)}
 }
 
 // maxNumberTokens is how many space-separated groups one written number may

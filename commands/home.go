@@ -10,8 +10,8 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -99,7 +99,7 @@ func (r *Router) profileBlocks(ctx context.Context, msisdn string) []slack.Block
 	if err != nil {
 		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), r.fmuError(err, "home fmu status"))
 	} else {
-		head = fmt.Sprintf("%s is *%s*.", me.label(false), notify.ProfileLabel(current))
+		head = fmt.Sprintf("%s is *%s*.", me.label(false), render.ProfileLabel(current))
 	}
 	blocks := []slack.Block{section(head)}
 	for _, p := range []struct {
@@ -118,7 +118,7 @@ func (r *Router) profileBlocks(ctx context.Context, msisdn string) []slack.Block
 		if p.profile == current {
 			btn.Style = slack.StylePrimary
 		}
-		text := fmt.Sprintf("*%s* — %s", notify.ProfileLabel(p.profile), p.what)
+		text := fmt.Sprintf("*%s* — %s", render.ProfileLabel(p.profile), p.what)
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("home_fmu_"+string(p.profile))))
 	}
 	return blocks
@@ -240,12 +240,12 @@ func (r *Router) homeClick(ctx context.Context, cb slack.InteractionCallback, va
 	err := r.FMU.SetFMUStatus(ctx, me.digits, p)
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p) + " from the Home tab"})
 	if err != nil {
-		r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), "failed")
+		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), "failed")
 		r.publishHome(ctx, user, fmt.Sprintf(":x: Your FMU profile was not changed: %s", r.fmuError(err, "home fmu set")))
 		return
 	}
 	r.cacheProfile(ctx, me.digits, p)
-	r.noteRecent(ctx, user, "Set your FMU profile to "+notify.ProfileLabel(p), switchboard.StatusDone)
+	r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusDone)
 	loc, _, _ := r.zone(ctx, user)
-	r.publishHome(ctx, user, fmt.Sprintf(":white_check_mark: Set to *%s* at %s.", notify.ProfileLabel(p), r.now().In(loc).Format("15:04")))
+	r.publishHome(ctx, user, fmt.Sprintf(":white_check_mark: Set to *%s* at %s.", render.ProfileLabel(p), r.now().In(loc).Format("15:04")))
 }

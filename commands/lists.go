@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
+	"github.com/switchboard-bot/switchboard/slackpost"
 )
 
 // fullList is a list too long to show whole in a message. Every answer
 // that cuts a list says how many rows it left out and sends the whole list
-// as a CSV file through notify.Slack's UploadFile: in Slack the file is
+// as a CSV file through slackpost.Slack's UploadFile: in Slack the file is
 // attached to the command's channel (files.uploadV2), in the console it is
 // written to disk and its path printed. This is the one way the bot shows
 // what did not fit.
@@ -61,7 +62,7 @@ func (r *Router) attachList(ctx context.Context, channel string, l fullList) (no
 	switch {
 	case err == nil:
 		return fmt.Sprintf("The full list is attached to this channel as `%s`.", name), true
-	case notify.NotInChannel(err):
+	case slackpost.NotInChannel(err):
 		return "For the full list as a file, invite me to this channel with `/invite @Switchboard` and run the command again.", false
 	}
 	return "I could not attach the full list as a file: " + r.userError(err, "upload list"), false
@@ -101,7 +102,7 @@ func (r *Router) promptLines(c *command, lines []string, l fullList) ([]string, 
 func targetList(op switchboard.Operation, mask bool) fullList {
 	l := fullList{name: "targets", title: op.Params.Title, header: []string{"target"}}
 	for _, t := range op.Targets {
-		l.rows = append(l.rows, []string{notify.TargetLabel(op, t, mask)})
+		l.rows = append(l.rows, []string{render.TargetLabel(op, t, mask)})
 	}
 	return l
 }

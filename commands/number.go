@@ -12,8 +12,8 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -179,7 +179,7 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 func (r *Router) numberLines(ctx context.Context, c *command, list []enco.PhoneNumber, file, title string) string {
 	var b strings.Builder
 	for _, n := range list[:min(len(list), maxNumberLines)] {
-		fmt.Fprintf(&b, "• `%s` — %s\n", notify.NumberLabel(n.Number, false), numberTraits(n))
+		fmt.Fprintf(&b, "• `%s` — %s\n", render.NumberLabel(n.Number, false), numberTraits(n))
 	}
 	if len(list) > maxNumberLines {
 		rows := make([][]string, len(list))
@@ -302,7 +302,7 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 		}
 	}
 	zone := params.Zone
-	line := notify.NumberLabel(n.Digits, false) + " — " + numberKindWord(n, params)
+	line := render.NumberLabel(n.Digits, false) + " — " + numberKindWord(n, params)
 	if zone != "" {
 		line += ", zone " + zone
 	}
@@ -315,7 +315,7 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 		Expected: 1,
 		Params:   params,
 	}
-	label := notify.NumberLabel(n.Digits, r.MaskNumbers)
+	label := render.NumberLabel(n.Digits, r.MaskNumbers)
 	if sub == "reserve" {
 		where := "in zone " + zone
 		if zone == "" {
@@ -436,7 +436,7 @@ func (r *Router) runNumber(ctx context.Context, op switchboard.Operation, respon
 		return
 	}
 	digits := enco.TargetDevice(op.Targets[0]).Identifier
-	label := notify.NumberLabel(digits, r.MaskNumbers)
+	label := render.NumberLabel(digits, r.MaskNumbers)
 	res := state.Result{Target: op.Targets[0].String()}
 	var err error
 	switch op.Kind {

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
+	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -21,15 +22,15 @@ type Operations interface {
 // startOperation posts the parent message and stores the operation. It tells
 // the requester and returns false when that is impossible.
 func (r *Router) startOperation(ctx context.Context, op *switchboard.Operation, responseURL string) bool {
-	ts, err := r.Slack.PostMessage(ctx, op.ChannelID, notify.ParentMessage(*op, state.Progress{Expected: op.Expected}, r.MaskNumbers))
+	ts, err := r.Slack.PostMessage(ctx, op.ChannelID, render.ParentMessage(*op, state.Progress{Expected: op.Expected}, r.MaskNumbers))
 	if err != nil {
 		var text string
-		if notify.NotInChannel(err) {
+		if slackpost.NotInChannel(err) {
 			text = fmt.Sprintf(":warning: I can't post in <#%s> because I'm not a member. Invite me with `/invite @Switchboard` there, then run the command again. Nothing was changed.", op.ChannelID)
 		} else {
 			text = ":x: I could not post in this channel, so I did nothing: " + r.userError(err, "post parent message")
 		}
-		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "not started", OperationID: op.ID, Detail: notify.SlackErrorCode(err)})
+		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "not started", OperationID: op.ID, Detail: slackpost.SlackErrorCode(err)})
 		r.respond(ctx, responseURL, textReply(text).Message(), true)
 		r.failRunningStep(ctx, *op, text)
 		return false
@@ -106,7 +107,7 @@ func (r *Router) failOperation(ctx context.Context, op switchboard.Operation, te
 	if isStep(op) {
 		r.failStep(ctx, op.Params.Step, op.ID, stripMrkdwn(text))
 	}
-	if err := r.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, notify.ParentMessage(op, state.Progress{Expected: op.Expected}, r.MaskNumbers)); err != nil {
+	if err := r.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, render.ParentMessage(op, state.Progress{Expected: op.Expected}, r.MaskNumbers)); err != nil {
 		r.log().Error("update parent", "err", err, "operation", op.ID)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -51,7 +51,7 @@ func (r *Router) recordResult(ctx context.Context, op switchboard.Operation, res
 		res.At = time.Now()
 	}
 	// The store marks the operation done with its last result.
-	_, err := r.Results.RecordResult(ctx, op.ID, res, notify.ThreadPosts(op, res, reply, summary))
+	_, err := r.Results.RecordResult(ctx, op.ID, res, render.ThreadPosts(op, res, reply, summary))
 	return err
 }
 

@@ -23,8 +23,9 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
+	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -85,7 +86,7 @@ type Router struct {
 	Directory Directory
 	// Policy holds the settings that shape commands (call barring, limits).
 	Policy *permissions.Policy
-	Slack  notify.Slack
+	Slack  slackpost.Slack
 	// DMs opens direct messages, for the confirmations of workflow steps.
 	DMs       DirectMessages
 	Callbacks Callbacks
@@ -380,7 +381,7 @@ func (r *Router) Action(ctx context.Context, cb slack.InteractionCallback) {
 	}
 }
 
-func (r *Router) respond(ctx context.Context, responseURL string, m notify.Message, replace bool) {
+func (r *Router) respond(ctx context.Context, responseURL string, m render.Message, replace bool) {
 	if responseURL == "" {
 		return
 	}
@@ -502,7 +503,7 @@ func (r *Router) userError(err error, what string) string {
 	}
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 400 && ee.StatusCode < 500 && ee.StatusCode != 401 && ee.StatusCode != 403 && ee.StatusCode != 429 && ee.Message != "" {
-		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", notify.Escape(truncate(ee.Message, 300)), ee.StatusCode, ref)
+		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", render.Escape(truncate(ee.Message, 300)), ee.StatusCode, ref)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Sprintf("EnCo did not answer in time (ref `%s`). Nothing is known to have changed; check the status before trying again.", ref)

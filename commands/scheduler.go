@@ -12,7 +12,7 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/schedule"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -133,7 +133,7 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	if c.Attempts == 0 && late > s.maxLate() {
 		s.finish(ctx, c, next, outcome{
 			report: fmt.Sprintf(":warning: I skipped the scheduled change of your FMU profile to *%s* due %s: I was not running then, and it is now %s late (the most I catch up on is %s). Your profile is as it was. %s",
-				notify.ProfileLabel(profile), when, humanDuration(late.Round(time.Minute)), humanDuration(s.maxLate()), s.afterwards(next)),
+				render.ProfileLabel(profile), when, humanDuration(late.Round(time.Minute)), humanDuration(s.maxLate()), s.afterwards(next)),
 			decision: "skipped: too late", detail: fmt.Sprintf("%s: <@%s> to %s, due %s, %s late", c.ID, c.User, profile, due, late.Round(time.Second)),
 			status: "skipped",
 		})
@@ -148,7 +148,7 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	}
 	if why != "" {
 		s.finish(ctx, c, next, outcome{
-			report:   fmt.Sprintf(":no_entry: I did not make the scheduled change of your FMU profile to *%s* due %s: %s %s", notify.ProfileLabel(profile), when, why, s.afterwards(next)),
+			report:   fmt.Sprintf(":no_entry: I did not make the scheduled change of your FMU profile to *%s* due %s: %s %s", render.ProfileLabel(profile), when, why, s.afterwards(next)),
 			decision: "skipped: denied", detail: fmt.Sprintf("%s: <@%s> to %s: %s", c.ID, c.User, profile, why),
 			status: "skipped",
 		})
@@ -157,7 +157,7 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	e, _, _, err := r.lookup(ctx, c.User)
 	if err == nil && e.Mobile == "" {
 		s.finish(ctx, c, next, outcome{
-			report:   fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", notify.ProfileLabel(profile), when, r.noNumberHint(c.User, "mobile", "mobile=0470 12 34 56")),
+			report:   fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", render.ProfileLabel(profile), when, r.noNumberHint(c.User, "mobile", "mobile=0470 12 34 56")),
 			decision: "skipped: no number", detail: fmt.Sprintf("%s: <@%s> to %s", c.ID, c.User, profile),
 			status: "skipped",
 		})
@@ -175,7 +175,7 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 	}
 	me := fmuTarget{digits: e.Mobile}
 	s.finish(ctx, c, next, outcome{
-		report:   fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*, as scheduled for %s (`%s`). %s", me.label(false), notify.ProfileLabel(profile), when, c.ID, s.afterwards(next)),
+		report:   fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*, as scheduled for %s (`%s`). %s", me.label(false), render.ProfileLabel(profile), when, c.ID, s.afterwards(next)),
 		decision: "api call", detail: fmt.Sprintf("%s: <@%s> set to %s, due %s, %s late", c.ID, c.User, profile, due, late.Round(time.Millisecond)),
 		status: switchboard.StatusDone, msisdn: e.Mobile,
 	})
@@ -199,7 +199,7 @@ func (s *Scheduler) failed(ctx context.Context, c state.ClaimedSchedule, err err
 	next := s.following(c, now)
 	s.finish(ctx, c, next, outcome{
 		report: fmt.Sprintf(":x: I could not make the scheduled change of your FMU profile to *%s* due %s; I tried %s over %s. %s Your profile may still be as it was; `/fmu` shows it. %s",
-			notify.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), r.fmuError(err, "scheduled fmu change"), s.afterwards(next)),
+			render.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), r.fmuError(err, "scheduled fmu change"), s.afterwards(next)),
 		decision: "api error", detail: fmt.Sprintf("%s: <@%s> to %s, %d attempts", c.ID, c.User, profile, c.Attempts+1),
 		status: "failed",
 	})
@@ -223,9 +223,9 @@ func (s *Scheduler) finish(ctx context.Context, c state.ClaimedSchedule, next *s
 	fx := state.ScheduleEffects{
 		// To the person's user ID: Slack posts it in their direct
 		// messages with the app.
-		Report: &state.Outgoing{Kind: notify.KindPost, Channel: c.User, Text: strings.TrimSpace(o.report)},
+		Report: &state.Outgoing{Kind: render.KindPost, Channel: c.User, Text: strings.TrimSpace(o.report)},
 		Audit:  &audit,
-		Recent: &state.RecentOp{At: r.now(), Title: "Scheduled change to " + notify.ProfileLabel(profile), Status: o.status},
+		Recent: &state.RecentOp{At: r.now(), Title: "Scheduled change to " + render.ProfileLabel(profile), Status: o.status},
 	}
 	if o.msisdn != "" {
 		fx.MSISDN, fx.Profile, fx.ProfileTTL = o.msisdn, string(profile), profileCacheTTL
@@ -313,7 +313,7 @@ func (s *Scheduler) afterwards(next *state.FMUSchedule) string {
 		return ""
 	}
 	loc, _ := schedule.Location(next.Zone)
-	return fmt.Sprintf("Next: *%s* at %s.", notify.ProfileLabel(enco.Profile(next.DueProfile)), whenLabel(next.Due, loc))
+	return fmt.Sprintf("Next: *%s* at %s.", render.ProfileLabel(enco.Profile(next.DueProfile)), whenLabel(next.Due, loc))
 }
 
 // settle ends the claim; false means it was lost and nothing was done.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/phone"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -189,7 +189,7 @@ func prefixedDevice(kind, value, text string) (enco.Device, *UsageError) {
 
 // deviceLabel shows a device to people, masking numbers when asked to.
 func deviceLabel(d enco.Device, mask bool) string {
-	return notify.DeviceLabel(d, mask)
+	return render.DeviceLabel(d, mask)
 }
 
 // maxSIMRows is how many cards /sim status lays out in its table; the full
@@ -239,7 +239,7 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 // simDetail shows everything the documented answer carries about one card
 // that a person needs.
 func (r *Router) simDetail(l simLookup) string {
-	label := notify.NumberLabel(l.msisdn, false)
+	label := render.NumberLabel(l.msisdn, false)
 	switch {
 	case l.err != nil:
 		return fmt.Sprintf("*%s* — :x: %s", label, r.userError(l.err, "m2m read"))
@@ -251,9 +251,9 @@ func (r *Router) simDetail(l simLookup) string {
 		if i > 0 {
 			b.WriteString("\n\n")
 		}
-		fmt.Fprintf(&b, "*%s* — *%s*", label, notify.Escape(cmp.Or(strings.TrimSpace(card.State), "state unknown")))
+		fmt.Fprintf(&b, "*%s* — *%s*", label, render.Escape(cmp.Or(strings.TrimSpace(card.State), "state unknown")))
 		if card.Device.Identifier != "" {
-			fmt.Fprintf(&b, "\n• Device: %s %s", card.Device.IdentifierType, notify.Escape(card.Device.Identifier))
+			fmt.Fprintf(&b, "\n• Device: %s %s", card.Device.IdentifierType, render.Escape(card.Device.Identifier))
 		}
 		for _, svc := range []struct {
 			name string
@@ -264,7 +264,7 @@ func (r *Router) simDetail(l simLookup) string {
 		if aps := apnList(card.AccessPoints); aps != "" {
 			b.WriteString("\n• APN: " + aps)
 		}
-		fmt.Fprintf(&b, "\n• Cost centre: %s", notify.Escape(cmp.Or(strings.TrimSpace(card.CostCenter), "none")))
+		fmt.Fprintf(&b, "\n• Cost centre: %s", render.Escape(cmp.Or(strings.TrimSpace(card.CostCenter), "none")))
 		if cf := customFields(card.CustomFields); cf != "" {
 			b.WriteString("\n• Custom fields: " + cf)
 		}
@@ -277,9 +277,9 @@ func serviceLine(s enco.Service) string {
 	if s.PlanCode == "" {
 		return "no plan"
 	}
-	line := "`" + notify.Escape(s.PlanCode) + "`"
+	line := "`" + render.Escape(s.PlanCode) + "`"
 	if s.PlanDescription != "" && s.PlanDescription != s.PlanCode {
-		line += " " + notify.Escape(s.PlanDescription)
+		line += " " + render.Escape(s.PlanDescription)
 	}
 	return line + " · " + thresholds(s)
 }
@@ -310,10 +310,10 @@ func apnList(aps []enco.AccessPoint) string {
 		var props []string
 		for _, p := range []struct{ name, v string }{{"name", ap.CustomName}, {"static IP", ap.StaticIP}, {"user", ap.UserName}} {
 			if p.v != "" {
-				props = append(props, p.name+" "+notify.Escape(p.v))
+				props = append(props, p.name+" "+render.Escape(p.v))
 			}
 		}
-		s := notify.Escape(ap.Code)
+		s := render.Escape(ap.Code)
 		if len(props) > 0 {
 			s += " (" + strings.Join(props, ", ") + ")"
 		}
@@ -327,7 +327,7 @@ func customFields(m map[string]string) string {
 	var out []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if v := strings.TrimSpace(m[k]); v != "" {
-			out = append(out, notify.Escape(k)+": "+notify.Escape(v))
+			out = append(out, render.Escape(k)+": "+render.Escape(v))
 		}
 	}
 	return strings.Join(out, " · ")
@@ -376,7 +376,7 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 		case l.err != nil:
 			why := r.userError(l.err, "m2m read")
 			rows = append(rows, simRow(l, nil, "lookup failed: "+why))
-			failures = append(failures, fmt.Sprintf("• %s — :x: %s", notify.NumberLabel(l.msisdn, false), why))
+			failures = append(failures, fmt.Sprintf("• %s — :x: %s", render.NumberLabel(l.msisdn, false), why))
 		case len(l.cards) == 0:
 			rows = append(rows, simRow(l, nil, "not found"))
 		default:
@@ -389,13 +389,13 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 	fmt.Fprintf(&b, "*%s*\n```\n", plural(len(lookups), "SIM card"))
 	line := func(cols ...string) {
 		for i := range cols {
-			cols[i] = notify.Escape(strings.ReplaceAll(cols[i], "`", "'"))
+			cols[i] = render.Escape(strings.ReplaceAll(cols[i], "`", "'"))
 		}
 		fmt.Fprintf(&b, "%-17s  %-12s  %-16s  %-12s  %-16s  %s\n", cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
 	}
 	line("Number", "State", "Data", "SMS", "Voice", "Cost centre")
 	for _, row := range rows[:min(len(rows), maxSIMRows)] {
-		number := notify.NumberLabel(strings.TrimPrefix(row[0], "+"), false)
+		number := render.NumberLabel(strings.TrimPrefix(row[0], "+"), false)
 		switch {
 		case row[1] == "not found":
 			fmt.Fprintf(&b, "%-17s  not found in your M2M account\n", number)
@@ -412,7 +412,7 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 		for _, row := range rows {
 			row = slices.Clone(row)
 			if r.MaskNumbers { // the file goes to the channel
-				row[0] = notify.NumberLabel(strings.TrimPrefix(row[0], "+"), true)
+				row[0] = render.NumberLabel(strings.TrimPrefix(row[0], "+"), true)
 			}
 			file.rows = append(file.rows, row)
 		}

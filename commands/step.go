@@ -13,8 +13,9 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
+	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -36,7 +37,7 @@ import (
 // sweeper fails the step when nobody answers; a confirmation moves it to
 // running and its deadline to the operation's. The step completes the way
 // the operation closes: the last result, the expiry, a cancel, a denial or
-// a failure each queue one completion (notify.KindStep), and the sender
+// a failure each queue one completion (render.KindStep), and the sender
 // lets only the first of them reach Slack.
 
 // stepSeenTTL is how long a step execution is remembered, so that an event
@@ -195,7 +196,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 		op.Params.Profile = string(p)
 		op.Params.Who = map[string]string{mine.Mobile: s.User}
 		op.Targets = []switchboard.Target{fmuTarget{digits: mine.Mobile}.target()}
-		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(r.MaskNumbers), notify.ProfileLabel(p))
+		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(r.MaskNumbers), render.ProfileLabel(p))
 	case permissions.StepSIMChange:
 		action := strings.ToLower(s.Action)
 		change, ok := simChanges[action]
@@ -271,8 +272,8 @@ func (r *Router) openDM(ctx context.Context, user string) (string, error) {
 func (r *Router) slackError(err error, what string) string {
 	ref := state.NewHex(4)
 	r.log().Error(what, "err", err, "ref", ref)
-	if code := notify.SlackErrorCode(err); code != "" {
-		return fmt.Sprintf("Slack refused it (%s, ref `%s`).", notify.Escape(code), ref)
+	if code := slackpost.SlackErrorCode(err); code != "" {
+		return fmt.Sprintf("Slack refused it (%s, ref `%s`).", render.Escape(code), ref)
 	}
 	return fmt.Sprintf("Slack could not be reached (ref `%s`). Try again later; an operator can find the details under that reference.", ref)
 }
@@ -292,7 +293,7 @@ func (r *Router) askStepConfirmation(ctx context.Context, op switchboard.Operati
 			lines = append(lines, fmt.Sprintf("… and %d more", len(op.Targets)-i))
 			break
 		}
-		lines = append(lines, notify.TargetLabel(op, t, false))
+		lines = append(lines, render.TargetLabel(op, t, false))
 	}
 	// The SIM change's channel is the DM already when no channel_id was
 	// given: open it once.
@@ -433,7 +434,7 @@ func (r *Router) failStep(ctx context.Context, exec, opID, why string) {
 	if exec == "" {
 		return
 	}
-	if _, err := r.Results.Enqueue(ctx, notify.StepFailure(exec, opID, why)); err != nil {
+	if _, err := r.Results.Enqueue(ctx, render.StepFailure(exec, opID, why)); err != nil {
 		r.log().Error("queue workflow step failure", "err", err, "execution", exec, "operation", opID)
 	}
 }

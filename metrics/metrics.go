@@ -5,7 +5,7 @@
 //
 // The counting methods have the signatures of the hooks the other packages
 // offer (commands.Router.OnAck, enco.Client.Observe, notify.Receiver.OnCallback,
-// notify.Deliverer.OnPost), so wiring is one assignment each. Gauges that
+// slackpost.Deliverer.OnPost), so wiring is one assignment each. Gauges that
 // need Redis are read when Prometheus scrapes, not kept up to date by polling.
 package metrics
 
@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/slackpost"
 )
 
 // namespace prefixes every metric name of the bot.
@@ -151,7 +151,7 @@ func (m *Metrics) OnCallback(kind string, status int) {
 	m.callbacks.WithLabelValues(kind, callbackOutcome(status)).Inc()
 }
 
-// OnPost counts a Slack call of the deliverer; it matches notify.Deliverer.OnPost.
+// OnPost counts a Slack call of the deliverer; it matches slackpost.Deliverer.OnPost.
 func (m *Metrics) OnPost(kind string, err error) {
 	m.slackPosts.WithLabelValues(kind, postOutcome(err)).Inc()
 }
@@ -202,13 +202,13 @@ func postOutcome(err error) string {
 		return "ok"
 	case isRateLimited(err):
 		return "ratelimited"
-	case notify.Permanent(err):
+	case slackpost.Permanent(err):
 		return "refused"
 	}
 	return "failed"
 }
 
 func isRateLimited(err error) bool {
-	_, limited := notify.RetryAfter(err)
+	_, limited := slackpost.RetryAfter(err)
 	return limited
 }

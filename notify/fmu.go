@@ -1,17 +1,14 @@
 package notify
 
 import (
-	"cmp"
 	"context"
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
-	"github.com/switchboard-bot/switchboard/state"
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 // handleFMU takes the results of an asynchronous FMU request. The URL ends
@@ -69,53 +66,10 @@ func (rc *Receiver) recordFMU(ctx context.Context, op switchboard.Operation, res
 			rc.log().Warn("FMU result for a number the operation did not ask about; ignored", "operation", op.ID)
 			continue
 		}
-		if err := rc.record(ctx, op, fmuResult(op, res, target, rc.MaskNumbers)); err != nil {
+		if err := rc.record(ctx, op, render.FMUResult(op, res, target, rc.MaskNumbers)); err != nil {
 			return recorded, err
 		}
 		recorded++
 	}
 	return recorded, nil
-}
-
-// fmuResult turns EnCo's answer for one number into the result kept for it.
-func fmuResult(op switchboard.Operation, res enco.FMUResult, target switchboard.Target, mask bool) state.Result {
-	label := TargetLabel(op, target, mask)
-	why := Escape(res.Message)
-	result := state.Result{Target: target.String(), At: time.Now()}
-	if op.Kind == switchboard.KindFMUSet || op.Kind == switchboard.KindFMUSelf {
-		want := enco.Profile(op.Params.Profile)
-		switch {
-		case res.IsError:
-		case res.Kind == enco.FMUKindChange:
-			result.OK = res.Success
-		default: // a reply that reports the profile instead of success
-			result.OK = res.Status == want
-		}
-		if result.OK {
-			result.Detail = fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, ProfileLabel(want))
-		} else {
-			result.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, cmp.Or(strings.TrimSpace(why), "EnCo gave no reason"))
-		}
-		return result
-	}
-	result.OK = !res.Failed()
-	if result.OK {
-		result.Detail = fmt.Sprintf(":white_check_mark: %s — *%s*", label, ProfileLabel(res.Status))
-	} else {
-		result.Detail = fmt.Sprintf(":x: %s — could not read the profile: %s", label, cmp.Or(strings.TrimSpace(why), "no known profile in EnCo's answer"))
-	}
-	return result
-}
-
-// ProfileLabel names an FMU profile in words: "Private", "Professional", "On duty".
-func ProfileLabel(p enco.Profile) string {
-	switch p {
-	case enco.ProfilePrivate:
-		return "Private"
-	case enco.ProfileProfessional:
-		return "Professional"
-	case enco.ProfileOnDuty:
-		return "On duty"
-	}
-	return Escape(string(p)) // a word EnCo sent that is no profile
 }

@@ -10,12 +10,11 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -40,7 +39,7 @@ type Receiver struct {
 	// NotifyChannel, when set, also receives every result.
 	NotifyChannel string
 	// BulkThreshold: changes with more targets than this reply in the thread
-	// only for failures (see PostRules); 0 means DefaultBulkThreshold.
+	// only for failures (see render.PostRules); 0 means render.DefaultBulkThreshold.
 	BulkThreshold int
 	// MaskNumbers hides the middle digits of phone numbers in posts.
 	MaskNumbers bool
@@ -286,8 +285,13 @@ func (rc *Receiver) recordParked(ctx context.Context, op switchboard.Operation, 
 	for attempt := 1; ; attempt++ {
 		err := rc.recordM2M(ctx, op, res)
 		var ce *callbackError
-		if err == nil || attempt == 4 || !errors.As(err, &ce) || ce.status != http.StatusServiceUnavailable || !sleep(ctx, wait) {
+		if err == nil || attempt == 4 || !errors.As(err, &ce) || ce.status != http.StatusServiceUnavailable {
 			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
 		}
 		wait *= 2
 	}
@@ -307,38 +311,9 @@ func (rc *Receiver) repark(ctx context.Context, opID string, bodies [][]byte, ca
 	}
 }
 
+// recordM2M records what EnCo reported for one card of an M2M operation.
 func (rc *Receiver) recordM2M(ctx context.Context, op switchboard.Operation, res enco.M2MResult) error {
-	target, label := m2mTarget(op, res.Device, rc.MaskNumbers)
-	action := Escape(op.Params.Action)
-	var text string
-	if res.Succeeded() {
-		text = fmt.Sprintf(":white_check_mark: %s — %s done", label, action)
-	} else {
-		why := strings.Join(res.Messages, "; ")
-		if why == "" {
-			why = "no reason given"
-		}
-		text = fmt.Sprintf(":x: %s — %s %s: %s", label, action, failedWords(Escape(res.ResultStatus)), Escape(why))
-	}
-	result := state.Result{Target: target, OK: res.Succeeded(), Detail: text, At: time.Now()}
-	return rc.record(ctx, op, result)
-}
-
-// m2mTarget returns the name a result of an M2M callback is kept under and
-// how to show it. EnCo names the card as it chooses (often by ICCID when the
-// request gave its phone number), and the result is kept under that name, so
-// that a repeated callback is a duplicate and another card counts as one
-// more. When that name says nothing of which target it was, the label adds
-// the target if there is only one: "+32 470 … (ICCID …)".
-func m2mTarget(op switchboard.Operation, d enco.Device, mask bool) (target, label string) {
-	named := d.Target()
-	switch {
-	case slices.Contains(op.Targets, named):
-		return named.String(), TargetLabel(op, named, mask)
-	case len(op.Targets) == 1 && op.Targets[0].Type != named.Type:
-		return named.String(), fmt.Sprintf("%s (%s)", TargetLabel(op, op.Targets[0], mask), DeviceLabel(d, mask))
-	}
-	return named.String(), DeviceLabel(d, mask)
+	return rc.record(ctx, op, render.M2MResult(op, res, rc.MaskNumbers))
 }
 
 // record stores one result (the first for its target wins) and, in the same
@@ -346,7 +321,7 @@ func m2mTarget(op switchboard.Operation, d enco.Device, mask bool) (target, labe
 // progress, the copy for the notification channel and, with the last
 // result, the summary) and appends its line to the audit trail.
 func (rc *Receiver) record(ctx context.Context, op switchboard.Operation, result state.Result) error {
-	fx := ResultPosts(op, result, PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
+	fx := render.ResultPosts(op, result, render.PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
 	fx.Audit = &state.AuditEntry{At: result.At, UserID: op.UserID, Command: op.Kind, Decision: "callback result", OperationID: op.ID, Detail: fmt.Sprintf("%s ok=%t", result.Target, result.OK)}
 	p, err := rc.Store.RecordResult(ctx, op.ID, result, fx)
 	switch {
@@ -363,22 +338,4 @@ func (rc *Receiver) record(ctx context.Context, op switchboard.Operation, result
 		rc.log().Info("duplicate result ignored", "operation", op.ID, "target", result.Target)
 	}
 	return nil
-}
-
-// failedWords says that a change failed, with EnCo's status word when it
-// adds something: "failed (Rejected)", but "failed", not "failed (Failed)".
-func failedWords(status string) string {
-	switch strings.ToLower(strings.TrimSpace(status)) {
-	case "", "failed", "failure", "fail", "error":
-		return "failed"
-	}
-	return "failed (" + status + ")"
-}
-
-func summaryText(op switchboard.Operation, p state.Progress) string {
-	title := op.Params.Title
-	if p.Failed == 0 {
-		return fmt.Sprintf(":tada: Finished: %s — all %d succeeded.", title, p.Done)
-	}
-	return fmt.Sprintf(":warning: Finished: %s — %d succeeded, %d failed (see the replies above).", title, p.Done, p.Failed)
 }

@@ -1,7 +1,8 @@
-// Package notify is the bot's side of EnCo's callbacks and of Slack posting:
-// the HTTP server that receives callbacks (and answers health checks), the
-// receiver that authenticates and records them, and the deliverer that posts
-// the resulting messages into Slack threads through a durable queue.
+// Package notify is the bot's side of EnCo's callbacks: the HTTP server that
+// receives them (and answers health checks), the receiver that authenticates
+// and records each one together with the Slack posts it causes (queued for
+// slackpost's Deliverer, worded by render), and the expirer that closes the
+// operations whose callbacks never came.
 package notify
 
 import (

@@ -212,11 +212,13 @@ var outgoingScenarios = []scenario{
 			t.Fatal(err)
 		}
 		ids := enqueueN(t, s, 1)
+		// Taken before the claim: the server's delivery time, which idleness
+		// counts from, lies between this and the claim's return.
+		claimedAt := time.Now()
 		first, err := s.Claim(ctx, "dead", 1, 0, minIdle)
 		if err != nil || len(first) != 1 {
 			t.Fatalf("first Claim: got %d, err %v; want 1, nil", len(first), err)
 		}
-		claimedAt := time.Now()
 		// The dead consumer never acknowledges.
 		var got []Outgoing
 		eventually(t, 5*time.Second, "message reclaimed by w2", func() bool {

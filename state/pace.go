@@ -14,7 +14,7 @@ import (
 // keep that pace together rather than each on its own.
 //
 //	key              type    TTL                          written by / read by
-//	P pace:<channel> string  until the channel's next     notify's sender: the next free slot, in
+//	P pace:<channel> string  until the channel's next     slackpost's sender: the next free slot, in
 //	                         free slot, plus a minute     milliseconds on the Redis clock
 
 // nextSlotScript hands out the channel's next free slot and moves the slot

@@ -17,7 +17,7 @@ import (
 // counts, and an unchanged parent is not sent again.
 //
 //	key                 type    TTL                  written by / read by
-//	P rendered:{id}     string  given at claiming    notify's sender: the newest version of the
+//	P rendered:{id}     string  given at claiming    slackpost's sender: the newest version of the
 //	                                                 operation's parent sent (or being sent) to Slack
 
 func (s *Store) renderedKey(opID string) string { return s.prefix + "rendered:{" + opID + "}" }

@@ -22,7 +22,7 @@
 //	                                                     with res:{id} by one script; status, a copy of the
 //	                                                     operation's, which that script checks; queued is
 //	                                                     set while a progress message of the operation
-//	                                                     waits in the queue (notify takes it off when it
+//	                                                     waits in the queue (slackpost takes it off when it
 //	                                                     renders)
 //	P tok:<sel>       string  given at binding           commands bind a callback token; notify looks it up
 //	                          (JSON {op, verifier})      (sel: first half of the token's SHA-256, hex)
@@ -42,18 +42,18 @@
 //	                          (and age, when set)        by commands, and each callback result, appended
 //	                                                     with the result; read by the audit command
 //	P outbox          stream  none; entries are deleted  outgoing Slack messages, consumer group "senders";
-//	                          once Slack accepted them   written by anyone, delivered by notify
+//	                          once Slack accepted them   written by anyone, delivered by slackpost
 //	P dir:<user>      hash    none                       directory admins set mobile and fixed numbers;
 //	                                                     permissions reads them
 //	P expiries        zset    none; members leave when   commands schedule an operation's deadline; notify's
 //	                          their operation is closed  expiry sweeper closes it and names what never answered
-//	P pace:<channel>  string  until the channel's next   notify's senders share each channel's next free
+//	P pace:<channel>  string  until the channel's next   slackpost's senders share each channel's next free
 //	                          slot, plus a minute        posting slot (Redis clock)
-//	P rendered:{id}   string  as the operation           notify: the newest progress version posted to the
+//	P rendered:{id}   string  as the operation           slackpost: the newest progress version posted to the
 //	                                                     parent, so progress never goes backwards
 //	P ack:<envelope>  string  given at saving            commands keep a slash command's answer, for Slack's
 //	                                                     repeated deliveries of the same envelope
-//	P step:<exec>     string  given at claiming          notify's sender claims the completion of a Workflow
+//	P step:<exec>     string  given at claiming          slackpost's sender claims the completion of a Workflow
 //	                          (queue entry id)           Builder step execution for one queue entry (step.go)
 //
 // The scripts and commands used here (EVALSHA with cjson and TIME, GETDEL,

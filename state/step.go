@@ -12,7 +12,7 @@ import (
 // Workflow step completions
 //
 //	key               type    TTL          written by / read by
-//	P step:<exec id>  string  given        notify's sender claims the completion of one Workflow
+//	P step:<exec id>  string  given        slackpost's sender claims the completion of one Workflow
 //	                  (queue entry id)     Builder step execution for one queue entry
 //
 // Slack takes one completion per step execution (functions.completeSuccess

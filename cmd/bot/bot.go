@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-bot/switchboard/metrics"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -61,7 +62,7 @@ type Main struct {
 	redis     *redis.Client
 	embedded  *miniredis.Miniredis
 	socket    *commands.Socket
-	deliverer *notify.Deliverer
+	deliverer *slackpost.Deliverer
 	expirer   *notify.Expirer
 	scheduler *commands.Scheduler
 	console   *console
@@ -149,9 +150,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 
-	var sl, routerSlack notify.Slack
+	var sl, routerSlack slackpost.Slack
 	var steps interface {
-		notify.Steps
+		slackpost.Steps
 		commands.DirectMessages
 	}
 	var groups permissions.Groups
@@ -179,15 +180,15 @@ func (m *Main) Open(ctx context.Context) error {
 		home = m.console
 	} else {
 		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken))
-		api := &notify.SlackAPI{Client: m.slackAPI, APIURL: c.SlackAPIURL, Token: c.SlackBotToken}
+		api := &slackpost.SlackAPI{Client: m.slackAPI, APIURL: c.SlackAPIURL, Token: c.SlackBotToken}
 		sl, steps = api, api
-		groups = slackGroups{m.slackAPI}
+		groups = api
 		// The router's own posts (an operation's first message) keep the
 		// channel's pace too; the deliverer paces its posts itself.
-		routerSlack = notify.PacedSlack{Slack: sl, Pacer: m.Store, Interval: c.SlackPostInterval}
-		users := newSlackUsers(m.slackAPI)
+		routerSlack = slackpost.PacedSlack{Slack: sl, Pacer: m.Store, Interval: c.SlackPostInterval}
+		users := slackpost.NewProfiles(m.slackAPI)
 		phones, people = users, users
-		home = slackHome{m.slackAPI}
+		home = api
 	}
 
 	m.Router = &commands.Router{
@@ -221,7 +222,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.scheduler = &commands.Scheduler{Router: m.Router}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
-	m.deliverer = &notify.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
+	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
 		m.deliverer.Block = 200 * time.Millisecond
 		m.deliverer.PaceInterval = 0 // a terminal has no rate limit
@@ -489,97 +490,6 @@ func consumerName() string {
 		host = "bot"
 	}
 	return host + "-" + state.NewHex(4)
-}
-
-// slackGroups resolves user-group members through usergroups.users.list.
-type slackGroups struct{ api *slack.Client }
-
-func (g slackGroups) UserGroupMembers(ctx context.Context, groupID string) ([]string, error) {
-	return g.api.GetUserGroupMembersContext(ctx, groupID)
-}
-
-// slackUsers reads people's Slack profiles (the phone field, the time zone)
-// with users.info, keeping each answer for a few minutes: a command, a Home
-// tab or a schedule may ask for both, and for the same people again soon.
-// Like user-group members, a profile edit shows after at most userCacheTTL.
-type slackUsers struct {
-	api *slack.Client
-	now func() time.Time // nil: time.Now
-
-	mu    sync.Mutex
-	users map[string]cachedUser
-}
-
-type cachedUser struct {
-	user *slack.User // nil: Slack knows no such user
-	at   time.Time
-}
-
-const (
-	userCacheTTL  = 5 * time.Minute
-	userCacheSize = 10000 // past this, the cache starts afresh
-)
-
-func newSlackUsers(api *slack.Client) *slackUsers {
-	return &slackUsers{api: api, users: map[string]cachedUser{}}
-}
-
-// user returns userID's profile, nil when Slack knows no such user.
-func (s *slackUsers) user(ctx context.Context, userID string) (*slack.User, error) {
-	now := time.Now
-	if s.now != nil {
-		now = s.now
-	}
-	s.mu.Lock()
-	c, ok := s.users[userID]
-	s.mu.Unlock()
-	if ok && now().Sub(c.at) < userCacheTTL {
-		return c.user, nil
-	}
-	u, err := s.api.GetUserInfoContext(ctx, userID)
-	if notify.SlackErrorCode(err) == "user_not_found" {
-		u, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	if len(s.users) >= userCacheSize {
-		clear(s.users)
-	}
-	s.users[userID] = cachedUser{user: u, at: now()}
-	s.mu.Unlock()
-	return u, nil
-}
-
-// ProfilePhone implements permissions' profile phone lookup.
-func (s *slackUsers) ProfilePhone(ctx context.Context, userID string) (string, error) {
-	u, err := s.user(ctx, userID)
-	if err != nil || u == nil {
-		return "", err
-	}
-	return u.Profile.Phone, nil
-}
-
-// TimeZone implements commands.People; a person Slack does not know has no
-// zone, and the default applies.
-func (s *slackUsers) TimeZone(ctx context.Context, userID string) (string, error) {
-	u, err := s.user(ctx, userID)
-	if err != nil || u == nil {
-		return "", err
-	}
-	return u.TZ, nil
-}
-
-// slackHome publishes Home tabs with views.publish.
-type slackHome struct{ api *slack.Client }
-
-func (h slackHome) PublishHome(ctx context.Context, user string, blocks []slack.Block) error {
-	_, err := h.api.PublishViewContext(ctx, slack.PublishViewContextRequest{
-		UserID: user,
-		View:   slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}},
-	})
-	return err
 }
 
 // sideServers are the listeners opened besides HTTP_ADDR.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -272,7 +272,7 @@ func (c *console) command(ctx context.Context, m *Main, line string) {
 		Command: name, Text: c.resolveMentions(strings.TrimSpace(text)), UserID: me.id, UserName: me.name,
 		ChannelID: consoleChannel, ChannelName: "console", ResponseURL: responseURL(key), TeamID: "T0CONSOLE",
 	})
-	c.show(c.onlyPrefix(me, ""), notify.Message{Text: reply.Text, Blocks: reply.Blocks}, key)
+	c.show(c.onlyPrefix(me, ""), render.Message{Text: reply.Text, Blocks: reply.Blocks}, key)
 	c.await(ctx, m, after)
 }
 
@@ -390,7 +390,7 @@ func (c *console) onlyPrefix(to consolePerson, how string) string {
 
 // show prints a message with key and makes its buttons live. A message
 // shown while the prompt waits (a late result) is followed by the prompt again.
-func (c *console) show(prefix string, m notify.Message, key string) {
+func (c *console) show(prefix string, m render.Message, key string) {
 	body, buttons := renderBlocks(m)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -432,8 +432,8 @@ func (c *console) dropButtons(key string) {
 	}
 }
 
-// PostMessage implements notify.Slack.
-func (c *console) PostMessage(ctx context.Context, channel string, m notify.Message) (string, error) {
+// PostMessage implements slackpost.Slack.
+func (c *console) PostMessage(ctx context.Context, channel string, m render.Message) (string, error) {
 	c.mu.Lock()
 	c.seq++
 	n := c.seq
@@ -449,8 +449,8 @@ func (c *console) PostMessage(ctx context.Context, channel string, m notify.Mess
 	return ts, nil
 }
 
-// UpdateMessage implements notify.Slack.
-func (c *console) UpdateMessage(ctx context.Context, channel, ts string, m notify.Message) error {
+// UpdateMessage implements slackpost.Slack.
+func (c *console) UpdateMessage(ctx context.Context, channel, ts string, m render.Message) error {
 	c.mu.Lock()
 	n := c.ts[ts]
 	same := c.edits[ts] == m.Text
@@ -462,16 +462,16 @@ func (c *console) UpdateMessage(ctx context.Context, channel, ts string, m notif
 	return nil
 }
 
-// PostEphemeral implements notify.Slack.
-func (c *console) PostEphemeral(ctx context.Context, channel, user string, m notify.Message) error {
+// PostEphemeral implements slackpost.Slack.
+func (c *console) PostEphemeral(ctx context.Context, channel, user string, m render.Message) error {
 	to, _ := personByName(user)
 	c.show(c.onlyPrefix(to, ""), m, c.newKey(to))
 	return nil
 }
 
-// Respond implements notify.Slack. Replacing swaps the message the response
+// Respond implements slackpost.Slack. Replacing swaps the message the response
 // URL belongs to, buttons and all; otherwise the answer is a new message.
-func (c *console) Respond(ctx context.Context, responseURL string, m notify.Message, replace bool) error {
+func (c *console) Respond(ctx context.Context, responseURL string, m render.Message, replace bool) error {
 	key := strings.TrimPrefix(responseURL, "console:response:")
 	c.mu.Lock()
 	to := c.owners[key]
@@ -486,7 +486,7 @@ func (c *console) Respond(ctx context.Context, responseURL string, m notify.Mess
 
 // PublishHome implements commands.HomePublisher: the Home tab as text.
 func (c *console) PublishHome(ctx context.Context, user string, blocks []slack.Block) error {
-	c.show("(Home tab) ", notify.Message{Blocks: blocks}, homeKey)
+	c.show("(Home tab) ", render.Message{Blocks: blocks}, homeKey)
 	return nil
 }
 
@@ -495,7 +495,7 @@ func (c *console) PublishHome(ctx context.Context, user string, blocks []slack.B
 // typed for a new prompt never clicks a profile button left on screen.
 const homeKey = "home"
 
-// UploadFile implements notify.Slack: the file Slack would attach is
+// UploadFile implements slackpost.Slack: the file Slack would attach is
 // written to disk, and its path shown.
 func (c *console) UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error {
 	dir := c.filesDir
@@ -509,7 +509,7 @@ func (c *console) UploadFile(ctx context.Context, channel, threadTS, filename, t
 	if err := os.WriteFile(path, content, 0o600); err != nil {
 		return fmt.Errorf("console file: %w", err)
 	}
-	c.show(fmt.Sprintf("%s file %s: ", channelName(channel), filename), notify.Message{Text: title + " — written to " + path}, "")
+	c.show(fmt.Sprintf("%s file %s: ", channelName(channel), filename), render.Message{Text: title + " — written to " + path}, "")
 	return nil
 }
 
@@ -549,7 +549,7 @@ func channelName(id string) string {
 func sandboxSIMs(m *Main) string {
 	var parts []string
 	for _, sim := range m.Sandbox.SIMs() {
-		parts = append(parts, fmt.Sprintf("%s (%s)", notify.NumberLabel(sim.MSISDN, false), sim.State))
+		parts = append(parts, fmt.Sprintf("%s (%s)", render.NumberLabel(sim.MSISDN, false), sim.State))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard/commands"
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 // consoleEmoji maps every Slack shortcode the bot writes to the emoji Slack
@@ -46,7 +46,7 @@ var (
 )
 
 // renderBlocks turns Block Kit into terminal text and buttons.
-func renderBlocks(m notify.Message) (string, []consoleButton) {
+func renderBlocks(m render.Message) (string, []consoleButton) {
 	var parts []string
 	var buttons []consoleButton
 	for _, b := range m.Blocks {

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/switchboard-bot/switchboard/commands"
-	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 // The console runs Workflow Builder steps as a workflow would:
@@ -92,24 +92,24 @@ func stepArgs(text string, names []string) (map[string]string, error) {
 	return in, nil
 }
 
-// CompleteStep implements notify.Steps.
+// CompleteStep implements slackpost.Steps.
 func (c *console) CompleteStep(ctx context.Context, executionID string, outputs map[string]any) error {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(outputs)) {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, outputs[k]))
 	}
 	// Shown as a message is, so that the prompt comes back after it.
-	c.show("", notify.Message{Text: fmt.Sprintf("workflow step %s completed: %s", executionID, strings.Join(parts, " "))}, "step:"+executionID)
+	c.show("", render.Message{Text: fmt.Sprintf("workflow step %s completed: %s", executionID, strings.Join(parts, " "))}, "step:"+executionID)
 	return nil
 }
 
-// FailStep implements notify.Steps.
+// FailStep implements slackpost.Steps.
 func (c *console) FailStep(ctx context.Context, executionID, message string) error {
-	c.show("", notify.Message{Text: fmt.Sprintf("workflow step %s failed: %s", executionID, message)}, "step:"+executionID)
+	c.show("", render.Message{Text: fmt.Sprintf("workflow step %s failed: %s", executionID, message)}, "step:"+executionID)
 	return nil
 }
 
-// Permalink implements notify.Steps: the console's messages are numbered.
+// Permalink implements slackpost.Steps: the console's messages are numbered.
 func (c *console) Permalink(ctx context.Context, channel, ts string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
-	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -212,7 +212,7 @@ func TestScheduleAcrossDaylightSaving(t *testing.T) {
 		clk.Set(at)
 		dms++
 		msg := h.dm(telFleet, dms)
-		if !strings.Contains(msg.Text, "is now *"+notify.ProfileLabel(profile)+"*") {
+		if !strings.Contains(msg.Text, "is now *"+render.ProfileLabel(profile)+"*") {
 			t.Errorf("step %d: direct message = %q, want %s", step, msg.Text, profile)
 		}
 		if p, _ := h.enco.FMU(mobile); p != string(profile) {

@@ -1,4 +1,4 @@
-package notify
+package slackpost
 
 import (
 	"bytes"
@@ -20,15 +20,9 @@ import (
 )
 
 // Workflow Builder steps end the way an operation ends: the completion of a
-// step is one more queued entry (KindStep), queued in the same atomic step
-// that closes the operation (its last result, its expiry, a cancel or a
+// step is one more queued entry (render.KindStep), queued in the same atomic
+// step that closes the operation (its last result, its expiry, a cancel or a
 // failure), and delivered by whichever replica's sender takes it.
-
-// KindStep completes the Workflow Builder step execution named by DedupeKey:
-// functions.completeError with Text when Text is set, else
-// functions.completeSuccess with the outputs of OperationID, read when it is
-// delivered.
-const KindStep = "step"
 
 // stepClaimTTL is how long the claim on a step execution's completion is
 // kept: longer than any operation waits for its results.
@@ -103,23 +97,7 @@ func (s *SlackAPI) Permalink(ctx context.Context, channel, ts string) (string, e
 	return link, nil
 }
 
-// StepFailure is the queued entry that ends a step execution with an error.
-// opID may be "" (the step was refused before any operation existed).
-func StepFailure(executionID, opID, message string) state.Outgoing {
-	return state.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: message}
-}
-
-// stepCompletion is the queued entry that ends op's step execution with its
-// outputs, or nil when no workflow step started op.
-func stepCompletion(op switchboard.Operation) *state.Outgoing {
-	exec := op.Params.Step
-	if exec == "" {
-		return nil
-	}
-	return &state.Outgoing{Kind: KindStep, DedupeKey: exec, OperationID: op.ID}
-}
-
-// completeStep delivers a KindStep entry: it claims the execution's
+// completeStep delivers a render.KindStep entry: it claims the execution's
 // completion for this entry (so that exactly one of the ways an execution
 // can end reaches Slack) and makes the call.
 func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {

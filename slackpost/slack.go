@@ -1,4 +1,10 @@
-package notify
+// Package slackpost is the bot's side of Slack's Web API: the adapter that
+// posts, updates and uploads messages, completes workflow steps, publishes
+// Home tabs and looks up user groups and profiles (SlackAPI, Profiles); the
+// reading of Slack's error answers; the per-channel pacing every replica
+// shares; and the Deliverer, which drains the durable queue of posts into
+// Slack.
+package slackpost
 
 import (
 	"context"
@@ -10,28 +16,22 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard/internal/redact"
-)
 
-// Message is what the bot shows in Slack: Block Kit blocks with a plain-text
-// fallback (used by notifications, screen readers and the console).
-type Message struct {
-	Text     string
-	Blocks   []slack.Block
-	ThreadTS string
-}
+	"github.com/switchboard-bot/switchboard/render"
+)
 
 // Slack is the part of the Slack Web API the bot posts through. The production
 // implementation is SlackAPI; console mode prints instead.
 type Slack interface {
 	// PostMessage posts in a channel (in a thread when m.ThreadTS is set) and returns the message ts.
-	PostMessage(ctx context.Context, channel string, m Message) (string, error)
+	PostMessage(ctx context.Context, channel string, m render.Message) (string, error)
 	// UpdateMessage replaces the text and blocks of a message the bot posted.
-	UpdateMessage(ctx context.Context, channel, ts string, m Message) error
+	UpdateMessage(ctx context.Context, channel, ts string, m render.Message) error
 	// PostEphemeral shows a message to one user in a channel.
-	PostEphemeral(ctx context.Context, channel, user string, m Message) error
+	PostEphemeral(ctx context.Context, channel, user string, m render.Message) error
 	// Respond answers through an interaction's response URL, replacing the
 	// original ephemeral message when replace is true.
-	Respond(ctx context.Context, responseURL string, m Message, replace bool) error
+	Respond(ctx context.Context, responseURL string, m render.Message, replace bool) error
 	// UploadFile attaches a file to a channel (in a thread when threadTS is
 	// set), the way files.uploadV2 does.
 	UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error
@@ -51,7 +51,7 @@ type SlackAPI struct {
 
 var defaultResponseClient = &http.Client{Timeout: 10 * time.Second}
 
-func msgOptions(m Message) []slack.MsgOption {
+func msgOptions(m render.Message) []slack.MsgOption {
 	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
 	if len(m.Blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
@@ -63,7 +63,7 @@ func msgOptions(m Message) []slack.MsgOption {
 }
 
 // PostMessage implements Slack.
-func (s *SlackAPI) PostMessage(ctx context.Context, channel string, m Message) (string, error) {
+func (s *SlackAPI) PostMessage(ctx context.Context, channel string, m render.Message) (string, error) {
 	_, ts, err := s.Client.PostMessageContext(ctx, channel, msgOptions(m)...)
 	if err != nil {
 		return "", fmt.Errorf("chat.postMessage: %w", err)
@@ -72,7 +72,7 @@ func (s *SlackAPI) PostMessage(ctx context.Context, channel string, m Message) (
 }
 
 // UpdateMessage implements Slack.
-func (s *SlackAPI) UpdateMessage(ctx context.Context, channel, ts string, m Message) error {
+func (s *SlackAPI) UpdateMessage(ctx context.Context, channel, ts string, m render.Message) error {
 	m.ThreadTS = ""
 	if _, _, _, err := s.Client.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...); err != nil {
 		return fmt.Errorf("chat.update: %w", err)
@@ -81,7 +81,7 @@ func (s *SlackAPI) UpdateMessage(ctx context.Context, channel, ts string, m Mess
 }
 
 // PostEphemeral implements Slack.
-func (s *SlackAPI) PostEphemeral(ctx context.Context, channel, user string, m Message) error {
+func (s *SlackAPI) PostEphemeral(ctx context.Context, channel, user string, m render.Message) error {
 	if _, err := s.Client.PostEphemeralContext(ctx, channel, user, msgOptions(m)...); err != nil {
 		return fmt.Errorf("chat.postEphemeral: %w", err)
 	}
@@ -89,7 +89,7 @@ func (s *SlackAPI) PostEphemeral(ctx context.Context, channel, user string, m Me
 }
 
 // Respond implements Slack.
-func (s *SlackAPI) Respond(ctx context.Context, responseURL string, m Message, replace bool) error {
+func (s *SlackAPI) Respond(ctx context.Context, responseURL string, m render.Message, replace bool) error {
 	hc := s.HTTPClient
 	if hc == nil {
 		hc = defaultResponseClient
@@ -119,6 +119,21 @@ func (s *SlackAPI) UploadFile(ctx context.Context, channel, threadTS, filename, 
 		return fmt.Errorf("files.uploadV2: %w", err)
 	}
 	return nil
+}
+
+// UserGroupMembers resolves a user group's members through
+// usergroups.users.list (permissions' user-group lookup).
+func (s *SlackAPI) UserGroupMembers(ctx context.Context, groupID string) ([]string, error) {
+	return s.Client.GetUserGroupMembersContext(ctx, groupID)
+}
+
+// PublishHome publishes a person's Home tab with views.publish.
+func (s *SlackAPI) PublishHome(ctx context.Context, user string, blocks []slack.Block) error {
+	_, err := s.Client.PublishViewContext(ctx, slack.PublishViewContextRequest{
+		UserID: user,
+		View:   slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}},
+	})
+	return err
 }
 
 // SlackErrorCode returns Slack's error word ("not_in_channel", "channel_not_found")

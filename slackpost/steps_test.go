@@ -1,4 +1,4 @@
-package notify
+package slackpost
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -56,14 +58,14 @@ func TestStepCompletesOnceWithTheOperationsOutputs(t *testing.T) {
 	}
 	for i, ok := range []bool{true, false} {
 		res := state.Result{Target: op.Targets[i].String(), OK: ok, Detail: "result"}
-		if _, err := s.RecordResult(ctx, op.ID, res, ThreadPosts(op, res, true, true)); err != nil {
+		if _, err := s.RecordResult(ctx, op.ID, res, render.ThreadPosts(op, res, true, true)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A late cancel and an expiry of the same execution lose to the first.
-	enqueue(t, s, StepFailure("Fx1", op.ID, "cancelled"), StepFailure("Fx1", op.ID, "expired"))
+	enqueue(t, s, render.StepFailure("Fx1", op.ID, "cancelled"), render.StepFailure("Fx1", op.ID, "expired"))
 	// Another execution that never got an operation fails on its own.
-	enqueue(t, s, StepFailure("Fx2", "", "bad input"))
+	enqueue(t, s, render.StepFailure("Fx2", "", "bad input"))
 
 	steps := &fakeSteps{}
 	d := newDeliverer(s, &fakeSlack{}, "c1")
@@ -103,7 +105,7 @@ func TestExpiryFailsTheStep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := &Expirer{Store: s}
+	e := &notify.Expirer{Store: s}
 	if n, err := e.Sweep(ctx, now); err != nil || n != 0 {
 		t.Fatalf("sweep before the deadline: expired %d, %v; want 0", n, err)
 	}

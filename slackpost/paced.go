@@ -1,9 +1,11 @@
-package notify
+package slackpost
 
 import (
 	"cmp"
 	"context"
 	"time"
+
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 // Pacer hands out per-channel posting slots shared by every replica
@@ -36,7 +38,7 @@ type PacedSlack struct {
 }
 
 // PostMessage implements Slack.
-func (p PacedSlack) PostMessage(ctx context.Context, channel string, m Message) (string, error) {
+func (p PacedSlack) PostMessage(ctx context.Context, channel string, m render.Message) (string, error) {
 	var ts string
 	err := p.paced(ctx, channel, func() error {
 		var err error
@@ -47,7 +49,7 @@ func (p PacedSlack) PostMessage(ctx context.Context, channel string, m Message) 
 }
 
 // UpdateMessage implements Slack.
-func (p PacedSlack) UpdateMessage(ctx context.Context, channel, ts string, m Message) error {
+func (p PacedSlack) UpdateMessage(ctx context.Context, channel, ts string, m render.Message) error {
 	return p.paced(ctx, channel, func() error { return p.Slack.UpdateMessage(ctx, channel, ts, m) })
 }
 

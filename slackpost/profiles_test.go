@@ -1,4 +1,4 @@
-package main
+package slackpost
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
-// TestSlackUsersAsksSlackOncePerPersonForAWhile: a Home tab, a command and a
+// TestProfilesAskSlackOncePerPersonForAWhile: a Home tab, a command and a
 // schedule may each want a person's time zone and profile phone; users.info
 // is asked once, and again only once the answer has aged.
-func TestSlackUsersAsksSlackOncePerPersonForAWhile(t *testing.T) {
+func TestProfilesAskSlackOncePerPersonForAWhile(t *testing.T) {
 	t.Parallel()
 	fake := slacktest.New(t)
 	fake.SetUser(slack.User{ID: "U0TZ00001", TZ: "America/New_York", Profile: slack.UserProfile{Phone: "+32 470 00 00 09"}})
 	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-	users := newSlackUsers(slack.New(fake.BotToken, slack.OptionAPIURL(fake.URL)))
+	users := NewProfiles(slack.New(fake.BotToken, slack.OptionAPIURL(fake.URL)))
 	users.now = func() time.Time { return now }
 	ctx := context.Background()
 

@@ -1,4 +1,4 @@
-package notify
+package slackpost
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -25,7 +26,7 @@ type slackCall struct {
 	method  string // "post" or "update"
 	channel string
 	ts      string // the message an update replaced
-	msg     Message
+	msg     render.Message
 	at      time.Time
 }
 
@@ -56,19 +57,19 @@ func (f *fakeSlack) do(ctx context.Context, c slackCall) error {
 	return nil
 }
 
-func (f *fakeSlack) PostMessage(ctx context.Context, channel string, m Message) (string, error) {
+func (f *fakeSlack) PostMessage(ctx context.Context, channel string, m render.Message) (string, error) {
 	return "1.1", f.do(ctx, slackCall{method: "post", channel: channel, msg: m})
 }
 
-func (f *fakeSlack) UpdateMessage(ctx context.Context, channel, ts string, m Message) error {
+func (f *fakeSlack) UpdateMessage(ctx context.Context, channel, ts string, m render.Message) error {
 	return f.do(ctx, slackCall{method: "update", channel: channel, ts: ts, msg: m})
 }
 
-func (f *fakeSlack) PostEphemeral(context.Context, string, string, Message) error {
+func (f *fakeSlack) PostEphemeral(context.Context, string, string, render.Message) error {
 	return errors.New("not used by the deliverer")
 }
 
-func (f *fakeSlack) Respond(context.Context, string, Message, bool) error {
+func (f *fakeSlack) Respond(context.Context, string, render.Message, bool) error {
 	return errors.New("not used by the deliverer")
 }
 
@@ -178,7 +179,7 @@ func queueDepth(t *testing.T, s *state.Store) int64 {
 func posts(channel string, n int) []state.Outgoing {
 	out := make([]state.Outgoing, n)
 	for i := range out {
-		out[i] = state.Outgoing{Kind: KindPost, Channel: channel, ThreadTS: "1.0", Text: fmt.Sprintf("%s #%d", channel, i)}
+		out[i] = state.Outgoing{Kind: render.KindPost, Channel: channel, ThreadTS: "1.0", Text: fmt.Sprintf("%s #%d", channel, i)}
 	}
 	return out
 }
@@ -240,7 +241,7 @@ func TestDelivererChannelWaitingForItsSlotHoldsBackNoOther(t *testing.T) {
 
 	// C1's next two posts wait for their slots, 2 s and 4 s from now; a
 	// message for C2 goes out meanwhile.
-	enqueue(t, s, state.Outgoing{Kind: KindPost, Channel: "C2", ThreadTS: "1.0", Text: "C2 #0"})
+	enqueue(t, s, state.Outgoing{Kind: render.KindPost, Channel: "C2", ThreadTS: "1.0", Text: "C2 #0"})
 	waitUntil(t, "all four posts", func() bool { return len(sl.calls("post")) == 4 })
 	want := []string{"C1 #0", "C2 #0", "C1 #1", "C1 #2"}
 	if got := texts(sl.calls("post")); !slices.Equal(got, want) {
@@ -327,7 +328,7 @@ func TestDelivererSharesRetryAfterWithOtherReplicas(t *testing.T) {
 	// Another replica posting in the same channel waits for the Retry-After too.
 	b := newDeliverer(s, sl, "b")
 	b.PaceInterval = 10 * time.Millisecond
-	enqueue(t, s, state.Outgoing{Kind: KindPost, Channel: "C1", Text: "from b"})
+	enqueue(t, s, state.Outgoing{Kind: render.KindPost, Channel: "C1", Text: "from b"})
 	run(t, b)
 	waitUntil(t, "both posts", func() bool { return len(sl.calls("post")) == 2 })
 	for _, c := range sl.calls("post") {
@@ -400,7 +401,7 @@ func bulkOperation(t *testing.T, s *state.Store, n int) switchboard.Operation {
 func record(t *testing.T, s *state.Store, op switchboard.Operation, i int, ok bool) {
 	t.Helper()
 	r := state.Result{Target: op.Targets[i].String(), OK: ok, Detail: fmt.Sprintf("%s ok=%t", op.Targets[i], ok)}
-	if _, err := s.RecordResult(context.Background(), op.ID, r, ResultPosts(op, r, PostRules{})); err != nil {
+	if _, err := s.RecordResult(context.Background(), op.ID, r, render.ResultPosts(op, r, render.PostRules{})); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -561,70 +562,6 @@ func TestDelivererAcknowledgesOnceRedisIsBack(t *testing.T) {
 	})
 	if got := sl.attempted(); got != 1 {
 		t.Errorf("Slack calls: got %d, want 1 (the post is not sent again)", got)
-	}
-}
-
-func TestResultPosts(t *testing.T) {
-	op := func(n int) switchboard.Operation {
-		o := switchboard.Operation{ID: "op1", Kind: "sim.deactivate", UserID: "U1", ChannelID: "C1", ThreadTS: "1.1", Expected: n, Params: switchboard.Params{Title: "Deactivate"}}
-		for i := range n {
-			o.Targets = append(o.Targets, switchboard.Target{ID: fmt.Sprint(i)})
-		}
-		return o
-	}
-	read := func(n int) switchboard.Operation {
-		o := op(n)
-		o.Kind = "fmu.read"
-		return o
-	}
-	ok := state.Result{Target: "1", OK: true, Detail: "done"}
-	bad := state.Result{Target: "1", OK: false, Detail: "failed"}
-	type post struct{ kind, channel string }
-	tests := []struct {
-		name     string
-		op       switchboard.Operation
-		result   state.Result
-		rules    PostRules
-		wantEach []post
-		wantLast []post
-	}{
-		{"small, success", op(3), ok, PostRules{}, []post{{KindPost, "C1"}}, []post{{KindSummary, "C1"}}},
-		{"small, notify channel", op(3), ok, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}}},
-		{"at the threshold is not bulk", op(20), ok, PostRules{}, []post{{KindPost, "C1"}}, []post{{KindSummary, "C1"}}},
-		{"bulk, success", op(21), ok, PostRules{NotifyChannel: "C9"}, nil, []post{{KindSummary, "C1"}, {KindSummary, "C9"}}},
-		{"bulk, failure", op(21), bad, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}, {KindSummary, "C9"}}},
-		{"custom threshold", op(3), ok, PostRules{BulkThreshold: 2}, nil, []post{{KindSummary, "C1"}}},
-		{"bulk handling off", op(500), ok, PostRules{BulkThreshold: -1}, []post{{KindPost, "C1"}}, []post{{KindSummary, "C1"}}},
-		{"a read is never bulk", read(60), ok, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}}},
-	}
-	kinds := func(ms []state.Outgoing) []post {
-		var out []post
-		for _, m := range ms {
-			out = append(out, post{m.Kind, m.Channel})
-		}
-		return out
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := ResultPosts(tt.op, tt.result, tt.rules)
-			if !slices.Equal(kinds(got.Each), tt.wantEach) {
-				t.Errorf("Each: got %v, want %v", kinds(got.Each), tt.wantEach)
-			}
-			if !slices.Equal(kinds(got.Last), tt.wantLast) {
-				t.Errorf("Last: got %v, want %v", kinds(got.Last), tt.wantLast)
-			}
-			if p := got.Progress; p == nil || p.Kind != KindProgress || p.Channel != "C1" || p.TS != "1.1" || p.OperationID != "op1" {
-				t.Errorf("Progress: got %+v, want the parent's progress in C1 (ts 1.1) for op1", p)
-			}
-			for _, m := range got.Each {
-				if m.OperationID != "op1" {
-					t.Errorf("%s to %s: got operation %q, want op1", m.Kind, m.Channel, m.OperationID)
-				}
-				if m.Kind == KindPost && m.Channel == "C1" && (m.ThreadTS != "1.1" || m.Text != tt.result.Detail) {
-					t.Errorf("thread reply: got thread %q text %q, want 1.1 and the result's detail", m.ThreadTS, m.Text)
-				}
-			}
-		})
 	}
 }
 

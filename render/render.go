@@ -1,4 +1,11 @@
-package notify
+// Package render turns operations, their results and their progress into
+// what people read in Slack: the parent message that roots an operation's
+// thread, the replies and closing summary in it, expiry notices, and the
+// labels for numbers, SIMs and FMU profiles. It also decides which queued
+// posts a new result or an expiry causes. The command path and the callback
+// path both render through it, so a message reads the same whichever of
+// them produced it.
+package render
 
 import (
 	"fmt"
@@ -11,6 +18,14 @@ import (
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/state"
 )
+
+// Message is what the bot shows in Slack: Block Kit blocks with a plain-text
+// fallback (used by notifications, screen readers and the console).
+type Message struct {
+	Text     string
+	Blocks   []slack.Block
+	ThreadTS string
+}
 
 // DeviceLabel shows a SIM to people: a mobile number grouped for reading
 // (masked when asked), or the ICCID/IMSI with its type. The identifier may
@@ -46,6 +61,33 @@ func NumberLabel(digits string, mask bool) string {
 		return n.Masked()
 	}
 	return n.International()
+}
+
+// TargetLabel shows one of an operation's targets to people: a number
+// (masked when asked) with the person it belongs to when the command named
+// them, or a SIM's ICCID or IMSI.
+func TargetLabel(op switchboard.Operation, target switchboard.Target, mask bool) string {
+	if target.Type == "" {
+		return NumberLabel(target.ID, mask)
+	}
+	label := DeviceLabel(enco.TargetDevice(target), mask)
+	if user := op.Params.Who[target.ID]; user != "" {
+		label = fmt.Sprintf("<@%s> (%s)", user, label)
+	}
+	return label
+}
+
+// ProfileLabel names an FMU profile in words: "Private", "Professional", "On duty".
+func ProfileLabel(p enco.Profile) string {
+	switch p {
+	case enco.ProfilePrivate:
+		return "Private"
+	case enco.ProfileProfessional:
+		return "Professional"
+	case enco.ProfileOnDuty:
+		return "On duty"
+	}
+	return Escape(string(p)) // a word EnCo sent that is no profile
 }
 
 // ParentMessage renders the message that roots an operation's thread: what

@@ -1,4 +1,4 @@
-package notify
+package slackpost
 
 import (
 	"cmp"
@@ -13,25 +13,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
-)
-
-// Kinds of queued Slack messages.
-const (
-	// KindPost posts Text (in ThreadTS's thread when set) in Channel.
-	KindPost = "post"
-	// KindProgress re-renders the parent message (Channel, TS) of OperationID
-	// from the results stored at the time it is delivered, so a burst of
-	// progress entries for one operation costs few chat.update calls.
-	KindProgress = "progress"
-	// KindSummary posts the closing summary of OperationID, rendered from the
-	// results stored when it is delivered: in the operation's thread, or at
-	// the top of Channel when that is another channel (a notification
-	// channel).
-	KindSummary = "summary"
-	// KindFile attaches Text as a CSV file (in ThreadTS's thread when set)
-	// in Channel: the whole of a list a post of OperationID had to cut.
-	KindFile = "file"
 )
 
 // DelivererStore is the shared state the deliverer needs.
@@ -66,7 +49,7 @@ type DelivererStore interface {
 type Deliverer struct {
 	Store DelivererStore
 	Slack Slack
-	// Steps ends Workflow Builder steps (KindStep entries).
+	// Steps ends Workflow Builder steps (render.KindStep entries).
 	Steps Steps
 	// Consumer names this replica in the consumer group.
 	Consumer string
@@ -244,8 +227,8 @@ func (d *Deliverer) deliver(ctx context.Context, m state.Outgoing) error {
 // Store trouble is returned like a Slack failure and retried the same way.
 func (d *Deliverer) attempt(ctx context.Context, m state.Outgoing) (string, error) {
 	switch m.Kind {
-	case KindPost:
-		msg := Message{Text: m.Text, ThreadTS: m.ThreadTS}
+	case render.KindPost:
+		msg := render.Message{Text: m.Text, ThreadTS: m.ThreadTS}
 		if len(m.Blocks) > 0 {
 			var bs slack.Blocks
 			if err := json.Unmarshal(m.Blocks, &bs); err == nil {
@@ -256,26 +239,26 @@ func (d *Deliverer) attempt(ctx context.Context, m state.Outgoing) (string, erro
 			_, err := d.Slack.PostMessage(ctx, m.Channel, msg)
 			return d.observe(m.Kind, err)
 		})
-	case KindSummary:
+	case render.KindSummary:
 		op, p, err := d.progress(ctx, m.OperationID)
 		if err != nil {
 			return m.Channel, err
 		}
-		channel, text, thread := cmp.Or(m.Channel, op.ChannelID), summaryText(op, p), m.ThreadTS
+		channel, text, thread := cmp.Or(m.Channel, op.ChannelID), render.SummaryText(op, p), m.ThreadTS
 		if channel == op.ChannelID {
 			thread = op.ThreadTS
 		} else {
 			text += fmt.Sprintf(" Requested by <@%s> in <#%s>.", op.UserID, op.ChannelID)
 		}
 		return channel, d.call(ctx, m, channel, func(ctx context.Context) error {
-			_, err := d.Slack.PostMessage(ctx, channel, Message{Text: text, ThreadTS: thread})
+			_, err := d.Slack.PostMessage(ctx, channel, render.Message{Text: text, ThreadTS: thread})
 			return d.observe(m.Kind, err)
 		})
-	case KindProgress:
+	case render.KindProgress:
 		return m.Channel, d.updateParent(ctx, m)
-	case KindStep:
+	case render.KindStep:
 		return "", d.completeStep(ctx, m)
-	case KindFile:
+	case render.KindFile:
 		name := "unanswered-" + m.OperationID[:min(len(m.OperationID), 8)] + ".csv"
 		return m.Channel, d.call(ctx, m, m.Channel, func(ctx context.Context) error {
 			return d.observe(m.Kind, d.Slack.UploadFile(ctx, m.Channel, m.ThreadTS, name, "Targets EnCo never answered for", []byte(m.Text)))
@@ -311,7 +294,7 @@ func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
 			return err
 		}
 		if behind {
-			if _, err := d.Store.Enqueue(ctx, state.Outgoing{Kind: KindProgress, Channel: m.Channel, TS: m.TS, OperationID: m.OperationID}); err != nil {
+			if _, err := d.Store.Enqueue(ctx, state.Outgoing{Kind: render.KindProgress, Channel: m.Channel, TS: m.TS, OperationID: m.OperationID}); err != nil {
 				return err
 			}
 			return errSkip
@@ -337,7 +320,7 @@ func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
 		if !claimed {
 			return errSkip // another replica sent this or a newer render
 		}
-		err = d.observe(m.Kind, d.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, ParentMessage(op, p, d.MaskNumbers)))
+		err = d.observe(m.Kind, d.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, render.ParentMessage(op, p, d.MaskNumbers)))
 		if err != nil {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()

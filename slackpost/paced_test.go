@@ -1,4 +1,4 @@
-package notify
+package slackpost
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 func TestPacedSlackKeepsTheChannelsPace(t *testing.T) {
@@ -23,11 +25,11 @@ func TestPacedSlackKeepsTheChannelsPace(t *testing.T) {
 	enqueue(t, s, posts("C1", 2)...)
 	ctx := context.Background()
 	for _, p := range []PacedSlack{p1, p2, p1} {
-		if _, err := p.PostMessage(ctx, "C1", Message{Text: "parent"}); err != nil {
+		if _, err := p.PostMessage(ctx, "C1", render.Message{Text: "parent"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := p2.UpdateMessage(ctx, "C1", "1.1", Message{Text: "parent, updated"}); err != nil {
+	if err := p2.UpdateMessage(ctx, "C1", "1.1", render.Message{Text: "parent, updated"}); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "every message", func() bool { return len(sl.calls("")) == 6 })
@@ -61,7 +63,7 @@ func TestPacedSlackWaitsOutRateLimits(t *testing.T) {
 			}}
 			p := PacedSlack{Slack: sl, Pacer: s, Interval: 10 * time.Millisecond, MaxWait: time.Second, Attempts: tt.attempts}
 			start := time.Now()
-			_, err := p.PostMessage(context.Background(), "C1", Message{Text: "parent"})
+			_, err := p.PostMessage(context.Background(), "C1", render.Message{Text: "parent"})
 			var rl *slack.RateLimitedError
 			if gotErr := errors.As(err, &rl); gotErr != tt.wantErr {
 				t.Errorf("got error %v, want a rate-limit error: %v", err, tt.wantErr)

@@ -1,9 +1,10 @@
-package notify
+package slackpost
 
 import (
 	"context"
 	"sync"
 
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -68,7 +69,7 @@ func (l *lanes) add(ctx context.Context, msgs []state.Outgoing) {
 		}
 		l.held[m.ID] = true
 		q, running := l.queue[m.Channel]
-		if m.Kind == KindProgress {
+		if m.Kind == render.KindProgress {
 			if i := waitingProgress(q, m.OperationID); i >= 0 {
 				merged = append(merged, q[i].ID)
 				delete(l.held, q[i].ID)
@@ -92,7 +93,7 @@ func (l *lanes) add(ctx context.Context, msgs []state.Outgoing) {
 // waitingProgress returns the index in q of the progress entry of opID, or -1.
 func waitingProgress(q []state.Outgoing, opID string) int {
 	for i, m := range q {
-		if m.Kind == KindProgress && m.OperationID == opID {
+		if m.Kind == render.KindProgress && m.OperationID == opID {
 			return i
 		}
 	}

@@ -1,4 +1,4 @@
-package notify
+package render
 
 import (
 	"fmt"
@@ -6,6 +6,46 @@ import (
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/state"
 )
+
+// Kinds of queued Slack messages (slackpost.Deliverer delivers them).
+const (
+	// KindPost posts Text (in ThreadTS's thread when set) in Channel.
+	KindPost = "post"
+	// KindProgress re-renders the parent message (Channel, TS) of OperationID
+	// from the results stored at the time it is delivered, so a burst of
+	// progress entries for one operation costs few chat.update calls.
+	KindProgress = "progress"
+	// KindSummary posts the closing summary of OperationID, rendered from the
+	// results stored when it is delivered: in the operation's thread, or at
+	// the top of Channel when that is another channel (a notification
+	// channel).
+	KindSummary = "summary"
+	// KindFile attaches Text as a CSV file (in ThreadTS's thread when set)
+	// in Channel: the whole of a list a post of OperationID had to cut.
+	KindFile = "file"
+)
+
+// KindStep completes the Workflow Builder step execution named by DedupeKey:
+// functions.completeError with Text when Text is set, else
+// functions.completeSuccess with the outputs of OperationID, read when it is
+// delivered.
+const KindStep = "step"
+
+// StepFailure is the queued entry that ends a step execution with an error.
+// opID may be "" (the step was refused before any operation existed).
+func StepFailure(executionID, opID, message string) state.Outgoing {
+	return state.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: message}
+}
+
+// stepCompletion is the queued entry that ends op's step execution with its
+// outputs, or nil when no workflow step started op.
+func stepCompletion(op switchboard.Operation) *state.Outgoing {
+	exec := op.Params.Step
+	if exec == "" {
+		return nil
+	}
+	return &state.Outgoing{Kind: KindStep, DedupeKey: exec, OperationID: op.ID}
+}
 
 // DefaultBulkThreshold is the number of targets above which an operation is
 // bulk (see PostRules.BulkThreshold).
@@ -77,4 +117,14 @@ func ThreadPosts(op switchboard.Operation, result state.Result, reply, summary b
 		posts.Last = append(posts.Last, *step)
 	}
 	return posts
+}
+
+// SummaryText closes an operation's thread: how many of its targets
+// succeeded and failed.
+func SummaryText(op switchboard.Operation, p state.Progress) string {
+	title := op.Params.Title
+	if p.Failed == 0 {
+		return fmt.Sprintf(":tada: Finished: %s — all %d succeeded.", title, p.Done)
+	}
+	return fmt.Sprintf(":warning: Finished: %s — %d succeeded, %d failed (see the replies above).", title, p.Done, p.Failed)
 }
