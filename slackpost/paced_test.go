@@ -14,12 +14,14 @@ import (
 
 func TestPacedSlackKeepsTheChannelsPace(t *testing.T) {
 	s := newStore(t)
+	log := newSlotLog(s)
 	sl := &fakeSlack{}
 	const interval = 100 * time.Millisecond
 	// Two replicas' command paths and a deliverer share the channel.
-	p1 := PacedSlack{Slack: sl, Pacer: s, Interval: interval}
-	p2 := PacedSlack{Slack: sl, Pacer: s, Interval: interval}
+	p1 := PacedSlack{Slack: sl, Pacer: log, Interval: interval}
+	p2 := PacedSlack{Slack: sl, Pacer: log, Interval: interval}
 	d := newDeliverer(s, sl, "a")
+	d.Store = log
 	d.PaceInterval = interval
 	run(t, d)
 	enqueue(t, s, posts("C1", 2)...)
@@ -33,7 +35,7 @@ func TestPacedSlackKeepsTheChannelsPace(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "every message", func() bool { return len(sl.calls("")) == 6 })
-	wantGaps(t, "C1", sl.calls(""), interval-30*time.Millisecond)
+	wantPaced(t, "C1", sl.calls(""), log, "C1", interval)
 }
 
 func TestPacedSlackWaitsOutRateLimits(t *testing.T) {

@@ -42,13 +42,17 @@ func TestShutdownFinishesWorkInFlight(t *testing.T) {
 	h.shutdown() // like SIGTERM: the run context ends while EnCo is still answering
 	// The sandbox made the callbacks when it accepted the request; the bot
 	// must have stored their tracking number before it stopped.
+	// The sandbox sends them on its own time, after its answer.
 	var tracking, token string
-	for _, c := range h.enco.Callbacks() {
-		var body struct{ TrackingNumber string }
-		if c.Kind == "m2m" && json.Unmarshal(c.Body, &body) == nil {
-			tracking, token = body.TrackingNumber, callbackToken(c)
+	h.waitFor("the sandbox's M2M callback", func() bool {
+		for _, c := range h.enco.Callbacks() {
+			var body struct{ TrackingNumber string }
+			if c.Kind == "m2m" && json.Unmarshal(c.Body, &body) == nil {
+				tracking, token = body.TrackingNumber, callbackToken(c)
+			}
 		}
-	}
+		return tracking != ""
+	})
 	op, ok := h.operationOfToken(token)
 	if stored := op.Params.Tracking; tracking == "" || !ok || stored != tracking {
 		t.Errorf("after shutdown, the operation's tracking number is %q (found %t), want %q: the request in flight finished and recorded", stored, ok, tracking)
