@@ -115,7 +115,7 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 		status := switchboard.StatusDone
 		if err != nil {
 			text = fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
-			status = "failed"
+			status = switchboard.StatusFailed
 		} else {
 			r.cacheProfile(ctx, me.digits, p)
 		}

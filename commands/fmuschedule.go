@@ -193,7 +193,7 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
 	if err != nil {
-		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), "failed")
+		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusFailed)
 		return fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
 	}
 	r.cacheProfile(ctx, me.digits, p)

@@ -240,7 +240,7 @@ func (r *Router) homeClick(ctx context.Context, cb slack.InteractionCallback, va
 	err := r.FMU.SetFMUStatus(ctx, me.digits, p)
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p) + " from the Home tab"})
 	if err != nil {
-		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), "failed")
+		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusFailed)
 		r.publishHome(ctx, user, fmt.Sprintf(":x: Your FMU profile was not changed: %s", r.fmuError(err, "home fmu set")))
 		return
 	}

@@ -36,7 +36,7 @@ func (r *Router) startOperation(ctx context.Context, op *switchboard.Operation, 
 		return false
 	}
 	op.ThreadTS = ts
-	op.Status = "running"
+	op.Status = switchboard.StatusRunning
 	op.ExpiresAt = op.CreatedAt.Add(r.operationTTL())
 	if err := r.storeStarted(ctx, *op); err != nil {
 		ref := state.NewHex(4)

@@ -201,7 +201,7 @@ func (s *Scheduler) failed(ctx context.Context, c state.ClaimedSchedule, err err
 		report: fmt.Sprintf(":x: I could not make the scheduled change of your FMU profile to *%s* due %s; I tried %s over %s. %s Your profile may still be as it was; `/fmu` shows it. %s",
 			render.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), r.fmuError(err, "scheduled fmu change"), s.afterwards(next)),
 		decision: "api error", detail: fmt.Sprintf("%s: <@%s> to %s, %d attempts", c.ID, c.User, profile, c.Attempts+1),
-		status: "failed",
+		status: switchboard.StatusFailed,
 	})
 }
 

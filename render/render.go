@@ -113,9 +113,9 @@ func progressWords(op switchboard.Operation, p state.Progress) (icon, status str
 	finished := p.Done + p.Failed
 	expected := max(p.Expected, op.Expected)
 	switch {
-	case op.Status == "failed" && finished == 0:
+	case op.Status == switchboard.StatusFailed && finished == 0:
 		return ":x:", "not carried out"
-	case op.Status == "expired":
+	case op.Status == switchboard.StatusExpired:
 		return ":hourglass:", fmt.Sprintf("%d of %d answered; %d never answered", finished, expected, expected-finished)
 	case expected > 0 && finished >= expected && p.Failed == 0:
 		return ":white_check_mark:", fmt.Sprintf("all %d done", expected)
