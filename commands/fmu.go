@@ -244,39 +244,25 @@ func fmuTargets(toks []token) (nums []phone.Number, mentions []string, err *Usag
 	if _, _, oerr := options(fmuUsage, toks); oerr != nil {
 		return nil, nil, oerr
 	}
-	var run []token
-	flush := func() *UsageError {
-		if len(run) == 0 {
-			return nil
-		}
-		read, err := numbers(fmuUsage, run)
-		run = nil
-		if err != nil {
-			return err
-		}
-		for _, n := range read {
-			if uerr := fmuNumber(n); uerr != nil {
-				return uerr
-			}
-		}
-		nums = append(nums, read...)
-		return nil
-	}
-	for _, t := range toks {
-		switch {
+	plain := func(t token) bool { return t.user == "" && t.group == "" }
+	for _, seg := range segments(toks, plain) {
+		switch t := seg[0]; {
 		case t.user != "":
-			if err := flush(); err != nil {
-				return nil, nil, err
-			}
 			mentions = append(mentions, t.user)
 		case t.group != "":
 			return nil, nil, usageErr(fmuUsage, "`%s` is a user group; name the people or their numbers instead.", t.text)
 		default:
-			run = append(run, t)
+			read, err := numbers(fmuUsage, seg)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, n := range read {
+				if uerr := fmuNumber(n); uerr != nil {
+					return nil, nil, uerr
+				}
+			}
+			nums = append(nums, read...)
 		}
-	}
-	if err := flush(); err != nil {
-		return nil, nil, err
 	}
 	return nums, mentions, nil
 }

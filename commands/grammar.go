@@ -112,6 +112,24 @@ func escapeToken(ref, label string) token {
 // span ("+32 470 12 34 56" is five).
 const maxNumberTokens = 6
 
+// segments splits toks, in order, into runs of consecutive plain tokens and
+// single other tokens. A run is read as a whole, because a number may be
+// typed in groups of digits; plain says which tokens can be part of one.
+func segments(toks []token, plain func(token) bool) [][]token {
+	var out [][]token
+	for i := 0; i < len(toks); {
+		j := i + 1
+		if plain(toks[i]) {
+			for j < len(toks) && plain(toks[j]) {
+				j++
+			}
+		}
+		out = append(out, toks[i:j])
+		i = j
+	}
+	return out
+}
+
 // numbers reads phone numbers from tokens. A number may be written with spaces
 // ("+32 470 12 34 56 0470 11 22 33" is two numbers): the longest run of tokens
 // that forms a valid number wins. A token that starts no valid number is named

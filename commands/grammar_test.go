@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -160,5 +161,24 @@ func TestDirectoryCommandsRefuseMentionsOfNoUser(t *testing.T) {
 				t.Errorf("refusal = %q echoes the mention unescaped", uerr.Msg)
 			}
 		})
+	}
+}
+
+func TestSegmentsKeepRunsOfPlainTokensTogether(t *testing.T) {
+	toks, uerr := tokenize("0470 12 34 56 <@U0BOB> 0471 11 22 33 <@U0ANN> <@U0EVE> 02 123")
+	if uerr != nil {
+		t.Fatal(uerr)
+	}
+	var got []string
+	for _, seg := range segments(toks, func(t token) bool { return t.user == "" }) {
+		var words []string
+		for _, t := range seg {
+			words = append(words, t.text)
+		}
+		got = append(got, strings.Join(words, " "))
+	}
+	want := []string{"0470 12 34 56", "<@U0BOB>", "0471 11 22 33", "<@U0ANN>", "<@U0EVE>", "02 123"}
+	if !slices.Equal(got, want) {
+		t.Errorf("segments:\n got %q\nwant %q", got, want)
 	}
 }

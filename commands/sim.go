@@ -111,44 +111,30 @@ func (r *Router) simDevices(sub string, toks []token) ([]enco.Device, *UsageErro
 	}
 	var devices []enco.Device
 	seen := map[switchboard.Target]bool{}
-	var run []token // consecutive number tokens, read together
-	flush := func() *UsageError {
-		if len(run) == 0 {
-			return nil
-		}
-		nums, err := numbers(simUsage, run)
-		run = nil
-		if err != nil {
-			return err
-		}
-		for _, n := range nums {
-			if n.Kind == phone.Special {
-				return usageErr(simUsage, "`%s` is a short service number (%s), not a SIM card's number.", n.Digits, n.Kind)
-			}
-			devices = append(devices, enco.Device{Identifier: n.Digits, IdentifierType: enco.MSISDN})
-		}
-		return nil
-	}
-	for _, t := range toks {
+	plain := func(t token) bool { return t.user == "" && t.group == "" && !strings.Contains(t.text, ":") }
+	for _, seg := range segments(toks, plain) {
+		t := seg[0]
 		if t.user != "" || t.group != "" {
 			return nil, usageErr(simUsage, "`%s`: /sim takes SIM ids, not people. Give the card's number, `iccid:…` or `imsi:…`.", t.text)
 		}
-		kind, value, hasPrefix := strings.Cut(t.text, ":")
-		if !hasPrefix {
-			run = append(run, t)
+		if kind, value, hasPrefix := strings.Cut(t.text, ":"); hasPrefix {
+			d, err := prefixedDevice(strings.ToLower(kind), value, t.text)
+			if err != nil {
+				return nil, err
+			}
+			devices = append(devices, d)
 			continue
 		}
-		if err := flush(); err != nil {
-			return nil, err
-		}
-		d, err := prefixedDevice(strings.ToLower(kind), value, t.text)
+		nums, err := numbers(simUsage, seg)
 		if err != nil {
 			return nil, err
 		}
-		devices = append(devices, d)
-	}
-	if err := flush(); err != nil {
-		return nil, err
+		for _, n := range nums {
+			if n.Kind == phone.Special {
+				return nil, usageErr(simUsage, "`%s` is a short service number (%s), not a SIM card's number.", n.Digits, n.Kind)
+			}
+			devices = append(devices, enco.Device{Identifier: n.Digits, IdentifierType: enco.MSISDN})
+		}
 	}
 	var unique []enco.Device
 	for _, d := range devices {
