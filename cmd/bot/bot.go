@@ -403,14 +403,15 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Router.Wait()
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	if m.console != nil {
+		// Before the HTTP server closes: it takes the sandbox's callbacks.
+		m.console.drain(shutCtx, m.Sandbox, m.Store)
+	}
 	if err := m.Server.Close(shutCtx); err != nil {
 		m.Log.Warn("HTTP server shutdown", "err", err)
 	}
 	for _, side := range m.sideServers() {
 		side.close()
-	}
-	if m.console != nil {
-		m.console.drain(shutCtx, m.Store)
 	}
 	stopDeliver()
 	deliverDone.Wait()

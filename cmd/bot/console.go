@@ -16,6 +16,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -107,7 +108,6 @@ type console struct {
 	stepSeq  int                      // last workflow step execution numbered
 	prompted bool                     // the prompt is on screen, waiting for a line
 	handled  int                      // lines handled so far
-	lastSeen time.Time
 
 	// filesDir is where UploadFile writes files ("" means
 	// switchboard-console under os.TempDir()).
@@ -376,7 +376,6 @@ func (c *console) printf(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	fmt.Fprintf(c.out, format, args...)
-	c.lastSeen = time.Now()
 }
 
 // onlyPrefix is the prefix of a message shown to one person.
@@ -420,7 +419,6 @@ func (c *console) show(prefix string, m notify.Message, key string) {
 		b.WriteString(c.promptText())
 	}
 	fmt.Fprint(c.out, b.String())
-	c.lastSeen = time.Now()
 }
 
 // dropButtons takes away the buttons of the message with key. c.mu is held.
@@ -513,24 +511,26 @@ func (c *console) UploadFile(ctx context.Context, channel, threadTS, filename, t
 	return nil
 }
 
-// drain waits, at the end of input, for results still on their way: until the
-// delivery queue is empty and nothing was printed for a moment, or ctx ends.
-func (c *console) drain(ctx context.Context, store *state.Store) {
-	quiet := 1500 * time.Millisecond
-	t := time.NewTicker(50 * time.Millisecond)
+// drain waits, at the end of input, for results still on their way, or
+// until ctx ends. By then every command, click and step has ended (the
+// router has no work left), so results can only come from callbacks the
+// sandbox is still to send for requests it answered, and from the delivery
+// queue: drain waits for the one, then for the other to empty, since an entry
+// leaves the queue only once it is shown (or given up on).
+func (c *console) drain(ctx context.Context, sandbox *encotest.Sandbox, store *state.Store) {
+	if err := sandbox.WaitSent(ctx); err != nil {
+		return
+	}
+	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
+		if depth, err := store.QueueDepth(ctx); err == nil && depth == 0 {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		depth, err := store.QueueDepth(ctx)
-		c.mu.Lock()
-		idle := time.Since(c.lastSeen)
-		c.mu.Unlock()
-		if err == nil && depth == 0 && idle > quiet {
-			return
 		}
 	}
 }
