@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -503,6 +504,11 @@ func (m *Main) Close() {
 			side.close()
 		}
 		if m.Sandbox != nil {
+			// The bot's EnCo client keeps connections to the sandbox in
+			// http.DefaultTransport's pool; one dialled but never used counts
+			// as busy for the sandbox's graceful shutdown, which would wait
+			// seconds for it. Closing the pool's idle connections ends it.
+			http.DefaultClient.CloseIdleConnections()
 			m.Sandbox.Close()
 		}
 		if m.redis != nil {
