@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -17,11 +18,13 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/switchboard-bot/switchboard/commands"
+	"github.com/switchboard-bot/switchboard/console"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/metrics"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -65,7 +68,7 @@ type Main struct {
 	deliverer *slackpost.Deliverer
 	expirer   *notify.Expirer
 	scheduler *commands.Scheduler
-	console   *console
+	console   *console.Console
 	slackAPI  *slack.Client
 	debug     *sideServer // when DEBUG_ADDR is set
 	metrics   *sideServer // when METRICS_ADDR is set
@@ -160,20 +163,9 @@ func (m *Main) Open(ctx context.Context) error {
 	var people commands.People
 	var home commands.HomePublisher
 	if m.Console {
-		user := consolePeople[0]
-		if m.ConsoleUser != "" {
-			p, ok := personByName(m.ConsoleUser)
-			if !ok {
-				return fmt.Errorf("-user %s: name a demo person (@you, @alice, @bob, @carol) or a Slack user ID like U0123ABCD", m.ConsoleUser)
-			}
-			user = p
+		if err := m.openConsole(); err != nil {
+			return err
 		}
-		logPath := ""
-		if m.logFile != nil {
-			logPath = m.logFile.Name()
-		}
-		m.console = newConsole(m.Stdin, m.Stdout, user, logPath)
-		m.console.filesDir = m.ConsoleFiles
 		sl = m.console
 		routerSlack = sl
 		steps = m.console
@@ -237,6 +229,57 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Server.Live = m.socket.Live
 	}
 	return nil
+}
+
+// openConsole makes the console that stands in for Slack.
+func (m *Main) openConsole() error {
+	cfg := console.Config{
+		In: m.Stdin, Out: m.Stdout, FilesDir: m.ConsoleFiles, EncoURL: m.Config.EncoBaseURL,
+		SIMs: func() []string {
+			var out []string
+			for _, sim := range m.Sandbox.SIMs() {
+				out = append(out, fmt.Sprintf("%s (%s)", render.NumberLabel(sim.MSISDN, false), sim.State))
+			}
+			return out
+		},
+	}
+	if m.ConsoleUser != "" {
+		p, ok := console.PersonByName(m.ConsoleUser)
+		if !ok {
+			return fmt.Errorf("-user %s: name a demo person (@you, @alice, @bob, @carol) or a Slack user ID like U0123ABCD", m.ConsoleUser)
+		}
+		cfg.User = p
+	}
+	if m.logFile != nil {
+		cfg.LogPath = m.logFile.Name()
+	}
+	m.console = console.New(cfg)
+	return nil
+}
+
+// awaitConsoleResults waits, once the console's input has ended, for the
+// results still on their way to it, or until ctx ends. By then every
+// command, click and step has ended (the router has no work left), so
+// results can only come from callbacks the sandbox is still to send for
+// requests it answered, and from the delivery queue: it waits for the one,
+// then for the other to empty, since an entry leaves the queue only once it
+// is shown (or given up on).
+func (m *Main) awaitConsoleResults(ctx context.Context) {
+	if err := m.Sandbox.WaitSent(ctx); err != nil {
+		return
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if depth, err := m.Store.QueueDepth(ctx); err == nil && depth == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (m *Main) openLog() error {
@@ -322,7 +365,7 @@ func (m *Main) loadPolicy() (*permissions.Policy, error) {
 		m.Log.Info("policy loaded", "policy", p.Describe())
 		return p, nil
 	case m.Console:
-		p, err := permissions.Parse([]byte(demoPolicy))
+		p, err := permissions.Parse([]byte(console.DemoPolicy))
 		if err != nil {
 			return nil, fmt.Errorf("demo policy: %w", err)
 		}
@@ -387,7 +430,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer front.Done()
 		var err error
 		if m.Console {
-			err = m.console.Run(runCtx, m)
+			err = m.console.Run(runCtx, m.Router)
 			stopRun() // end of input ends the bot
 		} else {
 			err = m.socket.Run(runCtx)
@@ -409,14 +452,15 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Router.Wait()
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	if m.console != nil {
+		// Before the HTTP server closes: it takes the sandbox's callbacks.
+		m.awaitConsoleResults(shutCtx)
+	}
 	if err := m.Server.Close(shutCtx); err != nil {
 		m.Log.Warn("HTTP server shutdown", "err", err)
 	}
 	for _, side := range m.sideServers() {
 		side.close()
-	}
-	if m.console != nil {
-		m.console.drain(shutCtx, m.Store)
 	}
 	stopDeliver()
 	deliverDone.Wait()
@@ -467,6 +511,11 @@ func (m *Main) Close() {
 			side.close()
 		}
 		if m.Sandbox != nil {
+			// The bot's EnCo client keeps connections to the sandbox in
+			// http.DefaultTransport's pool; one dialled but never used counts
+			// as busy for the sandbox's graceful shutdown, which would wait
+			// seconds for it. Closing the pool's idle connections ends it.
+			http.DefaultClient.CloseIdleConnections()
 			m.Sandbox.Close()
 		}
 		if m.redis != nil {

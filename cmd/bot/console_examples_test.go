@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/console"
 )
 
 // badAnswer matches the words of an answer that went wrong. An example may
@@ -202,14 +204,14 @@ func TestHelpExamplesRun(t *testing.T) {
 	}
 	var examples []string
 	for _, cmd := range []string{"/sim", "/fmu", "/number", "/call"} {
-		reply, _ := s.m.Router.Command(context.Background(), slack.SlashCommand{Command: cmd, Text: "help", UserID: consoleUser, ChannelID: consoleChannel})
+		reply, _ := s.m.Router.Command(context.Background(), slack.SlashCommand{Command: cmd, Text: "help", UserID: console.UserID, ChannelID: console.ChannelID})
 		found := helpExamples(reply.Text)
 		if len(found) == 0 {
 			t.Errorf("%s help gives no example:\n%s", cmd, reply.Text)
 		}
 		examples = append(examples, found...)
 	}
-	for _, l := range consoleTryLines {
+	for _, l := range console.TryLines() {
 		_, list, _ := strings.Cut(l, ": ")
 		for _, ex := range strings.Split(strings.TrimSuffix(list, "."), " · ") {
 			examples = append(examples, strings.TrimSpace(ex))
@@ -246,14 +248,12 @@ func runExample(s *consoleSession, cmd string) string {
 	s.t.Helper()
 	start := len(s.out.String())
 	s.do(cmd)
-	s.m.console.mu.Lock()
 	confirm := 0
-	for n, b := range s.m.console.buttons {
-		if b.actionID == "confirm" && (confirm == 0 || n < confirm) {
-			confirm = n
+	for _, b := range s.m.console.Buttons() {
+		if b.ActionID == "confirm" && (confirm == 0 || b.Number < confirm) {
+			confirm = b.Number
 		}
 	}
-	s.m.console.mu.Unlock()
 	if confirm > 0 {
 		s.do(strconv.Itoa(confirm))
 	}

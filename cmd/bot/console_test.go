@@ -75,11 +75,11 @@ func (s *consoleSession) typeLine(line string) {
 // later through the delivery queue may still be on their way.
 func (s *consoleSession) do(line string) {
 	s.t.Helper()
-	before := s.m.console.linesHandled()
+	before := s.m.console.Handled()
 	s.typeLine(line)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for s.m.console.linesHandled() == before {
+	for s.m.console.Handled() == before {
 		select {
 		case <-s.ctx.Done():
 			s.t.Fatalf("console never finished %q; it showed:\n%s", line, s.out.String())
@@ -320,11 +320,4 @@ func TestConsoleHomeTabButtonsGoWhenACommandIsTyped(t *testing.T) {
 	if out := s.out.String(); strings.Contains(out, "FMU profile (+32 470 00 00 01) is now") {
 		t.Errorf("typing 1 for the confirmation set the FMU profile:\n%s", out)
 	}
-}
-
-// linesHandled is how many typed lines the console has handled to the end.
-func (c *console) linesHandled() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.handled
 }

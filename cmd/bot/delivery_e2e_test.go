@@ -252,6 +252,7 @@ func (h *harness) droppedCallbacks(n int) []encotest.Callback {
 	return dropped
 }
 
+// trackingNumber is the tracking number an M2M callback names.
 // resend posts callbacks the sandbox held back to a replica, as EnCo would
 // when it delivers them late or retries, and returns the status of each.
 func resend(t *testing.T, baseURL string, cbs []encotest.Callback) []int {

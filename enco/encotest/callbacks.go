@@ -61,6 +61,7 @@ func (s *Sandbox) answer(w http.ResponseWriter, status int, reply any, out []out
 	before, dup, drop, delay, closed := s.beforeResponse, s.duplicate, s.drop, s.callbackDelay, s.closed
 	if !before && !drop && !closed && len(out) > 0 {
 		s.wg.Add(1)
+		s.sending++
 	}
 	s.mu.Unlock()
 
@@ -99,6 +100,7 @@ func (s *Sandbox) answer(w http.ResponseWriter, status int, reply any, out []out
 		}
 		go func() {
 			defer s.wg.Done()
+			defer s.sent()
 			if delay > 0 {
 				t := time.NewTimer(delay)
 				select {
@@ -168,6 +170,15 @@ func (s *Sandbox) post(o outgoing) (status int, errText string) {
 	return resp.StatusCode, ""
 }
 
+// sent counts one answered request's callbacks as finished.
+func (s *Sandbox) sent() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sending--
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
 func (s *Sandbox) addCallback(c Callback) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,6 +193,25 @@ func (s *Sandbox) Callbacks() []Callback {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Callback(nil), s.callbacks...)
+}
+
+// WaitSent waits until every callback of the requests answered so far has
+// finished (delivered, abandoned or dropped), including those sent after a
+// callback delay. It fails when ctx ends first.
+func (s *Sandbox) WaitSent(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		n, changed := s.sending, s.changed
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for callbacks under way: %d requests' callbacks not finished: %w", n, ctx.Err())
+		}
+	}
 }
 
 // WaitCallbacks waits until at least n callbacks have finished (delivered,

@@ -267,3 +267,26 @@ func TestM2MStateMachine(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitSentWaitsForDelayedCallbacks checks that WaitSent returns only
+// once the callbacks of an answered request have been delivered, and that
+// it honours its context while one is still to be sent.
+func TestWaitSentWaitsForDelayedCallbacks(t *testing.T) {
+	sb := encotest.New(t, encotest.WithCallbackDelay(100*time.Millisecond))
+	if err := sb.WaitSent(testContext(t)); err != nil {
+		t.Fatalf("with nothing asked: %v", err)
+	}
+	rcv := newCounter(t)
+	deactivate(t, sb, rcv.srv.URL)
+	short, cancel := context.WithTimeout(testContext(t), time.Millisecond)
+	defer cancel()
+	if err := sb.WaitSent(short); err == nil && rcv.n.Load() == 0 {
+		t.Error("WaitSent returned nil before the delayed callback was sent")
+	}
+	if err := sb.WaitSent(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	if cbs := sb.Callbacks(); len(cbs) != 1 || !cbs[0].Delivered() || rcv.n.Load() != 1 {
+		t.Errorf("after WaitSent: callbacks %+v and %d posts, want one delivered", cbs, rcv.n.Load())
+	}
+}

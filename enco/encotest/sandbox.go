@@ -131,7 +131,8 @@ type Sandbox struct {
 
 	mu      sync.Mutex
 	closed  bool
-	changed chan struct{} // closed and replaced when a callback is recorded
+	changed chan struct{} // closed and replaced when a callback is recorded or sending changes
+	sending int           // answered requests whose callbacks are still to finish
 
 	clock  func() time.Time
 	offset time.Duration

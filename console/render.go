@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"regexp"
@@ -46,9 +46,9 @@ var (
 )
 
 // renderBlocks turns Block Kit into terminal text and buttons.
-func renderBlocks(m render.Message) (string, []consoleButton) {
+func renderBlocks(m render.Message) (string, []button) {
 	var parts []string
-	var buttons []consoleButton
+	var buttons []button
 	for _, b := range m.Blocks {
 		switch b := b.(type) {
 		case *slack.SectionBlock:
@@ -64,7 +64,7 @@ func renderBlocks(m render.Message) (string, []consoleButton) {
 				if btn.ActionID == commands.ActionHomeFMUSet {
 					label += " " + btn.Value // the Home tab's buttons say Set / Current
 				}
-				buttons = append(buttons, consoleButton{label: label, actionID: btn.ActionID, value: btn.Value})
+				buttons = append(buttons, button{label: label, actionID: btn.ActionID, value: btn.Value})
 			}
 		case *slack.ContextBlock:
 			for _, e := range b.ContextElements.Elements {
@@ -75,7 +75,7 @@ func renderBlocks(m render.Message) (string, []consoleButton) {
 		case *slack.ActionBlock:
 			for _, e := range b.Elements.ElementSet {
 				if btn, ok := e.(*slack.ButtonBlockElement); ok {
-					buttons = append(buttons, consoleButton{label: btn.Text.Text, actionID: btn.ActionID, value: btn.Value})
+					buttons = append(buttons, button{label: btn.Text.Text, actionID: btn.ActionID, value: btn.Value})
 				}
 			}
 		case *slack.HeaderBlock:
@@ -114,15 +114,15 @@ func renderMrkdwn(text string) string {
 		kind, ref, label := sm[1], sm[2], sm[3]
 		switch kind {
 		case "@":
-			if p, ok := personByName(ref); ok && p.name != ref {
-				return "@" + p.name
+			if p, ok := PersonByName(ref); ok && p.Name != ref {
+				return "@" + p.Name
 			}
 			if label != "" {
 				return "@" + strings.TrimPrefix(label, "@")
 			}
 			return "@" + ref
 		case "#":
-			if ref == consoleChannel {
+			if ref == ChannelID {
 				return "#console"
 			}
 			if label != "" {

@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"context"
@@ -29,7 +29,7 @@ var stepInputs = map[string][]string{
 	permissions.StepSetFMUProfile: {"user", "profile", "started_by"},
 }
 
-func (c *console) step(ctx context.Context, m *Main, text string) {
+func (c *Console) step(ctx context.Context, bot Bot, text string) {
 	fn, rest, _ := strings.Cut(strings.TrimSpace(text), " ")
 	names, ok := stepInputs[fn]
 	if !ok {
@@ -43,10 +43,10 @@ func (c *console) step(ctx context.Context, m *Main, text string) {
 	}
 	user := func(v string) string {
 		if v == "me" {
-			return consoleUser
+			return UserID
 		}
-		if p, ok := personByName(v); ok {
-			return p.id
+		if p, ok := PersonByName(v); ok {
+			return p.ID
 		}
 		return strings.TrimPrefix(v, "@")
 	}
@@ -59,7 +59,7 @@ func (c *console) step(ctx context.Context, m *Main, text string) {
 		Profile: in["profile"], Action: in["action"], SIMIDs: in["sim_ids"], Channel: in["channel_id"],
 	}
 	c.printf("workflow step %s (%s) started\n", exec, fn)
-	m.Router.Go(ctx, func(ctx context.Context) { m.Router.RunStep(ctx, s) })
+	bot.Go(ctx, func(ctx context.Context) { bot.RunStep(ctx, s) })
 }
 
 // stepArgs reads name=value pairs, each value running to the next known
@@ -93,7 +93,7 @@ func stepArgs(text string, names []string) (map[string]string, error) {
 }
 
 // CompleteStep implements slackpost.Steps.
-func (c *console) CompleteStep(ctx context.Context, executionID string, outputs map[string]any) error {
+func (c *Console) CompleteStep(ctx context.Context, executionID string, outputs map[string]any) error {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(outputs)) {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, outputs[k]))
@@ -104,13 +104,13 @@ func (c *console) CompleteStep(ctx context.Context, executionID string, outputs 
 }
 
 // FailStep implements slackpost.Steps.
-func (c *console) FailStep(ctx context.Context, executionID, message string) error {
+func (c *Console) FailStep(ctx context.Context, executionID, message string) error {
 	c.show("", render.Message{Text: fmt.Sprintf("workflow step %s failed: %s", executionID, message)}, "step:"+executionID)
 	return nil
 }
 
 // Permalink implements slackpost.Steps: the console's messages are numbered.
-func (c *console) Permalink(ctx context.Context, channel, ts string) (string, error) {
+func (c *Console) Permalink(ctx context.Context, channel, ts string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return fmt.Sprintf("%s [%d]", channelName(channel), c.ts[ts]), nil
@@ -118,6 +118,6 @@ func (c *console) Permalink(ctx context.Context, channel, ts string) (string, er
 
 // OpenDM implements commands.DirectMessages: the console has one person,
 // whose direct messages it shows like any channel's.
-func (c *console) OpenDM(ctx context.Context, user string) (string, error) {
+func (c *Console) OpenDM(ctx context.Context, user string) (string, error) {
 	return "D" + strings.TrimPrefix(user, "U"), nil
 }

@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"go/ast"
@@ -19,7 +19,7 @@ var shortcode = regexp.MustCompile(`(?:^|[\s("'])(:[a-z][a-z0-9_+-]*:)(?:$|[\s.,
 // bot's non-test Go files and checks that the console renders each emoji
 // shortcode in them, so that none prints raw (as :lock: and :hand: did).
 func TestConsoleEmojiCoversEveryShortcode(t *testing.T) {
-	root := filepath.Join("..", "..")
+	root := ".."
 	found := map[string]string{} // shortcode -> where
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -1,4 +1,14 @@
-package main
+// Package console is a terminal stand-in for Slack: it reads slash
+// commands and button clicks typed at a prompt, hands them to the bot, and
+// prints what Slack would show (ephemeral answers, channel messages, thread
+// replies, edits, the Home tab, workflow steps) with its own Block Kit
+// renderer. It plays a few demo people and a demo policy, so that the bot
+// can be tried without a Slack workspace.
+//
+// The console is both ends of Slack for the bot: it implements slackpost.Slack,
+// slackpost.Steps, commands.DirectMessages and commands.HomePublisher for the
+// bot to post through, and it drives the bot through a Bot (the router).
+package console
 
 import (
 	"bufio"
@@ -8,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,36 +27,53 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
+	"github.com/switchboard-bot/switchboard/slackpost"
 )
 
-// The console's stand-in identities.
+// The console's stand-in identities: the person typing at start (@you) and
+// the channel commands are typed in (#console).
 const (
-	consoleUser    = "U0CONSOLE1"
-	consoleChannel = "C0CONSOLE1"
+	UserID    = "U0CONSOLE1"
+	ChannelID = "C0CONSOLE1"
 )
 
-// consolePerson is someone the console can act as (/as, -user) and resolve
-// in commands typed as @name.
-type consolePerson struct {
-	name, id, about string
+// Bot is what the console needs of the wired bot: *commands.Router is one.
+// Command answers a slash command and returns the work to run after the
+// acknowledgement; Action takes a button click; AppHomeOpened shows a
+// person's Home tab; RunStep runs a Workflow Builder step; Go runs work as
+// the bot runs work after an acknowledgement (the bot waits for it when it
+// shuts down).
+type Bot interface {
+	Command(ctx context.Context, sc slack.SlashCommand) (commands.Reply, func(context.Context))
+	Action(ctx context.Context, cb slack.InteractionCallback)
+	AppHomeOpened(ctx context.Context, user string)
+	RunStep(ctx context.Context, s commands.Step)
+	Go(ctx context.Context, work func(context.Context))
 }
 
-// consolePeople are the demo policy's people. @alice holds every permission
+// Person is someone the console can act as (/as, bot -user) and resolve in
+// commands typed as @name.
+type Person struct {
+	Name, ID string
+	About    string // what the demo policy lets them do, for the banner
+}
+
+// people are the demo policy's people. @alice holds every permission
 // too, so she can approve what @you asked for (the two-person rule); @bob
 // holds only what everyone holds; @carol has no numbers yet.
-var consolePeople = []consolePerson{
-	{"you", consoleUser, "every permission, mobile 0470 00 00 01, fixed 02 816 02 57"},
+var people = []Person{
+	{"you", UserID, "every permission, mobile 0470 00 00 01, fixed 02 816 02 57"},
 	{"alice", "U0ALICE001", "every permission, mobile 0470 00 00 02: can approve what you ask for"},
 	{"bob", "U0BOB00001", "only what everyone holds (fmu.self, call.self, number.read), mobile 0470 00 00 03"},
 	{"carol", "U0CAROL001", "only what everyone holds, no numbers yet"},
 }
 
-// demoPolicy is the console's policy when POLICY_FILE is unset: the console
-// user (and @alice, so that someone can approve) holds every permission and
-// the directory has demo numbers.
-const demoPolicy = `roles:
+// DemoPolicy is the policy that goes with the console's people, for when
+// no policy file is given: @you (and @alice, so that someone can approve)
+// hold every permission and the directory has demo numbers.
+const DemoPolicy = `roles:
   - name: console
     members: [U0CONSOLE1, U0ALICE001]
     permissions: ["*"]
@@ -62,24 +90,24 @@ limits:
   changes_per_minute: 60   # room to try every example in one sitting
 `
 
-// personByName finds a console person by @name, name or user ID; any other
+// PersonByName finds a console person by @name, name or user ID; any other
 // Slack user ID (U…/W…) is accepted as a person without a name.
-func personByName(s string) (consolePerson, bool) {
+func PersonByName(s string) (Person, bool) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "@")
-	for _, p := range consolePeople {
-		if strings.EqualFold(p.name, s) || p.id == strings.ToUpper(s) {
+	for _, p := range people {
+		if strings.EqualFold(p.Name, s) || p.ID == strings.ToUpper(s) {
 			return p, true
 		}
 	}
 	if slackUserID.MatchString(s) {
-		return consolePerson{name: s, id: s}, true
+		return Person{Name: s, ID: s}, true
 	}
-	return consolePerson{}, false
+	return Person{}, false
 }
 
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{8,}$`)
 
-// console is a terminal stand-in for Slack: it reads slash commands, prints
+// Console is a terminal stand-in for Slack: it reads slash commands, prints
 // what Slack would show (ephemeral answers, channel messages, thread replies,
 // edits) and takes button clicks as typed numbers.
 //
@@ -91,53 +119,76 @@ var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{8,}$`)
 // Buttons live as long as the message that shows them: a click does not
 // remove them, replacing or editing their message does, as in Slack. So the
 // requester whose own approval was refused can still click Cancel.
-type console struct {
-	in      io.Reader
-	out     io.Writer
-	logPath string // where the log goes; "" when it is not in a file
+type Console struct {
+	cfg Config
 
 	mu       sync.Mutex
-	user     consolePerson
-	seq      int                      // last message number handed out
-	ts       map[string]int           // message ts -> number shown
-	edits    map[string]string        // ts -> last text shown, to print only real edits
-	buttons  map[int]consoleButton    // live buttons by the number typed to click them
-	owners   map[string]consolePerson // response key -> who typed or clicked
-	keySeq   int                      // last response key handed out
-	stepSeq  int                      // last workflow step execution numbered
-	prompted bool                     // the prompt is on screen, waiting for a line
-	handled  int                      // lines handled so far
-	lastSeen time.Time
-
-	// filesDir is where UploadFile writes files ("" means
-	// switchboard-console under os.TempDir()).
-	filesDir string
+	user     Person
+	seq      int               // last message number handed out
+	ts       map[string]int    // message ts -> number shown
+	edits    map[string]string // ts -> last text shown, to print only real edits
+	buttons  map[int]button    // live buttons by the number typed to click them
+	owners   map[string]Person // response key -> who typed or clicked
+	keySeq   int               // last response key handed out
+	stepSeq  int               // last workflow step execution numbered
+	prompted bool              // the prompt is on screen, waiting for a line
+	handled  int               // lines handled so far
 }
 
-type consoleButton struct {
+// Config is what a console shows and where it reads and writes.
+type Config struct {
+	In  io.Reader // the terminal's input
+	Out io.Writer // the terminal's screen
+	// User is who types at start; the zero Person means @you.
+	User Person
+	// LogPath is the file the bot's log goes to, named in the banner; ""
+	// when the log is not in a file.
+	LogPath string
+	// FilesDir is where UploadFile writes the files Slack would attach
+	// ("" means switchboard-console under os.TempDir()).
+	FilesDir string
+	// EncoURL is the EnCo sandbox's address, named in the banner.
+	EncoURL string
+	// SIMs lists the sandbox's SIM cards for the banner, each as a number
+	// and its state; nil lists none.
+	SIMs func() []string
+}
+
+type button struct {
 	label, actionID, value string
 	// message is the key of the message showing the button: replacing or
 	// editing that message takes its buttons away.
 	message string
 }
 
-func newConsole(in io.Reader, out io.Writer, user consolePerson, logPath string) *console {
-	return &console{
-		in: in, out: out, user: user, logPath: logPath,
+// New returns a console for cfg; Run starts it.
+func New(cfg Config) *Console {
+	user := cfg.User
+	if user == (Person{}) {
+		user = people[0]
+	}
+	return &Console{
+		cfg: cfg, user: user,
 		ts: map[string]int{}, edits: map[string]string{},
-		buttons: map[int]consoleButton{}, owners: map[string]consolePerson{},
+		buttons: map[int]button{}, owners: map[string]Person{},
 	}
 }
 
-// Run reads commands until the input ends, ctx ends, or the user types quit.
-func (c *console) Run(ctx context.Context, m *Main) error {
-	c.printf("Switchboard console — you are @%s (%s) in #console. EnCo sandbox at %s, embedded store.\n", c.user.name, c.user.id, m.Config.EncoBaseURL)
-	if c.logPath != "" {
-		c.printf("The bot's log goes to %s (run with -v to see it here).\n", c.logPath)
+// Run shows the banner, then hands the commands and clicks typed to bot
+// until the input ends, ctx ends, or the user types quit. Each line is
+// handled to the end before the next is read.
+func (c *Console) Run(ctx context.Context, bot Bot) error {
+	c.printf("Switchboard console — you are @%s (%s) in #console. EnCo sandbox at %s, embedded store.\n", c.user.Name, c.user.ID, c.cfg.EncoURL)
+	if c.cfg.LogPath != "" {
+		c.printf("The bot's log goes to %s (run with -v to see it here).\n", c.cfg.LogPath)
 	}
-	c.printf("Demo SIM cards: %s.\n", sandboxSIMs(m))
+	var sims []string
+	if c.cfg.SIMs != nil {
+		sims = c.cfg.SIMs()
+	}
+	c.printf("Demo SIM cards: %s.\n", strings.Join(sims, ", "))
 	c.printf("Demo people: %s.\n", peopleList())
-	for _, l := range consoleTryLines {
+	for _, l := range tryLines {
 		c.printf("%s\n", l)
 	}
 	c.printf("Home tab: /home · schedules: /fmu on-duty for 1m · /fmu schedule list.\n")
@@ -145,7 +196,7 @@ func (c *console) Run(ctx context.Context, m *Main) error {
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
-		sc := bufio.NewScanner(c.in)
+		sc := bufio.NewScanner(c.cfg.In)
 		for sc.Scan() {
 			select {
 			case lines <- sc.Text():
@@ -176,9 +227,9 @@ func (c *console) Run(ctx context.Context, m *Main) error {
 			case line == "/as" || strings.HasPrefix(line, "/as "):
 				c.actAs(strings.TrimSpace(strings.TrimPrefix(line, "/as")))
 			case strings.HasPrefix(line, "/"):
-				c.command(ctx, m, line)
+				c.command(ctx, bot, line)
 			default:
-				c.click(ctx, m, line)
+				c.click(ctx, bot, line)
 			}
 			c.mu.Lock()
 			c.handled++
@@ -188,31 +239,34 @@ func (c *console) Run(ctx context.Context, m *Main) error {
 	}
 }
 
-// consoleTryLines are the examples the console suggests at start; every one
-// runs as shown (console_examples_test.go types them).
-var consoleTryLines = []string{
+// TryLines are the lines of examples the console suggests at start, each
+// "Try: " or "Also: " and commands separated by " · "; every one runs as
+// shown (the bot's tests type them).
+func TryLines() []string { return slices.Clone(tryLines) }
+
+var tryLines = []string{
 	"Try: /sim help · /sim status 0471 00 00 01 · /sim deactivate 0471 00 00 01.",
 	"Also: /fmu · /fmu status 0470 00 00 02 0470 00 00 03 · /call 0468 37 39 01 · /call cdr · /number available zone=02 · /number reserve 02 206 07 42.",
 }
 
 func peopleList() string {
 	var parts []string
-	for _, p := range consolePeople {
-		parts = append(parts, fmt.Sprintf("@%s (%s)", p.name, p.about))
+	for _, p := range people {
+		parts = append(parts, fmt.Sprintf("@%s (%s)", p.Name, p.About))
 	}
 	return strings.Join(parts, "; ")
 }
 
 // actAs switches the person typing: /as @alice, /as you; /as alone says who.
-func (c *console) actAs(who string) {
+func (c *Console) actAs(who string) {
 	if who == "" {
 		c.mu.Lock()
 		me := c.user
 		c.mu.Unlock()
-		c.printf("You are @%s (%s). People: %s.\n", me.name, me.id, peopleList())
+		c.printf("You are @%s (%s). People: %s.\n", me.Name, me.ID, peopleList())
 		return
 	}
-	p, ok := personByName(who)
+	p, ok := PersonByName(who)
 	if !ok {
 		c.printf("I don't know %s. Type /as with one of @you, @alice, @bob, @carol, or a Slack user ID like U0123ABCD.\n", who)
 		return
@@ -220,19 +274,19 @@ func (c *console) actAs(who string) {
 	c.mu.Lock()
 	c.user = p
 	c.mu.Unlock()
-	c.printf("You are now @%s (%s). /as you switches back.\n", p.name, p.id)
+	c.printf("You are now @%s (%s). /as you switches back.\n", p.Name, p.ID)
 }
 
 // mentionName matches an @name typed in a command; known people become the
 // mention Slack would send (<@U…|name>).
 var mentionName = regexp.MustCompile(`(^|[\s,;])@([A-Za-z][A-Za-z0-9._-]*)`)
 
-func (c *console) resolveMentions(text string) string {
+func (c *Console) resolveMentions(text string) string {
 	return mentionName.ReplaceAllStringFunc(text, func(s string) string {
 		sm := mentionName.FindStringSubmatch(s)
-		for _, p := range consolePeople {
-			if strings.EqualFold(p.name, sm[2]) {
-				return sm[1] + "<@" + p.id + "|" + p.name + ">"
+		for _, p := range people {
+			if strings.EqualFold(p.Name, sm[2]) {
+				return sm[1] + "<@" + p.ID + "|" + p.Name + ">"
 			}
 		}
 		return s
@@ -240,7 +294,7 @@ func (c *console) resolveMentions(text string) string {
 }
 
 // newKey hands out a response key for a message and remembers who it answers.
-func (c *console) newKey(owner consolePerson) string {
+func (c *Console) newKey(owner Person) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.keySeq++
@@ -253,7 +307,7 @@ func (c *console) newKey(owner consolePerson) string {
 // the message again from it.
 func responseURL(key string) string { return "console:response:" + key }
 
-func (c *console) command(ctx context.Context, m *Main, line string) {
+func (c *Console) command(ctx context.Context, bot Bot, line string) {
 	name, text, _ := strings.Cut(line, " ")
 	c.mu.Lock()
 	me := c.user
@@ -261,29 +315,29 @@ func (c *console) command(ctx context.Context, m *Main, line string) {
 	c.mu.Unlock()
 	switch name {
 	case "/step":
-		c.step(ctx, m, text)
+		c.step(ctx, bot, text)
 		return
 	case "/home": // what the app's Home tab in Slack shows
-		m.Router.Go(ctx, func(ctx context.Context) { m.Router.AppHomeOpened(ctx, me.id) })
+		bot.Go(ctx, func(ctx context.Context) { bot.AppHomeOpened(ctx, me.ID) })
 		return
 	}
 	key := c.newKey(me)
-	reply, after := m.Router.Command(ctx, slack.SlashCommand{
-		Command: name, Text: c.resolveMentions(strings.TrimSpace(text)), UserID: me.id, UserName: me.name,
-		ChannelID: consoleChannel, ChannelName: "console", ResponseURL: responseURL(key), TeamID: "T0CONSOLE",
+	reply, after := bot.Command(ctx, slack.SlashCommand{
+		Command: name, Text: c.resolveMentions(strings.TrimSpace(text)), UserID: me.ID, UserName: me.Name,
+		ChannelID: ChannelID, ChannelName: "console", ResponseURL: responseURL(key), TeamID: "T0CONSOLE",
 	})
 	c.show(c.onlyPrefix(me, ""), render.Message{Text: reply.Text, Blocks: reply.Blocks}, key)
-	c.await(ctx, m, after)
+	c.await(ctx, bot, after)
 }
 
 // await runs work as the router runs work after an acknowledgement, and
 // waits for it, so that the next line acts on its outcome.
-func (c *console) await(ctx context.Context, m *Main, work func(context.Context)) {
+func (c *Console) await(ctx context.Context, bot Bot, work func(context.Context)) {
 	if work == nil {
 		return
 	}
 	done := make(chan struct{})
-	m.Router.Go(ctx, func(ctx context.Context) {
+	bot.Go(ctx, func(ctx context.Context) {
 		defer close(done)
 		work(ctx)
 	})
@@ -293,7 +347,7 @@ func (c *console) await(ctx context.Context, m *Main, work func(context.Context)
 	}
 }
 
-func (c *console) click(ctx context.Context, m *Main, line string) {
+func (c *Console) click(ctx context.Context, bot Bot, line string) {
 	n, err := strconv.Atoi(strings.Trim(line, "[]"))
 	c.mu.Lock()
 	b, ok := c.buttons[n]
@@ -316,18 +370,45 @@ func (c *console) click(ctx context.Context, m *Main, line string) {
 	c.mu.Unlock()
 	cb := slack.InteractionCallback{
 		Type:        slack.InteractionTypeBlockActions,
-		User:        slack.User{ID: me.id, Name: me.name},
-		Channel:     slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: consoleChannel}}},
+		User:        slack.User{ID: me.ID, Name: me.Name},
+		Channel:     slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: ChannelID}}},
 		ResponseURL: responseURL(b.message),
 		ActionCallback: slack.ActionCallbacks{BlockActions: []*slack.BlockAction{{
 			ActionID: b.actionID, Value: b.value,
 		}}},
 	}
-	c.await(ctx, m, func(ctx context.Context) { m.Router.Action(ctx, cb) })
+	c.await(ctx, bot, func(ctx context.Context) { bot.Action(ctx, cb) })
+}
+
+// Handled reports how many typed lines the console has handled to the end
+// (the command, the work after it, a click's outcome); a program typing into
+// the console can wait for it to grow before typing the next line.
+func (c *Console) Handled() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handled
+}
+
+// Button is a button on screen, clicked by typing its number.
+type Button struct {
+	Number                 int
+	Label, ActionID, Value string
+}
+
+// Buttons lists the buttons on screen, by number.
+func (c *Console) Buttons() []Button {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Button
+	for _, n := range c.liveNumbers() {
+		b := c.buttons[n]
+		out = append(out, Button{Number: n, Label: b.label, ActionID: b.actionID, Value: b.value})
+	}
+	return out
 }
 
 // liveNumbers lists the numbers of the live buttons, in order. c.mu is held.
-func (c *console) liveNumbers() []int {
+func (c *Console) liveNumbers() []int {
 	ns := make([]int, 0, len(c.buttons))
 	for n := range c.buttons {
 		ns = append(ns, n)
@@ -348,49 +429,48 @@ func joinInts(ns []int) string {
 }
 
 // prompt draws the prompt; it names the person typing unless that is @you.
-func (c *console) prompt() {
+func (c *Console) prompt() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	fmt.Fprint(c.out, c.promptText())
+	fmt.Fprint(c.cfg.Out, c.promptText())
 	c.prompted = true
 }
 
-func (c *console) promptText() string {
-	if c.user.id == consoleUser {
+func (c *Console) promptText() string {
+	if c.user.ID == UserID {
 		return "> "
 	}
-	return "@" + c.user.name + "> "
+	return "@" + c.user.Name + "> "
 }
 
 // endLine ends the prompt's line, if it is on screen.
-func (c *console) endLine() {
+func (c *Console) endLine() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.prompted {
-		fmt.Fprintln(c.out)
+		fmt.Fprintln(c.cfg.Out)
 		c.prompted = false
 	}
 }
 
-func (c *console) printf(format string, args ...any) {
+func (c *Console) printf(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	fmt.Fprintf(c.out, format, args...)
-	c.lastSeen = time.Now()
+	fmt.Fprintf(c.cfg.Out, format, args...)
 }
 
 // onlyPrefix is the prefix of a message shown to one person.
-func (c *console) onlyPrefix(to consolePerson, how string) string {
+func (c *Console) onlyPrefix(to Person, how string) string {
 	who := "you"
-	if to.id != consoleUser {
-		who = "@" + to.name
+	if to.ID != UserID {
+		who = "@" + to.Name
 	}
 	return "(only " + who + how + ") "
 }
 
 // show prints a message with key and makes its buttons live. A message
 // shown while the prompt waits (a late result) is followed by the prompt again.
-func (c *console) show(prefix string, m render.Message, key string) {
+func (c *Console) show(prefix string, m render.Message, key string) {
 	body, buttons := renderBlocks(m)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -419,12 +499,11 @@ func (c *console) show(prefix string, m render.Message, key string) {
 	if c.prompted {
 		b.WriteString(c.promptText())
 	}
-	fmt.Fprint(c.out, b.String())
-	c.lastSeen = time.Now()
+	fmt.Fprint(c.cfg.Out, b.String())
 }
 
 // dropButtons takes away the buttons of the message with key. c.mu is held.
-func (c *console) dropButtons(key string) {
+func (c *Console) dropButtons(key string) {
 	for n, b := range c.buttons {
 		if b.message == key {
 			delete(c.buttons, n)
@@ -433,7 +512,7 @@ func (c *console) dropButtons(key string) {
 }
 
 // PostMessage implements slackpost.Slack.
-func (c *console) PostMessage(ctx context.Context, channel string, m render.Message) (string, error) {
+func (c *Console) PostMessage(ctx context.Context, channel string, m render.Message) (string, error) {
 	c.mu.Lock()
 	c.seq++
 	n := c.seq
@@ -450,7 +529,7 @@ func (c *console) PostMessage(ctx context.Context, channel string, m render.Mess
 }
 
 // UpdateMessage implements slackpost.Slack.
-func (c *console) UpdateMessage(ctx context.Context, channel, ts string, m render.Message) error {
+func (c *Console) UpdateMessage(ctx context.Context, channel, ts string, m render.Message) error {
 	c.mu.Lock()
 	n := c.ts[ts]
 	same := c.edits[ts] == m.Text
@@ -463,15 +542,15 @@ func (c *console) UpdateMessage(ctx context.Context, channel, ts string, m rende
 }
 
 // PostEphemeral implements slackpost.Slack.
-func (c *console) PostEphemeral(ctx context.Context, channel, user string, m render.Message) error {
-	to, _ := personByName(user)
+func (c *Console) PostEphemeral(ctx context.Context, channel, user string, m render.Message) error {
+	to, _ := PersonByName(user)
 	c.show(c.onlyPrefix(to, ""), m, c.newKey(to))
 	return nil
 }
 
 // Respond implements slackpost.Slack. Replacing swaps the message the response
 // URL belongs to, buttons and all; otherwise the answer is a new message.
-func (c *console) Respond(ctx context.Context, responseURL string, m render.Message, replace bool) error {
+func (c *Console) Respond(ctx context.Context, responseURL string, m render.Message, replace bool) error {
 	key := strings.TrimPrefix(responseURL, "console:response:")
 	c.mu.Lock()
 	to := c.owners[key]
@@ -485,7 +564,7 @@ func (c *console) Respond(ctx context.Context, responseURL string, m render.Mess
 }
 
 // PublishHome implements commands.HomePublisher: the Home tab as text.
-func (c *console) PublishHome(ctx context.Context, user string, blocks []slack.Block) error {
+func (c *Console) PublishHome(ctx context.Context, user string, blocks []slack.Block) error {
 	c.show("(Home tab) ", render.Message{Blocks: blocks}, homeKey)
 	return nil
 }
@@ -497,8 +576,8 @@ const homeKey = "home"
 
 // UploadFile implements slackpost.Slack: the file Slack would attach is
 // written to disk, and its path shown.
-func (c *console) UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error {
-	dir := c.filesDir
+func (c *Console) UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error {
+	dir := c.cfg.FilesDir
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "switchboard-console")
 	}
@@ -513,43 +592,21 @@ func (c *console) UploadFile(ctx context.Context, channel, threadTS, filename, t
 	return nil
 }
 
-// drain waits, at the end of input, for results still on their way: until the
-// delivery queue is empty and nothing was printed for a moment, or ctx ends.
-func (c *console) drain(ctx context.Context, store *state.Store) {
-	quiet := 1500 * time.Millisecond
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		depth, err := store.QueueDepth(ctx)
-		c.mu.Lock()
-		idle := time.Since(c.lastSeen)
-		c.mu.Unlock()
-		if err == nil && depth == 0 && idle > quiet {
-			return
-		}
-	}
-}
-
 func channelName(id string) string {
 	switch id {
-	case consoleChannel:
+	case ChannelID:
 		return "#console"
-	case consoleUser:
+	case UserID:
 		return "(direct message)"
 	}
 	return "#" + id
 }
 
-// sandboxSIMs lists the sandbox's SIM cards by number and state.
-func sandboxSIMs(m *Main) string {
-	var parts []string
-	for _, sim := range m.Sandbox.SIMs() {
-		parts = append(parts, fmt.Sprintf("%s (%s)", render.NumberLabel(sim.MSISDN, false), sim.State))
-	}
-	return strings.Join(parts, ", ")
-}
+// The console is the bot's Slack, and the router is its Bot.
+var (
+	_ slackpost.Slack         = (*Console)(nil)
+	_ slackpost.Steps         = (*Console)(nil)
+	_ commands.DirectMessages = (*Console)(nil)
+	_ commands.HomePublisher  = (*Console)(nil)
+	_ Bot                     = (*commands.Router)(nil)
+)
