@@ -24,7 +24,10 @@ import (
 func (r *Router) approvalTTL() time.Duration { return cmp.Or(r.ApprovalTTL, time.Hour) }
 
 // requestApproval posts the approval request in the channel after the
-// requester confirmed.
+// requester confirmed. The approval is stored before the request is posted,
+// so that an approver who clicks the moment it appears finds it; the
+// request's ts, known once it is posted, is noted in the approval then (a
+// click that comes first closes the request by the ts its payload carries).
 func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallback, op switchboard.Operation) {
 	id := state.NewHex(16)
 	ttl := r.approvalTTL()
@@ -54,8 +57,27 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 			slack.NewActionBlock("approve:"+id, approve, cancel),
 		},
 	}
+	conf := newConfirmation(id, ActionApprove, op, time.Now(), ttl)
+	if err := r.Confirmations.SaveConfirmation(ctx, conf, ttl); err != nil {
+		ref := state.NewHex(4)
+		r.log().Error("save approval", "err", err, "ref", ref, "operation", op.ID)
+		r.respond(ctx, cb.ResponseURL, storeDown(ref).Message(), true)
+		return
+	}
+	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", OperationID: op.ID, Detail: op.Params.Title})
+	answered := textReply(fmt.Sprintf(":lock: %s needed a second person holding `%s`; the request I posted in <#%s> has been answered there already.", op.Params.Title, op.Kind, op.ChannelID)).Message()
 	ts, err := r.Slack.PostMessage(ctx, op.ChannelID, msg)
 	if err != nil {
+		// Withdraw the approval, unless a click took it: then Slack posted
+		// the request in spite of the error.
+		if _, ok, cerr := r.Confirmations.ConsumeConfirmation(ctx, id); cerr != nil {
+			r.log().Error("withdraw approval", "err", cerr, "operation", op.ID)
+		} else if !ok {
+			r.log().Warn("post approval request failed, but the request was answered", "err", err, "operation", op.ID)
+			r.respond(ctx, cb.ResponseURL, answered, true)
+			return
+		}
+		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval withdrawn", Rule: "the request could not be posted", OperationID: op.ID})
 		text := ":x: I could not post the approval request, so nothing was changed: " + r.userError(err, "post approval request")
 		if slackpost.NotInChannel(err) {
 			text = fmt.Sprintf(":warning: I can't post in <#%s> because I'm not a member. Invite me with `/invite @Switchboard` there, then run the command again. Nothing was changed.", op.ChannelID)
@@ -63,16 +85,14 @@ func (r *Router) requestApproval(ctx context.Context, cb slack.InteractionCallba
 		r.respond(ctx, cb.ResponseURL, textReply(text).Message(), true)
 		return
 	}
-	conf := newConfirmation(id, ActionApprove, op, time.Now(), ttl)
-	conf.Data["ts"] = ts
-	if err := r.Confirmations.SaveConfirmation(ctx, conf, ttl); err != nil {
-		ref := state.NewHex(4)
-		r.log().Error("save approval", "err", err, "ref", ref, "operation", op.ID)
-		r.closeApproval(ctx, op.ChannelID, ts, fmt.Sprintf(":x: Approval request withdrawn: I can't reach my state store. Nothing was changed. (ref `%s`)", ref))
-		r.respond(ctx, cb.ResponseURL, storeDown(ref).Message(), true)
+	switch pending, err := r.Confirmations.NoteConfirmation(ctx, id, "ts", ts); {
+	case err != nil:
+		// The approval stands; a click closes the request by its own ts.
+		r.log().Warn("note the approval request's ts", "err", err, "operation", op.ID)
+	case !pending:
+		r.respond(ctx, cb.ResponseURL, answered, true)
 		return
 	}
-	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", OperationID: op.ID, Detail: op.Params.Title})
 	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":lock: Waiting for approval: %s needs a second person holding `%s`. I posted the request in <#%s>.", op.Params.Title, op.Kind, op.ChannelID)).Message(), true)
 }
 
@@ -84,7 +104,9 @@ func (r *Router) approvalClick(ctx context.Context, cb slack.InteractionCallback
 		r.log().Error("approval holds no operation", "err", err, "approval", conf.ID)
 		return
 	}
-	ts := conf.Data["ts"]
+	// The ts is noted once the request is posted; a click that came first
+	// carries it (a button click tells the message it is on).
+	ts := cmp.Or(conf.Data["ts"], cb.Container.MessageTs, cb.Message.Timestamp)
 	switch action {
 	case ActionConfirm:
 		return // approval requests have no confirm button

@@ -64,7 +64,7 @@ func (r *Router) fmu(ctx context.Context, c *command) (Reply, func(context.Conte
 	case "unlink":
 		return r.directoryUnlink(ctx, c, args), nil
 	case "schedule", "schedules":
-		return r.fmuSchedule(ctx, c, args), nil
+		return r.fmuSchedule(ctx, c, args)
 	case "status":
 		if len(args) == 0 {
 			return r.fmuSelf(ctx, c, "")

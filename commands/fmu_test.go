@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -94,6 +95,23 @@ func (s *telStore) ConsumeConfirmation(_ context.Context, id string) (state.Conf
 		}
 	}
 	return state.Confirmation{}, false, nil
+}
+
+func (s *telStore) NoteConfirmation(_ context.Context, id, key, value string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, c := range s.confs {
+		if c.ID == id {
+			data := maps.Clone(c.Data)
+			if data == nil {
+				data = map[string]string{}
+			}
+			data[key] = value
+			s.confs[i].Data = data
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *telStore) Enqueue(_ context.Context, m state.Outgoing) (string, error) {

@@ -257,21 +257,23 @@ func (r *Router) scheduleDown(err error) Reply {
 	return storeDown(ref)
 }
 
-// fmuSchedule answers /fmu schedule …
-func (r *Router) fmuSchedule(ctx context.Context, c *command, args []token) Reply {
+// fmuSchedule answers /fmu schedule …: a weekly rule is stored after the
+// acknowledgement (scheduleAdd), lists and clearings, which only read and
+// write the store, before it.
+func (r *Router) fmuSchedule(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
 	if r.Schedules == nil {
-		return noSchedules()
+		return noSchedules(), nil
 	}
 	if len(args) == 0 {
-		return textReply(scheduleUsage)
+		return textReply(scheduleUsage), nil
 	}
 	switch strings.ToLower(args[0].text) {
 	case "help":
-		return textReply(scheduleUsage)
+		return textReply(scheduleUsage), nil
 	case "list":
-		return r.scheduleList(ctx, c, args[1:])
+		return r.scheduleList(ctx, c, args[1:]), nil
 	case "clear":
-		return r.scheduleClear(ctx, c, args[1:])
+		return r.scheduleClear(ctx, c, args[1:]), nil
 	}
 	return r.scheduleAdd(ctx, c, args)
 }
@@ -305,25 +307,44 @@ func (r *Router) scheduleOwner(ctx context.Context, c *command, users []string) 
 }
 
 // scheduleAdd reads "[@people] <days> HH:MM-HH:MM <profile> else <profile>"
-// and stores the weekly rule for each person, refusing one that overlaps a
-// rule they have or would exceed MaxSchedules; nothing is stored unless it
-// can be stored for everyone.
-func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) Reply {
+// and checks the permission; the acknowledgement says the rule is being
+// scheduled, and the work after it (addWeekly) stores it and answers
+// through the response URL.
+func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
 	users, rest, uerr := people(args)
 	if uerr != nil {
-		return usageReply(uerr)
+		return usageReply(uerr), nil
 	}
 	rule, in, out, uerr := parseWeekly(rest)
 	if uerr != nil {
-		return usageReply(uerr)
+		return usageReply(uerr), nil
 	}
 	if max := r.maxTargets(); len(users) > max {
-		return usageReply(usageErr(scheduleUsage, "That is %d people; one command takes at most %d.", len(users), max))
+		return usageReply(usageErr(scheduleUsage, "That is %d people; one command takes at most %d.", len(users), max)), nil
 	}
 	owners, reply, ok := r.scheduleOwner(ctx, c, users)
 	if !ok {
-		return reply
+		return reply, nil
 	}
+	whom := "you"
+	switch {
+	case len(owners) > 1:
+		whom = fmt.Sprintf("%d people", len(owners))
+	case owners[0] != c.UserID:
+		whom = fmt.Sprintf("<@%s>", owners[0])
+	}
+	ack := fmt.Sprintf(":hourglass_flowing_sand: Scheduling %s for %s: *%s* from %s to %s, *%s* otherwise…",
+		rule.Days, whom, render.ProfileLabel(in), rule.Start, rule.End, render.ProfileLabel(out))
+	return textReply(ack), func(ctx context.Context) {
+		r.respond(ctx, c.ResponseURL, r.addWeekly(ctx, c, owners, rule, in, out).Message(), false)
+	}
+}
+
+// addWeekly stores a weekly rule for each owner, refusing one that overlaps
+// a rule they have or would exceed MaxSchedules; nothing is stored unless it
+// can be stored for everyone. It reads each owner's mobile number from the
+// directory and time zone from Slack, so it runs after the acknowledgement.
+func (r *Router) addWeekly(ctx context.Context, c *command, owners []string, rule schedule.Weekly, in, out enco.Profile) Reply {
 	type plan struct {
 		user     string
 		loc      *time.Location

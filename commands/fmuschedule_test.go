@@ -1,10 +1,19 @@
 package commands
 
 import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/schedule"
+	"github.com/switchboard-bot/switchboard/state"
 )
 
 // FuzzScheduleGrammar feeds arbitrary text to the readers of "until …",
@@ -39,4 +48,76 @@ func FuzzScheduleGrammar(f *testing.F) {
 			t.Fatalf("%q: accepted %v, not within 30 days after %v", text, at, now)
 		}
 	})
+}
+
+// countingDirectory is a directory that counts its lookups.
+type countingDirectory struct {
+	telDirectory
+	lookups atomic.Int32
+}
+
+func (d *countingDirectory) Lookup(ctx context.Context, user string) (switchboard.Entry, string, bool, error) {
+	d.lookups.Add(1)
+	return d.telDirectory.Lookup(ctx, user)
+}
+
+// countingPeople gives everyone the time zone of Brussels and counts the
+// questions, as Slack's users.info would be asked them.
+type countingPeople struct{ asked atomic.Int32 }
+
+func (p *countingPeople) TimeZone(context.Context, string) (string, error) {
+	p.asked.Add(1)
+	return "Europe/Brussels", nil
+}
+
+// TestScheduleForManyAcknowledgesFirst: a weekly rule for a rota of as many
+// people as one command takes is acknowledged before anyone's number or
+// time zone is looked up and before anything is stored; the outcome follows
+// through the response URL, with the rule stored for everyone.
+func TestScheduleForManyAcknowledgesFirst(t *testing.T) {
+	f := newTelFixture(switchboard.PermFMUSet)
+	rdb, prefix := redistest.New(t)
+	st := state.New(rdb, prefix)
+	useStore(f.r, st)
+	f.r.Schedules = st
+	f.r.Now = func() time.Time { return time.Date(2026, 3, 10, 7, 0, 0, 0, time.UTC) }
+	dir := &countingDirectory{telDirectory: telDirectory{}}
+	zones := &countingPeople{}
+	f.r.Directory, f.r.People = dir, zones
+	var users, mentions []string
+	for i := range f.r.maxTargets() {
+		u := fmt.Sprintf("U0P%03d", i)
+		users = append(users, u)
+		mentions = append(mentions, "<@"+u+">")
+		dir.telDirectory[u] = switchboard.Entry{Mobile: fmt.Sprintf("32470%06d", i+1)}
+	}
+	ctx := context.Background()
+
+	reply, after := f.r.Command(ctx, slack.SlashCommand{Command: "/fmu", Text: "schedule " + strings.Join(mentions, " ") + " weekdays 08:00-18:00 on-duty else private",
+		UserID: "U0ME", ChannelID: "C0CHAN", ResponseURL: "https://hooks.example/1"})
+	if !strings.Contains(reply.Text, "Scheduling weekdays for 100 people") || after == nil {
+		t.Fatalf("acknowledgement = %q (work after it: %v), want it to say the rule is being scheduled", reply.Text, after != nil)
+	}
+	if n, m := dir.lookups.Load(), zones.asked.Load(); n != 0 || m != 0 {
+		t.Errorf("before the acknowledgement: %d directory lookups and %d time-zone questions, want none", n, m)
+	}
+	for _, u := range users {
+		if list, err := st.FMUSchedules(ctx, u); err != nil || len(list) != 0 {
+			t.Fatalf("schedules of %s before the acknowledgement = %v (err %v), want none", u, list, err)
+		}
+	}
+
+	after(ctx)
+	answer := f.lastResponse(t)
+	if !strings.Contains(answer, ":white_check_mark: Scheduled weekdays: *On duty* from 08:00 to 18:00, *Private* otherwise.") || strings.Count(answer, "next change to *Private* at Tue 10 Mar 18:00 CET") != len(users) {
+		t.Errorf("answer through the response URL = %q, want the rule scheduled for all %d", answer, len(users))
+	}
+	if n, m := dir.lookups.Load(), zones.asked.Load(); n != int32(len(users)) || m != int32(len(users)) {
+		t.Errorf("after the acknowledgement: %d directory lookups and %d time-zone questions, want %d each", n, m, len(users))
+	}
+	for _, u := range users {
+		if list, err := st.FMUSchedules(ctx, u); err != nil || len(list) != 1 || list[0].CreatedBy != "U0ME" {
+			t.Fatalf("schedules of %s = %+v (err %v), want the rule set by U0ME", u, list, err)
+		}
+	}
 }

@@ -39,11 +39,14 @@ type Checker interface {
 }
 
 // Confirmations keeps the changes that wait for a click: a confirmation,
-// or a second person's approval.
+// or a second person's approval. NoteConfirmation adds to one still
+// pending what became known after it was saved (the ts of the posted
+// approval request).
 type Confirmations interface {
 	SaveConfirmation(ctx context.Context, c state.Confirmation, ttl time.Duration) error
 	PeekConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
 	ConsumeConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
+	NoteConfirmation(ctx context.Context, id, key, value string) (bool, error)
 }
 
 // SIMAPI is the M2M part of the EnCo client.

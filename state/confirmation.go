@@ -93,3 +93,58 @@ func decodeConfirmation(raw string, ok bool) (Confirmation, bool, error) {
 	}
 	return c, true, nil
 }
+
+// NoteConfirmation adds key=value to the Data of a confirmation still
+// pending, keeping its expiry. found is false when it is no longer pending
+// (consumed or expired): a note never brings a confirmation back.
+func (s *Store) NoteConfirmation(ctx context.Context, id, key, value string) (found bool, err error) {
+	k := s.key("conf", id)
+	txf := func(tx *redis.Tx) error {
+		raw, err := tx.Get(ctx, k).Result()
+		if errors.Is(err, redis.Nil) {
+			found = false
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c, _, err := decodeConfirmation(raw, true)
+		if err != nil {
+			return err
+		}
+		if c.Data == nil {
+			c.Data = map[string]string{}
+		}
+		c.Data[key] = value
+		b, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		// XX: a key that expired meanwhile stays gone.
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.SetArgs(ctx, k, b, redis.SetArgs{Mode: "XX", KeepTTL: true})
+			return nil
+		})
+		if errors.Is(err, redis.Nil) {
+			found = false
+			return nil
+		}
+		found = err == nil
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.rdb.Watch(ctx, txf, k)
+		if err == nil {
+			return found, nil
+		}
+		if !errors.Is(err, redis.TxFailedErr) {
+			return false, fmt.Errorf("note confirmation %s: %w", id, err)
+		}
+		if attempt == maxUpdateAttempts {
+			return false, fmt.Errorf("note confirmation %s: still conflicting after %d attempts: %w", id, attempt, err)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return false, fmt.Errorf("note confirmation %s: %w", id, err)
+		}
+	}
+}

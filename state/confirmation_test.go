@@ -95,4 +95,30 @@ var confirmationScenarios = []scenario{
 			t.Errorf("winners: got %d, want exactly 1", got)
 		}
 	}},
+	{"confirmation note keeps the expiry and never revives", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		c := sampleConfirmation(mustNewID(t))
+		if err := s.SaveConfirmation(ctx, c, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		found, err := s.NoteConfirmation(ctx, c.ID, "ts", "1700000000.000001")
+		if err != nil || !found {
+			t.Fatalf("NoteConfirmation: got %v, %v; want true, nil", found, err)
+		}
+		wantTTL(t, rdb, prefix+"conf:"+c.ID, time.Minute)
+		got, ok, err := s.PeekConfirmation(ctx, c.ID)
+		if err != nil || !ok || got.Data["ts"] != "1700000000.000001" || got.Data["command"] != c.Data["command"] || got.OperationID != c.OperationID {
+			t.Fatalf("after the note: got %+v, %v, %v; want the confirmation with ts added", got, ok, err)
+		}
+		if _, ok, err := s.ConsumeConfirmation(ctx, c.ID); err != nil || !ok {
+			t.Fatalf("ConsumeConfirmation: %v, %v", ok, err)
+		}
+		found, err = s.NoteConfirmation(ctx, c.ID, "ts", "1700000000.000002")
+		if err != nil || found {
+			t.Errorf("NoteConfirmation after consume: got %v, %v; want false, nil", found, err)
+		}
+		if n, err := rdb.Exists(ctx, prefix+"conf:"+c.ID).Result(); err != nil || n != 0 {
+			t.Errorf("the consumed confirmation exists again after a note (%d, %v)", n, err)
+		}
+	}},
 }

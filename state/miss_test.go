@@ -18,6 +18,7 @@ var missScenarios = []scenario{
 			{"OperationForToken", func() (bool, error) { _, ok, err := s.OperationForToken(ctx, "nope"); return ok, err }},
 			{"PeekConfirmation", func() (bool, error) { _, ok, err := s.PeekConfirmation(ctx, "nope"); return ok, err }},
 			{"ConsumeConfirmation", func() (bool, error) { _, ok, err := s.ConsumeConfirmation(ctx, "nope"); return ok, err }},
+			{"NoteConfirmation", func() (bool, error) { return s.NoteConfirmation(ctx, "nope", "ts", "1") }},
 			{"DirectoryEntry", func() (bool, error) { _, ok, err := s.DirectoryEntry(ctx, "nope"); return ok, err }},
 			{"TakeParked", func() (bool, error) { p, err := s.TakeParked(ctx, "nope"); return len(p) > 0, err }},
 			{"Results", func() (bool, error) { r, err := s.Results(ctx, "nope"); return len(r) > 0, err }},

@@ -63,6 +63,27 @@ func (h *harness) waitSchedule(user string, due time.Time) state.FMUSchedule {
 	return found
 }
 
+// scheduleWeekly sends a weekly "/fmu schedule …" rule, checks that the
+// acknowledgement says it is being scheduled, and returns the answer that
+// follows through the response URL once the rule is stored (or refused).
+func (h *harness) scheduleWeekly(user, text string) slacktest.Message {
+	h.t.Helper()
+	ack, reply := h.command(user, telChan, text)
+	if !strings.Contains(reply.Text, "Scheduling") {
+		h.t.Fatalf("%s: acknowledgement = %q, want it to say the rule is being scheduled", text, reply.Text)
+	}
+	var found slacktest.Message
+	h.waitFor("the answer to "+text, func() bool {
+		posts := h.slack.ResponseURLPosts(ack.EnvelopeID)
+		if len(posts) == 0 {
+			return false
+		}
+		found = posts[0]
+		return true
+	})
+	return found
+}
+
 // TestScheduleForOneMinuteRunsOnceAcrossReplicas sets a profile for a minute
 // on one of two replicas, kills that replica, starts another, and moves the
 // clock past the minute: the change back is made once, by one of the two
@@ -192,7 +213,7 @@ func TestScheduleAcrossDaylightSaving(t *testing.T) {
 	h := newHarness(t, withPolicy(telephonyPolicy), withClock(clk))
 	const mobile = "32470000002" // telFleet's
 
-	_, reply := h.command(telFleet, telChan, "/fmu schedule daily 08:00-18:00 professional else private")
+	reply := h.scheduleWeekly(telFleet, "/fmu schedule daily 08:00-18:00 professional else private")
 	if !telHasAll(reply.Text, "next change to *Professional* at Sun 29 Mar 08:00 CEST") {
 		t.Fatalf("answer = %q, want the first change at 08:00 CEST on the switch day", reply.Text)
 	}
@@ -231,7 +252,7 @@ func TestScheduleAcrossDaylightSaving(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Set(time.Date(2026, 10, 24, 19, 0, 0, 0, loc))
-	_, reply = h.command(telFleet, telChan, "/fmu schedule daily 08:00-18:00 professional else private")
+	reply = h.scheduleWeekly(telFleet, "/fmu schedule daily 08:00-18:00 professional else private")
 	if !strings.Contains(reply.Text, "next change to *Professional* at Sun 25 Oct 08:00 CET") {
 		t.Fatalf("answer = %q, want the first change at 08:00 CET on the switch day", reply.Text)
 	}
@@ -313,13 +334,13 @@ func TestScheduleBadInputStoresNothing(t *testing.T) {
 	clk := newTestClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
 	h := newHarness(t, withPolicy(telephonyPolicy), withClock(clk))
 
-	_, reply := h.command(telStaff, telChan, "/fmu schedule weekdays 08:00-18:00 professional else private")
+	reply := h.scheduleWeekly(telStaff, "/fmu schedule weekdays 08:00-18:00 professional else private")
 	if !strings.Contains(reply.Text, "Scheduled weekdays") {
 		t.Fatalf("first rule = %q, want it scheduled", reply.Text)
 	}
 	// 19 more rules, an hour apart on Sundays: 20 in all.
 	for i := range 19 {
-		_, reply := h.command(telStaff, telChan, fmt.Sprintf("/fmu schedule sun %02d:00-%02d:30 on-duty else private", i, i))
+		reply := h.scheduleWeekly(telStaff, fmt.Sprintf("/fmu schedule sun %02d:00-%02d:30 on-duty else private", i, i))
 		if !strings.Contains(reply.Text, "Scheduled") {
 			t.Fatalf("rule %d = %q, want it scheduled", i+2, reply.Text)
 		}
@@ -330,8 +351,6 @@ func TestScheduleBadInputStoresNothing(t *testing.T) {
 		{"too long", telStaff, "/fmu private for 400d", []string{"`400d`", "30 days"}},
 		{"no unit", telStaff, "/fmu private for 2", []string{"`2`", "not a duration"}},
 		{"past date", telStaff, "/fmu private until 2026-03-01 18:00", []string{"already passed"}},
-		{"overlapping rule", telStaff, "/fmu schedule mon 17:00-19:00 on-duty else private", []string{"overlaps", "weekdays 08:00-18:00", "Monday"}},
-		{"too many rules", telStaff, "/fmu schedule sat 10:00-11:00 on-duty else private", []string{"20 schedules already"}},
 		{"too many with for", telStaff, "/fmu on-duty for 2h", []string{"20 schedules already"}},
 		{"no else", telFleet, "/fmu schedule weekdays 08:00-18:00 professional", []string{"`else`"}},
 		{"unknown day", telFleet, "/fmu schedule funday 08:00-18:00 professional else private", []string{"`funday` is not a day"}},
@@ -341,6 +360,19 @@ func TestScheduleBadInputStoresNothing(t *testing.T) {
 		{"others with until", telFleet, "/fmu on-duty 0470 00 00 01 until 18:00", []string{"your own profile", "/fmu schedule @person"}},
 		{"unknown id", telStaff, "/fmu schedule clear abcd", []string{"no schedule `abcd`"}},
 	})
+	// Rules refused once the store has been read: the refusal follows the
+	// acknowledgement.
+	for _, tt := range []answerCase{
+		{"overlapping rule", telStaff, "/fmu schedule mon 17:00-19:00 on-duty else private", []string{"overlaps", "weekdays 08:00-18:00", "Monday"}},
+		{"too many rules", telStaff, "/fmu schedule sat 10:00-11:00 on-duty else private", []string{"20 schedules already"}},
+	} {
+		reply := h.scheduleWeekly(tt.user, tt.text)
+		for _, w := range tt.want {
+			if !strings.Contains(reply.Text, w) {
+				t.Errorf("%s: answer = %q, want it to mention %q", tt.name, reply.Text, w)
+			}
+		}
+	}
 	if n := len(h.encoCalls("/fmu/")); n != 0 {
 		t.Errorf("FMU API calls = %d, want none", n)
 	}
@@ -360,11 +392,11 @@ func TestScheduleForSomeoneElse(t *testing.T) {
 	clk := newTestClock(time.Date(2026, 3, 10, 7, 0, 0, 0, loc))
 	h := newHarness(t, withPolicy(telephonyPolicy), withClock(clk))
 
-	_, reply := h.command(telFleet, telChan, "/fmu schedule <@"+telStaff+"> weekdays 08:00-18:00 on-duty else private")
-	if !telHasAll(reply.Text, "<@"+telStaff+">'s", "next change to *On duty* at Tue 10 Mar 08:00 CET") {
-		t.Fatalf("answer = %q", reply.Text)
+	answer := h.scheduleWeekly(telFleet, "/fmu schedule <@"+telStaff+"> weekdays 08:00-18:00 on-duty else private")
+	if !telHasAll(answer.Text, "<@"+telStaff+">'s", "next change to *On duty* at Tue 10 Mar 08:00 CET") {
+		t.Fatalf("answer = %q", answer.Text)
 	}
-	_, reply = h.command(telFleet, telChan, "/fmu schedule list <@"+telStaff+">")
+	_, reply := h.command(telFleet, telChan, "/fmu schedule list <@"+telStaff+">")
 	if !telHasAll(reply.Text, "1 FMU schedule", "weekdays 08:00-18:00", "set by <@"+telFleet+">") {
 		t.Errorf("list = %q", reply.Text)
 	}
@@ -394,7 +426,7 @@ func TestScheduleNotStoredWhenTheTimeZoneCannotBeRead(t *testing.T) {
 	clk := newTestClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
 	h := newHarness(t, withPolicy(telephonyPolicy), withClock(clk))
 	h.slack.FailNext("users.info", 2, "internal_error")
-	_, reply := h.command(telStaff, telChan, "/fmu schedule weekdays 08:00-18:00 professional else private")
+	reply := h.scheduleWeekly(telStaff, "/fmu schedule weekdays 08:00-18:00 professional else private")
 	if !strings.Contains(reply.Text, "could not read the time zone") || strings.Contains(reply.Text, "Scheduled") {
 		t.Errorf("answer = %q, want a refusal saying the time zone could not be read", reply.Text)
 	}

@@ -130,8 +130,8 @@ func TestApprovalExpiresAndCanBeCancelled(t *testing.T) {
 	h.waitFor("the approval request", func() bool { _, ok := h.approvalMessage(opsChan); return ok })
 	req, _ := h.approvalMessage(opsChan)
 	id := buttonValue(t, req.Blocks, "approve")
-	// The request is posted before its approval is stored (the approval
-	// keeps the message's ts): wait for it to be stored, then to expire.
+	// The approval is stored before the request is posted: wait until it
+	// is seen stored, then until it expires.
 	h.waitFor("the approval to be stored", func() bool {
 		_, ok, err := h.main.Store.PeekConfirmation(h.ctx, id)
 		return err == nil && ok
