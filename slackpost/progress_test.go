@@ -117,3 +117,23 @@ func TestDelivererRequeuedProgressKeepsTheMark(t *testing.T) {
 		t.Errorf("progress entries delivered: got %d, want 3", got)
 	}
 }
+
+// TestDelivererMergedProgressKeepsTheFirstPlace: two progress entries of
+// one operation wait in a lane with a reply between them (one reclaimed,
+// say, or queued with an expiry). The merged entry keeps the first one's
+// place and id, so the reply between them is still found behind it and the
+// parent waits for it.
+func TestDelivererMergedProgressKeepsTheFirstPlace(t *testing.T) {
+	s := newStore(t)
+	sl := &fakeSlack{}
+	op := bulkOperation(t, s, 2)
+	record(t, s, op, 0, true)
+	record(t, s, op, 1, true)
+	enqueue(t, s, state.Outgoing{Kind: render.KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID})
+	// queue: reply 0, progress, reply 1, progress; one claim takes them all
+	run(t, newDeliverer(s, sl, "a"))
+	waitUntil(t, "an empty queue", func() bool { return queueDepth(t, s) == 0 })
+	if updates := wantParentBehindThread(t, sl, 2); len(updates) != 1 {
+		t.Errorf("parent updates: got %q, want one", updates)
+	}
+}
