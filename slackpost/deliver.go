@@ -28,8 +28,8 @@ type DelivererStore interface {
 	Operation(ctx context.Context, id string) (switchboard.Operation, bool, error)
 	ResultCounts(ctx context.Context, opID string) (state.Progress, error)
 	TakeProgress(ctx context.Context, opID string) (state.Progress, error)
-	ThreadPostQueuedAfter(ctx context.Context, after, opID, threadTS string) (bool, error)
-	Enqueue(ctx context.Context, m state.Outgoing) (string, error)
+	ThreadPostQueuedAfter(ctx context.Context, after, opID string) (bool, error)
+	RequeueProgress(ctx context.Context, m state.Outgoing) (bool, error)
 	RenderedVersion(ctx context.Context, opID string) (int64, error)
 	ClaimRender(ctx context.Context, opID string, version int64, ttl time.Duration) (bool, error)
 	ReleaseRender(ctx context.Context, opID string, version int64) error
@@ -286,15 +286,18 @@ func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
 	}
 	// The parent must not say more than its thread shows: when a result
 	// counted in p has its reply queued behind this entry, go behind that
-	// reply. Checked before taking a slot, so that the Slack call follows
-	// its slot as closely as before.
+	// reply. The entry queued anew carries the mark TakeProgress took off,
+	// so results recorded meanwhile do not queue one more; when one of them
+	// already did, that one renders for both and nothing is queued.
+	// Checked before taking a slot, so that the Slack call follows its slot
+	// as closely as before.
 	if m.ID != "" {
-		behind, err := d.Store.ThreadPostQueuedAfter(ctx, m.ID, op.ID, op.ThreadTS)
+		behind, err := d.Store.ThreadPostQueuedAfter(ctx, m.ID, op.ID)
 		if err != nil {
 			return err
 		}
 		if behind {
-			if _, err := d.Store.Enqueue(ctx, state.Outgoing{Kind: render.KindProgress, Channel: m.Channel, TS: m.TS, OperationID: m.OperationID}); err != nil {
+			if _, err := d.Store.RequeueProgress(ctx, state.Outgoing{Kind: render.KindProgress, Channel: m.Channel, TS: m.TS, OperationID: m.OperationID}); err != nil {
 				return err
 			}
 			return errSkip

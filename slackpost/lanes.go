@@ -14,11 +14,17 @@ import (
 // never wait on each other.
 //
 // Within a lane, a progress entry of an operation that already has one
-// waiting takes that one's place and the older is acknowledged at once: a
-// progress entry renders the results stored when it is sent, so the newer
-// covers both. An entry claimed again while this replica still holds it (the
-// queue hands an entry idle for MinIdle back to whoever claims, this replica
-// included) is ignored.
+// waiting is merged with it: a progress entry renders the results stored
+// when it is sent, so either covers both. The one queued first is kept, in
+// the waiting one's place, and the other is acknowledged at once. Keeping
+// the first one's id matters: the deliverer looks for replies queued after
+// the entry it delivers (state.Store.ThreadPostQueuedAfter), and from the
+// waiting one's place on, the replies queued after the first may still be
+// to come.
+//
+// An entry claimed again while this replica still holds it (the queue hands
+// an entry idle for MinIdle back to whoever claims, this replica included)
+// is ignored.
 type lanes struct {
 	d   *Deliverer
 	max int
@@ -71,10 +77,13 @@ func (l *lanes) add(ctx context.Context, msgs []state.Outgoing) {
 		q, running := l.queue[m.Channel]
 		if m.Kind == render.KindProgress {
 			if i := waitingProgress(q, m.OperationID); i >= 0 {
-				merged = append(merged, q[i].ID)
-				delete(l.held, q[i].ID)
-				q[i] = m
-				l.queue[m.Channel] = q
+				keep, drop := q[i], m
+				if first, err := state.QueuedBefore(m.ID, q[i].ID); err == nil && first {
+					keep, drop = m, q[i] // m was reclaimed
+				}
+				merged = append(merged, drop.ID)
+				delete(l.held, drop.ID)
+				q[i] = keep
 				continue
 			}
 		}

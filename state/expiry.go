@@ -110,6 +110,8 @@ func (s *Store) ClaimExpiries(ctx context.Context, now time.Time, n int, lease t
 // nothing changes. expired is false, and nothing is queued, when the
 // operation is neither running nor pending (it finished, failed or expired
 // already) or no longer exists; the index entry is removed in that case too.
+// A post queued in the operation's thread is noted in its counters, as the
+// record script notes a result's reply (see ThreadPostQueuedAfter).
 func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(switchboard.Operation, []Result) []Outgoing) (op switchboard.Operation, expired bool, err error) {
 	if opID == "" {
 		return switchboard.Operation{}, false, errors.New("expire operation: empty id")
@@ -160,6 +162,12 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(swi
 			p.SetArgs(ctx, opKey, b, redis.SetArgs{KeepTTL: true})
 			s.copyStatus(ctx, p, opID, switchboard.StatusExpired, ttl, false, time.Time{})
 			for _, m := range msgs {
+				if isThreadPost(m, opID) {
+					// Eval, not EvalSha: a script missing from Redis's cache
+					// cannot be loaded again in the middle of a transaction.
+					queueThreadPostScript.Eval(ctx, p, []string{s.outboxKey(), s.progKey(opID)}, outgoingFields(m)...)
+					continue
+				}
 				p.XAdd(ctx, &redis.XAddArgs{Stream: s.outboxKey(), Values: outgoingFields(m)})
 			}
 			p.ZRem(ctx, s.expiriesKey(), opID)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -142,29 +143,120 @@ func (s *Store) ReleaseRender(ctx context.Context, opID string, version int64) e
 	return nil
 }
 
-// ThreadPostQueuedAfter reports whether the outgoing queue holds, after the
-// entry with stream id after, a post in the thread threadTS of operation
-// opID. A result's reply is queued in the same step as its count (see
-// RecordResult), so when counters read before this call count a result whose
-// reply is queued after a progress entry, the parent rendered from them
-// would run ahead of its thread ("all 2 done" above one reply); the
-// deliverer then moves the progress entry behind the reply.
-func (s *Store) ThreadPostQueuedAfter(ctx context.Context, after, opID, threadTS string) (bool, error) {
-	const page = 256
-	start := "(" + after
-	for {
-		msgs, err := s.rdb.XRangeN(ctx, s.outboxKey(), start, "+", page).Result()
-		if err != nil {
-			return false, fmt.Errorf("queued thread posts: %w", err)
-		}
-		for _, m := range msgs {
-			if m.Values["op"] == opID && m.Values["kind"] == "post" && m.Values["thread_ts"] == threadTS {
-				return true, nil
-			}
-		}
-		if len(msgs) < page {
-			return false, nil
-		}
-		start = "(" + msgs[len(msgs)-1].ID
+// ThreadPostQueuedAfter reports whether a post in the thread of operation
+// opID was queued after the entry with stream id after. A result's reply is
+// queued in the same step as its count (see RecordResult), so when counters
+// read before this call count a result whose reply is queued after a
+// progress entry, the parent rendered from them would run ahead of its
+// thread ("all 2 done" above one reply); the deliverer then moves the
+// progress entry behind the reply (RequeueProgress).
+//
+// It reads the stream id of the newest such post, which the record script
+// (and ExpireOperation) keep in the operation's counters, so it costs one
+// read however long the queue is. That post may have been delivered
+// already (by another replica); the answer is then a needless yes, never a
+// wrong no.
+func (s *Store) ThreadPostQueuedAfter(ctx context.Context, after, opID string) (bool, error) {
+	newest, ok, err := s.hashString(ctx, s.progKey(opID), "reply")
+	if err != nil {
+		return false, fmt.Errorf("queued thread posts: %w", err)
 	}
+	if !ok {
+		return false, nil
+	}
+	later, err := QueuedBefore(after, newest)
+	if err != nil {
+		return false, fmt.Errorf("queued thread posts of operation %s: %w", opID, err)
+	}
+	return later, nil
+}
+
+// hashString reads one field of a hash, turning a miss into ok=false.
+func (s *Store) hashString(ctx context.Context, key, field string) (string, bool, error) {
+	v, err := s.rdb.HGet(ctx, key, field).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return v, true, nil
+}
+
+// QueuedBefore reports whether the queue entry with stream id a was queued
+// before the one with id b (Redis gives each new entry a greater id:
+// milliseconds, a dash, a sequence number).
+func QueuedBefore(a, b string) (bool, error) {
+	ams, aseq, err := parseStreamID(a)
+	if err != nil {
+		return false, err
+	}
+	bms, bseq, err := parseStreamID(b)
+	if err != nil {
+		return false, err
+	}
+	return ams < bms || ams == bms && aseq < bseq, nil
+}
+
+func parseStreamID(id string) (ms, seq uint64, err error) {
+	msPart, seqPart, ok := strings.Cut(id, "-")
+	if ok {
+		ms, err = strconv.ParseUint(msPart, 10, 64)
+	}
+	if ok && err == nil {
+		seq, err = strconv.ParseUint(seqPart, 10, 64)
+	}
+	if !ok || err != nil {
+		return 0, 0, fmt.Errorf("stream id %q: want <ms>-<seq>", id)
+	}
+	return ms, seq, nil
+}
+
+// isThreadPost reports whether m is a post in the thread of operation opID,
+// the kind of message ThreadPostQueuedAfter looks for (the record script
+// tells them the same way).
+func isThreadPost(m Outgoing, opID string) bool {
+	return m.Kind == "post" && m.ThreadTS != "" && m.OperationID == opID
+}
+
+// queueThreadPostScript queues a post in an operation's thread and keeps its
+// stream id in the operation's counters (see ThreadPostQueuedAfter). KEYS[1]
+// outbox, KEYS[2] prog; ARGV the entry's field strings. Returns the id.
+var queueThreadPostScript = redis.NewScript(`
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV))
+redis.call('HSET', KEYS[2], 'reply', id)
+return id
+`)
+
+// requeueProgressScript queues a progress entry again and marks it queued,
+// unless one is marked queued already (that one renders for both). KEYS[1]
+// prog, KEYS[2] outbox; ARGV the entry's field strings. Returns the new
+// entry's id, or false when nothing was queued: another progress entry
+// waits, or the operation's counters are gone (it expired).
+var requeueProgressScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HSETNX', KEYS[1], 'queued', 1) == 0 then
+  return false
+end
+return redis.call('XADD', KEYS[2], '*', unpack(ARGV))
+`)
+
+// RequeueProgress puts a progress entry of m.OperationID at the end of the
+// queue, for the deliverer that found a thread post queued behind it (see
+// ThreadPostQueuedAfter), and marks it queued in the same step, as
+// RecordResult does: results recorded meanwhile then queue no progress
+// entry of their own, and one that did is left to render for both (nothing
+// is queued). It reports whether it queued the entry. The caller
+// acknowledges the old entry afterwards.
+func (s *Store) RequeueProgress(ctx context.Context, m Outgoing) (bool, error) {
+	if m.Kind == "" || m.OperationID == "" {
+		return false, fmt.Errorf("requeue progress: need a kind and an operation id, got %q, %q", m.Kind, m.OperationID)
+	}
+	err := requeueProgressScript.Run(ctx, s.rdb, []string{s.progKey(m.OperationID), s.outboxKey()}, outgoingFields(m)...).Err()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("requeue progress: %w", err)
+	}
+	return true, nil
 }

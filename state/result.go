@@ -62,7 +62,11 @@ func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.E
 // the queue: the counters hash is marked while one does, and the deliverer
 // takes the mark off when it reads the counters to render (TakeProgress).
 // A burst of a thousand results thus queues a handful of progress messages,
-// not a thousand.
+// not a thousand. The counters hash also keeps the stream id of the newest
+// post queued in the operation's thread (a message of kind "post" with a
+// thread and the operation's id), so that the deliverer can tell in one
+// read whether a reply waits behind a progress message (see
+// ThreadPostQueuedAfter).
 //
 // KEYS[1] op, KEYS[2] res, KEYS[3] prog, KEYS[4] outbox, KEYS[5] expiries,
 // KEYS[6] audit. ARGV[1] target, ARGV[2] result JSON, ARGV[3] "1" for
@@ -116,6 +120,7 @@ end
 redis.call('HSET', KEYS[3], 'done', done, 'failed', failed, 'expected', expected)
 local complete = expected > 0 and done + failed == expected
 local i = 7
+local reply
 for list = 1, 3 do
   local count = tonumber(ARGV[i])
   i = i + 1
@@ -128,10 +133,26 @@ for list = 1, 3 do
   for _ = 1, count do
     local n = tonumber(ARGV[i])
     if queue then
-      redis.call('XADD', KEYS[4], '*', unpack(ARGV, i + 1, i + n))
+      local id = redis.call('XADD', KEYS[4], '*', unpack(ARGV, i + 1, i + n))
+      if ARGV[i + 2] == 'post' then
+        local thread, own = false, false
+        for f = i + 3, i + n - 1, 2 do
+          if ARGV[f] == 'thread_ts' then
+            thread = true
+          elseif ARGV[f] == 'op' then
+            own = ARGV[f + 1] == ARGV[4]
+          end
+        end
+        if thread and own then
+          reply = id
+        end
+      end
     end
     i = i + n + 1
   end
+end
+if reply then
+  redis.call('HSET', KEYS[3], 'reply', reply)
 end
 local n = tonumber(ARGV[i])
 if n > 0 then

@@ -23,7 +23,11 @@
 //	                                                     operation's, which that script checks; queued is
 //	                                                     set while a progress message of the operation
 //	                                                     waits in the queue (slackpost takes it off when it
-//	                                                     renders)
+//	                                                     renders, and sets it again with the entry when it
+//	                                                     queues that entry anew); reply is the stream id
+//	                                                     of the newest post queued in the operation's
+//	                                                     thread, so slackpost can tell at once whether one
+//	                                                     waits behind a progress entry
 //	P tok:<sel>       string  given at binding           commands bind a callback token; notify looks it up
 //	                          (JSON {op, verifier})      (sel: first half of the token's SHA-256, hex)
 //	P trk:<number>    string  given at mapping           commands map a tracking number or session id to an

@@ -27,7 +27,7 @@ func allScenarios() []scenario {
 	for _, group := range [][]scenario{
 		operationScenarios, tokenScenarios, trackingScenarios, resultScenarios,
 		confirmationScenarios, dedupeScenarios, auditScenarios, outgoingScenarios,
-		directoryScenarios, rateLimitScenarios, missScenarios,
+		directoryScenarios, rateLimitScenarios, missScenarios, renderScenarios,
 	} {
 		all = append(all, group...)
 	}
