@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-bot/switchboard"
@@ -173,6 +174,11 @@ func (r *Router) noNumberHint(user, kind, example string) string {
 }
 
 // fmuOthers reads (profile "") or sets the profiles of the targets named.
+// Numbers typed alone are answered in the acknowledgement. The people named
+// are looked up in the directory (with trust_profile_phone, a Slack
+// users.info call each), so then the acknowledgement only says they are
+// being looked up, and the answer (fmuOn's, or why someone could not be
+// looked up) follows through the response URL.
 func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args []token) (Reply, func(context.Context)) {
 	nums, mentions, uerr := fmuTargets(args)
 	if uerr != nil {
@@ -185,10 +191,31 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 	if reply, ok := r.allow(ctx, c, perm); !ok {
 		return reply, nil
 	}
-	targets, reply, ok := r.resolveTargets(ctx, nums, mentions)
-	if !ok {
-		return reply, nil
+	if len(mentions) == 0 {
+		targets, _, _ := r.resolveTargets(ctx, nums, nil) // no one to look up
+		return r.fmuOn(ctx, c, p, perm, targets)
 	}
+	whom := fmt.Sprintf("<@%s>", mentions[0])
+	if n := len(slices.Compact(slices.Sorted(slices.Values(mentions)))); n > 1 {
+		whom = fmt.Sprintf("%d people", n)
+	}
+	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Looking up %s in the directory…", whom)), func(ctx context.Context) {
+		targets, reply, ok := r.resolveTargets(ctx, nums, mentions)
+		var after func(context.Context)
+		if ok {
+			reply, after = r.fmuOn(ctx, c, p, perm, targets)
+		}
+		r.respond(ctx, c.ResponseURL, reply.Message(), false)
+		if after != nil {
+			after(ctx)
+		}
+	}
+}
+
+// fmuOn reads (profile "") or sets, after a confirmation, the profiles of
+// targets, read or asked with perm: one read is answered after the reply,
+// several make an operation whose answers arrive in a thread.
+func (r *Router) fmuOn(ctx context.Context, c *command, p enco.Profile, perm string, targets []fmuTarget) (Reply, func(context.Context)) {
 	if max := r.maxTargets(); len(targets) > max {
 		return usageReply(usageErr(fmuUsage, "That is %d numbers; one command takes at most %d. Split the list into several commands.", len(targets), max)), nil
 	}

@@ -490,9 +490,10 @@ func TestFMUCommandFlows(t *testing.T) {
 	})
 	t.Run("setting others asks first", func(t *testing.T) {
 		f := newTelFixture("fmu.set")
-		reply := f.command(t, "/fmu", "on-duty <@U0BOB> 0470 00 00 03")
-		if !strings.Contains(reply.Text, "Set 2 numbers to On duty?") || len(f.store.confs) != 1 {
-			t.Fatalf("reply = %q with %d confirmations, want a confirmation", reply.Text, len(f.store.confs))
+		// Naming someone, the prompt follows the directory lookup.
+		f.command(t, "/fmu", "on-duty <@U0BOB> 0470 00 00 03")
+		if got := f.lastResponse(t); !strings.Contains(got, "Set 2 numbers to On duty?") || len(f.store.confs) != 1 {
+			t.Fatalf("reply = %q with %d confirmations, want a confirmation", got, len(f.store.confs))
 		}
 		if len(f.fmu.requests) != 0 {
 			t.Errorf("FMU requests before the click = %d, want 0", len(f.fmu.requests))
@@ -515,9 +516,9 @@ func TestFMUCommandFlows(t *testing.T) {
 	})
 	t.Run("someone without a number", func(t *testing.T) {
 		f := newTelFixture("fmu.read")
-		reply := f.command(t, "/fmu", "status <@U0NOONE>")
-		if !strings.Contains(reply.Text, "mobile number of <@U0NOONE>") || len(f.fmu.requests) != 0 {
-			t.Errorf("reply = %q, want the missing number named and no request", reply.Text)
+		f.command(t, "/fmu", "status <@U0NOONE>")
+		if got := f.lastResponse(t); !strings.Contains(got, "mobile number of <@U0NOONE>") || len(f.fmu.requests) != 0 {
+			t.Errorf("reply = %q, want the missing number named and no request", got)
 		}
 	})
 	t.Run("a 2xx refusal shows EnCo's reason", func(t *testing.T) {
@@ -652,5 +653,70 @@ func TestFailOperationNeverReopensAnEndedOperation(t *testing.T) {
 	f.r.failOperation(ctx, running, "EnCo could not be reached")
 	if got := f.store.ops[running.ID].Status; got != switchboard.StatusFailed {
 		t.Errorf("running operation after a failure: status %q, want failed", got)
+	}
+}
+
+// TestFMUForManyAcknowledgesFirst: reading or setting the profiles of as
+// many people as one command takes is acknowledged before anyone is looked
+// up in the directory (with trust_profile_phone, a Slack users.info call
+// each); the answer the acknowledgement used to carry (the operation
+// started, or the confirmation prompt with its buttons) follows through the
+// response URL.
+func TestFMUForManyAcknowledgesFirst(t *testing.T) {
+	for _, tt := range []struct {
+		name, sub, perm string
+		want            string // in the answer through the response URL
+		confirms        int    // confirmations saved
+	}{
+		{"status", "status", switchboard.PermFMURead, ":mag: Asking EnCo for 100 FMU profiles; the answers will arrive in a thread in this channel.", 0},
+		{"set", "on-duty", switchboard.PermFMUSet, "Set 100 numbers to On duty? Confirm or cancel.", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newTelFixture(tt.perm)
+			dir := &countingDirectory{telDirectory: telDirectory{}}
+			f.r.Directory = dir
+			var mentions []string
+			for i := range f.r.maxTargets() {
+				u := fmt.Sprintf("U0P%03d", i)
+				mentions = append(mentions, "<@"+u+">")
+				dir.telDirectory[u] = switchboard.Entry{Mobile: fmt.Sprintf("32470%06d", i+1)}
+			}
+			ctx := context.Background()
+
+			reply, after := f.r.Command(ctx, slack.SlashCommand{Command: "/fmu", Text: tt.sub + " " + strings.Join(mentions, " "),
+				UserID: "U0ME", ChannelID: "C0CHAN", ResponseURL: "https://hooks.example/1"})
+			if n := dir.lookups.Load(); n != 0 {
+				t.Errorf("directory lookups before the acknowledgement = %d, want none", n)
+			}
+			if reply.Text != ":hourglass_flowing_sand: Looking up 100 people in the directory…" || after == nil {
+				t.Fatalf("acknowledgement = %q (work after it: %v), want it to say the people are being looked up", reply.Text, after != nil)
+			}
+			if len(f.store.confs) != 0 || len(f.fmu.requests) != 0 {
+				t.Errorf("before the acknowledgement: %d confirmations and %d FMU requests, want none", len(f.store.confs), len(f.fmu.requests))
+			}
+
+			after(ctx)
+			if n := dir.lookups.Load(); n != int32(len(mentions)) {
+				t.Errorf("directory lookups after the acknowledgement = %d, want %d", n, len(mentions))
+			}
+			f.slack.mu.Lock()
+			responses := append([]render.Message(nil), f.slack.responses...)
+			f.slack.mu.Unlock()
+			if len(responses) == 0 || responses[0].Text != tt.want {
+				t.Fatalf("answers through the response URL = %+v, want first %q", responses, tt.want)
+			}
+			if len(f.store.confs) != tt.confirms {
+				t.Errorf("confirmations = %d, want %d", len(f.store.confs), tt.confirms)
+			}
+			if tt.confirms > 0 {
+				blocks, err := json.Marshal(responses[0].Blocks)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(blocks), `"action_id":"confirm"`) || !strings.Contains(string(blocks), f.store.confs[0].ID) {
+					t.Errorf("prompt through the response URL has no confirm button for the saved confirmation: %s", blocks)
+				}
+			}
+		})
 	}
 }

@@ -68,6 +68,28 @@ func (h *harness) telResponse(ack slacktest.Ack, want string) slacktest.Message 
 	return found
 }
 
+// lookedUp sends an /fmu command naming people, checks that the
+// acknowledgement says they are being looked up in the directory, and
+// returns the answer that follows through the response URL once they have
+// been (a confirmation prompt keeps its buttons).
+func (h *harness) lookedUp(user, channel, text string) ackReply {
+	h.t.Helper()
+	ack, reply := h.command(user, channel, text)
+	if !strings.Contains(reply.Text, "in the directory…") {
+		h.t.Fatalf("%s: acknowledgement = %q, want it to say the people are being looked up", text, reply.Text)
+	}
+	var found slacktest.Message
+	h.waitFor("the answer to "+text, func() bool {
+		posts := h.slack.ResponseURLPosts(ack.EnvelopeID)
+		if len(posts) == 0 {
+			return false
+		}
+		found = posts[0]
+		return true
+	})
+	return ackReply{Text: found.Text, Blocks: found.Blocks}
+}
+
 // telConfirm clicks the confirm button of a confirmation prompt.
 func (h *harness) telConfirm(user, channel string, reply ackReply) slacktest.Ack {
 	h.t.Helper()
@@ -196,11 +218,15 @@ func TestFMUDeniedOrBadInputCallsNoAPI(t *testing.T) {
 		{"short number", telFleet, "/fmu on-duty 0470 00 00 03 112", []string{"`112`"}},
 		{"bad number", telFleet, "/fmu status 0470 00", []string{`"0470 00"`}},
 		{"unknown subcommand", telFleet, "/fmu frob", []string{"`frob`", "on-duty"}},
-		{"person without a number", telFleet, "/fmu status <@" + telLone + ">", []string{"mobile number of <@" + telLone + ">", "/fmu link"}},
 		{"user group", telFleet, "/fmu status <!subteam^S0ABCDEF1|@ops>", []string{"user group"}},
 		{"option", telFleet, "/fmu status zone=02", []string{"takes no options"}},
 	}
 	h.wantAnswers(t, telChan, tests)
+	// Refused once the people named have been looked up: the refusal
+	// follows the acknowledgement.
+	if reply := h.lookedUp(telFleet, telChan, "/fmu status <@"+telLone+">"); !telHasAll(reply.Text, "mobile number of <@"+telLone+">", "/fmu link") {
+		t.Errorf("person without a number: answer = %q, want the missing number named and how to link it", reply.Text)
+	}
 	if got := h.encoCalls("/fmu/"); len(got) != 0 {
 		t.Errorf("FMU API calls = %d, want 0", len(got))
 	}
@@ -234,7 +260,7 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 		typed = append(typed, fmt.Sprintf("0470 00 00 %02d", i))
 	}
 	// The staff member is named too: their number is one of the 60, asked once.
-	_, reply := h.command(telFleet, telChan, "/fmu status <@"+telStaff+"> "+strings.Join(typed, ", "))
+	reply := h.lookedUp(telFleet, telChan, "/fmu status <@"+telStaff+"> "+strings.Join(typed, ", "))
 	if !strings.Contains(reply.Text, "51 FMU profiles") {
 		t.Fatalf("ack = %q, want 51 profiles asked", reply.Text)
 	}
@@ -298,7 +324,7 @@ func TestFMUResultsInTheReplyAreRecorded(t *testing.T) {
 func TestFMUSetOthersAfterConfirmation(t *testing.T) {
 	t.Parallel()
 	h := newTelHarness(t)
-	_, reply := h.command(telFleet, telChan, "/fmu on-duty <@"+telStaff+">, 0470 00 00 04")
+	reply := h.lookedUp(telFleet, telChan, "/fmu on-duty <@"+telStaff+">, 0470 00 00 04")
 	if !telHasAll(reply.Text, "Set 2 numbers to On duty") {
 		t.Fatalf("ack = %q, want the confirmation", reply.Text)
 	}
