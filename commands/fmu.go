@@ -131,6 +131,12 @@ func (r *Router) ownMobile(ctx context.Context, c *command) (fmuTarget, Reply, b
 	if reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf); !ok {
 		return fmuTarget{}, reply, false
 	}
+	return r.myMobile(ctx, c)
+}
+
+// myMobile finds the requester's own mobile number in the directory; when
+// it cannot, the reply says why.
+func (r *Router) myMobile(ctx context.Context, c *command) (fmuTarget, Reply, bool) {
 	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
 	if !ok {
 		return fmuTarget{}, reply, false

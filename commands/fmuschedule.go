@@ -99,18 +99,37 @@ func noSchedules() Reply {
 // untilFor reads the "until …" or "for …" after a profile and returns when
 // the change back falls due.
 func untilFor(args []token, now time.Time, loc *time.Location) (time.Time, *UsageError) {
+	l, uerr := readLater(args)
+	if uerr != nil {
+		return time.Time{}, uerr
+	}
+	return l.at(now, loc)
+}
+
+// later is an "until …" or "for …" read but not yet placed in time, which
+// for "until" takes the person's time zone.
+type later struct {
+	d     time.Duration // for "for"
+	until bool
+	date  string // for "until": the date given, if any, and the clock
+	clock schedule.Clock
+}
+
+// readLater reads the words of an "until …" or "for …": everything that
+// needs no time zone.
+func readLater(args []token) (later, *UsageError) {
 	word := strings.ToLower(args[0].text)
 	rest := args[1:]
 	switch word {
 	case "for":
 		if len(rest) != 1 {
-			return time.Time{}, usageErr(scheduleUsage, "`for` takes one duration, like `for 2h` or `for 1h30m`.")
+			return later{}, usageErr(scheduleUsage, "`for` takes one duration, like `for 2h` or `for 1h30m`.")
 		}
 		d, err := schedule.ParseDuration(rest[0].text)
 		if err != nil {
-			return time.Time{}, usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
+			return later{}, usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
 		}
-		return now.Add(d), nil
+		return later{d: d}, nil
 	case "until":
 		var date, clock string
 		switch len(rest) {
@@ -119,19 +138,28 @@ func untilFor(args []token, now time.Time, loc *time.Location) (time.Time, *Usag
 		case 2:
 			date, clock = rest[0].text, rest[1].text
 		default:
-			return time.Time{}, usageErr(scheduleUsage, "`until` takes a time (`until 18:00`) or a date and time (`until 2026-12-24 18:00`).")
+			return later{}, usageErr(scheduleUsage, "`until` takes a time (`until 18:00`) or a date and time (`until 2026-12-24 18:00`).")
 		}
 		c, err := schedule.ParseClock(clock)
 		if err != nil {
-			return time.Time{}, usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
+			return later{}, usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
 		}
-		at, err := schedule.Until(now, loc, date, c)
-		if err != nil {
-			return time.Time{}, usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
-		}
-		return at, nil
+		return later{until: true, date: date, clock: c}, nil
 	}
-	return time.Time{}, usageErr(scheduleUsage, "`%s`: after the profile I expect `until` or `for`.", args[0].text)
+	return later{}, usageErr(scheduleUsage, "`%s`: after the profile I expect `until` or `for`.", args[0].text)
+}
+
+// at places l in time, seen at now in loc. The date of an "until" is read
+// here, with whether it has passed or lies too far ahead.
+func (l later) at(now time.Time, loc *time.Location) (time.Time, *UsageError) {
+	if !l.until {
+		return now.Add(l.d), nil
+	}
+	at, err := schedule.Until(now, loc, l.date, l.clock)
+	if err != nil {
+		return time.Time{}, usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
+	}
+	return at, nil
 }
 
 // untilForIndex returns where "until" or "for" starts in args, or -1.
@@ -145,38 +173,62 @@ func untilForIndex(args []token) int {
 }
 
 // fmuSelfFor sets the requester's profile now and schedules the change back
-// to the profile they have now.
+// to the profile they have now. Before the acknowledgement it only reads the
+// words and checks the permission; the requester's time zone (from Slack)
+// and mobile number (from the directory, with trust_profile_phone from
+// Slack too) are looked up after it, and the answers follow through the
+// response URL.
 func (r *Router) fmuSelfFor(ctx context.Context, c *command, p enco.Profile, args []token) (Reply, func(context.Context)) {
 	if r.Schedules == nil {
 		return noSchedules(), nil
 	}
-	loc, fallback, err := r.zone(ctx, c.UserID)
-	if err != nil {
-		return zoneUnknown(c.UserID), nil
-	}
-	now := r.now()
-	at, uerr := untilFor(args, now, loc)
+	l, uerr := readLater(args)
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	me, reply, ok := r.ownMobile(ctx, c)
-	if !ok {
+	if reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf); !ok {
 		return reply, nil
+	}
+	return textReply(":hourglass_flowing_sand: Looking up your time zone and mobile number…"), func(ctx context.Context) { r.selfFor(ctx, c, p, l) }
+}
+
+// selfFor is fmuSelfFor's work after the acknowledgement: it places l in
+// the requester's time zone, finds their mobile number and, when they may
+// have one more schedule and within their allowance of changes, says when
+// the change back falls due, then makes the change (setUntil). Every answer
+// goes through the response URL.
+func (r *Router) selfFor(ctx context.Context, c *command, p enco.Profile, l later) {
+	answer := func(reply Reply) { r.respond(ctx, c.ResponseURL, reply.Message(), false) }
+	loc, fallback, err := r.zone(ctx, c.UserID)
+	if err != nil {
+		answer(zoneUnknown(c.UserID))
+		return
+	}
+	at, uerr := l.at(r.now(), loc)
+	if uerr != nil {
+		answer(usageReply(uerr))
+		return
+	}
+	me, reply, ok := r.myMobile(ctx, c)
+	if !ok {
+		answer(reply)
+		return
 	}
 	current, err := r.Schedules.FMUSchedules(ctx, c.UserID)
 	if err != nil {
-		return r.scheduleDown(err), nil
+		answer(r.scheduleDown(err))
+		return
 	}
 	if pendingBack(current) == nil && len(current) >= MaxSchedules {
-		return usageReply(tooManySchedules(c.UserID, c.UserID)), nil
+		answer(usageReply(tooManySchedules(c.UserID, c.UserID)))
+		return
 	}
 	if reply, ok := r.rateLimit(ctx, c); !ok {
-		return reply, nil
+		answer(reply)
+		return
 	}
-	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s* until %s…", render.ProfileLabel(p), whenLabel(at, loc))), func(ctx context.Context) {
-		text := r.setUntil(ctx, c.UserID, me, p, at, loc, fallback)
-		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
-	}
+	answer(textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s* until %s…", render.ProfileLabel(p), whenLabel(at, loc))))
+	answer(textReply(r.setUntil(ctx, c.UserID, me, p, at, loc, fallback)))
 }
 
 // setUntil reads the current profile, sets p, and schedules the change back

@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/schedule"
 	"github.com/switchboard-bot/switchboard/state"
@@ -119,5 +120,71 @@ func TestScheduleForManyAcknowledgesFirst(t *testing.T) {
 		if list, err := st.FMUSchedules(ctx, u); err != nil || len(list) != 1 || list[0].CreatedBy != "U0ME" {
 			t.Fatalf("schedules of %s = %+v (err %v), want the rule set by U0ME", u, list, err)
 		}
+	}
+}
+
+// settingFMU is telFMU that also counts changes of one number.
+type settingFMU struct {
+	*telFMU
+	sets atomic.Int32
+}
+
+func (f *settingFMU) SetFMUStatus(context.Context, string, enco.Profile) error {
+	f.sets.Add(1)
+	return nil
+}
+
+// TestSetForAWhileAcknowledgesFirst: "/fmu on-duty for 2h" is acknowledged
+// before the requester's time zone or number is looked up (each a Slack
+// users.info call with trust_profile_phone); when the change back falls due
+// and the outcome follow through the response URL.
+func TestSetForAWhileAcknowledgesFirst(t *testing.T) {
+	f := newTelFixture(switchboard.PermFMUSelf)
+	rdb, prefix := redistest.New(t)
+	st := state.New(rdb, prefix)
+	useStore(f.r, st)
+	f.r.Schedules = st
+	f.r.Now = func() time.Time { return time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC) }
+	dir := &countingDirectory{telDirectory: telDirectory{"U0ME": {Mobile: "32470000001"}}}
+	zones := &countingPeople{}
+	f.r.Directory, f.r.People = dir, zones
+	api := &settingFMU{telFMU: f.fmu}
+	f.r.FMU = api
+	ctx := context.Background()
+
+	reply, after := f.r.Command(ctx, slack.SlashCommand{Command: "/fmu", Text: "on-duty for 2h",
+		UserID: "U0ME", ChannelID: "C0CHAN", ResponseURL: "https://hooks.example/1"})
+	if n, m := dir.lookups.Load(), zones.asked.Load(); n != 0 || m != 0 {
+		t.Errorf("before the acknowledgement: %d directory lookups and %d time-zone questions, want none", n, m)
+	}
+	if reply.Text != ":hourglass_flowing_sand: Looking up your time zone and mobile number…" || after == nil {
+		t.Fatalf("acknowledgement = %q (work after it: %v), want it to say the look-ups are under way", reply.Text, after != nil)
+	}
+	if n := api.sets.Load(); n != 0 {
+		t.Errorf("FMU changes before the acknowledgement = %d, want none", n)
+	}
+
+	after(ctx)
+	if n, m := dir.lookups.Load(), zones.asked.Load(); n != 1 || m != 1 {
+		t.Errorf("after the acknowledgement: %d directory lookups and %d time-zone questions, want 1 each", n, m)
+	}
+	f.slack.mu.Lock()
+	var answers []string
+	for _, m := range f.slack.responses {
+		answers = append(answers, m.Text)
+	}
+	f.slack.mu.Unlock()
+	want := []string{
+		":hourglass_flowing_sand: Setting your FMU profile to *On duty* until Tue 10 Mar 12:00 CET…",
+		":white_check_mark: Your FMU profile (+32 470 00 00 01) is now *On duty*. I will set it back to *Private* at Tue 10 Mar 12:00 CET",
+	}
+	if len(answers) != 2 || answers[0] != want[0] || !strings.HasPrefix(answers[1], want[1]) {
+		t.Errorf("answers through the response URL = %q, want %q then the change made", answers, want)
+	}
+	if n := api.sets.Load(); n != 1 {
+		t.Errorf("FMU changes = %d, want 1", n)
+	}
+	if list, err := st.FMUSchedules(ctx, "U0ME"); err != nil || len(list) != 1 || list[0].DueProfile != string(enco.ProfilePrivate) {
+		t.Errorf("schedules = %+v (err %v), want the change back to Private", list, err)
 	}
 }

@@ -84,6 +84,27 @@ func (h *harness) scheduleWeekly(user, text string) slacktest.Message {
 	return found
 }
 
+// setForAWhile sends an "/fmu <profile> until …" or "… for …", checks that
+// the acknowledgement says the time zone is being looked up, and returns
+// the first answer that follows through the response URL.
+func (h *harness) setForAWhile(user, text string) slacktest.Message {
+	h.t.Helper()
+	ack, reply := h.command(user, telChan, text)
+	if !strings.Contains(reply.Text, "Looking up your time zone") {
+		h.t.Fatalf("%s: acknowledgement = %q, want it to say the time zone is being looked up", text, reply.Text)
+	}
+	var found slacktest.Message
+	h.waitFor("the answer to "+text, func() bool {
+		posts := h.slack.ResponseURLPosts(ack.EnvelopeID)
+		if len(posts) == 0 {
+			return false
+		}
+		found = posts[0]
+		return true
+	})
+	return found
+}
+
 // TestScheduleForOneMinuteRunsOnceAcrossReplicas sets a profile for a minute
 // on one of two replicas, kills that replica, starts another, and moves the
 // clock past the minute: the change back is made once, by one of the two
@@ -98,8 +119,12 @@ func TestScheduleForOneMinuteRunsOnceAcrossReplicas(t *testing.T) {
 	c.start("b")
 
 	ack, reply := c.command(telStaff, telChan, "/fmu on-duty for 1m")
-	if !strings.Contains(reply.Text, "Setting your FMU profile to *On duty* until Tue 10 Mar 10:01 CET") {
-		t.Fatalf("ack = %q, want the profile and the end time", reply.Text)
+	if !strings.Contains(reply.Text, "Looking up your time zone") {
+		t.Fatalf("ack = %q, want it to say the time zone is being looked up", reply.Text)
+	}
+	// Once the time zone is known, the end time follows the acknowledgement.
+	if setting := c.telResponse(ack, "Setting your FMU profile"); !strings.Contains(setting.Text, "Setting your FMU profile to *On duty* until Tue 10 Mar 10:01 CET") {
+		t.Fatalf("answer = %q, want the profile and the end time", setting.Text)
 	}
 	got := c.telResponse(ack, "I will set it back")
 	if !telHasAll(got.Text, "is now *On duty*", "back to *Private* at Tue 10 Mar 10:01 CET", "Europe/Brussels") {
@@ -350,8 +375,6 @@ func TestScheduleBadInputStoresNothing(t *testing.T) {
 		{"negative duration", telStaff, "/fmu private for -2h", []string{"`-2h`", "negative"}},
 		{"too long", telStaff, "/fmu private for 400d", []string{"`400d`", "30 days"}},
 		{"no unit", telStaff, "/fmu private for 2", []string{"`2`", "not a duration"}},
-		{"past date", telStaff, "/fmu private until 2026-03-01 18:00", []string{"already passed"}},
-		{"too many with for", telStaff, "/fmu on-duty for 2h", []string{"20 schedules already"}},
 		{"no else", telFleet, "/fmu schedule weekdays 08:00-18:00 professional", []string{"`else`"}},
 		{"unknown day", telFleet, "/fmu schedule funday 08:00-18:00 professional else private", []string{"`funday` is not a day"}},
 		{"bad span", telFleet, "/fmu schedule weekdays 08:00 professional else private", []string{"`08:00` is not a time span"}},
@@ -367,6 +390,19 @@ func TestScheduleBadInputStoresNothing(t *testing.T) {
 		{"too many rules", telStaff, "/fmu schedule sat 10:00-11:00 on-duty else private", []string{"20 schedules already"}},
 	} {
 		reply := h.scheduleWeekly(tt.user, tt.text)
+		for _, w := range tt.want {
+			if !strings.Contains(reply.Text, w) {
+				t.Errorf("%s: answer = %q, want it to mention %q", tt.name, reply.Text, w)
+			}
+		}
+	}
+	// Changes for a while refused once the time zone and the store have
+	// been read: the refusal follows the acknowledgement.
+	for _, tt := range []answerCase{
+		{"past date", telStaff, "/fmu private until 2026-03-01 18:00", []string{"already passed"}},
+		{"too many with for", telStaff, "/fmu on-duty for 2h", []string{"20 schedules already"}},
+	} {
+		reply := h.setForAWhile(tt.user, tt.text)
 		for _, w := range tt.want {
 			if !strings.Contains(reply.Text, w) {
 				t.Errorf("%s: answer = %q, want it to mention %q", tt.name, reply.Text, w)
