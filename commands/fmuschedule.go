@@ -188,7 +188,7 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 	case err != nil:
 		return fmt.Sprintf(":x: I could not read your FMU profile, so I changed nothing: %s", r.fmuError(err, "fmu status"))
 	case st.IsError:
-		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", cmp.Or(strings.TrimSpace(st.Error), "no reason given"))
+		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", render.Escape(cmp.Or(strings.TrimSpace(st.Error), "no reason given")))
 	}
 	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})

@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/schedule"
 	"github.com/switchboard-bot/switchboard/state"
@@ -119,5 +120,24 @@ func TestScheduleForManyAcknowledgesFirst(t *testing.T) {
 		if list, err := st.FMUSchedules(ctx, u); err != nil || len(list) != 1 || list[0].CreatedBy != "U0ME" {
 			t.Fatalf("schedules of %s = %+v (err %v), want the rule set by U0ME", u, list, err)
 		}
+	}
+}
+
+// evilStatusFMU answers every profile read with an error in EnCo's words
+// that would ping the channel and form a link if posted as it is.
+type evilStatusFMU struct{ *telFMU }
+
+func (evilStatusFMU) FMUStatus(_ context.Context, msisdn string) (enco.FMUStatus, error) {
+	return enco.FMUStatus{MSISDN: msisdn, IsError: true, Error: "<!channel> <http://evil.example|click>"}, nil
+}
+
+// A profile change until a time starts by reading the profile; when EnCo
+// cannot, its reason reaches the requester escaped.
+func TestSetUntilEscapesEnCoReadError(t *testing.T) {
+	f := newTelFixture()
+	f.r.FMU = evilStatusFMU{f.fmu}
+	got := f.r.setUntil(context.Background(), "U0ME", fmuTarget{digits: "32470000001"}, enco.ProfileOnDuty, time.Now().Add(time.Hour), time.UTC, false)
+	if strings.Contains(got, "<!channel>") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
+		t.Errorf("answer = %q, want EnCo's reason escaped", got)
 	}
 }
