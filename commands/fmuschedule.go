@@ -429,6 +429,11 @@ func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *Us
 	example := "`/fmu schedule weekdays 08:00-18:00 professional else private`"
 	if len(toks) != 5 || !strings.EqualFold(toks[3].text, "else") {
 		if len(toks) == 3 {
+			// Days, hours and one profile: name what is wrong with the
+			// hours before asking for the missing else.
+			if _, err := schedule.Parse(toks[0].text, toks[1].text); err != nil {
+				return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
+			}
 			return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "Say which profile applies outside those hours with `else`, e.g. %s.", example)
 		}
 		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "A weekly schedule reads `<days> HH:MM-HH:MM <profile> else <profile>`, e.g. %s.", example)

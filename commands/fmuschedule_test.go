@@ -141,3 +141,24 @@ func TestSetUntilEscapesEnCoReadError(t *testing.T) {
 		t.Errorf("answer = %q, want EnCo's reason escaped", got)
 	}
 }
+
+// A weekly rule without its else part but with a wrong day or time span is
+// refused for that token first: asking for the else would leave the typo
+// in place.
+func TestParseWeeklyNamesTheSpanBeforeTheElse(t *testing.T) {
+	for text, want := range map[string]string{
+		"daily 08:00 professional":       "`08:00` is not a time span",
+		"daily 25:00-18:00 professional": "25:00",
+		"someday 08:00-18:00 on-duty":    "`someday` is not a day",
+		"daily 08:00-18:00 professional": "Say which profile applies outside those hours with `else`",
+	} {
+		toks, err := tokenize(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, uerr := parseWeekly(toks)
+		if uerr == nil || !strings.Contains(uerr.Msg, want) {
+			t.Errorf("%q: got %+v, want a refusal saying %q", text, uerr, want)
+		}
+	}
+}
