@@ -75,3 +75,30 @@ func TestOperationWithoutParams(t *testing.T) {
 		t.Errorf("got %s, want %s", b, want)
 	}
 }
+
+// FuzzParamsJSON reads arbitrary params objects, as a newer replica or a
+// damaged key might have written them: whatever reads is written back in a
+// form that reads as the same parameters, inside an operation too.
+func FuzzParamsJSON(f *testing.F) {
+	for _, s := range []string{`{"who:":"U0X","title":"t","future":"y","step_dm":"0","who:1":""}`, `{"who:who:1":"U","step_dm":""}`, `null`, `{}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var p Params
+		if err := json.Unmarshal([]byte(s), &p); err != nil {
+			return
+		}
+		b, err := json.Marshal(Operation{Params: p})
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		var op Operation
+		if err := json.Unmarshal(b, &op); err != nil {
+			t.Fatalf("%q: written as %s, which does not read: %v", s, b, err)
+		}
+		again, err := json.Marshal(op)
+		if err != nil || string(again) != string(b) {
+			t.Fatalf("%q: written as %s, then as %s (%v)", s, b, again, err)
+		}
+	})
+}

@@ -87,3 +87,23 @@ func TestTargetMarshalRefusesWhatCannotBeRead(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTargetMarshalText builds targets field by field, as code does: what
+// MarshalText writes reads back as the same target, and what would not is
+// refused.
+func FuzzTargetMarshalText(f *testing.F) {
+	for _, s := range [][2]string{{"msisdn", "32470123456"}, {"", "32470123456"}, {"iccid", "89:1"}, {"", "msisdn:1"}, {"MSISDN", "1"}, {"imsi", ""}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, typ, id string) {
+		tg := Target{Type: TargetType(typ), ID: id}
+		b, err := tg.MarshalText()
+		if err != nil {
+			return
+		}
+		var back Target
+		if err := back.UnmarshalText(b); err != nil || back != tg {
+			t.Fatalf("MarshalText(%+v) = %q, which reads back as %+v, %v", tg, b, back, err)
+		}
+	})
+}

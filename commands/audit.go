@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -69,7 +70,8 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 			op = op[:8]
 		}
 		line := fmt.Sprintf("%s  %-11s  %-16s  %-22s  %-8s  %s", e.At.UTC().Format(time.DateTime), e.UserID, truncate(e.Command, 16), truncate(e.Decision, 22), op, truncate(e.Rule+" "+e.Detail, 60))
-		b.WriteString("\n" + strings.TrimRight(line, " "))
+		// Entries hold what people typed and what EnCo answered.
+		b.WriteString("\n" + render.Escape(strings.TrimRight(line, " ")))
 	}
 	b.WriteString("\n```")
 	if len(entries) <= maxAuditRows {

@@ -83,3 +83,14 @@ func TestEnCoErrorTextIsEscaped(t *testing.T) {
 		}
 	}
 }
+
+// /sim status shows what EnCo says of a card escaped, the identifier's
+// type included.
+func TestSIMDetailIsEscaped(t *testing.T) {
+	const evil = "<!channel> <http://evil.example|click>"
+	card := enco.SIMCard{State: evil, CostCenter: evil, Device: enco.Device{IdentifierType: evil, Identifier: evil}}
+	got := (&Router{}).simDetail(simLookup{msisdn: "32471000001", cards: []enco.SIMCard{card}})
+	if strings.Contains(got, "<!channel>") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
+		t.Errorf("simDetail = %q, want EnCo's words escaped", got)
+	}
+}

@@ -544,7 +544,8 @@ func TestNumberOptions(t *testing.T) {
 		{"from=02 816", "", nil, "`from=`: \"02 816\" is not a valid phone number"},
 		{"from=022060742 from=0228160257", "", nil, "given twice"},
 		{"to=02 816 02 57", "", nil, "unknown option `to`"},
-		{"from=", "", nil, "needs a number"},
+		{"from=", "", nil, "needs a number, e.g. `from=02 816 02 57`"},
+		{"mobile=", "", nil, "needs a number, e.g. `mobile=0470 12 34 56`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {

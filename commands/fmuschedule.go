@@ -240,7 +240,7 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 	case err != nil:
 		return fmt.Sprintf(":x: I could not read your FMU profile, so I changed nothing: %s", r.fmuError(err, "fmu status"))
 	case st.IsError:
-		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", cmp.Or(strings.TrimSpace(st.Error), "no reason given"))
+		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", render.Escape(cmp.Or(strings.TrimSpace(st.Error), "no reason given")))
 	}
 	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
@@ -481,6 +481,11 @@ func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *Us
 	example := "`/fmu schedule weekdays 08:00-18:00 professional else private`"
 	if len(toks) != 5 || !strings.EqualFold(toks[3].text, "else") {
 		if len(toks) == 3 {
+			// Days, hours and one profile: name what is wrong with the
+			// hours before asking for the missing else.
+			if _, err := schedule.Parse(toks[0].text, toks[1].text); err != nil {
+				return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "%s.", capitalize(err.Error()))
+			}
 			return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "Say which profile applies outside those hours with `else`, e.g. %s.", example)
 		}
 		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "A weekly schedule reads `<days> HH:MM-HH:MM <profile> else <profile>`, e.g. %s.", example)

@@ -188,3 +188,43 @@ func TestSetForAWhileAcknowledgesFirst(t *testing.T) {
 		t.Errorf("schedules = %+v (err %v), want the change back to Private", list, err)
 	}
 }
+
+// evilStatusFMU answers every profile read with an error in EnCo's words
+// that would ping the channel and form a link if posted as it is.
+type evilStatusFMU struct{ *telFMU }
+
+func (evilStatusFMU) FMUStatus(_ context.Context, msisdn string) (enco.FMUStatus, error) {
+	return enco.FMUStatus{MSISDN: msisdn, IsError: true, Error: "<!channel> <http://evil.example|click>"}, nil
+}
+
+// A profile change until a time starts by reading the profile; when EnCo
+// cannot, its reason reaches the requester escaped.
+func TestSetUntilEscapesEnCoReadError(t *testing.T) {
+	f := newTelFixture()
+	f.r.FMU = evilStatusFMU{f.fmu}
+	got := f.r.setUntil(context.Background(), "U0ME", fmuTarget{digits: "32470000001"}, enco.ProfileOnDuty, time.Now().Add(time.Hour), time.UTC, false)
+	if strings.Contains(got, "<!channel>") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
+		t.Errorf("answer = %q, want EnCo's reason escaped", got)
+	}
+}
+
+// A weekly rule without its else part but with a wrong day or time span is
+// refused for that token first: asking for the else would leave the typo
+// in place.
+func TestParseWeeklyNamesTheSpanBeforeTheElse(t *testing.T) {
+	for text, want := range map[string]string{
+		"daily 08:00 professional":       "`08:00` is not a time span",
+		"daily 25:00-18:00 professional": "25:00",
+		"someday 08:00-18:00 on-duty":    "`someday` is not a day",
+		"daily 08:00-18:00 professional": "Say which profile applies outside those hours with `else`",
+	} {
+		toks, err := tokenize(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, uerr := parseWeekly(toks)
+		if uerr == nil || !strings.Contains(uerr.Msg, want) {
+			t.Errorf("%q: got %+v, want a refusal saying %q", text, uerr, want)
+		}
+	}
+}

@@ -169,3 +169,17 @@ func TestApprovalRequestDoesNotAttachTheListAgain(t *testing.T) {
 		t.Errorf("approval request = %q, want it to say how many it left out and where the list is", text.String())
 	}
 }
+
+// The audit trail keeps what people typed and what EnCo answered (a call's
+// session id); /sim audit shows it escaped, so an entry cannot ping a
+// channel or form a link.
+func TestAuditRowsAreEscaped(t *testing.T) {
+	f := newTelFixture("audit.read")
+	f.r.AuditTrail = &recordingAudit{entries: []state.AuditEntry{
+		{UserID: "U0ME", Command: "/sim <!here>", Decision: "rate limited", Detail: "session <!channel> <http://evil.example|x>"},
+	}}
+	got := f.command(t, "/sim", "audit").Text
+	if strings.Contains(got, "<!") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
+		t.Errorf("/sim audit = %q, want the entry escaped", got)
+	}
+}

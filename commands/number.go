@@ -206,7 +206,9 @@ func numberTraits(n enco.PhoneNumber) string {
 	if n.SMSSupported {
 		parts = append(parts, "SMS")
 	}
-	return strings.Join(parts, ", ")
+	// The words are EnCo's, and the reservation's reply is posted in the
+	// channel's thread.
+	return render.Escape(strings.Join(parts, ", "))
 }
 
 // numberZone returns the telephone zone of a Belgian geographic number

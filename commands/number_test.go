@@ -208,3 +208,20 @@ func TestNumberLists(t *testing.T) {
 		t.Errorf("empty list = %q", got)
 	}
 }
+
+// EnCo's words about a number (type, zone, tier) reach Slack escaped: the
+// list answers the requester, and a reservation's reply is posted in the
+// channel's thread.
+func TestNumberTraitsAreEscaped(t *testing.T) {
+	const evil = "<!channel> <http://evil.example|click>"
+	f := newTelFixture("number.read")
+	f.r.Numbers = &telNumbers{list: []enco.PhoneNumber{{Number: "3222060742", Type: evil, PriceTier: evil, Zone: evil}}}
+	f.command(t, "/number", "available")
+	got := f.lastResponse(t)
+	if strings.Contains(got, "<!channel>") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
+		t.Errorf("answer = %q, want EnCo's words escaped", got)
+	}
+	if got := numberTraits(enco.PhoneNumber{Number: "3222060742", Type: "FIXED", Zone: evil}); strings.Contains(got, "<") {
+		t.Errorf("numberTraits = %q, want EnCo's zone escaped", got)
+	}
+}

@@ -90,7 +90,11 @@ func numberOptions(usage string, toks []token, keys ...string) ([]token, map[str
 		}
 		run = append(run, after...)
 		if len(run) == 0 {
-			return 0, usageErr(usage, "`%s=` needs a number, e.g. `%s=02 816 02 57`.", k, k)
+			example := "02 816 02 57"
+			if k == "mobile" {
+				example = "0470 12 34 56"
+			}
+			return 0, usageErr(usage, "`%s=` needs a number, e.g. `%s=%s`.", k, k, example)
 		}
 		n, used, err := longestNumber(run)
 		if err != nil {

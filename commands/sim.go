@@ -239,7 +239,7 @@ func (r *Router) simDetail(l simLookup) string {
 		}
 		fmt.Fprintf(&b, "*%s* — *%s*", label, render.Escape(cmp.Or(strings.TrimSpace(card.State), "state unknown")))
 		if card.Device.Identifier != "" {
-			fmt.Fprintf(&b, "\n• Device: %s %s", card.Device.IdentifierType, render.Escape(card.Device.Identifier))
+			fmt.Fprintf(&b, "\n• Device: %s", render.Escape(card.Device.String()))
 		}
 		for _, svc := range []struct {
 			name string
