@@ -74,19 +74,7 @@ func (h *harness) telResponse(ack slacktest.Ack, want string) slacktest.Message 
 // been (a confirmation prompt keeps its buttons).
 func (h *harness) lookedUp(user, channel, text string) ackReply {
 	h.t.Helper()
-	ack, reply := h.command(user, channel, text)
-	if !strings.Contains(reply.Text, "in the directory…") {
-		h.t.Fatalf("%s: acknowledgement = %q, want it to say the people are being looked up", text, reply.Text)
-	}
-	var found slacktest.Message
-	h.waitFor("the answer to "+text, func() bool {
-		posts := h.slack.ResponseURLPosts(ack.EnvelopeID)
-		if len(posts) == 0 {
-			return false
-		}
-		found = posts[0]
-		return true
-	})
+	found := h.answeredAfterAck(user, channel, text, "in the directory…")
 	return ackReply{Text: found.Text, Blocks: found.Blocks}
 }
 

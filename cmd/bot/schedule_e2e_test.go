@@ -68,20 +68,7 @@ func (h *harness) waitSchedule(user string, due time.Time) state.FMUSchedule {
 // follows through the response URL once the rule is stored (or refused).
 func (h *harness) scheduleWeekly(user, text string) slacktest.Message {
 	h.t.Helper()
-	ack, reply := h.command(user, telChan, text)
-	if !strings.Contains(reply.Text, "Scheduling") {
-		h.t.Fatalf("%s: acknowledgement = %q, want it to say the rule is being scheduled", text, reply.Text)
-	}
-	var found slacktest.Message
-	h.waitFor("the answer to "+text, func() bool {
-		posts := h.slack.ResponseURLPosts(ack.EnvelopeID)
-		if len(posts) == 0 {
-			return false
-		}
-		found = posts[0]
-		return true
-	})
-	return found
+	return h.answeredAfterAck(user, telChan, text, "Scheduling")
 }
 
 // setForAWhile sends an "/fmu <profile> until …" or "… for …", checks that
@@ -89,9 +76,18 @@ func (h *harness) scheduleWeekly(user, text string) slacktest.Message {
 // the first answer that follows through the response URL.
 func (h *harness) setForAWhile(user, text string) slacktest.Message {
 	h.t.Helper()
-	ack, reply := h.command(user, telChan, text)
-	if !strings.Contains(reply.Text, "Looking up your time zone") {
-		h.t.Fatalf("%s: acknowledgement = %q, want it to say the time zone is being looked up", text, reply.Text)
+	return h.answeredAfterAck(user, telChan, text, "Looking up your time zone")
+}
+
+// answeredAfterAck sends a command whose work runs after the
+// acknowledgement, checks that the acknowledgement says so (contains
+// acked), and returns the first answer that follows through the response
+// URL.
+func (h *harness) answeredAfterAck(user, channel, text, acked string) slacktest.Message {
+	h.t.Helper()
+	ack, reply := h.command(user, channel, text)
+	if !strings.Contains(reply.Text, acked) {
+		h.t.Fatalf("%s: acknowledgement = %q, want it to say %q", text, reply.Text, acked)
 	}
 	var found slacktest.Message
 	h.waitFor("the answer to "+text, func() bool {
