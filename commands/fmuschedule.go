@@ -241,6 +241,11 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 		return fmt.Sprintf(":x: I could not read your FMU profile, so I changed nothing: %s", r.fmuError(err, "fmu status"))
 	case st.IsError:
 		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", render.Escape(cmp.Or(strings.TrimSpace(st.Error), "no reason given")))
+	case !st.Status.Valid():
+		// The profile to go back to comes from the network: only one of
+		// the three profiles is worth scheduling.
+		return fmt.Sprintf(":x: I could not read your current FMU profile (EnCo's answer is not private, professional or on duty), so no change back can be scheduled and I changed nothing. `/fmu %s` without `until` or `for` sets it for good.",
+			strings.ToLower(strings.ReplaceAll(string(p), "_", "-")))
 	}
 	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})

@@ -208,6 +208,38 @@ func TestSetUntilEscapesEnCoReadError(t *testing.T) {
 	}
 }
 
+// oddStatusFMU reads every profile as one that is none of the three, and
+// counts the changes asked of it.
+type oddStatusFMU struct{ settingFMU }
+
+func (*oddStatusFMU) FMUStatus(_ context.Context, msisdn string) (enco.FMUStatus, error) {
+	return enco.FMUStatus{MSISDN: msisdn, Status: "VACATION <!here>"}, nil
+}
+
+// A profile change until a time reads the profile to go back to; when
+// EnCo's answer is not a profile, nothing is changed or scheduled, and the
+// answer says why.
+func TestSetUntilRefusesAnUnknownCurrentProfile(t *testing.T) {
+	f := newTelFixture()
+	rdb, prefix := redistest.New(t)
+	st := state.New(rdb, prefix)
+	f.r.Schedules = st
+	api := &oddStatusFMU{settingFMU{telFMU: f.fmu}}
+	f.r.FMU = api
+	ctx := context.Background()
+	got := f.r.setUntil(ctx, "U0ME", fmuTarget{digits: "32470000001"}, enco.ProfileOnDuty, time.Now().Add(time.Hour), time.UTC, false)
+	want := ":x: I could not read your current FMU profile (EnCo's answer is not private, professional or on duty), so no change back can be scheduled and I changed nothing. `/fmu on-duty` without `until` or `for` sets it for good."
+	if got != want {
+		t.Errorf("answer = %q, want %q", got, want)
+	}
+	if n := api.sets.Load(); n != 0 {
+		t.Errorf("FMU changes = %d, want none", n)
+	}
+	if list, err := st.FMUSchedules(ctx, "U0ME"); err != nil || len(list) != 0 {
+		t.Errorf("schedules = %+v (err %v), want none", list, err)
+	}
+}
+
 // A weekly rule without its else part but with a wrong day or time span is
 // refused for that token first: asking for the else would leave the typo
 // in place.
