@@ -484,6 +484,7 @@ func (r *Router) lookup(ctx context.Context, user string) (e switchboard.Entry, 
 // parseWeekly reads "<days> HH:MM-HH:MM <profile> else <profile>".
 func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *UsageError) {
 	example := "`/fmu schedule weekdays 08:00-18:00 professional else private`"
+	toks = joinDays(toks)
 	if len(toks) != 5 || !strings.EqualFold(toks[3].text, "else") {
 		if len(toks) == 3 {
 			// Days, hours and one profile: name what is wrong with the
@@ -511,6 +512,24 @@ func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *Us
 		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "Both profiles are *%s*; give two different ones.", render.ProfileLabel(in))
 	}
 	return rule, in, out, nil
+}
+
+// joinDays puts back together the days of a weekly rule, which the
+// tokenizer split at their commas ("mon,tue,fri" is three words): the words
+// before the first one with a digit, which starts the hours.
+func joinDays(toks []token) []token {
+	n := slices.IndexFunc(toks, func(t token) bool { return strings.ContainsAny(t.text, "0123456789") })
+	if n < 2 {
+		return toks
+	}
+	words := make([]string, n)
+	for i, t := range toks[:n] {
+		if !t.literal || t.user != "" || t.group != "" {
+			return toks
+		}
+		words[i] = t.text
+	}
+	return append([]token{{text: strings.Join(words, ","), literal: true}}, toks[n:]...)
 }
 
 // checkRule refuses a weekly rule that overlaps one the person has, or that

@@ -240,15 +240,36 @@ func TestSetUntilRefusesAnUnknownCurrentProfile(t *testing.T) {
 	}
 }
 
+// Days written with commas are one list, whatever the tokenizer made of
+// them.
+func TestParseWeeklyReadsDaysWithCommas(t *testing.T) {
+	for text, want := range map[string]string{
+		"mon,tue 22:00-06:00 on-duty else private":          "mon,tue 22:00-06:00",
+		"mon, wed,fri-sun 08:00-18:00 on-duty else private": "mon,wed,fri,sat,sun 08:00-18:00",
+		"Weekdays 08:00-18:00 professional else private":    "weekdays 08:00-18:00",
+	} {
+		toks, err := tokenize(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule, _, _, uerr := parseWeekly(toks)
+		if uerr != nil || rule.String() != want {
+			t.Errorf("%q: got %v (%+v), want %q", text, rule, uerr, want)
+		}
+	}
+}
+
 // A weekly rule without its else part but with a wrong day or time span is
 // refused for that token first: asking for the else would leave the typo
 // in place.
 func TestParseWeeklyNamesTheSpanBeforeTheElse(t *testing.T) {
 	for text, want := range map[string]string{
-		"daily 08:00 professional":       "`08:00` is not a time span",
-		"daily 25:00-18:00 professional": "25:00",
-		"someday 08:00-18:00 on-duty":    "`someday` is not a day",
-		"daily 08:00-18:00 professional": "Say which profile applies outside those hours with `else`",
+		"daily 08:00 professional":                          "`08:00` is not a time span",
+		"daily 25:00-18:00 professional":                    "25:00",
+		"someday 08:00-18:00 on-duty":                       "`someday` is not a day",
+		"daily 08:00-18:00 professional":                    "Say which profile applies outside those hours with `else`",
+		"mon,tue,xyz 08:00-18:00 professional else private": "`xyz` is not a day: use `weekdays`, `weekends`, `daily` or day names like `mon,tue,fri`",
+		"mon,xyz-fri 08:00-18:00 professional":              "`xyz` is not a day",
 	} {
 		toks, err := tokenize(text)
 		if err != nil {
