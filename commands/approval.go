@@ -105,8 +105,16 @@ func (r *Router) approvalClick(ctx context.Context, cb slack.InteractionCallback
 		return
 	}
 	// The ts is noted once the request is posted; a click that came first
-	// carries it (a button click tells the message it is on).
-	ts := cmp.Or(conf.Data["ts"], cb.Container.MessageTs, cb.Message.Timestamp)
+	// carries it (a button click tells the message it is on). Only a click
+	// in the operation's own channel can be on the request.
+	ts := conf.Data["ts"]
+	if ts == "" {
+		if cb.Channel.ID != op.ChannelID {
+			r.tellUser(ctx, cb, fmt.Sprintf(":hourglass: This approval request is still being posted in <#%s>; use the buttons there once it appears. Nothing was changed.", op.ChannelID))
+			return
+		}
+		ts = cmp.Or(cb.Container.MessageTs, cb.Message.Timestamp)
+	}
 	switch action {
 	case ActionConfirm:
 		return // approval requests have no confirm button

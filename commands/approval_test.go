@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -25,6 +26,8 @@ type quickSlack struct {
 	r         *Router
 	approver  string
 	failPosts error
+	// clickChannel, when set, is the channel the click says it came from.
+	clickChannel string
 
 	mu         sync.Mutex
 	clicked    bool
@@ -43,11 +46,12 @@ func (s *quickSlack) PostMessage(ctx context.Context, channel string, m render.M
 	s.clicked = s.clicked || click
 	s.mu.Unlock()
 	if click {
+		from := cmp.Or(s.clickChannel, channel)
 		s.r.Action(ctx, slack.InteractionCallback{
 			Type:      slack.InteractionTypeBlockActions,
 			User:      slack.User{ID: s.approver},
-			Channel:   slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: channel}}},
-			Container: slack.Container{Type: "message", MessageTs: ts, ChannelID: channel},
+			Channel:   slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: from}}},
+			Container: slack.Container{Type: "message", MessageTs: ts, ChannelID: from},
 			ActionCallback: slack.ActionCallbacks{BlockActions: []*slack.BlockAction{{
 				ActionID: ActionApprove, Value: id, BlockID: "approve:" + id,
 			}}},
@@ -143,6 +147,42 @@ func TestApprovalClickedTheMomentItIsPosted(t *testing.T) {
 	conf, pending, err := st.PeekConfirmation(context.Background(), buttonValue(f.slack.posts[0], ActionApprove))
 	if err != nil || pending {
 		t.Errorf("approval after the click: %+v, pending %v (err %v); want it used up, not noted back", conf, pending, err)
+	}
+}
+
+// TestApprovalClickedElsewhereBeforeItIsPosted: a click on an approval
+// whose request has no ts yet, from another channel than the operation's,
+// cannot be on the request: it changes nothing, the clicker is told the
+// request is being posted, and the approval stays for the real request.
+func TestApprovalClickedElsewhereBeforeItIsPosted(t *testing.T) {
+	f := newTelFixture(switchboard.PermSIMTerminate)
+	rdb, prefix := redistest.New(t)
+	st := state.New(rdb, prefix)
+	useStore(f.r, st)
+	sim := &terminatingSIM{}
+	f.r.SIM = sim
+	qs := &quickSlack{telSlack: f.slack, r: f.r, approver: "U0BOB", updates: map[string]string{}, clickChannel: "C0OTHER"}
+	f.r.Slack = qs
+
+	op := terminateOp()
+	f.r.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, op)
+
+	if !qs.clicked {
+		t.Fatal("no approval request with an approve button was posted")
+	}
+	if len(sim.requests) != 0 || len(qs.updates) != 0 {
+		t.Errorf("after the click: termination requests %v, request updates %v; want none", sim.requests, qs.updates)
+	}
+	want := ":hourglass: This approval request is still being posted in <#C1>; use the buttons there once it appears. Nothing was changed."
+	if len(qs.ephemerals) != 1 || qs.ephemerals[0] != want {
+		t.Errorf("clicker told %q, want %q", qs.ephemerals, want)
+	}
+	if got := f.lastResponse(t); !strings.Contains(got, "Waiting for approval") {
+		t.Errorf("requester told %q, want to wait for approval", got)
+	}
+	conf, pending, err := st.PeekConfirmation(context.Background(), buttonValue(f.slack.posts[0], ActionApprove))
+	if err != nil || !pending || conf.Data["ts"] != "1700000000.000001" {
+		t.Errorf("approval after the click: %+v, pending %v (err %v); want it pending with the request's ts", conf, pending, err)
 	}
 }
 

@@ -241,6 +241,11 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 		return fmt.Sprintf(":x: I could not read your FMU profile, so I changed nothing: %s", r.fmuError(err, "fmu status"))
 	case st.IsError:
 		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", render.Escape(cmp.Or(strings.TrimSpace(st.Error), "no reason given")))
+	case !st.Status.Valid():
+		// The profile to go back to comes from the network: only one of
+		// the three profiles is worth scheduling.
+		return fmt.Sprintf(":x: I could not read your current FMU profile (EnCo's answer is not private, professional or on duty), so no change back can be scheduled and I changed nothing. `/fmu %s` without `until` or `for` sets it for good.",
+			strings.ToLower(strings.ReplaceAll(string(p), "_", "-")))
 	}
 	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
@@ -479,6 +484,7 @@ func (r *Router) lookup(ctx context.Context, user string) (e switchboard.Entry, 
 // parseWeekly reads "<days> HH:MM-HH:MM <profile> else <profile>".
 func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *UsageError) {
 	example := "`/fmu schedule weekdays 08:00-18:00 professional else private`"
+	toks = joinDays(toks)
 	if len(toks) != 5 || !strings.EqualFold(toks[3].text, "else") {
 		if len(toks) == 3 {
 			// Days, hours and one profile: name what is wrong with the
@@ -506,6 +512,24 @@ func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *Us
 		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "Both profiles are *%s*; give two different ones.", render.ProfileLabel(in))
 	}
 	return rule, in, out, nil
+}
+
+// joinDays puts back together the days of a weekly rule, which the
+// tokenizer split at their commas ("mon,tue,fri" is three words): the words
+// before the first one with a digit, which starts the hours.
+func joinDays(toks []token) []token {
+	n := slices.IndexFunc(toks, func(t token) bool { return strings.ContainsAny(t.text, "0123456789") })
+	if n < 2 {
+		return toks
+	}
+	words := make([]string, n)
+	for i, t := range toks[:n] {
+		if !t.literal || t.user != "" || t.group != "" {
+			return toks
+		}
+		words[i] = t.text
+	}
+	return append([]token{{text: strings.Join(words, ","), literal: true}}, toks[n:]...)
 }
 
 // checkRule refuses a weekly rule that overlaps one the person has, or that

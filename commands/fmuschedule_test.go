@@ -208,15 +208,68 @@ func TestSetUntilEscapesEnCoReadError(t *testing.T) {
 	}
 }
 
+// oddStatusFMU reads every profile as one that is none of the three, and
+// counts the changes asked of it.
+type oddStatusFMU struct{ settingFMU }
+
+func (*oddStatusFMU) FMUStatus(_ context.Context, msisdn string) (enco.FMUStatus, error) {
+	return enco.FMUStatus{MSISDN: msisdn, Status: "VACATION <!here>"}, nil
+}
+
+// A profile change until a time reads the profile to go back to; when
+// EnCo's answer is not a profile, nothing is changed or scheduled, and the
+// answer says why.
+func TestSetUntilRefusesAnUnknownCurrentProfile(t *testing.T) {
+	f := newTelFixture()
+	rdb, prefix := redistest.New(t)
+	st := state.New(rdb, prefix)
+	f.r.Schedules = st
+	api := &oddStatusFMU{settingFMU{telFMU: f.fmu}}
+	f.r.FMU = api
+	ctx := context.Background()
+	got := f.r.setUntil(ctx, "U0ME", fmuTarget{digits: "32470000001"}, enco.ProfileOnDuty, time.Now().Add(time.Hour), time.UTC, false)
+	want := ":x: I could not read your current FMU profile (EnCo's answer is not private, professional or on duty), so no change back can be scheduled and I changed nothing. `/fmu on-duty` without `until` or `for` sets it for good."
+	if got != want {
+		t.Errorf("answer = %q, want %q", got, want)
+	}
+	if n := api.sets.Load(); n != 0 {
+		t.Errorf("FMU changes = %d, want none", n)
+	}
+	if list, err := st.FMUSchedules(ctx, "U0ME"); err != nil || len(list) != 0 {
+		t.Errorf("schedules = %+v (err %v), want none", list, err)
+	}
+}
+
+// Days written with commas are one list, whatever the tokenizer made of
+// them.
+func TestParseWeeklyReadsDaysWithCommas(t *testing.T) {
+	for text, want := range map[string]string{
+		"mon,tue 22:00-06:00 on-duty else private":          "mon,tue 22:00-06:00",
+		"mon, wed,fri-sun 08:00-18:00 on-duty else private": "mon,wed,fri,sat,sun 08:00-18:00",
+		"Weekdays 08:00-18:00 professional else private":    "weekdays 08:00-18:00",
+	} {
+		toks, err := tokenize(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule, _, _, uerr := parseWeekly(toks)
+		if uerr != nil || rule.String() != want {
+			t.Errorf("%q: got %v (%+v), want %q", text, rule, uerr, want)
+		}
+	}
+}
+
 // A weekly rule without its else part but with a wrong day or time span is
 // refused for that token first: asking for the else would leave the typo
 // in place.
 func TestParseWeeklyNamesTheSpanBeforeTheElse(t *testing.T) {
 	for text, want := range map[string]string{
-		"daily 08:00 professional":       "`08:00` is not a time span",
-		"daily 25:00-18:00 professional": "25:00",
-		"someday 08:00-18:00 on-duty":    "`someday` is not a day",
-		"daily 08:00-18:00 professional": "Say which profile applies outside those hours with `else`",
+		"daily 08:00 professional":                          "`08:00` is not a time span",
+		"daily 25:00-18:00 professional":                    "25:00",
+		"someday 08:00-18:00 on-duty":                       "`someday` is not a day",
+		"daily 08:00-18:00 professional":                    "Say which profile applies outside those hours with `else`",
+		"mon,tue,xyz 08:00-18:00 professional else private": "`xyz` is not a day: use `weekdays`, `weekends`, `daily` or day names like `mon,tue,fri`",
+		"mon,xyz-fri 08:00-18:00 professional":              "`xyz` is not a day",
 	} {
 		toks, err := tokenize(text)
 		if err != nil {

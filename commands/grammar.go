@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -175,19 +176,57 @@ func longestNumber(toks []token) (phone.Number, int, error) {
 	}
 	// Name everything that looks like part of the number, not just its first group.
 	run := 0
-	for run < limit && toks[run].literal && strings.Trim(toks[run].text, "+0123456789()-./") == "" {
+	for run < limit && toks[run].literal && numberish(toks[run].text) {
 		run++
 	}
 	if run > 1 {
-		parts := make([]string, run)
-		for i, t := range toks[:run] {
-			parts[i] = t.text
-		}
-		if _, runErr := phone.Parse(strings.Join(parts, " ")); runErr != nil {
+		if _, runErr := phone.Parse(joinTokens(toks[:run])); runErr != nil {
 			err = runErr
 		}
 	}
+	var pe *phone.Error
+	if run == 0 || !errors.As(err, &pe) {
+		return phone.Number{}, 0, err
+	}
+	// A run cut short by a token that is not digits: that token is the
+	// mistake ("0471 00 00 9x"), not the digits before it.
+	if run < limit && toks[run].literal && !strings.ContainsAny(toks[run].text, ":=") {
+		stop := toks[run]
+		why := "it is not digits"
+		var se *phone.Error
+		if _, serr := phone.Parse(stop.text); errors.As(serr, &se) {
+			why = se.Reason
+		}
+		return phone.Number{}, 0, fmt.Errorf("`%s` is not part of a phone number (%s), and %q before it is not a whole one (%s); write numbers like +32 470 12 34 56 or 0470123456",
+			stop.text, why, pe.Input, pe.Reason)
+	}
+	// A run of digits that grows too long: name the group from which on no
+	// number can be formed ("0471 00 00 999").
+	if pe.Reason == "too long" && run > 1 {
+		for k := 1; k <= run; k++ {
+			var ke *phone.Error
+			if _, kerr := phone.Parse(joinTokens(toks[:k])); errors.As(kerr, &ke) && ke.Reason == "too long" {
+				if k > 1 {
+					return phone.Number{}, 0, fmt.Errorf("%q is not a valid phone number (too long from `%s` on); write it like +32 470 12 34 56 or 0470123456", pe.Input, toks[k-1].text)
+				}
+				break
+			}
+		}
+	}
 	return phone.Number{}, 0, err
+}
+
+// numberish reports whether a token holds only what phone numbers are
+// written with: digits, +, brackets, dashes, dots and slashes.
+func numberish(text string) bool { return strings.Trim(text, "+0123456789()-./") == "" }
+
+// joinTokens writes tokens back as they were typed, one space between.
+func joinTokens(toks []token) string {
+	parts := make([]string, len(toks))
+	for i, t := range toks {
+		parts[i] = t.text
+	}
+	return strings.Join(parts, " ")
 }
 
 func capitalize(s string) string {

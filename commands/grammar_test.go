@@ -103,6 +103,33 @@ func TestSimDevicesRefusals(t *testing.T) {
 	}
 }
 
+// TestNumbersNameTheTokenThatFails: a refused number names the token that
+// made it fail (the first one that is not digits, or the group from which
+// on no number fits), and says how numbers are written.
+func TestNumbersNameTheTokenThatFails(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"0471 00 00 9x", "`9x` is not part of a phone number (it contains 'x'), and \"0471 00 00\" before it is not a whole one (no such number exists); write numbers like +32 470 12 34 56 or 0470123456."},
+		{"0471 abc", "`abc` is not part of a phone number (it contains 'a'), and \"0471\" before it is not a whole one (too short); write numbers like +32 470 12 34 56 or 0470123456."},
+		{"0470 00 00 01 0472 1x", "`1x` is not part of a phone number (it contains 'x'), and \"0472\" before it is not a whole one (too short)"},
+		{"0471 00 00 999", "\"0471 00 00 999\" is not a valid phone number (too long from `999` on); write it like +32 470 12 34 56 or 0470123456."},
+		{"0471 00 00", "\"0471 00 00\" is not a valid phone number (no such number exists)"},
+		{"0470 00 00 01 9", "\"9\" is not a valid phone number (too short)"},
+		{"zz", "\"zz\" is not a valid phone number (it contains 'z')"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			toks, _ := tokenize(tt.text)
+			_, err := numbers(simUsage, toks)
+			if err == nil {
+				t.Fatalf("numbers(%q) accepted it", tt.text)
+			}
+			if !strings.HasPrefix(err.Msg, tt.want) {
+				t.Errorf("numbers(%q) = %q, want it to start %q", tt.text, err.Msg, tt.want)
+			}
+		})
+	}
+}
+
 // FuzzCommandGrammar feeds arbitrary text to the /sim grammar: it must never
 // panic, and what it accepts must be well-formed ids.
 func FuzzCommandGrammar(f *testing.F) {

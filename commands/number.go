@@ -100,12 +100,34 @@ func numberFilter(args []token) (enco.NumberFilter, *UsageError) {
 }
 
 // parseZone reads a Belgian telephone zone ("02", "2", "050") as EnCo writes it, with its 0.
+// Only the area codes of Belgian fixed numbers are zones.
 func parseZone(v string) (string, *UsageError) {
 	z := strings.TrimPrefix(v, "0")
 	if z == "" || len(z) > 2 || strings.Trim(z, "0123456789") != "" || z[0] == '0' {
 		return "", usageErr(numberUsage, "`zone=%s` is not a telephone zone: write it like `zone=02` (Brussels) or `zone=09` (Ghent).", v)
 	}
+	if !isAreaCode(z) {
+		return "", usageErr(numberUsage, "`zone=%s`: Belgium has no telephone zone 0%s. A zone is the area code of fixed numbers, like `zone=02` (Brussels), `zone=03` (Antwerp) or `zone=050` (Bruges).", v, z)
+	}
 	return "0" + z, nil
+}
+
+// areaCodeFills complete an area code to the eight digits of a Belgian
+// fixed number; each code has valid numbers among them.
+var areaCodeFills = []string{"0000000", "1111111", "2222222", "3333333", "4444444", "5555555", "6666666", "7777777", "8888888", "9999999", "1234567", "2345678"}
+
+// isAreaCode reports whether libphonenumber knows z ("2", "50", without
+// its 0) as the area code of Belgian fixed-line numbers.
+func isAreaCode(z string) bool {
+	for _, fill := range areaCodeFills {
+		num, err := phonenumbers.Parse("+32"+(z + fill)[:8], phone.DefaultRegion)
+		if err == nil && phonenumbers.IsValidNumber(num) &&
+			phonenumbers.GetNumberType(num) == phonenumbers.FIXED_LINE &&
+			phonenumbers.GetLengthOfGeographicalAreaCode(num) == len(z) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Router) numberAvailable(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +56,11 @@ func TestNumberFilter(t *testing.T) {
 		{"type=mobile", enco.NumberFilter{Type: "MOBILE"}, ""},
 		{"zone=0", enco.NumberFilter{}, "`zone=0` is not a telephone zone"},
 		{"zone=0123", enco.NumberFilter{}, "not a telephone zone"},
+		{"zone=068", enco.NumberFilter{Zone: "068"}, ""},
+		{"zone=99", enco.NumberFilter{}, "`zone=99`: Belgium has no telephone zone 099. A zone is the area code of fixed numbers, like `zone=02` (Brussels)"},
+		{"zone=1", enco.NumberFilter{}, "no telephone zone 01."},
+		{"zone=023", enco.NumberFilter{}, "no telephone zone 023."},
+		{"zone=047", enco.NumberFilter{}, "no telephone zone 047."},
 		{"type=voip", enco.NumberFilter{}, "`fixed` or `mobile`"},
 		{"tier=gold", enco.NumberFilter{}, "`regular` or `premium`"},
 		{"zone=02 type=mobile", enco.NumberFilter{}, "no zone"},
@@ -105,6 +111,7 @@ func TestNumberConfirmations(t *testing.T) {
 		{"reserve a mobile", "reserve 0460 00 01 01", []string{"— mobile", "address in the number's zone"}, ""},
 		{"release", "release 02 816 02 57", []string{"Release +32 2 816 02 57?", "freezes the number for 15 days", "until "}, ""},
 		{"zone of another number", "reserve 02 206 07 42 zone=03", nil, "`zone=03` does not match: +32 2 206 07 42 is in zone 02"},
+		{"zone that does not exist", "reserve 02 206 07 42 zone=99", nil, "`zone=99`: Belgium has no telephone zone 099"},
 		{"zone of a mobile", "reserve 0460 00 01 01 zone=02", nil, "has no zone"},
 		{"release takes no zone", "release 02 816 02 57 zone=02", nil, "takes no options"},
 		{"two numbers", "reserve 02 206 07 42 02 206 07 44", nil, "one number at a time"},
@@ -223,5 +230,21 @@ func TestNumberTraitsAreEscaped(t *testing.T) {
 	}
 	if got := numberTraits(enco.PhoneNumber{Number: "3222060742", Type: "FIXED", Zone: evil}); strings.Contains(got, "<") {
 		t.Errorf("numberTraits = %q, want EnCo's zone escaped", got)
+	}
+}
+
+// TestZonesAreTheBelgianAreaCodes: the zones /number takes are exactly the
+// area codes of Belgian fixed numbers, as the numbering plan lists them.
+func TestZonesAreTheBelgianAreaCodes(t *testing.T) {
+	want := strings.Fields("02 03 04 09 010 011 012 013 014 015 016 019 050 051 052 053 054 055 056 057 058 059 " +
+		"060 061 063 064 065 067 068 069 071 080 081 082 083 084 085 086 087 089")
+	var got []string
+	for i := 1; i < 100; i++ {
+		if z, err := parseZone(strconv.Itoa(i)); err == nil {
+			got = append(got, z)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("zones = %v, want %v", got, want)
 	}
 }

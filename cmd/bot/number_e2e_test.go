@@ -102,6 +102,8 @@ func TestNumberDeniedOrBadInputCallsNoAPI(t *testing.T) {
 		{"no number", telOps, "/number release", []string{"needs the number"}},
 		{"zone that does not match", telOps, "/number reserve 02 206 07 42 zone=03", []string{"zone=03", "zone 02"}},
 		{"bad zone", telStaff, "/number available zone=brussels", []string{"zone=brussels"}},
+		{"zone that does not exist", telStaff, "/number available zone=99", []string{"`zone=99`", "no telephone zone 099", "`zone=02`"}},
+		{"reserve in a zone that does not exist", telOps, "/number reserve 02 206 07 42 zone=99", []string{"`zone=99`", "no telephone zone 099"}},
 		{"bad type", telStaff, "/number available type=landline", []string{"type=landline", "`fixed` or `mobile`"}},
 		{"mobile with a zone", telStaff, "/number available zone=02 type=mobile", []string{"no zone"}},
 		{"unknown subcommand", telStaff, "/number buy 02 206 07 42", []string{"`buy`", "reserve"}},

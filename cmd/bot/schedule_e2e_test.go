@@ -373,6 +373,7 @@ func TestScheduleBadInputStoresNothing(t *testing.T) {
 		{"no unit", telStaff, "/fmu private for 2", []string{"`2`", "not a duration"}},
 		{"no else", telFleet, "/fmu schedule weekdays 08:00-18:00 professional", []string{"`else`"}},
 		{"unknown day", telFleet, "/fmu schedule funday 08:00-18:00 professional else private", []string{"`funday` is not a day"}},
+		{"unknown day in a list", telFleet, "/fmu schedule mon,tue,xyz 08:00-18:00 professional else private", []string{"`xyz` is not a day", "`weekdays`"}},
 		{"bad span", telFleet, "/fmu schedule weekdays 08:00 professional else private", []string{"`08:00` is not a time span"}},
 		{"same profiles", telFleet, "/fmu schedule weekdays 08:00-18:00 private else private", []string{"Both profiles"}},
 		{"others without fmu.set", telStaff, "/fmu schedule <@" + telFleet + "> weekdays 08:00-18:00 professional else private", []string{"fmu.set"}},

@@ -104,6 +104,7 @@ func TestSimBadInputNamesTheTokenAndCallsNoAPI(t *testing.T) {
 		want []string
 	}{
 		{"/sim deactivate 0471 00", []string{`"0471 00"`, "+32 470 12 34 56"}},
+		{"/sim status 0471 00 00 9x", []string{"`9x` is not part of a phone number", "+32 470 12 34 56"}},
 		{"/sim deactivate iccid:12ab", []string{"iccid:12ab", "18 to 22 digits"}},
 		{"/sim deactivate serial:123", []string{"serial:", "iccid:"}},
 		{"/sim freeze 0471000001", []string{"`freeze`", "deactivate"}},
