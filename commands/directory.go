@@ -52,6 +52,7 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 	}
 	store := r.DirectoryOverrides
 	var entry switchboard.Entry
+	var had string // the source of the entry kept, "" when there is none
 	if r.Directory != nil {
 		cur, source, found, err := r.Directory.Lookup(ctx, user)
 		if err != nil {
@@ -59,7 +60,7 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 		}
 		// A profile phone is the person's own claim, not an entry to keep.
 		if found && source != permissions.SourceProfile {
-			entry = cur
+			entry, had = cur, source
 		}
 	}
 	for key, field := range map[string]*string{"mobile": &entry.Mobile, "fixed": &entry.Fixed} {
@@ -75,8 +76,20 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 	}
 	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry set",
 		Detail: fmt.Sprintf("<@%s>: mobile %s, fixed %s", user, directoryNumber(entry.Mobile, true), directoryNumber(entry.Fixed, true))})
-	return textReply(fmt.Sprintf(":white_check_mark: <@%s> now has mobile %s and fixed %s in the directory. This replaces their entry in the policy file; `/fmu unlink` goes back to it.",
-		user, directoryNumber(entry.Mobile, false), directoryNumber(entry.Fixed, false)))
+	return textReply(fmt.Sprintf(":white_check_mark: <@%s> now has mobile %s and fixed %s in the directory. %s",
+		user, directoryNumber(entry.Mobile, false), directoryNumber(entry.Fixed, false), linkEffect(had)))
+}
+
+// linkEffect says what /fmu link did to the entry that came from source
+// ("" when the person had none) and what /fmu unlink will do.
+func linkEffect(source string) string {
+	switch source {
+	case permissions.SourcePolicy:
+		return "This replaces their entry in the policy file; `/fmu unlink` goes back to it."
+	case permissions.SourceAdmin:
+		return "This replaces the numbers linked before; `/fmu unlink` removes the link."
+	}
+	return "This adds an entry for them; `/fmu unlink` removes it."
 }
 
 // directoryUnlink removes the entry set with /fmu link, so that the policy

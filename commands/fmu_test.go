@@ -721,3 +721,37 @@ func TestFMUForManyAcknowledgesFirst(t *testing.T) {
 		})
 	}
 }
+
+// sourcedDirectory answers every lookup with one source, to see what
+// /fmu link says about the entry it replaces.
+type sourcedDirectory struct {
+	entries map[string]switchboard.Entry
+	source  string
+}
+
+func (d sourcedDirectory) Lookup(_ context.Context, user string) (switchboard.Entry, string, bool, error) {
+	e, ok := d.entries[user]
+	return e, d.source, ok, nil
+}
+
+// TestDirectoryLinkSaysWhetherItAddsOrReplaces: linking someone without an
+// entry adds one; only an existing entry is said to be replaced.
+func TestDirectoryLinkSaysWhetherItAddsOrReplaces(t *testing.T) {
+	for _, tt := range []struct {
+		name, user, source, want, notWant string
+	}{
+		{"no entry", "U0CAROL", permissions.SourcePolicy, "adds an entry", "replaces"},
+		{"policy entry", "U0ME", permissions.SourcePolicy, "replaces their entry in the policy file", "adds"},
+		{"linked entry", "U0ME", permissions.SourceAdmin, "replaces the numbers linked before", "policy file"},
+		{"profile phone", "U0ME", permissions.SourceProfile, "adds an entry", "replaces"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newTelFixture("directory.admin")
+			f.r.Directory = sourcedDirectory{map[string]switchboard.Entry{"U0ME": {Mobile: "32470000001"}}, tt.source}
+			reply := f.command(t, "/fmu", "link <@"+tt.user+"> mobile=0470 12 34 99")
+			if !strings.Contains(reply.Text, tt.want) || strings.Contains(reply.Text, tt.notWant) {
+				t.Errorf("reply = %q, want %q and not %q", reply.Text, tt.want, tt.notWant)
+			}
+		})
+	}
+}
