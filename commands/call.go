@@ -342,9 +342,10 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 		r.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs)+warn).Message(), false)
 		return
 	}
-	note, _ := r.attachList(ctx, c.ChannelID, cdrList(cdrs, since, r.MaskNumbers))
+	note, send := r.attachList(c, cdrList(cdrs, since, r.MaskNumbers))
 	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), leftOut(maxCDRRows, len(cdrs)), note, warn)
 	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+	send(ctx)
 }
 
 func cdrOutcome(c enco.CDR) string {

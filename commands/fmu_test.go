@@ -223,6 +223,10 @@ type telSlack struct {
 	posts     []render.Message
 	responses []render.Message
 	files     []string
+	// order names what was shown, in turn: "response" or "file".
+	order []string
+	// uploadErr, when set, is what UploadFile returns.
+	uploadErr error
 }
 
 func (s *telSlack) PostMessage(_ context.Context, _ string, m render.Message) (string, error) {
@@ -237,12 +241,17 @@ func (s *telSlack) Respond(_ context.Context, _ string, m render.Message, _ bool
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.responses = append(s.responses, m)
+	s.order = append(s.order, "response")
 	return nil
 }
 func (s *telSlack) UploadFile(_ context.Context, _, _, filename, _ string, content []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.uploadErr != nil {
+		return s.uploadErr
+	}
 	s.files = append(s.files, filename+"\n"+string(content))
+	s.order = append(s.order, "file")
 	return nil
 }
 

@@ -52,32 +52,38 @@ func leftOut(shown, total int) string {
 	return fmt.Sprintf("… %d more not shown (%d of %d listed).", total-shown, shown, total)
 }
 
-// attachList sends the full list of a cut answer and returns the sentence
-// that tells the requester where it is, or, when it could not be sent (ok
-// false), how to get it. It is called after the acknowledgement: it is a
-// Slack call.
-func (r *Router) attachList(ctx context.Context, channel string, l fullList) (note string, ok bool) {
+// attachList returns the sentence naming the file that will hold the full
+// list of a cut answer, and the work that sends the file. Do that work after
+// posting the answer, so that the answer comes first and the file under it;
+// if the file cannot be sent, it tells the requester why and how to get it.
+// The work is a Slack call, for after the acknowledgement.
+func (r *Router) attachList(c *command, l fullList) (note string, send func(context.Context)) {
 	name := l.fileName(time.Now())
-	err := r.Slack.UploadFile(ctx, channel, "", name, l.title, l.csv())
-	switch {
-	case err == nil:
-		return fmt.Sprintf("The full list is attached to this channel as `%s`.", name), true
-	case slackpost.NotInChannel(err):
-		return "For the full list as a file, invite me to this channel with `/invite @Switchboard` and run the command again.", false
-	}
-	return "I could not attach the full list as a file: " + r.userError(err, "upload list"), false
+	return fmt.Sprintf("The full list is attached to this channel as `%s`.", name), r.sendList(c, l, name)
 }
 
 // attachLater is attachList for an answer given in the acknowledgement,
-// before any Slack call may be made: it returns the sentence promising the
-// file and the work that sends it after the acknowledgement, which tells the
-// requester only if that fails.
+// before the file's name is worth showing: the sentence only promises the
+// file.
 func (r *Router) attachLater(c *command, l fullList) (string, func(context.Context)) {
-	promise := "The full list follows as a CSV file in this channel."
-	return promise, func(ctx context.Context) {
-		if note, ok := r.attachList(ctx, c.ChannelID, l); !ok {
-			r.respond(ctx, c.ResponseURL, textReply(":warning: "+note).Message(), false)
+	return "The full list follows as a CSV file in this channel.", r.sendList(c, l, l.fileName(time.Now()))
+}
+
+// sendList returns the work that uploads l as name to the requester's
+// channel, telling the requester only if that fails.
+func (r *Router) sendList(c *command, l fullList, name string) func(context.Context) {
+	return func(ctx context.Context) {
+		err := r.Slack.UploadFile(ctx, c.ChannelID, "", name, l.title, l.csv())
+		var why string
+		switch {
+		case err == nil:
+			return
+		case slackpost.NotInChannel(err):
+			why = "For the full list as a file, invite me to this channel with `/invite @Switchboard` and run the command again."
+		default:
+			why = "I could not attach the full list as a file: " + r.userError(err, "upload list")
 		}
+		r.respond(ctx, c.ResponseURL, textReply(":warning: "+why).Message(), false)
 	}
 }
 

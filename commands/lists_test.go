@@ -83,6 +83,10 @@ func TestCutListsSayWhatIsLeftOutAndAttachIt(t *testing.T) {
 			shown := reply.Text
 			if strings.Contains(shown, "Looking up") {
 				shown = f.lastResponse(t)
+				// The answer naming the file comes first, the file under it.
+				if got := strings.Join(f.slack.order, " "); got != "response file" {
+					t.Errorf("shown in turn: %s, want the response, then the file", got)
+				}
 			}
 			if !strings.Contains(shown+string(mustJSON(t, reply.Blocks)), tt.wantNote) {
 				t.Errorf("answer = %q, want %q", shown, tt.wantNote)
@@ -181,5 +185,27 @@ func TestAuditRowsAreEscaped(t *testing.T) {
 	got := f.command(t, "/sim", "audit").Text
 	if strings.Contains(got, "<!") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
 		t.Errorf("/sim audit = %q, want the entry escaped", got)
+	}
+}
+
+// TestCutListTellsWhenItsFileCannotBeSent: the answer goes out before its
+// file, so a file Slack refuses is reported in an answer after it.
+func TestCutListTellsWhenItsFileCannotBeSent(t *testing.T) {
+	pool := make([]enco.PhoneNumber, maxNumberLines+1)
+	for i := range pool {
+		pool[i] = enco.PhoneNumber{Number: fmt.Sprintf("32220607%02d", i), Type: "FIXED"}
+	}
+	f := newTelFixture("number.read")
+	f.r.Numbers = &telNumbers{list: pool}
+	f.slack.uploadErr = fmt.Errorf("files.uploadV2: %w", slack.SlackErrorResponse{Err: "not_in_channel"})
+	f.command(t, "/number", "list")
+	if len(f.slack.responses) != 2 {
+		t.Fatalf("responses = %d, want the list and a warning", len(f.slack.responses))
+	}
+	if got := f.slack.responses[0].Text; !strings.Contains(got, "1 more not shown") {
+		t.Errorf("first response = %q, want the cut list", got)
+	}
+	if got := f.slack.responses[1].Text; !strings.Contains(got, "invite me to this channel") {
+		t.Errorf("second response = %q, want how to get the file", got)
 	}
 }

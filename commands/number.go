@@ -142,16 +142,21 @@ func (r *Router) numberAvailable(ctx context.Context, c *command, args []token) 
 		list, err := r.Numbers.AvailableNumbers(ctx, f)
 		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
 		var text string
+		var send func(context.Context)
 		switch {
 		case err != nil:
 			text = ":x: " + r.userError(err, "numbers available")
 		case len(list) == 0:
 			text = fmt.Sprintf("No numbers available%s. Try without some of the options.", filterWords(f))
 		default:
-			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve <number>`\n%s", plural(len(list), "number"), filterWords(f),
-				r.numberLines(ctx, c, list, "numbers-available", "Available numbers"+filterWords(f)))
+			var lines string
+			lines, send = r.numberLines(c, list, "numbers-available", "Available numbers"+filterWords(f))
+			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve <number>`\n%s", plural(len(list), "number"), filterWords(f), lines)
 		}
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+		if send != nil {
+			send(ctx)
+		}
 	}
 }
 
@@ -183,22 +188,31 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 		list, err := r.Numbers.HeldNumbers(ctx)
 		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
 		var text string
+		var send func(context.Context)
 		switch {
 		case err != nil:
 			text = ":x: " + r.userError(err, "numbers held")
 		case len(list) == 0:
 			text = "The account holds no numbers. `/number available` shows those you can reserve."
 		default:
-			text = fmt.Sprintf("*The account holds %s*\n%s", plural(len(list), "number"), r.numberLines(ctx, c, list, "numbers-held", "Numbers the account holds"))
+			var lines string
+			lines, send = r.numberLines(c, list, "numbers-held", "Numbers the account holds")
+			text = fmt.Sprintf("*The account holds %s*\n%s", plural(len(list), "number"), lines)
 		}
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+		if send != nil {
+			send(ctx)
+		}
 	}
 }
 
 // numberLines lists numbers, one a line: the number, its type, zone, tier
 // and whether it takes SMS. Shown to the requester only, so not masked.
-// Past maxNumberLines it says how many it left out and attaches them all.
-func (r *Router) numberLines(ctx context.Context, c *command, list []enco.PhoneNumber, file, title string) string {
+// Past maxNumberLines it says how many it left out and returns the work that
+// attaches them all, for after the lines are posted (nil when none is left
+// out).
+func (r *Router) numberLines(c *command, list []enco.PhoneNumber, file, title string) (string, func(context.Context)) {
+	var send func(context.Context)
 	var b strings.Builder
 	for _, n := range list[:min(len(list), maxNumberLines)] {
 		fmt.Fprintf(&b, "• `%s` — %s\n", render.NumberLabel(n.Number, false), numberTraits(n))
@@ -208,10 +222,11 @@ func (r *Router) numberLines(ctx context.Context, c *command, list []enco.PhoneN
 		for i, n := range list {
 			rows[i] = []string{"+" + n.Number, strings.ToLower(n.Type), cmp.Or(n.Zone, numberZone(n.Number)), strings.ToLower(n.PriceTier), strconv.FormatBool(n.SMSSupported)}
 		}
-		note, _ := r.attachList(ctx, c.ChannelID, fullList{name: file, title: title, header: []string{"number", "type", "zone", "tier", "sms"}, rows: rows})
+		var note string
+		note, send = r.attachList(c, fullList{name: file, title: title, header: []string{"number", "type", "zone", "tier", "sms"}, rows: rows})
 		b.WriteString(leftOut(maxNumberLines, len(list)) + " " + note)
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return strings.TrimRight(b.String(), "\n"), send
 }
 
 func numberTraits(n enco.PhoneNumber) string {

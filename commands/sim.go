@@ -214,12 +214,16 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 	}
 	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
 	var text string
+	var send func(context.Context)
 	if len(lookups) == 1 {
 		text = r.simDetail(lookups[0])
 	} else {
-		text = r.simTable(ctx, c, lookups)
+		text, send = r.simTable(c, lookups)
 	}
 	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+	if send != nil {
+		send(ctx)
+	}
 }
 
 // simDetail shows everything the documented answer carries about one card
@@ -353,8 +357,11 @@ var simHeader = []string{"number", "state", "device", "data_plan", "data_plan_de
 
 // simTable lays several cards out compactly: number, state, plans and cost
 // centre, one line each. When there are more than maxSIMRows, it says how
-// many were left out and attaches the whole list, every field included.
-func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) string {
+// many were left out and returns the work that attaches the whole list,
+// every field included, for after the table is posted (nil when nothing is
+// left out).
+func (r *Router) simTable(c *command, lookups []simLookup) (string, func(context.Context)) {
+	var send func(context.Context)
 	var rows [][]string
 	var failures []string
 	for _, l := range lookups {
@@ -402,14 +409,15 @@ func (r *Router) simTable(ctx context.Context, c *command, lookups []simLookup) 
 			}
 			file.rows = append(file.rows, row)
 		}
-		note, _ := r.attachList(ctx, c.ChannelID, file)
+		var note string
+		note, send = r.attachList(c, file)
 		b.WriteString("\n" + leftOut(maxSIMRows, len(rows)) + " " + note)
 	}
 	for _, f := range failures {
 		b.WriteString("\n" + f)
 	}
 	b.WriteString("\n`/sim status <number>` shows one card in full: APN, thresholds and custom fields.")
-	return b.String()
+	return b.String(), send
 }
 
 // runM2M carries out a confirmed /sim change: the parent message that will
