@@ -592,11 +592,14 @@ func (c *Console) UploadFile(ctx context.Context, channel, threadTS, filename, t
 	return nil
 }
 
+// channelName is how a message's channel is shown: #console, or
+// "(direct message)" for a direct message, whether it was sent to the
+// person's user ID or to the D… channel OpenDM returns.
 func channelName(id string) string {
-	switch id {
-	case ChannelID:
+	switch {
+	case id == ChannelID:
 		return "#console"
-	case UserID:
+	case id == UserID, strings.HasPrefix(id, "D"):
 		return "(direct message)"
 	}
 	return "#" + id

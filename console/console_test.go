@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard/commands"
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 // fakeBot answers every command with a prompt of two buttons and records
@@ -79,5 +80,36 @@ func TestConsoleHandsCommandsAndClicksToTheBot(t *testing.T) {
 	}
 	if got := c.Buttons(); len(got) != 2 || got[0] != (Button{Number: 1, Label: "Go", ActionID: "confirm", Value: "op1"}) || got[1].Number != 2 {
 		t.Errorf("Buttons() = %+v, want Go and Stop still shown (a click does not remove them)", got)
+	}
+}
+
+// TestDirectMessagesAreNamedOneWay: a message sent to the person's user ID
+// and one sent to the channel OpenDM returns are both shown as a direct
+// message, in posts and in the links a workflow step is given.
+func TestDirectMessagesAreNamedOneWay(t *testing.T) {
+	ctx := context.Background()
+	c := New(Config{Out: &bytes.Buffer{}})
+	dm, err := c.OpenDM(ctx, UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := c.PostMessage(ctx, dm, render.Message{Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := c.Permalink(ctx, dm, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{UserID, dm} {
+		if got := channelName(id); got != "(direct message)" {
+			t.Errorf("channelName(%s) = %q, want (direct message)", id, got)
+		}
+	}
+	if link != "(direct message) [1]" {
+		t.Errorf("Permalink = %q, want (direct message) [1]", link)
+	}
+	if got := channelName(ChannelID); got != "#console" {
+		t.Errorf("channelName(%s) = %q, want #console", ChannelID, got)
 	}
 }
