@@ -116,7 +116,7 @@ func TestNumberConfirmations(t *testing.T) {
 		{"release takes no zone", "release 02 816 02 57 zone=02", nil, "takes no options"},
 		{"two numbers", "reserve 02 206 07 42 02 206 07 44", nil, "one number at a time"},
 		{"foreign number", "reserve +31 20 123 4567", nil, "not a Belgian fixed or mobile number"},
-		{"a pool number outside libphonenumber's tables", "reserve 3299999999", []string{"Reserve 3299999999?", "3299999999 — fixed, zone 09"}, ""},
+		{"a pool number outside libphonenumber's tables", "reserve 3299999999", []string{"Reserve +32 9 999 99 99?", "+32 9 999 99 99 — fixed, zone 09"}, ""},
 		{"type of another kind", "reserve 02 206 07 42 type=mobile", nil, "`type=mobile` does not match"},
 		{"bad tier", "reserve 02 206 07 42 tier=gold", nil, "`tier=gold`"},
 		{"bad sms", "reserve 02 206 07 42 sms=maybe", nil, "`sms=maybe`"},

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard"
@@ -48,10 +49,20 @@ var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 func Escape(text string) string { return mrkdwnEscaper.Replace(text) }
 
 // NumberLabel shows a phone number (E.164 digits) grouped for reading,
-// masked when asked.
+// masked when asked. A number libphonenumber does not know to be in use but
+// whose length its country allows (EnCo's pool holds such numbers, e.g.
+// +32 9 999 99 99) is grouped the same way; anything else is shown as
+// given.
 func NumberLabel(digits string, mask bool) string {
 	n, err := phone.Parse("+" + strings.TrimPrefix(digits, "+"))
 	if err != nil {
+		if p, perr := phonenumbers.Parse("+"+strings.TrimPrefix(digits, "+"), phone.DefaultRegion); perr == nil && phonenumbers.IsPossibleNumber(p) {
+			label := phonenumbers.Format(p, phonenumbers.INTERNATIONAL)
+			if mask {
+				return phone.Mask(label)
+			}
+			return label
+		}
 		if mask {
 			return Escape(phone.Mask(digits))
 		}
