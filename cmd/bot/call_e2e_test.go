@@ -159,6 +159,8 @@ func TestCallCDRsAreListedOrAttached(t *testing.T) {
 	if !telHasAll(got.Text, ": 28, 1 answered", "8 more not shown (20 of 28 listed)") {
 		t.Errorf("answer = %q, want 28 calls counted", got.Text)
 	}
+	// The file follows the answer that names it.
+	h.waitFor("the CSV of calls", func() bool { return len(h.slack.Files()) > 0 })
 	files := h.slack.Files()
 	if len(files) != 1 || files[0].Channel != telChan || !strings.HasSuffix(files[0].Name, ".csv") {
 		t.Fatalf("files = %+v, want one CSV in %s", files, telChan)

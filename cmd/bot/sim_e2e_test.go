@@ -466,6 +466,8 @@ func TestSimStatusOfManyCardsIsATableWithTheRestAttached(t *testing.T) {
 	if !strings.Contains(got, "2 more not shown (15 of 17 listed). The full list is attached to this channel as `sim-status-") {
 		t.Errorf("answer = %q, want how many were left out and where they are", got)
 	}
+	// The file follows the answer that names it.
+	h.waitFor("the CSV of statuses", func() bool { return len(h.slack.Files()) > 0 })
 	files := h.slack.Files()
 	if len(files) != 1 || files[0].Channel != opsChan {
 		t.Fatalf("files = %+v, want one in %s", files, opsChan)
