@@ -39,7 +39,7 @@ const (
 	testMinIdle  = 1500 * time.Millisecond
 	testGrace    = 300 * time.Millisecond
 	testBlock    = 100 * time.Millisecond
-	fakeSlackGap = 60 * time.Millisecond // the fake's own pace check, under testPace to allow for scheduling jitter
+	fakeSlackGap = 30 * time.Millisecond // the fake's own pace check: far under testPace, so that a call late by up to 70 ms passes, yet a replica that does not pace (calls a few ms apart) is caught
 )
 
 // cluster is any number of bot replicas sharing one fake Slack, one EnCo
