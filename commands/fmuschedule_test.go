@@ -248,11 +248,7 @@ func TestParseWeeklyReadsDaysWithCommas(t *testing.T) {
 		"mon, wed,fri-sun 08:00-18:00 on-duty else private": "mon,wed,fri,sat,sun 08:00-18:00",
 		"Weekdays 08:00-18:00 professional else private":    "weekdays 08:00-18:00",
 	} {
-		toks, err := tokenize(text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rule, _, _, uerr := parseWeekly(toks)
+		rule, uerr := readWeekly(t, text)
 		if uerr != nil || rule.String() != want {
 			t.Errorf("%q: got %v (%+v), want %q", text, rule, uerr, want)
 		}
@@ -271,13 +267,20 @@ func TestParseWeeklyNamesTheSpanBeforeTheElse(t *testing.T) {
 		"mon,tue,xyz 08:00-18:00 professional else private": "`xyz` is not a day: use `weekdays`, `weekends`, `daily` or day names like `mon,tue,fri`",
 		"mon,xyz-fri 08:00-18:00 professional":              "`xyz` is not a day",
 	} {
-		toks, err := tokenize(text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _, _, uerr := parseWeekly(toks)
+		_, uerr := readWeekly(t, text)
 		if uerr == nil || !strings.Contains(uerr.Msg, want) {
 			t.Errorf("%q: got %+v, want a refusal saying %q", text, uerr, want)
 		}
 	}
+}
+
+// readWeekly reads text as the words of a weekly schedule rule.
+func readWeekly(t *testing.T, text string) (schedule.Weekly, *UsageError) {
+	t.Helper()
+	toks, err := tokenize(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, _, _, uerr := parseWeekly(toks)
+	return rule, uerr
 }

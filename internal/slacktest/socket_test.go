@@ -37,6 +37,18 @@ type bot struct {
 	hellos chan struct{}
 }
 
+// startRecordingBot starts a bot that acknowledges every event with an
+// empty payload and hands the event to the returned channel.
+func startRecordingBot(t *testing.T, fake *slacktest.Server) <-chan socketmode.Event {
+	t.Helper()
+	events := make(chan socketmode.Event, 1)
+	startBot(t, fake, func(evt socketmode.Event) any {
+		events <- evt
+		return nil
+	})
+	return events
+}
+
 func startBot(t *testing.T, fake *slacktest.Server, handle func(socketmode.Event) any) *bot {
 	t.Helper()
 	b := &bot{api: newAPI(fake), hellos: make(chan struct{}, 16)}
@@ -333,11 +345,7 @@ func TestSlashCommand(t *testing.T) {
 
 func TestBlockAction(t *testing.T) {
 	fake := slacktest.New(t)
-	events := make(chan socketmode.Event, 1)
-	startBot(t, fake, func(evt socketmode.Event) any {
-		events <- evt
-		return nil
-	})
+	events := startRecordingBot(t, fake)
 	ctx := testContext(t)
 	ack, err := fake.BlockAction(ctx, slack.InteractionCallback{
 		User:    slack.User{ID: "U0BBBBBBB"},
@@ -380,11 +388,7 @@ func TestBlockAction(t *testing.T) {
 
 func TestEventCallback(t *testing.T) {
 	fake := slacktest.New(t)
-	events := make(chan socketmode.Event, 1)
-	startBot(t, fake, func(evt socketmode.Event) any {
-		events <- evt
-		return nil
-	})
+	events := startRecordingBot(t, fake)
 	ctx := testContext(t)
 	_, err := fake.EventCallback(ctx, map[string]string{
 		"type": "app_mention", "user": "U0AAAAAAA", "text": "<@U0SWBOT00> help",

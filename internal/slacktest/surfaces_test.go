@@ -5,7 +5,6 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
-	"github.com/slack-go/slack/socketmode"
 
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
@@ -113,11 +112,7 @@ func TestFunctionCompletions(t *testing.T) {
 
 func TestAppHomeOpened(t *testing.T) {
 	fake := slacktest.New(t)
-	events := make(chan socketmode.Event, 1)
-	startBot(t, fake, func(evt socketmode.Event) any {
-		events <- evt
-		return nil
-	})
+	events := startRecordingBot(t, fake)
 	ctx := testContext(t)
 	ack, err := fake.AppHomeOpened(ctx, "U0AAAAAAA")
 	if err != nil {
