@@ -64,6 +64,7 @@ func (r *Router) storeStarted(ctx context.Context, op switchboard.Operation) err
 	}
 	_, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.ThreadTS = op.ThreadTS
+		o.Params.Batch = op.Params.Batch
 		return nil
 	})
 	return err

@@ -93,6 +93,9 @@ type Router struct {
 	// DMs opens direct messages, for the confirmations of workflow steps.
 	DMs       DirectMessages
 	Callbacks Callbacks
+	// M2MSender, when set, sends confirmed SIM changes as durable jobs in
+	// batches (fleet.Sender); without it a change is one request.
+	M2MSender M2MSender
 	Log       *slog.Logger
 	// PublicURL is the base URL EnCo reaches the bot's callback server at
 	// (for the per-request callback URLs of FMU and voice).

@@ -424,6 +424,10 @@ func (r *Router) simTable(c *command, lookups []simLookup) (string, func(context
 // hold the thread, the operation and its callback token in Redis, then the API
 // call and its tracking number.
 func (r *Router) runM2M(ctx context.Context, op switchboard.Operation, responseURL string) {
+	if r.M2MSender != nil {
+		r.sendM2M(ctx, op, responseURL)
+		return
+	}
 	devices := make([]enco.Device, len(op.Targets))
 	for i, t := range op.Targets {
 		devices[i] = enco.TargetDevice(t)

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-bot/switchboard/console"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/fleet"
 	"github.com/switchboard-bot/switchboard/metrics"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -68,6 +69,7 @@ type Main struct {
 	deliverer *slackpost.Deliverer
 	expirer   *notify.Expirer
 	scheduler *commands.Scheduler
+	sender    *fleet.Sender
 	console   *console.Console
 	slackAPI  *slack.Client
 	debug     *sideServer // when DEBUG_ADDR is set
@@ -212,6 +214,13 @@ func (m *Main) Open(ctx context.Context) error {
 		DirectoryOverrides: m.Store,
 		NumberFreezes:      m.Store,
 	}
+	m.sender = &fleet.Sender{
+		Store: m.Store, EnCo: m.Enco, Callbacks: m.Receiver, Owner: consumerName(),
+		Batch: c.EncoM2MBatch, Rate: c.EncoM2MRate, PerCard: c.BulkThreshold,
+		Rules:       render.PostRules{NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold},
+		MaskNumbers: policy.MaskNumbers(), Log: m.Log,
+	}
+	m.Router.M2MSender = m.sender
 	m.scheduler = &commands.Scheduler{Router: m.Router}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
 	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
@@ -422,6 +431,13 @@ func (m *Main) Run(ctx context.Context) error {
 	// with the front and finishes those under way.
 	var scheduling sync.WaitGroup
 	scheduling.Go(func() { _ = m.scheduler.Run(runCtx) })
+	// The M2M sender stops between two requests when the bot stops; a
+	// change it was sending is carried on by another replica, or by this
+	// one when it starts again.
+	var sending sync.WaitGroup
+	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSending()
+	sending.Go(func() { _ = m.sender.Run(sendCtx) })
 
 	// front takes commands: the Slack socket, or the console.
 	var front sync.WaitGroup
@@ -454,8 +470,11 @@ func (m *Main) Run(ctx context.Context) error {
 	defer cancel()
 	if m.console != nil {
 		// Before the HTTP server closes: it takes the sandbox's callbacks.
+		_ = m.sender.Idle(shutCtx)
 		m.awaitConsoleResults(shutCtx)
 	}
+	stopSending()
+	sending.Wait()
 	if err := m.Server.Close(shutCtx); err != nil {
 		m.Log.Warn("HTTP server shutdown", "err", err)
 	}

@@ -516,8 +516,8 @@ func TestDeliveryEverythingTwice(t *testing.T) {
 	parent := c.parents(opsChan)[0]
 
 	c.wantThread(r, opsChan, parent.TS, wantResults([]int{1, 2}, nil, "all 2 succeeded"))
-	if got := len(c.encoCalls("/m2m/1.0.0/requests/deactivation")); got != 1 {
-		t.Errorf("deactivation requests: got %d, want 1", got)
+	if got := len(c.encoCalls("/m2m/1.0.0/requests/deactivation")); got != 2 {
+		t.Errorf("deactivation requests: got %d, want 2 (one per card)", got)
 	}
 	if got := len(c.parents(opsChan)); got != 1 {
 		t.Errorf("parent messages: got %d, want 1", got)
