@@ -431,9 +431,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// with the front and finishes those under way.
 	var scheduling sync.WaitGroup
 	scheduling.Go(func() { _ = m.scheduler.Run(runCtx) })
-	// The M2M sender stops between two requests when the bot stops; a
-	// change it was sending is carried on by another replica, or by this
-	// one when it starts again.
+	// The M2M sender stops between two requests when the bot stops (the
+	// console's, once its changes are sent).
 	var sending sync.WaitGroup
 	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSending()
@@ -463,6 +462,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	stopRun()
 	m.Log.Info("shutting down: finishing work in flight")
+	if !m.Console {
+		// The request under way finishes and is recorded; the next ones
+		// are left to another replica, or to this one when it starts again.
+		stopSending()
+	}
 	front.Wait() // no new command or click from here on
 	scheduling.Wait()
 	m.Router.Wait()
