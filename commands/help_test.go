@@ -41,6 +41,7 @@ func TestEveryHelpExampleWorks(t *testing.T) {
 			t.Run(example, func(t *testing.T) {
 				f := newTelFixture(perms...)
 				f.r.SIM, f.r.FMU, f.r.Voice, f.r.Numbers = client, client, client, client
+				f.r.SIMBulk = &SIMBulk{Views: openedViews{}}
 				rdb, prefix := redistest.New(t)
 				useStore(f.r, state.New(rdb, prefix))
 				name, text, _ := strings.Cut(example, " ")

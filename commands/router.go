@@ -96,7 +96,10 @@ type Router struct {
 	// M2MSender, when set, sends confirmed SIM changes as durable jobs in
 	// batches (fleet.Sender); without it a change is one request.
 	M2MSender M2MSender
-	Log       *slog.Logger
+	// SIMBulk, when set, is the fleet change from a file: /sim bulk, and
+	// /sim <action> without cards, open its form.
+	SIMBulk *SIMBulk
+	Log     *slog.Logger
 	// PublicURL is the base URL EnCo reaches the bot's callback server at
 	// (for the per-request callback URLs of FMU and voice).
 	PublicURL string

@@ -23,6 +23,7 @@ const simUsage = "*Usage*\n" +
 	"`/sim activate <ids>` · `/sim deactivate <ids>` · `/sim reactivate <ids>` · `/sim terminate <ids>` — asks you to confirm first\n" +
 	"Ids are mobile numbers (`+32 471 00 00 01`, `0471000001`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
 	"Example: `/sim status 0471 00 00 01` · `/sim activate 0471 00 00 04, iccid:89320100000000000007`\n" +
+	"`/sim bulk` — a change of many cards from a file or a pasted list: a form opens, then a preview to confirm (also `/sim deactivate` and the other changes without cards).\n" +
 	"Terminating also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
 
 // simChange describes one state-changing /sim subcommand.
@@ -51,6 +52,9 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 		return r.auditCmd(ctx, c, args)
 	}
 	change, isChange := simChanges[sub]
+	if r.SIMBulk != nil && (sub == "bulk" || isChange && len(args) == 0) {
+		return r.SIMBulk.Open(c, sub)
+	}
 	if sub != "status" && !isChange {
 		return usageReply(usageErr(simUsage, "`%s` is not a /sim subcommand. Use `status`, `activate`, `deactivate`, `reactivate` or `terminate`.", c.toks[0].text)), nil
 	}

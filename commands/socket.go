@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,6 +32,9 @@ type Socket struct {
 	Acks AckStore
 	// AckTTL is how long answers are kept (0 means 10 minutes).
 	AckTTL time.Duration
+	// Views answers modal submissions in their acknowledgement (the fleet
+	// change from a file); nil acknowledges them empty.
+	Views ViewSubmissions
 
 	connected atomic.Bool
 	wg        sync.WaitGroup
@@ -50,6 +54,12 @@ func (s *Socket) OnEvent(typ slackevents.EventsAPIType, h EventHandler) {
 		s.events = map[slackevents.EventsAPIType]EventHandler{}
 	}
 	s.events[typ] = h
+}
+
+// ViewSubmissions answers view_submission interactions: the ack's payload
+// (a response_action), and the work to do after it.
+type ViewSubmissions interface {
+	ViewSubmission(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context))
 }
 
 // AckStore keeps the acknowledgement payloads of slash commands.
@@ -137,6 +147,11 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 			return
 		}
 		req := *evt.Request
+		if cb.Type == slack.InteractionTypeViewSubmission && s.Views != nil {
+			// A modal's submission is answered in its ack, within 3 s.
+			s.wg.Go(func() { s.viewSubmission(ctx, req, cb) })
+			return
+		}
 		// Button clicks are acknowledged at once; their answers go through the response URL.
 		if err := s.ack(ctx, req, nil); err != nil {
 			s.Router.log().Warn("ack interaction", "err", err)
@@ -235,6 +250,28 @@ func (s *Socket) slashCommand(ctx context.Context, req socketmode.Request, cmd s
 	// Kept after the ack, so as not to delay it: Slack repeats an envelope
 	// only after waiting seconds for its ack.
 	s.saveAck(ctx, req, payload)
+	s.Router.Go(ctx, after)
+}
+
+func (s *Socket) viewSubmission(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback) {
+	if s.duplicate(ctx, req) {
+		// The first delivery was answered; this copy changes nothing.
+		if err := s.ack(ctx, req, nil); err != nil {
+			s.Router.log().Warn("ack repeated view submission", "err", err)
+		}
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, cmp.Or(s.Router.AckTimeout, 2500*time.Millisecond))
+	resp, after := s.Views.ViewSubmission(actx, cb)
+	cancel()
+	var payload any
+	if resp != nil {
+		payload = resp
+	}
+	if err := s.ack(ctx, req, payload); err != nil {
+		s.Router.log().Warn("ack view submission", "err", err, "view", cb.View.CallbackID)
+		return
+	}
 	s.Router.Go(ctx, after)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -164,6 +165,8 @@ func (m *Main) Open(ctx context.Context) error {
 	var phones permissions.ProfilePhones
 	var people commands.People
 	var home commands.HomePublisher
+	var views commands.Views
+	var files commands.SharedFiles
 	if m.Console {
 		if err := m.openConsole(); err != nil {
 			return err
@@ -183,6 +186,7 @@ func (m *Main) Open(ctx context.Context) error {
 		users := slackpost.NewProfiles(m.slackAPI)
 		phones, people = users, users
 		home = api
+		views, files = api, api
 	}
 
 	m.Router = &commands.Router{
@@ -221,6 +225,13 @@ func (m *Main) Open(ctx context.Context) error {
 		MaskNumbers: policy.MaskNumbers(), Log: m.Log,
 	}
 	m.Router.M2MSender = m.sender
+	if views != nil {
+		m.Router.SIMBulk = &commands.SIMBulk{
+			Checker: m.Router.Checker, AuditTrail: m.Store, Confirmations: m.Store,
+			Views: views, Files: files, Changes: m.Router, Responses: routerSlack,
+			MaxTargets: policy.MaxBulkTargets, Batch: m.sender.BatchSize(math.MaxInt), Log: m.Log,
+		}
+	}
 	m.scheduler = &commands.Scheduler{Router: m.Router}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
 	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
@@ -229,6 +240,9 @@ func (m *Main) Open(ctx context.Context) error {
 		m.deliverer.PaceInterval = 0 // a terminal has no rate limit
 	} else {
 		m.socket = &commands.Socket{Router: m.Router, Client: socketmode.New(m.slackAPI), Acks: m.Store}
+		if m.Router.SIMBulk != nil {
+			m.socket.Views = m.Router.SIMBulk
+		}
 		m.socket.OnEvent(slackevents.FunctionExecuted, m.Router.OnFunctionExecuted)
 		m.socket.OnEvent(slackevents.AppHomeOpened, func(ctx context.Context, e slackevents.EventsAPIEvent) {
 			if ev, ok := e.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && ev.Tab == "home" {

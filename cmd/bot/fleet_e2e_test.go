@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -11,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
 // fleetCard is card i of the cards a fleet test adds to the sandbox.
@@ -134,5 +139,236 @@ func TestFleetReplicaKilledBetweenTwoRequestsSendsEachCardOnce(t *testing.T) {
 	}
 	if !carried {
 		t.Errorf("replica %s sent no request after %s stopped; logs:\n%s", other, sender, c.logs)
+	}
+}
+
+// withConfig adjusts the configuration before the bot opens.
+func withConfig(f func(*Config)) harnessOption {
+	return func(h *harness) { f(&h.cfg) }
+}
+
+// fleetPolicy lets opsUser change SIM cards, and caps a change from a file
+// at 50 cards.
+const fleetPolicy = testPolicy + "limits:\n  max_bulk_targets: 50\n"
+
+// openBulkForm runs text (/sim bulk, or /sim <action> without cards) and
+// returns the modal it opened.
+func (h *harness) openBulkForm(text string) slacktest.Modal {
+	h.t.Helper()
+	before := len(h.slack.Modals())
+	_, reply := h.command(opsUser, opsChan, text)
+	if !strings.Contains(reply.Text, "Opening the form") {
+		h.t.Fatalf("%s answered %q, want the form to open", text, reply.Text)
+	}
+	var modal slacktest.Modal
+	h.waitFor("the form to open", func() bool {
+		ms := h.slack.Modals()
+		if len(ms) > before {
+			for _, m := range ms {
+				if m.View.CallbackID == commands.ViewSIMBulk && !m.Closed && m.Updates == 0 {
+					modal = m
+				}
+			}
+		}
+		return modal.ID != ""
+	})
+	return modal
+}
+
+// bulkValues are the state values of the form's submission.
+func bulkValues(action string, files []slack.File, pasted string) map[string]map[string]slack.BlockAction {
+	v := map[string]map[string]slack.BlockAction{
+		"action": {"action": {Type: "static_select", SelectedOption: slack.OptionBlockObject{Value: action}}},
+		"file":   {"file": {Type: "file_input", Files: files}},
+		"pasted": {"pasted": {Type: "plain_text_input", Value: pasted}},
+	}
+	return v
+}
+
+// submitAnswer decodes a view submission's ack.
+func submitAnswer(t *testing.T, ack slacktest.Ack) slack.ViewSubmissionResponse {
+	t.Helper()
+	var resp struct {
+		ResponseAction string            `json:"response_action"`
+		Errors         map[string]string `json:"errors"`
+		View           *slack.View       `json:"view"`
+	}
+	if err := json.Unmarshal(ack.Payload, &resp); err != nil {
+		t.Fatalf("view submission ack %s: %v", ack.Payload, err)
+	}
+	out := slack.ViewSubmissionResponse{ResponseAction: slack.ViewResponseAction(resp.ResponseAction), Errors: resp.Errors}
+	if resp.View != nil {
+		out.View = &slack.ModalViewRequest{CallbackID: resp.View.CallbackID, Submit: resp.View.Submit, Blocks: resp.View.Blocks, PrivateMetadata: resp.View.PrivateMetadata, Title: resp.View.Title}
+	}
+	return out
+}
+
+// viewText is the text of a view's sections and context lines.
+func viewText(blocks slack.Blocks) string {
+	var b strings.Builder
+	for _, bl := range blocks.BlockSet {
+		switch x := bl.(type) {
+		case *slack.SectionBlock:
+			if x.Text != nil {
+				b.WriteString(x.Text.Text + "\n")
+			}
+		case *slack.ContextBlock:
+			for _, e := range x.ContextElements.Elements {
+				if t, ok := e.(*slack.TextBlockObject); ok {
+					b.WriteString(t.Text + "\n")
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+// TestFleetFromAFile: /sim bulk opens the form; its submission is answered
+// in the ack itself with the preview (counts, duplicates, lines not
+// understood, a button naming the action and count); submitting the
+// preview sends the cards in batches, and the thread ends with the summary.
+func TestFleetFromAFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(fleetPolicy), withConfig(func(c *Config) { c.EncoM2MBatch = 10 }))
+	cards := addFleet(h.enco, 30)
+	var file strings.Builder
+	file.WriteString("\ufeffSite;MSISDN;Note\r\n")
+	for i, c := range cards {
+		fmt.Fprintf(&file, "Site %d;=\"0%s\";closed\r\n", i, c[2:])
+	}
+	fmt.Fprintf(&file, "Site 0 again;+%s;\r\nTotal;30 cards;\r\n;;\r\n", cards[0])
+	shared := h.slack.AddFile("closed-sites.csv", "csv", []byte(file.String()))
+
+	modal := h.openBulkForm("/sim bulk")
+	if len(modal.View.Blocks.BlockSet) < 3 {
+		t.Fatalf("form has %d blocks, want action, file and pasted", len(modal.View.Blocks.BlockSet))
+	}
+	for i, id := range []string{"action", "file", "pasted"} {
+		in, ok := modal.View.Blocks.BlockSet[i].(*slack.InputBlock)
+		if !ok || in.BlockID != id {
+			t.Fatalf("block %d: got %#v, want the input block %q", i, modal.View.Blocks.BlockSet[i], id)
+		}
+	}
+	if h.m2mRequests() != 0 {
+		t.Fatal("opening the form called EnCo")
+	}
+
+	ack, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, bulkValues("deactivate", []slack.File{shared}, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The preview is the ack's own answer, not a later views.update.
+	answer := submitAnswer(t, ack)
+	if answer.ResponseAction != slack.RAUpdate || answer.View == nil || answer.View.CallbackID != commands.ViewSIMBulkPreview {
+		t.Fatalf("submission answered %s, want response_action update to %s", ack.Payload, commands.ViewSIMBulkPreview)
+	}
+	text := viewText(answer.View.Blocks)
+	for _, want := range []string{"Deactivate 30 SIM cards", "closed-sites.csv", `"MSISDN" column`, "1 duplicate line dropped", "1 line not understood", "line 33: `30 cards`"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("preview lacks %q:\n%s", want, text)
+		}
+	}
+	if got := answer.View.Submit.Text; got != "Deactivate 30 cards" {
+		t.Errorf("preview's button = %q, want %q", got, "Deactivate 30 cards")
+	}
+	if h.m2mRequests() != 0 {
+		t.Fatal("the preview called EnCo")
+	}
+
+	ack, err = h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := submitAnswer(t, ack); a.View == nil || !strings.Contains(viewText(a.View.Blocks), "Confirmed: Deactivate 30 SIM cards") {
+		t.Errorf("confirmation answered %s, want the confirmed notice", ack.Payload)
+	}
+	h.waitFor("the parent message", func() bool { return len(h.parents(opsChan)) == 1 })
+	parent := h.parents(opsChan)[0]
+	h.waitFor("the summary", func() bool {
+		for _, m := range h.slack.Thread(opsChan, parent.TS) {
+			if strings.Contains(m.Text, "Finished") {
+				return true
+			}
+		}
+		return false
+	})
+	counts, requests := h.sentDevices("deactivation")
+	if requests != 3 || len(counts) != 30 {
+		t.Errorf("requests = %d naming %d cards, want 3 of 10 naming 30", requests, len(counts))
+	}
+	for _, c := range cards {
+		if counts[c] != 1 {
+			t.Errorf("card %s sent %d times, want once", c, counts[c])
+		}
+	}
+	if thread := h.slack.Thread(opsChan, parent.TS); !strings.Contains(thread[len(thread)-1].Text, "all 30 succeeded") {
+		t.Errorf("thread ends with %q, want the summary of 30", thread[len(thread)-1].Text)
+	}
+}
+
+// TestFleetFormOpensFromAChangeWithoutCards: /sim deactivate alone opens
+// the form with deactivate chosen.
+func TestFleetFormOpensFromAChangeWithoutCards(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(fleetPolicy))
+	modal := h.openBulkForm("/sim deactivate")
+	in := modal.View.Blocks.BlockSet[0].(*slack.InputBlock)
+	sel, ok := in.Element.(*slack.SelectBlockElement)
+	if !ok || sel.InitialOption == nil || sel.InitialOption.Value != "deactivate" {
+		t.Errorf("action block = %#v, want deactivate preset", in.Element)
+	}
+}
+
+// TestFleetRefusals: each bad input is answered in the submission's ack
+// with an error on the block to fix, and nothing goes to EnCo.
+func TestFleetRefusals(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(fleetPolicy))
+	card := demoMSISDN(1)
+	gone := h.slack.AddFile("gone.csv", "csv", []byte(card+"\n"))
+	h.slack.DeleteFile(gone.ID)
+	var over strings.Builder
+	for i := range 51 {
+		fmt.Fprintf(&over, "0471 %06d\n", 600000+i)
+	}
+	tests := []struct {
+		name         string
+		action       string
+		file         []byte
+		files        []slack.File
+		pasted       string
+		block, wants string
+	}{
+		{name: "neither a file nor pasted cards", action: "deactivate", block: "file", wants: "Attach a CSV or text file"},
+		{name: "an empty file", action: "deactivate", file: []byte{}, block: "file", wants: "no card in it"},
+		{name: "only comments", action: "deactivate", file: []byte("# nothing\n\n"), block: "file", wants: "no card in it"},
+		{name: "no valid line", action: "deactivate", file: []byte("site 1\nsite 2\n"), block: "file", wants: `Line 1 ("site 1")`},
+		{name: "a binary file", action: "deactivate", file: []byte("PK\x03\x04\x14\x00"), block: "file", wants: "workbook"},
+		{name: "a file over 10 MB", action: "deactivate", file: bytes.Repeat([]byte(card+"\n"), 10<<20/12+1), block: "file", wants: "over 10 MB"},
+		{name: "over the limit", action: "deactivate", file: []byte(over.String()), block: "file", wants: "at most 50"},
+		{name: "over the limit, pasted", action: "deactivate", pasted: over.String(), block: "pasted", wants: "at most 50"},
+		{name: "an action not permitted", action: "terminate", file: []byte(card + "\n"), block: "action", wants: "sim.terminate"},
+		{name: "a file gone", action: "deactivate", files: []slack.File{gone}, block: "file", wants: "gone"},
+		{name: "both a file and pasted cards", action: "deactivate", file: []byte(card + "\n"), pasted: card, block: "pasted", wants: "not both"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := tt.files
+			if tt.file != nil {
+				files = []slack.File{h.slack.AddFile("cards.csv", "csv", tt.file)}
+			}
+			modal := h.openBulkForm("/sim bulk")
+			ack, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, bulkValues(tt.action, files, tt.pasted))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := submitAnswer(t, ack)
+			if a.ResponseAction != slack.RAErrors || !strings.Contains(a.Errors[tt.block], tt.wants) {
+				t.Errorf("answer %s, want errors naming block %q with %q", ack.Payload, tt.block, tt.wants)
+			}
+		})
+	}
+	if n := h.m2mRequests(); n != 0 {
+		t.Errorf("EnCo M2M requests = %d, want none", n)
 	}
 }
