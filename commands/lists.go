@@ -2,14 +2,17 @@ package commands
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/slackpost"
+	"github.com/switchboard-bot/switchboard/state"
 )
 
 // fullList is a list too long to show whole in a message. Every answer
@@ -111,4 +114,48 @@ func targetList(op switchboard.Operation, mask bool) fullList {
 		l.rows = append(l.rows, []string{render.TargetLabel(op, t, mask)})
 	}
 	return l
+}
+
+// fleetHeader names the columns of a fleet change's report.
+var fleetHeader = []string{"identifier", "type", "outcome", "enco_message", "time"}
+
+// FleetReport is the CSV file of every card of a change sent in batches,
+// attached to its thread at the end: one row per result, under the card
+// EnCo named (its ICCID when the request gave numbers, which EnCo's
+// results never name), then a row "no answer" for each card given by ICCID
+// (or, with one card per request, each card) that has none. The file is
+// written by the one CSV writer, so that no cell runs as a formula.
+func FleetReport(op switchboard.Operation, results []state.Result) (filename, title string, content []byte) {
+	l := fullList{name: "sim-" + strings.TrimPrefix(op.Kind, switchboard.CommandSIM+"."), title: op.Params.Title + " — every card", header: fleetHeader}
+	answered := map[string]bool{}
+	for _, res := range results {
+		answered[res.Target] = true
+		t, err := switchboard.ParseTarget(res.Target)
+		if err != nil {
+			t = switchboard.Target{ID: res.Target}
+		}
+		outcome := "done"
+		if !res.OK {
+			outcome = "failed"
+		}
+		l.rows = append(l.rows, []string{safeCell(t.ID), string(cmp.Or(t.Type, switchboard.MSISDN)), outcome, safeCell(res.Message), res.At.UTC().Format(time.RFC3339)})
+	}
+	named := render.UnnamedNumbers(op) == ""
+	for _, t := range op.Targets {
+		if answered[t.String()] || (!named && t.IsNumber()) {
+			continue
+		}
+		l.rows = append(l.rows, []string{safeCell(t.ID), string(cmp.Or(t.Type, switchboard.MSISDN)), "no answer", "", ""})
+	}
+	return l.fileName(time.Now()), l.title, l.csv()
+}
+
+// safeCell keeps a spreadsheet from running a cell as a formula: a cell
+// that starts with =, +, -, @ (or a tab or carriage return, which some
+// spreadsheets skip before looking) gets a leading apostrophe.
+func safeCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

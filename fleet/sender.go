@@ -248,7 +248,8 @@ func (s *Sender) hold(ctx context.Context, opID string) {
 			return
 		case state.StepDoubt:
 			s.audit(ctx, op, "request in doubt", fmt.Sprintf("request %d of %d (%d cards): the replica sending it stopped", b+1, Batches(len(op.Targets), size), hi-lo))
-			s.fail(ctx, op, b, op.Targets[lo:hi], "the bot stopped while sending the request for this card, so it cannot tell whether EnCo received it; it was not sent again. Check the card with `/sim status`")
+			why := "the bot stopped while sending the request for this card, so it cannot tell whether EnCo received it; it was not sent again. Check the card with /sim status"
+			s.fail(ctx, op, b, op.Targets[lo:hi], why, why)
 			continue
 		}
 		s.send(ctx, op, b, op.Targets[lo:hi])
@@ -279,10 +280,10 @@ func (s *Sender) send(ctx context.Context, op switchboard.Operation, b int, targ
 	}
 	batches := Batches(len(op.Targets), op.Params.Batch)
 	if err != nil {
-		why, detail := words(err)
+		why, detail, message := words(err)
 		s.log().Warn("m2m request refused", "err", err, "operation", op.ID, "request", b+1, "devices", len(devices))
 		s.audit(ctx, op, "api error", fmt.Sprintf("request %d of %d (%d cards): %s", b+1, batches, len(devices), detail))
-		s.fail(ctx, op, b, targets, why)
+		s.fail(ctx, op, b, targets, why, message)
 		return
 	}
 	s.log().Info("m2m request accepted", "operation", op.ID, "kind", op.Kind, "request", b+1, "of", batches, "devices", len(devices), "tracking", tracking)
@@ -317,12 +318,13 @@ func (s *Sender) sent(ctx context.Context, opID string, b int, tracking string) 
 	}
 }
 
-// fail records a failure for each card of batch b, with why.
-func (s *Sender) fail(ctx context.Context, op switchboard.Operation, b int, targets []switchboard.Target, why string) {
+// fail records a failure for each card of batch b, with why (for Slack)
+// and message (as it is, for the report file).
+func (s *Sender) fail(ctx context.Context, op switchboard.Operation, b int, targets []switchboard.Target, why, message string) {
 	ctx = context.WithoutCancel(ctx) // the request's outcome is known: keep it
 	for _, t := range targets {
 		label := render.TargetLabel(op, t, s.MaskNumbers)
-		res := state.Result{Target: t.String(), OK: false, At: time.Now(),
+		res := state.Result{Target: t.String(), OK: false, At: time.Now(), Message: message,
 			Detail: fmt.Sprintf(":x: %s — %s not sent: %s", label, render.Escape(op.Params.Action), why)}
 		fx := render.ResultPosts(op, res, s.Rules)
 		fx.Audit = &state.AuditEntry{At: res.At, UserID: op.UserID, Command: op.Kind, Decision: "request failed", OperationID: op.ID, Detail: fmt.Sprintf("%s request %d", t, b+1)}
@@ -338,27 +340,32 @@ func (s *Sender) audit(ctx context.Context, op switchboard.Operation, decision, 
 	}
 }
 
-// words says why EnCo refused a request, for the thread (escaped) and for
-// the audit trail.
-func words(err error) (why, detail string) {
+// words says why EnCo refused a request: for the thread (escaped), for
+// the audit trail, and for the report file (as it is).
+func words(err error) (why, detail, message string) {
 	var ee *enco.Error
 	switch {
 	case errors.Is(err, enco.ErrCredentialsRefused):
-		return "EnCo refused the bot's own credentials; an operator must check them", "credentials refused"
+		why = "EnCo refused the bot's own credentials; an operator must check them"
+		return why, "credentials refused", why
 	case errors.As(err, &ee) && ee.StatusCode == 429:
-		return "EnCo was busy and refused the request; try these cards again later", "HTTP 429"
+		why = "EnCo was busy and refused the request; try these cards again later"
+		return why, "HTTP 429", why
 	case errors.As(err, &ee) && ee.StatusCode == 403:
-		return "EnCo refused the M2M API to the bot; an operator must check the EnCo subscription", "HTTP 403"
+		why = "EnCo refused the M2M API to the bot; an operator must check the EnCo subscription"
+		return why, "HTTP 403", why
 	case errors.As(err, &ee) && ee.StatusCode >= 400 && ee.StatusCode < 500 && ee.Message != "":
 		msg := strings.TrimSpace(ee.Message)
 		if len(msg) > 300 {
 			msg = msg[:300] + "…"
 		}
-		return fmt.Sprintf("EnCo refused the request: %s (HTTP %d)", render.Escape(msg), ee.StatusCode), fmt.Sprintf("HTTP %d %s", ee.StatusCode, msg)
+		return fmt.Sprintf("EnCo refused the request: %s (HTTP %d)", render.Escape(msg), ee.StatusCode), fmt.Sprintf("HTTP %d %s", ee.StatusCode, msg), msg
 	case errors.Is(err, context.DeadlineExceeded):
-		return "EnCo did not answer in time; nothing is known to have changed, check the card before trying again", "timeout"
+		why = "EnCo did not answer in time; nothing is known to have changed, check the card before trying again"
+		return why, "timeout", why
 	}
-	return "EnCo could not be reached or failed; try again later", err.Error()
+	why = "EnCo could not be reached or failed; try again later"
+	return why, err.Error(), why
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -234,7 +234,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.scheduler = &commands.Scheduler{Router: m.Router}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
-	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
+	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Report: commands.FleetReport, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
 		m.deliverer.Block = 200 * time.Millisecond
 		m.deliverer.PaceInterval = 0 // a terminal has no rate limit

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -301,8 +303,25 @@ func TestFleetFromAFile(t *testing.T) {
 			t.Errorf("card %s sent %d times, want once", c, counts[c])
 		}
 	}
-	if thread := h.slack.Thread(opsChan, parent.TS); !strings.Contains(thread[len(thread)-1].Text, "all 30 succeeded") {
-		t.Errorf("thread ends with %q, want the summary of 30", thread[len(thread)-1].Text)
+	var summary string
+	for _, m := range h.slack.Thread(opsChan, parent.TS) {
+		if strings.Contains(m.Text, "Finished") {
+			summary = m.Text
+		}
+	}
+	// The file gave numbers; EnCo's results name ICCIDs, and the summary
+	// says once why the numbers cannot be named.
+	if !strings.Contains(summary, "all 30 succeeded") || !strings.Contains(summary, "offers no way to look up the ICCID of a number") {
+		t.Errorf("summary = %q, want all 30 succeeded and why results name ICCIDs", summary)
+	}
+	rows := h.reportRows(opsChan, parent.TS)
+	if len(rows) != 30 {
+		t.Fatalf("report rows = %d, want 30", len(rows))
+	}
+	for _, row := range rows {
+		if row[1] != "iccid" || row[2] != "done" || !strings.HasPrefix(row[0], "893201099") {
+			t.Errorf("report row %v, want an ICCID of the file's cards, done", row)
+		}
 	}
 }
 
@@ -370,5 +389,98 @@ func TestFleetRefusals(t *testing.T) {
 	}
 	if n := h.m2mRequests(); n != 0 {
 		t.Errorf("EnCo M2M requests = %d, want none", n)
+	}
+}
+
+// reportRows reads the report file attached in a thread.
+func (h *harness) reportRows(channel, thread string) [][]string {
+	h.t.Helper()
+	var file slacktest.File
+	h.waitFor("the report file in the thread", func() bool {
+		for _, f := range h.slack.Files() {
+			if f.Channel == channel && f.ThreadTS == thread && strings.HasPrefix(f.Name, "sim-") {
+				file = f
+				return true
+			}
+		}
+		return false
+	})
+	rows, err := csv.NewReader(bytes.NewReader(file.Content)).ReadAll()
+	if err != nil {
+		h.t.Fatalf("report %s: %v\n%s", file.Name, err, file.Content)
+	}
+	if len(rows) == 0 || strings.Join(rows[0], ",") != "identifier,type,outcome,enco_message,time" {
+		h.t.Fatalf("report header = %v", rows)
+	}
+	return rows[1:]
+}
+
+// TestFleetFailuresNamedThenTheFile: a change of 25 cards of which 22 fail
+// names the first 20 failures in the thread, says how many more the file
+// holds, and the file lists every card; EnCo's messages that look like
+// formulas are written so that no spreadsheet runs them.
+func TestFleetFailuresNamedThenTheFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(fleetPolicy), withConfig(func(c *Config) { c.EncoM2MBatch = 10 }))
+	formulas := []string{`=HYPERLINK("http://evil.example","click")`, "+SUM(1,2)", "-2+3", "@cmd", "\t=1+1"}
+	var iccids []string
+	for i := range 25 {
+		msisdn, iccid := fleetCard(100 + i)
+		sim := encotest.SIM{MSISDN: msisdn, ICCID: iccid, IMSI: fmt.Sprintf("2060198%08d", i), State: encotest.StateActive}
+		if i >= 3 {
+			sim.Refuse = formulas[i%len(formulas)]
+		}
+		h.enco.AddSIM(sim)
+		iccids = append(iccids, "iccid:"+iccid)
+	}
+	shared := h.slack.AddFile("cards.txt", "txt", []byte(strings.Join(iccids, "\n")))
+	modal := h.openBulkForm("/sim bulk")
+	ack, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, bulkValues("deactivate", []slack.File{shared}, ""))
+	if err != nil || submitAnswer(t, ack).ResponseAction != slack.RAUpdate {
+		t.Fatalf("preview: %s, %v", ack.Payload, err)
+	}
+	if _, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the parent message", func() bool { return len(h.parents(opsChan)) == 1 })
+	parent := h.parents(opsChan)[0]
+	rows := h.reportRows(opsChan, parent.TS)
+
+	var failures int
+	var summary string
+	for _, m := range h.slack.Thread(opsChan, parent.TS) {
+		switch {
+		case strings.Contains(m.Text, "Finished"):
+			summary = m.Text
+		case strings.Contains(m.Text, "deactivation failed"):
+			failures++
+		}
+	}
+	if failures != 20 {
+		t.Errorf("failure replies = %d, want the first 20", failures)
+	}
+	if !strings.Contains(summary, "3 succeeded, 22 failed") || !strings.Contains(summary, "…and 2 more, see the file") {
+		t.Errorf("summary = %q, want the counts and …and 2 more, see the file", summary)
+	}
+	if len(rows) != 25 {
+		t.Fatalf("report rows = %d, want 25: %v", len(rows), rows)
+	}
+	outcomes := map[string]int{}
+	for _, row := range rows {
+		outcomes[row[2]]++
+		if row[1] != "iccid" {
+			t.Errorf("row %v: type %q, want iccid (the file gave ICCIDs)", row, row[1])
+		}
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q of row %v would run as a formula", cell, row)
+			}
+		}
+	}
+	if outcomes["done"] != 3 || outcomes["failed"] != 22 {
+		t.Errorf("outcomes = %v, want 3 done and 22 failed", outcomes)
+	}
+	if !slices.ContainsFunc(rows, func(r []string) bool { return r[3] == `'=HYPERLINK("http://evil.example","click")` }) {
+		t.Errorf("report lacks EnCo's formula-like message kept as text: %v", rows)
 	}
 }
