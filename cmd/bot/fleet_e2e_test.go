@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -482,5 +483,60 @@ func TestFleetFailuresNamedThenTheFile(t *testing.T) {
 	}
 	if !slices.ContainsFunc(rows, func(r []string) bool { return r[3] == `'=HYPERLINK("http://evil.example","click")` }) {
 		t.Errorf("report lacks EnCo's formula-like message kept as text: %v", rows)
+	}
+}
+
+// TestFleetRefusedRequestFailsItsOwnCards: EnCo refuses the first of three
+// requests; its ten cards fail with the reason and the other twenty go on.
+// EnCo here also calls back before it answers each request, so results
+// wait for their request's tracking number and still count once.
+func TestFleetRefusedRequestFailsItsOwnCards(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(fleetPolicy), withConfig(func(c *Config) { c.EncoM2MBatch = 10 }))
+	cards := addFleet(h.enco, 30)
+	h.enco.SetCallbackBeforeResponse(true)
+	modal := h.openBulkForm("/sim deactivate")
+	ack, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, bulkValues("deactivate", nil, strings.Join(cards, "\n")))
+	if err != nil || submitAnswer(t, ack).ResponseAction != slack.RAUpdate {
+		t.Fatalf("preview: %s, %v", ack.Payload, err)
+	}
+	h.enco.FailNext(1, http.StatusBadRequest)
+	if _, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the parent message", func() bool { return len(h.parents(opsChan)) == 1 })
+	parent := h.parents(opsChan)[0]
+	rows := h.reportRows(opsChan, parent.TS)
+	var summary string
+	refused := 0
+	for _, m := range h.slack.Thread(opsChan, parent.TS) {
+		switch {
+		case strings.Contains(m.Text, "Finished"):
+			summary = m.Text
+		case strings.Contains(m.Text, "deactivation not sent: EnCo refused the request"):
+			refused++
+		}
+	}
+	if !strings.Contains(summary, "20 succeeded, 10 failed") {
+		t.Errorf("summary = %q, want 20 succeeded, 10 failed", summary)
+	}
+	if refused != 10 {
+		t.Errorf("replies naming the refusal = %d, want 10", refused)
+	}
+	failed := 0
+	for _, row := range rows {
+		if row[2] == "failed" {
+			failed++
+			if row[1] != "msisdn" || !slices.Contains(cards[:10], row[0]) {
+				t.Errorf("failed row %v, want one of the first request's numbers", row)
+			}
+		}
+	}
+	if len(rows) != 30 || failed != 10 {
+		t.Errorf("report: %d rows, %d failed; want 30 and 10", len(rows), failed)
+	}
+	counts, requests := h.sentDevices("deactivation")
+	if requests != 3 || len(counts) != 30 {
+		t.Errorf("requests = %d naming %d cards, want 3 naming 30", requests, len(counts))
 	}
 }
