@@ -335,7 +335,10 @@ func (b *SIMBulk) previewView(id string, op switchboard.Operation, change simCha
 			fmt.Fprintf(&s, "\n    …and %s more.", plural(list.BadCount-len(list.Bad), "line"))
 		}
 	}
-	note := change.note + fmt.Sprintf(" Results go to a thread in <#%s>: failures are named there, and a CSV file of every card follows at the end.", op.ChannelID)
+	note := change.note + fmt.Sprintf(" Results go to a thread in <#%s>.", op.ChannelID)
+	if n > render.DefaultBulkThreshold {
+		note = change.note + fmt.Sprintf(" Results go to a thread in <#%s>: the first %d failures are named there, and a CSV file of every card follows at the end.", op.ChannelID, render.MaxFailureReplies)
+	}
 	if b.Batch > 0 && n > b.Batch {
 		note += fmt.Sprintf(" EnCo gets the cards in requests of %d.", b.Batch)
 	}
@@ -387,7 +390,10 @@ func (b *SIMBulk) confirm(ctx context.Context, cb slack.InteractionCallback) (*s
 		return closing("Nothing was sent", ":no_entry: "+cmp.Or(d.Message, "You no longer have the permission `"+op.Kind+"`.")+" Nothing was sent."), nil
 	}
 	b.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params.Title})
-	text := fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the progress in the thread in <#%s>; a CSV file of every card follows at the end.", op.Params.Title, op.ChannelID)
+	text := fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the progress in the thread in <#%s>.", op.Params.Title, op.ChannelID)
+	if len(op.Targets) > render.DefaultBulkThreshold {
+		text = fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the progress in the thread in <#%s>; a CSV file of every card follows at the end.", op.Params.Title, op.ChannelID)
+	}
 	if b.Changes.NeedsApproval(op) {
 		text = fmt.Sprintf(":lock: Confirmed: %s. The policy asks for an approval first; I am posting the request in <#%s>.", op.Params.Title, op.ChannelID)
 	}
@@ -431,6 +437,15 @@ func thousands(n int) string {
 		out = append(out, s[i])
 	}
 	return string(out)
+}
+
+// ViewSubmission answers a modal's submission (the fleet change from a
+// file), for fronts that hand submissions to the router (the console).
+func (r *Router) ViewSubmission(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context)) {
+	if r.SIMBulk == nil {
+		return nil, nil
+	}
+	return r.SIMBulk.ViewSubmission(ctx, cb)
 }
 
 // NeedsApproval reports whether the policy asks for an approval before op runs.

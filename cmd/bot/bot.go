@@ -175,6 +175,7 @@ func (m *Main) Open(ctx context.Context) error {
 		routerSlack = sl
 		steps = m.console
 		home = m.console
+		views, files = m.console, m.console
 	} else {
 		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken))
 		api := &slackpost.SlackAPI{Client: m.slackAPI, APIURL: c.SlackAPIURL, Token: c.SlackBotToken}
