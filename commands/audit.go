@@ -32,7 +32,7 @@ const (
 // Redis only, so it answers in the acknowledgement; when there are more
 // entries than it shows, it says how many and attaches up to maxAuditFile
 // of them after the acknowledgement.
-func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+func (sm *simCommand) auditCmd(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
 	var filter func(state.AuditEntry) bool
 	what := "recent entries"
 	switch {
@@ -50,13 +50,13 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 		filter = func(e state.AuditEntry) bool { return strings.HasPrefix(e.OperationID, id) }
 		what = "entries of operation " + id
 	}
-	if reply, ok := r.allow(ctx, c, switchboard.PermAuditRead); !ok {
+	if reply, ok := sm.gate.allow(ctx, c, switchboard.PermAuditRead); !ok {
 		return reply, nil
 	}
-	entries, err := r.AuditTrail.RecentAudit(ctx, maxAuditFile+1, filter)
+	entries, err := sm.trail.RecentAudit(ctx, maxAuditFile+1, filter)
 	if err != nil {
 		ref := state.NewHex(4)
-		r.log().Error("read audit", "err", err, "ref", ref)
+		sm.log.Error("read audit", "err", err, "ref", ref)
 		return storeDown(ref), nil
 	}
 	if len(entries) == 0 {
@@ -85,7 +85,7 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 	if len(entries) > maxAuditFile {
 		left = fmt.Sprintf("… more than %d not shown; the file holds the %d most recent.", maxAuditFile-maxAuditRows, maxAuditFile)
 	}
-	promise, after := r.attachLater(c, l)
+	promise, after := sm.lists.attachLater(c, l)
 	b.WriteString("\n" + left + " " + promise)
 	return textReply(b.String()), after
 }

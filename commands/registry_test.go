@@ -20,12 +20,10 @@ func TestRegistryAgreesWithThePolicy(t *testing.T) {
 	}
 	known := permissions.KnownPermissions()
 	var all []string
-	for _, sc := range slashCommands {
+	for _, c := range declared.commands {
+		sc := c.spec()
 		if len(sc.helps) == 0 || !strings.Contains(sc.helps[0], "`/"+sc.name) {
 			t.Errorf("/%s: first help does not show /%s", sc.name, sc.name)
-		}
-		if sc.answer == nil || sc.run == nil {
-			t.Errorf("/%s: no handler or executor", sc.name)
 		}
 		for _, p := range sc.permissions {
 			if !slices.Contains(known, p) {
@@ -48,7 +46,7 @@ func TestRegistryAgreesWithThePolicy(t *testing.T) {
 		switchboard.KindCallSelf, switchboard.KindCallAny,
 		switchboard.KindNumberReserve, switchboard.KindNumberRelease,
 	} {
-		if sc, ok := slashCommandRunning(kind); !ok || !slices.Contains(sc.permissions, kind) {
+		if sc, ok := declared.named(switchboard.CommandOf(kind)); !ok || !slices.Contains(sc.spec().permissions, kind) {
 			t.Errorf("operations of kind %q have no executor among the commands that check it", kind)
 		}
 	}
@@ -57,8 +55,9 @@ func TestRegistryAgreesWithThePolicy(t *testing.T) {
 // TestHelpAndUnknownCommandsComeFromTheRegistry: "help" answers each
 // command's first help text, and an unknown command names them all.
 func TestHelpAndUnknownCommandsComeFromTheRegistry(t *testing.T) {
-	r := &Router{}
-	for _, sc := range slashCommands {
+	r := New(Config{})
+	for _, c := range declared.commands {
+		sc := c.spec()
 		for _, text := range []string{"help", "HELP"} {
 			reply, after := r.Command(t.Context(), slack.SlashCommand{Command: "/" + sc.name, Text: text})
 			if reply.Text != sc.helps[0] || after != nil {

@@ -135,15 +135,14 @@ func TestSchedulerRetriesWhenThePermissionCannotBeChecked(t *testing.T) {
 // runDueChange has a scheduler make U0ME's one-off change to PRIVATE, due a
 // second before now, with the given checker and stores.
 func runDueChange(now time.Time, checker Checker, audits *recordingAudit, fmu *setFMU, scheds *settleStore) {
-	s := &Scheduler{Router: &Router{
-		Checker:    checker,
-		AuditTrail: audits,
-		FMU:        fmu,
-		Directory:  telDirectory{"U0ME": {Mobile: "32470000001"}},
-		Schedules:  scheds,
-		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:        func() time.Time { return now },
-	}}
+	s := New(Config{
+		Checker:   checker,
+		State:     Stores{AuditTrail: audits, Schedules: scheds},
+		EnCo:      EnCo{FMU: fmu},
+		Directory: telDirectory{"U0ME": {Mobile: "32470000001"}},
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Settings:  Settings{Now: func() time.Time { return now }},
+	}).Scheduler()
 	c := state.ClaimedSchedule{FMUSchedule: state.FMUSchedule{ID: "s1", User: "U0ME", CreatedBy: "U0ME", Kind: state.ScheduleOnce,
 		Zone: "Europe/Brussels", Due: now.Add(-time.Second), DueProfile: "PRIVATE"}, Lease: 1}
 	s.run(context.Background(), c)

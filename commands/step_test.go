@@ -87,7 +87,7 @@ func FuzzStepInputs(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	r := &Router{Policy: policy, Checker: permissions.NewChecker(policy, nil), AuditTrail: stepStore{}, Counters: stepStore{}, Directory: stepDirectory{}, DMs: stepDMs{}, MaxTargets: 5}
+	r := New(Config{Policy: policy, Checker: permissions.NewChecker(policy, nil), State: Stores{AuditTrail: stepStore{}, Counters: stepStore{}}, Directory: stepDirectory{}, Slack: SlackParts{DMs: stepDMs{}}, Settings: Settings{MaxTargets: 5}}).steps
 	f.Fuzz(func(t *testing.T, fn, user, profile, action, simIDs, channel string) {
 		s := Step{ExecutionID: "Fx1", Function: fn, User: user, Profile: profile, Action: action, SIMIDs: simIDs, Channel: channel}
 		op, _, why := r.stepOperation(context.Background(), s)

@@ -59,10 +59,10 @@ func (c *testClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 // withClock gives the bot clk as the clock of schedules, and has its
 // scheduler look at the due index every 10 ms.
 func withClock(clk *testClock) harnessOption {
-	return withMain(func(m *Main) {
-		m.Router.Now = clk.Now
-		m.scheduler.Tick = 10 * time.Millisecond
-	})
+	return func(h *harness) {
+		withCommands(func(c *commands.Config) { c.Settings.Now = clk.Now })(h)
+		withMain(func(m *Main) { m.scheduler.Tick = 10 * time.Millisecond })(h)
+	}
 }
 
 // homeText is the text of a published Home tab: its sections and headers,
