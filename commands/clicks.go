@@ -34,7 +34,6 @@ type executor interface {
 	execute(ctx context.Context, op switchboard.Operation, responseURL string)
 }
 
-
 func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, action, id string) {
 	user := cb.User.ID
 	conf, ok, err := ck.confirmations.PeekConfirmation(ctx, id)

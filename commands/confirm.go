@@ -20,7 +20,6 @@ type confirmer struct {
 	log   *slog.Logger
 }
 
-
 func (cf *confirmer) confirmTTL() time.Duration { return cmp.Or(cf.ttl, 5*time.Minute) }
 
 // pending is a change waiting for a confirmation click.

@@ -150,4 +150,3 @@ func directoryNumber(digits string, mask bool) string {
 	}
 	return render.NumberLabel(digits, mask)
 }
-

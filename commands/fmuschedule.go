@@ -651,4 +651,3 @@ func (sd *scheduleCommand) scheduleClear(ctx context.Context, c *command, args [
 	}
 	return textReply(fmt.Sprintf(":white_check_mark: Cleared %s. The profile stays as it is now.", plural(len(removed), "schedule")))
 }
-

@@ -76,7 +76,6 @@ func storeDown(ref string) Reply {
 	return textReply(fmt.Sprintf(":hourglass: I can't reach my state store right now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)).with("unavailable")
 }
 
-
 // Counters counts uses across replicas: a person's allowance per minute,
 // and the first sighting of a delivery Slack may repeat.
 type Counters interface {

@@ -170,7 +170,6 @@ func (r *Router) Action(ctx context.Context, cb slack.InteractionCallback) {
 	}
 }
 
-
 // AppHomeOpened shows a person their Home tab.
 func (r *Router) AppHomeOpened(ctx context.Context, user string) { r.home.opened(ctx, user) }
 
