@@ -33,7 +33,7 @@ func (v *telVoice) CDRs(context.Context, enco.CDRQuery) ([]enco.CDR, error) { re
 
 func mustPolicy(t *testing.T, yaml string) *permissions.Policy {
 	t.Helper()
-	p, err := permissions.Parse([]byte(yaml))
+	p, err := permissions.Parse([]byte(yaml), Names())
 	if err != nil {
 		t.Fatal(err)
 	}

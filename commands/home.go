@@ -26,6 +26,7 @@ type homeTab struct {
 	store     ScheduleStore // nil: no schedules nor recent operations
 	fmu       FMUAPI
 	publisher HomePublisher // nil: the Home tab is off
+	commands  registry      // for the help it points to
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -219,7 +220,7 @@ func (h *homeTab) mayDo(ctx context.Context, user string) []slack.Block {
 		}
 	}
 	if len(lines) == 0 {
-		return []slack.Block{section("The policy grants you no command yet. Ask an admin to add you to a role; `/fmu help`, `/sim help`, `/number help` and `/call help` show what each command does.")}
+		return []slack.Block{section("The policy grants you no command yet. Ask an admin to add you to a role; " + h.commands.sentence("`/%s help`") + " show what each command does.")}
 	}
 	return []slack.Block{section("*What you may do*\n" + strings.Join(lines, "\n"))}
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -92,10 +93,14 @@ func (rg registry) named(name string) (slashCommand, bool) {
 
 // list names the commands for a sentence: "`/sim`, `/fmu`, `/number`
 // and `/call`".
-func (rg registry) list() string {
+func (rg registry) list() string { return rg.sentence("`/%s`") }
+
+// sentence names each command with format (its name for %s) in a
+// sentence: "`/sim help`, `/fmu help`, `/number help` and `/call help`".
+func (rg registry) sentence(format string) string {
 	quoted := make([]string, len(rg.commands))
 	for i, sc := range rg.commands {
-		quoted[i] = "`/" + sc.spec().name + "`"
+		quoted[i] = fmt.Sprintf(format, sc.spec().name)
 	}
 	if len(quoted) == 1 {
 		return quoted[0]

@@ -83,7 +83,7 @@ func FuzzStepInputs(f *testing.F) {
 	f.Add("set_fmu_profile", "U0AAAAAAA", "on-duty", "", "", "")
 	f.Add("sim_change", "U1", "", "terminate", "<@U1>", "#ops")
 	f.Add("sim_change", "W0AAAAAAA", "", "Activate", strings.Repeat("0471 00 00 01 ", 50), "")
-	policy, err := permissions.Parse([]byte("roles: [{name: a, members: [\"*\"], permissions: [\"*\"]}]\nworkflows: {allow: [set_fmu_profile, sim_change]}\nrequire_approval: []\n"))
+	policy, err := permissions.Parse([]byte("roles: [{name: a, members: [\"*\"], permissions: [\"*\"]}]\nworkflows: {allow: [set_fmu_profile, sim_change]}\nrequire_approval: []\n"), Names())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -353,14 +353,14 @@ func (m *Main) keyPrefix() string {
 func (m *Main) loadPolicy() (*permissions.Policy, error) {
 	switch {
 	case m.Config.PolicyFile != "":
-		p, err := permissions.Load(m.Config.PolicyFile)
+		p, err := permissions.Load(m.Config.PolicyFile, commands.Names())
 		if err != nil {
 			return nil, fmt.Errorf("POLICY_FILE: %w", err)
 		}
 		m.Log.Info("policy loaded", "policy", p.Describe())
 		return p, nil
 	case m.Console:
-		p, err := permissions.Parse([]byte(console.DemoPolicy))
+		p, err := permissions.Parse([]byte(console.DemoPolicy), commands.Names())
 		if err != nil {
 			return nil, fmt.Errorf("demo policy: %w", err)
 		}
