@@ -64,7 +64,7 @@ func (ck *clicks) requestApproval(ctx context.Context, cb slack.InteractionCallb
 		ck.ops.respond(ctx, cb.ResponseURL, storeDown(ref).Message(), true)
 		return
 	}
-	ck.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", OperationID: op.ID, Detail: op.Params.Title})
+	ck.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", OperationID: op.ID, Detail: op.Params.Title})
 	answered := textReply(fmt.Sprintf(":lock: %s needed a second person holding `%s`; the request I posted in <#%s> has been answered there already.", op.Params.Title, op.Kind, op.ChannelID)).Message()
 	ts, err := ck.slack.PostMessage(ctx, op.ChannelID, msg)
 	if err != nil {
@@ -77,7 +77,7 @@ func (ck *clicks) requestApproval(ctx context.Context, cb slack.InteractionCallb
 			ck.ops.respond(ctx, cb.ResponseURL, answered, true)
 			return
 		}
-		ck.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval withdrawn", Rule: "the request could not be posted", OperationID: op.ID})
+		ck.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval withdrawn", Rule: "the request could not be posted", OperationID: op.ID})
 		text := ":x: I could not post the approval request, so nothing was changed: " + ck.ops.userError(err, "post approval request")
 		if slackpost.NotInChannel(err) {
 			text = fmt.Sprintf(":warning: I can't post in <#%s> because I'm not a member. Invite me with `/invite @Switchboard` there, then run the command again. Nothing was changed.", op.ChannelID)
@@ -120,12 +120,12 @@ func (ck *clicks) approvalClick(ctx context.Context, cb slack.InteractionCallbac
 		return // approval requests have no confirm button
 	case ActionApprove:
 		if user == conf.UserID {
-			ck.gate.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: "the requester cannot approve their own request", OperationID: op.ID})
+			ck.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: "the requester cannot approve their own request", OperationID: op.ID})
 			ck.ops.tellUser(ctx, cb, fmt.Sprintf(":no_entry: You asked for this, so you can't approve it. Another person holding `%s` must.", op.Kind))
 			return
 		}
 		if d := ck.gate.checker.Check(ctx, user, op.ChannelID, op.Kind); !d.Allowed {
-			ck.gate.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: d.Rule, OperationID: op.ID})
+			ck.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: d.Rule, OperationID: op.ID})
 			ck.ops.tellUser(ctx, cb, fmt.Sprintf(":no_entry: Only someone holding `%s` can approve this. %s", op.Kind, d.Message))
 			return
 		}
@@ -147,11 +147,11 @@ func (ck *clicks) approvalClick(ctx context.Context, cb slack.InteractionCallbac
 		return
 	}
 	if action == ActionCancel {
-		ck.gate.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval cancelled", OperationID: op.ID})
+		ck.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval cancelled", OperationID: op.ID})
 		ck.closeApproval(ctx, op.ChannelID, ts, fmt.Sprintf(":no_entry_sign: Cancelled by <@%s>: %s, requested by <@%s>. Nothing was changed.", user, op.Params.Title, op.UserID))
 		return
 	}
-	ck.gate.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approved", OperationID: op.ID, Detail: "requested by " + op.UserID})
+	ck.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approved", OperationID: op.ID, Detail: "requested by " + op.UserID})
 	ck.closeApproval(ctx, op.ChannelID, ts, fmt.Sprintf(":white_check_mark: Approved by <@%s>: %s, requested by <@%s>. Results follow in a thread below.", user, op.Params.Title, op.UserID))
 	op.Params.Title += fmt.Sprintf(" (approved by <@%s>)", user)
 	op.CreatedAt = time.Now()

@@ -16,7 +16,6 @@ import (
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // callCommand answers /call: click-to-call and the call records.
@@ -218,11 +217,11 @@ func (cc *callCommand) run(ctx context.Context, op switchboard.Operation, respon
 		Callback:     cc.publicURL + notify.PathCall + token,
 	})
 	if err != nil {
-		cc.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: "call not placed"})
+		cc.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: "call not placed"})
 		cc.ops.failOperation(ctx, op, "The call was not placed: "+cc.ops.userError(err, "voice call"))
 		return
 	}
-	cc.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "session " + session})
+	cc.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "session " + session})
 	cc.log.Info("call placed", "operation", op.ID, "session", session)
 	stored, err := cc.operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.Params.Session = session
@@ -325,7 +324,7 @@ func (cc *callCommand) cdrReport(ctx context.Context, c *command, since time.Tim
 	if mine == "" {
 		perm = switchboard.PermCallAny
 	}
-	cc.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: fmt.Sprintf("%d CDRs read", len(cdrs))})
+	cc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: fmt.Sprintf("%d CDRs read", len(cdrs))})
 	if err != nil && len(cdrs) == 0 {
 		cc.ops.respond(ctx, c.ResponseURL, textReply(":x: "+cc.ops.userError(err, "voice cdr")).Message(), false)
 		return

@@ -56,7 +56,7 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 		return
 	}
 	if user != conf.UserID {
-		ck.gate.audit(ctx, state.AuditEntry{UserID: user, Command: conf.Action, Decision: "click refused", Rule: "only the requester may confirm", OperationID: conf.OperationID})
+		ck.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: conf.Action, Decision: "click refused", Rule: "only the requester may confirm", OperationID: conf.OperationID})
 		ck.log.Warn("click by someone else refused", "user", user, "requester", conf.UserID, "operation", conf.OperationID)
 		ck.ops.tellUser(ctx, cb, fmt.Sprintf(":no_entry: Only <@%s>, who asked for it, can confirm or cancel this.", conf.UserID))
 		return
@@ -78,7 +78,7 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 		return
 	}
 	if action == ActionCancel {
-		ck.gate.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "cancelled", OperationID: op.ID})
+		ck.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "cancelled", OperationID: op.ID})
 		if isStep(op) && !ck.steps.stepClosed(ctx, cb, ck.steps.closeStep(ctx, op, switchboard.StatusCancelled, fmt.Sprintf("<@%s> cancelled it (%s); nothing was changed.", user, op.Params.Title))) {
 			return
 		}
@@ -87,14 +87,14 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 	}
 	// The policy may have changed since the command was typed.
 	if d := ck.gate.checker.Check(ctx, user, op.ChannelID, permissionOf(op)); !d.Allowed {
-		ck.gate.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "denied at confirmation", Rule: d.Rule, OperationID: op.ID})
+		ck.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "denied at confirmation", Rule: d.Rule, OperationID: op.ID})
 		if isStep(op) && !ck.steps.stepClosed(ctx, cb, ck.steps.closeStep(ctx, op, switchboard.StatusFailed, fmt.Sprintf("<@%s> may not do this: %s", user, cmp.Or(d.Message, "no permission "+permissionOf(op))))) {
 			return
 		}
 		ck.ops.respond(ctx, cb.ResponseURL, textReply(":no_entry: "+d.Message).Message(), true)
 		return
 	}
-	ck.gate.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params.Title})
+	ck.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params.Title})
 	if isStep(op) {
 		started, err := ck.steps.beginStep(ctx, op)
 		if !ck.steps.stepClosed(ctx, cb, err) {

@@ -51,7 +51,7 @@ func (cf *confirmer) confirm(ctx context.Context, c *command, p pending) Reply {
 		cf.log.Error("save confirmation", "err", err, "ref", ref, "user", c.UserID)
 		return storeDown(ref)
 	}
-	cf.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: p.op.Kind, Decision: "confirmation requested", OperationID: p.op.ID, Detail: p.title})
+	cf.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: p.op.Kind, Decision: "confirmation requested", OperationID: p.op.ID, Detail: p.title})
 	return p.prompt("", id, ttl)
 }
 

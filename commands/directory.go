@@ -9,7 +9,6 @@ import (
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // directoryCommand answers /fmu link and /fmu unlink: the directory's own
@@ -85,7 +84,7 @@ func (dc *directoryCommand) link(ctx context.Context, c *command, args []token) 
 	if err := store.SetDirectoryEntry(ctx, user, entry); err != nil {
 		return dc.who.directoryDown(err)
 	}
-	dc.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry set",
+	dc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry set",
 		Detail: fmt.Sprintf("<@%s>: mobile %s, fixed %s", user, directoryNumber(entry.Mobile, true), directoryNumber(entry.Fixed, true))})
 	return textReply(fmt.Sprintf(":white_check_mark: <@%s> now has mobile %s and fixed %s in the directory. %s",
 		user, directoryNumber(entry.Mobile, false), directoryNumber(entry.Fixed, false), linkEffect(had)))
@@ -121,7 +120,7 @@ func (dc *directoryCommand) unlink(ctx context.Context, c *command, args []token
 	if err := store.DeleteDirectoryEntry(ctx, user); err != nil {
 		return dc.who.directoryDown(err)
 	}
-	dc.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry removed", Detail: "<@" + user + ">"})
+	dc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry removed", Detail: "<@" + user + ">"})
 	now := "They have no numbers in the directory now."
 	if dc.directory != nil {
 		if e, source, found, err := dc.directory.Lookup(ctx, user); err == nil && found {

@@ -131,7 +131,7 @@ func (fm *fmuCommand) fmuSelf(ctx context.Context, c *command, p enco.Profile) (
 	}
 	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s*…", render.ProfileLabel(p))), func(ctx context.Context) {
 		err := fm.fmu.SetFMUStatus(ctx, me.digits, p)
-		fm.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
+		fm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
 		text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*.", me.label(false), render.ProfileLabel(p))
 		status := switchboard.StatusDone
 		if err != nil {
@@ -339,7 +339,7 @@ func (fm *fmuCommand) fmuReadOne(ctx context.Context, c *command, t fmuTarget, o
 	if own {
 		perm = switchboard.PermFMUSelf
 	}
-	fm.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: "1 FMU profile read"})
+	fm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: "1 FMU profile read"})
 	var text string
 	switch {
 	case err != nil:
@@ -393,14 +393,14 @@ func (fm *fmuCommand) run(ctx context.Context, op switchboard.Operation, respons
 		detail := fmt.Sprintf("numbers %d-%d of %d", start+1, start+len(chunk), len(msisdns))
 		switch {
 		case err == nil:
-			fm.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: detail})
+			fm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: detail})
 			fm.recordReplyResults(ctx, op, results)
 		case start == 0:
-			fm.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
+			fm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
 			fm.ops.failOperation(ctx, op, fm.ops.userError(err, "fmu request"))
 			return
 		default:
-			fm.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
+			fm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
 			fm.failChunk(ctx, op, chunk, start, fm.ops.userError(err, "fmu request"))
 			if rest := msisdns[start+len(chunk):]; errors.Is(err, enco.ErrCredentialsRefused) && len(rest) > 0 {
 				// The other requests would be refused the same way.
@@ -432,7 +432,7 @@ func (fm *fmuCommand) recordReplyResults(ctx context.Context, op switchboard.Ope
 func (fm *fmuCommand) failChunk(ctx context.Context, op switchboard.Operation, chunk []string, start int, why string) {
 	fm.ops.postInThread(ctx, op, fmt.Sprintf(":x: EnCo refused the request for numbers %d to %d of %d: %s", start+1, start+len(chunk), len(op.Targets), why))
 	for _, m := range chunk {
-		res := state.Result{Target: switchboard.Number(m).String(), Detail: "request refused: " + why}
+		res := switchboard.Result{Target: switchboard.Number(m).String(), Detail: "request refused: " + why}
 		if err := fm.ops.recordResult(ctx, op, res, false, true); err != nil {
 			fm.log.Error("record refused number", "err", err, "operation", op.ID)
 			return
@@ -443,10 +443,10 @@ func (fm *fmuCommand) failChunk(ctx context.Context, op switchboard.Operation, c
 // setOneFMU changes one number synchronously and reports it in the thread.
 func (fm *fmuCommand) setOneFMU(ctx context.Context, op switchboard.Operation, msisdn string, p enco.Profile) {
 	err := fm.fmu.SetFMUStatus(ctx, msisdn, p)
-	fm.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: "1 number set to " + string(p)})
+	fm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: "1 number set to " + string(p)})
 	target := op.Targets[0]
 	label := render.TargetLabel(op, target, fm.mask)
-	res := state.Result{Target: target.String(), OK: err == nil, Detail: fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, render.ProfileLabel(p))}
+	res := switchboard.Result{Target: target.String(), OK: err == nil, Detail: fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, render.ProfileLabel(p))}
 	if err != nil {
 		res.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, fm.ops.fmuError(err, "fmu set status"))
 	}

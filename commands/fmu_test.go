@@ -50,23 +50,23 @@ type telStore struct {
 	mu       sync.Mutex
 	ops      map[string]switchboard.Operation
 	tokens   map[string]string // token -> operation
-	results  map[string][]state.Result
+	results  map[string][]switchboard.Result
 	expiries map[string]time.Time
 	dir      map[string]switchboard.Entry
 	confs    []state.Confirmation
 	frozen   map[string]time.Time
-	queued   []state.Outgoing
+	queued   []switchboard.Outgoing
 }
 
 func newTelStore() *telStore {
-	return &telStore{ops: map[string]switchboard.Operation{}, tokens: map[string]string{}, results: map[string][]state.Result{},
+	return &telStore{ops: map[string]switchboard.Operation{}, tokens: map[string]string{}, results: map[string][]switchboard.Result{},
 		expiries: map[string]time.Time{}, dir: map[string]switchboard.Entry{}}
 }
 
-func (s *telStore) Audit(context.Context, state.AuditEntry) error { return nil }
+func (s *telStore) Audit(context.Context, switchboard.AuditEntry) error { return nil }
 
 // RecentAudit finds nothing: telStore keeps no audit (auditStore does).
-func (s *telStore) RecentAudit(context.Context, int, func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+func (s *telStore) RecentAudit(context.Context, int, func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error) {
 	return nil, nil
 }
 
@@ -115,7 +115,7 @@ func (s *telStore) NoteConfirmation(_ context.Context, id, key, value string) (b
 	return false, nil
 }
 
-func (s *telStore) Enqueue(_ context.Context, m state.Outgoing) (string, error) {
+func (s *telStore) Enqueue(_ context.Context, m switchboard.Outgoing) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queued = append(s.queued, m)
@@ -161,7 +161,7 @@ func (s *telStore) UpdateOperation(_ context.Context, id string, fn func(*switch
 	defer s.mu.Unlock()
 	op, ok := s.ops[id]
 	if !ok {
-		return op, state.ErrNotFound
+		return op, switchboard.ErrNotFound
 	}
 	if err := fn(&op); err != nil {
 		return op, err
@@ -177,11 +177,11 @@ func (s *telStore) BindToken(_ context.Context, token, opID string, _ time.Durat
 	return nil
 }
 
-func (s *telStore) RecordResult(_ context.Context, opID string, r state.Result, _ state.Effects) (state.Progress, error) {
+func (s *telStore) RecordResult(_ context.Context, opID string, r switchboard.Result, _ switchboard.Effects) (switchboard.Progress, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.results[opID] = append(s.results[opID], r)
-	return state.Progress{Expected: s.ops[opID].Expected, First: true, Done: len(s.results[opID])}, nil
+	return switchboard.Progress{Expected: s.ops[opID].Expected, First: true, Done: len(s.results[opID])}, nil
 }
 
 func (s *telStore) ScheduleExpiry(_ context.Context, opID string, at time.Time, _ time.Duration) error {

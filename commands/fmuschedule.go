@@ -241,7 +241,7 @@ func (sd *scheduleCommand) setUntil(ctx context.Context, user string, me fmuTarg
 			strings.ToLower(strings.ReplaceAll(string(p), "_", "-")))
 	}
 	err = sd.fmu.SetFMUStatus(ctx, me.digits, p)
-	sd.gate.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
+	sd.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
 	if err != nil {
 		sd.notes.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusFailed)
 		return fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), sd.ops.fmuError(err, "fmu set own status"))
@@ -278,7 +278,7 @@ func (sd *scheduleCommand) setUntil(ctx context.Context, user string, me fmuTarg
 	case back == p:
 		return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is *%s*, as it was before, so there is nothing to change back.", me.label(false), render.ProfileLabel(p))
 	}
-	sd.gate.audit(ctx, state.AuditEntry{UserID: user, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> back to %s at %s", id, user, back, at.UTC().Format(time.RFC3339))})
+	sd.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> back to %s at %s", id, user, back, at.UTC().Format(time.RFC3339))})
 	return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*. I will set it back to *%s* at %s (`%s`; %s). `/fmu schedule clear %s` cancels that.",
 		me.label(false), render.ProfileLabel(p), render.ProfileLabel(back), whenLabel(at, loc), id, zoneNote(loc, fallback), id)
 }
@@ -455,7 +455,7 @@ func (sd *scheduleCommand) addWeekly(ctx context.Context, c *command, owners []s
 		if err != nil {
 			return sd.scheduleDown(err)
 		}
-		sd.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> %s %s else %s (%s)", p.sc.ID, p.user, rule, in, out, p.loc)})
+		sd.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> %s %s else %s (%s)", p.sc.ID, p.user, rule, in, out, p.loc)})
 		whose := "Yours"
 		if p.user != c.UserID {
 			whose = fmt.Sprintf("<@%s>'s", p.user)
@@ -644,7 +644,7 @@ func (sd *scheduleCommand) scheduleClear(ctx context.Context, c *command, args [
 		return textReply("There were no FMU schedules to clear.")
 	}
 	for _, sc := range removed {
-		sd.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "cleared", Detail: fmt.Sprintf("%s: <@%s>", sc.ID, user)})
+		sd.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "cleared", Detail: fmt.Sprintf("%s: <@%s>", sc.ID, user)})
 	}
 	if len(removed) == 1 {
 		return textReply(":white_check_mark: Cleared " + describeSchedule(removed[0]) + ". The profile stays as it is now.")

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -45,7 +46,7 @@ func (g *gate) allow(ctx context.Context, c *command, permission string) (Reply,
 			return reply, false
 		}
 	}
-	if err := g.trail.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule}); err != nil {
+	if err := g.trail.Audit(ctx, switchboard.AuditEntry{At: time.Now(), UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: decision, Rule: d.Rule}); err != nil {
 		// Every decision is recorded; without the store nothing is done.
 		ref := state.NewHex(4)
 		g.log.Error("audit append failed; command refused", "err", err, "ref", ref, "user", c.UserID)
@@ -61,7 +62,7 @@ func (g *gate) allow(ctx context.Context, c *command, permission string) (Reply,
 	return textReply(":no_entry: " + msg).with("denied"), false
 }
 
-func (g *gate) audit(ctx context.Context, e state.AuditEntry) {
+func (g *gate) audit(ctx context.Context, e switchboard.AuditEntry) {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
@@ -86,7 +87,7 @@ type Counters interface {
 // rateLimit counts a requested change against the user's limit per minute.
 func (g *gate) rateLimit(ctx context.Context, c *command) (Reply, bool) {
 	return g.allowance(ctx, "changes:", c.UserID, func(limit int, wait time.Duration) Reply {
-		g.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: "rate limited", Rule: fmt.Sprintf("%d changes per minute", limit)})
+		g.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: "rate limited", Rule: fmt.Sprintf("%d changes per minute", limit)})
 		return textReply(fmt.Sprintf(":hand: You have asked for %d changes in the last minute, the most the policy allows. Try again in %s.", limit, humanDuration(max(wait, time.Second)))).with("rate_limited")
 	})
 }

@@ -254,7 +254,7 @@ func (h *homeTab) click(ctx context.Context, cb slack.InteractionCallback, value
 	}
 	me := fmuTarget{digits: mine.Mobile}
 	err := h.fmu.SetFMUStatus(ctx, me.digits, p)
-	h.gate.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p) + " from the Home tab"})
+	h.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p) + " from the Home tab"})
 	if err != nil {
 		h.notes.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusFailed)
 		h.publishHome(ctx, user, fmt.Sprintf(":x: Your FMU profile was not changed: %s", h.ops.fmuError(err, "home fmu set")))

@@ -20,10 +20,10 @@ type auditStore struct {
 	n int
 }
 
-func (s auditStore) RecentAudit(_ context.Context, max int, _ func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
-	var out []state.AuditEntry
+func (s auditStore) RecentAudit(_ context.Context, max int, _ func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error) {
+	var out []switchboard.AuditEntry
 	for i := range min(s.n, max) {
-		out = append(out, state.AuditEntry{UserID: "U0ME", Command: "sim.read", Decision: "api call", Detail: fmt.Sprint("entry ", i)})
+		out = append(out, switchboard.AuditEntry{UserID: "U0ME", Command: "sim.read", Decision: "api call", Detail: fmt.Sprint("entry ", i)})
 	}
 	return out, nil
 }
@@ -179,7 +179,7 @@ func TestApprovalRequestDoesNotAttachTheListAgain(t *testing.T) {
 // channel or form a link.
 func TestAuditRowsAreEscaped(t *testing.T) {
 	f := newTelFixture("audit.read")
-	f.cfg.State.AuditTrail = &recordingAudit{entries: []state.AuditEntry{
+	f.cfg.State.AuditTrail = &recordingAudit{entries: []switchboard.AuditEntry{
 		{UserID: "U0ME", Command: "/sim <!here>", Decision: "rate limited", Detail: "session <!channel> <http://evil.example|x>"},
 	}}
 	got := f.command(t, "/sim", "audit").Text

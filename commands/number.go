@@ -153,7 +153,7 @@ func (nc *numberCommand) numberAvailable(ctx context.Context, c *command, args [
 	}
 	return textReply(":mag: Looking up available numbers…"), func(ctx context.Context) {
 		list, err := nc.numbers.AvailableNumbers(ctx, f)
-		nc.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
+		nc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
 		var text string
 		var send func(context.Context)
 		switch {
@@ -199,7 +199,7 @@ func (nc *numberCommand) numberList(ctx context.Context, c *command, args []toke
 	}
 	return textReply(":mag: Looking up the account's numbers…"), func(ctx context.Context) {
 		list, err := nc.numbers.HeldNumbers(ctx)
-		nc.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
+		nc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
 		var text string
 		var send func(context.Context)
 		switch {
@@ -489,7 +489,7 @@ func (nc *numberCommand) run(ctx context.Context, op switchboard.Operation, resp
 	}
 	digits := enco.TargetDevice(op.Targets[0]).Identifier
 	label := render.NumberLabel(digits, nc.mask)
-	res := state.Result{Target: op.Targets[0].String()}
+	res := switchboard.Result{Target: op.Targets[0].String()}
 	var err error
 	switch op.Kind {
 	case switchboard.KindNumberReserve:
@@ -517,7 +517,7 @@ func (nc *numberCommand) run(ctx context.Context, op switchboard.Operation, resp
 		return
 	}
 	res.OK = err == nil
-	nc.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID})
+	nc.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID})
 	if err := nc.ops.recordResult(ctx, op, res, true, false); err != nil {
 		nc.log.Error("record number result", "err", err, "operation", op.ID)
 		nc.ops.postInThread(ctx, op, res.Detail)

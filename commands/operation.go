@@ -47,7 +47,7 @@ type Operations interface {
 // startOperation posts the parent message and stores the operation. It tells
 // the requester and returns false when that is impossible.
 func (ops *operator) startOperation(ctx context.Context, op *switchboard.Operation, responseURL string) bool {
-	ts, err := ops.slack.PostMessage(ctx, op.ChannelID, render.ParentMessage(*op, state.Progress{Expected: op.Expected}, ops.mask))
+	ts, err := ops.slack.PostMessage(ctx, op.ChannelID, render.ParentMessage(*op, switchboard.Progress{Expected: op.Expected}, ops.mask))
 	if err != nil {
 		var text string
 		if slackpost.NotInChannel(err) {
@@ -55,7 +55,7 @@ func (ops *operator) startOperation(ctx context.Context, op *switchboard.Operati
 		} else {
 			text = ":x: I could not post in this channel, so I did nothing: " + ops.userError(err, "post parent message")
 		}
-		ops.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "not started", OperationID: op.ID, Detail: slackpost.SlackErrorCode(err)})
+		ops.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "not started", OperationID: op.ID, Detail: slackpost.SlackErrorCode(err)})
 		ops.respond(ctx, responseURL, textReply(text).Message(), true)
 		ops.failRunningStep(ctx, *op, text)
 		return false
@@ -132,7 +132,7 @@ func (ops *operator) failOperation(ctx context.Context, op switchboard.Operation
 	if isStep(op) {
 		ops.failStep(ctx, op.Params.Step, op.ID, stripMrkdwn(text))
 	}
-	if err := ops.slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, render.ParentMessage(op, state.Progress{Expected: op.Expected}, ops.mask)); err != nil {
+	if err := ops.slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, render.ParentMessage(op, switchboard.Progress{Expected: op.Expected}, ops.mask)); err != nil {
 		ops.log.Error("update parent", "err", err, "operation", op.ID)
 	}
 }
@@ -182,8 +182,8 @@ func (ops *operator) userError(err error, what string) string {
 // the results the bot got itself, and the messages it posts.
 type Results interface {
 	BindToken(ctx context.Context, token, opID string, ttl time.Duration) error
-	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
-	Enqueue(ctx context.Context, m state.Outgoing) (string, error)
+	RecordResult(ctx context.Context, opID string, r switchboard.Result, posts switchboard.Effects) (switchboard.Progress, error)
+	Enqueue(ctx context.Context, m switchboard.Outgoing) (string, error)
 }
 
 // expiryKeep is how long an operation's keys outlive its deadline, so that
@@ -214,7 +214,7 @@ func (ops *operator) scheduleExpiry(ctx context.Context, op switchboard.Operatio
 // posts as a callback's would be: the parent's progress, the reply in the
 // thread when reply is set, and with the last result the summary when
 // summary is set.
-func (ops *operator) recordResult(ctx context.Context, op switchboard.Operation, res state.Result, reply, summary bool) error {
+func (ops *operator) recordResult(ctx context.Context, op switchboard.Operation, res switchboard.Result, reply, summary bool) error {
 	if res.At.IsZero() {
 		res.At = time.Now()
 	}

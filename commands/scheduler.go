@@ -215,11 +215,11 @@ type outcome struct {
 // was lost and nothing was reported.
 func (s *Scheduler) finish(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, o outcome) bool {
 	profile := enco.Profile(c.DueProfile)
-	audit := state.AuditEntry{At: time.Now(), UserID: c.CreatedBy, Command: "fmu.schedule", Decision: o.decision, Detail: o.detail}
+	audit := switchboard.AuditEntry{At: time.Now(), UserID: c.CreatedBy, Command: "fmu.schedule", Decision: o.decision, Detail: o.detail}
 	fx := state.ScheduleEffects{
 		// To the person's user ID: Slack posts it in their direct
 		// messages with the app.
-		Report: &state.Outgoing{Kind: render.KindPost, Channel: c.User, Text: strings.TrimSpace(o.report)},
+		Report: &switchboard.Outgoing{Kind: render.KindPost, Channel: c.User, Text: strings.TrimSpace(o.report)},
 		Audit:  &audit,
 		Recent: &state.RecentOp{At: s.schedules.now(), Title: "Scheduled change to " + render.ProfileLabel(profile), Status: o.status},
 	}

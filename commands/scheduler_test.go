@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
@@ -17,20 +18,20 @@ import (
 // recordingAudit keeps the audit entries written through it.
 type recordingAudit struct {
 	mu      sync.Mutex
-	entries []state.AuditEntry
+	entries []switchboard.AuditEntry
 }
 
-func (s *recordingAudit) Audit(_ context.Context, e state.AuditEntry) error {
+func (s *recordingAudit) Audit(_ context.Context, e switchboard.AuditEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.entries = append(s.entries, e)
 	return nil
 }
 
-func (s *recordingAudit) RecentAudit(_ context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+func (s *recordingAudit) RecentAudit(_ context.Context, n int, filter func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []state.AuditEntry
+	var out []switchboard.AuditEntry
 	for i := len(s.entries) - 1; i >= 0 && len(out) < n; i-- {
 		if filter == nil || filter(s.entries[i]) {
 			out = append(out, s.entries[i])

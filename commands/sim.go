@@ -16,7 +16,6 @@ import (
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // simCommand answers /sim: SIM cards' status and changes, and the audit trail.
@@ -215,7 +214,7 @@ func (sm *simCommand) simStatus(ctx context.Context, c *command, devices []enco.
 		lookups[i] = simLookup{msisdn: d.Identifier, cards: cards, err: err}
 		if errors.Is(err, enco.ErrCredentialsRefused) {
 			// Every other lookup would be refused the same way.
-			sm.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: "credentials refused"})
+			sm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: "credentials refused"})
 			sm.ops.respond(ctx, c.ResponseURL, textReply(":x: "+sm.ops.userError(err, "m2m read")).Message(), false)
 			return
 		}
@@ -227,7 +226,7 @@ func (sm *simCommand) simStatus(ctx context.Context, c *command, devices []enco.
 	if failed > 0 {
 		decision = "api error"
 	}
-	sm.gate.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
+	sm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
 	var text string
 	var send func(context.Context)
 	if len(lookups) == 1 {
@@ -453,11 +452,11 @@ func (sm *simCommand) run(ctx context.Context, op switchboard.Operation, respons
 	}
 	tn, err := sm.sim.RequestM2M(ctx, enco.M2MAction(op.Params.Action), devices, token)
 	if err != nil {
-		sm.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: err.Error()})
+		sm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: err.Error()})
 		sm.ops.failOperation(ctx, op, sm.ops.userError(err, "m2m request"))
 		return
 	}
-	sm.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "tracking number " + tn})
+	sm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "tracking number " + tn})
 	sm.log.Info("m2m request accepted", "operation", op.ID, "kind", op.Kind, "devices", len(devices), "tracking", tn)
 	if _, err := sm.operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.Params.Tracking = tn

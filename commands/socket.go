@@ -20,7 +20,7 @@ import (
 //
 // Slack delivers an envelope again when its acknowledgement did not reach
 // Slack in time. Each envelope is handled once, by whichever replica gets it
-// first (Router.Counters.FirstSeen); a copy of a slash command is answered with
+// first (Counters.FirstSeen); a copy of a slash command is answered with
 // the answer the first one got, when Acks keeps it.
 type Socket struct {
 	Router *Router

@@ -159,7 +159,7 @@ func (st *stepRunner) run(ctx context.Context, s Step) {
 	op, ownProfile, why := st.stepOperation(ctx, s)
 	if why != "" {
 		log.Info("workflow step refused", "reason", why)
-		st.gate.audit(ctx, state.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: "refused", Detail: why})
+		st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: "refused", Detail: why})
 		st.ops.failStep(ctx, s.ExecutionID, "", why)
 		return
 	}
@@ -170,7 +170,7 @@ func (st *stepRunner) run(ctx context.Context, s Step) {
 		return
 	}
 	if ownProfile {
-		st.gate.audit(ctx, state.AuditEntry{UserID: s.User, Command: op.Kind, Decision: "confirmed", Rule: "own profile, workflow started by the same person", OperationID: op.ID, Detail: op.Params.Title})
+		st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: op.Kind, Decision: "confirmed", Rule: "own profile, workflow started by the same person", OperationID: op.ID, Detail: op.Params.Title})
 		st.startStep(ctx, op, "")
 		return
 	}
@@ -197,7 +197,7 @@ func (st *stepRunner) stepOperation(ctx context.Context, s Step) (op switchboard
 	op = switchboard.Operation{ID: state.NewHex(16), UserID: s.User, Status: switchboard.StatusPending, CreatedAt: time.Now(), Params: switchboard.Params{Step: s.ExecutionID, StepFunction: s.Function}}
 	var title string
 	switch s.Function {
-	case permissions.StepSetFMUProfile:
+	case switchboard.StepSetFMUProfile:
 		p, ok := parseProfile(s.Profile)
 		if !ok {
 			return op, false, fmt.Sprintf("The profile input %q is not an FMU profile; use PRIVATE, PROFESSIONAL or ON_DUTY.", truncate(s.Profile, 60))
@@ -216,7 +216,7 @@ func (st *stepRunner) stepOperation(ctx context.Context, s Step) (op switchboard
 		op.Params.Who = map[string]string{mine.Mobile: s.User}
 		op.Targets = []switchboard.Target{fmuTarget{digits: mine.Mobile}.target()}
 		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(st.mask), render.ProfileLabel(p))
-	case permissions.StepSIMChange:
+	case switchboard.StepSIMChange:
 		action := strings.ToLower(s.Action)
 		change, ok := simChanges[action]
 		if !ok || action == "terminate" {
@@ -257,7 +257,7 @@ func (st *stepRunner) stepOperation(ctx context.Context, s Step) (op switchboard
 		return op, false, fmt.Sprintf("%s needs a second person's approval, which a workflow step cannot ask for; use the slash command instead.", perm)
 	}
 	d := st.gate.checker.Check(ctx, s.User, channel, perm)
-	st.gate.audit(ctx, state.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: decisionWord(d.Allowed), Rule: d.Rule, OperationID: op.ID, Detail: title})
+	st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: decisionWord(d.Allowed), Rule: d.Rule, OperationID: op.ID, Detail: title})
 	if !d.Allowed {
 		return op, false, fmt.Sprintf("<@%s> may not do this: %s", s.User, cmp.Or(d.Message, "no permission "+perm))
 	}
@@ -322,7 +322,7 @@ func (st *stepRunner) askStepConfirmation(ctx context.Context, op switchboard.Op
 		st.abandonStep(ctx, op, fmt.Sprintf("I could not ask <@%s> to confirm in a direct message: %s", op.UserID, st.ops.slackError(err, "post step confirmation")))
 		return
 	}
-	st.gate.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: "workflow step " + exec + ": " + op.Params.Title})
+	st.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: "workflow step " + exec + ": " + op.Params.Title})
 }
 
 // permissionOf is the permission op needs.

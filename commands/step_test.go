@@ -12,7 +12,6 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 func TestStepFromEvent(t *testing.T) {
@@ -54,8 +53,8 @@ func TestStepFromEvent(t *testing.T) {
 // limit, both always answering and keeping nothing.
 type stepStore struct{}
 
-func (stepStore) Audit(context.Context, state.AuditEntry) error { return nil }
-func (stepStore) RecentAudit(context.Context, int, func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+func (stepStore) Audit(context.Context, switchboard.AuditEntry) error { return nil }
+func (stepStore) RecentAudit(context.Context, int, func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error) {
 	return nil, nil
 }
 func (stepStore) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {

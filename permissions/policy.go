@@ -34,14 +34,9 @@ var knownPermissions = []string{
 	switchboard.PermAuditRead,
 }
 
-// Workflow Builder steps the bot offers (the callback_id of each function in
-// the app manifest). A policy opts in to each under workflows.allow.
-const (
-	StepSetFMUProfile = "set_fmu_profile"
-	StepSIMChange     = "sim_change"
-)
-
-var knownSteps = []string{StepSetFMUProfile, StepSIMChange}
+// knownSteps are the Workflow Builder steps the bot offers; a policy opts in
+// to each under workflows.allow.
+var knownSteps = []string{switchboard.StepSetFMUProfile, switchboard.StepSIMChange}
 
 // defaultRequireApproval applies when the policy has no require_approval key.
 var defaultRequireApproval = []string{switchboard.PermSIMTerminate}

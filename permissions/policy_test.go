@@ -126,10 +126,10 @@ func TestParseSettings(t *testing.T) {
 		{"no approval outside the list", full.RequiresApproval(switchboard.PermSIMActivate), false},
 		{"ChannelsFor with slash", full.ChannelsFor("/sim"), []string{"C0OPS0000", "G0PRIV000"}},
 		{"ChannelsFor DM", full.ChannelsFor("number"), []string{"D0DM00000"}},
-		{"default no workflow step", design.AllowsStep(StepSIMChange) || design.AllowsStep(StepSetFMUProfile), false},
-		{"workflow step allowed", full.AllowsStep(StepSIMChange), true},
-		{"workflow step not listed", full.AllowsStep(StepSetFMUProfile), false},
-		{"DenyAll allows no workflow step", DenyAll().AllowsStep(StepSIMChange), false},
+		{"default no workflow step", design.AllowsStep(switchboard.StepSIMChange) || design.AllowsStep(switchboard.StepSetFMUProfile), false},
+		{"workflow step allowed", full.AllowsStep(switchboard.StepSIMChange), true},
+		{"workflow step not listed", full.AllowsStep(switchboard.StepSetFMUProfile), false},
+		{"DenyAll allows no workflow step", DenyAll().AllowsStep(switchboard.StepSIMChange), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // homeGuest may read numbers and SIM cards but not set an FMU profile.
@@ -154,9 +154,9 @@ func (h *harness) fmuCalls(method, msisdn string, profile enco.Profile) int {
 }
 
 // audited returns the audit entries whose command is command.
-func (h *harness) audited(command string) []state.AuditEntry {
+func (h *harness) audited(command string) []switchboard.AuditEntry {
 	h.t.Helper()
-	entries, err := h.store.RecentAudit(context.Background(), 1000, func(e state.AuditEntry) bool { return e.Command == command })
+	entries, err := h.store.RecentAudit(context.Background(), 1000, func(e switchboard.AuditEntry) bool { return e.Command == command })
 	if err != nil {
 		h.t.Fatal(err)
 	}
