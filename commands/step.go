@@ -22,18 +22,17 @@ import (
 
 // stepRunner runs Workflow Builder steps.
 type stepRunner struct {
-	gate          *gate
-	ops           *operator
-	who           *whois
-	confirm       *confirmer
-	sim           *simCommand // reads sim_ids as /sim reads its ids
-	exec          executor
-	counters      Counters
-	operations    Operations
-	confirmations Confirmations
-	dms           DirectMessages
-	slack         slackpost.Slack
-	policy        *permissions.Policy
+	gate       *gate
+	ops        *operator
+	who        *whois
+	confirm    *confirmer
+	sim        *simCommand // reads sim_ids as /sim reads its ids
+	exec       executor
+	counters   Counters
+	operations Operations
+	dms        DirectMessages
+	slack      slackpost.Slack
+	policy     *permissions.Policy
 	limits
 	log *slog.Logger
 }
@@ -291,7 +290,7 @@ func (st *stepRunner) openDM(ctx context.Context, user string) (string, error) {
 func (st *stepRunner) askStepConfirmation(ctx context.Context, op switchboard.Operation, ttl time.Duration) {
 	exec := op.Params.Step
 	conf := newConfirmation(state.NewHex(16), op.Kind, op, op.CreatedAt, ttl)
-	if err := st.confirmations.SaveConfirmation(ctx, conf, ttl); err != nil {
+	if err := st.confirm.store.SaveConfirmation(ctx, conf, ttl); err != nil {
 		st.abandonStep(ctx, op, st.ops.storeFailure(err, "save step confirmation"))
 		return
 	}

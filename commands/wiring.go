@@ -137,7 +137,7 @@ func New(cfg Config) *Router {
 	reg := newRegistry(sim, fmu, number, call)
 	reg.log = log
 	steps := &stepRunner{gate: g, ops: ops, who: who, confirm: confirm, sim: sim, exec: reg, counters: st.Counters, operations: st.Operations,
-		confirmations: st.Confirmations, dms: cfg.Slack.DMs, slack: cfg.Slack.Slack, policy: cfg.Policy, limits: lim, log: log}
+		dms: cfg.Slack.DMs, slack: cfg.Slack.Slack, policy: cfg.Policy, limits: lim, log: log}
 	home := &homeTab{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, publisher: cfg.Slack.Home, commands: reg, now: now, log: log}
 	clicks := &clicks{gate: g, ops: ops, steps: steps, exec: reg, confirmations: st.Confirmations, policy: cfg.Policy, slack: cfg.Slack.Slack,
 		ttl: set.ApprovalTTL, limits: lim, log: log}
