@@ -48,47 +48,39 @@ type SharedFiles interface {
 	DownloadFile(ctx context.Context, fileID string, max int64) (slackpost.SharedFile, error)
 }
 
-// ConfirmedChanges runs a change its requester confirmed: at once, or
-// once the approvals the policy asks for are in (Router implements it).
-type ConfirmedChanges interface {
-	NeedsApproval(op switchboard.Operation) bool
-	RunConfirmed(ctx context.Context, cb slack.InteractionCallback, op switchboard.Operation)
+// confirmedChanges runs a change its requester confirmed: at once, or
+// once the approvals the policy asks for are in (the clicks of
+// confirmations implement it; approvals plug in there).
+type confirmedChanges interface {
+	needsApproval(op switchboard.Operation) bool
+	runConfirmed(ctx context.Context, cb slack.InteractionCallback, op switchboard.Operation)
 }
 
-// SIMBulk is the fleet change from a file. It holds what the flow uses and
+// simBulk is the fleet change from a file. It holds what the flow uses and
 // nothing else.
-type SIMBulk struct {
-	Checker       Checker
-	AuditTrail    AuditTrail
-	Confirmations Confirmations
-	Views         Views
-	Files         SharedFiles
-	Changes       ConfirmedChanges
-	// Responses answers through a command's response URL.
-	Responses Responder
-	// MaxTargets caps the cards of one change (limits.max_bulk_targets; 0 means 10,000).
-	MaxTargets func() int
-	// Batch is how many cards go in one request, for the preview's note (0: not said).
-	Batch int
-	// ConfirmTTL is how long a preview may be confirmed (0 means 15 minutes).
-	ConfirmTTL time.Duration
-	// ReadBudget is how long a submission may read the file before the bot
+type simBulk struct {
+	gate          *gate // the permission check and the audit trail
+	confirmations Confirmations
+	views         Views
+	files         SharedFiles
+	changes       confirmedChanges
+	responses     Responder // answers through a command's response URL
+	// maxTargets caps the cards of one change (limits.max_bulk_targets; nil or 0 means 10,000).
+	maxCards func() int
+	// batch is how many cards go in one request, for the preview's note (0: not said).
+	batch int
+	// ttl is how long a preview may be confirmed (0 means 15 minutes).
+	ttl time.Duration
+	// readBudget is how long a submission may read the file before the bot
 	// answers with a "reading" view and sends the preview by views.update
 	// (0 means 2 s, within Slack's 3 s).
-	ReadBudget time.Duration
-	Log        *slog.Logger
+	readBudget time.Duration
+	log        *slog.Logger
 }
 
-func (b *SIMBulk) log() *slog.Logger {
-	if b.Log == nil {
-		return slog.Default()
-	}
-	return b.Log
-}
-
-func (b *SIMBulk) maxTargets() int {
-	if b.MaxTargets != nil {
-		if n := b.MaxTargets(); n > 0 {
+func (b *simBulk) maxTargets() int {
+	if b.maxCards != nil {
+		if n := b.maxCards(); n > 0 {
 			return n
 		}
 	}
@@ -102,12 +94,12 @@ type bulkMeta struct {
 
 // Open answers /sim bulk or /sim <action> without cards: the ack, and the
 // work that opens the modal with the command's trigger_id.
-func (b *SIMBulk) Open(c *command, action string) (Reply, func(context.Context)) {
+func (b *simBulk) open(c *command, action string) (Reply, func(context.Context)) {
 	view := bulkModal(action, c.ChannelID)
 	return textReply(":page_facing_up: Opening the form for a change from a file…"), func(ctx context.Context) {
-		if _, err := b.Views.OpenView(ctx, c.TriggerID, view); err != nil {
+		if _, err := b.views.OpenView(ctx, c.TriggerID, view); err != nil {
 			ref := state.NewHex(4)
-			b.log().Error("open the fleet change form", "err", err, "ref", ref, "user", c.UserID)
+			b.log.Error("open the fleet change form", "err", err, "ref", ref, "user", c.UserID)
 			b.respond(ctx, c, fmt.Sprintf(":x: I could not open the form (ref `%s`). Run `/sim bulk` again; the form must open within 3 seconds of the command.", ref))
 		}
 	}
@@ -118,12 +110,12 @@ type Responder interface {
 	Respond(ctx context.Context, responseURL string, m render.Message, replace bool) error
 }
 
-func (b *SIMBulk) respond(ctx context.Context, c *command, text string) {
-	if b.Responses == nil || c.ResponseURL == "" {
+func (b *simBulk) respond(ctx context.Context, c *command, text string) {
+	if b.responses == nil || c.ResponseURL == "" {
 		return
 	}
-	if err := b.Responses.Respond(ctx, c.ResponseURL, textReply(text).Message(), false); err != nil {
-		b.log().Error("respond", "err", err)
+	if err := b.responses.Respond(ctx, c.ResponseURL, textReply(text).Message(), false); err != nil {
+		b.log.Error("respond", "err", err)
 	}
 }
 
@@ -167,14 +159,14 @@ func bulkModal(action, channel string) slack.ModalViewRequest {
 
 // ViewSubmission answers a submission of one of the flow's modals: the
 // ack's payload, and the work to do after it (nil when none).
-func (b *SIMBulk) ViewSubmission(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context)) {
+func (b *simBulk) viewSubmission(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context)) {
 	switch cb.View.CallbackID {
 	case ViewSIMBulk:
 		return b.preview(ctx, cb)
 	case ViewSIMBulkPreview:
 		return b.confirm(ctx, cb)
 	}
-	b.log().Warn("submission of an unknown view", "callback_id", cb.View.CallbackID, "user", cb.User.ID)
+	b.log.Warn("submission of an unknown view", "callback_id", cb.View.CallbackID, "user", cb.User.ID)
 	return nil, nil
 }
 
@@ -189,7 +181,7 @@ func (r *bulkRefusal) answer() *slack.ViewSubmissionResponse {
 // the errors that name the block to fix. Reading a large file can take
 // longer than Slack waits: past ReadBudget the answer is a "reading" view,
 // replaced by the preview (or the reason) once the file is read.
-func (b *SIMBulk) preview(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context)) {
+func (b *simBulk) preview(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context)) {
 	type outcome struct {
 		view    *slack.ModalViewRequest
 		refused *bulkRefusal
@@ -200,7 +192,7 @@ func (b *SIMBulk) preview(ctx context.Context, cb slack.InteractionCallback) (*s
 		view, refused := b.read(work, cb)
 		done <- outcome{view, refused}
 	}()
-	budget := time.NewTimer(cmp.Or(b.ReadBudget, 2*time.Second))
+	budget := time.NewTimer(cmp.Or(b.readBudget, 2*time.Second))
 	defer budget.Stop()
 	select {
 	case o := <-done:
@@ -220,15 +212,15 @@ func (b *SIMBulk) preview(ctx context.Context, cb slack.InteractionCallback) (*s
 			v := notice("Nothing was sent", ":warning: "+o.refused.why+"\nRun `/sim bulk` again with a corrected file.")
 			view = &v
 		}
-		if err := b.Views.UpdateView(ctx, cb.View.ID, "", *view); err != nil {
-			b.log().Error("show the fleet change preview", "err", err, "user", cb.User.ID)
+		if err := b.views.UpdateView(ctx, cb.View.ID, "", *view); err != nil {
+			b.log.Error("show the fleet change preview", "err", err, "user", cb.User.ID)
 		}
 	}
 }
 
 // read does the work of a preview: the action and its permission, the
 // cards, the limit, and the confirmation the preview's submission consumes.
-func (b *SIMBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slack.ModalViewRequest, *bulkRefusal) {
+func (b *simBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slack.ModalViewRequest, *bulkRefusal) {
 	var meta bulkMeta
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.Channel == "" {
 		return nil, &bulkRefusal{blockAction, "This form lost track of its channel; run `/sim bulk` again in the channel where the results should go."}
@@ -244,8 +236,8 @@ func (b *SIMBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 	}
 	user := cb.User.ID
 	perm := switchboard.CommandSIM + "." + action
-	d := b.Checker.CheckCommand(ctx, user, meta.Channel, "/sim", perm)
-	b.audit(ctx, state.AuditEntry{UserID: user, Command: "/sim bulk " + action, Decision: map[bool]string{true: "allowed", false: "denied"}[d.Allowed], Rule: d.Rule})
+	d := b.gate.checker.CheckCommand(ctx, user, meta.Channel, "/sim", perm)
+	b.audit(ctx, switchboard.AuditEntry{UserID: user, Command: "/sim bulk " + action, Decision: map[bool]string{true: "allowed", false: "denied"}[d.Allowed], Rule: d.Rule})
 	if !d.Allowed {
 		return nil, &bulkRefusal{blockAction, cmp.Or(d.Message, fmt.Sprintf("You don't have the permission `%s`, so you cannot %s cards.", perm, action))}
 	}
@@ -265,7 +257,7 @@ func (b *SIMBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 	case pasted != "":
 		data, source, block = []byte(pasted), "the pasted cards", blockPasted
 	default:
-		f, err := b.Files.DownloadFile(ctx, files[0].ID, simfile.MaxBytes)
+		f, err := b.files.DownloadFile(ctx, files[0].ID, simfile.MaxBytes)
 		switch {
 		case errors.Is(err, slackpost.ErrFileGone):
 			return nil, &bulkRefusal{blockFile, "The file is gone: it was deleted, or is no longer shared. Attach it again."}
@@ -273,7 +265,7 @@ func (b *SIMBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 			return nil, &bulkRefusal{blockFile, "The file is over 10 MB. Split it into smaller files, one change each."}
 		case err != nil:
 			ref := state.NewHex(4)
-			b.log().Error("download a shared file", "err", err, "ref", ref, "user", user)
+			b.log.Error("download a shared file", "err", err, "ref", ref, "user", user)
 			return nil, &bulkRefusal{blockFile, fmt.Sprintf("I could not read the file from Slack (ref `%s`). Try again; if it keeps failing, paste the cards instead.", ref)}
 		}
 		data, source = f.Content, "`"+render.Escape(strings.ReplaceAll(f.Name, "`", "'"))+"`"
@@ -306,20 +298,20 @@ func (b *SIMBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 		Status:    switchboard.StatusPending,
 		Params:    switchboard.Params{Action: string(change.action), Title: title},
 	}
-	id, ttl := state.NewHex(16), cmp.Or(b.ConfirmTTL, 15*time.Minute)
-	if err := b.Confirmations.SaveConfirmation(ctx, newConfirmation(id, op.Kind, op, time.Now(), ttl), ttl); err != nil {
+	id, ttl := state.NewHex(16), cmp.Or(b.ttl, 15*time.Minute)
+	if err := b.confirmations.SaveConfirmation(ctx, newConfirmation(id, op.Kind, op, time.Now(), ttl), ttl); err != nil {
 		ref := state.NewHex(4)
-		b.log().Error("save fleet change preview", "err", err, "ref", ref, "user", user)
+		b.log.Error("save fleet change preview", "err", err, "ref", ref, "user", user)
 		return nil, &bulkRefusal{block, fmt.Sprintf("My state store did not answer, so nothing was prepared; try again in a minute. (ref `%s`)", ref)}
 	}
-	b.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: title + " from " + source})
+	b.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: title + " from " + source})
 	view := b.previewView(id, op, change, list, source)
 	return &view, nil
 }
 
 // previewView is the sim_bulk_preview modal: what will be sent, what was
 // dropped, and the submit button that names it.
-func (b *SIMBulk) previewView(id string, op switchboard.Operation, change simChange, list simfile.List, source string) slack.ModalViewRequest {
+func (b *simBulk) previewView(id string, op switchboard.Operation, change simChange, list simfile.List, source string) slack.ModalViewRequest {
 	n := len(list.Cards)
 	var s strings.Builder
 	fmt.Fprintf(&s, "*%s* — read from %s (%s).", op.Params.Title, source, render.Escape(list.Column))
@@ -339,10 +331,10 @@ func (b *SIMBulk) previewView(id string, op switchboard.Operation, change simCha
 	if n > render.DefaultBulkThreshold {
 		note = change.note + fmt.Sprintf(" Results go to a thread in <#%s>: the first %d failures are named there, and a CSV file of every card follows at the end.", op.ChannelID, render.MaxFailureReplies)
 	}
-	if b.Batch > 0 && n > b.Batch {
-		note += fmt.Sprintf(" EnCo gets the cards in requests of %d.", b.Batch)
+	if b.batch > 0 && n > b.batch {
+		note += fmt.Sprintf(" EnCo gets the cards in requests of %d.", b.batch)
 	}
-	if b.Changes != nil && b.Changes.NeedsApproval(op) {
+	if b.changes != nil && b.changes.needsApproval(op) {
 		note += " The policy asks for an approval before it runs: confirming sends the request for it."
 	}
 	submit := fmt.Sprintf("%s %s cards", change.verb, thousands(n))
@@ -362,53 +354,46 @@ func (b *SIMBulk) previewView(id string, op switchboard.Operation, change simCha
 
 // confirm takes the preview's submission: the confirmation, consumed once,
 // checked again against the policy, then the change, through approvals.
-func (b *SIMBulk) confirm(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context)) {
+func (b *simBulk) confirm(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context)) {
 	user, id := cb.User.ID, cb.View.PrivateMetadata
-	conf, ok, err := b.Confirmations.PeekConfirmation(ctx, id)
+	conf, ok, err := b.confirmations.PeekConfirmation(ctx, id)
 	switch {
 	case err != nil:
 		ref := state.NewHex(4)
-		b.log().Error("peek fleet change", "err", err, "ref", ref)
+		b.log.Error("peek fleet change", "err", err, "ref", ref)
 		return closing("Nothing was sent", fmt.Sprintf(":hourglass: I can't reach my state store, so nothing was sent. Try again in a minute. (ref `%s`)", ref)), nil
 	case !ok:
 		return closing("Nothing was sent", ":hourglass: This preview has expired or was already confirmed. Run `/sim bulk` again if you still want the change."), nil
 	case conf.UserID != user:
-		b.audit(ctx, state.AuditEntry{UserID: user, Command: conf.Action, Decision: "click refused", Rule: "only the requester may confirm", OperationID: conf.OperationID})
+		b.audit(ctx, switchboard.AuditEntry{UserID: user, Command: conf.Action, Decision: "click refused", Rule: "only the requester may confirm", OperationID: conf.OperationID})
 		return closing("Nothing was sent", fmt.Sprintf(":no_entry: Only <@%s>, who asked for it, can confirm this.", conf.UserID)), nil
 	}
-	conf, ok, err = b.Confirmations.ConsumeConfirmation(ctx, id)
+	conf, ok, err = b.confirmations.ConsumeConfirmation(ctx, id)
 	if err != nil || !ok {
 		return closing("Nothing was sent", ":hourglass: This preview has expired or was already confirmed. Nothing more was sent."), nil
 	}
 	op, err := confirmedOperation(conf)
 	if err != nil {
-		b.log().Error("fleet change holds no operation", "err", err, "confirmation", id)
+		b.log.Error("fleet change holds no operation", "err", err, "confirmation", id)
 		return closing("Nothing was sent", ":x: This preview could not be read back; nothing was sent. Run `/sim bulk` again."), nil
 	}
-	if d := b.Checker.CheckCommand(ctx, user, op.ChannelID, "/sim", op.Kind); !d.Allowed {
-		b.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "denied at confirmation", Rule: d.Rule, OperationID: op.ID})
+	if d := b.gate.checker.CheckCommand(ctx, user, op.ChannelID, "/sim", op.Kind); !d.Allowed {
+		b.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "denied at confirmation", Rule: d.Rule, OperationID: op.ID})
 		return closing("Nothing was sent", ":no_entry: "+cmp.Or(d.Message, "You no longer have the permission `"+op.Kind+"`.")+" Nothing was sent."), nil
 	}
-	b.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params.Title})
+	b.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params.Title})
 	text := fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the progress in the thread in <#%s>.", op.Params.Title, op.ChannelID)
 	if len(op.Targets) > render.DefaultBulkThreshold {
 		text = fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the progress in the thread in <#%s>; a CSV file of every card follows at the end.", op.Params.Title, op.ChannelID)
 	}
-	if b.Changes.NeedsApproval(op) {
+	if b.changes.needsApproval(op) {
 		text = fmt.Sprintf(":lock: Confirmed: %s. The policy asks for an approval first; I am posting the request in <#%s>.", op.Params.Title, op.ChannelID)
 	}
 	cb.Channel.ID = op.ChannelID
-	return closing("Confirmed", text), func(ctx context.Context) { b.Changes.RunConfirmed(ctx, cb, op) }
+	return closing("Confirmed", text), func(ctx context.Context) { b.changes.runConfirmed(ctx, cb, op) }
 }
 
-func (b *SIMBulk) audit(ctx context.Context, e state.AuditEntry) {
-	if e.At.IsZero() {
-		e.At = time.Now()
-	}
-	if err := b.AuditTrail.Audit(ctx, e); err != nil {
-		b.log().Error("audit append failed", "err", err, "user", e.UserID, "decision", e.Decision)
-	}
-}
+func (b *simBulk) audit(ctx context.Context, e switchboard.AuditEntry) { b.gate.audit(ctx, e) }
 
 // notice is a modal that only says text.
 func notice(title, text string) slack.ModalViewRequest {
@@ -440,26 +425,26 @@ func thousands(n int) string {
 }
 
 // ViewSubmission answers a modal's submission (the fleet change from a
-// file), for fronts that hand submissions to the router (the console).
+// file): the ack's payload, and the work to do after it.
 func (r *Router) ViewSubmission(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context)) {
-	if r.SIMBulk == nil {
+	if r.bulk == nil {
 		return nil, nil
 	}
-	return r.SIMBulk.ViewSubmission(ctx, cb)
+	return r.bulk.viewSubmission(ctx, cb)
 }
 
-// NeedsApproval reports whether the policy asks for an approval before op runs.
-func (r *Router) NeedsApproval(op switchboard.Operation) bool {
-	return r.Policy != nil && r.Policy.RequiresApproval(op.Kind)
+// needsApproval reports whether the policy asks for an approval before op runs.
+func (ck *clicks) needsApproval(op switchboard.Operation) bool {
+	return ck.policy != nil && ck.policy.RequiresApproval(op.Kind)
 }
 
-// RunConfirmed runs a confirmed change, or posts the approval request the
-// policy asks for first (the path a confirmation click takes).
-func (r *Router) RunConfirmed(ctx context.Context, cb slack.InteractionCallback, op switchboard.Operation) {
-	if r.NeedsApproval(op) {
-		r.requestApproval(ctx, cb, op)
+// runConfirmed runs a confirmed change, or posts the approval request the
+// policy asks for first: the path a confirmation click takes.
+func (ck *clicks) runConfirmed(ctx context.Context, cb slack.InteractionCallback, op switchboard.Operation) {
+	if ck.needsApproval(op) {
+		ck.requestApproval(ctx, cb, op)
 		return
 	}
 	op.CreatedAt = time.Now()
-	r.execute(ctx, op, cb.ResponseURL)
+	ck.exec.execute(ctx, op, cb.ResponseURL)
 }

@@ -33,7 +33,7 @@ func TestThousands(t *testing.T) {
 // TestBulkViewsKeepSlacksLimits: titles and buttons of at most 24
 // characters, whatever the action and count.
 func TestBulkViewsKeepSlacksLimits(t *testing.T) {
-	b := &SIMBulk{}
+	b := &simBulk{}
 	list := simfile.List{Column: "the first column"}
 	for i := range 10000 {
 		list.Cards = append(list.Cards, switchboard.Number(fmt.Sprintf("32471%06d", i)))

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // M2MSender sends a confirmed SIM change to EnCo in batches, as a job any
@@ -16,20 +15,20 @@ type M2MSender interface {
 	Start(ctx context.Context, op switchboard.Operation) error
 }
 
-// sendM2M carries out a confirmed /sim change through the M2M sender: the
+// send carries out a confirmed /sim change through the M2M sender: the
 // parent message that will hold the thread, the operation with its batch
 // size and its deadline, then the job that sends its requests.
-func (r *Router) sendM2M(ctx context.Context, op switchboard.Operation, responseURL string) {
-	op.Params.Batch = r.M2MSender.BatchSize(len(op.Targets))
-	if !r.startOperation(ctx, &op, responseURL) {
+func (sm *simCommand) send(ctx context.Context, op switchboard.Operation, responseURL string) {
+	op.Params.Batch = sm.sender.BatchSize(len(op.Targets))
+	if !sm.ops.startOperation(ctx, &op, responseURL) {
 		return
 	}
-	err := r.scheduleExpiry(ctx, op)
+	err := sm.ops.scheduleExpiry(ctx, op)
 	if err == nil {
-		err = r.M2MSender.Start(ctx, op)
+		err = sm.sender.Start(ctx, op)
 	}
 	if err != nil {
-		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "not started", OperationID: op.ID, Detail: err.Error()})
-		r.failOperation(ctx, op, r.storeFailure(err, "start sending")+" Nothing was sent to EnCo.")
+		sm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "not started", OperationID: op.ID, Detail: err.Error()})
+		sm.ops.failOperation(ctx, op, sm.ops.storeFailure(err, "start sending")+" Nothing was sent to EnCo.")
 	}
 }

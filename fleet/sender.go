@@ -31,8 +31,8 @@ type Store interface {
 	BatchSent(ctx context.Context, opID, owner string, batch int, tracking string, lease time.Duration) (bool, error)
 	NextSlot(ctx context.Context, channel string, interval time.Duration) (time.Duration, error)
 	BindToken(ctx context.Context, token, opID string, ttl time.Duration) error
-	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
-	Audit(ctx context.Context, e state.AuditEntry) error
+	RecordResult(ctx context.Context, opID string, r switchboard.Result, posts switchboard.Effects) (switchboard.Progress, error)
+	Audit(ctx context.Context, e switchboard.AuditEntry) error
 }
 
 // M2M is the one EnCo call the sender makes.
@@ -324,18 +324,18 @@ func (s *Sender) fail(ctx context.Context, op switchboard.Operation, b int, targ
 	ctx = context.WithoutCancel(ctx) // the request's outcome is known: keep it
 	for _, t := range targets {
 		label := render.TargetLabel(op, t, s.MaskNumbers)
-		res := state.Result{Target: t.String(), OK: false, At: time.Now(), Message: message,
+		res := switchboard.Result{Target: t.String(), OK: false, At: time.Now(), Message: message,
 			Detail: fmt.Sprintf(":x: %s — %s not sent: %s", label, render.Escape(op.Params.Action), why)}
 		fx := render.ResultPosts(op, res, s.Rules)
-		fx.Audit = &state.AuditEntry{At: res.At, UserID: op.UserID, Command: op.Kind, Decision: "request failed", OperationID: op.ID, Detail: fmt.Sprintf("%s request %d", t, b+1)}
-		if _, err := s.Store.RecordResult(ctx, op.ID, res, fx); err != nil && !errors.Is(err, state.ErrClosed) {
+		fx.Audit = &switchboard.AuditEntry{At: res.At, UserID: op.UserID, Command: op.Kind, Decision: "request failed", OperationID: op.ID, Detail: fmt.Sprintf("%s request %d", t, b+1)}
+		if _, err := s.Store.RecordResult(ctx, op.ID, res, fx); err != nil && !errors.Is(err, switchboard.ErrClosed) {
 			s.log().Error("record a card's failure", "err", err, "operation", op.ID, "target", t.String())
 		}
 	}
 }
 
 func (s *Sender) audit(ctx context.Context, op switchboard.Operation, decision, detail string) {
-	if err := s.Store.Audit(context.WithoutCancel(ctx), state.AuditEntry{At: time.Now(), UserID: op.UserID, Command: op.Kind, Decision: decision, OperationID: op.ID, Detail: detail}); err != nil {
+	if err := s.Store.Audit(context.WithoutCancel(ctx), switchboard.AuditEntry{At: time.Now(), UserID: op.UserID, Command: op.Kind, Decision: decision, OperationID: op.ID, Detail: detail}); err != nil {
 		s.log().Error("audit append failed", "err", err, "operation", op.ID, "decision", decision)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // An M2M change is sent to EnCo as a durable job: its cards go in requests
@@ -185,25 +187,17 @@ func (s *Store) BatchSent(ctx context.Context, opID, owner string, batch int, tr
 	return ok == 1, nil
 }
 
-// Sending is what a callback needs to know of a job: the batch of its
-// tracking number, and whether every batch is sent.
-type Sending struct {
-	Batch   int  // the batch of the tracking number asked about
-	Known   bool // whether that tracking number is one of the job's
-	AllSent bool // whether every batch is sent (no tracking number will be added)
-}
-
 // SendingOf tells which batch of an operation's job a tracking number
 // belongs to ("" asks only whether every batch is sent).
-func (s *Store) SendingOf(ctx context.Context, opID, tracking string) (Sending, error) {
+func (s *Store) SendingOf(ctx context.Context, opID, tracking string) (switchboard.Sending, error) {
 	vals, err := s.rdb.HMGet(ctx, s.sendKey(opID), "n:"+tracking, "next", "batches").Result()
 	if err != nil {
-		return Sending{}, fmt.Errorf("sending of %s: %w", opID, err)
+		return switchboard.Sending{}, fmt.Errorf("sending of %s: %w", opID, err)
 	}
-	var out Sending
+	var out switchboard.Sending
 	if v, ok := vals[0].(string); ok {
 		if out.Batch, err = strconv.Atoi(v); err != nil {
-			return Sending{}, fmt.Errorf("sending of %s: batch %q: %w", opID, v, err)
+			return switchboard.Sending{}, fmt.Errorf("sending of %s: batch %q: %w", opID, v, err)
 		}
 		out.Known = true
 	}

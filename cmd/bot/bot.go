@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -54,6 +53,9 @@ type Main struct {
 	ConsoleUser string
 	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
 	KeyPrefix string
+	// Commands, when set, adjusts the commands' configuration before they
+	// are wired (tests: a clock, a short approval deadline).
+	Commands func(*commands.Config)
 
 	Log      *slog.Logger
 	Store    *state.Store
@@ -190,34 +192,22 @@ func (m *Main) Open(ctx context.Context) error {
 		views, files = api, api
 	}
 
-	m.Router = &commands.Router{
-		Checker:     permissions.NewChecker(policy, groups),
-		SIM:         m.Enco,
-		FMU:         m.Enco,
-		Voice:       m.Enco,
-		Numbers:     m.Enco,
-		Directory:   permissions.NewDirectory(policy, m.Store, phones),
-		Policy:      policy,
-		Slack:       routerSlack,
-		DMs:         steps,
-		Callbacks:   m.Receiver,
-		Log:         m.Log,
-		PublicURL:   c.PublicURL,
-		MaxTargets:  policy.MaxTargets(),
-		MaskNumbers: policy.MaskNumbers(),
-		OnAck:       m.Metrics.OnAck,
-		OnCommand:   m.Metrics.OnCommand,
-		Schedules:   m.Store,
-		People:      people,
-		Home:        home,
-
-		AuditTrail:         m.Store,
-		Confirmations:      m.Store,
-		Operations:         m.Store,
-		Results:            m.Store,
-		Counters:           m.Store,
-		DirectoryOverrides: m.Store,
-		NumberFreezes:      m.Store,
+	cfg := commands.Config{
+		Checker:   permissions.NewChecker(policy, groups),
+		Policy:    policy,
+		State:     commands.Stores{AuditTrail: m.Store, Confirmations: m.Store, Operations: m.Store, Results: m.Store, Counters: m.Store, DirectoryOverrides: m.Store, NumberFreezes: m.Store, Schedules: m.Store},
+		EnCo:      commands.EnCo{SIM: m.Enco, FMU: m.Enco, Voice: m.Enco, Numbers: m.Enco},
+		Slack:     commands.SlackParts{Slack: routerSlack, DMs: steps, Home: home, People: people},
+		Directory: permissions.NewDirectory(policy, m.Store, phones),
+		Callbacks: m.Receiver,
+		PublicURL: c.PublicURL,
+		Log:       m.Log,
+		Settings: commands.Settings{
+			MaxTargets:  policy.MaxTargets(),
+			MaskNumbers: policy.MaskNumbers(),
+			OnAck:       m.Metrics.OnAck,
+			OnCommand:   m.Metrics.OnCommand,
+		},
 	}
 	m.sender = &fleet.Sender{
 		Store: m.Store, EnCo: m.Enco, Callbacks: m.Receiver, Owner: consumerName(),
@@ -225,15 +215,12 @@ func (m *Main) Open(ctx context.Context) error {
 		Rules:       render.PostRules{NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold},
 		MaskNumbers: policy.MaskNumbers(), Log: m.Log,
 	}
-	m.Router.M2MSender = m.sender
-	if views != nil {
-		m.Router.SIMBulk = &commands.SIMBulk{
-			Checker: m.Router.Checker, AuditTrail: m.Store, Confirmations: m.Store,
-			Views: views, Files: files, Changes: m.Router, Responses: routerSlack,
-			MaxTargets: policy.MaxBulkTargets, Batch: m.sender.BatchSize(math.MaxInt), Log: m.Log,
-		}
+	cfg.Fleet = commands.Fleet{Sender: m.sender, Views: views, Files: files, MaxTargets: policy.MaxBulkTargets}
+	if m.Commands != nil {
+		m.Commands(&cfg)
 	}
-	m.scheduler = &commands.Scheduler{Router: m.Router}
+	m.Router = commands.New(cfg)
+	m.scheduler = m.Router.Scheduler()
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
 	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Report: commands.FleetReport, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
@@ -241,9 +228,6 @@ func (m *Main) Open(ctx context.Context) error {
 		m.deliverer.PaceInterval = 0 // a terminal has no rate limit
 	} else {
 		m.socket = &commands.Socket{Router: m.Router, Client: socketmode.New(m.slackAPI), Acks: m.Store}
-		if m.Router.SIMBulk != nil {
-			m.socket.Views = m.Router.SIMBulk
-		}
 		m.socket.OnEvent(slackevents.FunctionExecuted, m.Router.OnFunctionExecuted)
 		m.socket.OnEvent(slackevents.AppHomeOpened, func(ctx context.Context, e slackevents.EventsAPIEvent) {
 			if ev, ok := e.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && ev.Tab == "home" {
@@ -382,14 +366,14 @@ func (m *Main) keyPrefix() string {
 func (m *Main) loadPolicy() (*permissions.Policy, error) {
 	switch {
 	case m.Config.PolicyFile != "":
-		p, err := permissions.Load(m.Config.PolicyFile)
+		p, err := permissions.Load(m.Config.PolicyFile, commands.Names())
 		if err != nil {
 			return nil, fmt.Errorf("POLICY_FILE: %w", err)
 		}
 		m.Log.Info("policy loaded", "policy", p.Describe())
 		return p, nil
 	case m.Console:
-		p, err := permissions.Parse([]byte(console.DemoPolicy))
+		p, err := permissions.Parse([]byte(console.DemoPolicy), commands.Names())
 		if err != nil {
 			return nil, fmt.Errorf("demo policy: %w", err)
 		}

@@ -24,11 +24,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 // Delivery settings of the replicas in these tests: a quick pace (production
@@ -85,7 +87,7 @@ func (c *cluster) start(name string) *replica {
 		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
 	r := &replica{t: t, name: name, cfg: cfg}
-	r.main = &Main{Config: cfg, LogOutput: prefixWriter{name + ": ", c.logs}, KeyPrefix: c.prefix}
+	r.main = &Main{Config: cfg, LogOutput: prefixWriter{name + ": ", c.logs}, KeyPrefix: c.prefix, Commands: c.adjustCommands}
 	if err := r.main.Open(c.ctx); err != nil {
 		r.main.Close()
 		t.Fatalf("replica %s: Open: %v", name, err)
@@ -713,8 +715,9 @@ func TestDeliveryBulkOperation(t *testing.T) {
 	}
 	parent := c.confirmed(opsUser, opsChan, "/sim deactivate "+strings.Join(ids, ", "))
 
-	// One live parent; replies only for the failures, and the summary.
-	c.wantThread(r, opsChan, parent.TS, append(failed, "summary: 117 succeeded, 3 failed"))
+	// One live parent; replies only for the failures, and the summary,
+	// which says once why the results name ICCIDs, not the numbers given.
+	c.wantThread(r, opsChan, parent.TS, append(failed, "summary: 117 succeeded, 3 failed (see the replies above). "+strings.TrimSuffix(render.UnnamedNumbers(switchboard.Operation{Targets: []switchboard.Target{switchboard.Number(ids[0])}, Params: switchboard.Params{Batch: 500}}), ".")))
 	p, _ := c.slack.Message(opsChan, parent.TS)
 	t.Logf("%d results: parent updated %d times", n, p.Updated)
 	if !strings.Contains(p.Text, "117 succeeded, 3 failed") {
