@@ -29,6 +29,12 @@ const (
 	KindReport = "report"
 )
 
+// hasReport reports whether op ends with the report file of every card: a
+// change sent in batches with more cards than DefaultBulkThreshold.
+func hasReport(op switchboard.Operation) bool {
+	return op.Params.Batch > 0 && max(op.Expected, len(op.Targets)) > DefaultBulkThreshold
+}
+
 // MaxFailureReplies is how many failures of a change sent in batches are
 // named in its thread; the summary counts the others, and the report file
 // names them all.
@@ -123,7 +129,7 @@ func ThreadPosts(op switchboard.Operation, result switchboard.Result, reply, sum
 	posts.Progress = &switchboard.Outgoing{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
 	if summary {
 		posts.Last = []switchboard.Outgoing{{Kind: KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
-		if op.Params.Batch > 0 && max(op.Expected, len(op.Targets)) > DefaultBulkThreshold {
+		if hasReport(op) {
 			posts.Last = append(posts.Last, switchboard.Outgoing{Kind: KindReport, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID})
 		}
 	}
