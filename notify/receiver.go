@@ -57,6 +57,10 @@ type Receiver struct {
 	ops opCache
 }
 
+// batchedKey prefixes the operation cache's entries kept by operation id,
+// for changes sent in batches (tokens are base64url, never with a colon).
+const batchedKey = "op:"
+
 // Callback paths, relative to PUBLIC_URL. FMU and voice callback URLs end
 // with the operation's callback token: PathFMU + token, PathCall + token.
 const (
@@ -309,7 +313,13 @@ func (rc *Receiver) authenticate(ctx context.Context, token, command string) (sw
 		if !ok {
 			return switchboard.Operation{}, refuse(http.StatusForbidden, "callback token matches no operation")
 		}
-		op, ok, err = rc.Store.Operation(ctx, opID)
+		// A change sent in batches has a token per request, all naming one
+		// operation that may hold thousands of cards: one copy serves them.
+		if byID, hit := rc.ops.get(batchedKey+opID, time.Now()); hit {
+			op, ok = byID, true
+		} else {
+			op, ok, err = rc.Store.Operation(ctx, opID)
+		}
 		switch {
 		case err != nil:
 			return switchboard.Operation{ID: opID}, unavailable(err)
@@ -328,6 +338,9 @@ func (rc *Receiver) authenticate(ctx context.Context, token, command string) (sw
 	// change, but the store checks that again when it records.
 	if !cached && (op.Params.Tracking != "" || op.Params.Batch > 0) {
 		rc.ops.put(token, op, time.Now())
+		if op.Params.Batch > 0 {
+			rc.ops.put(batchedKey+op.ID, op, time.Now())
+		}
 	}
 	return op, nil
 }
