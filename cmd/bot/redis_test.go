@@ -31,6 +31,9 @@ func TestParseRedisURL(t *testing.T) {
 			sentinels: []string{"s1:26379"}, master: "m"},
 		{name: "empty master name", url: "redis://s1:26379?master_name=", wantErr: "master_name is empty"},
 		{name: "unknown option", url: "redis://:sentinel-secret@s1:26379?master_name=m&colour=blue", wantErr: "colour"},
+		{name: "misspelt option", url: "redis://:pw-secret@127.0.0.1:6379/0?dial_timout=5s", wantErr: "unknown option dial_timout (did you mean dial_timeout?)"},
+		{name: "misspelt sentinel option", url: "redis://:sentinel-secret@s1:26379?master_name=m&pool_sise=5", wantErr: "unknown option pool_sise (did you mean pool_size?)"},
+		{name: "unreadable option value", url: "redis://:pw-secret@127.0.0.1:6379/0?dial_timeout=secret", wantErr: "option dial_timeout must be a duration"},
 		{name: "sentinel on a unix socket", url: "unix:///run/redis.sock?master_name=m", wantErr: "redis:// or rediss://"},
 		{name: "no scheme", url: "s1:26379", wantErr: "must look like"},
 	}
