@@ -53,6 +53,11 @@ type Main struct {
 	ConsoleUser string
 	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
 	KeyPrefix string
+	// RouteRedisLog sends go-redis's own messages (a sentinel naming a new
+	// primary, a pool failing to dial), which it writes through a logger
+	// of the whole process, to this bot's log rather than as bare lines on
+	// stderr. The command's one bot sets it.
+	RouteRedisLog bool
 
 	Log      *slog.Logger
 	Store    *state.Store
@@ -64,6 +69,7 @@ type Main struct {
 	Metrics  *metrics.Metrics
 
 	redis     *redis.Client
+	reach     *redisReach
 	embedded  *miniredis.Miniredis
 	socket    *commands.Socket
 	deliverer *slackpost.Deliverer
@@ -305,15 +311,17 @@ func (m *Main) openLog() error {
 		m.logBuf = newLineBuffer(out, m.Config.LogFlushInterval)
 		out = m.logBuf
 	}
-	if m.Console {
-		// Read by people, in a file or with -v.
-		m.Log = slog.New(slog.NewTextHandler(out, opts))
-		return nil
-	}
-	if m.Config.LogFormat == "text" {
-		m.Log = slog.New(slog.NewTextHandler(out, opts))
+	var h slog.Handler
+	if m.Console || m.Config.LogFormat == "text" {
+		// The console's is read by people, in a file or with -v.
+		h = slog.NewTextHandler(out, opts)
 	} else {
-		m.Log = slog.New(slog.NewJSONHandler(out, opts))
+		h = slog.NewJSONHandler(out, opts)
+	}
+	m.reach = &redisReach{log: slog.New(h)}
+	m.Log = slog.New(quietOutage{h, m.reach})
+	if m.RouteRedisLog {
+		redis.SetLogger(redisLogger{m.Log, m.reach})
 	}
 	return nil
 }
@@ -335,11 +343,13 @@ func (m *Main) openRedis(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		rdb.AddHook(m.reach)
 		m.redis = rdb
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		if err := m.redis.Ping(pctx).Err(); err != nil {
-			// Not fatal: go-redis reconnects, and commands answer "try again" meanwhile.
+		// Not fatal: go-redis reconnects, and commands answer "try again"
+		// meanwhile. A Redis out of reach is said by m.reach.
+		if err := m.redis.Ping(pctx).Err(); err != nil && !m.reach.repeats(err) {
 			m.Log.Error("Redis does not answer yet; commands will ask users to retry until it does", "err", err)
 		}
 	}

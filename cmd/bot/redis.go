@@ -272,10 +272,3 @@ var readOnly = map[string]bool{
 }
 
 func writes(cmd redis.Cmder) bool { return !readOnly[cmd.Name()] }
-
-// redisLogger passes go-redis's own messages to the bot's log.
-type redisLogger struct{ log *slog.Logger }
-
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.InfoContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
-}

@@ -123,7 +123,7 @@ func TestReplicaBarrier(t *testing.T) {
 func TestRedisLoggerWritesStructuredLines(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
-	redisLogger{slog.New(slog.NewJSONHandler(logs, nil))}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
+	redisLogger{slog.New(slog.NewJSONHandler(logs, nil)), nil}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
 	var line struct{ Msg, Detail string }
 	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
 		t.Fatalf("log line %q is not JSON: %v", logs, err)
