@@ -148,3 +148,23 @@ func TestComposeFilesKeepBotsBehindTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMENamesTheGoVersion checks that the README's prerequisites name
+// the Go version go.mod requires.
+func TestREADMENamesTheGoVersion(t *testing.T) {
+	var version string
+	for _, line := range strings.Split(readRepoFile(t, "go.mod"), "\n") {
+		if v, ok := strings.CutPrefix(line, "go "); ok {
+			version = strings.TrimSpace(v)
+		}
+	}
+	if version == "" {
+		t.Fatal("go.mod has no go line")
+	}
+	readme := readRepoFile(t, "README.md")
+	_, prereq, _ := strings.Cut(readme, "## Before you start")
+	prereq, _, _ = strings.Cut(prereq, "\n## ")
+	if !strings.Contains(prereq, "Go "+version+" or later") {
+		t.Errorf("README's \"Before you start\" does not name Go %s or later (go.mod):\n%s", version, prereq)
+	}
+}
