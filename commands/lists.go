@@ -93,14 +93,48 @@ const maxPromptLines = 10
 
 // promptLines cuts the targets named by a prompt answered in the
 // acknowledgement to maxPromptLines, adding the line that says how many
-// were left out, and returns the work that attaches them all (nil when
-// nothing was cut).
+// were left out, and returns the work that sends them all (nil when nothing
+// was cut). The prompt is the requester's alone until they confirm, and so
+// is its list: it goes to them in a direct message, and to the channel only
+// with the confirmation (attachConfirmed), so that nothing of a cancelled
+// change is left in the channel.
 func (r *Router) promptLines(c *command, lines []string, l fullList) ([]string, func(context.Context)) {
 	if len(lines) <= maxPromptLines {
 		return lines, nil
 	}
-	promise, after := r.attachLater(c, l)
-	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), after
+	if r.DMs == nil {
+		promise, after := r.attachLater(c, l)
+		return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), after
+	}
+	promise := "The full list follows as a CSV file in a direct message to you; it goes to this channel when you confirm."
+	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), r.sendPrivateList(c, l)
+}
+
+// sendPrivateList returns the work that uploads l to the requester's
+// direct messages, telling them only if that fails.
+func (r *Router) sendPrivateList(c *command, l fullList) func(context.Context) {
+	return func(ctx context.Context) {
+		dm, err := r.DMs.OpenDM(ctx, c.UserID)
+		if err == nil {
+			err = r.Slack.UploadFile(ctx, dm, "", l.fileName(time.Now()), l.title, l.csv())
+		}
+		if err != nil {
+			r.respond(ctx, c.ResponseURL, textReply(":warning: I could not send you the full list as a file: "+r.userError(err, "upload list")).Message(), false)
+		}
+	}
+}
+
+// attachConfirmed attaches the targets of a confirmed operation to its
+// channel when its prompt named only some of them (the requester alone had
+// the list until then).
+func (r *Router) attachConfirmed(ctx context.Context, op switchboard.Operation) {
+	if len(op.Targets) <= maxPromptLines || r.DMs == nil {
+		return
+	}
+	l := targetList(op, r.MaskNumbers)
+	if err := r.Slack.UploadFile(ctx, op.ChannelID, "", l.fileName(time.Now()), l.title, l.csv()); err != nil {
+		r.log().Warn("attach the confirmed list", "err", err, "operation", op.ID)
+	}
 }
 
 // targetList is an operation's targets as a file, numbers masked when the

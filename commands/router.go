@@ -477,10 +477,12 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		return
 	}
 	if r.Policy != nil && r.Policy.RequiresApproval(op.Kind) {
+		r.attachConfirmed(ctx, op)
 		r.requestApproval(ctx, cb, op)
 		return
 	}
 	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params.Title, op.ChannelID)).Message(), true)
+	r.attachConfirmed(ctx, op)
 	op.CreatedAt = time.Now()
 	r.execute(ctx, op, cb.ResponseURL)
 }
