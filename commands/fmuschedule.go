@@ -444,6 +444,11 @@ func (r *Router) addWeekly(ctx context.Context, c *command, owners []string, rul
 			return zoneUnknown(u)
 		}
 		due, start := rule.Next(now, loc)
+		if !start {
+			// The next change ends a window: the rule is in force now, so
+			// its profile is due at once rather than at its next start.
+			due, start = now, true
+		}
 		sc := state.FMUSchedule{
 			ID: state.NewHex(4), User: u, CreatedBy: c.UserID, CreatedAt: now, Zone: loc.String(),
 			Kind: state.ScheduleWeekly, Profile: string(in), Else: string(out),
@@ -484,6 +489,11 @@ func (r *Router) addWeekly(ctx context.Context, c *command, owners []string, rul
 		whose := "Yours"
 		if p.user != c.UserID {
 			whose = fmt.Sprintf("<@%s>'s", p.user)
+		}
+		if p.sc.Due.Equal(now) {
+			end, _ := rule.Next(now, p.loc)
+			lines = append(lines, fmt.Sprintf("%s `%s`: its hours have begun, so I am setting *%s* now; next change to *%s* at %s (%s).", whose, p.sc.ID, render.ProfileLabel(in), render.ProfileLabel(out), whenLabel(end, p.loc), zoneNote(p.loc, p.fallback)))
+			continue
 		}
 		lines = append(lines, fmt.Sprintf("%s `%s`: next change to *%s* at %s (%s).", whose, p.sc.ID, render.ProfileLabel(enco.Profile(p.sc.DueProfile)), whenLabel(p.sc.Due, p.loc), zoneNote(p.loc, p.fallback)))
 	}
