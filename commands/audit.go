@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -63,17 +64,10 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 		return textReply("No audit " + what + "."), nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Audit: %s, newest first*\n```", what)
+	fmt.Fprintf(&b, "*Audit: %s, newest first* (times in UTC)", what)
 	for _, e := range entries[:min(len(entries), maxAuditRows)] {
-		op := e.OperationID
-		if len(op) > 8 {
-			op = op[:8]
-		}
-		line := fmt.Sprintf("%s  %-11s  %-16s  %-22s  %-8s  %s", e.At.UTC().Format(time.DateTime), e.UserID, truncate(e.Command, 16), truncate(e.Decision, 22), op, truncate(e.Rule+" "+e.Detail, 60))
-		// Entries hold what people typed and what EnCo answered.
-		b.WriteString("\n" + render.Escape(strings.TrimRight(line, " ")))
+		b.WriteString("\n" + auditLine(e))
 	}
-	b.WriteString("\n```")
 	if len(entries) <= maxAuditRows {
 		return textReply(b.String()), nil
 	}
@@ -89,3 +83,26 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 	b.WriteString("\n" + left + " " + promise)
 	return textReply(b.String()), after
 }
+
+// auditLine shows one entry: when, who (a mention, which Slack and the
+// console show as the person's name), the command whole, the decision, the
+// operation's short id, and the rule and detail. Entries hold what people
+// typed and what EnCo answered, so the text is escaped; the mentions the
+// bot itself wrote into a detail ("<@U…> back to PRIVATE") are kept.
+func auditLine(e state.AuditEntry) string {
+	who := "the bot"
+	if stepUserID.MatchString(e.UserID) {
+		who = "<@" + e.UserID + ">"
+	}
+	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, "`" + render.Escape(e.Command) + "`", render.Escape(e.Decision)}
+	if op := e.OperationID; op != "" {
+		parts = append(parts, "op `"+op[:min(len(op), 8)]+"`")
+	}
+	if more := strings.TrimSpace(e.Rule + " " + e.Detail); more != "" {
+		parts = append(parts, escapedMentions.ReplaceAllString(render.Escape(truncate(more, 160)), "<@$1>"))
+	}
+	return "• " + strings.Join(parts, " — ")
+}
+
+// escapedMentions matches a user mention once escaped.
+var escapedMentions = regexp.MustCompile(`&lt;@([UW][A-Z0-9]{2,})&gt;`)
