@@ -99,10 +99,30 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 	if reply, ok := r.rateLimit(ctx, c); !ok {
 		return reply, nil
 	}
-	op = r.begin(c, op, title)
-	msg := fmt.Sprintf(":telephone_receiver: Calling %s: your phone (%s) rings first; answer it and EnCo connects you. The call record follows in a thread in this channel.",
-		req.dest.International(), render.NumberLabel(origin, false))
+	op = r.begin(c, op, title+hiddenNote(req))
+	msg := fmt.Sprintf(":telephone_receiver: Calling %s: your phone (%s) rings first; answer it and EnCo connects you.%s The call record follows in a thread in this channel.",
+		req.dest.International(), render.NumberLabel(origin, false), shownSentence(req, origin))
 	return textReply(msg), func(ctx context.Context) { r.runCall(ctx, op, c.ResponseURL) }
+}
+
+// shownSentence tells the caller what the person called sees, when it is
+// not the number that rings first: nothing (hidden) or another number.
+func shownSentence(req callRequest, origin string) string {
+	switch {
+	case req.presentation == enco.PresentationRestricted:
+		return " Your number is hidden: the person called sees no caller id."
+	case req.cli != "" && req.cli != origin:
+		return fmt.Sprintf(" The person called sees %s.", render.NumberLabel(req.cli, false))
+	}
+	return ""
+}
+
+// hiddenNote is what a call's title adds when the number shown is hidden.
+func hiddenNote(req callRequest) string {
+	if req.presentation == enco.PresentationRestricted {
+		return ", number hidden"
+	}
+	return ""
 }
 
 // callRequest is a /call command as typed, checked against call barring.
@@ -300,6 +320,9 @@ func parseSince(v string, now time.Time) (time.Time, *UsageError) {
 
 func sinceLabel(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + " UTC" }
 
+// sinceIn is sinceLabel in the requester's time zone.
+func sinceIn(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02 15:04 MST") }
+
 // cdrReport reads the CDRs and answers the requester: a table, or for many
 // calls a CSV file attached to the channel.
 func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, mine string) {
@@ -327,8 +350,14 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 	if mine == "" {
 		whose = "Calls of the account"
 	}
+	// Times in the requester's time zone, as elsewhere; UTC when Slack
+	// does not say it.
+	loc, _, zerr := r.zone(ctx, c.UserID)
+	if zerr != nil {
+		loc = time.UTC
+	}
 	if len(cdrs) == 0 {
-		r.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls since %s.%s", sinceLabel(since), warn)).Message(), false)
+		r.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls since %s.%s", sinceIn(since, loc), warn)).Message(), false)
 		return
 	}
 	answered := 0
@@ -337,13 +366,13 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 			answered++
 		}
 	}
-	head := fmt.Sprintf("*%s since %s*: %d, %d answered.", whose, sinceLabel(since), len(cdrs), answered)
+	head := fmt.Sprintf("*%s since %s*: %d, %d answered.", whose, sinceIn(since, loc), len(cdrs), answered)
 	if len(cdrs) <= maxCDRRows {
-		r.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs)+warn).Message(), false)
+		r.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs, loc)+warn).Message(), false)
 		return
 	}
 	note, send := r.attachList(c, cdrList(cdrs, since, r.MaskNumbers))
-	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), leftOut(maxCDRRows, len(cdrs)), note, warn)
+	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows], loc), leftOut(maxCDRRows, len(cdrs)), note, warn)
 	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	send(ctx)
 }
@@ -364,16 +393,16 @@ func cdrLength(c enco.CDR) string {
 
 // cdrTable lays calls out in a code block, one line each. It is shown to the
 // requester only, so numbers are not masked.
-func cdrTable(cdrs []enco.CDR) string {
+func cdrTable(cdrs []enco.CDR, loc *time.Location) string {
 	var b strings.Builder
 	b.WriteString("```\n")
 	row := func(cols ...string) {
-		fmt.Fprintf(&b, "%-16s  %-17s  %-17s  %-15s  %s", cols[0], cols[1], cols[2], cols[3], cols[4])
+		fmt.Fprintf(&b, "%-20s  %-17s  %-17s  %-15s  %s", cols[0], cols[1], cols[2], cols[3], cols[4])
 		b.WriteString("\n")
 	}
-	row("When (UTC)", "From", "To", "Outcome", "Length")
+	row("When", "From", "To", "Outcome", "Length")
 	for _, c := range cdrs {
-		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), render.NumberLabel(phone.Digits(c.Origin), false), render.NumberLabel(phone.Digits(c.Destination), false), render.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
+		row(c.RequestTime.In(loc).Format("2006-01-02 15:04 MST"), render.NumberLabel(phone.Digits(c.Origin), false), render.NumberLabel(phone.Digits(c.Destination), false), render.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
 	}
 	b.WriteString("```")
 	return b.String()
