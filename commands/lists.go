@@ -5,12 +5,28 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/slackpost"
 )
+
+// lister attaches the whole of a list cut short in an answer, as a file.
+type lister struct {
+	slack fileUploader
+	ops   *operator // to tell the requester when the file cannot be sent
+	// dms, when set, opens the requester's direct messages, where the full
+	// list of a confirmation goes until it is confirmed.
+	dms DirectMessages
+	log *slog.Logger
+}
+
+// fileUploader attaches a file to a channel.
+type fileUploader interface {
+	UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error
+}
 
 // fullList is a list too long to show whole in a message. Every answer
 // that cuts a list says how many rows it left out and sends the whole list
@@ -57,23 +73,23 @@ func leftOut(shown, total int) string {
 // posting the answer, so that the answer comes first and the file under it;
 // if the file cannot be sent, it tells the requester why and how to get it.
 // The work is a Slack call, for after the acknowledgement.
-func (r *Router) attachList(c *command, l fullList) (note string, send func(context.Context)) {
+func (ls *lister) attachList(c *command, l fullList) (note string, send func(context.Context)) {
 	name := l.fileName(time.Now())
-	return fmt.Sprintf("The full list is attached to this channel as `%s`.", name), r.sendList(c, l, name)
+	return fmt.Sprintf("The full list is attached to this channel as `%s`.", name), ls.sendList(c, l, name)
 }
 
 // attachLater is attachList for an answer given in the acknowledgement,
 // before the file's name is worth showing: the sentence only promises the
 // file.
-func (r *Router) attachLater(c *command, l fullList) (string, func(context.Context)) {
-	return "The full list follows as a CSV file in this channel.", r.sendList(c, l, l.fileName(time.Now()))
+func (ls *lister) attachLater(c *command, l fullList) (string, func(context.Context)) {
+	return "The full list follows as a CSV file in this channel.", ls.sendList(c, l, l.fileName(time.Now()))
 }
 
 // sendList returns the work that uploads l as name to the requester's
 // channel, telling the requester only if that fails.
-func (r *Router) sendList(c *command, l fullList, name string) func(context.Context) {
+func (ls *lister) sendList(c *command, l fullList, name string) func(context.Context) {
 	return func(ctx context.Context) {
-		err := r.Slack.UploadFile(ctx, c.ChannelID, "", name, l.title, l.csv())
+		err := ls.slack.UploadFile(ctx, c.ChannelID, "", name, l.title, l.csv())
 		var why string
 		switch {
 		case err == nil:
@@ -81,9 +97,9 @@ func (r *Router) sendList(c *command, l fullList, name string) func(context.Cont
 		case slackpost.NotInChannel(err):
 			why = "For the full list as a file, invite me to this channel with `/invite @Switchboard` and run the command again."
 		default:
-			why = "I could not attach the full list as a file: " + r.userError(err, "upload list")
+			why = "I could not attach the full list as a file: " + ls.ops.userError(err, "upload list")
 		}
-		r.respond(ctx, c.ResponseURL, textReply(":warning: "+why).Message(), false)
+		ls.ops.respond(ctx, c.ResponseURL, textReply(":warning: "+why).Message(), false)
 	}
 }
 
@@ -98,28 +114,28 @@ const maxPromptLines = 10
 // is its list: it goes to them in a direct message, and to the channel only
 // with the confirmation (attachConfirmed), so that nothing of a cancelled
 // change is left in the channel.
-func (r *Router) promptLines(c *command, lines []string, l fullList) ([]string, func(context.Context)) {
+func (ls *lister) promptLines(c *command, lines []string, l fullList) ([]string, func(context.Context)) {
 	if len(lines) <= maxPromptLines {
 		return lines, nil
 	}
-	if r.DMs == nil {
-		promise, after := r.attachLater(c, l)
+	if ls.dms == nil {
+		promise, after := ls.attachLater(c, l)
 		return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), after
 	}
 	promise := "The full list follows as a CSV file in a direct message to you; it goes to this channel when you confirm."
-	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), r.sendPrivateList(c, l)
+	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), ls.sendPrivateList(c, l)
 }
 
 // sendPrivateList returns the work that uploads l to the requester's
 // direct messages, telling them only if that fails.
-func (r *Router) sendPrivateList(c *command, l fullList) func(context.Context) {
+func (ls *lister) sendPrivateList(c *command, l fullList) func(context.Context) {
 	return func(ctx context.Context) {
-		dm, err := r.DMs.OpenDM(ctx, c.UserID)
+		dm, err := ls.dms.OpenDM(ctx, c.UserID)
 		if err == nil {
-			err = r.Slack.UploadFile(ctx, dm, "", l.fileName(time.Now()), l.title, l.csv())
+			err = ls.slack.UploadFile(ctx, dm, "", l.fileName(time.Now()), l.title, l.csv())
 		}
 		if err != nil {
-			r.respond(ctx, c.ResponseURL, textReply(":warning: I could not send you the full list as a file: "+r.userError(err, "upload list")).Message(), false)
+			ls.ops.respond(ctx, c.ResponseURL, textReply(":warning: I could not send you the full list as a file: "+ls.ops.userError(err, "upload list")).Message(), false)
 		}
 	}
 }
@@ -127,13 +143,13 @@ func (r *Router) sendPrivateList(c *command, l fullList) func(context.Context) {
 // attachConfirmed attaches the targets of a confirmed operation to its
 // channel when its prompt named only some of them (the requester alone had
 // the list until then).
-func (r *Router) attachConfirmed(ctx context.Context, op switchboard.Operation) {
-	if len(op.Targets) <= maxPromptLines || r.DMs == nil {
+func (ls *lister) attachConfirmed(ctx context.Context, op switchboard.Operation, mask bool) {
+	if len(op.Targets) <= maxPromptLines || ls.dms == nil {
 		return
 	}
-	l := targetList(op, r.MaskNumbers)
-	if err := r.Slack.UploadFile(ctx, op.ChannelID, "", l.fileName(time.Now()), l.title, l.csv()); err != nil {
-		r.log().Warn("attach the confirmed list", "err", err, "operation", op.ID)
+	l := targetList(op, mask)
+	if err := ls.slack.UploadFile(ctx, op.ChannelID, "", l.fileName(time.Now()), l.title, l.csv()); err != nil {
+		ls.log.Warn("attach the confirmed list", "err", err, "operation", op.ID)
 	}
 }
 
