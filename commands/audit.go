@@ -84,25 +84,36 @@ func (sm *simCommand) auditCmd(ctx context.Context, c *command, args []token) (R
 	return textReply(b.String()), after
 }
 
-// auditLine shows one entry: when, who (a mention, which Slack and the
-// console show as the person's name), the command whole, the decision, the
-// operation's short id, and the rule and detail. Entries hold what people
-// typed and what EnCo answered, so the text is escaped; the mentions the
-// bot itself wrote into a detail ("<@U…> back to PRIVATE") are kept.
+// auditLine shows one entry: when, who, the command whole, the decision,
+// the operation's short id, and the rule and detail. People are mentions,
+// which Slack and the console show by name: the person who acted, those
+// named in what they typed or in a detail the bot wrote ("<@U…> back to
+// PRIVATE"), and the user ids a rule names. Entries hold what people typed
+// and what EnCo answered, so the text is escaped but for those mentions.
 func auditLine(e switchboard.AuditEntry) string {
 	who := "the bot"
 	if stepUserID.MatchString(e.UserID) {
 		who = "<@" + e.UserID + ">"
 	}
-	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, "`" + render.Escape(e.Command) + "`", render.Escape(e.Decision)}
+	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, withMentions(e.Command), render.Escape(e.Decision)}
 	if op := e.OperationID; op != "" {
 		parts = append(parts, "op `"+op[:min(len(op), 8)]+"`")
 	}
-	if more := strings.TrimSpace(e.Rule + " " + e.Detail); more != "" {
-		parts = append(parts, escapedMentions.ReplaceAllString(render.Escape(truncate(more, 160)), "<@$1>"))
+	rule := ruleUserID.ReplaceAllString(render.Escape(e.Rule), "<@$1>")
+	if more := strings.TrimSpace(rule + " " + withMentions(truncate(e.Detail, 160))); more != "" {
+		parts = append(parts, more)
 	}
 	return "• " + strings.Join(parts, " — ")
 }
 
-// escapedMentions matches a user mention once escaped.
-var escapedMentions = regexp.MustCompile(`&lt;@([UW][A-Z0-9]{2,})&gt;`)
+// withMentions escapes s but keeps its user mentions, without their labels.
+func withMentions(s string) string {
+	return escapedMention.ReplaceAllString(render.Escape(s), "<@$1>")
+}
+
+var (
+	// escapedMention matches a user mention, with or without its label, once escaped.
+	escapedMention = regexp.MustCompile(`&lt;@([UW][A-Z0-9]{2,})(?:\|[^&<>]*)?&gt;`)
+	// ruleUserID matches a user id a permission rule names ("member as U0123ABCD").
+	ruleUserID = regexp.MustCompile(`\b([UW][A-Z0-9]{8,})\b`)
+)
