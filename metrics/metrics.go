@@ -5,8 +5,12 @@
 //
 // The counting methods have the signatures of the hooks the other packages
 // offer (commands.Router.OnAck, enco.Client.Observe, notify.Receiver.OnCallback,
-// slackpost.Deliverer.OnPost), so wiring is one assignment each. Gauges that
-// need Redis are read when Prometheus scrapes, not kept up to date by polling.
+// slackpost.Deliverer.OnPost, notify.Expirer.OnExpired,
+// commands.Scheduler.OnChange), so wiring is one assignment each; Slack's Web
+// API calls are counted by a transport under slack-go (SlackTransport). Gauges
+// that need Redis are read when Prometheus scrapes, not kept up to date by
+// polling. The alert rules and the dashboard built on these metrics are in
+// deploy/prometheus and deploy/grafana.
 package metrics
 
 import (
