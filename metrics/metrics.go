@@ -113,7 +113,7 @@ func New(src Sources, commands ...string) *Metrics {
 		}, []string{"method", "code"}),
 		expired: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "operations_expired_total",
-			Help: "Operations closed at their deadline with targets EnCo never answered for, by command.",
+			Help: "Operations closed at their deadline while still waiting, by command: for EnCo's answers, or for a workflow step's confirmation.",
 		}, []string{"command"}),
 		schedChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "fmu_schedule_changes_total",
