@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // sweepCounter is an ExpirerStore with nothing due that counts the claims.
@@ -64,11 +63,11 @@ func (s *expiringStore) ClaimExpiries(context.Context, time.Time, int, time.Dura
 	return ids, nil
 }
 
-func (s *expiringStore) ExpireOperation(_ context.Context, id string, _ func(switchboard.Operation, []state.Result) []state.Outgoing) (switchboard.Operation, bool, error) {
+func (s *expiringStore) ExpireOperation(_ context.Context, id string, _ func(switchboard.Operation, []switchboard.Result) []switchboard.Outgoing) (switchboard.Operation, bool, error) {
 	return switchboard.Operation{ID: id, Kind: "fmu.read"}, s.won[id], nil
 }
 
-func (s *expiringStore) Audit(context.Context, state.AuditEntry) error { return nil }
+func (s *expiringStore) Audit(context.Context, switchboard.AuditEntry) error { return nil }
 
 func TestExpirerReportsEachOperationItExpired(t *testing.T) {
 	store := &expiringStore{due: []string{"op1", "op2", "op3"}, won: map[string]bool{"op1": true, "op3": true}}

@@ -299,7 +299,7 @@ func registeredMetrics(t *testing.T) map[string]bool {
 	m.OnAck("/sim", time.Millisecond)
 	m.ObserveEnco("m2m", "m2m deactivation", 503, time.Millisecond, errors.New("503"))
 	m.OnCallback("m2m", http.StatusOK)
-	m.OnPost("post", nil)
+	m.OnPost("post", "ok")
 	m.OnExpired("fmu.read")
 	m.OnScheduledChange("done", time.Second)
 	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
