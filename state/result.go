@@ -245,6 +245,14 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r switchboard.Res
 	switch n[3] {
 	case recordStored:
 		p.First = true
+		if p.Complete() {
+			// The script marked the operation done in its counters hash,
+			// which the store reads; the JSON follows, for a replica of
+			// the previous version, which reads the status there. The
+			// result is recorded whether or not this write succeeds: a
+			// later update writes the hash's status into the JSON too.
+			_, _ = s.UpdateOperation(ctx, opID, func(*switchboard.Operation) error { return nil })
+		}
 	case recordDuplicate:
 	case recordClosed:
 		return p, fmt.Errorf("record result for operation %s: %w", opID, switchboard.ErrClosed)

@@ -69,6 +69,10 @@ var resultScenarios = []scenario{
 		if got.Status != switchboard.StatusDone {
 			t.Errorf("status = %q, want done", got.Status)
 		}
+		var stored switchboard.Operation
+		if err := json.Unmarshal([]byte(rdb.Get(ctx, prefix+"op:{"+op.ID+"}").Val()), &stored); err != nil || stored.Status != switchboard.StatusDone {
+			t.Errorf("stored JSON status = %q (%v), want done for replicas that read it there", stored.Status, err)
+		}
 		if n := rdb.ZScore(ctx, prefix+"expiries", op.ID).Err(); !errors.Is(n, redis.Nil) {
 			t.Errorf("still in the expiry index (%v), want removed on completion", n)
 		}
