@@ -20,7 +20,7 @@ import (
 	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/console"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/metrics"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -61,7 +61,7 @@ type Main struct {
 	Router   *commands.Router
 	Server   *notify.Server
 	Receiver *notify.Receiver
-	Sandbox  *encotest.Sandbox // when ENCO_SANDBOX=true or in console mode
+	Sandbox  *sandbox.Sandbox // when ENCO_SANDBOX=true or in console mode
 	Enco     *enco.Client
 	Metrics  *metrics.Metrics
 
@@ -103,7 +103,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	if c.EncoSandbox || m.Console {
-		sb, err := encotest.Start("127.0.0.1:0")
+		sb, err := sandbox.Start("127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("start EnCo sandbox: %w", err)
 		}

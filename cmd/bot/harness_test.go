@@ -18,7 +18,7 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/commands"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/state"
@@ -72,7 +72,7 @@ type harness struct {
 	t      *testing.T
 	ctx    context.Context
 	slack  *slacktest.Server
-	enco   *encotest.Sandbox
+	enco   *sandbox.Sandbox
 	main   *Main
 	logs   *syncBuffer
 	cfg    Config
@@ -140,7 +140,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 // newFakes makes the fake Slack and the EnCo sandbox, and the configuration
 // that points a bot at them and at the real Redis, as an operator would.
 func newFakes(t *testing.T, ctx context.Context, prefix string) *harness {
-	h := &harness{t: t, ctx: ctx, slack: slacktest.New(t), enco: encotest.New(t), logs: &syncBuffer{}, prefix: prefix}
+	h := &harness{t: t, ctx: ctx, slack: slacktest.New(t), enco: sandbox.New(t), logs: &syncBuffer{}, prefix: prefix}
 	h.slack.SetUserGroup("S0SIMREAD1", groupUser)
 	h.cfg = Config{
 		SlackBotToken:     h.slack.BotToken,
@@ -343,7 +343,7 @@ func (h *harness) operationOfToken(token string) (switchboard.Operation, bool) {
 // callbackToken returns the token a sandbox callback carries: M2M's
 // X-Callback-Token header, or the last element of an FMU or call callback's
 // URL path.
-func callbackToken(cb encotest.Callback) string {
+func callbackToken(cb sandbox.Callback) string {
 	if tok := cb.Header.Get("X-Callback-Token"); tok != "" {
 		return tok
 	}
@@ -352,7 +352,7 @@ func callbackToken(cb encotest.Callback) string {
 
 // m2mCallback is an M2M callback the sandbox made, with what identifies it.
 type m2mCallback struct {
-	encotest.Callback
+	sandbox.Callback
 	Token, Tracking string
 }
 
@@ -382,8 +382,8 @@ func (h *harness) trackedM2M(n int) []m2mCallback {
 }
 
 // encoCalls returns the sandbox requests whose path starts with prefix.
-func (h *harness) encoCalls(prefix string) []encotest.Request {
-	var out []encotest.Request
+func (h *harness) encoCalls(prefix string) []sandbox.Request {
+	var out []sandbox.Request
 	for _, r := range h.enco.Requests() {
 		if strings.HasPrefix(r.Path, prefix) {
 			out = append(out, r)

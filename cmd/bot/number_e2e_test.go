@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 func TestNumberAvailableAndList(t *testing.T) {
@@ -46,7 +46,7 @@ func TestNumberReserveStatesBillingAndTheLawThenReserves(t *testing.T) {
 	if !strings.Contains(thread[0].Text, "Reserved +32 2 206 07 42 (fixed, zone 02, regular tier)") {
 		t.Errorf("thread = %v, want the reservation reported", texts(thread))
 	}
-	var calls []encotest.Request
+	var calls []sandbox.Request
 	for _, r := range h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers") {
 		if r.Method == "POST" {
 			calls = append(calls, r)

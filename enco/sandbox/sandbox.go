@@ -1,4 +1,4 @@
-// Package encotest is the EnCo sandbox: a faithful fake of the four EnCo
+// Package sandbox is the EnCo sandbox: a faithful fake of the four EnCo
 // APIs the bot uses (FMU, M2M, voice call-out, FlexIO number management) and
 // of the gateway's OAuth2 token and revoke endpoints, served over real HTTP,
 // with the asynchronous callbacks EnCo sends. Tests start one with New; the
@@ -73,7 +73,7 @@
 // connection error or a 5xx answer (three attempts by default, see
 // WithCallbackRetries); other answers are final. Each delivery, successful,
 // abandoned or dropped, is recorded as a Callback.
-package encotest
+package sandbox
 
 import (
 	"bytes"
