@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -52,6 +53,10 @@ type Main struct {
 	ConsoleUser string
 	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
 	KeyPrefix string
+	// Listener, when set, is the HTTP server's listener, bound by the caller
+	// (tests bind 127.0.0.1:0 and so know the address before the bot
+	// starts); nil means the bot listens on HTTP_ADDR.
+	Listener net.Listener
 	// Commands, when set, adjusts the commands' configuration before they
 	// are wired (tests: a clock, a short approval deadline).
 	Commands func(*commands.Config)
@@ -130,7 +135,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey, Observe: m.Metrics.ObserveEnco}
 
 	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnCallback: m.Metrics.OnCallback}
-	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
+	m.Server = &notify.Server{Addr: c.HTTPAddr, Listener: m.Listener, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
 	if c.MetricsAddr == "" {
 		m.Server.Metrics = m.Metrics.Handler()
 	}

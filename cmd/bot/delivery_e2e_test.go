@@ -80,12 +80,13 @@ func (c *cluster) start(name string) *replica {
 	t := c.t
 	t.Helper()
 	cfg := c.cfg
-	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ln := listenLoopback(t)
+	cfg.HTTPAddr = ln.Addr().String()
 	if cfg.PublicURL == "" { // else a proxy in front of the replica
 		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
 	r := &replica{t: t, name: name, cfg: cfg}
-	r.main = &Main{Config: cfg, LogOutput: prefixWriter{name + ": ", c.logs}, KeyPrefix: c.prefix, Commands: c.adjustCommands}
+	r.main = &Main{Config: cfg, Listener: ln, LogOutput: prefixWriter{name + ": ", c.logs}, KeyPrefix: c.prefix, Commands: c.adjustCommands}
 	if err := r.main.Open(c.ctx); err != nil {
 		r.main.Close()
 		t.Fatalf("replica %s: Open: %v", name, err)
