@@ -15,7 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -51,7 +51,7 @@ func BenchmarkFleet(b *testing.B) {
 
 func fleetRun(b *testing.B, n int) {
 	const channel = "C0FLEET001"
-	fake, sb := slacktest.New(b), encotest.New(b)
+	fake, sb := slacktest.New(b), sandbox.New(b)
 	rdb := benchRedis(b)
 	msisdns := addSIMs(sb, 1, n)
 	bot := startBot(b, fake, sb, botOptions{policy: fleetPolicy})

@@ -26,7 +26,7 @@ type Config struct {
 	EncoClientID      string        `envconfig:"ENCO_CLIENT_ID" desc:"OAuth2 client id"`
 	EncoClientSecret  string        `envconfig:"ENCO_CLIENT_SECRET" desc:"OAuth2 client secret"`
 	EncoToken         string        `envconfig:"ENCO_TOKEN" desc:"a permanent EnCo token, instead of client credentials"`
-	EncoM2MAPIKey     string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key)"`
+	EncoM2MAPIKey     string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key); required unless sandbox"`
 	EncoM2MBatch      int           `envconfig:"ENCO_M2M_BATCH" default:"500" desc:"most SIM cards in one M2M request; larger changes go as several requests"`
 	EncoM2MRate       float64       `envconfig:"ENCO_M2M_RATE" default:"5" desc:"most M2M requests a second, all replicas together"`
 	EncoSandbox       bool          `envconfig:"ENCO_SANDBOX" default:"false" desc:"true: run the built-in EnCo sandbox in process and use it"`
@@ -96,6 +96,9 @@ func (c *Config) Validate(console bool) error {
 		}
 		if c.EncoToken == "" && (c.EncoClientID == "" || c.EncoClientSecret == "") {
 			return errors.New("ENCO_CLIENT_ID: required with ENCO_CLIENT_SECRET (or set ENCO_TOKEN, or ENCO_SANDBOX=true)")
+		}
+		if c.EncoM2MAPIKey == "" {
+			return errors.New("ENCO_M2M_API_KEY: required (the M2M Cockpit API key, sent as x-api-key; the bot sets its callback URL with it at start), unless ENCO_SANDBOX=true")
 		}
 		if c.PublicURL == "" {
 			return errors.New("PUBLIC_URL: required (the URL EnCo reaches this bot's HTTP_ADDR at), unless ENCO_SANDBOX=true")

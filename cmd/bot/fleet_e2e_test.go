@@ -18,7 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard/commands"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -28,11 +28,11 @@ func fleetCard(i int) (msisdn, iccid string) {
 }
 
 // addFleet adds n active cards to the sandbox and returns their MSISDNs.
-func addFleet(sb *encotest.Sandbox, n int) []string {
+func addFleet(sb *sandbox.Sandbox, n int) []string {
 	out := make([]string, n)
 	for i := range n {
 		msisdn, iccid := fleetCard(i)
-		sb.AddSIM(encotest.SIM{MSISDN: msisdn, ICCID: iccid, IMSI: fmt.Sprintf("2060199%08d", i), State: encotest.StateActive})
+		sb.AddSIM(sandbox.SIM{MSISDN: msisdn, ICCID: iccid, IMSI: fmt.Sprintf("2060199%08d", i), State: sandbox.StateActive})
 		out[i] = msisdn
 	}
 	return out
@@ -427,7 +427,7 @@ func TestFleetFailuresNamedThenTheFile(t *testing.T) {
 	var iccids []string
 	for i := range 25 {
 		msisdn, iccid := fleetCard(100 + i)
-		sim := encotest.SIM{MSISDN: msisdn, ICCID: iccid, IMSI: fmt.Sprintf("2060198%08d", i), State: encotest.StateActive}
+		sim := sandbox.SIM{MSISDN: msisdn, ICCID: iccid, IMSI: fmt.Sprintf("2060198%08d", i), State: sandbox.StateActive}
 		if i >= 3 {
 			sim.Refuse = formulas[i%len(formulas)]
 		}
