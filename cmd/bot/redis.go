@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -29,7 +32,7 @@ func parseRedisURL(raw string) (failover *redis.FailoverOptions, single *redis.O
 		}
 		o, err := redis.ParseFailoverURL(raw)
 		if err != nil {
-			return nil, nil, fmt.Errorf("REDIS_URL: not a valid Sentinel URL (%w)", err)
+			return nil, nil, sentinelURLError(u, err)
 		}
 		if o.MasterName == "" {
 			return nil, nil, errors.New("REDIS_URL: master_name is empty; name the primary the sentinels watch")
@@ -41,6 +44,50 @@ func parseRedisURL(raw string) (failover *redis.FailoverOptions, single *redis.O
 		return nil, nil, errors.New("REDIS_URL: not a valid Redis URL")
 	}
 	return nil, o, nil
+}
+
+// sentinelURLError words go-redis's refusal of a Sentinel URL. go-redis
+// quotes the value of an option it cannot read (addr, dial_timeout,
+// pool_size…), and a value may have swallowed a password through a slip of
+// the separator, so an option at fault is named alone, with the kind of
+// value it takes. Anything else keeps go-redis's words, with the URL's
+// passwords taken out.
+func sentinelURLError(u *url.URL, err error) error {
+	q := u.Query()
+	for _, key := range slices.Sorted(maps.Keys(q)) {
+		if key == "master_name" {
+			continue
+		}
+		// The option alone, on a URL holding nothing else of the operator's.
+		probe := url.URL{Scheme: u.Scheme, Host: "sentinel:26379", RawQuery: url.Values{"master_name": {"m"}, key: q[key]}.Encode()}
+		_, perr := redis.ParseFailoverURL(probe.String())
+		if perr == nil || strings.Contains(perr.Error(), "unexpected option") {
+			continue
+		}
+		want := "a value it can read"
+		switch msg := perr.Error(); {
+		case key == "addr":
+			want = "host:port, one addr= per further sentinel"
+		case strings.Contains(msg, " duration"):
+			want = "a duration like 5s"
+		case strings.Contains(msg, " number"):
+			want = "a whole number"
+		case strings.Contains(msg, " boolean"):
+			want = "true or false"
+		}
+		return fmt.Errorf("REDIS_URL: the Sentinel option `%s` has a value that cannot be read (not repeated here, as it may hold a password); give %s", key, want)
+	}
+	msg := err.Error()
+	secrets := q["password"]
+	if pw, ok := u.User.Password(); ok {
+		secrets = append(secrets, pw)
+	}
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "…")
+		}
+	}
+	return fmt.Errorf("REDIS_URL: not a valid Sentinel URL (%s)", msg)
 }
 
 // dialRedis makes the client REDIS_URL names. A Sentinel URL gives a

@@ -33,6 +33,12 @@ func TestParseRedisURL(t *testing.T) {
 		{name: "unknown option", url: "redis://:sentinel-secret@s1:26379?master_name=m&colour=blue", wantErr: "colour"},
 		{name: "sentinel on a unix socket", url: "unix:///run/redis.sock?master_name=m", wantErr: "redis:// or rediss://"},
 		{name: "no scheme", url: "s1:26379", wantErr: "must look like"},
+		// An option whose value swallowed a password: the error names the
+		// option, never its value.
+		{name: "addr holding a password", url: "redis://:sentinel-secret@s1:26379?master_name=m&addr=:sentinel-secret@s2:26379", wantErr: "`addr`"},
+		{name: "dial_timeout holding a password", url: "redis://s1:26379?master_name=m&dial_timeout=5s,password:primary-secret", wantErr: "`dial_timeout`"},
+		{name: "pool_size holding a password", url: "redis://s1:26379?master_name=m&pool_size=primary-secret", wantErr: "`pool_size`"},
+		{name: "skip_verify holding a password", url: "rediss://s1:26379?master_name=m&skip_verify=primary-secret", wantErr: "`skip_verify`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
