@@ -19,7 +19,7 @@ type Counters interface {
 // rateLimit counts a requested change against the user's limit per minute.
 func (r *Router) rateLimit(ctx context.Context, c *command) (Reply, bool) {
 	return r.allowance(ctx, "changes:", c.UserID, func(limit int, wait time.Duration) Reply {
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: "rate limited", Rule: fmt.Sprintf("%d changes per minute", limit)})
+		r.auditRefusal(ctx, "rate_limited", state.AuditEntry{UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: "rate limited", Rule: fmt.Sprintf("%d changes per minute", limit)})
 		return textReply(fmt.Sprintf(":hand: You have asked for %d changes in the last minute, the most the policy allows. Try again in %s.", limit, humanDuration(max(wait, time.Second)))).with("rate_limited")
 	})
 }
@@ -49,4 +49,21 @@ func (r *Router) changesPerMinute() int {
 		return r.Policy.ChangesPerMinute()
 	}
 	return permissions.DefaultChangesPerMinute
+}
+
+// auditRefusal writes a refusal (a rate-limited change, a refused workflow
+// step) to the audit trail within an allowance of as many entries per
+// minute, per kind and person filed under, as the policy allows changes.
+// Past it, refusals are only counted (OnUnaudited), so that being refused
+// over and over cannot churn the trail. When the store cannot tell, the
+// entry is written.
+func (r *Router) auditRefusal(ctx context.Context, kind string, e state.AuditEntry) {
+	ok, _, err := r.Counters.Allow(ctx, "audited-refusals:"+kind+":"+e.UserID, r.changesPerMinute(), time.Minute)
+	if err == nil && !ok {
+		if r.OnUnaudited != nil {
+			r.OnUnaudited(kind)
+		}
+		return
+	}
+	r.audit(ctx, e)
 }

@@ -117,6 +117,9 @@ type Router struct {
 	OnAck func(command string, d time.Duration)
 	// OnCommand, when set, is told how each slash command ended (Reply.Outcome), for metrics.
 	OnCommand func(command, outcome string)
+	// OnUnaudited, when set, is told of each refusal past the allowance of
+	// audited refusals (kind "rate_limited" or "step"), for metrics.
+	OnUnaudited func(kind string)
 
 	// Schedules keeps FMU schedules, recent operations and recently read
 	// profiles; nil turns schedules off and leaves the Home tab's lists empty.
@@ -428,6 +431,12 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		r.log().Warn("click by someone else refused", "user", user, "requester", conf.UserID, "operation", conf.OperationID)
 		r.tellUser(ctx, cb, fmt.Sprintf(":no_entry: Only <@%s>, who asked for it, can confirm or cancel this.", conf.UserID))
 		return
+	}
+	if action == ActionConfirm {
+		if reply, ok := r.chargeConfirmedStep(ctx, conf, user); !ok {
+			r.tellUser(ctx, cb, reply.Text)
+			return
+		}
 	}
 	conf, ok, err = r.Confirmations.ConsumeConfirmation(ctx, id)
 	if err != nil {

@@ -71,6 +71,13 @@ func (stepDirectory) Lookup(context.Context, string) (switchboard.Entry, string,
 	return switchboard.Entry{Mobile: "32470000001"}, "policy", true, nil
 }
 
+// emptyDirectory knows nobody's numbers.
+type emptyDirectory struct{}
+
+func (emptyDirectory) Lookup(context.Context, string) (switchboard.Entry, string, bool, error) {
+	return switchboard.Entry{}, "", false, nil
+}
+
 type stepDMs struct{}
 
 func (stepDMs) OpenDM(_ context.Context, user string) (string, error) { return "D" + user, nil }
@@ -87,9 +94,21 @@ func FuzzStepInputs(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Add("set_fmu_profile", "U"+strings.Repeat("A", 5000), "ON_DUTY", "", "", "")
+	f.Add("sim_change", "W"+strings.Repeat("0", 700), "", "deactivate", "0471 00 00 01", "")
 	r := &Router{Policy: policy, Checker: permissions.NewChecker(policy, nil), AuditTrail: stepStore{}, Counters: stepStore{}, Directory: stepDirectory{}, DMs: stepDMs{}, MaxTargets: 5}
+	// A policy that grants nothing and a directory that knows nobody: the
+	// refusals that name the person.
+	strict, err := permissions.Parse([]byte("roles: [{name: a, members: [U0NOBODY0], permissions: [\"*\"]}]\nworkflows: {allow: [set_fmu_profile, sim_change]}\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	refusing := &Router{Policy: strict, Checker: permissions.NewChecker(strict, nil), AuditTrail: stepStore{}, Counters: stepStore{}, Directory: emptyDirectory{}, DMs: stepDMs{}, MaxTargets: 5}
 	f.Fuzz(func(t *testing.T, fn, user, profile, action, simIDs, channel string) {
 		s := Step{ExecutionID: "Fx1", Function: fn, User: user, Profile: profile, Action: action, SIMIDs: simIDs, Channel: channel}
+		if _, _, why := refusing.stepOperation(context.Background(), s); len(why) > 600 || why == "" {
+			t.Fatalf("refusal of %d bytes where nobody may do anything: %.100q", len(why), why)
+		}
 		op, _, why := r.stepOperation(context.Background(), s)
 		if why != "" {
 			if len(why) > 600 || (!utf8.ValidString(why) && utf8.ValidString(fn+user+profile+action+simIDs+channel)) {
@@ -106,4 +125,27 @@ func FuzzStepInputs(f *testing.F) {
 			t.Fatalf("accepted kind %q from %+v", op.Kind, s)
 		}
 	})
+}
+
+// TestStepRefusesAnOverlongUserID: a user_id far longer than any Slack ID
+// is refused as not a person, and the refusal does not repeat it.
+func TestStepRefusesAnOverlongUserID(t *testing.T) {
+	policy, err := permissions.Parse([]byte("roles: [{name: a, members: [\"*\"], permissions: [\"*\"]}]\nworkflows: {allow: [set_fmu_profile, sim_change]}\nrequire_approval: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Router{Policy: policy, Checker: permissions.NewChecker(policy, nil), AuditTrail: stepStore{}, Counters: stepStore{}, Directory: stepDirectory{}, DMs: stepDMs{}, MaxTargets: 5}
+	long := "U" + strings.Repeat("A", 5000)
+	for _, s := range []Step{
+		{ExecutionID: "Fx1", Function: "set_fmu_profile", User: long, Profile: "ON_DUTY"},
+		{ExecutionID: "Fx2", Function: "sim_change", User: long, Action: "activate", SIMIDs: "0471 00 00 01"},
+	} {
+		_, _, why := r.stepOperation(context.Background(), s)
+		if !strings.Contains(why, "user_id input must be a person") {
+			t.Errorf("%s: got %.100q, want the user_id refused", s.Function, why)
+		}
+		if len(why) > 300 || strings.Contains(why, strings.Repeat("A", 40)) {
+			t.Errorf("%s: refusal of %d bytes repeats the id: %.100q", s.Function, len(why), why)
+		}
+	}
 }

@@ -52,6 +52,7 @@ type Metrics struct {
 	encoErrors   *prometheus.CounterVec
 	callbacks    *prometheus.CounterVec
 	slackPosts   *prometheus.CounterVec
+	unaudited    *prometheus.CounterVec
 
 	// knownCommands bounds the command label: Slack only sends the commands
 	// of the app's manifest, but a label must never take arbitrary values.
@@ -96,6 +97,10 @@ func New(src Sources, commands ...string) *Metrics {
 			Namespace: namespace, Name: "slack_posts_total",
 			Help: "Slack calls made from the outgoing queue, by kind (post, progress, summary, file) and outcome (ok, ratelimited, refused, failed).",
 		}, []string{"kind", "outcome"}),
+		unaudited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "refusals_unaudited_total",
+			Help: "Refusals past the allowance of audited refusals, counted instead of written to the audit trail, by refusal (rate_limited, step).",
+		}, []string{"refusal"}),
 	}
 	for _, c := range commands {
 		m.knownCommands[c] = true
@@ -103,7 +108,7 @@ func New(src Sources, commands ...string) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.commands, m.ack, m.encoDuration, m.encoRequests, m.encoErrors, m.callbacks, m.slackPosts,
+		m.commands, m.ack, m.encoDuration, m.encoRequests, m.encoErrors, m.callbacks, m.slackPosts, m.unaudited,
 		newSourceCollector(src),
 	)
 	return m
@@ -124,6 +129,17 @@ func (m *Metrics) Handler() http.Handler {
 // OnCommand counts a command's outcome; it matches a Router.OnCommand hook.
 func (m *Metrics) OnCommand(command, outcome string) {
 	m.commands.WithLabelValues(m.commandName(command), outcome).Inc()
+}
+
+// OnUnaudited counts a refusal that was not written to the audit trail; it
+// matches commands.Router.OnUnaudited.
+func (m *Metrics) OnUnaudited(refusal string) {
+	switch refusal {
+	case "rate_limited", "step":
+	default:
+		refusal = "other"
+	}
+	m.unaudited.WithLabelValues(refusal).Inc()
 }
 
 // OnAck records how long a slash command took to acknowledge; it matches

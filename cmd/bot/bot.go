@@ -200,6 +200,7 @@ func (m *Main) Open(ctx context.Context) error {
 		MaskNumbers: policy.MaskNumbers(),
 		OnAck:       m.Metrics.OnAck,
 		OnCommand:   m.Metrics.OnCommand,
+		OnUnaudited: m.Metrics.OnUnaudited,
 		Schedules:   m.Store,
 		People:      people,
 		Home:        home,

@@ -1,0 +1,122 @@
+package main
+
+// End-to-end tests of what one person, or a workflow's author, can make the
+// bot write or spend in someone else's name: audit entries, allowances.
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// auditOf returns the audit entries filed under user.
+func (h *harness) auditOf(user string) []state.AuditEntry {
+	h.t.Helper()
+	entries, err := h.store.RecentAudit(h.ctx, 1000, func(e state.AuditEntry) bool { return e.UserID == user })
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return entries
+}
+
+// auditWhere returns the audit entries that keep.
+func (h *harness) auditWhere(keep func(state.AuditEntry) bool) []state.AuditEntry {
+	h.t.Helper()
+	entries, err := h.store.RecentAudit(h.ctx, 1000, keep)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return entries
+}
+
+// TestStepRefusalsDoNotFloodTheNamedPersonsTrail: a workflow's author runs
+// many refused steps naming someone. None is filed under that person, and
+// past the allowance they are counted, not written one by one.
+func TestStepRefusalsDoNotFloodTheNamedPersonsTrail(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(strings.Replace(stepPolicy, "limits:\n", "limits:\n  changes_per_minute: 2\n", 1)))
+	var execs []string
+	for range 6 {
+		execs = append(execs, h.step("sim_change", simChangeInputs(guestUser, "deactivate", demoMSISDN(1))))
+		execs = append(execs, h.step("sim_change", simChangeInputs(opsUser, "deactivate", "iccid:123")))
+	}
+	for _, exec := range execs {
+		if got := h.completion(exec); got.Success {
+			t.Errorf("step %s: got success, want a refusal", exec)
+		}
+	}
+	for _, who := range []string{guestUser, opsUser} {
+		if got := h.auditOf(who); len(got) != 0 {
+			t.Errorf("entries filed under %s, whom the steps named: %d (%+v), want none", who, len(got), got)
+		}
+	}
+	refusals := h.auditWhere(func(e state.AuditEntry) bool { return strings.HasPrefix(e.Command, "step ") })
+	if len(refusals) == 0 || len(refusals) > 2 {
+		t.Errorf("step refusals audited: %d, want 1 or 2 (the allowance), the rest counted", len(refusals))
+	}
+	if got := h.metricValue("switchboard_refusals_unaudited_total", map[string]string{"refusal": "step"}); got < float64(len(execs)-2) {
+		t.Errorf("step refusals counted without an entry: %v, want at least %d", got, len(execs)-2)
+	}
+}
+
+// TestStepIsChargedOnlyWhenThePersonConfirms: steps naming someone do not
+// use up that person's own changes per minute; confirming one does.
+func TestStepIsChargedOnlyWhenThePersonConfirms(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(strings.Replace(stepPolicy, "limits:\n", "limits:\n  changes_per_minute: 2\n", 1)))
+	first := h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(4)))
+	confirm := h.dmButton(opsUser, "confirm")
+	// One more ask fits the allowance of two steps naming one person a
+	// minute; past it, steps are refused without touching the person's own
+	// allowance.
+	h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(7)))
+	for range 2 {
+		exec := h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(7)))
+		if got := h.completion(exec); got.Success {
+			t.Errorf("step past the allowance: got %+v, want a refusal", got)
+		}
+	}
+	// Their own change still fits their allowance of 2…
+	if _, reply := h.command(opsUser, opsChan, "/sim deactivate "+demoMSISDN(1)); !strings.Contains(reply.Text, "Confirm or cancel") {
+		t.Fatalf("own change after steps named them: %q, want a confirmation prompt", reply.Text)
+	}
+	// …and so does confirming the first step, which then runs.
+	h.click(opsUser, h.slack.DMChannel(opsUser), "confirm", confirm)
+	h.waitFor("the step's activation", func() bool { return len(h.changeCalls()) == 1 })
+	if got := h.completion(first); !got.Success {
+		t.Errorf("confirmed step: got %+v, want success", got)
+	}
+	// The allowance is used up now.
+	if _, reply := h.command(opsUser, opsChan, "/sim deactivate "+demoMSISDN(2)); !strings.Contains(reply.Text, "2 changes in the last minute") {
+		t.Errorf("third change in a minute: %q, want it refused by the allowance", reply.Text)
+	}
+}
+
+// TestRateLimitedChangesAreCountedNotEachAudited: one person hammering a
+// change past the allowance leaves one "rate limited" entry, and the rest
+// are counted.
+func TestRateLimitedChangesAreCountedNotEachAudited(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(strings.Replace(testPolicy, "roles:\n", "limits:\n  changes_per_minute: 1\nroles:\n", 1)))
+	for i := range 12 {
+		_, reply := h.command(opsUser, opsChan, "/sim deactivate "+demoMSISDN(1))
+		if i > 0 && !strings.Contains(reply.Text, "1 changes in the last minute") {
+			t.Fatalf("change %d: %q, want it rate limited", i+1, reply.Text)
+		}
+	}
+	limited := h.auditWhere(func(e state.AuditEntry) bool { return e.UserID == opsUser && e.Decision == "rate limited" })
+	if len(limited) != 1 {
+		t.Errorf("rate-limited entries: %d, want 1", len(limited))
+	}
+	if got := h.metricValue("switchboard_refusals_unaudited_total", map[string]string{"refusal": "rate_limited"}); got != 10 {
+		t.Errorf("rate-limited changes counted without an entry: %v, want 10", got)
+	}
+}
+
+// metricValue is the sum of the bot's series name with labels (0 when none).
+func (h *harness) metricValue(name string, labels map[string]string) float64 {
+	h.t.Helper()
+	v, _ := series{name: name, labels: labels}.value(h.scrapeMetrics())
+	return v
+}
