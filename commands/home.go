@@ -3,8 +3,10 @@ package commands
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -48,8 +50,28 @@ var permissionUses = map[string]string{
 	switchboard.PermAuditRead:      "`/sim audit` — read the audit trail",
 }
 
-// AppHomeOpened publishes the Home tab of a person who opened it.
+// Slack sends app_home_opened on every open, and each view costs a
+// views.publish and may cost an EnCo read: opens publish at most homeOpens
+// views per person per homeOpensWindow (across replicas). An open past that
+// leaves the view last published, which a click on the tab refreshes.
+const (
+	homeOpens       = 3
+	homeOpensWindow = 30 * time.Second
+)
+
+// AppHomeOpened publishes the Home tab of a person who opened it, within
+// the allowance of views per person.
 func (r *Router) AppHomeOpened(ctx context.Context, user string) {
+	if r.Home == nil || user == "" {
+		return
+	}
+	if r.Counters != nil {
+		ok, _, err := r.Counters.Allow(ctx, "home-opens:"+user, homeOpens, homeOpensWindow)
+		if err == nil && !ok {
+			r.log().Debug("home tab open past the allowance; view left as it was", "user", user)
+			return
+		}
+	}
 	r.publishHome(ctx, user, "")
 }
 
@@ -96,9 +118,15 @@ func (r *Router) profileBlocks(ctx context.Context, msisdn string) []slack.Block
 	me := fmuTarget{digits: msisdn}
 	current, err := r.currentProfile(ctx, msisdn)
 	var head string
-	if err != nil {
-		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), r.fmuError(err, "home fmu status"))
-	} else {
+	var failed profileFailure
+	switch {
+	case errors.As(err, &failed):
+		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), failed.why)
+	case err != nil:
+		why := r.fmuError(err, "home fmu status")
+		r.cacheProfileFailure(ctx, msisdn, why)
+		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), why)
+	default:
 		head = fmt.Sprintf("%s is *%s*.", me.label(false), render.ProfileLabel(current))
 	}
 	blocks := []slack.Block{section(head)}
@@ -124,10 +152,40 @@ func (r *Router) profileBlocks(ctx context.Context, msisdn string) []slack.Block
 	return blocks
 }
 
-// currentProfile reads a profile, from the short-lived cache when it has it.
+// profileFailureTTL is how long a failed profile read is shown again
+// without asking EnCo (or logging it) again.
+const profileFailureTTL = 30 * time.Second
+
+// failedProfile marks a cached failure in the profile cache, before the
+// words that were shown for it (no profile starts so).
+const failedProfile = "failed:"
+
+// profileFailure is a failed read found in the cache: why is what the person
+// was told the first time, its reference included.
+type profileFailure struct{ why string }
+
+func (f profileFailure) Error() string { return "cached profile read failure: " + f.why }
+
+// cacheProfileFailure remembers a failed read briefly, so that opening the
+// Home tab again and again while EnCo fails neither asks EnCo each time nor
+// logs each failure.
+func (r *Router) cacheProfileFailure(ctx context.Context, msisdn, why string) {
+	if r.Schedules == nil {
+		return
+	}
+	if err := r.Schedules.CacheFMUProfile(ctx, msisdn, failedProfile+why, profileFailureTTL); err != nil {
+		r.log().Warn("cache profile failure", "err", err)
+	}
+}
+
+// currentProfile reads a profile, from the short-lived cache when it has it;
+// a failure cached there comes back as a profileFailure.
 func (r *Router) currentProfile(ctx context.Context, msisdn string) (enco.Profile, error) {
 	if r.Schedules != nil {
 		if p, ok, err := r.Schedules.CachedFMUProfile(ctx, msisdn); err == nil && ok {
+			if why, failed := strings.CutPrefix(p, failedProfile); failed {
+				return "", profileFailure{why: why}
+			}
 			return enco.Profile(p), nil
 		}
 	}

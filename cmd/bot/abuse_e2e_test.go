@@ -4,6 +4,7 @@ package main
 // bot write or spend in someone else's name: audit entries, allowances.
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -119,4 +120,48 @@ func (h *harness) metricValue(name string, labels map[string]string) float64 {
 	h.t.Helper()
 	v, _ := series{name: name, labels: labels}.value(h.scrapeMetrics())
 	return v
+}
+
+// TestHomeTabOpensAreThrottledAndFailedReadsCached: while EnCo fails, a
+// person opening the Home tab again and again makes one profile read and
+// one error line, and a burst of opens publishes a few views, not one each.
+func TestHomeTabOpensAreThrottledAndFailedReadsCached(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(homePolicy))
+	h.enco.FailNext(1000, http.StatusServiceUnavailable)
+
+	first := h.openHome(telStaff)
+	if !strings.Contains(first, "I could not read your profile") {
+		t.Fatalf("view while EnCo fails = %s, want the failure", first)
+	}
+	reads := h.fmuCalls(http.MethodGet, "", "")
+	errors := len(h.records("home fmu status"))
+	if reads == 0 || errors != 1 {
+		t.Fatalf("first view: %d reads, %d error lines; want some reads and one line", reads, errors)
+	}
+	// The failure is remembered for a while: the next view says it again
+	// without asking EnCo or logging it again.
+	if again := h.openHome(telStaff); !strings.Contains(again, "I could not read your profile") {
+		t.Errorf("second view = %s, want the failure again", again)
+	}
+	if n := h.fmuCalls(http.MethodGet, "", ""); n != reads {
+		t.Errorf("EnCo reads after a second view: %d, want still %d", n, reads)
+	}
+
+	// A burst of opens publishes a few views, not one each.
+	for range 50 {
+		if _, err := h.slack.AppHomeOpened(h.ctx, telStaff); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.main.Router.Wait()
+	if n := len(h.slack.PublishedViews(telStaff)); n > 3 {
+		t.Errorf("views published for 52 opens in a moment: %d, want at most 3", n)
+	}
+	if n := h.fmuCalls(http.MethodGet, "", ""); n != reads {
+		t.Errorf("EnCo reads after 52 opens: %d, want still %d", n, reads)
+	}
+	if n := len(h.records("home fmu status")); n != 1 {
+		t.Errorf("error lines after 52 opens: %d, want 1", n)
+	}
 }
