@@ -104,6 +104,9 @@ func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply
 		return reply, nil
 	}
 	if p == "" {
+		if reply, ok := r.readAllowance(ctx, c, 1); !ok {
+			return reply, nil
+		}
 		return textReply(":mag: Looking up your FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, me, true) }
 	}
 	if reply, ok := r.rateLimit(ctx, c); !ok {
@@ -236,13 +239,12 @@ func (r *Router) fmuOn(ctx context.Context, c *command, p enco.Profile, perm str
 		}
 	}
 	if p == "" {
+		// A read counts against the person's reads, one per number.
+		if reply, ok := r.readAllowance(ctx, c, len(targets)); !ok {
+			return reply, nil
+		}
 		if len(targets) == 1 {
 			return textReply(":mag: Looking up 1 FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, targets[0], false) }
-		}
-		// Several numbers make an operation, with API calls and a thread:
-		// it counts against the person's allowance like a change.
-		if reply, ok := r.rateLimit(ctx, c); !ok {
-			return reply, nil
 		}
 		op = r.begin(c, op, fmt.Sprintf("Read the FMU profiles of %d numbers", len(targets)))
 		return textReply(fmt.Sprintf(":mag: Asking EnCo for %d FMU profiles; the answers will arrive in a thread in this channel.", len(targets))), func(ctx context.Context) { r.runFMU(ctx, op, c.ResponseURL) }

@@ -106,7 +106,7 @@ func (r *Router) homeView(ctx context.Context, user, notice string) []slack.Bloc
 	case e.Mobile == "":
 		blocks = append(blocks, section(r.noNumberHint(user, "mobile", "mobile=0470 12 34 56")))
 	default:
-		blocks = append(blocks, r.profileBlocks(ctx, e.Mobile)...)
+		blocks = append(blocks, r.profileBlocks(ctx, user, e.Mobile)...)
 	}
 	blocks = append(blocks, slack.NewDividerBlock(), section("*Scheduled changes*\n"+r.homeSchedules(ctx, user)))
 	blocks = append(blocks, slack.NewDividerBlock(), section("*Your last operations*\n"+r.homeRecent(ctx, user)))
@@ -114,12 +114,15 @@ func (r *Router) homeView(ctx context.Context, user, notice string) []slack.Bloc
 }
 
 // profileBlocks shows the current profile and a button per profile.
-func (r *Router) profileBlocks(ctx context.Context, msisdn string) []slack.Block {
+func (r *Router) profileBlocks(ctx context.Context, user, msisdn string) []slack.Block {
 	me := fmuTarget{digits: msisdn}
-	current, err := r.currentProfile(ctx, msisdn)
+	current, err := r.currentProfile(ctx, user, msisdn)
 	var head string
 	var failed profileFailure
+	var spent readsSpent
 	switch {
+	case errors.As(err, &spent):
+		head = fmt.Sprintf("%s — I did not read your profile: %s", me.label(false), strings.TrimPrefix(spent.reply.Text, ":hand: "))
 	case errors.As(err, &failed):
 		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), failed.why)
 	case err != nil:
@@ -178,15 +181,26 @@ func (r *Router) cacheProfileFailure(ctx context.Context, msisdn, why string) {
 	}
 }
 
-// currentProfile reads a profile, from the short-lived cache when it has it;
-// a failure cached there comes back as a profileFailure.
-func (r *Router) currentProfile(ctx context.Context, msisdn string) (enco.Profile, error) {
+// readsSpent is a read the person's allowance of reads refused.
+type readsSpent struct{ reply Reply }
+
+func (s readsSpent) Error() string { return "reads per minute spent: " + s.reply.Text }
+
+// currentProfile reads user's profile on msisdn, from the short-lived cache
+// when it has it; a failure cached there comes back as a profileFailure. A
+// read from EnCo counts against user's reads per minute (readsSpent).
+func (r *Router) currentProfile(ctx context.Context, user, msisdn string) (enco.Profile, error) {
 	if r.Schedules != nil {
 		if p, ok, err := r.Schedules.CachedFMUProfile(ctx, msisdn); err == nil && ok {
 			if why, failed := strings.CutPrefix(p, failedProfile); failed {
 				return "", profileFailure{why: why}
 			}
 			return enco.Profile(p), nil
+		}
+	}
+	if r.Counters != nil {
+		if reply, ok := r.readAllowance(ctx, &command{SlashCommand: slack.SlashCommand{UserID: user, Command: "home"}}, 1); !ok {
+			return "", readsSpent{reply: reply}
 		}
 	}
 	st, err := r.FMU.FMUStatus(ctx, msisdn)

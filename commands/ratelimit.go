@@ -13,6 +13,7 @@ import (
 // and the first sighting of a delivery Slack may repeat.
 type Counters interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
+	AllowN(ctx context.Context, key string, n, limit int, window time.Duration) (bool, time.Duration, error)
 	FirstSeen(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
 }
 
@@ -66,4 +67,33 @@ func (r *Router) auditRefusal(ctx context.Context, kind string, e state.AuditEnt
 		return
 	}
 	r.audit(ctx, e)
+}
+
+// readsPerMinute is the per-person allowance of EnCo reads a minute: ten for
+// each change the policy allows, and never fewer than one command's most
+// targets, so that the largest read stays possible.
+func (r *Router) readsPerMinute() int { return max(r.maxTargets(), 10*r.changesPerMinute()) }
+
+// readAllowance counts a read that asks EnCo about n cards or numbers
+// against the person's reads per minute, n times: what it costs EnCo, on
+// every surface (slash command, console, Home tab). Refusals are audited
+// within the allowance of audited refusals (auditRefusal).
+func (r *Router) readAllowance(ctx context.Context, c *command, n int) (Reply, bool) {
+	limit := r.readsPerMinute()
+	n = min(max(n, 1), limit)
+	ok, wait, err := r.Counters.AllowN(ctx, "reads:"+c.UserID, n, limit, time.Minute)
+	if err != nil {
+		ref := state.NewHex(4)
+		r.log().Error("read allowance", "err", err, "ref", ref)
+		return storeDown(ref), false
+	}
+	if ok {
+		return Reply{}, true
+	}
+	r.auditRefusal(ctx, "rate_limited", state.AuditEntry{UserID: c.UserID, Command: truncate(c.Command+" "+c.Text, 200), Decision: "rate limited", Rule: fmt.Sprintf("%d EnCo reads per minute", limit)})
+	what := "That asks EnCo about " + plural(n, "number")
+	if n == 1 {
+		what = "That asks EnCo once more"
+	}
+	return textReply(fmt.Sprintf(":hand: %s, past the %d reads a minute the policy allows you. Try again in %s, or ask about fewer at a time.", what, limit, humanDuration(max(wait, time.Second)))).with("rate_limited"), false
 }

@@ -74,6 +74,9 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 		return reply, nil
 	}
 	if !isChange {
+		if reply, ok := r.readAllowance(ctx, c, len(devices)); !ok {
+			return reply, nil
+		}
 		return textReply(fmt.Sprintf(":mag: Looking up %s…", plural(len(devices), "SIM card"))), func(ctx context.Context) { r.simStatus(ctx, c, devices) }
 	}
 	targets := make([]switchboard.Target, len(devices))

@@ -61,6 +61,9 @@ func (stepStore) RecentAudit(context.Context, int, func(state.AuditEntry) bool) 
 func (stepStore) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
 	return true, 0, nil
 }
+func (stepStore) AllowN(context.Context, string, int, int, time.Duration) (bool, time.Duration, error) {
+	return true, 0, nil
+}
 func (stepStore) FirstSeen(context.Context, string, string, time.Duration) (bool, error) {
 	return true, nil
 }

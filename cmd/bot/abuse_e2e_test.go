@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -69,13 +70,23 @@ func TestStepIsChargedOnlyWhenThePersonConfirms(t *testing.T) {
 	first := h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(4)))
 	confirm := h.dmButton(opsUser, "confirm")
 	// One more ask fits the allowance of two steps naming one person a
-	// minute; past it, steps are refused without touching the person's own
-	// allowance.
-	h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(7)))
-	for range 2 {
-		exec := h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(7)))
-		if got := h.completion(exec); got.Success {
-			t.Errorf("step past the allowance: got %+v, want a refusal", got)
+	// minute (events run concurrently: whichever of the three comes first);
+	// past it, steps are refused without touching the person's own allowance.
+	var more []string
+	for range 3 {
+		more = append(more, h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(7))))
+	}
+	var refused []slacktest.FunctionCompletion
+	h.waitFor("two steps refused", func() bool {
+		refused = refused[:0]
+		for _, exec := range more {
+			refused = append(refused, h.slack.FunctionCompletions(exec)...)
+		}
+		return len(refused) == 2
+	})
+	for _, got := range refused {
+		if got.Success || !strings.Contains(got.Error, "workflows have asked 2 changes in their name") {
+			t.Errorf("step past the allowance: got %+v, want a refusal naming the allowance", got)
 		}
 	}
 	// Their own change still fits their allowance of 2…
@@ -163,5 +174,48 @@ func TestHomeTabOpensAreThrottledAndFailedReadsCached(t *testing.T) {
 	}
 	if n := len(h.records("home fmu status")); n != 1 {
 		t.Errorf("error lines after 52 opens: %d, want 1", n)
+	}
+}
+
+// TestReadsOfManyTargetsCountAgainstTheAllowance: a read costs the person's
+// allowance one read per card or number it asks EnCo about, whatever the
+// command, so a few commands naming many targets cannot make hundreds of
+// EnCo reads. changes_per_minute 2 and max_targets 10 give 20 reads a minute.
+func TestReadsOfManyTargetsCountAgainstTheAllowance(t *testing.T) {
+	t.Parallel()
+	policy := strings.Replace(homePolicy, "roles:\n", "limits:\n  changes_per_minute: 2\n  max_targets: 10\nroles:\n", 1)
+	policy = strings.Replace(policy, "permissions: [fmu.self]", "permissions: [fmu.self, fmu.read, sim.read]", 1)
+	h := newHarness(t, withPolicy(policy))
+	var ten []string
+	for i := 1; i <= 10; i++ {
+		ten = append(ten, demoMSISDN(i))
+	}
+	simReads := func() int { return len(h.encoCalls("/m2m/1.0.0/simcards")) }
+	for i := range 2 {
+		ack, reply := h.command(telStaff, telChan, "/sim status "+strings.Join(ten, " "))
+		if !strings.Contains(reply.Text, "Looking up 10 SIM cards") {
+			t.Fatalf("read %d of 10 cards: %q, want it looked up", i+1, reply.Text)
+		}
+		h.waitFor("the status answer", func() bool { return len(h.slack.ResponseURLPosts(ack.EnvelopeID)) > 0 })
+	}
+	if n := simReads(); n != 20 {
+		t.Fatalf("EnCo reads = %d, want 20", n)
+	}
+	// The allowance is spent: a third read of many cards, a read of many
+	// FMU profiles, one of a single card and the Home tab ask EnCo nothing.
+	for _, text := range []string{"/sim status " + strings.Join(ten, " "), "/sim status " + demoMSISDN(1), "/fmu status 0470 00 00 02 0470 00 00 03"} {
+		if _, reply := h.command(telStaff, telChan, text); !strings.Contains(reply.Text, "reads a minute") {
+			t.Errorf("%s: %q, want it refused by the allowance of reads", text, reply.Text)
+		}
+	}
+	if view := h.openHome(telStaff); !strings.Contains(view, "reads a minute") {
+		t.Errorf("Home tab = %s, want it to say the allowance of reads is spent", view)
+	}
+	h.main.Router.Wait()
+	if n := simReads(); n != 20 {
+		t.Errorf("EnCo SIM reads after the allowance was spent = %d, want still 20", n)
+	}
+	if n := h.fmuCalls(http.MethodGet, "", "") + len(h.encoCalls("/fmu/1.0.0/status")); n != 0 {
+		t.Errorf("EnCo FMU reads = %d, want none", n)
 	}
 }
