@@ -91,9 +91,9 @@ func (r *Router) readAllowance(ctx context.Context, c *command, n int) (Reply, b
 		return Reply{}, true
 	}
 	r.auditRefusal(ctx, "rate_limited", state.AuditEntry{UserID: c.UserID, Command: truncate(c.Command+" "+c.Text, 200), Decision: "rate limited", Rule: fmt.Sprintf("%d EnCo reads per minute", limit)})
-	what := "That asks EnCo about " + plural(n, "number")
+	again := humanDuration(max(wait, time.Second))
 	if n == 1 {
-		what = "That asks EnCo once more"
+		return textReply(fmt.Sprintf(":hand: You have used the %d EnCo reads a minute the policy allows you. Try again in %s.", limit, again)).with("rate_limited"), false
 	}
-	return textReply(fmt.Sprintf(":hand: %s, past the %d reads a minute the policy allows you. Try again in %s, or ask about fewer at a time.", what, limit, humanDuration(max(wait, time.Second)))).with("rate_limited"), false
+	return textReply(fmt.Sprintf(":hand: That asks EnCo about %s, past the %d reads a minute the policy allows you. Try again in %s, or ask about fewer at a time.", plural(n, "number"), limit, again)).with("rate_limited"), false
 }
