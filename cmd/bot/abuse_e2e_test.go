@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // auditOf returns the audit entries filed under user.
-func (h *harness) auditOf(user string) []state.AuditEntry {
+func (h *harness) auditOf(user string) []switchboard.AuditEntry {
 	h.t.Helper()
-	entries, err := h.store.RecentAudit(h.ctx, 1000, func(e state.AuditEntry) bool { return e.UserID == user })
+	entries, err := h.store.RecentAudit(h.ctx, 1000, func(e switchboard.AuditEntry) bool { return e.UserID == user })
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func (h *harness) auditOf(user string) []state.AuditEntry {
 }
 
 // auditWhere returns the audit entries that keep.
-func (h *harness) auditWhere(keep func(state.AuditEntry) bool) []state.AuditEntry {
+func (h *harness) auditWhere(keep func(switchboard.AuditEntry) bool) []switchboard.AuditEntry {
 	h.t.Helper()
 	entries, err := h.store.RecentAudit(h.ctx, 1000, keep)
 	if err != nil {
@@ -53,7 +53,7 @@ func TestStepRefusalsDoNotFloodTheNamedPersonsTrail(t *testing.T) {
 			t.Errorf("entries filed under %s, whom the steps named: %d (%+v), want none", who, len(got), got)
 		}
 	}
-	refusals := h.auditWhere(func(e state.AuditEntry) bool { return strings.HasPrefix(e.Command, "step ") })
+	refusals := h.auditWhere(func(e switchboard.AuditEntry) bool { return strings.HasPrefix(e.Command, "step ") })
 	if len(refusals) == 0 || len(refusals) > 2 {
 		t.Errorf("step refusals audited: %d, want 1 or 2 (the allowance), the rest counted", len(refusals))
 	}
@@ -117,7 +117,7 @@ func TestRateLimitedChangesAreCountedNotEachAudited(t *testing.T) {
 			t.Fatalf("change %d: %q, want it rate limited", i+1, reply.Text)
 		}
 	}
-	limited := h.auditWhere(func(e state.AuditEntry) bool { return e.UserID == opsUser && e.Decision == "rate limited" })
+	limited := h.auditWhere(func(e switchboard.AuditEntry) bool { return e.UserID == opsUser && e.Decision == "rate limited" })
 	if len(limited) != 1 {
 		t.Errorf("rate-limited entries: %d, want 1", len(limited))
 	}
