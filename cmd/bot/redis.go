@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/url"
-	"slices"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -32,7 +31,7 @@ func parseRedisURL(raw string) (failover *redis.FailoverOptions, single *redis.O
 		}
 		o, err := redis.ParseFailoverURL(raw)
 		if err != nil {
-			return nil, nil, sentinelURLError(u, err)
+			return nil, nil, sentinelURLError(err)
 		}
 		if o.MasterName == "" {
 			return nil, nil, errors.New("REDIS_URL: master_name is empty; name the primary the sentinels watch")
@@ -41,53 +40,94 @@ func parseRedisURL(raw string) (failover *redis.FailoverOptions, single *redis.O
 	}
 	o, err := redis.ParseURL(raw)
 	if err != nil {
-		return nil, nil, errors.New("REDIS_URL: not a valid Redis URL")
+		return nil, nil, redisURLError("Redis URL", err)
 	}
 	return nil, o, nil
 }
 
-// sentinelURLError words go-redis's refusal of a Sentinel URL. go-redis
-// quotes the value of an option it cannot read (addr, dial_timeout,
-// pool_size…), and a value may have swallowed a password through a slip of
-// the separator, so an option at fault is named alone, with the kind of
-// value it takes. Anything else keeps go-redis's words, with the URL's
-// passwords taken out.
-func sentinelURLError(u *url.URL, err error) error {
-	q := u.Query()
-	for _, key := range slices.Sorted(maps.Keys(q)) {
-		if key == "master_name" {
-			continue
-		}
-		// The option alone, on a URL holding nothing else of the operator's.
-		probe := url.URL{Scheme: u.Scheme, Host: "sentinel:26379", RawQuery: url.Values{"master_name": {"m"}, key: q[key]}.Encode()}
-		_, perr := redis.ParseFailoverURL(probe.String())
-		if perr == nil || strings.Contains(perr.Error(), "unexpected option") {
-			continue
-		}
-		want := "a value it can read"
-		switch msg := perr.Error(); {
-		case key == "addr":
-			want = "host:port, one addr= per further sentinel"
-		case strings.Contains(msg, " duration"):
-			want = "a duration like 5s"
-		case strings.Contains(msg, " number"):
-			want = "a whole number"
-		case strings.Contains(msg, " boolean"):
-			want = "true or false"
-		}
-		return fmt.Errorf("REDIS_URL: the Sentinel option `%s` has a value that cannot be read (not repeated here, as it may hold a password); give %s", key, want)
+// sentinelURLError words go-redis's refusal of a Sentinel URL as
+// redisURLError does, and names a bad addr too: go-redis quotes an addr it
+// cannot read, and one that swallowed a password through a slip of the
+// separator would put it in the error, so the option is named alone.
+func sentinelURLError(err error) error {
+	if strings.Contains(err.Error(), "addr param") {
+		return errors.New("REDIS_URL: option addr must be host:port, one addr= per further sentinel (its value is not repeated here: it may hold a password)")
 	}
-	msg := err.Error()
-	secrets := q["password"]
-	if pw, ok := u.User.Password(); ok {
-		secrets = append(secrets, pw)
+	return redisURLError("Sentinel URL", err)
+}
+
+// redisURLOptions are the query options go-redis reads in a URL, to suggest
+// the one meant when a name is misspelt.
+var redisURLOptions = []string{
+	"db", "protocol", "client_name", "max_retries", "min_retry_backoff", "max_retry_backoff",
+	"dial_timeout", "read_timeout", "write_timeout", "pool_fifo", "pool_size", "pool_timeout",
+	"min_idle_conns", "max_idle_conns", "max_active_conns", "max_concurrent_dials",
+	"conn_max_idle_time", "conn_max_lifetime", "conn_max_lifetime_jitter", "skip_verify",
+	"master_name", "addr", "password", "username",
+}
+
+var (
+	unexpectedRedisOption = regexp.MustCompile(`unexpected option: ([\w, -]+)$`)
+	invalidRedisOption    = regexp.MustCompile(`invalid (\w+) (number|duration|boolean)`)
+)
+
+// redisURLError words go-redis's refusal of REDIS_URL for the operator: the
+// option it did not know (with the one probably meant), or the option whose
+// value it could not read. It names options only, never a value, so that a
+// password in the URL stays out of the message.
+func redisURLError(kind string, err error) error {
+	if m := unexpectedRedisOption.FindStringSubmatch(err.Error()); m != nil {
+		var parts []string
+		for _, name := range strings.Split(m[1], ", ") {
+			if near := nearestWord(name, redisURLOptions); near != "" {
+				parts = append(parts, fmt.Sprintf("%s (did you mean %s?)", name, near))
+			} else {
+				parts = append(parts, name)
+			}
+		}
+		return fmt.Errorf("REDIS_URL: unknown option %s; the options go-redis reads include dial_timeout, read_timeout, write_timeout, pool_size and max_retries", strings.Join(parts, ", "))
 	}
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "…")
+	if m := invalidRedisOption.FindStringSubmatch(err.Error()); m != nil {
+		example := map[string]string{"number": "a whole number", "duration": "a duration like 5s", "boolean": "true or false"}[m[2]]
+		return fmt.Errorf("REDIS_URL: option %s must be %s", m[1], example)
+	}
+	if strings.Contains(err.Error(), "database number") {
+		return errors.New("REDIS_URL: the database must be a number, as in redis://host:6379/0")
+	}
+	return fmt.Errorf("REDIS_URL: not a valid %s; it must look like redis://host:6379/0", kind)
+}
+
+// nearestWord returns the word of words at most two edits from w (the
+// closest), or "" when none is that close.
+func nearestWord(w string, words []string) string {
+	best, bestDist := "", 3
+	for _, c := range words {
+		if d := editDistance(w, c); d < bestDist {
+			best, bestDist = c, d
 		}
 	}
-	return fmt.Errorf("REDIS_URL: not a valid Sentinel URL (%s)", msg)
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // dialRedis makes the client REDIS_URL names. A Sentinel URL gives a
@@ -243,10 +283,3 @@ var readOnly = map[string]bool{
 }
 
 func writes(cmd redis.Cmder) bool { return !readOnly[cmd.Name()] }
-
-// redisLogger passes go-redis's own messages to the bot's log.
-type redisLogger struct{ log *slog.Logger }
-
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.InfoContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
-}

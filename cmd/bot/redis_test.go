@@ -31,14 +31,17 @@ func TestParseRedisURL(t *testing.T) {
 			sentinels: []string{"s1:26379"}, master: "m"},
 		{name: "empty master name", url: "redis://s1:26379?master_name=", wantErr: "master_name is empty"},
 		{name: "unknown option", url: "redis://:sentinel-secret@s1:26379?master_name=m&colour=blue", wantErr: "colour"},
+		{name: "misspelt option", url: "redis://:pw-secret@127.0.0.1:6379/0?dial_timout=5s", wantErr: "unknown option dial_timout (did you mean dial_timeout?)"},
+		{name: "misspelt sentinel option", url: "redis://:sentinel-secret@s1:26379?master_name=m&pool_sise=5", wantErr: "unknown option pool_sise (did you mean pool_size?)"},
+		{name: "unreadable option value", url: "redis://:pw-secret@127.0.0.1:6379/0?dial_timeout=secret", wantErr: "option dial_timeout must be a duration"},
 		{name: "sentinel on a unix socket", url: "unix:///run/redis.sock?master_name=m", wantErr: "redis:// or rediss://"},
 		{name: "no scheme", url: "s1:26379", wantErr: "must look like"},
 		// An option whose value swallowed a password: the error names the
 		// option, never its value.
-		{name: "addr holding a password", url: "redis://:sentinel-secret@s1:26379?master_name=m&addr=:sentinel-secret@s2:26379", wantErr: "`addr`"},
-		{name: "dial_timeout holding a password", url: "redis://s1:26379?master_name=m&dial_timeout=5s,password:primary-secret", wantErr: "`dial_timeout`"},
-		{name: "pool_size holding a password", url: "redis://s1:26379?master_name=m&pool_size=primary-secret", wantErr: "`pool_size`"},
-		{name: "skip_verify holding a password", url: "rediss://s1:26379?master_name=m&skip_verify=primary-secret", wantErr: "`skip_verify`"},
+		{name: "addr holding a password", url: "redis://:sentinel-secret@s1:26379?master_name=m&addr=:sentinel-secret@s2:26379", wantErr: "option addr must be"},
+		{name: "dial_timeout holding a password", url: "redis://s1:26379?master_name=m&dial_timeout=5s,password:primary-secret", wantErr: "option dial_timeout must be"},
+		{name: "pool_size holding a password", url: "redis://s1:26379?master_name=m&pool_size=primary-secret", wantErr: "option pool_size must be"},
+		{name: "skip_verify holding a password", url: "rediss://s1:26379?master_name=m&skip_verify=primary-secret", wantErr: "option skip_verify must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +129,7 @@ func TestReplicaBarrier(t *testing.T) {
 func TestRedisLoggerWritesStructuredLines(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
-	redisLogger{slog.New(slog.NewJSONHandler(logs, nil))}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
+	redisLogger{slog.New(slog.NewJSONHandler(logs, nil)), nil}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
 	var line struct{ Msg, Detail string }
 	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
 		t.Fatalf("log line %q is not JSON: %v", logs, err)
