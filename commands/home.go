@@ -296,7 +296,7 @@ func (h *homeTab) mayDo(ctx context.Context, user string) []slack.Block {
 	return []slack.Block{section("*What you may do*\n" + strings.Join(lines, "\n"))}
 }
 
-// homeClick sets the clicker's own profile from a Home tab button, with the
+// click sets the clicker's own profile from a Home tab button, with the
 // permission check and audit of /fmu <profile>, and publishes the tab again.
 func (h *homeTab) click(ctx context.Context, cb slack.InteractionCallback, value string) {
 	user := cb.User.ID

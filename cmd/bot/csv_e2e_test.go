@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 // Formulas that EnCo data could carry into a spreadsheet.
@@ -63,9 +63,9 @@ func column(t *testing.T, header []string, name string) int {
 func TestSimStatusFileQuotesFormulasFromEnCo(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	for msisdn, edit := range map[string]func(*encotest.SIM){
-		"32471000002": func(c *encotest.SIM) { c.CostCenter = hostileCostCentre },
-		"32471000003": func(c *encotest.SIM) { c.APN = hostileAPN },
+	for msisdn, edit := range map[string]func(*sandbox.SIM){
+		"32471000002": func(c *sandbox.SIM) { c.CostCenter = hostileCostCentre },
+		"32471000003": func(c *sandbox.SIM) { c.APN = hostileAPN },
 	} {
 		card, ok := h.enco.SIM(msisdn)
 		if !ok {
@@ -99,7 +99,7 @@ func TestCallRecordFileQuotesFormulasFromEnCo(t *testing.T) {
 	h := newTelHarness(t)
 	now := h.enco.Now().UTC().Truncate(time.Second)
 	for i := range 21 {
-		h.enco.AddCDR(encotest.CDR{SessionID: fmt.Sprint(71000001 + i), Origin: "3228160257", Destination: "32468373902",
+		h.enco.AddCDR(sandbox.CDR{SessionID: fmt.Sprint(71000001 + i), Origin: "3228160257", Destination: "32468373902",
 			RequestTime: now.Add(-time.Duration(i+1) * time.Minute), CallReleaseInfo: hostileRelease})
 	}
 	ack, _ := h.command(telStaff, telChan, "/call cdr since=1d")
