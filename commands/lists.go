@@ -1,16 +1,15 @@
 package commands
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/csvfile"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/slackpost"
 )
@@ -46,17 +45,8 @@ type fullList struct {
 	rows   [][]string
 }
 
-// csv is the list as a CSV file.
-func (l fullList) csv() []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(l.header)
-	for _, row := range l.rows {
-		_ = w.Write(row)
-	}
-	w.Flush() // writes to a bytes.Buffer cannot fail
-	return buf.Bytes()
-}
+// csv is the list as a CSV file, its cells safe for spreadsheets.
+func (l fullList) csv() []byte { return csvfile.Bytes(l.header, l.rows) }
 
 // fileName is the list's file name, stamped with now so that two answers
 // do not share one.
@@ -173,7 +163,8 @@ var fleetHeader = []string{"identifier", "type", "outcome", "enco_message", "tim
 // EnCo named (its ICCID when the request gave numbers, which EnCo's
 // results never name), then a row "no answer" for each card given by ICCID
 // (or, with one card per request, each card) that has none. The file is
-// written by the one CSV writer, so that no cell runs as a formula.
+// written by the one CSV writer, so that no cell runs as a formula (EnCo's
+// messages are free text).
 func FleetReport(op switchboard.Operation, results []switchboard.Result) (filename, title string, content []byte) {
 	l := fullList{name: "sim-" + strings.TrimPrefix(op.Kind, switchboard.CommandSIM+"."), title: op.Params.Title + " — every card", header: fleetHeader}
 	answered := map[string]bool{}
@@ -187,24 +178,14 @@ func FleetReport(op switchboard.Operation, results []switchboard.Result) (filena
 		if !res.OK {
 			outcome = "failed"
 		}
-		l.rows = append(l.rows, []string{safeCell(t.ID), string(cmp.Or(t.Type, switchboard.MSISDN)), outcome, safeCell(res.Message), res.At.UTC().Format(time.RFC3339)})
+		l.rows = append(l.rows, []string{t.ID, string(cmp.Or(t.Type, switchboard.MSISDN)), outcome, res.Message, res.At.UTC().Format(time.RFC3339)})
 	}
 	named := render.UnnamedNumbers(op) == ""
 	for _, t := range op.Targets {
 		if answered[t.String()] || (!named && t.IsNumber()) {
 			continue
 		}
-		l.rows = append(l.rows, []string{safeCell(t.ID), string(cmp.Or(t.Type, switchboard.MSISDN)), "no answer", "", ""})
+		l.rows = append(l.rows, []string{t.ID, string(cmp.Or(t.Type, switchboard.MSISDN)), "no answer", "", ""})
 	}
 	return l.fileName(time.Now()), l.title, l.csv()
-}
-
-// safeCell keeps a spreadsheet from running a cell as a formula: a cell
-// that starts with =, +, -, @ (or a tab or carriage return, which some
-// spreadsheets skip before looking) gets a leading apostrophe.
-func safeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
