@@ -90,6 +90,19 @@ type Server struct {
 	acks      []Ack
 	pongs     int
 	pingEvery time.Duration
+	// Refreshes, the connection limit, and what they cost (see SetRefresh).
+	refreshEvery   time.Duration
+	refreshWarning time.Duration
+	maxConns       int
+	tooMany        int
+	strict         bool
+	dispatchFailed int
+	connectDelay   time.Duration
+	everUp         bool
+	refreshes      int
+	peakConns      int
+	downSince      time.Time
+	longestGap     time.Duration
 
 	// Web API state.
 	tsSeq         int
@@ -151,6 +164,7 @@ func New(t testing.TB) *Server {
 		envelopes:    map[string]*envelope{},
 		waiters:      map[string][]*ackWaiter{},
 		pingEvery:    DefaultPingInterval,
+		maxConns:     MaxConnections,
 		byTS:         map[string]*Message{},
 		responses:    map[string]responseTarget{},
 		files:        map[string]*File{},
