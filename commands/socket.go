@@ -35,8 +35,8 @@ type Socket struct {
 	// AckTTL is how long answers are kept (0 means 10 minutes).
 	AckTTL time.Duration
 
-	wg        sync.WaitGroup
-	events    map[slackevents.EventsAPIType]EventHandler
+	wg     sync.WaitGroup
+	events map[slackevents.EventsAPIType]EventHandler
 }
 
 // EventHandler handles one Events API event (app_home_opened,
