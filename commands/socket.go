@@ -213,11 +213,21 @@ func (s *Socket) duplicate(ctx context.Context, req socketmode.Request) bool {
 
 func (s *Socket) slashCommand(ctx context.Context, req socketmode.Request, cmd slack.SlashCommand) {
 	start := time.Now()
-	if s.duplicate(ctx, req) {
-		if err := s.ack(ctx, req, s.savedAck(ctx, req)); err != nil {
-			s.Router.log().Warn("ack repeated slash command", "err", err, "command", cmd.Command)
+	var first <-chan bool
+	if req.RetryAttempt > 0 {
+		// Slack repeats an envelope whose ack it did not get in time: the
+		// repeat is answered as the first delivery was, and runs nothing.
+		if s.duplicate(ctx, req) {
+			if err := s.ack(ctx, req, s.savedAck(ctx, req)); err != nil {
+				s.Router.log().Warn("ack repeated slash command", "err", err, "command", cmd.Command)
+			}
+			return
 		}
-		return
+	} else {
+		// A first delivery cannot be a repeat, so its ack does not wait for
+		// Redis; it is marked as seen at once, seconds before Slack could
+		// repeat it, and its work waits for the mark.
+		first = s.markSeen(ctx, req)
 	}
 	reply, after := s.Router.Command(ctx, cmd)
 	payload, err := json.Marshal(reply.Payload())
@@ -235,7 +245,18 @@ func (s *Socket) slashCommand(ctx context.Context, req socketmode.Request, cmd s
 	// Kept after the ack, so as not to delay it: Slack repeats an envelope
 	// only after waiting seconds for its ack.
 	s.saveAck(ctx, req, payload)
+	if first != nil && !<-first {
+		return // another replica has it
+	}
 	s.Router.Go(ctx, after)
+}
+
+// markSeen records a first delivery as seen, off the path of its ack, and
+// reports on the channel whether it was not seen before.
+func (s *Socket) markSeen(ctx context.Context, req socketmode.Request) <-chan bool {
+	first := make(chan bool, 1)
+	s.wg.Go(func() { first <- !s.duplicate(ctx, req) })
+	return first
 }
 
 func (s *Socket) saveAck(ctx context.Context, req socketmode.Request, payload []byte) {
