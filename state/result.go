@@ -322,3 +322,14 @@ func (s *Store) Results(ctx context.Context, opID string) ([]Result, error) {
 	}
 	return out, nil
 }
+
+// ResultTargets returns the targets an operation has results for; none for
+// an unknown operation. Once the operation is done, the list no longer
+// changes.
+func (s *Store) ResultTargets(ctx context.Context, opID string) ([]string, error) {
+	targets, err := s.rdb.HKeys(ctx, s.resKey(opID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get result targets: %w", err)
+	}
+	return targets, nil
+}
