@@ -496,7 +496,7 @@ func (c *Client) emit(ctx context.Context, evt socketmode.Event) {
 // connection the envelope came on; when that one has closed, on the newest
 // connection up, waiting for one until ctx ends.
 func (c *Client) AckCtx(ctx context.Context, envelopeID string, payload any) error {
-	js, err := json.Marshal(socketmode.Response{EnvelopeID: envelopeID, Payload: payload})
+	js, err := encodeAck(envelopeID, payload)
 	if err != nil {
 		return fmt.Errorf("encode the ack: %w", err)
 	}
@@ -536,6 +536,26 @@ func (c *Client) AckCtx(ctx context.Context, envelopeID string, payload any) err
 			return fmt.Errorf("ack %s: %w", envelopeID, err)
 		}
 	}
+}
+
+// encodeAck is the frame that acknowledges an envelope. A payload already
+// encoded (json.RawMessage, as a slash command's answer is) is copied in as
+// it is rather than checked and compacted a second time.
+func encodeAck(envelopeID string, payload any) ([]byte, error) {
+	raw, ok := payload.(json.RawMessage)
+	if !ok || len(raw) == 0 {
+		return json.Marshal(socketmode.Response{EnvelopeID: envelopeID, Payload: payload})
+	}
+	id, err := json.Marshal(envelopeID)
+	if err != nil {
+		return nil, err
+	}
+	js := make([]byte, 0, len(`{"envelope_id":,"payload":}`)+len(id)+len(raw))
+	js = append(js, `{"envelope_id":`...)
+	js = append(js, id...)
+	js = append(js, `,"payload":`...)
+	js = append(js, raw...)
+	return append(js, '}'), nil
 }
 
 // parse turns an envelope into the event slack-go's socketmode.Client would

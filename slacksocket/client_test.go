@@ -2,6 +2,7 @@ package slacksocket_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -120,5 +121,41 @@ func TestOversizedAck(t *testing.T) {
 	big := map[string]string{"text": string(make([]byte, 21*1024))}
 	if err := c.AckCtx(t.Context(), "E1", big); err == nil {
 		t.Error("a 21 KiB ack was accepted")
+	}
+}
+
+// TestAckCarriesItsPayload: an answer already encoded reaches Slack as it
+// was, in the envelope's ack.
+func TestAckCarriesItsPayload(t *testing.T) {
+	fake := slacktest.New(t)
+	c := newClient(fake, fake.AppToken)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.RunContext(runCtx) }()
+	defer func() { stop(); <-done }()
+	go func() {
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case evt := <-c.Events():
+				if evt.Type == socketmode.EventTypeSlashCommand {
+					_ = c.AckCtx(runCtx, evt.Request.EnvelopeID, json.RawMessage(`{"text":"a \"quoted\" answer"}`))
+				}
+			}
+		}
+	}()
+	if err := fake.WaitConnected(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := fake.SlashCommand(ctx, slack.SlashCommand{Command: "/sim", Text: "help"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Text string }
+	if err := json.Unmarshal(ack.Payload, &got); err != nil || got.Text != `a "quoted" answer` {
+		t.Errorf("ack payload %s (%v), want the answer as sent", ack.Payload, err)
 	}
 }
