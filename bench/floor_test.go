@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,11 +95,20 @@ func BenchmarkFloor(b *testing.B) {
 		}
 		subjects[i].idle = rss
 	}
+	if bot.debugAddr != "" {
+		path := filepath.Join(os.TempDir(), "switchboard-floor-idle.heap.pprof")
+		if err := download("http://"+bot.debugAddr+"/debug/pprof/heap", path); err != nil {
+			b.Errorf("heap profile of the idle bot: %v", err)
+		}
+		b.Logf("heap of the idle bot: go tool pprof %s", path)
+	}
+	profiled := bot.profile(b, "floor-ack", 10*time.Second)
 	for range floorRounds {
 		for i := range subjects {
 			subjects[i].lat = append(subjects[i].lat, helpLoad(b, subjects[i].fake)...)
 		}
 	}
+	profiled()
 	for _, s := range subjects {
 		_, peak, err := processMemory(s.pid())
 		if err != nil {
@@ -151,7 +162,12 @@ func BenchmarkFloor(b *testing.B) {
 		lo, hi := 0.0, 0.0
 		for run := range floorCallbackRuns {
 			bareRes := load(ctx, bare, kind.cbs, ingestWorkers)
+			wait := func() {}
+			if run == 0 {
+				wait = bot.profile(b, fmt.Sprintf("floor-callbacks-%d", kind.status), 2*time.Second)
+			}
 			got := load(ctx, bot.URL+"/callbacks/m2m", kind.cbs, ingestWorkers)
+			wait()
 			if got.errors > 0 || got.statuses[kind.status] != len(kind.cbs) {
 				b.Fatalf("%s: the bot answered %v (%d errors), want %d × %d\n%s", kind.name, got.statuses, got.errors, len(kind.cbs), kind.status, bot.logTail(20))
 			}

@@ -44,7 +44,7 @@ func TestFirstDeliveryAckDoesNotWaitForRedis(t *testing.T) {
 	release := func() { releaseOnce.Do(func() { close(counters.release) }) }
 	defer release()
 	api := slack.New(fake.BotToken, slack.OptionAPIURL(fake.URL), slack.OptionAppLevelToken(fake.AppToken))
-	s := &Socket{Router: &Router{Counters: counters}, Client: slacksocket.New(api)}
+	s := &Socket{Router: New(Config{State: Stores{Counters: counters}}), Client: slacksocket.New(api)}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
