@@ -14,7 +14,10 @@
 // ack), read back what the bot did (Calls, Messages, Thread, ResponseURLPosts,
 // Files, DirectMessages, PublishedViews, FunctionCompletions), wait for it without sleeping (WaitFor), and make Slack misbehave
 // (RateLimit, FailNext, PacePerChannel, NotInChannel, Hold, Disconnect,
-// DropConnections). Every method is safe for concurrent use.
+// DropConnections), or refresh sockets as Slack does (SetRefresh,
+// SetMaxConnections, SetStrictDispatch, SetConnectLatency) and count what it
+// cost (DispatchFailures, LongestGap, Refreshes, PeakConnections,
+// TooManyWebsockets). Every method is safe for concurrent use.
 package slacktest
 
 import (
