@@ -53,7 +53,7 @@ func newClient(fake *slacktest.Server, appToken string) *slacksocket.Client {
 // connection, and the client never holds more than two.
 func TestRefreshesOverlap(t *testing.T) {
 	fake := slacktest.New(t)
-	fake.SetRefresh(200*time.Millisecond, 200*time.Millisecond)
+	fake.SetRefresh(300*time.Millisecond, time.Second)
 	fake.SetConnectLatency(50 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()

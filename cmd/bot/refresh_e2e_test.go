@@ -23,10 +23,13 @@ func withSlack(f func(*slacktest.Server)) harnessOption {
 func TestSocketRefreshLeavesNoGap(t *testing.T) {
 	const refreshes = 3
 	h := newHarness(t, withSlack(func(s *slacktest.Server) {
-		// Each connection is refreshed 600 ms after it came up, with a
-		// 300 ms warning, and opening one takes as long as on a real
-		// network (an API call and a TLS handshake).
-		s.SetRefresh(600*time.Millisecond, 300*time.Millisecond)
+		// Each connection is warned 600 ms after it came up and closed 1 s
+		// later (Slack warns seconds ahead), and opening one takes as
+		// long as on a real network (an API call and a TLS handshake).
+		// Refreshes this close together overlap: a connection's warning
+		// can come while its predecessor still drains, and the bot holds
+		// at most two, so its successor waits for that close.
+		s.SetRefresh(600*time.Millisecond, time.Second)
 		s.SetConnectLatency(150 * time.Millisecond)
 		s.SetStrictDispatch(true)
 	}))
