@@ -14,7 +14,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -60,7 +60,7 @@ func helpLoad(b *testing.B, fake *slacktest.Server) []time.Duration {
 // one Redis write, in alternating runs. It is not needed for a run to
 // rewrite BENCHMARKS.md.
 func BenchmarkFloor(b *testing.B) {
-	fake, sb := slacktest.New(b), encotest.New(b)
+	fake, sb := slacktest.New(b), sandbox.New(b)
 	rdb := benchRedis(b)
 	msisdns := addSIMs(sb, 900101, 1)
 	bot := startBot(b, fake, sb, botOptions{policy: benchPolicy})

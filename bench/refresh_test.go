@@ -13,7 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -139,7 +139,7 @@ func BenchmarkRefresh(b *testing.B) {
 		record("Refresh", "longest time without a connection, "+subject, ms(o.gap), "", false)
 	}
 
-	fake, sb := refreshingSlack(b), encotest.New(b)
+	fake, sb := refreshingSlack(b), sandbox.New(b)
 	benchRedis(b)
 	startBot(b, fake, sb, botOptions{policy: benchPolicy})
 	report("the bot ("+what+")", refreshLoad(b, fake, slack.SlashCommand{Command: "/sim", Text: "help", UserID: benchUser, ChannelID: "C0REFRESH0"}))

@@ -64,7 +64,7 @@ var permissionUses = map[string]string{
 	switchboard.PermAuditRead:      "`/sim audit` — read the audit trail",
 }
 
-// AppHomeOpened publishes the Home tab of a person who opened it.
+// opened publishes the Home tab of a person who opened it.
 func (h *homeTab) opened(ctx context.Context, user string) {
 	h.publishHome(ctx, user, "")
 }
@@ -124,11 +124,11 @@ func (h *homeTab) profileBlocks(ctx context.Context, msisdn string) []slack.Bloc
 	}{
 		{enco.ProfilePrivate, "business calls do not reach your mobile"},
 		{enco.ProfileProfessional, "business calls reach your mobile"},
-		{enco.ProfileOnDuty, "business calls reach your mobile, on duty"},
+		{enco.ProfileOnDuty, "business calls reach your mobile while you are on call"},
 	} {
-		label := "Set"
+		label := "Set " + render.ProfileLabel(p.profile)
 		if p.profile == current {
-			label = "Current"
+			label = render.ProfileLabel(p.profile) + " (current)"
 		}
 		btn := slack.NewButtonBlockElement(ActionHomeFMUSet, string(p.profile), plain(label))
 		if p.profile == current {
@@ -190,7 +190,7 @@ func (h *homeTab) homeRecent(ctx context.Context, user string) string {
 	loc, _, _ := h.who.zone(ctx, user)
 	lines := make([]string, 0, len(ops))
 	for _, op := range ops {
-		lines = append(lines, fmt.Sprintf("• %s — %s — _%s_", op.At.In(loc).Format("Mon 2 Jan 15:04"), op.Title, recentOutcome(op)))
+		lines = append(lines, fmt.Sprintf("• %s — %s: %s", op.At.In(loc).Format("Mon 2 Jan 15:04"), op.Title, recentOutcome(op)))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -225,7 +225,7 @@ func (h *homeTab) mayDo(ctx context.Context, user string) []slack.Block {
 	return []slack.Block{section("*What you may do*\n" + strings.Join(lines, "\n"))}
 }
 
-// homeClick sets the clicker's own profile from a Home tab button, with the
+// click sets the clicker's own profile from a Home tab button, with the
 // permission check and audit of /fmu <profile>, and publishes the tab again.
 func (h *homeTab) click(ctx context.Context, cb slack.InteractionCallback, value string) {
 	user := cb.User.ID

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -19,7 +21,7 @@ import (
 	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/console"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/metrics"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -52,6 +54,15 @@ type Main struct {
 	ConsoleUser string
 	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
 	KeyPrefix string
+	// RouteRedisLog sends go-redis's own messages (a sentinel naming a new
+	// primary, a pool failing to dial), which it writes through a logger
+	// of the whole process, to this bot's log rather than as bare lines on
+	// stderr. The command's one bot sets it.
+	RouteRedisLog bool
+	// Listener, when set, is the HTTP server's listener, bound by the caller
+	// (tests bind 127.0.0.1:0 and so know the address before the bot
+	// starts); nil means the bot listens on HTTP_ADDR.
+	Listener net.Listener
 	// Commands, when set, adjusts the commands' configuration before they
 	// are wired (tests: a clock, a short approval deadline).
 	Commands func(*commands.Config)
@@ -61,11 +72,12 @@ type Main struct {
 	Router   *commands.Router
 	Server   *notify.Server
 	Receiver *notify.Receiver
-	Sandbox  *encotest.Sandbox // when ENCO_SANDBOX=true or in console mode
+	Sandbox  *sandbox.Sandbox // when ENCO_SANDBOX=true or in console mode
 	Enco     *enco.Client
 	Metrics  *metrics.Metrics
 
 	redis     *redis.Client
+	reach     *redisReach
 	embedded  *miniredis.Miniredis
 	socket    *commands.Socket
 	deliverer *slackpost.Deliverer
@@ -103,7 +115,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	if c.EncoSandbox || m.Console {
-		sb, err := encotest.Start("127.0.0.1:0")
+		sb, err := sandbox.Start("127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("start EnCo sandbox: %w", err)
 		}
@@ -131,7 +143,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey, Observe: m.Metrics.ObserveEnco}
 
 	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnCallback: m.Metrics.OnCallback}
-	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
+	m.Server = &notify.Server{Addr: c.HTTPAddr, Listener: m.Listener, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
 	if c.MetricsAddr == "" {
 		m.Server.Metrics = m.Metrics.Handler()
 	}
@@ -308,15 +320,17 @@ func (m *Main) openLog() error {
 		m.logBuf = newLineBuffer(out, m.Config.LogFlushInterval)
 		out = m.logBuf
 	}
-	if m.Console {
-		// Read by people, in a file or with -v.
-		m.Log = slog.New(slog.NewTextHandler(out, opts))
-		return nil
-	}
-	if m.Config.LogFormat == "text" {
-		m.Log = slog.New(slog.NewTextHandler(out, opts))
+	var h slog.Handler
+	if m.Console || m.Config.LogFormat == "text" {
+		// The console's is read by people, in a file or with -v.
+		h = slog.NewTextHandler(out, opts)
 	} else {
-		m.Log = slog.New(slog.NewJSONHandler(out, opts))
+		h = slog.NewJSONHandler(out, opts)
+	}
+	m.reach = &redisReach{log: slog.New(h)}
+	m.Log = slog.New(quietOutage{h, m.reach})
+	if m.RouteRedisLog {
+		redis.SetLogger(redisLogger{m.Log, m.reach})
 	}
 	return nil
 }
@@ -338,11 +352,13 @@ func (m *Main) openRedis(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		rdb.AddHook(m.reach)
 		m.redis = rdb
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		if err := m.redis.Ping(pctx).Err(); err != nil {
-			// Not fatal: go-redis reconnects, and commands answer "try again" meanwhile.
+		// Not fatal: go-redis reconnects, and commands answer "try again"
+		// meanwhile. A Redis out of reach is said by m.reach.
+		if err := m.redis.Ping(pctx).Err(); err != nil && !m.reach.repeats(err) {
 			m.Log.Error("Redis does not answer yet; commands will ask users to retry until it does", "err", err)
 		}
 	}
@@ -382,7 +398,8 @@ func (m *Main) loadPolicy() (*permissions.Policy, error) {
 // Run serves until ctx ends, then shuts down gracefully: no new commands,
 // in-flight work finished, callbacks drained, queued posts delivered.
 func (m *Main) Run(ctx context.Context) error {
-	errc := make(chan error, 3)
+	// One place for each sender: the servers, the callback set-up, the front.
+	errc := make(chan error, 3+len(m.sideServers()))
 	var wg sync.WaitGroup
 	deliverCtx, stopDeliver := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDeliver()
@@ -419,7 +436,9 @@ func (m *Main) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		m.configureCallbacks(runCtx)
+		if err := m.configureCallbacks(runCtx); err != nil {
+			errc <- err
+		}
 	}()
 
 	// The scheduler makes scheduled FMU changes; it stops taking new ones
@@ -437,7 +456,7 @@ func (m *Main) Run(ctx context.Context) error {
 			err = m.console.Run(runCtx, m.Router)
 			stopRun() // end of input ends the bot
 		} else {
-			err = m.socket.Run(runCtx)
+			err = slackTokenRefused(m.socket.Run(runCtx))
 		}
 		if err != nil {
 			errc <- err
@@ -473,8 +492,10 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 // configureCallbacks points EnCo's M2M callbacks at this bot, with the secret
-// it must send back, retrying until EnCo accepts or ctx ends.
-func (m *Main) configureCallbacks(ctx context.Context) {
+// it must send back, retrying until EnCo accepts or ctx ends. It gives up at
+// once, with an error naming the variable to fix, when EnCo refuses the
+// bot's credentials: no retry cures that, only the operator can.
+func (m *Main) configureCallbacks(ctx context.Context) error {
 	url := m.Config.PublicURL + notify.PathM2M
 	headers := map[string]string{"Authorization": "Bearer " + m.Config.CallbackSecret}
 	backoff := time.Second
@@ -484,23 +505,61 @@ func (m *Main) configureCallbacks(ctx context.Context) {
 		cancel()
 		if err == nil {
 			m.Log.Info("M2M callback URL configured", "url", url)
-			return
+			return nil
 		}
 		if ctx.Err() != nil {
 			// Shutting down: the attempt was cut short, not refused.
 			m.Log.Info("M2M callback URL not configured: shutting down")
-			return
+			return nil
+		}
+		if refused := m.credentialsRefused(err); refused != nil {
+			return refused
 		}
 		m.Log.Error("configure M2M callback URL; retrying", "err", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return
+			return nil
 		case <-t.C:
 		}
 		backoff = min(backoff*2, 5*time.Minute)
 	}
+}
+
+// credentialsRefused names the variable to fix when err is EnCo refusing the
+// bot's credentials for good, and is nil for any other error. The
+// credentials themselves are never repeated.
+func (m *Main) credentialsRefused(err error) error {
+	var apiErr *enco.Error
+	if !errors.As(err, &apiErr) {
+		return nil
+	}
+	switch {
+	case errors.Is(err, enco.ErrCredentialsRefused) && m.Config.EncoToken != "":
+		return fmt.Errorf("ENCO_TOKEN: EnCo refused the permanent token (HTTP %d); create a new one on the EnCo dashboard, or set ENCO_CLIENT_ID and ENCO_CLIENT_SECRET instead", apiErr.StatusCode)
+	case errors.Is(err, enco.ErrCredentialsRefused),
+		apiErr.Op == enco.TokenOp && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.Message == "invalid_client"):
+		return fmt.Errorf("ENCO_CLIENT_ID, ENCO_CLIENT_SECRET: EnCo refused the client credentials (HTTP %d); copy them again from your application on the EnCo dashboard", apiErr.StatusCode)
+	case apiErr.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("ENCO_M2M_API_KEY: EnCo's M2M API refused the key (HTTP %d); copy it again from the M2M Cockpit", apiErr.StatusCode)
+	}
+	return nil
+}
+
+// slackTokenRefused names SLACK_APP_TOKEN when the socket ended because
+// Slack refused the app-level token, which slack-go reports as Slack's bare
+// error code; other errors are returned as they are.
+func slackTokenRefused(err error) error {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Err {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked":
+		return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the app-level token (%s); create one with connections:write under Basic Information → App-Level Tokens of the app, and check that it belongs to the same app as SLACK_BOT_TOKEN", se.Err)
+	}
+	return err
 }
 
 // Close releases what Open took. It is safe to call more than once and after a failed Open.

@@ -51,15 +51,8 @@ func startConsole(t *testing.T, adjust ...func(*Main)) *consoleSession {
 // waitOutput waits until the console has shown want.
 func (s *consoleSession) waitOutput(want string) {
 	s.t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !strings.Contains(s.out.String(), want) {
-		select {
-		case <-s.ctx.Done():
-			s.t.Fatalf("console never showed %q; it showed:\n%s", want, s.out.String())
-		case <-tick.C:
-		}
-	}
+	eventually(s.t, s.ctx, fmt.Sprintf("the console to show %q", want), func() bool { return strings.Contains(s.out.String(), want) },
+		func() string { return "it showed:\n" + s.out.String() })
 }
 
 // typeLine types one line and Enter.
@@ -77,15 +70,8 @@ func (s *consoleSession) do(line string) {
 	s.t.Helper()
 	before := s.m.console.Handled()
 	s.typeLine(line)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for s.m.console.Handled() == before {
-		select {
-		case <-s.ctx.Done():
-			s.t.Fatalf("console never finished %q; it showed:\n%s", line, s.out.String())
-		case <-tick.C:
-		}
-	}
+	eventually(s.t, s.ctx, fmt.Sprintf("the console to finish %q", line), func() bool { return s.m.console.Handled() != before },
+		func() string { return "it showed:\n" + s.out.String() })
 }
 
 // end types Ctrl-D and waits for the console to end.
@@ -319,5 +305,31 @@ func TestConsoleHomeTabButtonsGoWhenACommandIsTyped(t *testing.T) {
 	s.end()
 	if out := s.out.String(); strings.Contains(out, "FMU profile (+32 470 00 00 01) is now") {
 		t.Errorf("typing 1 for the confirmation set the FMU profile:\n%s", out)
+	}
+}
+
+// TestConsoleHomeTabReadsAsText: the Home tab shows no mrkdwn and no
+// profile's enum name, and its buttons say what they do.
+func TestConsoleHomeTabReadsAsText(t *testing.T) {
+	s := startConsole(t)
+	s.do("/fmu on-duty for 1h")
+	s.waitOutput("I will set it back")
+	s.do("/home")
+	s.waitOutput("(type the number)")
+	s.do("1") // Set Private, from the Home tab
+	s.waitOutput("Set to Private")
+	s.end()
+	out := s.out.String()
+	_, home, _ := strings.Cut(out, "(Home tab)")
+	home, _, _ = strings.Cut(home, "(type the number)")
+	for _, bad := range []string{"_done_", "PRIVATE", "PROFESSIONAL", "ON_DUTY", "on duty"} {
+		if strings.Contains(home, bad) {
+			t.Errorf("the Home tab shows %q:\n%s", bad, home)
+		}
+	}
+	for _, want := range []string{"[1] Set Private", "[2] Set Professional", "[3] On duty (current)", "Set your FMU profile to On duty: done"} {
+		if !strings.Contains(home, want) {
+			t.Errorf("the Home tab lacks %q:\n%s", want, home)
+		}
 	}
 }
