@@ -25,6 +25,10 @@ func (h *heldCounters) Allow(context.Context, string, int, time.Duration) (bool,
 	return true, 0, nil
 }
 
+func (h *heldCounters) AllowN(context.Context, string, int, int, time.Duration) (bool, time.Duration, error) {
+	return true, 0, nil
+}
+
 func (h *heldCounters) FirstSeen(_ context.Context, kind, key string, _ time.Duration) (bool, error) {
 	<-h.release
 	h.mu.Lock()
