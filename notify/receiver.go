@@ -27,6 +27,7 @@ type ReceiverStore interface {
 	// SendingOf tells which request of a change sent in batches (see
 	// fleet.Sender) a tracking number is.
 	SendingOf(ctx context.Context, opID, tracking string) (switchboard.Sending, error)
+	ResultTargets(ctx context.Context, opID string) ([]string, error)
 }
 
 // Receiver takes EnCo's callbacks. Each one is authenticated (the shared
@@ -55,6 +56,8 @@ type Receiver struct {
 
 	// ops caches, per callback token, operations whose tracking number is known.
 	ops opCache
+	// finished caches the answered targets of operations that take no new one.
+	finished finishedOps
 }
 
 // batchedKey prefixes the operation cache's entries kept by operation id,
@@ -190,6 +193,16 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		return http.StatusAccepted, op.ID, nil
 	case !constantTimeEqual(tracking, res.TrackingNumber):
 		return 0, op.ID, refuse(http.StatusNotFound, "tracking number is not this operation's")
+	}
+	// Every target of a finished operation has answered: the answer is
+	// known before anything is rendered or sent to the store.
+	target := res.Device.Target().String()
+	if dup, known := rc.finished.answered(op.ID, target, time.Now()); known {
+		if !dup {
+			return 0, op.ID, refuse(http.StatusConflict, "all %d targets answered already; %s is not one of them", op.Expected, target)
+		}
+		rc.log().Info("duplicate result ignored", "operation", op.ID, "target", target)
+		return http.StatusOK, op.ID, nil
 	}
 	if err := rc.recordM2M(ctx, op, res); err != nil {
 		return 0, op.ID, err
@@ -450,12 +463,16 @@ func (rc *Receiver) record(ctx context.Context, op switchboard.Operation, result
 	case errors.Is(err, switchboard.ErrClosed):
 		return refuse(http.StatusGone, "operation takes no more results")
 	case errors.Is(err, switchboard.ErrAllAnswered):
+		rc.learnFinished(ctx, op.ID, p.Expected)
 		return refuse(http.StatusConflict, "all %d targets answered already; %s is not one of them", p.Expected, result.Target)
 	case err != nil:
 		return unavailable(err)
 	}
 	if !p.First {
 		rc.log().Info("duplicate result ignored", "operation", op.ID, "target", result.Target)
+		if p.Complete() {
+			rc.learnFinished(ctx, op.ID, p.Expected)
+		}
 	}
 	return nil
 }
