@@ -46,6 +46,8 @@ const (
 	// MethodFileUpload names the upload of file content to the URL returned by
 	// files.getUploadURLExternal.
 	MethodFileUpload = "file_upload"
+	// MethodFileDownload names a GET of a shared file's private URL.
+	MethodFileDownload = "file_download"
 )
 
 // DefaultPingInterval is how often the fake pings each socket unless
@@ -129,6 +131,7 @@ type Server struct {
 	dmUsers       map[string]string // user by DM channel
 	views         []PublishedView
 	completions   []FunctionCompletion
+	modals        *modalState // views.open and views.update, shared files
 }
 
 // Call is one request the fake answered.
@@ -186,6 +189,7 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("GET /socket", s.serveSocket)
 	mux.HandleFunc("POST /response/{id}", s.serveResponseURL)
 	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
+	mux.HandleFunc("GET /files-pri/{file}/{rest...}", s.serveFile)
 	mux.HandleFunc("/{method}", s.serveAPI)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL + "/"
