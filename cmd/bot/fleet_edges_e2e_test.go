@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -59,5 +62,83 @@ func TestFleetChangeCountsAgainstTheAllowance(t *testing.T) {
 	}
 	if n := h.m2mRequests(); n != 0 {
 		t.Errorf("EnCo M2M requests = %d, want none", n)
+	}
+}
+
+// TestFleetOfNumbersExpiresCountingTheUnanswered: a change of thirty
+// numbers from a file, in requests of ten, of which EnCo answers eighteen
+// before it expires. Its results name ICCIDs, so the expiry cannot name
+// the twelve numbers without an answer: it counts them, says why, and
+// points at the report, which lists the eighteen that answered; it does
+// not send the reader to thread replies that a change this size does not
+// post for cards that succeeded.
+func TestFleetOfNumbersExpiresCountingTheUnanswered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(fleetPolicy), withConfig(func(c *Config) { c.EncoM2MBatch = 10 }))
+	cards := addFleet(h.enco, 30)
+	h.enco.SetDropCallbacks(true)
+	var file strings.Builder
+	file.WriteString("MSISDN;Site\n")
+	for i, c := range cards {
+		fmt.Fprintf(&file, "0%s;Site %d\n", c[2:], i)
+	}
+	shared := h.slack.AddFile("closed-sites.csv", "csv", []byte(file.String()))
+	modal := h.openBulkForm("/sim deactivate")
+	ack, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, bulkValues("deactivate", []slack.File{shared}, ""))
+	if err != nil || submitAnswer(t, ack).ResponseAction != slack.RAUpdate {
+		t.Fatalf("preview: %s, %v", ack.Payload, err)
+	}
+	if _, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the parent message", func() bool { return len(h.parents(opsChan)) == 1 })
+	parent := h.parents(opsChan)[0]
+	dropped := h.droppedCallbacks(30)
+	if got := resend(t, h.cfg.PublicURL, dropped[:18]); !allStatus(got, http.StatusOK) {
+		t.Fatalf("callbacks answered %v, want 200 each", got)
+	}
+	op, ok := h.operationOfToken(callbackToken(dropped[0]))
+	if !ok {
+		t.Fatal("no operation for the callbacks' token")
+	}
+	h.waitFor("eighteen results", func() bool {
+		res, err := h.store.Results(h.ctx, op.ID)
+		return err == nil && len(res) == 18
+	})
+
+	if n, err := h.main.expirer.Sweep(h.ctx, time.Now().Add(25*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("sweep expired %d (%v), want the change", n, err)
+	}
+	var notice string
+	h.waitFor("the expiry notice", func() bool {
+		for _, m := range h.slack.Thread(opsChan, parent.TS) {
+			if strings.Contains(m.Text, "expired") {
+				notice = m.Text
+			}
+		}
+		return notice != ""
+	})
+	for _, want := range []string{"12 of 30", "offers no way to look up the ICCID of a number", "file"} {
+		if !strings.Contains(notice, want) {
+			t.Errorf("expiry notice lacks %q: %q", want, notice)
+		}
+	}
+	if strings.Contains(notice, "replies above") {
+		t.Errorf("expiry notice sends the reader to replies the thread does not have: %q", notice)
+	}
+	for _, c := range cards {
+		if strings.Contains(notice, c[5:]) {
+			t.Errorf("expiry notice names number %s as unanswered, which it cannot know: %q", c, notice)
+		}
+	}
+	rows := h.reportRows(opsChan, parent.TS)
+	done := 0
+	for _, row := range rows {
+		if row[2] == "done" && row[1] == "iccid" {
+			done++
+		}
+	}
+	if done != 18 || len(rows) != 18 {
+		t.Errorf("report: %d rows, %d done by ICCID; want the 18 that answered: %v", len(rows), done, rows)
 	}
 }
