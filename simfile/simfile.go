@@ -116,13 +116,17 @@ func Parse(data []byte) (List, error) {
 		if isBlank(rec) {
 			continue
 		}
-		if first {
-			first = false
+		// Exports often open with a title or a date above the header: a
+		// header is looked for until the first card.
+		if typ == "" && len(list.Cards) == 0 && list.Duplicates == 0 {
 			if i, t, name, ok := header(rec); ok {
-				column, typ = i, t
+				column, typ, first = i, t, false
 				list.Column = fmt.Sprintf("the %q column", name)
 				continue
 			}
+		}
+		if first {
+			first = false
 			if !hasDigit(rec[0]) {
 				// A header naming none of the three: the first column, as
 				// without a header.

@@ -95,6 +95,13 @@ func TestParse(t *testing.T) {
 			bad:  []int{2},
 		},
 		{
+			name:   "a title line above the header",
+			file:   "Closed sites, export of 2026-11-30;;\nSite;MSISDN;Closed on\nGhent;0471000001;2026-11-03\n",
+			want:   targets("msisdn:32471000001"),
+			bad:    []int{1},
+			column: `the "MSISDN" column`,
+		},
+		{
 			name: "nothing but comments",
 			file: "# nothing\n\n",
 		},
