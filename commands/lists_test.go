@@ -229,3 +229,17 @@ func TestAuditNamesPeopleAndWholeCommands(t *testing.T) {
 		t.Errorf("/sim audit = %q, want no code block hiding the mentions and no escaped mention", got)
 	}
 }
+
+// TestTargetListHasNoMarkup: a targets file is plain text, so the person a
+// target belongs to is a column of their own, not a mention's markup.
+func TestTargetListHasNoMarkup(t *testing.T) {
+	op := switchboard.Operation{
+		Params:  switchboard.Params{Title: "Set 2 numbers to Professional", Who: map[string]string{"32470000002": "U0ALICE001"}},
+		Targets: []switchboard.Target{{Type: "msisdn", ID: "32470000002"}, {Type: "msisdn", ID: "32470000004"}},
+	}
+	got := string(targetList(op, false).csv())
+	want := "target,slack user id\n+32 470 00 00 02,U0ALICE001\n+32 470 00 00 04,\n"
+	if got != want {
+		t.Errorf("targets file = %q, want %q", got, want)
+	}
+}
