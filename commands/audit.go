@@ -95,7 +95,9 @@ func auditLine(e switchboard.AuditEntry) string {
 	if stepUserID.MatchString(e.UserID) {
 		who = "<@" + e.UserID + ">"
 	}
-	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, withMentions(e.Command), render.Escape(e.Decision)}
+	// The command is the text Slack sent, with the &, < and > typed as
+	// entities: shown once escaped, not twice.
+	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, withMentions(unescapeSlack(e.Command)), render.Escape(e.Decision)}
 	if op := e.OperationID; op != "" {
 		parts = append(parts, "op `"+op[:min(len(op), 8)]+"`")
 	}

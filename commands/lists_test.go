@@ -243,3 +243,16 @@ func TestTargetListHasNoMarkup(t *testing.T) {
 		t.Errorf("targets file = %q, want %q", got, want)
 	}
 }
+
+// Slack sends the &, < and > people type as entities; /sim audit shows
+// them as typed, escaped once, not as "&lt;" spelt out.
+func TestAuditShowsTypedCharactersOnce(t *testing.T) {
+	f := newTelFixture("audit.read")
+	f.cfg.State.AuditTrail = &recordingAudit{entries: []switchboard.AuditEntry{
+		{UserID: "U0ME", Command: "/sim status &lt;0471000001&gt; &amp; &lt;!channel&gt;", Decision: "allowed"},
+	}}
+	got := f.command(t, "/sim", "audit").Text
+	if want := "/sim status &lt;0471000001&gt; &amp; &lt;!channel&gt;"; !strings.Contains(got, want) || strings.Contains(got, "&amp;lt;") {
+		t.Errorf("/sim audit = %q, want it to contain %q (Slack shows <0471000001> & <!channel>)", got, want)
+	}
+}
