@@ -95,9 +95,7 @@ func auditLine(e switchboard.AuditEntry) string {
 	if stepUserID.MatchString(e.UserID) {
 		who = "<@" + e.UserID + ">"
 	}
-	// The command is the text Slack sent, with the &, < and > typed as
-	// entities: shown once escaped, not twice.
-	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, withMentions(unescapeSlack(e.Command)), render.Escape(e.Decision)}
+	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, typedText(e.Command), render.Escape(e.Decision)}
 	if op := e.OperationID; op != "" {
 		parts = append(parts, "op `"+op[:min(len(op), 8)]+"`")
 	}
@@ -113,7 +111,27 @@ func withMentions(s string) string {
 	return escapedMention.ReplaceAllString(render.Escape(s), "<@$1>")
 }
 
+// typedText shows a command's text as Slack sent it: its mentions as
+// mentions, without their labels, and the rest as typed, escaped once (Slack
+// sends the &, < and > people type as entities; a typed "<@U…>" is text, not
+// a mention).
+func typedText(s string) string {
+	var b strings.Builder
+	for {
+		loc := rawMention.FindStringSubmatchIndex(s)
+		if loc == nil {
+			b.WriteString(render.Escape(unescapeSlack(s)))
+			return b.String()
+		}
+		b.WriteString(render.Escape(unescapeSlack(s[:loc[0]])))
+		b.WriteString("<@" + s[loc[2]:loc[3]] + ">")
+		s = s[loc[1]:]
+	}
+}
+
 var (
+	// rawMention matches a user mention in the text Slack sent, with or without its label.
+	rawMention = regexp.MustCompile(`<@([UW][A-Z0-9]{2,})(?:\|[^<>]*)?>`)
 	// escapedMention matches a user mention, with or without its label, once escaped.
 	escapedMention = regexp.MustCompile(`&lt;@([UW][A-Z0-9]{2,})(?:\|[^&<>]*)?&gt;`)
 	// ruleUserID matches a user id a permission rule names ("member as U0123ABCD").

@@ -245,14 +245,15 @@ func TestTargetListHasNoMarkup(t *testing.T) {
 }
 
 // Slack sends the &, < and > people type as entities; /sim audit shows
-// them as typed, escaped once, not as "&lt;" spelt out.
+// them as typed, escaped once, not as "&lt;" spelt out, and a mention typed
+// out by hand stays text.
 func TestAuditShowsTypedCharactersOnce(t *testing.T) {
 	f := newTelFixture("audit.read")
 	f.cfg.State.AuditTrail = &recordingAudit{entries: []switchboard.AuditEntry{
-		{UserID: "U0ME", Command: "/sim status &lt;0471000001&gt; &amp; &lt;!channel&gt;", Decision: "allowed"},
+		{UserID: "U0ME", Command: "/sim status &lt;0471000001&gt; &amp; &lt;!channel&gt; &lt;@U0BOSS0001&gt; <@U0BOB00001|bob>", Decision: "allowed"},
 	}}
 	got := f.command(t, "/sim", "audit").Text
-	if want := "/sim status &lt;0471000001&gt; &amp; &lt;!channel&gt;"; !strings.Contains(got, want) || strings.Contains(got, "&amp;lt;") {
-		t.Errorf("/sim audit = %q, want it to contain %q (Slack shows <0471000001> & <!channel>)", got, want)
+	if want := "/sim status &lt;0471000001&gt; &amp; &lt;!channel&gt; &lt;@U0BOSS0001&gt; <@U0BOB00001>"; !strings.Contains(got, want) || strings.Contains(got, "&amp;lt;") {
+		t.Errorf("/sim audit = %q, want it to contain %q (Slack shows <0471000001> & <!channel> <@U0BOSS0001> as typed, and @bob)", got, want)
 	}
 }
