@@ -100,7 +100,11 @@ func auditLine(e switchboard.AuditEntry) string {
 		parts = append(parts, "op `"+op[:min(len(op), 8)]+"`")
 	}
 	rule := ruleUserID.ReplaceAllString(render.Escape(e.Rule), "<@$1>")
-	if more := strings.TrimSpace(rule + " " + withMentions(truncate(e.Detail, 160))); more != "" {
+	detail := withMentions(truncate(e.Detail, 160))
+	if e.Decision == decisionCallbackResult {
+		detail = callbackResultText(e.Detail)
+	}
+	if more := strings.TrimSpace(rule + " " + detail); more != "" {
 		parts = append(parts, more)
 	}
 	return "• " + strings.Join(parts, " — ")
@@ -109,6 +113,27 @@ func auditLine(e switchboard.AuditEntry) string {
 // withMentions escapes s but keeps its user mentions, without their labels.
 func withMentions(s string) string {
 	return escapedMention.ReplaceAllString(render.Escape(s), "<@$1>")
+}
+
+// decisionCallbackResult is the decision of an entry recording one
+// target's result, whose detail the receiver writes as "msisdn:32470000001
+// ok=true".
+const decisionCallbackResult = "callback result"
+
+// callbackResultText shows a callback result's detail in words, its target
+// as the bot names targets elsewhere ("+32 470 00 00 01 succeeded"); a
+// detail of another shape is shown as it is, escaped.
+func callbackResultText(detail string) string {
+	target, ok, found := strings.Cut(detail, " ok=")
+	t, err := switchboard.ParseTarget(target)
+	if !found || err != nil || (ok != "true" && ok != "false") {
+		return render.Escape(truncate(detail, 160))
+	}
+	outcome := "succeeded"
+	if ok == "false" {
+		outcome = "failed"
+	}
+	return render.TargetLabel(switchboard.Operation{}, t, false) + " " + outcome
 }
 
 // typedText shows a command's text as Slack sent it: its mentions as

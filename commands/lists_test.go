@@ -257,3 +257,23 @@ func TestAuditShowsTypedCharactersOnce(t *testing.T) {
 		t.Errorf("/sim audit = %q, want it to contain %q (Slack shows <0471000001> & <!channel> <@U0BOSS0001> as typed, and @bob)", got, want)
 	}
 }
+
+// /sim audit shows a callback's result in words, its target labelled as
+// elsewhere, not as the stored "msisdn:32470000001 ok=true".
+func TestAuditShowsCallbackResultsInWords(t *testing.T) {
+	f := newTelFixture("audit.read")
+	f.cfg.State.AuditTrail = &recordingAudit{entries: []switchboard.AuditEntry{
+		{UserID: "U0ME", Command: "fmu.set", Decision: "callback result", Detail: "msisdn:32470000001 ok=true"},
+		{UserID: "U0ME", Command: "sim.deactivate", Decision: "callback result", Detail: "iccid:89320100000000000007 ok=false"},
+		{UserID: "U0ME", Command: "sim.deactivate", Decision: "callback result", Detail: "<!channel> ok=maybe"},
+	}}
+	got := f.command(t, "/sim", "audit").Text
+	for _, want := range []string{"callback result — +32 470 00 00 01 succeeded", "callback result — ICCID 89320100000000000007 failed", "callback result — &lt;!channel&gt; ok=maybe"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("/sim audit = %q, want it to contain %q", got, want)
+		}
+	}
+	if strings.Contains(got, "msisdn:") {
+		t.Errorf("/sim audit = %q, want no raw target", got)
+	}
+}
