@@ -238,7 +238,7 @@ func TestTargetListHasNoMarkup(t *testing.T) {
 		Targets: []switchboard.Target{{Type: "msisdn", ID: "32470000002"}, {Type: "msisdn", ID: "32470000004"}},
 	}
 	got := string(targetList(op, false).csv())
-	want := "target,slack user id\n+32 470 00 00 02,U0ALICE001\n+32 470 00 00 04,\n"
+	want := "target,slack user id\n'+32 470 00 00 02,U0ALICE001\n'+32 470 00 00 04,\n" // the formula guard quotes a leading +
 	if got != want {
 		t.Errorf("targets file = %q, want %q", got, want)
 	}
