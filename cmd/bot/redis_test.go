@@ -202,3 +202,20 @@ func TestRedisLoggerLowersRepeatedSentinelFailures(t *testing.T) {
 		t.Errorf("levels = %v, want %v; logs:\n%s", levels, want, logs)
 	}
 }
+
+// With Sentinel, go-redis dials the primary under a placeholder address;
+// the log line that says Redis does not answer names what was dialled
+// instead.
+func TestUnreachableSentinelPrimaryIsNamedInWords(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	reach := &redisReach{log: slog.New(slog.NewJSONHandler(logs, nil))}
+	reach.failed("FailoverClient", errors.New("redis: all sentinels specified in configuration are unreachable"))
+	var line struct{ Msg, Addr string }
+	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
+		t.Fatalf("log line %q is not JSON: %v", logs, err)
+	}
+	if line.Addr != "the primary the sentinels name" {
+		t.Errorf("addr = %q, want the primary named in words, not go-redis's placeholder", line.Addr)
+	}
+}

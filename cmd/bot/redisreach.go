@@ -55,7 +55,7 @@ func (r *redisReach) failed(addr string, err error) {
 	r.down, r.where = true, dialPlace(err)
 	r.mu.Unlock()
 	if !was {
-		r.log.Error("Redis does not answer; waiting for it (commands ask users to try again meanwhile, and this is said again when it answers)", "addr", addr, "err", err)
+		r.log.Error("Redis does not answer; waiting for it (commands ask users to try again meanwhile, and this is said again when it answers)", "addr", dialAddr(addr), "err", err)
 	}
 }
 
@@ -65,8 +65,21 @@ func (r *redisReach) reached(addr string) {
 	r.down, r.where = false, ""
 	r.mu.Unlock()
 	if was {
-		r.log.Info("Redis answers again", "addr", addr)
+		r.log.Info("Redis answers again", "addr", dialAddr(addr))
 	}
+}
+
+// failoverAddr is the address go-redis's failover client gives its dials:
+// a placeholder, as it asks the sentinels for the primary's address only
+// while it dials.
+const failoverAddr = "FailoverClient"
+
+// dialAddr names the address of a dial for the log.
+func dialAddr(addr string) string {
+	if addr == failoverAddr {
+		return "the primary the sentinels name"
+	}
+	return addr
 }
 
 // isDown reports whether the last dial failed.
