@@ -115,7 +115,7 @@ func (sm *simCommand) answer(ctx context.Context, c *command) (Reply, func(conte
 		Expected: len(devices),
 		Params:   switchboard.Params{Action: string(change.action), Title: title},
 	}
-	lines, attach := sm.lists.promptLines(c, lines, targetList(op, sm.mask))
+	lines, attach := sm.lists.promptLines(c, lines, op, sm.mask)
 	reply := sm.confirm.confirm(ctx, c, pending{
 		op:           op,
 		title:        title,

@@ -144,7 +144,7 @@ func New(cfg Config) *Router {
 	sim := &simCommand{gate: g, confirm: confirm, ops: ops, lists: lists, sim: cfg.EnCo.SIM, callbacks: cfg.Callbacks,
 		operations: st.Operations, trail: st.AuditTrail, sender: cfg.Fleet.Sender, limits: lim, log: log}
 	sched := &scheduleCommand{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, now: now, limits: lim, log: log}
-	dir := &directoryCommand{gate: g, who: who, directory: cfg.Directory, overrides: st.DirectoryOverrides, log: log}
+	dir := &directoryCommand{gate: g, who: who, directory: cfg.Directory, overrides: st.DirectoryOverrides}
 	fmu := &fmuCommand{gate: g, confirm: confirm, ops: ops, lists: lists, who: who, notes: notes, dir: dir, sched: sched,
 		fmu: cfg.EnCo.FMU, callbacks: cfg.Callbacks, publicURL: cfg.PublicURL, limits: lim, log: log}
 	number := &numberCommand{gate: g, confirm: confirm, ops: ops, lists: lists, numbers: cfg.EnCo.Numbers, freezes: st.NumberFreezes, limits: lim, log: log}

@@ -371,8 +371,14 @@ func (m *Main) openRedis(ctx context.Context) error {
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
 		// Not fatal: go-redis reconnects, and commands answer "try again"
-		// meanwhile. A Redis out of reach is said by m.reach.
-		if err := m.redis.Ping(pctx).Err(); err != nil && !m.reach.repeats(err) {
+		// meanwhile. A Redis out of reach is said by m.reach. A Redis that
+		// refuses the URL's user or password will refuse it again: that
+		// stops start-up.
+		err = m.redis.Ping(pctx).Err()
+		switch {
+		case refusedLogin(err):
+			return fmt.Errorf("REDIS_URL: Redis refused the user name or password in it (%s); put the password as redis://:password@host:6379/0, or user:password@ for an ACL user", redisErrorCode(err))
+		case err != nil && !m.reach.isDown():
 			m.Log.Error("Redis does not answer yet; commands will ask users to retry until it does", "err", err)
 		}
 	}
