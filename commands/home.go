@@ -57,7 +57,11 @@ func (r *Router) publishHome(ctx context.Context, user, notice string) {
 	if r.Home == nil || user == "" {
 		return
 	}
-	if err := r.Home.PublishHome(ctx, user, r.homeView(ctx, user, notice)); err != nil {
+	blocks := r.homeView(ctx, user, notice)
+	if r.Approvals != nil {
+		blocks = append(blocks, r.Approvals.HomeBlocks(ctx, user)...)
+	}
+	if err := r.Home.PublishHome(ctx, user, blocks); err != nil {
 		r.log().Warn("publish home tab", "err", err, "user", user)
 	}
 }

@@ -22,7 +22,7 @@ type Operations interface {
 // startOperation posts the parent message and stores the operation. It tells
 // the requester and returns false when that is impossible.
 func (r *Router) startOperation(ctx context.Context, op *switchboard.Operation, responseURL string) bool {
-	ts, err := r.Slack.PostMessage(ctx, op.ChannelID, render.ParentMessage(*op, state.Progress{Expected: op.Expected}, r.MaskNumbers))
+	ts, err := r.postParent(ctx, *op)
 	if err != nil {
 		var text string
 		if slackpost.NotInChannel(err) {
@@ -53,6 +53,17 @@ func (r *Router) startOperation(ctx context.Context, op *switchboard.Operation, 
 		}
 	}
 	return true
+}
+
+// postParent posts an operation's first message, or turns the first
+// message of the thread it has already (where it waited for approval) into
+// it.
+func (r *Router) postParent(ctx context.Context, op switchboard.Operation) (string, error) {
+	m := render.ParentMessage(op, state.Progress{Expected: op.Expected}, r.MaskNumbers)
+	if op.ThreadTS != "" {
+		return op.ThreadTS, r.Slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, m)
+	}
+	return r.Slack.PostMessage(ctx, op.ChannelID, m)
 }
 
 // storeStarted stores an operation whose parent message is posted. A

@@ -30,7 +30,7 @@ type slashCommand struct {
 var slashCommands = []slashCommand{
 	{
 		name:  switchboard.CommandSIM,
-		helps: []string{simUsage, auditUsage},
+		helps: []string{simUsage, auditUsage, approvalsUsage},
 		permissions: []string{switchboard.PermSIMRead, switchboard.PermSIMActivate, switchboard.PermSIMDeactivate,
 			switchboard.PermSIMReactivate, switchboard.PermSIMTerminate, switchboard.PermAuditRead},
 		answer: (*Router).sim,

@@ -104,8 +104,6 @@ type Router struct {
 	MaskNumbers bool
 	// ConfirmTTL is how long a confirmation button stays valid (0 means 5 minutes).
 	ConfirmTTL time.Duration
-	// ApprovalTTL is how long a request waits for a second person's approval (0 means 1 hour).
-	ApprovalTTL time.Duration
 	// OperationTTL is how long an operation waits for its callbacks (0 means 24 hours).
 	OperationTTL time.Duration
 	// AckTimeout bounds the work done before the acknowledgement (0 means 2 s),
@@ -117,6 +115,10 @@ type Router struct {
 	OnAck func(command string, d time.Duration)
 	// OnCommand, when set, is told how each slash command ended (Reply.Outcome), for metrics.
 	OnCommand func(command, outcome string)
+
+	// Approvals holds back the changes the policy's approval rules cover;
+	// nil lets every confirmed change run.
+	Approvals *Approvals
 
 	// Schedules keeps FMU schedules, recent operations and recently read
 	// profiles; nil turns schedules off and leaves the Home tab's lists empty.
@@ -332,7 +334,7 @@ func (p pending) prompt(ask, id string, ttl time.Duration) Reply {
 
 // newConfirmation keeps op, from at for ttl, until a click on the buttons
 // carrying id answers it. action is what the buttons do: the operation's
-// kind for a confirmation, ActionApprove for an approval.
+// kind.
 func newConfirmation(id, action string, op switchboard.Operation, at time.Time, ttl time.Duration) state.Confirmation {
 	opJSON, err := json.Marshal(op)
 	if err != nil {
@@ -374,8 +376,12 @@ func plural(n int, word string) string {
 func (r *Router) Action(ctx context.Context, cb slack.InteractionCallback) {
 	for _, a := range cb.ActionCallback.BlockActions {
 		switch a.ActionID {
-		case ActionConfirm, ActionCancel, ActionApprove:
+		case ActionConfirm, ActionCancel:
 			r.confirmClick(ctx, cb, a.ActionID, a.Value)
+		case ActionApprove, ActionDeny, ActionCancelRequest:
+			if r.Approvals != nil {
+				r.Approvals.Click(ctx, cb, a.ActionID, a.Value)
+			}
 		case ActionHomeFMUSet:
 			r.homeClick(ctx, cb, a.Value)
 		default:
@@ -413,14 +419,6 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 	}
 	if !ok {
 		r.tellUser(ctx, cb, ":hourglass: This button has expired or was already used. Run the command again if you still want it.")
-		return
-	}
-	if conf.Action == ActionApprove {
-		r.approvalClick(ctx, cb, action, conf)
-		return
-	}
-	if action == ActionApprove { // an approve button never belongs to a confirmation
-		r.log().Warn("approve click on a confirmation refused", "user", user, "operation", conf.OperationID)
 		return
 	}
 	if user != conf.UserID {
@@ -464,6 +462,9 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 	}
 	r.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params.Title})
 	if isStep(op) {
+		if r.gate(ctx, op, cb.ResponseURL) != RunsNow {
+			return
+		}
 		started, err := r.beginStep(ctx, op)
 		if !r.stepClosed(ctx, cb, err) {
 			return
@@ -476,8 +477,7 @@ func (r *Router) confirmClick(ctx context.Context, cb slack.InteractionCallback,
 		r.execute(ctx, started, cb.ResponseURL)
 		return
 	}
-	if r.Policy != nil && r.Policy.RequiresApproval(op.Kind) {
-		r.requestApproval(ctx, cb, op)
+	if r.gate(ctx, op, cb.ResponseURL) != RunsNow {
 		return
 	}
 	r.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params.Title, op.ChannelID)).Message(), true)

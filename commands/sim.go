@@ -23,7 +23,7 @@ const simUsage = "*Usage*\n" +
 	"`/sim activate <ids>` · `/sim deactivate <ids>` · `/sim reactivate <ids>` · `/sim terminate <ids>` — asks you to confirm first\n" +
 	"Ids are mobile numbers (`+32 471 00 00 01`, `0471000001`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
 	"Example: `/sim status 0471 00 00 01` · `/sim activate 0471 00 00 04, iccid:89320100000000000007`\n" +
-	"Terminating also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
+	"Changes the policy's approval rules cover (terminating, by default) wait for approval; `/sim approvals` lists the requests waiting for you and yours. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
 
 // simChange describes one state-changing /sim subcommand.
 type simChange struct {
@@ -49,6 +49,12 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 	args := c.toks[1:]
 	if sub == "audit" {
 		return r.auditCmd(ctx, c, args)
+	}
+	if sub == "approvals" {
+		if r.Approvals == nil {
+			return textReply(":white_check_mark: Nothing waits for approval: this bot runs every confirmed change at once."), nil
+		}
+		return r.Approvals.command(ctx, c.UserID, args), nil
 	}
 	change, isChange := simChanges[sub]
 	if sub != "status" && !isChange {

@@ -234,9 +234,6 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 		op.Params.StepDM = true // the channel is the named user's DM
 	}
 	perm := permissionOf(op)
-	if r.Policy.RequiresApproval(perm) {
-		return op, false, fmt.Sprintf("%s needs a second person's approval, which a workflow step cannot ask for; use the slash command instead.", perm)
-	}
 	d := r.Checker.Check(ctx, s.User, channel, perm)
 	r.audit(ctx, state.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: decisionWord(d.Allowed), Rule: d.Rule, OperationID: op.ID, Detail: title})
 	if !d.Allowed {

@@ -676,11 +676,12 @@ func (p *Policy) AllowsStep(callbackID string) bool {
 	return slices.Contains(p.workflowSteps, callbackID)
 }
 
-// RequiresApproval reports whether permission needs a second person's
-// approval before the operation runs.
+// RequiresApproval reports whether an approval rule covers permission, for
+// some changes at least (a rule with targets_over covers only the larger
+// ones; see [Policy.Approval]).
 func (p *Policy) RequiresApproval(permission string) bool {
-	return slices.ContainsFunc(p.requireApproval, func(pattern string) bool {
-		return matches(pattern, permission)
+	return slices.ContainsFunc(p.approvals, func(r ApprovalRule) bool {
+		return slices.ContainsFunc(r.Permissions, func(pattern string) bool { return matches(pattern, permission) })
 	})
 }
 
