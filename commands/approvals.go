@@ -602,10 +602,11 @@ const approvalsUsage = "*Usage*\n`/sim approvals` — the requests waiting for y
 // maxReason bounds a denial's reason.
 const maxReason = 300
 
-// command answers /sim approvals: the lists of what waits, or a denial
-// with its reason. It reads and writes Redis only, so it answers in the
+// command answers /sim approvals (text is the command's text, args its
+// tokens after "approvals"): the lists of what waits, or a denial with its
+// reason. It reads and writes Redis only, so it answers in the
 // acknowledgement.
-func (a *Approvals) command(ctx context.Context, user string, args []token) Reply {
+func (a *Approvals) command(ctx context.Context, user, text string, args []token) Reply {
 	if len(args) == 0 {
 		waiting, asked, err := a.Pending(ctx, user)
 		if err != nil {
@@ -625,11 +626,12 @@ func (a *Approvals) command(ctx context.Context, user string, args []token) Repl
 	if len(prefix) < 8 || strings.Trim(prefix, "0123456789abcdef") != "" {
 		return usageReply(usageErr(approvalsUsage, "`%s` is not a request id: ids are hexadecimal, like `3f9a61c2` (the 8 characters `/sim approvals` shows).", args[1].text))
 	}
-	words := make([]string, 0, len(args)-2)
-	for _, t := range args[2:] {
-		words = append(words, t.text)
+	// The reason as typed ("approvals deny <id> " first); it is escaped
+	// wherever it is shown.
+	var reason string
+	if words := strings.Fields(text); len(words) > 3 {
+		reason = truncate(strings.Join(words[3:], " "), maxReason)
 	}
-	reason := truncate(strings.Join(words, " "), maxReason)
 	all, err := a.Store.PendingApprovals(ctx, maxPendingShown)
 	if err != nil {
 		ref := state.NewHex(4)

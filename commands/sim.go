@@ -54,7 +54,7 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 		if r.Approvals == nil {
 			return textReply(":white_check_mark: Nothing waits for approval: this bot runs every confirmed change at once."), nil
 		}
-		return r.Approvals.command(ctx, c.UserID, args), nil
+		return r.Approvals.command(ctx, c.UserID, c.Text, args), nil
 	}
 	change, isChange := simChanges[sub]
 	if sub != "status" && !isChange {

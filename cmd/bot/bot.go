@@ -68,6 +68,7 @@ type Main struct {
 	deliverer *slackpost.Deliverer
 	expirer   *notify.Expirer
 	scheduler *commands.Scheduler
+	approvals *commands.Approvals
 	console   *console.Console
 	slackAPI  *slack.Client
 	debug     *sideServer // when DEBUG_ADDR is set
@@ -183,8 +184,9 @@ func (m *Main) Open(ctx context.Context) error {
 		home = api
 	}
 
+	checker := permissions.NewChecker(policy, groups)
 	m.Router = &commands.Router{
-		Checker:     permissions.NewChecker(policy, groups),
+		Checker:     checker,
 		SIM:         m.Enco,
 		FMU:         m.Enco,
 		Voice:       m.Enco,
@@ -212,6 +214,12 @@ func (m *Main) Open(ctx context.Context) error {
 		DirectoryOverrides: m.Store,
 		NumberFreezes:      m.Store,
 	}
+	m.approvals = &commands.Approvals{
+		Store: m.Store, Rules: checker, Slack: routerSlack, Links: steps, Audit: m.Store,
+		Execute: m.Router.RunApproved, Waiting: m.Router.ApprovalWaiting, Ended: m.Router.ApprovalEnded,
+		MaskNumbers: policy.MaskNumbers(), Log: m.Log,
+	}
+	m.Router.Approvals = m.approvals
 	m.scheduler = &commands.Scheduler{Router: m.Router}
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
 	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
@@ -422,6 +430,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// with the front and finishes those under way.
 	var scheduling sync.WaitGroup
 	scheduling.Go(func() { _ = m.scheduler.Run(runCtx) })
+	scheduling.Go(func() { _ = m.approvals.Run(runCtx) })
 
 	// front takes commands: the Slack socket, or the console.
 	var front sync.WaitGroup
