@@ -215,7 +215,7 @@ func (a *Approvals) Gate(ctx context.Context, op switchboard.Operation, targets 
 	a.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", Rule: rule.Name, OperationID: op.ID,
 		Detail: fmt.Sprintf("%s; %d approvals needed in %s", op.Params.Title, req.Required, req.Channel)})
 	a.respond(ctx, responseURL, fmt.Sprintf(":lock: Waiting for approval: %s needs %s from %s. I posted the request in <#%s>; the results will follow in %s.",
-		op.Params.Title, plural(req.Required, "approval"), rule.ApproverMentions(perm), req.Channel, threadLink(req, "this thread")))
+		op.Params.Title, plural(req.Required, "approval"), rule.ApproverMentions(perm), req.Channel, threadLink(req, "your thread")))
 	return WaitsForApproval
 }
 
@@ -265,7 +265,7 @@ func (a *Approvals) decide(ctx context.Context, user, action, id, reason string)
 	case ActionApprove, ActionDeny:
 		if requester {
 			a.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: "the requester cannot approve their own request", OperationID: op.ID})
-			return fmt.Sprintf(":no_entry: You asked for this, so you can't approve it. %s, from %s. (Deny or Cancel request withdraws it.)", capitalize(missingWords(req)), ruleOf(req).ApproverMentions(perm)), false
+			return fmt.Sprintf(":no_entry: You asked for this, so you can't approve it: %s from %s. Cancel request withdraws it.", plural(req.Missing(), "more approval")+" "+isAre(req.Missing())+" needed", ruleOf(req).ApproverMentions(perm)), false
 		}
 		if d := a.Rules.MayApprove(ctx, user, op.ChannelID, perm, ruleOf(req)); !d.Allowed {
 			a.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: action + " refused", Rule: d.Rule, OperationID: op.ID})
@@ -328,8 +328,9 @@ func (a *Approvals) approve(ctx context.Context, user string, req state.Approval
 	case state.VoteApproved:
 		a.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approved", Rule: req.Rule, OperationID: op.ID,
 			Detail: fmt.Sprintf("%d of %d, requested by %s", len(req.ApprovedBy), req.Required, op.UserID)})
+		// The change's first message takes the place of the requester's
+		// thread's as it starts.
 		a.update(ctx, req.Channel, req.TS, a.requestMessage(req))
-		a.update(ctx, op.ChannelID, op.ThreadTS, a.threadMessage(req))
 		a.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "executed after approval", Rule: req.Rule, OperationID: op.ID,
 			Detail: "approved by " + strings.Join(req.ApprovedBy, ", ")})
 		op = req.Operation
@@ -447,7 +448,7 @@ func pendingLine(r state.ApprovalRequest, now time.Time, asker bool) string {
 		who = "asked by you"
 	}
 	return fmt.Sprintf("• *%s* (%s) — %s in <#%s>, %d of %d approvals in, expires in %s · %s · id `%s`",
-		r.Operation.Params.Title, r.Rule, who, r.Channel, len(r.ApprovedBy), r.Required, humanDuration(max(r.ExpiresAt.Sub(now), time.Second)), threadLink(r, "thread"), r.ID[:8])
+		r.Operation.Params.Title, r.Rule, who, r.Channel, len(r.ApprovedBy), r.Required, humanDuration(max(r.ExpiresAt.Sub(now).Round(time.Minute), time.Second)), threadLink(r, "thread"), r.ID[:8])
 }
 
 // requestMessage is the request as its channel shows it: the buttons while
@@ -493,8 +494,6 @@ func (a *Approvals) threadMessage(r state.ApprovalRequest) render.Message {
 	case state.ApprovalPending:
 		text = fmt.Sprintf(":lock: *%s* — requested by <@%s>, waiting for %s in <#%s>. %s",
 			op.Params.Title, op.UserID, plural(r.Required, "approval"), r.Channel, approvalStatus(r))
-	case state.ApprovalApproved:
-		text = fmt.Sprintf(":white_check_mark: *%s* — requested by <@%s>, approved by %s. Starting…", op.Params.Title, op.UserID, mentions(r.ApprovedBy))
 	default:
 		text = fmt.Sprintf("*%s* — requested by <@%s>. %s", op.Params.Title, op.UserID, endedNote(r))
 	}
@@ -542,6 +541,13 @@ func endedNote(r state.ApprovalRequest) string {
 		return fmt.Sprintf(":x: Withdrawn: %s; the request could not be posted. Nothing was changed.", title)
 	}
 	return fmt.Sprintf(":hourglass: %s is waiting for approval.", title)
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }
 
 // mentions renders user IDs as "<@A>, <@B> and <@C>".
