@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -407,5 +408,66 @@ func TestApprovalCanBeCancelledByTheRequester(t *testing.T) {
 	}
 	if got := h.auditDecisions("sim.terminate")["approval cancelled"]; got != 1 {
 		t.Errorf("cancel audit entries = %d, want 1", got)
+	}
+}
+
+// stepApprovalPolicy lets workflows deactivate SIM cards, two or more of
+// them only with opsUser2's approval in the approvals channel.
+const stepApprovalPolicy = stepPolicy + `approvals:
+  - name: fleet
+    permissions: [sim.deactivate]
+    targets_over: 1
+    approvers: [` + opsUser2 + `]
+    channel: ` + approvalsChan + `
+`
+
+// TestStepWaitsForApproval: a workflow step's change that a rule covers
+// waits for its approval like a slash command's; approved, it runs and the
+// step completes with its outputs; denied, the step fails saying so, and
+// nothing is sent to EnCo.
+func TestStepWaitsForApproval(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(stepApprovalPolicy))
+	inputs := simChangeInputs(opsUser, "deactivate", demoMSISDN(1)+", "+demoMSISDN(2))
+	inputs["channel_id"] = opsChan
+	exec := h.step("sim_change", inputs)
+	h.click(opsUser, h.slack.DMChannel(opsUser), "confirm", h.dmButton(opsUser, "confirm"))
+	req := h.requestMessage(approvalsChan)
+	if calls := h.changeCalls(); len(calls) != 0 {
+		t.Fatalf("EnCo changes before the approval: %v", calls)
+	}
+	if got := h.slack.FunctionCompletions(exec); len(got) != 0 {
+		t.Fatalf("step completed before the approval: %+v", got)
+	}
+	h.click(opsUser2, approvalsChan, "approve", buttonValue(t, req.Blocks, "approve"))
+	got := h.completion(exec)
+	h.completedOnce(exec)
+	if !got.Success || fmt.Sprint(got.Outputs["succeeded"]) != "2" {
+		t.Errorf("completion after approval: %+v, want success with 2 cards", got)
+	}
+	if calls := h.changeCalls(); len(calls) != 1 || !strings.HasSuffix(calls[0], "/requests/deactivation") {
+		t.Errorf("EnCo changes: got %v, want one deactivation request", calls)
+	}
+
+	// The same, denied.
+	inputs = simChangeInputs(opsUser, "deactivate", demoMSISDN(5)+", "+demoMSISDN(8))
+	inputs["channel_id"] = opsChan
+	exec = h.step("sim_change", inputs)
+	var confirm string
+	h.waitFor("the second step's confirmation", func() bool {
+		dms := h.slack.DirectMessages(opsUser)
+		confirm = findButton(dms[len(dms)-1].Blocks, "confirm")
+		return len(dms) >= 2 && confirm != ""
+	})
+	h.click(opsUser, h.slack.DMChannel(opsUser), "confirm", confirm)
+	req = h.requestMessage(approvalsChan)
+	h.click(opsUser2, approvalsChan, "deny", buttonValue(t, req.Blocks, "deny"))
+	got = h.completion(exec)
+	h.completedOnce(exec)
+	if got.Success || !strings.Contains(got.Error, "Denied by") {
+		t.Errorf("completion after a denial: %+v, want a failure saying it was denied", got)
+	}
+	if calls := h.changeCalls(); len(calls) != 1 {
+		t.Errorf("EnCo changes after the denial: got %v, want still only the first", calls)
 	}
 }
