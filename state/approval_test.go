@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/internal/redistest"
 )
 
 func sampleApproval(t *testing.T, required int, deadline time.Time) ApprovalRequest {
@@ -172,4 +174,55 @@ func countOf(votes []string, v string) int {
 		}
 	}
 	return n
+}
+
+// BenchmarkApprove measures one approval: the script that counts it and
+// returns the request as it stands, on requests of a 2-of-3 rule.
+func BenchmarkApprove(b *testing.B) {
+	rdb, prefix := redistest.New(b)
+	s := New(rdb, prefix)
+	ctx := context.Background()
+	now := time.Now()
+	users := []string{"U0LEAD001", "U0LEAD002"}
+	var id string
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%len(users) == 0 {
+			b.StopTimer()
+			a := ApprovalRequest{ID: fmt.Sprint("bench", i), Operation: switchboard.Operation{ID: "op", Kind: "sim.terminate", UserID: "U0REQUEST", Targets: []switchboard.Target{switchboard.Number("32471000005")}},
+				Rule: "terminate", Required: 2, Approvers: []string{"S0LEADS00"}, Channel: "C0APPROVE", ExpiresAt: now.Add(time.Hour)}
+			if err := s.CreateApproval(ctx, a, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+			id = a.ID
+			b.StartTimer()
+		}
+		if _, _, _, err := s.Approve(ctx, id, users[i%len(users)], now); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkPendingApprovals measures reading the list /sim approvals and
+// the Home tab filter, with 100 requests pending.
+func BenchmarkPendingApprovals(b *testing.B) {
+	rdb, prefix := redistest.New(b)
+	s := New(rdb, prefix)
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 100 {
+		a := ApprovalRequest{ID: fmt.Sprint("pending", i), Operation: switchboard.Operation{ID: "op", Kind: "sim.terminate", UserID: "U0REQUEST"},
+			Rule: "terminate", Required: 2, Channel: "C0APPROVE", ExpiresAt: now.Add(time.Hour)}
+		if err := s.CreateApproval(ctx, a, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if got, err := s.PendingApprovals(ctx, 200); err != nil || len(got) != 100 {
+			b.Fatalf("PendingApprovals: %d, %v", len(got), err)
+		}
+	}
 }
