@@ -471,3 +471,33 @@ func TestStepWaitsForApproval(t *testing.T) {
 		t.Errorf("EnCo changes after the denial: got %v, want still only the first", calls)
 	}
 }
+
+// TestApprovalChannelWithoutTheBot: when the bot is not in the rule's
+// channel, the request is withdrawn and the requester and their thread are
+// told how to fix it; nothing is sent to EnCo and nothing is left pending.
+func TestApprovalChannelWithoutTheBot(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(leadsPolicy("4h")))
+	h.slack.NotInChannel(approvalsChan)
+	_, reply := h.command(adminUser, opsChan, "/sim terminate 0471000005")
+	ack := h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
+	h.waitFor("the requester told to invite the bot", func() bool {
+		for _, m := range h.slack.ResponseURLPosts(ack.ResponseURL) {
+			if strings.Contains(m.Text, "I can't post the approval request in <#"+approvalsChan+"> because I'm not a member") {
+				return true
+			}
+		}
+		return false
+	})
+	thread := h.approvalThread(opsChan)
+	h.waitFor("the requester's thread to say nothing was changed", func() bool {
+		m, _ := h.slack.Message(opsChan, thread.TS)
+		return strings.Contains(m.Text, "Nothing was changed") && !strings.Contains(string(m.Blocks), "cancel_request")
+	})
+	if _, got := h.command(adminUser, opsChan, "/sim approvals"); !strings.Contains(got.Text, "none of yours waits") {
+		t.Errorf("/sim approvals = %q, want nothing pending", got.Text)
+	}
+	if got := len(h.encoCalls("/m2m/1.0.0/requests/termination")); got != 0 {
+		t.Errorf("termination requests = %d, want 0", got)
+	}
+}
