@@ -178,6 +178,9 @@ func TestApprovalClickedTheMomentItIsPosted(t *testing.T) {
 	if err != nil || len(asked) != 1 || !asked[0].ApprovedByUser("U0BOB") || asked[0].TS == "" {
 		t.Fatalf("the request after the early click: %+v, %v; want U0BOB's approval in and the request's ts noted", asked, err)
 	}
+	if got := f.slack.updates[asked[0].TS]; !strings.Contains(got, "Approved by <@U0BOB>; 1 of 2 approvals in") {
+		t.Errorf("request message after the early click = %q, want it to show U0BOB's approval", got)
+	}
 	if got := f.lastResponse(t); !strings.Contains(got, "Waiting for approval") || !strings.Contains(got, "<#C0APPROVE>") {
 		t.Errorf("requester told %q, want to wait for approval in <#C0APPROVE>", got)
 	}

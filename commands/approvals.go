@@ -197,6 +197,7 @@ func (a *Approvals) Gate(ctx context.Context, op switchboard.Operation, targets 
 		ended, ok := a.end(ctx, req.ID, state.ApprovalWithdrawn, op.UserID, "the request could not be posted")
 		if !ok {
 			// Answered in spite of the error: Slack posted it after all.
+			a.respond(ctx, responseURL, endedNote(ended))
 			return WaitsForApproval
 		}
 		a.update(ctx, op.ChannelID, ts, textReply(text).Message())
@@ -211,6 +212,12 @@ func (a *Approvals) Gate(ctx context.Context, op switchboard.Operation, targets 
 	}
 	if _, err := a.Store.NoteApprovalMessage(ctx, req.ID, reqTS); err != nil {
 		a.log().Warn("note the approval request's ts", "err", err, "operation", op.ID)
+	}
+	// A click that came before the ts was noted could not update the
+	// request message; it shows the request as it stands now.
+	if now, ok, err := a.Store.Approval(ctx, req.ID); err == nil && ok && (now.Status != state.ApprovalPending || len(now.ApprovedBy) > 0) {
+		now.TS = reqTS
+		a.update(ctx, now.Channel, reqTS, a.requestMessage(now))
 	}
 	a.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", Rule: rule.Name, OperationID: op.ID,
 		Detail: fmt.Sprintf("%s; %d approvals needed in %s", op.Params.Title, req.Required, req.Channel)})
