@@ -106,7 +106,7 @@ type approvalFixture struct {
 
 func newApprovalFixture(t *testing.T, approver string) *approvalFixture {
 	t.Helper()
-	p, err := permissions.Parse([]byte(approvalTestPolicy))
+	p, err := permissions.Parse([]byte(approvalTestPolicy), Names())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ type Permalinks interface {
 
 // Auditor appends to the audit trail.
 type Auditor interface {
-	Audit(ctx context.Context, e state.AuditEntry) error
+	Audit(ctx context.Context, e switchboard.AuditEntry) error
 }
 
 // Approvals runs approval requests: the gate, the clicks on their buttons,
@@ -125,7 +125,7 @@ func (a *Approvals) now() time.Time {
 
 func (a *Approvals) log() *slog.Logger { return cmp.Or(a.Log, slog.Default()) }
 
-func (a *Approvals) audit(ctx context.Context, e state.AuditEntry) {
+func (a *Approvals) audit(ctx context.Context, e switchboard.AuditEntry) {
 	e.At = a.now()
 	a.log().Info("audit", "user", e.UserID, "command", e.Command, "decision", e.Decision, "rule", e.Rule, "operation", e.OperationID, "detail", e.Detail)
 	if err := a.Audit.Audit(ctx, e); err != nil {
@@ -165,7 +165,7 @@ func (a *Approvals) Gate(ctx context.Context, op switchboard.Operation, targets 
 	// change's results arrive in it.
 	ts, err := a.Slack.PostMessage(ctx, op.ChannelID, a.threadMessage(req))
 	if err != nil {
-		a.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval not requested", Rule: rule.Name, OperationID: op.ID, Detail: cmp.Or(slackpost.SlackErrorCode(err), "slack unreachable")})
+		a.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval not requested", Rule: rule.Name, OperationID: op.ID, Detail: cmp.Or(slackpost.SlackErrorCode(err), "slack unreachable")})
 		if slackpost.NotInChannel(err) {
 			return stop(fmt.Sprintf(":warning: I can't post in <#%s> because I'm not a member. Invite me with `/invite @Switchboard` there, then run the command again. Nothing was changed.", op.ChannelID))
 		}
@@ -219,7 +219,7 @@ func (a *Approvals) Gate(ctx context.Context, op switchboard.Operation, targets 
 		now.TS = reqTS
 		a.update(ctx, now.Channel, reqTS, a.requestMessage(now))
 	}
-	a.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", Rule: rule.Name, OperationID: op.ID,
+	a.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "approval requested", Rule: rule.Name, OperationID: op.ID,
 		Detail: fmt.Sprintf("%s; %d approvals needed in %s", op.Params.Title, req.Required, req.Channel)})
 	a.respond(ctx, responseURL, fmt.Sprintf(":lock: Waiting for approval: %s needs %s from %s. I posted the request in <#%s>; the results will follow in %s.",
 		op.Params.Title, plural(req.Required, "approval"), rule.ApproverMentions(perm), req.Channel, threadLink(req, "your thread")))
@@ -271,11 +271,11 @@ func (a *Approvals) decide(ctx context.Context, user, action, id, reason string)
 		}
 	case ActionApprove, ActionDeny:
 		if requester {
-			a.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: "the requester cannot approve their own request", OperationID: op.ID})
+			a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: "the requester cannot approve their own request", OperationID: op.ID})
 			return fmt.Sprintf(":no_entry: You asked for this, so you can't approve it: %s from %s. Cancel request withdraws it.", plural(req.Missing(), "more approval")+" "+isAre(req.Missing())+" needed", ruleOf(req).ApproverMentions(perm)), false
 		}
 		if d := a.Rules.MayApprove(ctx, user, op.ChannelID, perm, ruleOf(req)); !d.Allowed {
-			a.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: action + " refused", Rule: d.Rule, OperationID: op.ID})
+			a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: action + " refused", Rule: d.Rule, OperationID: op.ID})
 			msg := d.Message
 			if !d.Unsure && len(req.Approvers) == 0 {
 				msg = fmt.Sprintf("Only someone holding `%s` can answer this request. %s", perm, d.Message)
@@ -293,14 +293,14 @@ func (a *Approvals) decide(ctx context.Context, user, action, id, reason string)
 		if !ok {
 			return endedNote(ended), false
 		}
-		a.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval denied", Rule: ended.Rule, OperationID: op.ID, Detail: cmp.Or(reason, "no reason given")})
+		a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval denied", Rule: ended.Rule, OperationID: op.ID, Detail: cmp.Or(reason, "no reason given")})
 		a.closed(ctx, ended)
 	default:
 		ended, ok := a.end(ctx, id, state.ApprovalCancelled, user, "")
 		if !ok {
 			return endedNote(ended), false
 		}
-		a.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval cancelled", Rule: ended.Rule, OperationID: op.ID})
+		a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval cancelled", Rule: ended.Rule, OperationID: op.ID})
 		a.closed(ctx, ended)
 	}
 	return "", true
@@ -329,16 +329,16 @@ func (a *Approvals) approve(ctx context.Context, user string, req state.Approval
 	case state.VoteDue:
 		return ":hourglass: This request has expired. Nothing was changed; the requester can ask again.", false
 	case state.VoteCounted:
-		a.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approved", Rule: req.Rule, OperationID: op.ID,
+		a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approved", Rule: req.Rule, OperationID: op.ID,
 			Detail: fmt.Sprintf("%d of %d, requested by %s", len(req.ApprovedBy), req.Required, op.UserID)})
 		a.refresh(ctx, req)
 	case state.VoteApproved:
-		a.audit(ctx, state.AuditEntry{UserID: user, Command: op.Kind, Decision: "approved", Rule: req.Rule, OperationID: op.ID,
+		a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approved", Rule: req.Rule, OperationID: op.ID,
 			Detail: fmt.Sprintf("%d of %d, requested by %s", len(req.ApprovedBy), req.Required, op.UserID)})
 		// The change's first message takes the place of the requester's
 		// thread's as it starts.
 		a.update(ctx, req.Channel, req.TS, a.requestMessage(req))
-		a.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "executed after approval", Rule: req.Rule, OperationID: op.ID,
+		a.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "executed after approval", Rule: req.Rule, OperationID: op.ID,
 			Detail: "approved by " + strings.Join(req.ApprovedBy, ", ")})
 		op = req.Operation
 		op.Params.Title += " (approved by " + mentions(req.ApprovedBy) + ")"
@@ -418,7 +418,7 @@ func (a *Approvals) sweep(ctx context.Context, lease time.Duration) {
 		if !ok {
 			continue
 		}
-		a.audit(ctx, state.AuditEntry{UserID: req.Operation.UserID, Command: req.Operation.Kind, Decision: "approval expired", Rule: req.Rule, OperationID: req.Operation.ID,
+		a.audit(ctx, switchboard.AuditEntry{UserID: req.Operation.UserID, Command: req.Operation.Kind, Decision: "approval expired", Rule: req.Rule, OperationID: req.Operation.ID,
 			Detail: fmt.Sprintf("%d of %d approvals in after %s", len(req.ApprovedBy), req.Required, humanDuration(req.ExpiresAt.Sub(req.CreatedAt)))})
 		a.closed(ctx, req)
 	}

@@ -106,7 +106,7 @@ func TestParseRefusesMalformedApprovalRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Parse([]byte(tt.data))
+			p, err := Parse([]byte(tt.data), testCommands)
 			if err == nil {
 				t.Fatalf("Parse: got policy %q, want an error containing %q", p.Describe(), tt.want)
 			}

@@ -15,8 +15,6 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redact"
-	"github.com/switchboard-bot/switchboard/permissions"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // Workflow Builder steps end the way an operation ends: the completion of a
@@ -100,7 +98,7 @@ func (s *SlackAPI) Permalink(ctx context.Context, channel, ts string) (string, e
 // completeStep delivers a render.KindStep entry: it claims the execution's
 // completion for this entry (so that exactly one of the ways an execution
 // can end reaches Slack) and makes the call.
-func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
+func (d *Deliverer) completeStep(ctx context.Context, m switchboard.Outgoing) error {
 	exec := m.DedupeKey
 	if d.Steps == nil || exec == "" {
 		d.log().Error("workflow step completion cannot be sent", "entry", m.ID, "operation", m.OperationID, "has_steps", d.Steps != nil)
@@ -108,7 +106,7 @@ func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
 	}
 	var (
 		op switchboard.Operation
-		p  state.Progress
+		p  switchboard.Progress
 	)
 	if m.Text == "" {
 		var err error
@@ -141,7 +139,7 @@ func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
 
 // stepOutputs are the outputs of a finished step operation, or the reason
 // the step failed (an FMU profile that was not set).
-func (d *Deliverer) stepOutputs(ctx context.Context, op switchboard.Operation, p state.Progress) (map[string]any, string, error) {
+func (d *Deliverer) stepOutputs(ctx context.Context, op switchboard.Operation, p switchboard.Progress) (map[string]any, string, error) {
 	var link string
 	if op.ThreadTS != "" {
 		var err error
@@ -150,12 +148,12 @@ func (d *Deliverer) stepOutputs(ctx context.Context, op switchboard.Operation, p
 		}
 	}
 	switch op.Params.StepFunction {
-	case permissions.StepSetFMUProfile:
+	case switchboard.StepSetFMUProfile:
 		if p.Failed > 0 {
 			return nil, fmt.Sprintf("The FMU profile was not changed; EnCo's answer is in the thread: %s", link), nil
 		}
 		return map[string]any{"profile": op.Params.Profile}, "", nil
-	case permissions.StepSIMChange:
+	case switchboard.StepSIMChange:
 		return map[string]any{"succeeded": p.Done, "failed": p.Failed, "thread_url": link}, "", nil
 	}
 	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params.StepFunction), nil

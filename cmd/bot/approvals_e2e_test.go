@@ -306,7 +306,7 @@ func (h *harness) approvalThread(channel string) slacktest.Message {
 // so, and a later click changes nothing.
 func TestApprovalExpires(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, withPolicy(leadsPolicy("300ms")), withMain(func(m *Main) { m.approvals.Tick = 50 * time.Millisecond }))
+	c := newCluster(t, withPolicy(leadsPolicy("300ms")), withMain(func(m *Main) { m.Router.Approvals().Tick = 50 * time.Millisecond }))
 	c.slack.SetUserGroup(leadsGroup, leadAlice, leadBob, leadCarol)
 	c.start("a")
 	c.start("b")

@@ -52,6 +52,9 @@ type Main struct {
 	ConsoleUser string
 	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
 	KeyPrefix string
+	// Commands, when set, adjusts the commands' configuration before they
+	// are wired (tests: a clock, a short approval deadline).
+	Commands func(*commands.Config)
 
 	Log      *slog.Logger
 	Store    *state.Store
@@ -68,7 +71,6 @@ type Main struct {
 	deliverer *slackpost.Deliverer
 	expirer   *notify.Expirer
 	scheduler *commands.Scheduler
-	approvals *commands.Approvals
 	console   *console.Console
 	slackAPI  *slack.Client
 	debug     *sideServer // when DEBUG_ADDR is set
@@ -185,42 +187,29 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	checker := permissions.NewChecker(policy, groups)
-	m.Router = &commands.Router{
-		Checker:     checker,
-		SIM:         m.Enco,
-		FMU:         m.Enco,
-		Voice:       m.Enco,
-		Numbers:     m.Enco,
-		Directory:   permissions.NewDirectory(policy, m.Store, phones),
-		Policy:      policy,
-		Slack:       routerSlack,
-		DMs:         steps,
-		Callbacks:   m.Receiver,
-		Log:         m.Log,
-		PublicURL:   c.PublicURL,
-		MaxTargets:  policy.MaxTargets(),
-		MaskNumbers: policy.MaskNumbers(),
-		OnAck:       m.Metrics.OnAck,
-		OnCommand:   m.Metrics.OnCommand,
-		Schedules:   m.Store,
-		People:      people,
-		Home:        home,
-
-		AuditTrail:         m.Store,
-		Confirmations:      m.Store,
-		Operations:         m.Store,
-		Results:            m.Store,
-		Counters:           m.Store,
-		DirectoryOverrides: m.Store,
-		NumberFreezes:      m.Store,
+	cfg := commands.Config{
+		Checker:       checker,
+		ApprovalRules: checker,
+		Policy:        policy,
+		State:         commands.Stores{AuditTrail: m.Store, Confirmations: m.Store, Operations: m.Store, Results: m.Store, Counters: m.Store, DirectoryOverrides: m.Store, NumberFreezes: m.Store, Schedules: m.Store, Approvals: m.Store},
+		EnCo:          commands.EnCo{SIM: m.Enco, FMU: m.Enco, Voice: m.Enco, Numbers: m.Enco},
+		Slack:         commands.SlackParts{Slack: routerSlack, DMs: steps, Links: steps, Home: home, People: people},
+		Directory:     permissions.NewDirectory(policy, m.Store, phones),
+		Callbacks:     m.Receiver,
+		PublicURL:     c.PublicURL,
+		Log:           m.Log,
+		Settings: commands.Settings{
+			MaxTargets:  policy.MaxTargets(),
+			MaskNumbers: policy.MaskNumbers(),
+			OnAck:       m.Metrics.OnAck,
+			OnCommand:   m.Metrics.OnCommand,
+		},
 	}
-	m.approvals = &commands.Approvals{
-		Store: m.Store, Rules: checker, Slack: routerSlack, Links: steps, Audit: m.Store,
-		Execute: m.Router.RunApproved, Waiting: m.Router.ApprovalWaiting, Ended: m.Router.ApprovalEnded,
-		MaskNumbers: policy.MaskNumbers(), Log: m.Log,
+	if m.Commands != nil {
+		m.Commands(&cfg)
 	}
-	m.Router.Approvals = m.approvals
-	m.scheduler = &commands.Scheduler{Router: m.Router}
+	m.Router = commands.New(cfg)
+	m.scheduler = m.Router.Scheduler()
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
 	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
@@ -366,14 +355,14 @@ func (m *Main) keyPrefix() string {
 func (m *Main) loadPolicy() (*permissions.Policy, error) {
 	switch {
 	case m.Config.PolicyFile != "":
-		p, err := permissions.Load(m.Config.PolicyFile)
+		p, err := permissions.Load(m.Config.PolicyFile, commands.Names())
 		if err != nil {
 			return nil, fmt.Errorf("POLICY_FILE: %w", err)
 		}
 		m.Log.Info("policy loaded", "policy", p.Describe())
 		return p, nil
 	case m.Console:
-		p, err := permissions.Parse([]byte(console.DemoPolicy))
+		p, err := permissions.Parse([]byte(console.DemoPolicy), commands.Names())
 		if err != nil {
 			return nil, fmt.Errorf("demo policy: %w", err)
 		}
@@ -430,7 +419,9 @@ func (m *Main) Run(ctx context.Context) error {
 	// with the front and finishes those under way.
 	var scheduling sync.WaitGroup
 	scheduling.Go(func() { _ = m.scheduler.Run(runCtx) })
-	scheduling.Go(func() { _ = m.approvals.Run(runCtx) })
+	if a := m.Router.Approvals(); a != nil {
+		scheduling.Go(func() { _ = a.Run(runCtx) })
+	}
 
 	// front takes commands: the Slack socket, or the console.
 	var front sync.WaitGroup

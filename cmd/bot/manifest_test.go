@@ -7,7 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard"
 )
 
 // TestManifestDeclaresTheWorkflowSteps reads manifest.yml the way Slack
@@ -66,13 +66,13 @@ func TestManifestDeclaresTheWorkflowSteps(t *testing.T) {
 		required, outReq []string
 	}{
 		{
-			permissions.StepSetFMUProfile,
+			switchboard.StepSetFMUProfile,
 			[]param{{"user_id", "slack#/types/user_id"}, {"profile", "string"}, {"interactivity", "slack#/types/interactivity"}},
 			[]param{{"profile", "string"}},
 			[]string{"user_id", "profile"}, []string{"profile"},
 		},
 		{
-			permissions.StepSIMChange,
+			switchboard.StepSIMChange,
 			[]param{{"user_id", "slack#/types/user_id"}, {"action", "string"}, {"sim_ids", "string"}, {"channel_id", "slack#/types/channel_id"}},
 			[]param{{"succeeded", "integer"}, {"failed", "integer"}, {"thread_url", "string"}},
 			[]string{"user_id", "action", "sim_ids"}, []string{"succeeded", "failed", "thread_url"},
