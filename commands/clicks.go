@@ -18,6 +18,7 @@ import (
 type clicks struct {
 	gate          *gate
 	ops           *operator
+	lists         *lister // attaches a confirmed change's full list to its channel
 	steps         *stepRunner
 	exec          executor
 	confirmations Confirmations
@@ -101,10 +102,16 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 		ck.exec.execute(ctx, started, cb.ResponseURL)
 		return
 	}
-	if ck.approvalGate(ctx, op, cb.ResponseURL) != RunsNow {
+	switch ck.approvalGate(ctx, op, cb.ResponseURL) {
+	case WaitsForApproval:
+		// The request message says the list is attached with the request.
+		ck.lists.attachConfirmed(ctx, op, ck.mask)
+		return
+	case NotRequested:
 		return
 	}
 	ck.ops.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params.Title, op.ChannelID)).Message(), true)
+	ck.lists.attachConfirmed(ctx, op, ck.mask)
 	op.CreatedAt = time.Now()
 	ck.exec.execute(ctx, op, cb.ResponseURL)
 }

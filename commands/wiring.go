@@ -129,7 +129,7 @@ func New(cfg Config) *Router {
 		notes.store = st.Schedules
 	}
 	confirm := &confirmer{store: st.Confirmations, gate: g, ttl: set.ConfirmTTL, log: log}
-	lists := &lister{slack: cfg.Slack.Slack, ops: ops}
+	lists := &lister{slack: cfg.Slack.Slack, ops: ops, dms: cfg.Slack.DMs, log: log}
 	who := &whois{directory: cfg.Directory, zones: cfg.Slack.People, policy: cfg.Policy, log: log}
 
 	sim := &simCommand{gate: g, confirm: confirm, ops: ops, lists: lists, sim: cfg.EnCo.SIM, callbacks: cfg.Callbacks,
@@ -153,7 +153,7 @@ func New(cfg Config) *Router {
 			Execute: hooks.run, Waiting: hooks.waiting, Ended: hooks.ended, MaskNumbers: set.MaskNumbers, Log: log}
 		sim.approvals, home.approvals = approvals, approvals
 	}
-	clicks := &clicks{gate: g, ops: ops, steps: steps, exec: reg, confirmations: st.Confirmations, approvals: approvals, slack: cfg.Slack.Slack,
+	clicks := &clicks{gate: g, ops: ops, lists: lists, steps: steps, exec: reg, confirmations: st.Confirmations, approvals: approvals, slack: cfg.Slack.Slack,
 		limits: lim, log: log}
 	return &Router{reg: reg, clicks: clicks, home: home, steps: steps, sched: sched, approvals: approvals, counters: st.Counters,
 		ackTimeout: set.AckTimeout, workTimeout: set.WorkTimeout, onAck: set.OnAck, onCommand: set.OnCommand, log: log}
