@@ -196,8 +196,9 @@ func (a *Approvals) Gate(ctx context.Context, op switchboard.Operation, targets 
 		}
 		ended, ok := a.end(ctx, req.ID, state.ApprovalWithdrawn, op.UserID, "the request could not be posted")
 		if !ok {
-			// Answered in spite of the error: Slack posted it after all.
-			a.respond(ctx, responseURL, endedNote(ended))
+			// Answered in spite of the error (Slack posted it after all),
+			// or the store failed.
+			a.respond(ctx, responseURL, notEnded(ended))
 			return WaitsForApproval
 		}
 		a.update(ctx, op.ChannelID, ts, textReply(text).Message())
@@ -291,14 +292,14 @@ func (a *Approvals) decide(ctx context.Context, user, action, id, reason string)
 	case ActionDeny:
 		ended, ok := a.end(ctx, id, state.ApprovalDenied, user, reason)
 		if !ok {
-			return endedNote(ended), false
+			return notEnded(ended), false
 		}
 		a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval denied", Rule: ended.Rule, OperationID: op.ID, Detail: cmp.Or(reason, "no reason given")})
 		a.closed(ctx, ended)
 	default:
 		ended, ok := a.end(ctx, id, state.ApprovalCancelled, user, "")
 		if !ok {
-			return endedNote(ended), false
+			return notEnded(ended), false
 		}
 		a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval cancelled", Rule: ended.Rule, OperationID: op.ID})
 		a.closed(ctx, ended)
@@ -360,15 +361,28 @@ func (a *Approvals) refresh(ctx context.Context, req state.ApprovalRequest) {
 	a.update(ctx, now.Channel, now.TS, a.requestMessage(now))
 }
 
-// end ends a pending request; ok is false when it had ended already, and
-// the request returned says how.
+// end ends a pending request; ok is false when it had ended already (the
+// request returned says how), is no longer kept, or the store failed
+// (logged; the request returned is then the zero value).
 func (a *Approvals) end(ctx context.Context, id, status, user, reason string) (state.ApprovalRequest, bool) {
-	req, ended, _, err := a.Store.EndApproval(ctx, id, status, user, reason, a.now())
-	if err != nil {
+	req, ended, found, err := a.Store.EndApproval(ctx, id, status, user, reason, a.now())
+	switch {
+	case err != nil:
 		a.log().Error("end approval", "err", err, "approval", id, "status", status)
-		return req, false
+		return state.ApprovalRequest{}, false
+	case !found:
+		return state.ApprovalRequest{ID: id, Status: state.ApprovalGone}, false
 	}
 	return req, ended
+}
+
+// notEnded says why a deny or cancel changed nothing: the request had
+// ended already, or the store could not be reached.
+func notEnded(req state.ApprovalRequest) string {
+	if req.Status == "" || req.Status == state.ApprovalPending {
+		return storeDown(state.NewHex(4)).Text
+	}
+	return endedNote(req)
 }
 
 // closed tells both messages and the requester how a request ended without
@@ -544,6 +558,8 @@ func endedNote(r state.ApprovalRequest) string {
 		return fmt.Sprintf(":no_entry_sign: Cancelled by <@%s>: %s. Nothing was changed.", r.EndedBy, title)
 	case state.ApprovalExpired:
 		return fmt.Sprintf(":hourglass: Expired: %s, requested by <@%s>, got %d of %d approvals in time. Nothing was changed; ask again if it is still needed.", title, r.Operation.UserID, len(r.ApprovedBy), r.Required)
+	case state.ApprovalGone:
+		return ":hourglass: This request has ended and is no longer kept. Nothing was changed."
 	case state.ApprovalWithdrawn:
 		return fmt.Sprintf(":x: Withdrawn: %s; the request could not be posted. Nothing was changed.", title)
 	}

@@ -40,6 +40,9 @@ const (
 	ApprovalExpired   = "expired"
 	// ApprovalWithdrawn ends a request that could not be posted.
 	ApprovalWithdrawn = "withdrawn"
+	// ApprovalGone is no state a request is stored in: callers use it for a
+	// request no longer kept.
+	ApprovalGone = "gone"
 )
 
 // ApprovalRequest is a change waiting for approvals, and how it ended.
