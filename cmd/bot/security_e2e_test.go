@@ -123,9 +123,15 @@ func TestLogsHoldNoSecret(t *testing.T) {
 	// A forged callback, logged as refused.
 	r, _ := http.NewRequest(http.MethodPost, h.cfg.PublicURL+"/callbacks/m2m", strings.NewReader(`{}`))
 	r.Header.Set("Authorization", "Bearer wrong-"+h.cfg.CallbackSecret)
-	if resp, err := http.DefaultClient.Do(r); err == nil {
-		resp.Body.Close()
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
 	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("forged callback answered %d, want 401", resp.StatusCode)
+	}
+	// The refusal's log line is part of what the scan below reads.
 	h.waitFor("the refusal logged", func() bool { return strings.Contains(h.logs.String(), "callback refused") })
 
 	secrets := map[string]string{
