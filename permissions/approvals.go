@@ -112,7 +112,7 @@ func (v *validator) approvals(p *Policy, rules []policyApproval) {
 			case err != nil:
 				v.addf(path("approvals", i, "expires"), "%s: expires %q is not a duration: write one such as 30m, 4h or 24h", label, fr.Expires)
 			case d <= 0:
-				v.addf(path("approvals", i, "expires"), "%s: expires is %s; write a positive duration such as 30m or 4h, or leave it out for %s", label, fr.Expires, DefaultApprovalExpiry)
+				v.addf(path("approvals", i, "expires"), "%s: expires is %s; write a positive duration such as 30m or 4h, or leave it out for the default, 1h", label, fr.Expires)
 			default:
 				r.Expires = d
 			}

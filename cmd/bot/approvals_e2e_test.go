@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -499,5 +501,45 @@ func TestApprovalChannelWithoutTheBot(t *testing.T) {
 	}
 	if got := len(h.encoCalls("/m2m/1.0.0/requests/termination")); got != 0 {
 		t.Errorf("termination requests = %d, want 0", got)
+	}
+}
+
+// TestMalformedApprovalRulesStopStartUp: a policy whose approval rules are
+// wrong stops the bot at start-up, naming POLICY_FILE and each problem with
+// its line, before anything is sent anywhere.
+func TestMalformedApprovalRulesStopStartUp(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "policy.yml")
+	policy := testPolicy + `approvals:
+  - name: terminate
+    permissions: [sim.terminate]
+    required: 0
+    channel: "#approvals"
+    expires: -4h
+    approver: [U0ALICE001]
+`
+	if err := os.WriteFile(path, []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err, h := runToItsEnd(t, func(c *Config) { c.PolicyFile = path })
+	if err == nil || !strings.HasPrefix(err.Error(), "POLICY_FILE: ") {
+		t.Fatalf("start-up ended with %v, want an error naming POLICY_FILE", err)
+	}
+	// Unknown keys are refused first, by the strict reading.
+	if !strings.Contains(err.Error(), `line 17: unknown key "approver" in an approval rule`) {
+		t.Errorf("error = %q, want the unknown key and its line", err)
+	}
+	fixed := strings.Replace(policy, "    approver: [U0ALICE001]\n", "", 1)
+	if err := os.WriteFile(path, []byte(fixed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err, h = runToItsEnd(t, func(c *Config) { c.PolicyFile = path })
+	for _, want := range []string{"line 14: approval rule \"terminate\": required is 0", "line 15: approval rule \"terminate\": channel \"#approvals\" is not a channel ID", "line 16: approval rule \"terminate\": expires is -4h"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %v, want it to contain %q", err, want)
+		}
+	}
+	if n := len(h.enco.Requests()); n != 0 {
+		t.Errorf("EnCo got %d requests from a bot that should not have started", n)
 	}
 }
