@@ -221,6 +221,7 @@ func (m *Main) Open(ctx context.Context) error {
 			MaskNumbers: policy.MaskNumbers(),
 			OnAck:       m.Metrics.OnAck,
 			OnCommand:   m.Metrics.OnCommand,
+			OnUnaudited: m.Metrics.OnUnaudited,
 		},
 	}
 	if m.Commands != nil {
