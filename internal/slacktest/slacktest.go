@@ -14,7 +14,10 @@
 // ack), read back what the bot did (Calls, Messages, Thread, ResponseURLPosts,
 // Files, DirectMessages, PublishedViews, FunctionCompletions), wait for it without sleeping (WaitFor), and make Slack misbehave
 // (RateLimit, FailNext, PacePerChannel, NotInChannel, Hold, Disconnect,
-// DropConnections). Every method is safe for concurrent use.
+// DropConnections), or refresh sockets as Slack does (SetRefresh,
+// SetMaxConnections, SetStrictDispatch, SetConnectLatency) and count what it
+// cost (DispatchFailures, LongestGap, Refreshes, PeakConnections,
+// TooManyWebsockets). Every method is safe for concurrent use.
 package slacktest
 
 import (
@@ -90,6 +93,19 @@ type Server struct {
 	acks      []Ack
 	pongs     int
 	pingEvery time.Duration
+	// Refreshes, the connection limit, and what they cost (see SetRefresh).
+	refreshEvery   time.Duration
+	refreshWarning time.Duration
+	maxConns       int
+	tooMany        int
+	strict         bool
+	dispatchFailed int
+	connectDelay   time.Duration
+	everUp         bool
+	refreshes      int
+	peakConns      int
+	downSince      time.Time
+	longestGap     time.Duration
 
 	// Web API state.
 	tsSeq         int
@@ -151,6 +167,7 @@ func New(t testing.TB) *Server {
 		envelopes:    map[string]*envelope{},
 		waiters:      map[string][]*ackWaiter{},
 		pingEvery:    DefaultPingInterval,
+		maxConns:     MaxConnections,
 		byTS:         map[string]*Message{},
 		responses:    map[string]responseTarget{},
 		files:        map[string]*File{},
