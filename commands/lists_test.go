@@ -146,34 +146,6 @@ func TestRecentOutcome(t *testing.T) {
 	}
 }
 
-// TestApprovalRequestDoesNotAttachTheListAgain: the requester's confirmation
-// attached the full target list to the channel; the approval request posted
-// after the click points to it rather than upload the same file again.
-func TestApprovalRequestDoesNotAttachTheListAgain(t *testing.T) {
-	f := newTelFixture("sim.terminate")
-	op := switchboard.Operation{ID: "op1", Kind: "sim.terminate", UserID: "U0ME", ChannelID: "C1", Status: switchboard.StatusPending,
-		Params: switchboard.Params{Title: "Terminate 12 SIM cards"}}
-	for i := 1; i <= maxPromptLines+2; i++ {
-		op.Targets = append(op.Targets, switchboard.Number(fmt.Sprintf("324710000%02d", i)))
-	}
-	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{}, op)
-	if len(f.slack.files) != 0 {
-		t.Errorf("files uploaded with the approval request: %v, want none (the confirmation attached the list)", f.slack.files)
-	}
-	if len(f.slack.posts) != 1 {
-		t.Fatalf("posts = %d, want the approval request", len(f.slack.posts))
-	}
-	var text strings.Builder
-	for _, b := range f.slack.posts[0].Blocks {
-		if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil {
-			text.WriteString(s.Text.Text)
-		}
-	}
-	if !strings.Contains(text.String(), "2 more not shown (10 of 12 listed). The full list was attached to this channel with the request.") {
-		t.Errorf("approval request = %q, want it to say how many it left out and where the list is", text.String())
-	}
-}
-
 // The audit trail keeps what people typed and what EnCo answered (a call's
 // session id); /sim audit shows it escaped, so an entry cannot ping a
 // channel or form a link.

@@ -210,16 +210,18 @@ func (m *Main) Open(ctx context.Context) error {
 		views, files = api, api
 	}
 
+	checker := permissions.NewChecker(policy, groups)
 	cfg := commands.Config{
-		Checker:   permissions.NewChecker(policy, groups),
-		Policy:    policy,
-		State:     commands.Stores{AuditTrail: m.Store, Confirmations: m.Store, Operations: m.Store, Results: m.Store, Counters: m.Store, DirectoryOverrides: m.Store, NumberFreezes: m.Store, Schedules: m.Store},
-		EnCo:      commands.EnCo{SIM: m.Enco, FMU: m.Enco, Voice: m.Enco, Numbers: m.Enco},
-		Slack:     commands.SlackParts{Slack: routerSlack, DMs: steps, Home: home, People: people},
-		Directory: permissions.NewDirectory(policy, m.Store, phones),
-		Callbacks: m.Receiver,
-		PublicURL: c.PublicURL,
-		Log:       m.Log,
+		Checker:       checker,
+		ApprovalRules: checker,
+		Policy:        policy,
+		State:         commands.Stores{AuditTrail: m.Store, Confirmations: m.Store, Operations: m.Store, Results: m.Store, Counters: m.Store, DirectoryOverrides: m.Store, NumberFreezes: m.Store, Schedules: m.Store, Approvals: m.Store},
+		EnCo:          commands.EnCo{SIM: m.Enco, FMU: m.Enco, Voice: m.Enco, Numbers: m.Enco},
+		Slack:         commands.SlackParts{Slack: routerSlack, DMs: steps, Links: steps, Home: home, People: people},
+		Directory:     permissions.NewDirectory(policy, m.Store, phones),
+		Callbacks:     m.Receiver,
+		PublicURL:     c.PublicURL,
+		Log:           m.Log,
 		Settings: commands.Settings{
 			MaxTargets:  policy.MaxTargets(),
 			MaskNumbers: policy.MaskNumbers(),
@@ -471,6 +473,9 @@ func (m *Main) Run(ctx context.Context) error {
 	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSending()
 	sending.Go(func() { _ = m.sender.Run(sendCtx) })
+	if a := m.Router.Approvals(); a != nil {
+		scheduling.Go(func() { _ = a.Run(runCtx) })
+	}
 
 	// front takes commands: the Slack socket, or the console.
 	var front sync.WaitGroup
