@@ -142,3 +142,45 @@ func TestFleetOfNumbersExpiresCountingTheUnanswered(t *testing.T) {
 		t.Errorf("report: %d rows, %d done by ICCID; want the 18 that answered: %v", len(rows), done, rows)
 	}
 }
+
+// TestFleetOfIMSIsReportsEachCardOnce: EnCo's answers name ICCIDs for a
+// file of IMSIs too. The report lists each card once, under the ICCID
+// EnCo gave, and the summary says why the IMSIs are not named.
+func TestFleetOfIMSIsReportsEachCardOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(fleetPolicy), withConfig(func(c *Config) { c.EncoM2MBatch = 10 }))
+	addFleet(h.enco, 30)
+	var file strings.Builder
+	file.WriteString("imsi\n")
+	for i := range 30 {
+		fmt.Fprintf(&file, "2060199%08d\n", i)
+	}
+	shared := h.slack.AddFile("imsis.csv", "csv", []byte(file.String()))
+	modal := h.openBulkForm("/sim deactivate")
+	ack, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, bulkValues("deactivate", []slack.File{shared}, ""))
+	if err != nil || submitAnswer(t, ack).ResponseAction != slack.RAUpdate {
+		t.Fatalf("preview: %s, %v", ack.Payload, err)
+	}
+	if _, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the parent message", func() bool { return len(h.parents(opsChan)) == 1 })
+	parent := h.parents(opsChan)[0]
+	rows := h.reportRows(opsChan, parent.TS)
+	outcomes := map[string]int{}
+	for _, row := range rows {
+		outcomes[row[1]+" "+row[2]]++
+	}
+	if len(rows) != 30 || outcomes["iccid done"] != 30 {
+		t.Errorf("report: %d rows, %v; want 30 ICCIDs done", len(rows), outcomes)
+	}
+	var summary string
+	for _, m := range h.slack.Thread(opsChan, parent.TS) {
+		if strings.Contains(m.Text, "Finished") {
+			summary = m.Text
+		}
+	}
+	if !strings.Contains(summary, "all 30 succeeded") || !strings.Contains(summary, "IMSI") {
+		t.Errorf("summary = %q, want all 30 succeeded and why the IMSIs are not named", summary)
+	}
+}
