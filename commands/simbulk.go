@@ -420,7 +420,7 @@ func (b *simBulk) allowance(ctx context.Context, user, action, block string) *bu
 	var refused *bulkRefusal
 	reply, ok := b.gate.allowance(ctx, "changes:", user, func(limit int, wait time.Duration) Reply {
 		b.gate.auditRefusal(ctx, "rate_limited", switchboard.AuditEntry{UserID: user, Command: "/sim bulk " + action, Decision: "rate limited", Rule: fmt.Sprintf("%d changes per minute", limit)})
-		refused = &bulkRefusal{block: block, why: fmt.Sprintf("You have asked for %d changes in the last minute, the most the policy allows, so nothing was prepared. Submit this form again in %s.", limit, humanDuration(max(wait, time.Second))), again: "Run `/sim bulk` again then."}
+		refused = &bulkRefusal{block: block, why: fmt.Sprintf("You have asked for %d changes in the last minute, the most the policy allows, so nothing was prepared. Try again in %s.", limit, humanDuration(max(wait, time.Second))), again: "Run `/sim bulk` again then."}
 		return Reply{}
 	})
 	switch {
