@@ -238,6 +238,17 @@ func (b *simBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 	user := cb.User.ID
 	perm := switchboard.CommandSIM + "." + action
 	d := b.gate.checker.CheckCommand(ctx, user, meta.Channel, "/sim", perm)
+	if !d.Allowed {
+		// As for a typed command: past the allowance of refused commands,
+		// a refusal is not written to the audit trail each time.
+		var limited *bulkRefusal
+		if _, ok := b.gate.allowance(ctx, "denied:", user, func(limit int, wait time.Duration) Reply {
+			limited = &bulkRefusal{block: blockAction, why: fmt.Sprintf("%d of your commands were refused in the last minute, the most the policy allows; I am not reading more from you for %s.", limit, humanDuration(max(wait, time.Second))), again: "Nothing was sent."}
+			return Reply{}
+		}); !ok && limited != nil {
+			return nil, limited
+		}
+	}
 	b.audit(ctx, switchboard.AuditEntry{UserID: user, Command: "/sim bulk " + action, Decision: map[bool]string{true: "allowed", false: "denied"}[d.Allowed], Rule: d.Rule})
 	if !d.Allowed {
 		return nil, &bulkRefusal{block: blockAction, why: cmp.Or(d.Message, fmt.Sprintf("You don't have the permission `%s`, so you cannot %s cards.", perm, action))}

@@ -184,3 +184,32 @@ func TestFleetOfIMSIsReportsEachCardOnce(t *testing.T) {
 		t.Errorf("summary = %q, want all 30 succeeded and why the IMSIs are not named", summary)
 	}
 }
+
+// TestFleetRefusedActionsDoNotFloodTheTrail: a person submitting the form
+// again and again for an action they may not take is refused each time,
+// but past the allowance of refused commands the refusals are no longer
+// written one by one, as for typed commands.
+func TestFleetRefusedActionsDoNotFloodTheTrail(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(strings.Replace(fleetPolicy, "limits:\n", "limits:\n  changes_per_minute: 2\n", 1)))
+	cards := addFleet(h.enco, 3)
+	var last slack.ViewSubmissionResponse
+	for range 5 {
+		last = h.previewPasted("terminate", cards)
+		if last.ResponseAction != slack.RAErrors || last.Errors["action"] == "" {
+			t.Fatalf("terminate answered %+v, want errors on the action block", last)
+		}
+	}
+	if !strings.Contains(last.Errors["action"], "2 of your commands were refused in the last minute") {
+		t.Errorf("fifth refusal = %q, want it past the allowance of refusals", last.Errors["action"])
+	}
+	denied := h.auditWhere(func(e switchboard.AuditEntry) bool {
+		return e.UserID == opsUser && e.Command == "/sim bulk terminate" && e.Decision == "denied"
+	})
+	if len(denied) != 2 {
+		t.Errorf("denied entries = %d, want the allowance's 2", len(denied))
+	}
+	if n := h.m2mRequests(); n != 0 {
+		t.Errorf("EnCo M2M requests = %d, want none", n)
+	}
+}
