@@ -343,7 +343,7 @@ func (s *Sender) doubt(ctx context.Context, op switchboard.Operation, b int, tar
 				check = "check it with `/sim status` and its number"
 			}
 		}
-		s.record(ctx, op, b, t, fmt.Sprintf(":grey_question: %s — %s in doubt: %s; %s.", label, render.Escape(op.Params.Action), why, check), "in doubt: "+why+"; "+plain)
+		s.record(ctx, op, b, t, fmt.Sprintf(":warning: %s — %s in doubt: %s; %s.", label, render.Escape(op.Params.Action), why, check), "in doubt: "+why+"; "+plain)
 	}
 }
 
