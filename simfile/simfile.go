@@ -4,7 +4,7 @@
 // CSV without a header.
 //
 // Spreadsheets write such files in many ways, and the reader takes them as
-// they come: a byte-order mark, ";" or tab instead of ",", quoted cells,
+// they come: a byte-order mark, UTF-16 ("Unicode Text"), ";" or tab instead of ",", quoted cells,
 // numbers wrapped as formulas (="0471000001") or forced to text with a
 // leading apostrophe, trailing empty cells, blank lines and comments. What
 // it does not understand it keeps, with its line number and the reason, so
@@ -14,12 +14,14 @@ package simfile
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/switchboard-bot/switchboard"
@@ -79,6 +81,7 @@ func Parse(data []byte) (List, error) {
 	if len(data) > MaxBytes {
 		return List{}, ErrTooLarge
 	}
+	data = fromUTF16(data)
 	if err := checkText(data); err != nil {
 		return List{}, err
 	}
@@ -163,6 +166,28 @@ func (l *List) bad(n int, text, why string) {
 	if len(l.Bad) < MaxBad {
 		l.Bad = append(l.Bad, Line{N: n, Text: cut(text, 80), Why: why})
 	}
+}
+
+// fromUTF16 turns a file that starts with a UTF-16 byte-order mark (what
+// Excel writes as "Unicode Text") into UTF-8; other files are returned as
+// they are.
+func fromUTF16(data []byte) []byte {
+	var order binary.ByteOrder
+	switch {
+	case len(data) < 2 || len(data)%2 != 0:
+		return data
+	case data[0] == 0xff && data[1] == 0xfe:
+		order = binary.LittleEndian
+	case data[0] == 0xfe && data[1] == 0xff:
+		order = binary.BigEndian
+	default:
+		return data
+	}
+	units := make([]uint16, 0, len(data)/2-1)
+	for i := 2; i < len(data); i += 2 {
+		units = append(units, order.Uint16(data[i:]))
+	}
+	return []byte(string(utf16.Decode(units)))
 }
 
 // checkText refuses what is not a text file: a zip (an .xlsx or .ods

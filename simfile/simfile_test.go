@@ -2,11 +2,13 @@ package simfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/switchboard-bot/switchboard"
 )
@@ -135,6 +137,25 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseUnicodeText: Excel's "Unicode Text" export is UTF-16 with a
+// byte-order mark, tab separated.
+func TestParseUnicodeText(t *testing.T) {
+	for _, order := range []binary.AppendByteOrder{binary.LittleEndian, binary.BigEndian} {
+		file := "\ufeffMSISDN\tSite\r\n0471000001\tLiège\r\n0471000002\tGhent\r\n"
+		var data []byte
+		for _, u := range utf16.Encode([]rune(file)) {
+			data = order.AppendUint16(data, u)
+		}
+		got, err := Parse(data)
+		if err != nil {
+			t.Fatalf("%v: %v", order, err)
+		}
+		if want := targets("msisdn:32471000001", "msisdn:32471000002"); !slices.Equal(got.Cards, want) || got.BadCount != 0 {
+			t.Errorf("%v: got %v (%+v), want %v", order, got.Cards, got.Bad, want)
+		}
+	}
+}
+
 func TestParseScientificNotationSaysWhy(t *testing.T) {
 	got, err := Parse([]byte("8,93201E+18;Ghent\n"))
 	if err != nil {
@@ -169,7 +190,7 @@ func TestRefusals(t *testing.T) {
 		{"over 10 MB", big, ErrTooLarge},
 		{"an xlsx workbook", []byte("PK\x03\x04\x14\x00\x06\x00"), ErrWorkbook},
 		{"an old Excel file", []byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00"), ErrWorkbook},
-		{"UTF-16 text", []byte("\xff\xfe0\x004\x007\x00"), ErrBinary},
+		{"UTF-16 text of control bytes", []byte("\xff\xfe\x01\x00\x02\x00"), ErrBinary},
 		{"control bytes", []byte("0471000001\x01\x02\n"), ErrBinary},
 	}
 	for _, tt := range tests {
