@@ -212,38 +212,43 @@ func checkText(data []byte) error {
 	return nil
 }
 
-// separator guesses the file's separator from its first line that is
-// neither blank nor a comment: the most frequent of ",", ";" and tab
-// outside quotes, "," when none appears.
+// separator guesses the file's separator from its first lines that are
+// neither blank nor comments: of ",", ";" and tab (outside quotes), the
+// one that most of them hold, so that a title line above the header does
+// not decide; "," when none appears.
 func separator(data []byte) rune {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), MaxBytes+1)
-	for sc.Scan() {
+	lines := map[rune]int{} // how many lines hold each separator
+	for n := 0; n < 20 && sc.Scan(); {
 		line := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		counts := map[rune]int{}
+		n++
+		held := map[rune]bool{}
 		quoted := false
 		for _, r := range line {
 			switch {
 			case r == '"':
 				quoted = !quoted
 			case !quoted && (r == ',' || r == ';' || r == '\t'):
-				counts[r]++
+				held[r] = true
 			}
 		}
-		// A tie goes to ";": where it separates, "," is the decimal mark.
-		best := ','
-		if counts[';'] > 0 && counts[';'] >= counts[','] {
-			best = ';'
+		for r := range held {
+			lines[r]++
 		}
-		if counts['\t'] > counts[best] {
-			best = '\t'
-		}
-		return best
 	}
-	return ','
+	// A tie goes to ";": where it separates, "," is the decimal mark.
+	best := ','
+	if lines[';'] > 0 && lines[';'] >= lines[','] {
+		best = ';'
+	}
+	if lines['\t'] > lines[best] {
+		best = '\t'
+	}
+	return best
 }
 
 // header reports whether rec is a header naming an msisdn, iccid or imsi

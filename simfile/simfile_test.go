@@ -104,6 +104,12 @@ func TestParse(t *testing.T) {
 			column: `the "MSISDN" column`,
 		},
 		{
+			name:   "a title with a comma above a semicolon export",
+			file:   "Closed sites, November\nSite;MSISDN\nGhent;0471000001\nAntwerp;0471000002\n",
+			want:   targets("msisdn:32471000001", "msisdn:32471000002"),
+			column: `the "MSISDN" column`,
+		},
+		{
 			name: "nothing but comments",
 			file: "# nothing\n\n",
 		},
