@@ -14,7 +14,8 @@
 // ack), read back what the bot did (Calls, Messages, Thread, ResponseURLPosts,
 // Files, DirectMessages, PublishedViews, FunctionCompletions), wait for it without sleeping (WaitFor), and make Slack misbehave
 // (RateLimit, FailNext, PacePerChannel, NotInChannel, Hold, Disconnect,
-// DropConnections). Every method is safe for concurrent use.
+// DropConnections), and answer missing_scope as Slack does for a scope the
+// app was not granted (GrantScopes). Every method is safe for concurrent use.
 package slacktest
 
 import (
@@ -113,6 +114,7 @@ type Server struct {
 	dmUsers       map[string]string // user by DM channel
 	views         []PublishedView
 	completions   []FunctionCompletion
+	scopes        []string // granted bot scopes; nil grants every scope (see GrantScopes)
 }
 
 // Call is one request the fake answered.
