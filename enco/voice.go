@@ -64,7 +64,7 @@ func (c *Client) PlaceCall(ctx context.Context, r CallRequest) (sessionID string
 		}
 	}
 	var raw json.RawMessage
-	resp, err := c.do(ctx, request{api: "voice", op: op, method: http.MethodPost, path: vcaBase + "/call", body: r, out: &raw})
+	resp, err := c.do(ctx, request{api: APIVoice, op: op, method: http.MethodPost, path: vcaBase + "/call", body: r, out: &raw})
 	if err != nil {
 		return "", err
 	}
@@ -258,7 +258,7 @@ func (c *Client) CDRs(ctx context.Context, q CDRQuery) ([]CDR, error) {
 			v.Set("page", strconv.Itoa(page))
 		}
 		var raw json.RawMessage
-		if _, err := c.do(ctx, request{api: "voice", op: op, method: http.MethodGet, path: vcaBase + "/cdr", query: v, out: &raw}); err != nil {
+		if _, err := c.do(ctx, request{api: APIVoice, op: op, method: http.MethodGet, path: vcaBase + "/cdr", query: v, out: &raw}); err != nil {
 			return out, err
 		}
 		var p cdrPage
