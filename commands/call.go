@@ -28,6 +28,7 @@ const callUsage = "*Usage*\n" +
 	"`/call <number> from=<number> cli=<number> hidden` — ring another fixed number of the account first (asks you to confirm), show another number, or hide it; numbers that aren't yours need `call.any`\n" +
 	"`/call cdr [since=24h|7d|2025-01-31]` — your recent calls (everyone's with `call.any`)\n" +
 	"Emergency and special numbers (112, 101, 100, …) are never called; premium-rate and international numbers only when the policy allows them.\n" +
+	"EnCo labels its Voice Call-out API retired: where the account no longer has it, an operator switches `/call` off with `ENCO_VOICE=off`, and `/call` says so.\n" +
 	"Example: `/call 0468 37 39 01` · `/call 0468 37 39 01 hidden` · `/call 0468 37 39 01 cli=02 816 02 57` · `/call cdr since=7d`"
 
 // maxCDRRows is how many calls /call cdr lists in its answer; past it, all
@@ -38,6 +39,9 @@ const maxCDRRows = 20
 const maxCDRItems = 1000
 
 func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Context)) {
+	if r.Voice == nil {
+		return textReply(voiceOff).with("unavailable"), nil
+	}
 	if len(c.toks) == 0 {
 		return textReply(callUsage), nil
 	}
@@ -185,6 +189,11 @@ func (r *Router) barred(n phone.Number) *UsageError {
 // record, its callback token, then the API call and its session id.
 func (r *Router) runCall(ctx context.Context, op switchboard.Operation, responseURL string) {
 	if !r.startOperation(ctx, &op, responseURL) {
+		return
+	}
+	if r.Voice == nil {
+		// Confirmed after an operator switched /call off.
+		r.failOperation(ctx, op, "The call was not placed: "+voiceOff)
 		return
 	}
 	token, err := r.bindCallbackToken(ctx, op)

@@ -482,14 +482,11 @@ func (r *Router) runNumber(ctx context.Context, op switchboard.Operation, respon
 	case switchboard.KindNumberReserve:
 		var got enco.PhoneNumber
 		got, err = r.Numbers.ReserveNumber(ctx, r.reserveRequest(ctx, op, digits))
-		traits := numberTraits(got)
-		if traits != "" {
-			traits = " (" + traits + ")"
-		}
-		res.Detail = fmt.Sprintf(":white_check_mark: Reserved %s%s. It is billed monthly until it is released with `/number release`.", label, traits)
 		if err != nil {
 			res.Detail = fmt.Sprintf(":x: %s was not reserved: %s", label, r.userError(err, "numbers reserve"))
+			break
 		}
+		res = r.reserved(ctx, op, digits, got)
 	case switchboard.KindNumberRelease:
 		err = r.Numbers.ReleaseNumber(ctx, digits)
 		until := time.Now().Add(freezePeriod)
@@ -504,9 +501,42 @@ func (r *Router) runNumber(ctx context.Context, op switchboard.Operation, respon
 		return
 	}
 	res.OK = err == nil
-	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID})
+	var detail string
+	if res.OK && op.Kind == switchboard.KindNumberReserve {
+		detail = "reserved " + res.Target
+	}
+	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: detail})
 	if err := r.recordResult(ctx, op, res, true, false); err != nil {
 		r.log().Error("record number result", "err", err, "operation", op.ID)
 		r.postInThread(ctx, op, res.Detail)
 	}
+}
+
+// reserved is the result of a reservation EnCo made: the number EnCo says it
+// reserved, which is what the account now holds and is billed for. The
+// request names the wanted number in a filter, so EnCo may reserve another;
+// then the result says so, and the operation records EnCo's number as its
+// target.
+func (r *Router) reserved(ctx context.Context, op switchboard.Operation, asked string, got enco.PhoneNumber) state.Result {
+	number := cmp.Or(got.Number, asked)
+	label := render.NumberLabel(number, r.MaskNumbers)
+	traits := numberTraits(got)
+	if traits != "" {
+		traits = " (" + traits + ")"
+	}
+	res := state.Result{Target: switchboard.Number(number).String(), OK: true,
+		Detail: fmt.Sprintf(":white_check_mark: Reserved %s%s. It is billed monthly until it is released with `/number release`.", label, traits)}
+	if number == asked {
+		return res
+	}
+	res.Detail = fmt.Sprintf(":warning: EnCo reserved %s%s, not %s as asked: EnCo takes the number asked for as a filter and reserved this one. The account now holds %s, billed monthly until it is released with `/number release`; %s was not reserved.",
+		label, traits, render.NumberLabel(asked, r.MaskNumbers), label, render.NumberLabel(asked, r.MaskNumbers))
+	if _, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+		o.Targets = []switchboard.Target{switchboard.Number(number)}
+		return nil
+	}); err != nil {
+		r.log().Error("record the number EnCo reserved", "err", err, "operation", op.ID, "reserved", number)
+	}
+	r.log().Warn("EnCo reserved another number than the one asked for", "operation", op.ID, "asked", asked, "reserved", number)
+	return res
 }

@@ -82,8 +82,9 @@ type Router struct {
 	DirectoryOverrides DirectoryOverrides
 	NumberFreezes      NumberFreezes
 
-	SIM       SIMAPI
-	FMU       FMUAPI
+	SIM SIMAPI
+	FMU FMUAPI
+	// Voice places call-outs; nil switches /call off (ENCO_VOICE=off).
 	Voice     VoiceAPI
 	Numbers   NumbersAPI
 	Directory Directory
@@ -503,6 +504,9 @@ func (r *Router) userError(err error, what string) string {
 	r.log().Error(what, "err", err, "ref", ref)
 	if errors.Is(err, enco.ErrCredentialsRefused) {
 		return fmt.Sprintf("EnCo refused the bot's own credentials, so nothing was sent. An operator must give the bot valid EnCo credentials (`ENCO_TOKEN`, or `ENCO_CLIENT_ID` and `ENCO_CLIENT_SECRET`); trying again will not help until then. (ref `%s`)", ref)
+	}
+	if text, ok := encoRefusal(err, ref); ok {
+		return text
 	}
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 400 && ee.StatusCode < 500 && ee.StatusCode != 401 && ee.StatusCode != 403 && ee.StatusCode != 429 && ee.Message != "" {

@@ -183,11 +183,16 @@ func (m *Main) Open(ctx context.Context) error {
 		home = api
 	}
 
+	var voice commands.VoiceAPI = m.Enco
+	if c.VoiceOff() {
+		voice = nil // /call says it is switched off
+		m.Log.Info("ENCO_VOICE=off: /call is switched off")
+	}
 	m.Router = &commands.Router{
 		Checker:     permissions.NewChecker(policy, groups),
 		SIM:         m.Enco,
 		FMU:         m.Enco,
-		Voice:       m.Enco,
+		Voice:       voice,
 		Numbers:     m.Enco,
 		Directory:   permissions.NewDirectory(policy, m.Store, phones),
 		Policy:      policy,

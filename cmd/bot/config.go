@@ -27,6 +27,7 @@ type Config struct {
 	EncoClientSecret  string        `envconfig:"ENCO_CLIENT_SECRET" desc:"OAuth2 client secret"`
 	EncoToken         string        `envconfig:"ENCO_TOKEN" desc:"a permanent EnCo token, instead of client credentials"`
 	EncoM2MAPIKey     string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key)"`
+	EncoVoice         string        `envconfig:"ENCO_VOICE" default:"on" desc:"off: switch /call off, for an account without EnCo's Voice Call-out API (EnCo labels it retired); /call then says so and calls nothing"`
 	EncoSandbox       bool          `envconfig:"ENCO_SANDBOX" default:"false" desc:"true: run the built-in EnCo sandbox in process and use it"`
 	RedisURL          string        `envconfig:"REDIS_URL" desc:"Redis URL (redis:// or rediss://; with ?master_name=…, the sentinels of a Sentinel-managed primary); unset: embedded in-memory store (one replica, nothing kept)"`
 	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:":8080" desc:"listen address of the callback, health and metrics server"`
@@ -105,6 +106,11 @@ func (c *Config) Validate(console bool) error {
 			return errors.New("CALLBACK_SECRET: too short; use at least 16 random characters")
 		}
 	}
+	switch strings.ToLower(c.EncoVoice) {
+	case "", "on", "off":
+	default:
+		return errors.New("ENCO_VOICE: must be on or off")
+	}
 	if c.PublicURL != "" {
 		if err := checkURL("PUBLIC_URL", c.PublicURL); err != nil {
 			return err
@@ -144,6 +150,9 @@ func (c *Config) Validate(console bool) error {
 	}
 	return nil
 }
+
+// VoiceOff reports whether ENCO_VOICE switches /call off.
+func (c *Config) VoiceOff() bool { return strings.EqualFold(c.EncoVoice, "off") }
 
 func checkURL(name, raw string) error {
 	u, err := url.Parse(raw)

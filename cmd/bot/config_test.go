@@ -118,6 +118,7 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		{"negative audit entries", func(c *Config) { c.AuditMaxEntries = -1 }, "AUDIT_MAX_ENTRIES:"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "LOG_LEVEL:"},
 		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "LOG_FORMAT:"},
+		{"voice neither on nor off", func(c *Config) { c.EncoVoice = "false" }, "ENCO_VOICE:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

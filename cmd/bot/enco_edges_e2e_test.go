@@ -1,0 +1,142 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/state"
+)
+
+// The EnCo answers that need their own words, each end to end against the
+// sandbox: a retired Voice Call-out API, ENCO_VOICE=off, a refused
+// subscription (403), throttling (429 with Retry-After), and a reservation
+// of another number than the one asked for.
+
+// noHTTPDetail fails the test when a person's answer shows HTTP details.
+func noHTTPDetail(t *testing.T, text string) {
+	t.Helper()
+	for _, w := range []string{"HTTP", "404", "410", "No matching resource"} {
+		if strings.Contains(text, w) {
+			t.Errorf("answer %q shows %q, want no HTTP detail", text, w)
+		}
+	}
+}
+
+func TestCallSaysTheRetiredVoiceAPIIsNotAvailable(t *testing.T) {
+	t.Parallel()
+	h := newTelHarness(t)
+	h.enco.RetireVoice(http.StatusNotFound)
+	h.command(telStaff, telChan, "/call 0468 37 39 01")
+	parent := h.telParent(telChan, "not carried out")
+	thread := h.telThread(telChan, parent.TS, 1)
+	if !telHasAll(thread[0].Text, "The call was not placed", "EnCo's Voice Call-out API is not available for this account", "retired", "ENCO_VOICE=off") {
+		t.Errorf("thread = %q, want the retired API named plainly", thread[0].Text)
+	}
+	noHTTPDetail(t, thread[0].Text)
+
+	h.enco.RetireVoice(http.StatusGone)
+	ack, _ := h.command(telStaff, telChan, "/call cdr")
+	got := h.telResponse(ack, "Voice Call-out API")
+	if !telHasAll(got.Text, "not available for this account", "retired") {
+		t.Errorf("/call cdr = %q, want the retired API named plainly", got.Text)
+	}
+	noHTTPDetail(t, got.Text)
+}
+
+func TestVoiceOffSwitchesCallOff(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(telephonyPolicy), func(h *harness) { h.cfg.EncoVoice = "off" })
+	for _, text := range []string{"/call 0468 37 39 01", "/call cdr", "/call"} {
+		_, reply := h.command(telStaff, telChan, text)
+		if !telHasAll(reply.Text, "`/call` is switched off", "Voice Call-out API", "ENCO_VOICE=off") {
+			t.Errorf("%s = %q, want /call switched off", text, reply.Text)
+		}
+	}
+	_, reply := h.command(telStaff, telChan, "/call help")
+	if !strings.Contains(reply.Text, "ENCO_VOICE=off") {
+		t.Errorf("/call help = %q, want it to name ENCO_VOICE=off", reply.Text)
+	}
+	if got := h.encoCalls("/vca/"); len(got) != 0 {
+		t.Errorf("voice API calls = %d, want none", len(got))
+	}
+	// The other commands work as before.
+	ack, _ := h.command(telStaff, telChan, "/number list")
+	h.telResponse(ack, "The account holds 1 number")
+}
+
+func TestForbiddenNamesTheAPIAndTheOperatorsPart(t *testing.T) {
+	t.Parallel()
+	h := newTelHarness(t)
+	h.enco.FailNext(1, http.StatusForbidden)
+	ack, _ := h.command(telStaff, telChan, "/number list")
+	got := h.telResponse(ack, "refused the bot access")
+	if !telHasAll(got.Text, "FlexIO Number Management API", "An operator must check the bot's EnCo credentials and the account's subscription") {
+		t.Errorf("answer = %q, want the API named and what an operator must check", got.Text)
+	}
+	if strings.Contains(got.Text, "could not be reached") {
+		t.Errorf("answer = %q, want no 'could not be reached' for a refusal", got.Text)
+	}
+	if n := len(h.encoCalls("/cpaas-mgmt/")); n != 1 {
+		t.Errorf("number API calls = %d, want 1 (a 403 is not retried)", n)
+	}
+}
+
+func TestThrottledSaysWhenToTryAgain(t *testing.T) {
+	t.Parallel()
+	h := newTelHarness(t)
+	// A call is a write, never retried: EnCo's wait goes to the person.
+	h.enco.SetRetryAfter(2 * time.Minute)
+	h.enco.FailNext(1, http.StatusTooManyRequests)
+	h.command(telStaff, telChan, "/call 0468 37 39 01")
+	parent := h.telParent(telChan, "not carried out")
+	thread := h.telThread(telChan, parent.TS, 1)
+	if !telHasAll(thread[0].Text, "EnCo is busy", "Try again in 2 minutes") || strings.Contains(thread[0].Text, "could not be reached") {
+		t.Errorf("thread = %q, want EnCo busy and when to try again", thread[0].Text)
+	}
+
+	// A read is retried only when EnCo asks for a short wait.
+	h.enco.SetRetryAfter(45 * time.Second)
+	h.enco.FailNext(1, http.StatusTooManyRequests)
+	ack, _ := h.command(telStaff, telChan, "/number available")
+	got := h.telResponse(ack, "EnCo is busy")
+	if !strings.Contains(got.Text, "Try again in 45 seconds") {
+		t.Errorf("answer = %q, want when to try again", got.Text)
+	}
+	if n := len(h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers/available")); n != 1 {
+		t.Errorf("available requests = %d, want 1 (not retried after 45 s)", n)
+	}
+}
+
+func TestReserveReportsAndRecordsTheNumberEnCoReserved(t *testing.T) {
+	t.Parallel()
+	h := newTelHarness(t)
+	h.enco.ReserveInstead("3222060742", "3222060745")
+	_, reply := h.command(telOps, telChan, "/number reserve 02 206 07 42")
+	h.telConfirm(telOps, telChan, reply)
+	parent := h.telParent(telChan, "all 1 done")
+	thread := h.telThread(telChan, parent.TS, 1)
+	if !telHasAll(thread[0].Text, "EnCo reserved +32 2 206 07 45", "not +32 2 206 07 42 as asked", "+32 2 206 07 42 was not reserved") {
+		t.Errorf("thread = %q, want EnCo's number reported and the difference said", thread[0].Text)
+	}
+	held := map[string]bool{}
+	for _, n := range h.enco.HeldNumbers() {
+		held[n.Number] = true
+	}
+	if !held["3222060745"] || held["3222060742"] {
+		t.Fatalf("sandbox holds %v, want 3222060745 and not 3222060742", held)
+	}
+
+	entries, err := h.store.RecentAudit(h.ctx, 50, func(e state.AuditEntry) bool { return e.Command == "number.reserve" && e.Decision == "api call" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || !strings.Contains(entries[0].Detail, "3222060745") {
+		t.Errorf("audit = %+v, want one entry naming 3222060745", entries)
+	}
+	op, ok, err := h.store.Operation(h.ctx, entries[0].OperationID)
+	if err != nil || !ok || len(op.Targets) != 1 || !strings.Contains(op.Targets[0].String(), "3222060745") {
+		t.Errorf("operation targets = %v (found %t, err %v), want 3222060745", op.Targets, ok, err)
+	}
+}
