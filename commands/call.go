@@ -24,8 +24,8 @@ type VoiceAPI interface {
 }
 
 const callUsage = "*Usage*\n" +
-	"`/call <number>` — your phone (your fixed number in the directory) rings first; when you answer, EnCo calls the number\n" +
-	"`/call <number> from=<number> cli=<number> hidden` — ring another fixed number of the account first (asks you to confirm), show another number, or hide it; numbers that aren't yours need `call.any`\n" +
+	"`/call &lt;number&gt;` — your phone (your fixed number in the directory) rings first; when you answer, EnCo calls the number\n" +
+	"`/call &lt;number&gt; from=&lt;number&gt; cli=&lt;number&gt; hidden` — ring another fixed number of the account first (asks you to confirm), show another number, or hide it; numbers that aren't yours need `call.any`\n" +
 	"`/call cdr [since=24h|7d|2025-01-31]` — your recent calls (everyone's with `call.any`)\n" +
 	"Emergency and special numbers (112, 101, 100, …) are never called; premium-rate and international numbers only when the policy allows them.\n" +
 	"EnCo labels its Voice Call-out API retired: where the account no longer has it, an operator switches `/call` off with `ENCO_VOICE=off`, and `/call` says so.\n" +
@@ -139,7 +139,7 @@ func (r *Router) parseCall(toks []token) (callRequest, *UsageError) {
 		return req, usageErr(callUsage, "`/call` needs the number to call, e.g. `/call 0468 37 39 01`.")
 	}
 	if w := rest[0].text; rest[0].literal && strings.Trim(strings.ToLower(w), "abcdefghijklmnopqrstuvwxyz-_") == "" {
-		return req, usageErr(callUsage, "`%s` is not a /call subcommand or a number. Use `/call <number>` or `/call cdr`.", w)
+		return req, usageErr(callUsage, "`%s` is not a /call subcommand or a number. Use `/call &lt;number&gt;` or `/call cdr`.", w)
 	}
 	nums, err := numbers(callUsage, rest)
 	if err != nil {

@@ -35,8 +35,8 @@ type NumbersAPI interface {
 const numberUsage = "*Usage*\n" +
 	"`/number available [zone=02] [type=fixed|mobile] [tier=regular|premium]` — numbers you can reserve\n" +
 	"`/number list` — the numbers the account holds\n" +
-	"`/number reserve <number> [zone=02] [type=fixed|mobile] [tier=regular|premium] [sms=yes|no]` — reserve one, after you confirm: it is billed monthly until released (`number.reserve`); type, tier and SMS come from EnCo's list of available numbers when the number is in it\n" +
-	"`/number release <number>` — give one back, after you confirm: it is frozen for 15 days (`number.release`)\n" +
+	"`/number reserve &lt;number&gt; [zone=02] [type=fixed|mobile] [tier=regular|premium] [sms=yes|no]` — reserve one, after you confirm: it is billed monthly until released (`number.reserve`); type, tier and SMS come from EnCo's list of available numbers when the number is in it\n" +
+	"`/number release &lt;number&gt;` — give one back, after you confirm: it is frozen for 15 days (`number.release`)\n" +
 	"Example: `/number available zone=02 type=fixed` · `/number reserve 02 206 07 42`"
 
 // maxNumberLines is how many numbers one list shows.
@@ -151,7 +151,7 @@ func (r *Router) numberAvailable(ctx context.Context, c *command, args []token) 
 		default:
 			var lines string
 			lines, send = r.numberLines(c, list, "numbers-available", "Available numbers"+filterWords(f))
-			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve <number>`\n%s", plural(len(list), "number"), filterWords(f), lines)
+			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve &lt;number&gt;`\n%s", plural(len(list), "number"), filterWords(f), lines)
 		}
 		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 		if send != nil {

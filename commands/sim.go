@@ -19,8 +19,8 @@ import (
 )
 
 const simUsage = "*Usage*\n" +
-	"`/sim status <numbers>` — state, plans, APN, thresholds, cost centre and custom fields of SIM cards, by their mobile numbers\n" +
-	"`/sim activate <ids>` · `/sim deactivate <ids>` · `/sim reactivate <ids>` · `/sim terminate <ids>` — asks you to confirm first\n" +
+	"`/sim status &lt;numbers&gt;` — state, plans, APN, thresholds, cost centre and custom fields of SIM cards, by their mobile numbers\n" +
+	"`/sim activate &lt;ids&gt;` · `/sim deactivate &lt;ids&gt;` · `/sim reactivate &lt;ids&gt;` · `/sim terminate &lt;ids&gt;` — asks you to confirm first\n" +
 	"Ids are mobile numbers (`+32 471 00 00 01`, `0471000001`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
 	"Example: `/sim status 0471 00 00 01` · `/sim activate 0471 00 00 04, iccid:89320100000000000007`\n" +
 	"Terminating also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
@@ -416,7 +416,7 @@ func (r *Router) simTable(c *command, lookups []simLookup) (string, func(context
 	for _, f := range failures {
 		b.WriteString("\n" + f)
 	}
-	b.WriteString("\n`/sim status <number>` shows one card in full: APN, thresholds and custom fields.")
+	b.WriteString("\n`/sim status &lt;number&gt;` shows one card in full: APN, thresholds and custom fields.")
 	return b.String(), send
 }
 
