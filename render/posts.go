@@ -32,9 +32,11 @@ const (
 const KindStep = "step"
 
 // StepFailure is the queued entry that ends a step execution with an error.
-// opID may be "" (the step was refused before any operation existed).
+// opID may be "" (the step was refused before any operation existed). The
+// message may be mrkdwn: Workflow Builder gets it as plain text (see
+// StepErrorText).
 func StepFailure(executionID, opID, message string) state.Outgoing {
-	return state.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: message}
+	return state.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: StepErrorText(message)}
 }
 
 // stepCompletion is the queued entry that ends op's step execution with its
