@@ -325,7 +325,8 @@ func customFields(m map[string]string) string {
 
 // simRow is one card as a row of the table and of the CSV file.
 func simRow(l simLookup, card *enco.SIMCard, problem string) []string {
-	row := []string{"+" + l.msisdn, problem, "", "", "", "", "", "", "", "", "", ""}
+	row := make([]string, len(simHeader))
+	row[0], row[1] = "+"+l.msisdn, problem
 	if card == nil {
 		return row
 	}
@@ -350,10 +351,11 @@ func simRow(l simLookup, card *enco.SIMCard, problem string) []string {
 	}
 	row[10] = strings.Join(cf, "; ")
 	row[11] = fmt.Sprintf("%s/%s", threshold(card.SMS.DailyThreshold), threshold(card.SMS.MonthlyThreshold))
+	row[12] = fmt.Sprintf("%s/%s", threshold(card.Voice.DailyThreshold), threshold(card.Voice.MonthlyThreshold))
 	return row
 }
 
-var simHeader = []string{"number", "state", "device", "data_plan", "data_plan_description", "sms_plan", "voice_plan", "data_thresholds_daily_monthly", "apn", "cost_centre", "custom_fields", "sms_thresholds_daily_monthly"}
+var simHeader = []string{"number", "state", "device", "data_plan", "data_plan_description", "sms_plan", "voice_plan", "data_thresholds_daily_monthly", "apn", "cost_centre", "custom_fields", "sms_thresholds_daily_monthly", "voice_thresholds_daily_monthly"}
 
 // simTable lays several cards out compactly: number, state, plans and cost
 // centre, one line each. When there are more than maxSIMRows, it says how

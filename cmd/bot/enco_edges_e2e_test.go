@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -141,5 +144,45 @@ func TestReserveReportsAndRecordsTheNumberEnCoReserved(t *testing.T) {
 	op, ok, err := h.store.Operation(h.ctx, entries[0].OperationID)
 	if err != nil || !ok || len(op.Targets) != 1 || !strings.Contains(op.Targets[0].String(), "3222060745") {
 		t.Errorf("operation targets = %v (found %t, err %v), want 3222060745", op.Targets, ok, err)
+	}
+}
+
+// TestSimStatusFileHasEveryServicesThresholds: the file of many cards'
+// statuses carries the daily and monthly thresholds of the data, SMS and
+// voice services, as the one-card answer does.
+func TestSimStatusFileHasEveryServicesThresholds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	card, ok := h.enco.SIM("32471000002")
+	if !ok {
+		t.Fatal("no demo card 32471000002")
+	}
+	card.SMSDailyThreshold, card.SMSMonthlyThreshold = 10, 200
+	card.VoiceDailyThreshold, card.VoiceMonthlyThreshold = 30, 600.5
+	h.enco.AddSIM(card)
+	var typed []string
+	for i := 1; i <= 16; i++ {
+		typed = append(typed, fmt.Sprintf("0471 00 00 %02d", i))
+	}
+	h.command(opsUser, opsChan, "/sim status "+strings.Join(typed, ", "))
+	h.waitFor("the CSV of statuses", func() bool { return len(h.slack.Files()) > 0 })
+	rows, err := csv.NewReader(bytes.NewReader(h.slack.Files()[0].Content)).ReadAll()
+	if err != nil || len(rows) != 17 {
+		t.Fatalf("file: %d rows, %v; want a header and 16 cards", len(rows), err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	want := map[string]string{"data_thresholds_daily_monthly": "50/1000", "sms_thresholds_daily_monthly": "10/200", "voice_thresholds_daily_monthly": "30/600.5"}
+	for name, v := range want {
+		i, ok := col[name]
+		if !ok {
+			t.Errorf("header %v has no %s", rows[0], name)
+			continue
+		}
+		if got := rows[2][i]; rows[2][0] != "+32471000002" || got != v {
+			t.Errorf("%s of %s = %q, want %q", name, rows[2][0], got, v)
+		}
 	}
 }
