@@ -26,7 +26,7 @@ type VoiceAPI interface {
 const callUsage = "*Usage*\n" +
 	"`/call &lt;number&gt;` — your phone (your fixed number in the directory) rings first; when you answer, EnCo calls the number\n" +
 	"`/call &lt;number&gt; from=&lt;number&gt; cli=&lt;number&gt; hidden` — ring another fixed number of the account first (asks you to confirm), show another number, or hide it; numbers that aren't yours need `call.any`\n" +
-	"`/call cdr [since=24h|7d|2025-01-31]` — your recent calls (everyone's with `call.any`)\n" +
+	"`/call cdr [since=24h|7d|2025-01-31] [till=…] [page=2] [limit=50]` — your recent calls (everyone's with `call.any`); `till=` ends the list as `since=` starts it, `page=` and `limit=` pick one page of EnCo's list (`limit=` calls a page, 100 by default, at most 1000)\n" +
 	"Emergency and special numbers (112, 101, 100, …) are never called; premium-rate and international numbers only when the policy allows them.\n" +
 	"EnCo labels its Voice Call-out API retired: where the account no longer has it, an operator switches `/call` off with `ENCO_VOICE=off`, and `/call` says so.\n" +
 	"Example: `/call 0468 37 39 01` · `/call 0468 37 39 01 hidden` · `/call 0468 37 39 01 cli=02 816 02 57` · `/call cdr since=7d`"
@@ -236,14 +236,14 @@ func (r *Router) runCall(ctx context.Context, op switchboard.Operation, response
 // callCDR lists recent calls: /call cdr [since=…]. Holders of call.any see
 // every call of the account, others the calls from their fixed number.
 func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
-	pos, opts, err := options(callUsage, args, "since")
+	pos, opts, err := options(callUsage, args, "since", "till", "page", "limit")
 	if err != nil {
 		return usageReply(err), nil
 	}
 	if len(pos) > 0 {
-		return usageReply(usageErr(callUsage, "`%s`: `/call cdr` takes only `since=`, e.g. `/call cdr since=7d`.", pos[0].text)), nil
+		return usageReply(usageErr(callUsage, "`%s`: `/call cdr` takes only `since=`, `till=`, `page=` and `limit=`, e.g. `/call cdr since=7d`.", pos[0].text)), nil
 	}
-	since, uerr := parseSince(opts["since"], time.Now())
+	q, uerr := parseCDRQuery(opts, time.Now())
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
@@ -270,7 +270,7 @@ func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, 
 	if all {
 		whose = "the account's calls"
 	}
-	return textReply(fmt.Sprintf(":mag: Looking up %s since %s…", whose, sinceLabel(since))), func(ctx context.Context) { r.cdrReport(ctx, c, since, mine) }
+	return textReply(fmt.Sprintf(":mag: Looking up %s %s…", whose, q.label())), func(ctx context.Context) { r.cdrReport(ctx, c, q, mine) }
 }
 
 // parseSince reads since=: a duration back from now ("24h", "90m", "7d") or
@@ -280,7 +280,13 @@ func parseSince(v string, now time.Time) (time.Time, *UsageError) {
 	if v == "" {
 		return now.Add(-24 * time.Hour), nil
 	}
-	bad := usageErr(callUsage, "`since=%s` is not a time: write how far back, like `since=24h` or `since=7d`, or a date, like `since=2025-01-31`.", v)
+	return parseMoment("since", v, now)
+}
+
+// parseMoment reads the value v of option key as parseSince does: a
+// duration back from now or a moment in the past.
+func parseMoment(key, v string, now time.Time) (time.Time, *UsageError) {
+	bad := usageErr(callUsage, "`%s=%s` is not a time: write how far back, like `%s=24h` or `%s=7d`, or a date, like `%s=2025-01-31`.", key, v, key, key, key)
 	if days, ok := strings.CutSuffix(v, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n <= 0 || n > 3660 {
@@ -300,7 +306,7 @@ func parseSince(v string, now time.Time) (time.Time, *UsageError) {
 			continue
 		}
 		if t.After(now) {
-			return time.Time{}, usageErr(callUsage, "`since=%s` is in the future; give a moment in the past.", v)
+			return time.Time{}, usageErr(callUsage, "`%s=%s` is in the future; give a moment in the past.", key, v)
 		}
 		return t, nil
 	}
@@ -311,8 +317,8 @@ func sinceLabel(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") 
 
 // cdrReport reads the CDRs and answers the requester: a table, or for many
 // calls a CSV file attached to the channel.
-func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, mine string) {
-	cdrs, err := r.Voice.CDRs(ctx, enco.CDRQuery{From: since, Limit: 100, MaxItems: maxCDRItems})
+func (r *Router) cdrReport(ctx context.Context, c *command, q cdrQuery, mine string) {
+	cdrs, err := r.Voice.CDRs(ctx, q.enco())
 	perm := switchboard.PermCallSelf
 	if mine == "" {
 		perm = switchboard.PermCallAny
@@ -326,7 +332,7 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 	if err != nil {
 		warn = "\n:warning: EnCo failed while I read further pages, so the list may be incomplete: " + r.userError(err, "voice cdr")
 	} else if len(cdrs) >= maxCDRItems {
-		warn = fmt.Sprintf("\n:warning: These are the first %d calls EnCo returned; use a later `since=` to see the rest.", maxCDRItems)
+		warn = fmt.Sprintf("\n:warning: These are the first %d calls EnCo returned; use a later `since=`, or `page=`, to see the rest.", maxCDRItems)
 	}
 	if mine != "" {
 		cdrs = slices.DeleteFunc(cdrs, func(cdr enco.CDR) bool { return phone.Digits(cdr.Origin) != mine })
@@ -337,7 +343,7 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 		whose = "Calls of the account"
 	}
 	if len(cdrs) == 0 {
-		r.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls since %s.%s", sinceLabel(since), warn)).Message(), false)
+		r.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls %s.%s", q.label(), warn)).Message(), false)
 		return
 	}
 	answered := 0
@@ -346,12 +352,12 @@ func (r *Router) cdrReport(ctx context.Context, c *command, since time.Time, min
 			answered++
 		}
 	}
-	head := fmt.Sprintf("*%s since %s*: %d, %d answered.", whose, sinceLabel(since), len(cdrs), answered)
+	head := fmt.Sprintf("*%s %s*: %d, %d answered.", whose, q.label(), len(cdrs), answered)
 	if len(cdrs) <= maxCDRRows {
 		r.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs)+warn).Message(), false)
 		return
 	}
-	note, send := r.attachList(c, cdrList(cdrs, since, r.MaskNumbers))
+	note, send := r.attachList(c, cdrList(cdrs, q, r.MaskNumbers))
 	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), leftOut(maxCDRRows, len(cdrs)), note, warn)
 	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	send(ctx)
@@ -390,7 +396,7 @@ func cdrTable(cdrs []enco.CDR) string {
 
 // cdrList is the calls as a file. It is attached to a channel, so numbers
 // are masked when the policy says so.
-func cdrList(cdrs []enco.CDR, since time.Time, mask bool) fullList {
+func cdrList(cdrs []enco.CDR, q cdrQuery, mask bool) fullList {
 	number := func(s string) string {
 		d := phone.Digits(s)
 		if mask {
@@ -400,7 +406,7 @@ func cdrList(cdrs []enco.CDR, since time.Time, mask bool) fullList {
 	}
 	l := fullList{
 		name:   "calls",
-		title:  "Calls since " + sinceLabel(since),
+		title:  "Calls " + q.label(),
 		header: []string{"session_id", "request_time", "origin", "destination", "presentation", "answered", "duration_seconds", "outcome", "release_info"},
 	}
 	for _, c := range cdrs {

@@ -209,7 +209,10 @@ type CDRQuery struct {
 	From, Till time.Time
 	// Limit is the page size; 0 means the API's default (100).
 	Limit int
-	// MaxItems stops paging after this many CDRs; 0 means 1000.
+	// Page is the first page to read, in the API's numbering (from 0).
+	Page int
+	// MaxItems stops paging after this many CDRs; 0 means 1000. With
+	// MaxItems equal to Limit, CDRs reads the one page Page.
 	MaxItems int
 }
 
@@ -231,8 +234,8 @@ const maxCDRPages = 1000
 // until q.MaxItems CDRs were read.
 func (c *Client) CDRs(ctx context.Context, q CDRQuery) ([]CDR, error) {
 	const op = "voice cdr"
-	if q.Limit < 0 || q.MaxItems < 0 {
-		return nil, invalid(op, "negative limit")
+	if q.Limit < 0 || q.MaxItems < 0 || q.Page < 0 {
+		return nil, invalid(op, "negative limit or page")
 	}
 	if !q.From.IsZero() && !q.Till.IsZero() && q.Till.Before(q.From) {
 		return nil, invalid(op, "till %s is before from %s", q.Till.Format(time.RFC3339), q.From.Format(time.RFC3339))
@@ -242,7 +245,7 @@ func (c *Client) CDRs(ctx context.Context, q CDRQuery) ([]CDR, error) {
 		maxItems = 1000
 	}
 	var out []CDR
-	page := 0
+	page := q.Page
 	for range maxCDRPages {
 		v := url.Values{}
 		if !q.From.IsZero() {

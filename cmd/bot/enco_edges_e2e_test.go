@@ -186,3 +186,46 @@ func TestSimStatusFileHasEveryServicesThresholds(t *testing.T) {
 		}
 	}
 }
+
+// TestCallCDRTakesTillPageAndLimit: /call cdr passes till=, page= and
+// limit= on as EnCo's CDR API documents them (page counted from 1 for
+// people, from 0 by EnCo), and refuses malformed ones before any API call.
+func TestCallCDRTakesTillPageAndLimit(t *testing.T) {
+	t.Parallel()
+	h := newTelHarness(t)
+	// The sandbox has three calls from the staff member's phone, one, two
+	// and three hours old.
+	refusals := []answerCase{
+		{"till not a time", telStaff, "/call cdr till=yesterday", []string{"`till=yesterday` is not a time", "till=7d"}},
+		{"till before since", telStaff, "/call cdr since=1d till=2d", []string{"`till=2d` is before the start of the list"}},
+		{"page from 1", telStaff, "/call cdr page=0", []string{"`page=0`", "counts from 1"}},
+		{"limit too large", telStaff, "/call cdr limit=5000", []string{"`limit=5000`", "1 to 1000"}},
+		{"limit not a number", telStaff, "/call cdr limit=ten", []string{"`limit=ten`"}},
+		{"till twice", telStaff, "/call cdr till=1h till=2h", []string{"`till=` is given twice"}},
+	}
+	h.wantAnswers(t, telChan, refusals)
+	if got := h.encoCalls("/vca/"); len(got) != 0 {
+		t.Fatalf("voice API calls after refusals = %d, want 0", len(got))
+	}
+
+	ack, _ := h.command(telStaff, telChan, "/call cdr till=90m")
+	got := h.telResponse(ack, "Your calls since")
+	if !telHasAll(got.Text, "until ", ": 2, 0 answered", "busy", "no such number") {
+		t.Errorf("till=90m answer = %q, want the two calls older than 90 minutes", got.Text)
+	}
+	ack, _ = h.command(telStaff, telChan, "/call cdr page=2 limit=1")
+	got = h.telResponse(ack, "Your calls since")
+	if !telHasAll(got.Text, "(page 2, 1 calls a page)", ": 1, 0 answered", "busy") {
+		t.Errorf("page=2 limit=1 answer = %q, want EnCo's second call alone", got.Text)
+	}
+	reqs := h.encoCalls("/vca/1.0.0/cdr")
+	if len(reqs) != 2 {
+		t.Fatalf("CDR requests = %d, want 2", len(reqs))
+	}
+	if q := reqs[0].Query; q.Get("till") == "" || q.Get("from") == "" {
+		t.Errorf("till=90m request %v, want from and till", q)
+	}
+	if q := reqs[1].Query; q.Get("page") != "1" || q.Get("limit") != "1" {
+		t.Errorf("page=2 limit=1 request %v, want EnCo's page=1 and limit=1", q)
+	}
+}
