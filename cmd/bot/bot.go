@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -492,6 +493,11 @@ func (m *Main) configureCallbacks(ctx context.Context) {
 			m.Log.Info("M2M callback URL not configured: shutting down")
 			return
 		}
+		if fix := m.credentialsFix(err); fix != "" {
+			// Asking again gets the same answer until an operator acts.
+			m.Log.Error("M2M callback URL not configured, and not retried: "+fix, "err", err)
+			return
+		}
 		m.Log.Error("configure M2M callback URL; retrying", "err", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
 		select {
@@ -502,6 +508,21 @@ func (m *Main) configureCallbacks(ctx context.Context) {
 		}
 		backoff = min(backoff*2, 5*time.Minute)
 	}
+}
+
+// credentialsFix says which variable an operator must fix when err is EnCo
+// refusing the bot's credentials (401) or access to the M2M API (403), or
+// "" for any other error.
+func (m *Main) credentialsFix(err error) string {
+	switch {
+	case errors.Is(err, enco.ErrCredentialsRefused) && m.Config.EncoToken != "":
+		return "EnCo refused the permanent token ENCO_TOKEN; replace it and restart the bot"
+	case errors.Is(err, enco.ErrCredentialsRefused):
+		return "EnCo refused the credentials ENCO_CLIENT_ID and ENCO_CLIENT_SECRET; fix them and restart the bot"
+	case errors.Is(err, enco.ErrAccessDenied):
+		return "EnCo refused access to the M2M SIM API; check ENCO_M2M_API_KEY and the account's subscription, then restart the bot"
+	}
+	return ""
 }
 
 // Close releases what Open took. It is safe to call more than once and after a failed Open.

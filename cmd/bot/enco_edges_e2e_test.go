@@ -229,3 +229,41 @@ func TestCallCDRTakesTillPageAndLimit(t *testing.T) {
 		t.Errorf("page=2 limit=1 request %v, want EnCo's page=1 and limit=1", q)
 	}
 }
+
+// TestRefusedCredentialsAtStartUpAreOneLineNotARetryLoop: when EnCo refuses
+// the bot's credentials as it configures the M2M callback URL at start-up,
+// asking again cannot help: the log has one error line naming the variable
+// to fix, and no retry.
+func TestRefusedCredentialsAtStartUpAreOneLineNotARetryLoop(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opt  harnessOption
+		want string
+	}{
+		{"permanent token", func(h *harness) {
+			h.cfg.EncoClientID, h.cfg.EncoClientSecret, h.cfg.EncoToken = "", "", h.enco.PermanentToken
+			h.enco.RefusePermanentToken()
+		}, "ENCO_TOKEN"},
+		{"M2M API key", func(h *harness) { h.cfg.EncoM2MAPIKey = "not-the-key" }, "ENCO_M2M_API_KEY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, tt.opt)
+			h.waitFor("the start-up error", func() bool { return strings.Contains(h.logs.String(), "not retried") })
+			var errs []string
+			for _, l := range strings.Split(h.logs.String(), "\n") {
+				if strings.Contains(l, `"level":"ERROR"`) {
+					errs = append(errs, l)
+				}
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0], tt.want) || strings.Contains(errs[0], "retrying") {
+				t.Errorf("error lines %q, want one naming %s and no retry", errs, tt.want)
+			}
+			if strings.Contains(h.logs.String(), h.enco.PermanentToken) {
+				t.Errorf("the permanent token shows in the log")
+			}
+		})
+	}
+}
