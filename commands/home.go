@@ -196,8 +196,8 @@ func (r *Router) mayDo(ctx context.Context, user string) []slack.Block {
 	var lines []string
 	for _, p := range permissions.KnownPermissions() {
 		use, ok := permissionUses[p]
-		if !ok {
-			continue
+		if !ok || (r.Voice == nil && switchboard.CommandOf(p) == switchboard.CommandCall) {
+			continue // nothing, or /call switched off (ENCO_VOICE=off)
 		}
 		if r.Checker.CheckOffChannel(ctx, user, p).Allowed {
 			lines = append(lines, "• "+use)

@@ -53,7 +53,15 @@ func TestCallSaysTheRetiredVoiceAPIIsNotAvailable(t *testing.T) {
 
 func TestVoiceOffSwitchesCallOff(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withPolicy(telephonyPolicy), func(h *harness) { h.cfg.EncoVoice = "off" })
+	// Callers hold no fmu.self, so that the Home tab lists what they may do.
+	policy := `roles:
+  - name: callers
+    members: [` + telStaff + `]
+    permissions: [call.self, call.any, number.read]
+directory:
+  ` + telStaff + `: {fixed: "3228160257"}
+`
+	h := newHarness(t, withPolicy(policy), func(h *harness) { h.cfg.EncoVoice = "off" })
 	for _, text := range []string{"/call 0468 37 39 01", "/call cdr", "/call"} {
 		_, reply := h.command(telStaff, telChan, text)
 		if !telHasAll(reply.Text, "`/call` is switched off", "Voice Call-out API", "ENCO_VOICE=off") {
@@ -67,9 +75,12 @@ func TestVoiceOffSwitchesCallOff(t *testing.T) {
 	if got := h.encoCalls("/vca/"); len(got) != 0 {
 		t.Errorf("voice API calls = %d, want none", len(got))
 	}
-	// The other commands work as before.
+	// The other commands work as before; the Home tab offers no /call.
 	ack, _ := h.command(telStaff, telChan, "/number list")
 	h.telResponse(ack, "The account holds 1 number")
+	if home := h.openHome(telStaff); strings.Contains(home, "/call") || !strings.Contains(home, "/number available") {
+		t.Errorf("Home tab = %q, want /number and no /call", home)
+	}
 }
 
 func TestForbiddenNamesTheAPIAndTheOperatorsPart(t *testing.T) {
