@@ -61,3 +61,15 @@ func tryAgainIn(d time.Duration) string {
 	}
 	return fmt.Sprintf("Try again after %s UTC.", time.Now().Add(d).UTC().Format("15:04"))
 }
+
+// lastingRefusal returns the class of err when it is one that every
+// further call of a command would meet too (refused credentials or access,
+// throttling), so that the command stops at the first; nil otherwise.
+func lastingRefusal(err error) error {
+	for _, class := range []error{enco.ErrCredentialsRefused, enco.ErrAccessDenied, enco.ErrThrottled} {
+		if errors.Is(err, class) {
+			return class
+		}
+	}
+	return nil
+}

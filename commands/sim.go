@@ -3,7 +3,6 @@ package commands
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -198,9 +197,9 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 	for i, d := range devices {
 		cards, err := r.SIM.SIMCards(ctx, d.Identifier)
 		lookups[i] = simLookup{msisdn: d.Identifier, cards: cards, err: err}
-		if errors.Is(err, enco.ErrCredentialsRefused) {
+		if refusal := lastingRefusal(err); refusal != nil {
 			// Every other lookup would be refused the same way.
-			r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: "credentials refused"})
+			r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: refusal.Error()})
 			r.respond(ctx, c.ResponseURL, textReply(":x: "+r.userError(err, "m2m read")).Message(), false)
 			return
 		}
