@@ -155,8 +155,10 @@ var slackGoMethods = map[string][]string{
 	"UploadFileContext":            {"files.getUploadURLExternal", "files.completeUploadExternal"},
 }
 
-// nonWebAPIScopes are bot scopes no Web API call needs: commands lets the
-// app own slash commands.
+// nonWebAPIScopes are bot scopes needed by something other than a Web API
+// method: commands lets the app own slash commands. A scope needed by a
+// plain HTTP call with the bot token (files:read, to download a file's
+// url_private_download) belongs here too, once the code makes that call.
 var nonWebAPIScopes = []string{"commands"}
 
 // TestManifestScopesMatchTheCalls holds manifest.yml's bot scopes to the Web
