@@ -533,6 +533,7 @@ func (r *Router) reserved(ctx context.Context, op switchboard.Operation, asked s
 		label, traits, render.NumberLabel(asked, r.MaskNumbers), label, render.NumberLabel(asked, r.MaskNumbers))
 	if _, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.Targets = []switchboard.Target{switchboard.Number(number)}
+		o.Params.Title = fmt.Sprintf("Reserve %s (EnCo's choice; %s was asked for)", label, render.NumberLabel(asked, r.MaskNumbers))
 		return nil
 	}); err != nil {
 		r.log().Error("record the number EnCo reserved", "err", err, "operation", op.ID, "reserved", number)

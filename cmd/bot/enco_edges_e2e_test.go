@@ -132,7 +132,7 @@ func TestReserveReportsAndRecordsTheNumberEnCoReserved(t *testing.T) {
 	h.enco.ReserveInstead("3222060742", "3222060745")
 	_, reply := h.command(telOps, telChan, "/number reserve 02 206 07 42")
 	h.telConfirm(telOps, telChan, reply)
-	parent := h.telParent(telChan, "all 1 done")
+	parent := h.telParent(telChan, "Reserve +32 2 206 07 45 (EnCo's choice; +32 2 206 07 42 was asked for)")
 	thread := h.telThread(telChan, parent.TS, 1)
 	if !telHasAll(thread[0].Text, "EnCo reserved +32 2 206 07 45", "not +32 2 206 07 42 as asked", "+32 2 206 07 42 was not reserved") {
 		t.Errorf("thread = %q, want EnCo's number reported and the difference said", thread[0].Text)
