@@ -23,7 +23,7 @@ import (
 // Slack's do. failPosts makes every post fail instead.
 type quickSlack struct {
 	*telSlack
-	r         *Router
+	r         *telFixture
 	approver  string
 	failPosts error
 	// clickChannel, when set, is the channel the click says it came from.
@@ -47,7 +47,7 @@ func (s *quickSlack) PostMessage(ctx context.Context, channel string, m render.M
 	s.mu.Unlock()
 	if click {
 		from := cmp.Or(s.clickChannel, channel)
-		s.r.Action(ctx, slack.InteractionCallback{
+		s.r.router().Action(ctx, slack.InteractionCallback{
 			Type:      slack.InteractionTypeBlockActions,
 			User:      slack.User{ID: s.approver},
 			Channel:   slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: from}}},
@@ -117,14 +117,14 @@ func TestApprovalClickedTheMomentItIsPosted(t *testing.T) {
 	f := newTelFixture(switchboard.PermSIMTerminate)
 	rdb, prefix := redistest.New(t)
 	st := state.New(rdb, prefix)
-	useStore(f.r, st)
+	useStore(&f.cfg, st)
 	sim := &terminatingSIM{}
-	f.r.SIM = sim
-	qs := &quickSlack{telSlack: f.slack, r: f.r, approver: "U0BOB", updates: map[string]string{}}
-	f.r.Slack = qs
+	f.cfg.EnCo.SIM = sim
+	qs := &quickSlack{telSlack: f.slack, r: f, approver: "U0BOB", updates: map[string]string{}}
+	f.cfg.Slack.Slack = qs
 
 	op := terminateOp()
-	f.r.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, op)
+	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, op)
 
 	if !qs.clicked {
 		t.Fatal("no approval request with an approve button was posted")
@@ -158,14 +158,14 @@ func TestApprovalClickedElsewhereBeforeItIsPosted(t *testing.T) {
 	f := newTelFixture(switchboard.PermSIMTerminate)
 	rdb, prefix := redistest.New(t)
 	st := state.New(rdb, prefix)
-	useStore(f.r, st)
+	useStore(&f.cfg, st)
 	sim := &terminatingSIM{}
-	f.r.SIM = sim
-	qs := &quickSlack{telSlack: f.slack, r: f.r, approver: "U0BOB", updates: map[string]string{}, clickChannel: "C0OTHER"}
-	f.r.Slack = qs
+	f.cfg.EnCo.SIM = sim
+	qs := &quickSlack{telSlack: f.slack, r: f, approver: "U0BOB", updates: map[string]string{}, clickChannel: "C0OTHER"}
+	f.cfg.Slack.Slack = qs
 
 	op := terminateOp()
-	f.r.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, op)
+	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, op)
 
 	if !qs.clicked {
 		t.Fatal("no approval request with an approve button was posted")
@@ -191,10 +191,10 @@ func TestApprovalClickedElsewhereBeforeItIsPosted(t *testing.T) {
 // was changed.
 func TestApprovalNotPostedIsWithdrawn(t *testing.T) {
 	f := newTelFixture(switchboard.PermSIMTerminate)
-	qs := &quickSlack{telSlack: f.slack, r: f.r, updates: map[string]string{}, failPosts: errors.New("chat.postMessage: internal_error")}
-	f.r.Slack = qs
+	qs := &quickSlack{telSlack: f.slack, r: f, updates: map[string]string{}, failPosts: errors.New("chat.postMessage: internal_error")}
+	f.cfg.Slack.Slack = qs
 
-	f.r.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, terminateOp())
+	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, terminateOp())
 
 	if got := f.lastResponse(t); !strings.Contains(got, "could not post the approval request, so nothing was changed") {
 		t.Errorf("requester told %q, want that nothing was changed", got)
@@ -210,7 +210,7 @@ func TestApprovalNotPostedIsWithdrawn(t *testing.T) {
 // its request in the store.
 func TestApprovalNotesTheRequestsTS(t *testing.T) {
 	f := newTelFixture(switchboard.PermSIMTerminate)
-	f.r.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, terminateOp())
+	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, terminateOp())
 	if got := f.lastResponse(t); !strings.Contains(got, "Waiting for approval") {
 		t.Errorf("requester told %q, want to wait for approval", got)
 	}

@@ -13,8 +13,8 @@ import (
 
 // AuditTrail keeps every permission decision and change, newest last.
 type AuditTrail interface {
-	Audit(ctx context.Context, e state.AuditEntry) error
-	RecentAudit(ctx context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error)
+	Audit(ctx context.Context, e switchboard.AuditEntry) error
+	RecentAudit(ctx context.Context, n int, filter func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error)
 }
 
 // auditUsage explains the audit subcommand.
@@ -32,31 +32,31 @@ const (
 // Redis only, so it answers in the acknowledgement; when there are more
 // entries than it shows, it says how many and attaches up to maxAuditFile
 // of them after the acknowledgement.
-func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
-	var filter func(state.AuditEntry) bool
+func (sm *simCommand) auditCmd(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+	var filter func(switchboard.AuditEntry) bool
 	what := "recent entries"
 	switch {
 	case len(args) > 1:
 		return usageReply(usageErr(auditUsage, "`/sim audit` takes at most one operation id or person.")), nil
 	case len(args) == 1 && args[0].user != "":
 		u := args[0].user
-		filter = func(e state.AuditEntry) bool { return e.UserID == u }
+		filter = func(e switchboard.AuditEntry) bool { return e.UserID == u }
 		what = "entries of <@" + u + ">"
 	case len(args) == 1:
 		id := strings.ToLower(args[0].text)
 		if len(id) < 8 || strings.Trim(id, "0123456789abcdef") != "" {
 			return usageReply(usageErr(auditUsage, "`%s` is not an operation id: ids are hexadecimal, like `b13b7284322d5f47041a769d865c82ba` (the first 8 characters are enough).", args[0].text)), nil
 		}
-		filter = func(e state.AuditEntry) bool { return strings.HasPrefix(e.OperationID, id) }
+		filter = func(e switchboard.AuditEntry) bool { return strings.HasPrefix(e.OperationID, id) }
 		what = "entries of operation " + id
 	}
-	if reply, ok := r.allow(ctx, c, switchboard.PermAuditRead); !ok {
+	if reply, ok := sm.gate.allow(ctx, c, switchboard.PermAuditRead); !ok {
 		return reply, nil
 	}
-	entries, err := r.AuditTrail.RecentAudit(ctx, maxAuditFile+1, filter)
+	entries, err := sm.trail.RecentAudit(ctx, maxAuditFile+1, filter)
 	if err != nil {
 		ref := state.NewHex(4)
-		r.log().Error("read audit", "err", err, "ref", ref)
+		sm.log.Error("read audit", "err", err, "ref", ref)
 		return storeDown(ref), nil
 	}
 	if len(entries) == 0 {
@@ -85,7 +85,7 @@ func (r *Router) auditCmd(ctx context.Context, c *command, args []token) (Reply,
 	if len(entries) > maxAuditFile {
 		left = fmt.Sprintf("… more than %d not shown; the file holds the %d most recent.", maxAuditFile-maxAuditRows, maxAuditFile)
 	}
-	promise, after := r.attachLater(c, l)
+	promise, after := sm.lists.attachLater(c, l)
 	b.WriteString("\n" + left + " " + promise)
 	return textReply(b.String()), after
 }

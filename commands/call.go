@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,10 +13,25 @@ import (
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
+
+// callCommand answers /call: click-to-call and the call records.
+type callCommand struct {
+	gate       *gate
+	confirm    *confirmer
+	ops        *operator
+	lists      *lister
+	who        *whois
+	voice      VoiceAPI
+	policy     *permissions.Policy // call barring; nil bars premium and international
+	operations Operations
+	publicURL  string
+	limits
+	log *slog.Logger
+}
 
 // VoiceAPI is the voice call-out part of the EnCo client.
 type VoiceAPI interface {
@@ -38,21 +54,21 @@ const maxCDRRows = 20
 // maxCDRItems stops /call cdr from paging through more calls than this.
 const maxCDRItems = 1000
 
-func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Context)) {
-	if r.Voice == nil {
+func (cc *callCommand) answer(ctx context.Context, c *command) (Reply, func(context.Context)) {
+	if cc.voice == nil {
 		return textReply(voiceOff).with("unavailable"), nil
 	}
 	if len(c.toks) == 0 {
 		return textReply(callUsage), nil
 	}
 	if strings.EqualFold(c.toks[0].text, "cdr") {
-		return r.callCDR(ctx, c, c.toks[1:])
+		return cc.callCDR(ctx, c, c.toks[1:])
 	}
-	req, uerr := r.parseCall(c.toks)
+	req, uerr := cc.parseCall(c.toks)
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
+	mine, reply, ok := cc.who.ownNumbers(ctx, c.UserID)
 	if !ok {
 		return reply, nil
 	}
@@ -61,15 +77,15 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 		origin, otherOrigin = req.from, req.from != mine.Fixed
 	}
 	if origin == "" {
-		return textReply(r.noNumberHint(c.UserID, "fixed", "fixed=02 816 02 57") + " Or name the phone that rings first with `from=` (needs `call.any`)."), nil
+		return textReply(cc.who.noNumberHint(c.UserID, "fixed", "fixed=02 816 02 57") + " Or name the phone that rings first with `from=` (needs `call.any`)."), nil
 	}
 	perm := switchboard.PermCallSelf
 	if otherOrigin || (req.cli != "" && req.cli != mine.Fixed) {
 		perm = switchboard.PermCallAny
-	} else if r.Checker.Check(ctx, c.UserID, c.ChannelID, switchboard.PermCallAny).Allowed {
+	} else if cc.gate.checker.Check(ctx, c.UserID, c.ChannelID, switchboard.PermCallAny).Allowed {
 		perm = switchboard.PermCallAny // call.any covers one's own calls too
 	}
-	if reply, ok := r.allow(ctx, c, perm); !ok {
+	if reply, ok := cc.gate.allow(ctx, c, perm); !ok {
 		return reply, nil
 	}
 	if req.dest.Digits == origin {
@@ -81,14 +97,14 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 		Expected: 1,
 		Params:   switchboard.Params{Origin: origin, CLI: req.cli, Presentation: req.presentation},
 	}
-	title := fmt.Sprintf("Call %s from %s", render.NumberLabel(req.dest.Digits, r.MaskNumbers), render.NumberLabel(origin, r.MaskNumbers))
+	title := fmt.Sprintf("Call %s from %s", render.NumberLabel(req.dest.Digits, cc.mask), render.NumberLabel(origin, cc.mask))
 	if otherOrigin {
 		// Someone else's phone rings first: make sure that is meant.
 		shown := render.NumberLabel(cmp.Or(req.cli, origin), false)
 		if req.presentation == enco.PresentationRestricted {
 			shown = "hidden"
 		}
-		return r.confirm(ctx, c, pending{
+		return cc.confirm.confirm(ctx, c, pending{
 			op:    op,
 			title: title,
 			lines: []string{
@@ -100,13 +116,13 @@ func (r *Router) call(ctx context.Context, c *command) (Reply, func(context.Cont
 			confirmLabel: "Call",
 		}), nil
 	}
-	if reply, ok := r.rateLimit(ctx, c); !ok {
+	if reply, ok := cc.gate.rateLimit(ctx, c); !ok {
 		return reply, nil
 	}
-	op = r.begin(c, op, title)
+	op = begin(c, op, title)
 	msg := fmt.Sprintf(":telephone_receiver: Calling %s: your phone (%s) rings first; answer it and EnCo connects you. The call record follows in a thread in this channel.",
 		req.dest.International(), render.NumberLabel(origin, false))
-	return textReply(msg), func(ctx context.Context) { r.runCall(ctx, op, c.ResponseURL) }
+	return textReply(msg), func(ctx context.Context) { cc.run(ctx, op, c.ResponseURL) }
 }
 
 // callRequest is a /call command as typed, checked against call barring.
@@ -118,7 +134,7 @@ type callRequest struct {
 
 // parseCall reads `<number> [from=…] [cli=…] [hidden]` and applies call
 // barring: the API leaves that to the application.
-func (r *Router) parseCall(toks []token) (callRequest, *UsageError) {
+func (cc *callCommand) parseCall(toks []token) (callRequest, *UsageError) {
 	var req callRequest
 	pos, opts, uerr := numberOptions(callUsage, toks, "from", "cli")
 	if uerr != nil {
@@ -149,7 +165,7 @@ func (r *Router) parseCall(toks []token) (callRequest, *UsageError) {
 		return req, usageErr(callUsage, "`/call` calls one number at a time; I read %d numbers.", len(nums))
 	}
 	req.dest = nums[0]
-	if uerr := r.barred(req.dest); uerr != nil {
+	if uerr := cc.barred(req.dest); uerr != nil {
 		return req, uerr
 	}
 	for key, field := range map[string]*string{"from": &req.from, "cli": &req.cli} {
@@ -171,9 +187,9 @@ func (r *Router) parseCall(toks []token) (callRequest, *UsageError) {
 // barred refuses the destinations a call-out must not dial: emergency and
 // special numbers always, premium-rate and international numbers unless the
 // policy allows them.
-func (r *Router) barred(n phone.Number) *UsageError {
-	allowPremium := r.Policy != nil && r.Policy.CallAllowPremium()
-	allowInternational := r.Policy != nil && r.Policy.CallAllowInternational()
+func (cc *callCommand) barred(n phone.Number) *UsageError {
+	allowPremium := cc.policy != nil && cc.policy.CallAllowPremium()
+	allowInternational := cc.policy != nil && cc.policy.CallAllowInternational()
 	switch {
 	case n.Kind == phone.Special:
 		return usageErr(callUsage, "`%s` is an emergency or special service number; call-outs never dial those. In an emergency, call from your own phone.", n.Digits)
@@ -187,41 +203,41 @@ func (r *Router) barred(n phone.Number) *UsageError {
 
 // runCall places a call: the parent message that will hold the call's
 // record, its callback token, then the API call and its session id.
-func (r *Router) runCall(ctx context.Context, op switchboard.Operation, responseURL string) {
-	if !r.startOperation(ctx, &op, responseURL) {
+func (cc *callCommand) run(ctx context.Context, op switchboard.Operation, responseURL string) {
+	if !cc.ops.startOperation(ctx, &op, responseURL) {
 		return
 	}
-	if r.Voice == nil {
+	if cc.voice == nil {
 		// Confirmed after an operator switched /call off.
-		r.failOperation(ctx, op, "The call was not placed: "+voiceOff)
+		cc.ops.failOperation(ctx, op, "The call was not placed: "+voiceOff)
 		return
 	}
-	token, err := r.bindCallbackToken(ctx, op)
+	token, err := cc.ops.bindCallbackToken(ctx, op)
 	if err != nil {
-		r.failOperation(ctx, op, "I could not store the call's callback token, so I did not place the call. "+r.storeFailure(err, "bind token"))
+		cc.ops.failOperation(ctx, op, "I could not store the call's callback token, so I did not place the call. "+cc.ops.storeFailure(err, "bind token"))
 		return
 	}
 	dest := enco.TargetDevice(op.Targets[0]).Identifier
-	session, err := r.Voice.PlaceCall(ctx, enco.CallRequest{
+	session, err := cc.voice.PlaceCall(ctx, enco.CallRequest{
 		Origin:       op.Params.Origin,
 		Destination:  dest,
 		CLI:          op.Params.CLI,
 		Presentation: op.Params.Presentation,
-		Callback:     r.PublicURL + notify.PathCall + token,
+		Callback:     cc.publicURL + notify.PathCall + token,
 	})
 	if err != nil {
-		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: "call not placed"})
-		r.failOperation(ctx, op, "The call was not placed: "+r.userError(err, "voice call"))
+		cc.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: "call not placed"})
+		cc.ops.failOperation(ctx, op, "The call was not placed: "+cc.ops.userError(err, "voice call"))
 		return
 	}
-	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "session " + session})
-	r.log().Info("call placed", "operation", op.ID, "session", session)
-	stored, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+	cc.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "session " + session})
+	cc.log.Info("call placed", "operation", op.ID, "session", session)
+	stored, err := cc.operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.Params.Session = session
 		return nil
 	})
 	if err != nil {
-		r.log().Error("store session id", "err", err, "operation", op.ID)
+		cc.log.Error("store session id", "err", err, "operation", op.ID)
 	}
 	if stored.Status == switchboard.StatusDone {
 		// The call's record came in before EnCo answered the request: its
@@ -229,13 +245,13 @@ func (r *Router) runCall(ctx context.Context, op switchboard.Operation, response
 		// being placed would come after it.
 		return
 	}
-	r.respond(ctx, responseURL, textReply(fmt.Sprintf(":telephone_receiver: EnCo is placing the call (session %s): %s rings first; once it is answered, EnCo calls %s.",
+	cc.ops.respond(ctx, responseURL, textReply(fmt.Sprintf(":telephone_receiver: EnCo is placing the call (session %s): %s rings first; once it is answered, EnCo calls %s.",
 		render.Escape(session), render.NumberLabel(op.Params.Origin, false), render.NumberLabel(dest, false))).Message(), false)
 }
 
 // callCDR lists recent calls: /call cdr [since=…]. Holders of call.any see
 // every call of the account, others the calls from their fixed number.
-func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+func (cc *callCommand) callCDR(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
 	pos, opts, err := options(callUsage, args, "since", "till", "page", "limit")
 	if err != nil {
 		return usageReply(err), nil
@@ -247,22 +263,22 @@ func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, 
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	all := r.Checker.Check(ctx, c.UserID, c.ChannelID, switchboard.PermCallAny).Allowed
+	all := cc.gate.checker.Check(ctx, c.UserID, c.ChannelID, switchboard.PermCallAny).Allowed
 	perm := switchboard.PermCallSelf
 	if all {
 		perm = switchboard.PermCallAny
 	}
-	if reply, ok := r.allow(ctx, c, perm); !ok {
+	if reply, ok := cc.gate.allow(ctx, c, perm); !ok {
 		return reply, nil
 	}
 	var mine string
 	if !all {
-		own, reply, ok := r.ownNumbers(ctx, c.UserID)
+		own, reply, ok := cc.who.ownNumbers(ctx, c.UserID)
 		if !ok {
 			return reply, nil
 		}
 		if own.Fixed == "" {
-			return textReply(r.noNumberHint(c.UserID, "fixed", "fixed=02 816 02 57")), nil
+			return textReply(cc.who.noNumberHint(c.UserID, "fixed", "fixed=02 816 02 57")), nil
 		}
 		mine = own.Fixed
 	}
@@ -270,7 +286,7 @@ func (r *Router) callCDR(ctx context.Context, c *command, args []token) (Reply, 
 	if all {
 		whose = "the account's calls"
 	}
-	return textReply(fmt.Sprintf(":mag: Looking up %s %s…", whose, q.label())), func(ctx context.Context) { r.cdrReport(ctx, c, q, mine) }
+	return textReply(fmt.Sprintf(":mag: Looking up %s %s…", whose, q.label())), func(ctx context.Context) { cc.cdrReport(ctx, c, q, mine) }
 }
 
 // parseSince reads since=: a duration back from now ("24h", "90m", "7d") or
@@ -317,20 +333,20 @@ func sinceLabel(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") 
 
 // cdrReport reads the CDRs and answers the requester: a table, or for many
 // calls a CSV file attached to the channel.
-func (r *Router) cdrReport(ctx context.Context, c *command, q cdrQuery, mine string) {
-	cdrs, err := r.Voice.CDRs(ctx, q.enco())
+func (cc *callCommand) cdrReport(ctx context.Context, c *command, q cdrQuery, mine string) {
+	cdrs, err := cc.voice.CDRs(ctx, q.enco())
 	perm := switchboard.PermCallSelf
 	if mine == "" {
 		perm = switchboard.PermCallAny
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: fmt.Sprintf("%d CDRs read", len(cdrs))})
+	cc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: fmt.Sprintf("%d CDRs read", len(cdrs))})
 	if err != nil && len(cdrs) == 0 {
-		r.respond(ctx, c.ResponseURL, textReply(":x: "+r.userError(err, "voice cdr")).Message(), false)
+		cc.ops.respond(ctx, c.ResponseURL, textReply(":x: "+cc.ops.userError(err, "voice cdr")).Message(), false)
 		return
 	}
 	var warn string
 	if err != nil {
-		warn = "\n:warning: EnCo failed while I read further pages, so the list may be incomplete: " + r.userError(err, "voice cdr")
+		warn = "\n:warning: EnCo failed while I read further pages, so the list may be incomplete: " + cc.ops.userError(err, "voice cdr")
 	} else if len(cdrs) >= maxCDRItems {
 		warn = fmt.Sprintf("\n:warning: These are the first %d calls EnCo returned; use a later `since=`, or `page=`, to see the rest.", maxCDRItems)
 	}
@@ -343,7 +359,7 @@ func (r *Router) cdrReport(ctx context.Context, c *command, q cdrQuery, mine str
 		whose = "Calls of the account"
 	}
 	if len(cdrs) == 0 {
-		r.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls %s.%s", q.label(), warn)).Message(), false)
+		cc.ops.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls %s.%s", q.label(), warn)).Message(), false)
 		return
 	}
 	answered := 0
@@ -354,12 +370,12 @@ func (r *Router) cdrReport(ctx context.Context, c *command, q cdrQuery, mine str
 	}
 	head := fmt.Sprintf("*%s %s*: %d, %d answered.", whose, q.label(), len(cdrs), answered)
 	if len(cdrs) <= maxCDRRows {
-		r.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs)+warn).Message(), false)
+		cc.ops.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs)+warn).Message(), false)
 		return
 	}
-	note, send := r.attachList(c, cdrList(cdrs, q, r.MaskNumbers))
+	note, send := cc.lists.attachList(c, cdrList(cdrs, q, cc.mask))
 	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), leftOut(maxCDRRows, len(cdrs)), note, warn)
-	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+	cc.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	send(ctx)
 }
 

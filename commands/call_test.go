@@ -33,7 +33,7 @@ func (v *telVoice) CDRs(context.Context, enco.CDRQuery) ([]enco.CDR, error) { re
 
 func mustPolicy(t *testing.T, yaml string) *permissions.Policy {
 	t.Helper()
-	p, err := permissions.Parse([]byte(yaml))
+	p, err := permissions.Parse([]byte(yaml), Names())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestCallBarring(t *testing.T) {
 				policy *permissions.Policy
 				want   string
 			}{{"strict", strict, tt.strict}, {"lenient", lenient, tt.loose}, {"no policy", nil, tt.strict}} {
-				err := (&Router{Policy: c.policy}).barred(n)
+				err := (&callCommand{policy: c.policy}).barred(n)
 				switch {
 				case c.want == "" && err != nil:
 					t.Errorf("%s policy: refused with %q, want it allowed", c.name, err.Msg)
@@ -104,7 +104,7 @@ func TestParseCall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
 			toks, _ := tokenize(tt.text)
-			got, err := (&Router{}).parseCall(toks)
+			got, err := (&callCommand{}).parseCall(toks)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Msg, tt.wantErr) {
 					t.Fatalf("parseCall(%q) error = %v, want one containing %q", tt.text, err, tt.wantErr)
@@ -160,7 +160,7 @@ func TestRunCall(t *testing.T) {
 	t.Run("placed", func(t *testing.T) {
 		f := newTelFixture("call.self")
 		v := &telVoice{}
-		f.r.Voice = v
+		f.cfg.EnCo.Voice = v
 		reply := f.command(t, "/call", "0468 37 39 01 hidden")
 		if !strings.Contains(reply.Text, "your phone (+32 2 816 02 57) rings first") {
 			t.Errorf("reply = %q", reply.Text)
@@ -179,7 +179,7 @@ func TestRunCall(t *testing.T) {
 	})
 	t.Run("refused by EnCo", func(t *testing.T) {
 		f := newTelFixture("call.self")
-		f.r.Voice = &telVoice{err: &enco.Error{Op: "voice call", StatusCode: 400, Message: "origin is not a number of your account"}}
+		f.cfg.EnCo.Voice = &telVoice{err: &enco.Error{Op: "voice call", StatusCode: 400, Message: "origin is not a number of your account"}}
 		f.command(t, "/call", "0468 37 39 01")
 		op := f.store.onlyOp(t)
 		last := f.slack.posts[len(f.slack.posts)-1]
@@ -190,7 +190,7 @@ func TestRunCall(t *testing.T) {
 	t.Run("another phone first asks to confirm", func(t *testing.T) {
 		f := newTelFixture("call.any")
 		v := &telVoice{}
-		f.r.Voice = v
+		f.cfg.EnCo.Voice = v
 		reply := f.command(t, "/call", "0468 37 39 01 from=02 206 07 42")
 		if !strings.Contains(reply.Text, "Call +32 468 37 39 01 from +32 2 206 07 42?") || len(v.calls) != 0 || len(f.store.confs) != 1 {
 			t.Errorf("reply %q, %d calls; want a confirmation and no call", reply.Text, len(v.calls))
@@ -198,8 +198,8 @@ func TestRunCall(t *testing.T) {
 	})
 	t.Run("masked titles", func(t *testing.T) {
 		f := newTelFixture("call.self")
-		f.r.Voice = &telVoice{}
-		f.r.MaskNumbers = true
+		f.cfg.EnCo.Voice = &telVoice{}
+		f.cfg.Settings.MaskNumbers = true
 		f.command(t, "/call", "0468 37 39 01")
 		if title := f.store.onlyOp(t).Params.Title; strings.Contains(title, "37 39") {
 			t.Errorf("title %q shows the full number in the channel", title)
@@ -214,7 +214,7 @@ func TestCDRReport(t *testing.T) {
 	other := enco.CDR{SessionID: "3", Origin: "3222060742", Destination: "32468373902", RequestTime: at, CallDuration: 5}
 
 	f := newTelFixture("call.self")
-	f.r.Voice = &telVoice{cdrs: []enco.CDR{mine, busy, other}}
+	f.cfg.EnCo.Voice = &telVoice{cdrs: []enco.CDR{mine, busy, other}}
 	f.command(t, "/call", "cdr since=30d")
 	got := f.lastResponse(t)
 	if !strings.Contains(got, "*Your calls since") || !strings.Contains(got, ": 2, 1 answered.") || strings.Contains(got, "+32 468 37 39 02") {
@@ -232,8 +232,8 @@ func TestCDRReport(t *testing.T) {
 		many[i] = mine
 	}
 	f = newTelFixture("call.self")
-	f.r.Voice = &telVoice{cdrs: many}
-	f.r.MaskNumbers = true
+	f.cfg.EnCo.Voice = &telVoice{cdrs: many}
+	f.cfg.Settings.MaskNumbers = true
 	f.command(t, "/call", "cdr")
 	if got := f.lastResponse(t); !strings.Contains(got, "… 1 more not shown (20 of 21 listed). The full list is attached to this channel as `calls-") {
 		t.Errorf("answer = %q, want how many were left out and the file", got)

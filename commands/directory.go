@@ -3,13 +3,23 @@ package commands
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
+
+// directoryCommand answers /fmu link and /fmu unlink: the directory's own
+// entries, over the policy file's and the Slack profiles' numbers.
+type directoryCommand struct {
+	gate      *gate
+	who       *whois
+	directory Directory
+	overrides DirectoryOverrides
+	log       *slog.Logger
+}
 
 // DirectoryOverrides keeps the entries /fmu link sets over the policy
 // file's.
@@ -29,7 +39,7 @@ const linkExample = "`/fmu link @alice mobile=0470 12 34 56 fixed=02 816 02 57`"
 
 // directoryLink sets a person's numbers: /fmu link @person mobile=… fixed=….
 // A number left out keeps its current value; "none" removes it.
-func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Reply {
+func (dc *directoryCommand) link(ctx context.Context, c *command, args []token) Reply {
 	pos, opts, uerr := numberOptions(fmuUsage, args, "mobile", "fixed")
 	if uerr != nil {
 		return usageReply(uerr)
@@ -47,16 +57,16 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 	if o, ok := opts["fixed"]; ok && !o.none && o.num.Kind != phone.Fixed {
 		return usageReply(usageErr(fmuUsage, "`%s`: %s is a %s number, not a fixed line.", o.text, o.num.International(), o.num.Kind))
 	}
-	if reply, ok := r.allow(ctx, c, switchboard.PermDirectoryAdmin); !ok {
+	if reply, ok := dc.gate.allow(ctx, c, switchboard.PermDirectoryAdmin); !ok {
 		return reply
 	}
-	store := r.DirectoryOverrides
+	store := dc.overrides
 	var entry switchboard.Entry
 	var had string // the source of the entry kept, "" when there is none
-	if r.Directory != nil {
-		cur, source, found, err := r.Directory.Lookup(ctx, user)
+	if dc.directory != nil {
+		cur, source, found, err := dc.directory.Lookup(ctx, user)
 		if err != nil {
-			return r.directoryDown(err)
+			return dc.who.directoryDown(err)
 		}
 		// A profile phone is the person's own claim, not an entry to keep.
 		if found && source != permissions.SourceProfile {
@@ -72,9 +82,9 @@ func (r *Router) directoryLink(ctx context.Context, c *command, args []token) Re
 		}
 	}
 	if err := store.SetDirectoryEntry(ctx, user, entry); err != nil {
-		return r.directoryDown(err)
+		return dc.who.directoryDown(err)
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry set",
+	dc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry set",
 		Detail: fmt.Sprintf("<@%s>: mobile %s, fixed %s", user, directoryNumber(entry.Mobile, true), directoryNumber(entry.Fixed, true))})
 	return textReply(fmt.Sprintf(":white_check_mark: <@%s> now has mobile %s and fixed %s in the directory. %s",
 		user, directoryNumber(entry.Mobile, false), directoryNumber(entry.Fixed, false), linkEffect(had)))
@@ -94,7 +104,7 @@ func linkEffect(source string) string {
 
 // directoryUnlink removes the entry set with /fmu link, so that the policy
 // file's entry, if any, applies again.
-func (r *Router) directoryUnlink(ctx context.Context, c *command, args []token) Reply {
+func (dc *directoryCommand) unlink(ctx context.Context, c *command, args []token) Reply {
 	pos, _, err := options(fmuUsage, args)
 	if err != nil {
 		return usageReply(err)
@@ -103,17 +113,17 @@ func (r *Router) directoryUnlink(ctx context.Context, c *command, args []token) 
 	if uerr != nil {
 		return usageReply(uerr)
 	}
-	if reply, ok := r.allow(ctx, c, switchboard.PermDirectoryAdmin); !ok {
+	if reply, ok := dc.gate.allow(ctx, c, switchboard.PermDirectoryAdmin); !ok {
 		return reply
 	}
-	store := r.DirectoryOverrides
+	store := dc.overrides
 	if err := store.DeleteDirectoryEntry(ctx, user); err != nil {
-		return r.directoryDown(err)
+		return dc.who.directoryDown(err)
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry removed", Detail: "<@" + user + ">"})
+	dc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermDirectoryAdmin, Decision: "directory entry removed", Detail: "<@" + user + ">"})
 	now := "They have no numbers in the directory now."
-	if r.Directory != nil {
-		if e, source, found, err := r.Directory.Lookup(ctx, user); err == nil && found {
+	if dc.directory != nil {
+		if e, source, found, err := dc.directory.Lookup(ctx, user); err == nil && found {
 			now = fmt.Sprintf("From the %s they now have mobile %s and fixed %s.", source, directoryNumber(e.Mobile, false), directoryNumber(e.Fixed, false))
 		}
 	}
@@ -138,10 +148,4 @@ func directoryNumber(digits string, mask bool) string {
 		return "none"
 	}
 	return render.NumberLabel(digits, mask)
-}
-
-func (r *Router) directoryDown(err error) Reply {
-	ref := state.NewHex(4)
-	r.log().Error("directory", "err", err, "ref", ref)
-	return storeDown(ref)
 }

@@ -72,11 +72,11 @@ func TestNoUncheckedErrorAssertions(t *testing.T) {
 // EnCo's words reach Slack only escaped: an error message cannot ping a
 // channel or form a link.
 func TestEnCoErrorTextIsEscaped(t *testing.T) {
-	r := &Router{}
+	ops := New(Config{}).clicks.ops
 	const evil = "<!channel> <http://evil.example|click here>"
 	for name, got := range map[string]string{
-		"userError": r.userError(fmt.Errorf("m2m deactivate: %w", &enco.Error{Op: "m2m deactivate", StatusCode: 400, Message: evil}), "m2m request"),
-		"fmuError":  r.fmuError(&enco.Error{Op: "fmu set", StatusCode: 200, Message: evil}, "fmu set"),
+		"userError": ops.userError(fmt.Errorf("m2m deactivate: %w", &enco.Error{Op: "m2m deactivate", StatusCode: 400, Message: evil}), "m2m request"),
+		"fmuError":  ops.fmuError(&enco.Error{Op: "fmu set", StatusCode: 200, Message: evil}, "fmu set"),
 	} {
 		if strings.Contains(got, "<!channel>") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
 			t.Errorf("%s = %q, want EnCo's text escaped", name, got)
@@ -89,7 +89,7 @@ func TestEnCoErrorTextIsEscaped(t *testing.T) {
 func TestSIMDetailIsEscaped(t *testing.T) {
 	const evil = "<!channel> <http://evil.example|click>"
 	card := enco.SIMCard{State: evil, CostCenter: evil, Device: enco.Device{IdentifierType: evil, Identifier: evil}}
-	got := (&Router{}).simDetail(simLookup{msisdn: "32471000001", cards: []enco.SIMCard{card}})
+	got := New(Config{}).simCmd().simDetail(simLookup{msisdn: "32471000001", cards: []enco.SIMCard{card}})
 	if strings.Contains(got, "<!channel>") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
 		t.Errorf("simDetail = %q, want EnCo's words escaped", got)
 	}

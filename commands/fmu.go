@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -15,6 +16,25 @@ import (
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
+
+// fmuCommand answers /fmu: reading and setting FMU profiles, one's own and
+// others'. Its schedules and the directory's links are commands of their own
+// that it hands over to.
+type fmuCommand struct {
+	gate      *gate
+	confirm   *confirmer
+	ops       *operator
+	lists     *lister
+	who       *whois
+	notes     *notebook
+	dir       *directoryCommand
+	sched     *scheduleCommand
+	fmu       FMUAPI
+	callbacks Callbacks // nil: results EnCo puts in its reply are not recorded
+	publicURL string
+	limits
+	log *slog.Logger
+}
 
 // FMUAPI is the FMU part of the EnCo client.
 type FMUAPI interface {
@@ -52,40 +72,40 @@ func (t fmuTarget) label(mask bool) string {
 	return n
 }
 
-func (r *Router) fmu(ctx context.Context, c *command) (Reply, func(context.Context)) {
+func (fm *fmuCommand) answer(ctx context.Context, c *command) (Reply, func(context.Context)) {
 	if len(c.toks) == 0 {
-		return r.fmuSelf(ctx, c, "")
+		return fm.fmuSelf(ctx, c, "")
 	}
 	first := c.toks[0]
 	args := c.toks[1:]
 	sub := strings.ToLower(first.text)
 	switch sub {
 	case "link":
-		return r.directoryLink(ctx, c, args), nil
+		return fm.dir.link(ctx, c, args), nil
 	case "unlink":
-		return r.directoryUnlink(ctx, c, args), nil
+		return fm.dir.unlink(ctx, c, args), nil
 	case "schedule", "schedules":
-		return r.fmuSchedule(ctx, c, args)
+		return fm.sched.answer(ctx, c, args)
 	case "status":
 		if len(args) == 0 {
-			return r.fmuSelf(ctx, c, "")
+			return fm.fmuSelf(ctx, c, "")
 		}
-		return r.fmuOthers(ctx, c, "", args)
+		return fm.fmuOthers(ctx, c, "", args)
 	}
 	p, ok := parseProfile(sub)
 	if !ok || !first.literal {
 		return usageReply(usageErr(fmuUsage, "`%s` is not a /fmu subcommand or profile. Use `status`, `private`, `professional` or `on-duty`.", first.text)), nil
 	}
 	if len(args) == 0 {
-		return r.fmuSelf(ctx, c, p)
+		return fm.fmuSelf(ctx, c, p)
 	}
 	switch i := untilForIndex(args); {
 	case i == 0:
-		return r.fmuSelfFor(ctx, c, p, args)
+		return fm.sched.fmuSelfFor(ctx, c, p, args)
 	case i > 0:
 		return usageReply(usageErr(scheduleUsage, "`%s` sets your own profile for a while; for other people, use a weekly `/fmu schedule @person …`.", args[i].text)), nil
 	}
-	return r.fmuOthers(ctx, c, p, args)
+	return fm.fmuOthers(ctx, c, p, args)
 }
 
 // parseProfile reads a profile word: private, professional, on-duty (or on_duty, onduty).
@@ -98,53 +118,40 @@ func parseProfile(s string) (enco.Profile, bool) {
 
 // fmuSelf reads (profile "") or sets the requester's own profile, on the
 // mobile number the directory has for them.
-func (r *Router) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply, func(context.Context)) {
-	me, reply, ok := r.ownMobile(ctx, c)
+func (fm *fmuCommand) fmuSelf(ctx context.Context, c *command, p enco.Profile) (Reply, func(context.Context)) {
+	me, reply, ok := fm.ownMobile(ctx, c)
 	if !ok {
 		return reply, nil
 	}
 	if p == "" {
-		return textReply(":mag: Looking up your FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, me, true) }
+		return textReply(":mag: Looking up your FMU profile…"), func(ctx context.Context) { fm.fmuReadOne(ctx, c, me, true) }
 	}
-	if reply, ok := r.rateLimit(ctx, c); !ok {
+	if reply, ok := fm.gate.rateLimit(ctx, c); !ok {
 		return reply, nil
 	}
 	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s*…", render.ProfileLabel(p))), func(ctx context.Context) {
-		err := r.FMU.SetFMUStatus(ctx, me.digits, p)
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
+		err := fm.fmu.SetFMUStatus(ctx, me.digits, p)
+		fm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p)})
 		text := fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*.", me.label(false), render.ProfileLabel(p))
 		status := switchboard.StatusDone
 		if err != nil {
-			text = fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
+			text = fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), fm.ops.fmuError(err, "fmu set own status"))
 			status = switchboard.StatusFailed
 		} else {
-			r.cacheProfile(ctx, me.digits, p)
+			fm.notes.cacheProfile(ctx, me.digits, p)
 		}
-		r.noteRecent(ctx, c.UserID, "Set your FMU profile to "+render.ProfileLabel(p), status)
-		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+		fm.notes.noteRecent(ctx, c.UserID, "Set your FMU profile to "+render.ProfileLabel(p), status)
+		fm.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	}
 }
 
 // ownMobile checks fmu.self and finds the requester's own mobile number;
 // when either fails, the reply says why.
-func (r *Router) ownMobile(ctx context.Context, c *command) (fmuTarget, Reply, bool) {
-	if reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf); !ok {
+func (fm *fmuCommand) ownMobile(ctx context.Context, c *command) (fmuTarget, Reply, bool) {
+	if reply, ok := fm.gate.allow(ctx, c, switchboard.PermFMUSelf); !ok {
 		return fmuTarget{}, reply, false
 	}
-	return r.myMobile(ctx, c)
-}
-
-// myMobile finds the requester's own mobile number in the directory; when
-// it cannot, the reply says why.
-func (r *Router) myMobile(ctx context.Context, c *command) (fmuTarget, Reply, bool) {
-	mine, reply, ok := r.ownNumbers(ctx, c.UserID)
-	if !ok {
-		return fmuTarget{}, reply, false
-	}
-	if mine.Mobile == "" {
-		return fmuTarget{}, textReply(r.noNumberHint(c.UserID, "mobile", "mobile=0470 12 34 56")), false
-	}
-	return fmuTarget{digits: mine.Mobile}, Reply{}, true
+	return fm.who.myMobile(ctx, c)
 }
 
 func apiDecision(err error) string {
@@ -154,38 +161,13 @@ func apiDecision(err error) string {
 	return "api call"
 }
 
-// ownNumbers finds the requester's numbers in the directory (none when it
-// has no entry). When the directory cannot be read, the reply says so.
-func (r *Router) ownNumbers(ctx context.Context, userID string) (switchboard.Entry, Reply, bool) {
-	if r.Directory == nil {
-		return switchboard.Entry{}, Reply{}, true
-	}
-	e, _, _, err := r.Directory.Lookup(ctx, userID)
-	if err != nil {
-		ref := state.NewHex(4)
-		r.log().Error("directory lookup", "err", err, "ref", ref, "user", userID)
-		return switchboard.Entry{}, textReply(fmt.Sprintf(":hourglass: I could not look up your numbers in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", ref)), false
-	}
-	return e, Reply{}, true
-}
-
-// noNumberHint tells user how to get their number into the directory, with
-// the command an admin types for them.
-func (r *Router) noNumberHint(user, kind, example string) string {
-	s := fmt.Sprintf(":warning: I don't know your %s number. Ask someone who holds `directory.admin` to link it: `/fmu link <@%s> %s`.", kind, user, example)
-	if r.Policy != nil && r.Policy.TrustProfilePhone() {
-		s += " Or put it in the phone field of your Slack profile."
-	}
-	return s
-}
-
 // fmuOthers reads (profile "") or sets the profiles of the targets named.
 // Numbers typed alone are answered in the acknowledgement. The people named
 // are looked up in the directory (with trust_profile_phone, a Slack
 // users.info call each), so then the acknowledgement only says they are
 // being looked up, and the answer (fmuOn's, or why someone could not be
 // looked up) follows through the response URL.
-func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args []token) (Reply, func(context.Context)) {
+func (fm *fmuCommand) fmuOthers(ctx context.Context, c *command, p enco.Profile, args []token) (Reply, func(context.Context)) {
 	nums, mentions, uerr := fmuTargets(args)
 	if uerr != nil {
 		return usageReply(uerr), nil
@@ -194,24 +176,24 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 	if p != "" {
 		perm = switchboard.PermFMUSet
 	}
-	if reply, ok := r.allow(ctx, c, perm); !ok {
+	if reply, ok := fm.gate.allow(ctx, c, perm); !ok {
 		return reply, nil
 	}
 	if len(mentions) == 0 {
-		targets, _, _ := r.resolveTargets(ctx, nums, nil) // no one to look up
-		return r.fmuOn(ctx, c, p, perm, targets)
+		targets, _, _ := fm.resolveTargets(ctx, nums, nil) // no one to look up
+		return fm.fmuOn(ctx, c, p, perm, targets)
 	}
 	whom := fmt.Sprintf("<@%s>", mentions[0])
 	if n := len(slices.Compact(slices.Sorted(slices.Values(mentions)))); n > 1 {
 		whom = fmt.Sprintf("%d people", n)
 	}
 	return textReply(fmt.Sprintf(":hourglass_flowing_sand: Looking up %s in the directory…", whom)), func(ctx context.Context) {
-		targets, reply, ok := r.resolveTargets(ctx, nums, mentions)
+		targets, reply, ok := fm.resolveTargets(ctx, nums, mentions)
 		var after func(context.Context)
 		if ok {
-			reply, after = r.fmuOn(ctx, c, p, perm, targets)
+			reply, after = fm.fmuOn(ctx, c, p, perm, targets)
 		}
-		r.respond(ctx, c.ResponseURL, reply.Message(), false)
+		fm.ops.respond(ctx, c.ResponseURL, reply.Message(), false)
 		if after != nil {
 			after(ctx)
 		}
@@ -221,8 +203,8 @@ func (r *Router) fmuOthers(ctx context.Context, c *command, p enco.Profile, args
 // fmuOn reads (profile "") or sets, after a confirmation, the profiles of
 // targets, read or asked with perm: one read is answered after the reply,
 // several make an operation whose answers arrive in a thread.
-func (r *Router) fmuOn(ctx context.Context, c *command, p enco.Profile, perm string, targets []fmuTarget) (Reply, func(context.Context)) {
-	if max := r.maxTargets(); len(targets) > max {
+func (fm *fmuCommand) fmuOn(ctx context.Context, c *command, p enco.Profile, perm string, targets []fmuTarget) (Reply, func(context.Context)) {
+	if max := fm.maxTargets(); len(targets) > max {
 		return usageReply(usageErr(fmuUsage, "That is %d numbers; one command takes at most %d. Split the list into several commands.", len(targets), max)), nil
 	}
 	op := switchboard.Operation{Kind: perm, Expected: len(targets)}
@@ -237,28 +219,28 @@ func (r *Router) fmuOn(ctx context.Context, c *command, p enco.Profile, perm str
 	}
 	if p == "" {
 		if len(targets) == 1 {
-			return textReply(":mag: Looking up 1 FMU profile…"), func(ctx context.Context) { r.fmuReadOne(ctx, c, targets[0], false) }
+			return textReply(":mag: Looking up 1 FMU profile…"), func(ctx context.Context) { fm.fmuReadOne(ctx, c, targets[0], false) }
 		}
 		// Several numbers make an operation, with API calls and a thread:
 		// it counts against the person's allowance like a change.
-		if reply, ok := r.rateLimit(ctx, c); !ok {
+		if reply, ok := fm.gate.rateLimit(ctx, c); !ok {
 			return reply, nil
 		}
-		op = r.begin(c, op, fmt.Sprintf("Read the FMU profiles of %d numbers", len(targets)))
-		return textReply(fmt.Sprintf(":mag: Asking EnCo for %d FMU profiles; the answers will arrive in a thread in this channel.", len(targets))), func(ctx context.Context) { r.runFMU(ctx, op, c.ResponseURL) }
+		op = begin(c, op, fmt.Sprintf("Read the FMU profiles of %d numbers", len(targets)))
+		return textReply(fmt.Sprintf(":mag: Asking EnCo for %d FMU profiles; the answers will arrive in a thread in this channel.", len(targets))), func(ctx context.Context) { fm.run(ctx, op, c.ResponseURL) }
 	}
 	op.Params.Profile = string(p)
 	title := fmt.Sprintf("Set %s to %s", plural(len(targets), "number"), render.ProfileLabel(p))
 	if len(targets) == 1 {
-		title = fmt.Sprintf("Set the FMU profile of %s to %s", targets[0].label(r.MaskNumbers), render.ProfileLabel(p))
+		title = fmt.Sprintf("Set the FMU profile of %s to %s", targets[0].label(fm.mask), render.ProfileLabel(p))
 	}
 	lines := make([]string, 0, len(targets))
 	for _, t := range targets {
 		lines = append(lines, t.label(false))
 	}
 	op.Params.Title = title
-	lines, attach := r.promptLines(c, lines, targetList(op, r.MaskNumbers))
-	prompt := r.confirm(ctx, c, pending{
+	lines, attach := fm.lists.promptLines(c, lines, targetList(op, fm.mask))
+	prompt := fm.confirm.confirm(ctx, c, pending{
 		op:           op,
 		title:        title,
 		lines:        lines,
@@ -316,7 +298,7 @@ func fmuNumber(n phone.Number) *UsageError {
 // resolveTargets finds the mobile numbers of the people named and merges
 // them with the numbers given, without duplicates: numbers first, then
 // people, each in the order given.
-func (r *Router) resolveTargets(ctx context.Context, nums []phone.Number, mentions []string) ([]fmuTarget, Reply, bool) {
+func (fm *fmuCommand) resolveTargets(ctx context.Context, nums []phone.Number, mentions []string) ([]fmuTarget, Reply, bool) {
 	var out []fmuTarget
 	at := map[string]int{} // digits -> index in out
 	add := func(t fmuTarget) {
@@ -334,11 +316,11 @@ func (r *Router) resolveTargets(ctx context.Context, nums []phone.Number, mentio
 	}
 	for _, u := range mentions {
 		var e switchboard.Entry
-		if r.Directory != nil {
+		if fm.who.directory != nil {
 			var err error
-			if e, _, _, err = r.Directory.Lookup(ctx, u); err != nil {
+			if e, _, _, err = fm.who.directory.Lookup(ctx, u); err != nil {
 				ref := state.NewHex(4)
-				r.log().Error("directory lookup", "err", err, "ref", ref, "user", u)
+				fm.log.Error("directory lookup", "err", err, "ref", ref, "user", u)
 				return nil, textReply(fmt.Sprintf(":hourglass: I could not look up <@%s> in the directory just now, so I did nothing. Please try again in a minute. (ref `%s`)", u, ref)), false
 			}
 		}
@@ -351,17 +333,17 @@ func (r *Router) resolveTargets(ctx context.Context, nums []phone.Number, mentio
 }
 
 // fmuReadOne reads one profile synchronously and answers the requester only.
-func (r *Router) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bool) {
-	st, err := r.FMU.FMUStatus(ctx, t.digits)
+func (fm *fmuCommand) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bool) {
+	st, err := fm.fmu.FMUStatus(ctx, t.digits)
 	perm := switchboard.PermFMURead
 	if own {
 		perm = switchboard.PermFMUSelf
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: "1 FMU profile read"})
+	fm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: perm, Decision: apiDecision(err), Detail: "1 FMU profile read"})
 	var text string
 	switch {
 	case err != nil:
-		text = fmt.Sprintf(":x: %s — %s", t.label(false), r.fmuError(err, "fmu status"))
+		text = fmt.Sprintf(":x: %s — %s", t.label(false), fm.ops.fmuError(err, "fmu status"))
 	case st.IsError:
 		text = fmt.Sprintf(":x: %s — EnCo could not read the profile: %s", t.label(false), cmp.Or(strings.TrimSpace(render.Escape(st.Error)), "no reason given"))
 	case own:
@@ -369,18 +351,7 @@ func (r *Router) fmuReadOne(ctx context.Context, c *command, t fmuTarget, own bo
 	default:
 		text = fmt.Sprintf("%s — *%s*", t.label(false), render.ProfileLabel(st.Status))
 	}
-	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
-}
-
-// fmuError words an FMU API error. A change EnCo answered with
-// "success": false comes back as a 2xx *enco.Error whose reason is EnCo's.
-func (r *Router) fmuError(err error, what string) string {
-	var ee *enco.Error
-	if errors.As(err, &ee) && ee.StatusCode >= 200 && ee.StatusCode < 300 && ee.Message != "" {
-		r.log().Info(what+" refused", "err", err)
-		return "EnCo refused it: " + render.Escape(truncate(ee.Message, 300))
-	}
-	return r.userError(err, what)
+	fm.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 }
 
 // runFMU carries out an FMU read or change of others: one number is
@@ -389,25 +360,25 @@ func (r *Router) fmuError(err error, what string) string {
 // (which EnCo answers synchronously), sharing one callback URL so that every
 // answer lands in the same thread. Results EnCo puts in a reply instead of
 // the callback are recorded all the same.
-func (r *Router) runFMU(ctx context.Context, op switchboard.Operation, responseURL string) {
+func (fm *fmuCommand) run(ctx context.Context, op switchboard.Operation, responseURL string) {
 	msisdns := make([]string, len(op.Targets))
 	for i, t := range op.Targets {
 		msisdns[i] = enco.TargetDevice(t).Identifier
 	}
 	profile := enco.Profile(op.Params.Profile)
-	if !r.startOperation(ctx, &op, responseURL) {
+	if !fm.ops.startOperation(ctx, &op, responseURL) {
 		return
 	}
 	if op.Kind == switchboard.KindFMUSet && len(msisdns) == 1 {
-		r.setOneFMU(ctx, op, msisdns[0], profile)
+		fm.setOneFMU(ctx, op, msisdns[0], profile)
 		return
 	}
-	token, err := r.bindCallbackToken(ctx, op)
+	token, err := fm.ops.bindCallbackToken(ctx, op)
 	if err != nil {
-		r.failOperation(ctx, op, "I could not store the callback token, so I did not send the request. "+r.storeFailure(err, "bind token"))
+		fm.ops.failOperation(ctx, op, "I could not store the callback token, so I did not send the request. "+fm.ops.storeFailure(err, "bind token"))
 		return
 	}
-	callbackURL := r.PublicURL + notify.PathFMU + token
+	callbackURL := fm.publicURL + notify.PathFMU + token
 	start := 0
 	for _, chunk := range enco.FMUBatches(msisdns) {
 		var (
@@ -415,72 +386,72 @@ func (r *Router) runFMU(ctx context.Context, op switchboard.Operation, responseU
 			err     error
 		)
 		if op.Kind == switchboard.KindFMUSet {
-			results, err = r.FMU.RequestSetFMUStatuses(ctx, chunk, profile, callbackURL)
+			results, err = fm.fmu.RequestSetFMUStatuses(ctx, chunk, profile, callbackURL)
 		} else {
-			results, err = r.FMU.RequestFMUStatuses(ctx, chunk, callbackURL)
+			results, err = fm.fmu.RequestFMUStatuses(ctx, chunk, callbackURL)
 		}
 		detail := fmt.Sprintf("numbers %d-%d of %d", start+1, start+len(chunk), len(msisdns))
 		switch {
 		case err == nil:
-			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: detail})
-			r.recordReplyResults(ctx, op, results)
+			fm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: detail})
+			fm.recordReplyResults(ctx, op, results)
 		case start == 0:
-			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
-			r.failOperation(ctx, op, r.userError(err, "fmu request"))
+			fm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
+			fm.ops.failOperation(ctx, op, fm.ops.userError(err, "fmu request"))
 			return
 		default:
-			r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
-			r.failChunk(ctx, op, chunk, start, r.userError(err, "fmu request"))
+			fm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: detail})
+			fm.failChunk(ctx, op, chunk, start, fm.ops.userError(err, "fmu request"))
 			if rest := msisdns[start+len(chunk):]; errors.Is(err, enco.ErrCredentialsRefused) && len(rest) > 0 {
 				// The other requests would be refused the same way.
-				r.failChunk(ctx, op, rest, start+len(chunk), "not sent, as EnCo refused the bot's credentials")
+				fm.failChunk(ctx, op, rest, start+len(chunk), "not sent, as EnCo refused the bot's credentials")
 				return
 			}
 		}
 		start += len(chunk)
 	}
-	r.log().Info("fmu requests sent", "operation", op.ID, "kind", op.Kind, "numbers", len(msisdns))
+	fm.log.Info("fmu requests sent", "operation", op.ID, "kind", op.Kind, "numbers", len(msisdns))
 }
 
 // recordReplyResults records the results EnCo gave in its reply, where a
 // callback was expected.
-func (r *Router) recordReplyResults(ctx context.Context, op switchboard.Operation, results []enco.FMUResult) {
-	if len(results) == 0 || r.Callbacks == nil {
+func (fm *fmuCommand) recordReplyResults(ctx context.Context, op switchboard.Operation, results []enco.FMUResult) {
+	if len(results) == 0 || fm.callbacks == nil {
 		return
 	}
-	n, err := r.Callbacks.RecordFMUResults(ctx, op, results)
+	n, err := fm.callbacks.RecordFMUResults(ctx, op, results)
 	if err != nil {
-		r.log().Error("record FMU results from the reply", "err", err, "operation", op.ID)
+		fm.log.Error("record FMU results from the reply", "err", err, "operation", op.ID)
 		return
 	}
-	r.log().Info("FMU results came in the reply", "operation", op.ID, "results", n)
+	fm.log.Info("FMU results came in the reply", "operation", op.ID, "results", n)
 }
 
 // failChunk records the numbers of a request EnCo refused as failed, with one
 // reply in the thread for all of them.
-func (r *Router) failChunk(ctx context.Context, op switchboard.Operation, chunk []string, start int, why string) {
-	r.postInThread(ctx, op, fmt.Sprintf(":x: EnCo refused the request for numbers %d to %d of %d: %s", start+1, start+len(chunk), len(op.Targets), why))
+func (fm *fmuCommand) failChunk(ctx context.Context, op switchboard.Operation, chunk []string, start int, why string) {
+	fm.ops.postInThread(ctx, op, fmt.Sprintf(":x: EnCo refused the request for numbers %d to %d of %d: %s", start+1, start+len(chunk), len(op.Targets), why))
 	for _, m := range chunk {
-		res := state.Result{Target: switchboard.Number(m).String(), Detail: "request refused: " + why}
-		if err := r.recordResult(ctx, op, res, false, true); err != nil {
-			r.log().Error("record refused number", "err", err, "operation", op.ID)
+		res := switchboard.Result{Target: switchboard.Number(m).String(), Detail: "request refused: " + why}
+		if err := fm.ops.recordResult(ctx, op, res, false, true); err != nil {
+			fm.log.Error("record refused number", "err", err, "operation", op.ID)
 			return
 		}
 	}
 }
 
 // setOneFMU changes one number synchronously and reports it in the thread.
-func (r *Router) setOneFMU(ctx context.Context, op switchboard.Operation, msisdn string, p enco.Profile) {
-	err := r.FMU.SetFMUStatus(ctx, msisdn, p)
-	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: "1 number set to " + string(p)})
+func (fm *fmuCommand) setOneFMU(ctx context.Context, op switchboard.Operation, msisdn string, p enco.Profile) {
+	err := fm.fmu.SetFMUStatus(ctx, msisdn, p)
+	fm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: "1 number set to " + string(p)})
 	target := op.Targets[0]
-	label := render.TargetLabel(op, target, r.MaskNumbers)
-	res := state.Result{Target: target.String(), OK: err == nil, Detail: fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, render.ProfileLabel(p))}
+	label := render.TargetLabel(op, target, fm.mask)
+	res := switchboard.Result{Target: target.String(), OK: err == nil, Detail: fmt.Sprintf(":white_check_mark: %s — set to *%s*", label, render.ProfileLabel(p))}
 	if err != nil {
-		res.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, r.fmuError(err, "fmu set status"))
+		res.Detail = fmt.Sprintf(":x: %s — not changed: %s", label, fm.ops.fmuError(err, "fmu set status"))
 	}
-	if err := r.recordResult(ctx, op, res, true, false); err != nil {
-		r.log().Error("record FMU result", "err", err, "operation", op.ID)
-		r.postInThread(ctx, op, res.Detail)
+	if err := fm.ops.recordResult(ctx, op, res, true, false); err != nil {
+		fm.log.Error("record FMU result", "err", err, "operation", op.ID)
+		fm.ops.postInThread(ctx, op, res.Detail)
 	}
 }

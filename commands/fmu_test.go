@@ -40,32 +40,33 @@ type stateStore interface {
 }
 
 // useStore makes s the router's whole shared state.
-func useStore(r *Router, s stateStore) {
-	r.AuditTrail, r.Confirmations, r.Operations, r.Results = s, s, s, s
-	r.Counters, r.DirectoryOverrides, r.NumberFreezes = s, s, s
+func useStore(cfg *Config, s stateStore) {
+	st := &cfg.State
+	st.AuditTrail, st.Confirmations, st.Operations, st.Results = s, s, s, s
+	st.Counters, st.DirectoryOverrides, st.NumberFreezes = s, s, s
 }
 
 type telStore struct {
 	mu       sync.Mutex
 	ops      map[string]switchboard.Operation
 	tokens   map[string]string // token -> operation
-	results  map[string][]state.Result
+	results  map[string][]switchboard.Result
 	expiries map[string]time.Time
 	dir      map[string]switchboard.Entry
 	confs    []state.Confirmation
 	frozen   map[string]time.Time
-	queued   []state.Outgoing
+	queued   []switchboard.Outgoing
 }
 
 func newTelStore() *telStore {
-	return &telStore{ops: map[string]switchboard.Operation{}, tokens: map[string]string{}, results: map[string][]state.Result{},
+	return &telStore{ops: map[string]switchboard.Operation{}, tokens: map[string]string{}, results: map[string][]switchboard.Result{},
 		expiries: map[string]time.Time{}, dir: map[string]switchboard.Entry{}}
 }
 
-func (s *telStore) Audit(context.Context, state.AuditEntry) error { return nil }
+func (s *telStore) Audit(context.Context, switchboard.AuditEntry) error { return nil }
 
 // RecentAudit finds nothing: telStore keeps no audit (auditStore does).
-func (s *telStore) RecentAudit(context.Context, int, func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+func (s *telStore) RecentAudit(context.Context, int, func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error) {
 	return nil, nil
 }
 
@@ -114,7 +115,7 @@ func (s *telStore) NoteConfirmation(_ context.Context, id, key, value string) (b
 	return false, nil
 }
 
-func (s *telStore) Enqueue(_ context.Context, m state.Outgoing) (string, error) {
+func (s *telStore) Enqueue(_ context.Context, m switchboard.Outgoing) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queued = append(s.queued, m)
@@ -160,7 +161,7 @@ func (s *telStore) UpdateOperation(_ context.Context, id string, fn func(*switch
 	defer s.mu.Unlock()
 	op, ok := s.ops[id]
 	if !ok {
-		return op, state.ErrNotFound
+		return op, switchboard.ErrNotFound
 	}
 	if err := fn(&op); err != nil {
 		return op, err
@@ -176,11 +177,11 @@ func (s *telStore) BindToken(_ context.Context, token, opID string, _ time.Durat
 	return nil
 }
 
-func (s *telStore) RecordResult(_ context.Context, opID string, r state.Result, _ state.Effects) (state.Progress, error) {
+func (s *telStore) RecordResult(_ context.Context, opID string, r switchboard.Result, _ switchboard.Effects) (switchboard.Progress, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.results[opID] = append(s.results[opID], r)
-	return state.Progress{Expected: s.ops[opID].Expected, First: true, Done: len(s.results[opID])}, nil
+	return switchboard.Progress{Expected: s.ops[opID].Expected, First: true, Done: len(s.results[opID])}, nil
 }
 
 func (s *telStore) ScheduleExpiry(_ context.Context, opID string, at time.Time, _ time.Duration) error {
@@ -317,7 +318,7 @@ func (f *telFMU) FMUStatus(_ context.Context, msisdn string) (enco.FMUStatus, er
 }
 
 type telFixture struct {
-	r     *Router
+	cfg   Config
 	store *telStore
 	slack *telSlack
 	fmu   *telFMU
@@ -329,23 +330,26 @@ func newTelFixture(perms ...string) *telFixture {
 	for _, p := range perms {
 		checker[p] = true
 	}
-	f.r = &Router{
+	f.cfg = Config{
 		Checker:   checker,
-		FMU:       f.fmu,
+		EnCo:      EnCo{FMU: f.fmu},
 		Directory: telDirectory{"U0ME": {Mobile: "32470000001", Fixed: "3228160257"}, "U0BOB": {Mobile: "32470000002"}},
-		Slack:     f.slack,
+		Slack:     SlackParts{Slack: f.slack},
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PublicURL: "https://bot.example",
 	}
-	useStore(f.r, f.store)
+	useStore(&f.cfg, f.store)
 	return f
 }
+
+// router wires the fixture's configuration as it stands.
+func (f *telFixture) router() *Router { return New(f.cfg) }
 
 // command runs a slash command as U0ME in C0CHAN and, when it has work
 // after the acknowledgement, that work too.
 func (f *telFixture) command(t *testing.T, name, text string) Reply {
 	t.Helper()
-	reply, after := f.r.Command(context.Background(), slack.SlashCommand{Command: name, Text: text, UserID: "U0ME", ChannelID: "C0CHAN", ResponseURL: "https://hooks.example/1"})
+	reply, after := f.router().Command(context.Background(), slack.SlashCommand{Command: name, Text: text, UserID: "U0ME", ChannelID: "C0CHAN", ResponseURL: "https://hooks.example/1"})
 	if after != nil {
 		after(context.Background())
 	}
@@ -416,7 +420,7 @@ func TestFMUTargets(t *testing.T) {
 
 func TestRunFMUSplitsIntoBatchesSharingOneCallbackURL(t *testing.T) {
 	f := newTelFixture()
-	f.r.runFMU(context.Background(), fmuOp(120), "")
+	f.router().fmuCmd().run(context.Background(), fmuOp(120), "")
 	if got := len(f.fmu.requests); got != 3 {
 		t.Fatalf("requests = %d, want 3", got)
 	}
@@ -449,7 +453,7 @@ func TestRunFMUSplitsIntoBatchesSharingOneCallbackURL(t *testing.T) {
 // not 50 + 1, which EnCo would answer synchronously.
 func TestRunFMUNeverSendsALoneNumberWithACallback(t *testing.T) {
 	f := newTelFixture()
-	f.r.runFMU(context.Background(), fmuOp(51), "")
+	f.router().fmuCmd().run(context.Background(), fmuOp(51), "")
 	var sizes []int
 	for _, r := range f.fmu.requests {
 		sizes = append(sizes, len(r))
@@ -464,7 +468,7 @@ func TestRunFMUWhenEnCoRefusesABatch(t *testing.T) {
 	t.Run("the first: nothing was asked, the operation failed", func(t *testing.T) {
 		f := newTelFixture()
 		f.fmu.failAt = map[int]error{0: refusal}
-		f.r.runFMU(context.Background(), fmuOp(60), "")
+		f.router().fmuCmd().run(context.Background(), fmuOp(60), "")
 		op := f.store.onlyOp(t)
 		if op.Status != switchboard.StatusFailed || len(f.fmu.requests) != 1 || len(f.store.results[op.ID]) != 0 {
 			t.Errorf("status %q after %d requests and %d results; want failed after 1 request, no results", op.Status, len(f.fmu.requests), len(f.store.results[op.ID]))
@@ -473,7 +477,7 @@ func TestRunFMUWhenEnCoRefusesABatch(t *testing.T) {
 	t.Run("a later one: its numbers fail, the others go on", func(t *testing.T) {
 		f := newTelFixture()
 		f.fmu.failAt = map[int]error{1: refusal}
-		f.r.runFMU(context.Background(), fmuOp(120), "")
+		f.router().fmuCmd().run(context.Background(), fmuOp(120), "")
 		op := f.store.onlyOp(t)
 		results := f.store.results[op.ID]
 		if len(f.fmu.requests) != 3 || len(results) != 40 {
@@ -532,7 +536,7 @@ func TestFMUCommandFlows(t *testing.T) {
 	})
 	t.Run("a 2xx refusal shows EnCo's reason", func(t *testing.T) {
 		f := newTelFixture()
-		got := f.r.fmuError(&enco.Error{Op: "fmu set status", StatusCode: 200, Message: "FMU option not active"}, "fmu set")
+		got := f.router().clicks.ops.fmuError(&enco.Error{Op: "fmu set status", StatusCode: 200, Message: "FMU option not active"}, "fmu set")
 		if got != "EnCo refused it: FMU option not active" {
 			t.Errorf("fmuError = %q", got)
 		}
@@ -630,7 +634,7 @@ func TestDirectoryLink(t *testing.T) {
 func TestRunFMUStopsWhenTheCredentialsAreRefused(t *testing.T) {
 	f := newTelFixture()
 	f.fmu.failAt = map[int]error{1: &enco.Error{Op: "fmu status request", StatusCode: 401, Err: enco.ErrCredentialsRefused}}
-	f.r.runFMU(context.Background(), fmuOp(120), "")
+	f.router().fmuCmd().run(context.Background(), fmuOp(120), "")
 	op := f.store.onlyOp(t)
 	if len(f.fmu.requests) != 2 || len(f.store.results[op.ID]) != 80 {
 		t.Errorf("%d requests, %d results; want 2 requests, the 80 numbers of the refused and unsent ones failed", len(f.fmu.requests), len(f.store.results[op.ID]))
@@ -648,7 +652,7 @@ func TestFailOperationNeverReopensAnEndedOperation(t *testing.T) {
 		if err := f.store.CreateOperation(ctx, op, time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		f.r.failOperation(ctx, op, "EnCo could not be reached")
+		f.router().clicks.ops.failOperation(ctx, op, "EnCo could not be reached")
 		if got := f.store.ops[op.ID].Status; got != status {
 			t.Errorf("%s operation after a late failure: status %q, want it left %s", status, got, status)
 		}
@@ -660,7 +664,7 @@ func TestFailOperationNeverReopensAnEndedOperation(t *testing.T) {
 	if err := f.store.CreateOperation(ctx, running, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	f.r.failOperation(ctx, running, "EnCo could not be reached")
+	f.router().clicks.ops.failOperation(ctx, running, "EnCo could not be reached")
 	if got := f.store.ops[running.ID].Status; got != switchboard.StatusFailed {
 		t.Errorf("running operation after a failure: status %q, want failed", got)
 	}
@@ -684,16 +688,16 @@ func TestFMUForManyAcknowledgesFirst(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newTelFixture(tt.perm)
 			dir := &countingDirectory{telDirectory: telDirectory{}}
-			f.r.Directory = dir
+			f.cfg.Directory = dir
 			var mentions []string
-			for i := range f.r.maxTargets() {
+			for i := range f.router().fmuCmd().maxTargets() {
 				u := fmt.Sprintf("U0P%03d", i)
 				mentions = append(mentions, "<@"+u+">")
 				dir.telDirectory[u] = switchboard.Entry{Mobile: fmt.Sprintf("32470%06d", i+1)}
 			}
 			ctx := context.Background()
 
-			reply, after := f.r.Command(ctx, slack.SlashCommand{Command: "/fmu", Text: tt.sub + " " + strings.Join(mentions, " "),
+			reply, after := f.router().Command(ctx, slack.SlashCommand{Command: "/fmu", Text: tt.sub + " " + strings.Join(mentions, " "),
 				UserID: "U0ME", ChannelID: "C0CHAN", ResponseURL: "https://hooks.example/1"})
 			if n := dir.lookups.Load(); n != 0 {
 				t.Errorf("directory lookups before the acknowledgement = %d, want none", n)
@@ -756,7 +760,7 @@ func TestDirectoryLinkSaysWhetherItAddsOrReplaces(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newTelFixture("directory.admin")
-			f.r.Directory = sourcedDirectory{map[string]switchboard.Entry{"U0ME": {Mobile: "32470000001"}}, tt.source}
+			f.cfg.Directory = sourcedDirectory{map[string]switchboard.Entry{"U0ME": {Mobile: "32470000001"}}, tt.source}
 			reply := f.command(t, "/fmu", "link <@"+tt.user+"> mobile=0470 12 34 99")
 			if !strings.Contains(reply.Text, tt.want) || strings.Contains(reply.Text, tt.notWant) {
 				t.Errorf("reply = %q, want %q and not %q", reply.Text, tt.want, tt.notWant)

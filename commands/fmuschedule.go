@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +16,20 @@ import (
 	"github.com/switchboard-bot/switchboard/schedule"
 	"github.com/switchboard-bot/switchboard/state"
 )
+
+// scheduleCommand answers /fmu schedule and the timed profile changes (/fmu
+// on-duty for 2h, until 18:00).
+type scheduleCommand struct {
+	gate  *gate
+	ops   *operator
+	who   *whois
+	notes *notebook
+	store ScheduleStore // nil: schedules are off
+	fmu   FMUAPI
+	now   func() time.Time
+	limits
+	log *slog.Logger
+}
 
 // Scheduled FMU changes: "/fmu on-duty until 18:00" and "/fmu private for
 // 2h" set the profile now and back later; "/fmu schedule <days>
@@ -48,28 +63,6 @@ type ScheduleStore interface {
 // People tells a person's time zone, from their Slack profile (users.info).
 type People interface {
 	TimeZone(ctx context.Context, userID string) (string, error)
-}
-
-// now is the router's clock.
-func (r *Router) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
-
-// zone returns a person's time zone, Europe/Brussels when Slack gives none;
-// fallback says so. When Slack cannot be asked, err says so and loc is the
-// default: good enough to show times, not to store a schedule by.
-func (r *Router) zone(ctx context.Context, user string) (loc *time.Location, fallback bool, err error) {
-	var name string
-	if r.People != nil {
-		if name, err = r.People.TimeZone(ctx, user); err != nil {
-			r.log().Warn("read time zone", "err", err, "user", user)
-		}
-	}
-	loc, fallback = schedule.Location(name)
-	return loc, fallback, err
 }
 
 // zoneUnknown answers a schedule that cannot be stored because Slack did
@@ -178,18 +171,18 @@ func untilForIndex(args []token) int {
 // and mobile number (from the directory, with trust_profile_phone from
 // Slack too) are looked up after it, and the answers follow through the
 // response URL.
-func (r *Router) fmuSelfFor(ctx context.Context, c *command, p enco.Profile, args []token) (Reply, func(context.Context)) {
-	if r.Schedules == nil {
+func (sd *scheduleCommand) fmuSelfFor(ctx context.Context, c *command, p enco.Profile, args []token) (Reply, func(context.Context)) {
+	if sd.store == nil {
 		return noSchedules(), nil
 	}
 	l, uerr := readLater(args)
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	if reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf); !ok {
+	if reply, ok := sd.gate.allow(ctx, c, switchboard.PermFMUSelf); !ok {
 		return reply, nil
 	}
-	return textReply(":hourglass_flowing_sand: Looking up your time zone and mobile number…"), func(ctx context.Context) { r.selfFor(ctx, c, p, l) }
+	return textReply(":hourglass_flowing_sand: Looking up your time zone and mobile number…"), func(ctx context.Context) { sd.selfFor(ctx, c, p, l) }
 }
 
 // selfFor is fmuSelfFor's work after the acknowledgement: it places l in
@@ -197,48 +190,48 @@ func (r *Router) fmuSelfFor(ctx context.Context, c *command, p enco.Profile, arg
 // have one more schedule and within their allowance of changes, says when
 // the change back falls due, then makes the change (setUntil). Every answer
 // goes through the response URL.
-func (r *Router) selfFor(ctx context.Context, c *command, p enco.Profile, l later) {
-	answer := func(reply Reply) { r.respond(ctx, c.ResponseURL, reply.Message(), false) }
-	loc, fallback, err := r.zone(ctx, c.UserID)
+func (sd *scheduleCommand) selfFor(ctx context.Context, c *command, p enco.Profile, l later) {
+	answer := func(reply Reply) { sd.ops.respond(ctx, c.ResponseURL, reply.Message(), false) }
+	loc, fallback, err := sd.who.zone(ctx, c.UserID)
 	if err != nil {
 		answer(zoneUnknown(c.UserID))
 		return
 	}
-	at, uerr := l.at(r.now(), loc)
+	at, uerr := l.at(sd.now(), loc)
 	if uerr != nil {
 		answer(usageReply(uerr))
 		return
 	}
-	me, reply, ok := r.myMobile(ctx, c)
+	me, reply, ok := sd.who.myMobile(ctx, c)
 	if !ok {
 		answer(reply)
 		return
 	}
-	current, err := r.Schedules.FMUSchedules(ctx, c.UserID)
+	current, err := sd.store.FMUSchedules(ctx, c.UserID)
 	if err != nil {
-		answer(r.scheduleDown(err))
+		answer(sd.scheduleDown(err))
 		return
 	}
 	if pendingBack(current) == nil && len(current) >= MaxSchedules {
 		answer(usageReply(tooManySchedules(c.UserID, c.UserID)))
 		return
 	}
-	if reply, ok := r.rateLimit(ctx, c); !ok {
+	if reply, ok := sd.gate.rateLimit(ctx, c); !ok {
 		answer(reply)
 		return
 	}
 	answer(textReply(fmt.Sprintf(":hourglass_flowing_sand: Setting your FMU profile to *%s* until %s…", render.ProfileLabel(p), whenLabel(at, loc))))
-	answer(textReply(r.setUntil(ctx, c.UserID, me, p, at, loc, fallback)))
+	answer(textReply(sd.setUntil(ctx, c.UserID, me, p, at, loc, fallback)))
 }
 
 // setUntil reads the current profile, sets p, and schedules the change back
 // at at. A change back already pending is replaced, keeping the profile it
 // went back to, so that "for 1h" after "for 2h" still ends where both began.
-func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco.Profile, at time.Time, loc *time.Location, fallback bool) string {
-	st, err := r.FMU.FMUStatus(ctx, me.digits)
+func (sd *scheduleCommand) setUntil(ctx context.Context, user string, me fmuTarget, p enco.Profile, at time.Time, loc *time.Location, fallback bool) string {
+	st, err := sd.fmu.FMUStatus(ctx, me.digits)
 	switch {
 	case err != nil:
-		return fmt.Sprintf(":x: I could not read your FMU profile, so I changed nothing: %s", r.fmuError(err, "fmu status"))
+		return fmt.Sprintf(":x: I could not read your FMU profile, so I changed nothing: %s", sd.ops.fmuError(err, "fmu status"))
 	case st.IsError:
 		return fmt.Sprintf(":x: EnCo could not read your FMU profile, so I changed nothing: %s", render.Escape(cmp.Or(strings.TrimSpace(st.Error), "no reason given")))
 	case !st.Status.Valid():
@@ -247,18 +240,18 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 		return fmt.Sprintf(":x: I could not read your current FMU profile (EnCo's answer is not private, professional or on duty), so no change back can be scheduled and I changed nothing. `/fmu %s` without `until` or `for` sets it for good.",
 			strings.ToLower(strings.ReplaceAll(string(p), "_", "-")))
 	}
-	err = r.FMU.SetFMUStatus(ctx, me.digits, p)
-	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
+	err = sd.fmu.SetFMUStatus(ctx, me.digits, p)
+	sd.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: fmt.Sprintf("own profile set to %s until %s", p, at.UTC().Format(time.RFC3339))})
 	if err != nil {
-		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusFailed)
-		return fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), r.fmuError(err, "fmu set own status"))
+		sd.notes.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusFailed)
+		return fmt.Sprintf(":x: Your FMU profile (%s) was not changed: %s", me.label(false), sd.ops.fmuError(err, "fmu set own status"))
 	}
-	r.cacheProfile(ctx, me.digits, p)
-	r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusDone)
+	sd.notes.cacheProfile(ctx, me.digits, p)
+	sd.notes.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusDone)
 
 	back := st.Status
 	id := state.NewHex(4)
-	err = r.Schedules.UpdateFMUSchedules(ctx, user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
+	err = sd.store.UpdateFMUSchedules(ctx, user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
 		back = st.Status
 		var remove []string
 		if old := pendingBack(cur); old != nil {
@@ -272,7 +265,7 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 			return nil, remove, nil
 		}
 		return []state.FMUSchedule{{
-			ID: id, User: user, CreatedBy: user, CreatedAt: r.now(), Zone: loc.String(),
+			ID: id, User: user, CreatedBy: user, CreatedAt: sd.now(), Zone: loc.String(),
 			Kind: state.ScheduleOnce, Profile: string(back), Due: at, DueProfile: string(back),
 		}}, remove, nil
 	})
@@ -281,11 +274,11 @@ func (r *Router) setUntil(ctx context.Context, user string, me fmuTarget, p enco
 	case errors.As(err, &uerr):
 		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back: %s", me.label(false), render.ProfileLabel(p), uerr.Msg)
 	case err != nil:
-		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back. %s", me.label(false), render.ProfileLabel(p), r.storeFailure(err, "save schedule"))
+		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back. %s", me.label(false), render.ProfileLabel(p), sd.ops.storeFailure(err, "save schedule"))
 	case back == p:
 		return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is *%s*, as it was before, so there is nothing to change back.", me.label(false), render.ProfileLabel(p))
 	}
-	r.audit(ctx, state.AuditEntry{UserID: user, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> back to %s at %s", id, user, back, at.UTC().Format(time.RFC3339))})
+	sd.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> back to %s at %s", id, user, back, at.UTC().Format(time.RFC3339))})
 	return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*. I will set it back to *%s* at %s (`%s`; %s). `/fmu schedule clear %s` cancels that.",
 		me.label(false), render.ProfileLabel(p), render.ProfileLabel(back), whenLabel(at, loc), id, zoneNote(loc, fallback), id)
 }
@@ -308,17 +301,17 @@ func tooManySchedules(user, requester string) *UsageError {
 	return usageErr(scheduleUsage, "%s %d schedules already, the most one person may have. Remove one first: `/fmu schedule list` shows them, `/fmu schedule clear &lt;id&gt;` removes one.", who, MaxSchedules)
 }
 
-func (r *Router) scheduleDown(err error) Reply {
+func (sd *scheduleCommand) scheduleDown(err error) Reply {
 	ref := state.NewHex(4)
-	r.log().Error("schedules", "err", err, "ref", ref)
+	sd.log.Error("schedules", "err", err, "ref", ref)
 	return storeDown(ref)
 }
 
 // fmuSchedule answers /fmu schedule …: a weekly rule is stored after the
 // acknowledgement (scheduleAdd), lists and clearings, which only read and
 // write the store, before it.
-func (r *Router) fmuSchedule(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
-	if r.Schedules == nil {
+func (sd *scheduleCommand) answer(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+	if sd.store == nil {
 		return noSchedules(), nil
 	}
 	if len(args) == 0 {
@@ -328,11 +321,11 @@ func (r *Router) fmuSchedule(ctx context.Context, c *command, args []token) (Rep
 	case "help":
 		return textReply(scheduleUsage), nil
 	case "list":
-		return r.scheduleList(ctx, c, args[1:]), nil
+		return sd.scheduleList(ctx, c, args[1:]), nil
 	case "clear":
-		return r.scheduleClear(ctx, c, args[1:]), nil
+		return sd.scheduleClear(ctx, c, args[1:]), nil
 	}
-	return r.scheduleAdd(ctx, c, args)
+	return sd.scheduleAdd(ctx, c, args)
 }
 
 // people splits the @people at the start of args from the rest.
@@ -354,12 +347,12 @@ func people(args []token) (users []string, rest []token, uerr *UsageError) {
 
 // scheduleOwner decides whose schedules a command is about: the requester's
 // own (fmu.self) or the people named (fmu.set).
-func (r *Router) scheduleOwner(ctx context.Context, c *command, users []string) ([]string, Reply, bool) {
+func (sd *scheduleCommand) scheduleOwner(ctx context.Context, c *command, users []string) ([]string, Reply, bool) {
 	if len(users) == 0 || (len(users) == 1 && users[0] == c.UserID) {
-		reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf)
+		reply, ok := sd.gate.allow(ctx, c, switchboard.PermFMUSelf)
 		return []string{c.UserID}, reply, ok
 	}
-	reply, ok := r.allow(ctx, c, switchboard.PermFMUSet)
+	reply, ok := sd.gate.allow(ctx, c, switchboard.PermFMUSet)
 	return users, reply, ok
 }
 
@@ -367,7 +360,7 @@ func (r *Router) scheduleOwner(ctx context.Context, c *command, users []string) 
 // and checks the permission; the acknowledgement says the rule is being
 // scheduled, and the work after it (addWeekly) stores it and answers
 // through the response URL.
-func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+func (sd *scheduleCommand) scheduleAdd(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
 	users, rest, uerr := people(args)
 	if uerr != nil {
 		return usageReply(uerr), nil
@@ -376,10 +369,10 @@ func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) (Rep
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	if max := r.maxTargets(); len(users) > max {
+	if max := sd.maxTargets(); len(users) > max {
 		return usageReply(usageErr(scheduleUsage, "That is %d people; one command takes at most %d.", len(users), max)), nil
 	}
-	owners, reply, ok := r.scheduleOwner(ctx, c, users)
+	owners, reply, ok := sd.scheduleOwner(ctx, c, users)
 	if !ok {
 		return reply, nil
 	}
@@ -393,7 +386,7 @@ func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) (Rep
 	ack := fmt.Sprintf(":hourglass_flowing_sand: Scheduling %s for %s: *%s* from %s to %s, *%s* otherwise…",
 		rule.Days, whom, render.ProfileLabel(in), rule.Start, rule.End, render.ProfileLabel(out))
 	return textReply(ack), func(ctx context.Context) {
-		r.respond(ctx, c.ResponseURL, r.addWeekly(ctx, c, owners, rule, in, out).Message(), false)
+		sd.ops.respond(ctx, c.ResponseURL, sd.addWeekly(ctx, c, owners, rule, in, out).Message(), false)
 	}
 }
 
@@ -401,7 +394,7 @@ func (r *Router) scheduleAdd(ctx context.Context, c *command, args []token) (Rep
 // a rule they have or would exceed MaxSchedules; nothing is stored unless it
 // can be stored for everyone. It reads each owner's mobile number from the
 // directory and time zone from Slack, so it runs after the acknowledgement.
-func (r *Router) addWeekly(ctx context.Context, c *command, owners []string, rule schedule.Weekly, in, out enco.Profile) Reply {
+func (sd *scheduleCommand) addWeekly(ctx context.Context, c *command, owners []string, rule schedule.Weekly, in, out enco.Profile) Reply {
 	type plan struct {
 		user     string
 		loc      *time.Location
@@ -409,19 +402,19 @@ func (r *Router) addWeekly(ctx context.Context, c *command, owners []string, rul
 		sc       state.FMUSchedule
 	}
 	plans := make([]plan, 0, len(owners))
-	now := r.now()
+	now := sd.now()
 	for _, u := range owners {
-		e, _, _, err := r.lookup(ctx, u)
+		e, _, _, err := sd.who.lookup(ctx, u)
 		if err != nil {
-			return r.directoryDown(err)
+			return sd.who.directoryDown(err)
 		}
 		if e.Mobile == "" {
 			if u == c.UserID {
-				return textReply(r.noNumberHint(u, "mobile", "mobile=0470 12 34 56"))
+				return textReply(sd.who.noNumberHint(u, "mobile", "mobile=0470 12 34 56"))
 			}
 			return usageReply(usageErr(scheduleUsage, "I don't know the mobile number of <@%s>. Ask someone who holds `directory.admin` to link it: `/fmu link @person mobile=0470 12 34 56`.", u))
 		}
-		loc, fallback, err := r.zone(ctx, u)
+		loc, fallback, err := sd.who.zone(ctx, u)
 		if err != nil {
 			return zoneUnknown(u)
 		}
@@ -439,9 +432,9 @@ func (r *Router) addWeekly(ctx context.Context, c *command, owners []string, rul
 	}
 	// Check everyone first, so that a refusal stores nothing for anyone.
 	for _, p := range plans {
-		cur, err := r.Schedules.FMUSchedules(ctx, p.user)
+		cur, err := sd.store.FMUSchedules(ctx, p.user)
 		if err != nil {
-			return r.scheduleDown(err)
+			return sd.scheduleDown(err)
 		}
 		if uerr := checkRule(cur, p.sc, rule, c.UserID); uerr != nil {
 			return usageReply(uerr)
@@ -449,7 +442,7 @@ func (r *Router) addWeekly(ctx context.Context, c *command, owners []string, rul
 	}
 	var lines []string
 	for _, p := range plans {
-		err := r.Schedules.UpdateFMUSchedules(ctx, p.user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
+		err := sd.store.UpdateFMUSchedules(ctx, p.user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
 			if uerr := checkRule(cur, p.sc, rule, c.UserID); uerr != nil {
 				return nil, nil, uerr
 			}
@@ -460,9 +453,9 @@ func (r *Router) addWeekly(ctx context.Context, c *command, owners []string, rul
 			return usageReply(uerr)
 		}
 		if err != nil {
-			return r.scheduleDown(err)
+			return sd.scheduleDown(err)
 		}
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> %s %s else %s (%s)", p.sc.ID, p.user, rule, in, out, p.loc)})
+		sd.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> %s %s else %s (%s)", p.sc.ID, p.user, rule, in, out, p.loc)})
 		whose := "Yours"
 		if p.user != c.UserID {
 			whose = fmt.Sprintf("<@%s>'s", p.user)
@@ -471,14 +464,6 @@ func (r *Router) addWeekly(ctx context.Context, c *command, owners []string, rul
 	}
 	return textReply(fmt.Sprintf(":white_check_mark: Scheduled %s: *%s* from %s to %s, *%s* otherwise.\n%s",
 		rule.Days, render.ProfileLabel(in), rule.Start, rule.End, render.ProfileLabel(out), strings.Join(lines, "\n")))
-}
-
-// lookup reads a person's numbers from the directory, if there is one.
-func (r *Router) lookup(ctx context.Context, user string) (e switchboard.Entry, source string, ok bool, err error) {
-	if r.Directory == nil {
-		return switchboard.Entry{}, "", false, nil
-	}
-	return r.Directory.Lookup(ctx, user)
 }
 
 // parseWeekly reads "<days> HH:MM-HH:MM <profile> else <profile>".
@@ -573,7 +558,7 @@ func describeSchedule(sc state.FMUSchedule) string {
 }
 
 // scheduleList shows a person's schedules.
-func (r *Router) scheduleList(ctx context.Context, c *command, args []token) Reply {
+func (sd *scheduleCommand) scheduleList(ctx context.Context, c *command, args []token) Reply {
 	users, rest, uerr := people(args)
 	switch {
 	case uerr != nil:
@@ -583,14 +568,14 @@ func (r *Router) scheduleList(ctx context.Context, c *command, args []token) Rep
 	case len(users) > 1:
 		return usageReply(usageErr(scheduleUsage, "`/fmu schedule list` takes one @person at a time."))
 	}
-	owners, reply, ok := r.scheduleOwner(ctx, c, users)
+	owners, reply, ok := sd.scheduleOwner(ctx, c, users)
 	if !ok {
 		return reply
 	}
 	user := owners[0]
-	list, err := r.Schedules.FMUSchedules(ctx, user)
+	list, err := sd.store.FMUSchedules(ctx, user)
 	if err != nil {
-		return r.scheduleDown(err)
+		return sd.scheduleDown(err)
 	}
 	whose := "You have"
 	if user != c.UserID {
@@ -607,7 +592,7 @@ func (r *Router) scheduleList(ctx context.Context, c *command, args []token) Rep
 }
 
 // scheduleClear removes one schedule by id, or all of a person's.
-func (r *Router) scheduleClear(ctx context.Context, c *command, args []token) Reply {
+func (sd *scheduleCommand) scheduleClear(ctx context.Context, c *command, args []token) Reply {
 	users, rest, uerr := people(args)
 	switch {
 	case uerr != nil:
@@ -621,13 +606,13 @@ func (r *Router) scheduleClear(ctx context.Context, c *command, args []token) Re
 	if len(rest) == 1 && !strings.EqualFold(rest[0].text, "all") {
 		id = strings.ToLower(rest[0].text)
 	}
-	owners, reply, ok := r.scheduleOwner(ctx, c, users)
+	owners, reply, ok := sd.scheduleOwner(ctx, c, users)
 	if !ok {
 		return reply
 	}
 	user := owners[0]
 	var removed []state.FMUSchedule
-	err := r.Schedules.UpdateFMUSchedules(ctx, user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
+	err := sd.store.UpdateFMUSchedules(ctx, user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
 		removed = removed[:0]
 		var ids []string
 		for _, sc := range cur {
@@ -654,38 +639,15 @@ func (r *Router) scheduleClear(ctx context.Context, c *command, args []token) Re
 	case errors.As(err, &ue):
 		return usageReply(ue)
 	case err != nil:
-		return r.scheduleDown(err)
+		return sd.scheduleDown(err)
 	case len(removed) == 0:
 		return textReply("There were no FMU schedules to clear.")
 	}
 	for _, sc := range removed {
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "cleared", Detail: fmt.Sprintf("%s: <@%s>", sc.ID, user)})
+		sd.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: "fmu.schedule", Decision: "cleared", Detail: fmt.Sprintf("%s: <@%s>", sc.ID, user)})
 	}
 	if len(removed) == 1 {
 		return textReply(":white_check_mark: Cleared " + describeSchedule(removed[0]) + ". The profile stays as it is now.")
 	}
 	return textReply(fmt.Sprintf(":white_check_mark: Cleared %s. The profile stays as it is now.", plural(len(removed), "schedule")))
-}
-
-// noteRecent adds a change to a person's recent operations.
-func (r *Router) noteRecent(ctx context.Context, user, title, status string) {
-	if r.Schedules == nil {
-		return
-	}
-	if err := r.Schedules.NoteRecentOp(ctx, user, state.RecentOp{At: r.now(), Title: title, Status: status}); err != nil {
-		r.log().Warn("note recent operation", "err", err, "user", user)
-	}
-}
-
-// profileCacheTTL is how long a profile read or set is shown without asking
-// EnCo again.
-const profileCacheTTL = time.Minute
-
-func (r *Router) cacheProfile(ctx context.Context, msisdn string, p enco.Profile) {
-	if r.Schedules == nil {
-		return
-	}
-	if err := r.Schedules.CacheFMUProfile(ctx, msisdn, string(p), profileCacheTTL); err != nil {
-		r.log().Warn("cache profile", "err", err)
-	}
 }

@@ -79,14 +79,14 @@ func TestScheduleForManyAcknowledgesFirst(t *testing.T) {
 	f := newTelFixture(switchboard.PermFMUSet)
 	rdb, prefix := redistest.New(t)
 	st := state.New(rdb, prefix)
-	useStore(f.r, st)
-	f.r.Schedules = st
-	f.r.Now = func() time.Time { return time.Date(2026, 3, 10, 7, 0, 0, 0, time.UTC) }
+	useStore(&f.cfg, st)
+	f.cfg.State.Schedules = st
+	f.cfg.Settings.Now = func() time.Time { return time.Date(2026, 3, 10, 7, 0, 0, 0, time.UTC) }
 	dir := &countingDirectory{telDirectory: telDirectory{}}
 	zones := &countingPeople{}
-	f.r.Directory, f.r.People = dir, zones
+	f.cfg.Directory, f.cfg.Slack.People = dir, zones
 	var users, mentions []string
-	for i := range f.r.maxTargets() {
+	for i := range f.router().fmuCmd().maxTargets() {
 		u := fmt.Sprintf("U0P%03d", i)
 		users = append(users, u)
 		mentions = append(mentions, "<@"+u+">")
@@ -94,7 +94,7 @@ func TestScheduleForManyAcknowledgesFirst(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	reply, after := f.r.Command(ctx, slack.SlashCommand{Command: "/fmu", Text: "schedule " + strings.Join(mentions, " ") + " weekdays 08:00-18:00 on-duty else private",
+	reply, after := f.router().Command(ctx, slack.SlashCommand{Command: "/fmu", Text: "schedule " + strings.Join(mentions, " ") + " weekdays 08:00-18:00 on-duty else private",
 		UserID: "U0ME", ChannelID: "C0CHAN", ResponseURL: "https://hooks.example/1"})
 	if !strings.Contains(reply.Text, "Scheduling weekdays for 100 people") || after == nil {
 		t.Fatalf("acknowledgement = %q (work after it: %v), want it to say the rule is being scheduled", reply.Text, after != nil)
@@ -142,17 +142,17 @@ func TestSetForAWhileAcknowledgesFirst(t *testing.T) {
 	f := newTelFixture(switchboard.PermFMUSelf)
 	rdb, prefix := redistest.New(t)
 	st := state.New(rdb, prefix)
-	useStore(f.r, st)
-	f.r.Schedules = st
-	f.r.Now = func() time.Time { return time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC) }
+	useStore(&f.cfg, st)
+	f.cfg.State.Schedules = st
+	f.cfg.Settings.Now = func() time.Time { return time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC) }
 	dir := &countingDirectory{telDirectory: telDirectory{"U0ME": {Mobile: "32470000001"}}}
 	zones := &countingPeople{}
-	f.r.Directory, f.r.People = dir, zones
+	f.cfg.Directory, f.cfg.Slack.People = dir, zones
 	api := &settingFMU{telFMU: f.fmu}
-	f.r.FMU = api
+	f.cfg.EnCo.FMU = api
 	ctx := context.Background()
 
-	reply, after := f.r.Command(ctx, slack.SlashCommand{Command: "/fmu", Text: "on-duty for 2h",
+	reply, after := f.router().Command(ctx, slack.SlashCommand{Command: "/fmu", Text: "on-duty for 2h",
 		UserID: "U0ME", ChannelID: "C0CHAN", ResponseURL: "https://hooks.example/1"})
 	if n, m := dir.lookups.Load(), zones.asked.Load(); n != 0 || m != 0 {
 		t.Errorf("before the acknowledgement: %d directory lookups and %d time-zone questions, want none", n, m)
@@ -201,8 +201,8 @@ func (evilStatusFMU) FMUStatus(_ context.Context, msisdn string) (enco.FMUStatus
 // cannot, its reason reaches the requester escaped.
 func TestSetUntilEscapesEnCoReadError(t *testing.T) {
 	f := newTelFixture()
-	f.r.FMU = evilStatusFMU{f.fmu}
-	got := f.r.setUntil(context.Background(), "U0ME", fmuTarget{digits: "32470000001"}, enco.ProfileOnDuty, time.Now().Add(time.Hour), time.UTC, false)
+	f.cfg.EnCo.FMU = evilStatusFMU{f.fmu}
+	got := f.router().sched.setUntil(context.Background(), "U0ME", fmuTarget{digits: "32470000001"}, enco.ProfileOnDuty, time.Now().Add(time.Hour), time.UTC, false)
 	if strings.Contains(got, "<!channel>") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {
 		t.Errorf("answer = %q, want EnCo's reason escaped", got)
 	}
@@ -223,11 +223,11 @@ func TestSetUntilRefusesAnUnknownCurrentProfile(t *testing.T) {
 	f := newTelFixture()
 	rdb, prefix := redistest.New(t)
 	st := state.New(rdb, prefix)
-	f.r.Schedules = st
+	f.cfg.State.Schedules = st
 	api := &oddStatusFMU{settingFMU{telFMU: f.fmu}}
-	f.r.FMU = api
+	f.cfg.EnCo.FMU = api
 	ctx := context.Background()
-	got := f.r.setUntil(ctx, "U0ME", fmuTarget{digits: "32470000001"}, enco.ProfileOnDuty, time.Now().Add(time.Hour), time.UTC, false)
+	got := f.router().sched.setUntil(ctx, "U0ME", fmuTarget{digits: "32470000001"}, enco.ProfileOnDuty, time.Now().Add(time.Hour), time.UTC, false)
 	want := ":x: I could not read your current FMU profile (EnCo's answer is not private, professional or on duty), so no change back can be scheduled and I changed nothing. `/fmu on-duty` without `until` or `for` sets it for good."
 	if got != want {
 		t.Errorf("answer = %q, want %q", got, want)

@@ -45,7 +45,7 @@ func TestTokenize(t *testing.T) {
 }
 
 func TestSimDevices(t *testing.T) {
-	r := &Router{}
+	r := &simCommand{}
 	tests := []struct {
 		text string
 		want []enco.Device
@@ -75,7 +75,7 @@ func TestSimDevices(t *testing.T) {
 }
 
 func TestSimDevicesRefusals(t *testing.T) {
-	r := &Router{MaxTargets: 3}
+	r := &simCommand{limits: limits{max: 3}}
 	tests := []struct {
 		text, want string
 	}{
@@ -139,7 +139,7 @@ func FuzzCommandGrammar(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	r := &Router{}
+	r := &simCommand{}
 	f.Fuzz(func(t *testing.T, text string) {
 		toks, err := tokenize(text)
 		if err != nil {

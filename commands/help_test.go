@@ -26,7 +26,8 @@ func TestEveryHelpExampleWorks(t *testing.T) {
 	client := &enco.Client{BaseURL: sb.URL, APIKey: sb.APIKey,
 		HTTPClient: enco.NewHTTPClient(enco.StaticTokenSource(sb.PermanentToken), hc.Transport)}
 	var helps, perms []string
-	for _, sc := range slashCommands {
+	for _, c := range declared.commands {
+		sc := c.spec()
 		helps = append(helps, sc.helps...)
 		perms = append(perms, sc.permissions...)
 	}
@@ -40,9 +41,9 @@ func TestEveryHelpExampleWorks(t *testing.T) {
 			seen++
 			t.Run(example, func(t *testing.T) {
 				f := newTelFixture(perms...)
-				f.r.SIM, f.r.FMU, f.r.Voice, f.r.Numbers = client, client, client, client
+				f.cfg.EnCo.SIM, f.cfg.EnCo.FMU, f.cfg.EnCo.Voice, f.cfg.EnCo.Numbers = client, client, client, client
 				rdb, prefix := redistest.New(t)
-				useStore(f.r, state.New(rdb, prefix))
+				useStore(&f.cfg, state.New(rdb, prefix))
 				name, text, _ := strings.Cut(example, " ")
 				reply := f.command(t, name, text)
 				switch reply.Outcome() {

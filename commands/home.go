@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -14,6 +16,21 @@ import (
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
+
+// homeTab shows and answers the Home tab.
+type homeTab struct {
+	gate      *gate
+	ops       *operator
+	who       *whois
+	notes     *notebook
+	store     ScheduleStore // nil: no schedules nor recent operations
+	fmu       FMUAPI
+	publisher HomePublisher // nil: the Home tab is off
+	commands  registry      // for the help it points to
+	callOff   bool          // /call is switched off (ENCO_VOICE=off): not offered
+	now       func() time.Time
+	log       *slog.Logger
+}
 
 // The Home tab shows a person their FMU profile with a button per profile,
 // their FMU schedules and their last operations. Slack sends app_home_opened
@@ -49,55 +66,55 @@ var permissionUses = map[string]string{
 }
 
 // AppHomeOpened publishes the Home tab of a person who opened it.
-func (r *Router) AppHomeOpened(ctx context.Context, user string) {
-	r.publishHome(ctx, user, "")
+func (h *homeTab) opened(ctx context.Context, user string) {
+	h.publishHome(ctx, user, "")
 }
 
-func (r *Router) publishHome(ctx context.Context, user, notice string) {
-	if r.Home == nil || user == "" {
+func (h *homeTab) publishHome(ctx context.Context, user, notice string) {
+	if h.publisher == nil || user == "" {
 		return
 	}
-	if err := r.Home.PublishHome(ctx, user, r.homeView(ctx, user, notice)); err != nil {
-		r.log().Warn("publish home tab", "err", err, "user", user)
+	if err := h.publisher.PublishHome(ctx, user, h.homeView(ctx, user, notice)); err != nil {
+		h.log.Warn("publish home tab", "err", err, "user", user)
 	}
 }
 
 // homeView builds a person's Home tab; notice, when set, is the outcome of
 // their last click, shown at the top.
-func (r *Router) homeView(ctx context.Context, user, notice string) []slack.Block {
+func (h *homeTab) homeView(ctx context.Context, user, notice string) []slack.Block {
 	blocks := []slack.Block{slack.NewHeaderBlock(plain("Your FMU profile"))}
 	if notice != "" {
 		blocks = append(blocks, section(notice))
 	}
-	d := r.Checker.CheckOffChannel(ctx, user, switchboard.PermFMUSelf)
+	d := h.gate.checker.CheckOffChannel(ctx, user, switchboard.PermFMUSelf)
 	switch {
 	case !d.Allowed:
 		blocks = append(blocks, section(":no_entry: "+cmp.Or(d.Message, "You don't have the permission `fmu.self`.")+" So you cannot set your own FMU profile here."))
-		return append(blocks, r.mayDo(ctx, user)...)
+		return append(blocks, h.mayDo(ctx, user)...)
 	}
-	e, _, _, err := r.lookup(ctx, user)
+	e, _, _, err := h.who.lookup(ctx, user)
 	switch {
 	case err != nil:
 		ref := state.NewHex(4)
-		r.log().Error("directory lookup", "err", err, "ref", ref, "user", user)
+		h.log.Error("directory lookup", "err", err, "ref", ref, "user", user)
 		blocks = append(blocks, section(fmt.Sprintf(":hourglass: I could not look up your number in the directory just now. Open this tab again in a minute. (ref `%s`)", ref)))
 	case e.Mobile == "":
-		blocks = append(blocks, section(r.noNumberHint(user, "mobile", "mobile=0470 12 34 56")))
+		blocks = append(blocks, section(h.who.noNumberHint(user, "mobile", "mobile=0470 12 34 56")))
 	default:
-		blocks = append(blocks, r.profileBlocks(ctx, e.Mobile)...)
+		blocks = append(blocks, h.profileBlocks(ctx, e.Mobile)...)
 	}
-	blocks = append(blocks, slack.NewDividerBlock(), section("*Scheduled changes*\n"+r.homeSchedules(ctx, user)))
-	blocks = append(blocks, slack.NewDividerBlock(), section("*Your last operations*\n"+r.homeRecent(ctx, user)))
+	blocks = append(blocks, slack.NewDividerBlock(), section("*Scheduled changes*\n"+h.homeSchedules(ctx, user)))
+	blocks = append(blocks, slack.NewDividerBlock(), section("*Your last operations*\n"+h.homeRecent(ctx, user)))
 	return blocks
 }
 
 // profileBlocks shows the current profile and a button per profile.
-func (r *Router) profileBlocks(ctx context.Context, msisdn string) []slack.Block {
+func (h *homeTab) profileBlocks(ctx context.Context, msisdn string) []slack.Block {
 	me := fmuTarget{digits: msisdn}
-	current, err := r.currentProfile(ctx, msisdn)
+	current, err := h.currentProfile(ctx, msisdn)
 	var head string
 	if err != nil {
-		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), r.fmuError(err, "home fmu status"))
+		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), h.ops.fmuError(err, "home fmu status"))
 	} else {
 		head = fmt.Sprintf("%s is *%s*.", me.label(false), render.ProfileLabel(current))
 	}
@@ -125,30 +142,30 @@ func (r *Router) profileBlocks(ctx context.Context, msisdn string) []slack.Block
 }
 
 // currentProfile reads a profile, from the short-lived cache when it has it.
-func (r *Router) currentProfile(ctx context.Context, msisdn string) (enco.Profile, error) {
-	if r.Schedules != nil {
-		if p, ok, err := r.Schedules.CachedFMUProfile(ctx, msisdn); err == nil && ok {
+func (h *homeTab) currentProfile(ctx context.Context, msisdn string) (enco.Profile, error) {
+	if h.store != nil {
+		if p, ok, err := h.store.CachedFMUProfile(ctx, msisdn); err == nil && ok {
 			return enco.Profile(p), nil
 		}
 	}
-	st, err := r.FMU.FMUStatus(ctx, msisdn)
+	st, err := h.fmu.FMUStatus(ctx, msisdn)
 	if err != nil {
 		return "", err
 	}
 	if st.IsError {
 		return "", &enco.Error{Op: "fmu status", StatusCode: 200, Message: cmp.Or(strings.TrimSpace(st.Error), "no reason given")}
 	}
-	r.cacheProfile(ctx, msisdn, st.Status)
+	h.notes.cacheProfile(ctx, msisdn, st.Status)
 	return st.Status, nil
 }
 
-func (r *Router) homeSchedules(ctx context.Context, user string) string {
-	if r.Schedules == nil {
+func (h *homeTab) homeSchedules(ctx context.Context, user string) string {
+	if h.store == nil {
 		return "Schedules are not available on this bot."
 	}
-	list, err := r.Schedules.FMUSchedules(ctx, user)
+	list, err := h.store.FMUSchedules(ctx, user)
 	if err != nil {
-		return r.storeFailure(err, "home schedules")
+		return h.ops.storeFailure(err, "home schedules")
 	}
 	if len(list) == 0 {
 		return "None. Try `/fmu on-duty until 18:00`, `/fmu private for 2h` or `/fmu schedule weekdays 08:00-18:00 professional else private`."
@@ -160,18 +177,18 @@ func (r *Router) homeSchedules(ctx context.Context, user string) string {
 	return strings.Join(lines, "\n") + "\n`/fmu schedule clear &lt;id&gt;` removes one."
 }
 
-func (r *Router) homeRecent(ctx context.Context, user string) string {
-	if r.Schedules == nil {
+func (h *homeTab) homeRecent(ctx context.Context, user string) string {
+	if h.store == nil {
 		return "Not available on this bot."
 	}
-	ops, err := r.Schedules.RecentOps(ctx, user)
+	ops, err := h.store.RecentOps(ctx, user)
 	if err != nil {
-		return r.storeFailure(err, "home recent operations")
+		return h.ops.storeFailure(err, "home recent operations")
 	}
 	if len(ops) == 0 {
 		return "None yet."
 	}
-	loc, _, _ := r.zone(ctx, user)
+	loc, _, _ := h.who.zone(ctx, user)
 	lines := make([]string, 0, len(ops))
 	for _, op := range ops {
 		lines = append(lines, fmt.Sprintf("• %s — %s — _%s_", op.At.In(loc).Format("Mon 2 Jan 15:04"), op.Title, recentOutcome(op)))
@@ -192,60 +209,60 @@ func recentOutcome(op state.RecentOp) string {
 }
 
 // mayDo lists what a person may do, for those without fmu.self.
-func (r *Router) mayDo(ctx context.Context, user string) []slack.Block {
+func (h *homeTab) mayDo(ctx context.Context, user string) []slack.Block {
 	var lines []string
 	for _, p := range permissions.KnownPermissions() {
 		use, ok := permissionUses[p]
-		if !ok || (r.Voice == nil && switchboard.CommandOf(p) == switchboard.CommandCall) {
+		if !ok || (h.callOff && switchboard.CommandOf(p) == switchboard.CommandCall) {
 			continue // nothing, or /call switched off (ENCO_VOICE=off)
 		}
-		if r.Checker.CheckOffChannel(ctx, user, p).Allowed {
+		if h.gate.checker.CheckOffChannel(ctx, user, p).Allowed {
 			lines = append(lines, "• "+use)
 		}
 	}
 	if len(lines) == 0 {
-		return []slack.Block{section("The policy grants you no command yet. Ask an admin to add you to a role; `/fmu help`, `/sim help`, `/number help` and `/call help` show what each command does.")}
+		return []slack.Block{section("The policy grants you no command yet. Ask an admin to add you to a role; " + h.commands.sentence("`/%s help`") + " show what each command does.")}
 	}
 	return []slack.Block{section("*What you may do*\n" + strings.Join(lines, "\n"))}
 }
 
 // homeClick sets the clicker's own profile from a Home tab button, with the
 // permission check and audit of /fmu <profile>, and publishes the tab again.
-func (r *Router) homeClick(ctx context.Context, cb slack.InteractionCallback, value string) {
+func (h *homeTab) click(ctx context.Context, cb slack.InteractionCallback, value string) {
 	user := cb.User.ID
 	p := enco.Profile(value)
 	if !p.Valid() {
-		r.log().Warn("home click with an unknown profile", "value", value, "user", user)
+		h.log.Warn("home click with an unknown profile", "value", value, "user", user)
 		return
 	}
 	c := &command{SlashCommand: slack.SlashCommand{Command: "/fmu", Text: strings.ToLower(string(p)) + " (Home tab)", UserID: user}, offChannel: true}
-	if reply, ok := r.allow(ctx, c, switchboard.PermFMUSelf); !ok {
-		r.publishHome(ctx, user, reply.Text)
+	if reply, ok := h.gate.allow(ctx, c, switchboard.PermFMUSelf); !ok {
+		h.publishHome(ctx, user, reply.Text)
 		return
 	}
-	mine, reply, ok := r.ownNumbers(ctx, user)
+	mine, reply, ok := h.who.ownNumbers(ctx, user)
 	if !ok {
-		r.publishHome(ctx, user, reply.Text)
+		h.publishHome(ctx, user, reply.Text)
 		return
 	}
 	if mine.Mobile == "" {
-		r.publishHome(ctx, user, "")
+		h.publishHome(ctx, user, "")
 		return
 	}
-	if reply, ok := r.rateLimit(ctx, c); !ok {
-		r.publishHome(ctx, user, reply.Text)
+	if reply, ok := h.gate.rateLimit(ctx, c); !ok {
+		h.publishHome(ctx, user, reply.Text)
 		return
 	}
 	me := fmuTarget{digits: mine.Mobile}
-	err := r.FMU.SetFMUStatus(ctx, me.digits, p)
-	r.audit(ctx, state.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p) + " from the Home tab"})
+	err := h.fmu.SetFMUStatus(ctx, me.digits, p)
+	h.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: apiDecision(err), Detail: "own profile set to " + string(p) + " from the Home tab"})
 	if err != nil {
-		r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusFailed)
-		r.publishHome(ctx, user, fmt.Sprintf(":x: Your FMU profile was not changed: %s", r.fmuError(err, "home fmu set")))
+		h.notes.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusFailed)
+		h.publishHome(ctx, user, fmt.Sprintf(":x: Your FMU profile was not changed: %s", h.ops.fmuError(err, "home fmu set")))
 		return
 	}
-	r.cacheProfile(ctx, me.digits, p)
-	r.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusDone)
-	loc, _, _ := r.zone(ctx, user)
-	r.publishHome(ctx, user, fmt.Sprintf(":white_check_mark: Set to *%s* at %s.", render.ProfileLabel(p), r.now().In(loc).Format("15:04")))
+	h.notes.cacheProfile(ctx, me.digits, p)
+	h.notes.noteRecent(ctx, user, "Set your FMU profile to "+render.ProfileLabel(p), switchboard.StatusDone)
+	loc, _, _ := h.who.zone(ctx, user)
+	h.publishHome(ctx, user, fmt.Sprintf(":white_check_mark: Set to *%s* at %s.", render.ProfileLabel(p), h.now().In(loc).Format("15:04")))
 }

@@ -12,6 +12,17 @@ import (
 	"github.com/switchboard-bot/switchboard/slackpost"
 )
 
+// lister attaches the whole of a list cut short in an answer, as a file.
+type lister struct {
+	slack fileUploader
+	ops   *operator // to tell the requester when the file cannot be sent
+}
+
+// fileUploader attaches a file to a channel.
+type fileUploader interface {
+	UploadFile(ctx context.Context, channel, threadTS, filename, title string, content []byte) error
+}
+
 // fullList is a list too long to show whole in a message. Every answer
 // that cuts a list says how many rows it left out and sends the whole list
 // as a CSV file through slackpost.Slack's UploadFile: in Slack the file is
@@ -57,23 +68,23 @@ func leftOut(shown, total int) string {
 // posting the answer, so that the answer comes first and the file under it;
 // if the file cannot be sent, it tells the requester why and how to get it.
 // The work is a Slack call, for after the acknowledgement.
-func (r *Router) attachList(c *command, l fullList) (note string, send func(context.Context)) {
+func (ls *lister) attachList(c *command, l fullList) (note string, send func(context.Context)) {
 	name := l.fileName(time.Now())
-	return fmt.Sprintf("The full list is attached to this channel as `%s`.", name), r.sendList(c, l, name)
+	return fmt.Sprintf("The full list is attached to this channel as `%s`.", name), ls.sendList(c, l, name)
 }
 
 // attachLater is attachList for an answer given in the acknowledgement,
 // before the file's name is worth showing: the sentence only promises the
 // file.
-func (r *Router) attachLater(c *command, l fullList) (string, func(context.Context)) {
-	return "The full list follows as a CSV file in this channel.", r.sendList(c, l, l.fileName(time.Now()))
+func (ls *lister) attachLater(c *command, l fullList) (string, func(context.Context)) {
+	return "The full list follows as a CSV file in this channel.", ls.sendList(c, l, l.fileName(time.Now()))
 }
 
 // sendList returns the work that uploads l as name to the requester's
 // channel, telling the requester only if that fails.
-func (r *Router) sendList(c *command, l fullList, name string) func(context.Context) {
+func (ls *lister) sendList(c *command, l fullList, name string) func(context.Context) {
 	return func(ctx context.Context) {
-		err := r.Slack.UploadFile(ctx, c.ChannelID, "", name, l.title, l.csv())
+		err := ls.slack.UploadFile(ctx, c.ChannelID, "", name, l.title, l.csv())
 		var why string
 		switch {
 		case err == nil:
@@ -81,9 +92,9 @@ func (r *Router) sendList(c *command, l fullList, name string) func(context.Cont
 		case slackpost.NotInChannel(err):
 			why = "For the full list as a file, invite me to this channel with `/invite @Switchboard` and run the command again."
 		default:
-			why = "I could not attach the full list as a file: " + r.userError(err, "upload list")
+			why = "I could not attach the full list as a file: " + ls.ops.userError(err, "upload list")
 		}
-		r.respond(ctx, c.ResponseURL, textReply(":warning: "+why).Message(), false)
+		ls.ops.respond(ctx, c.ResponseURL, textReply(":warning: "+why).Message(), false)
 	}
 }
 
@@ -95,11 +106,11 @@ const maxPromptLines = 10
 // acknowledgement to maxPromptLines, adding the line that says how many
 // were left out, and returns the work that attaches them all (nil when
 // nothing was cut).
-func (r *Router) promptLines(c *command, lines []string, l fullList) ([]string, func(context.Context)) {
+func (ls *lister) promptLines(c *command, lines []string, l fullList) ([]string, func(context.Context)) {
 	if len(lines) <= maxPromptLines {
 		return lines, nil
 	}
-	promise, after := r.attachLater(c, l)
+	promise, after := ls.attachLater(c, l)
 	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), after
 }
 

@@ -20,10 +20,10 @@ type auditStore struct {
 	n int
 }
 
-func (s auditStore) RecentAudit(_ context.Context, max int, _ func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
-	var out []state.AuditEntry
+func (s auditStore) RecentAudit(_ context.Context, max int, _ func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error) {
+	var out []switchboard.AuditEntry
 	for i := range min(s.n, max) {
-		out = append(out, state.AuditEntry{UserID: "U0ME", Command: "sim.read", Decision: "api call", Detail: fmt.Sprint("entry ", i)})
+		out = append(out, switchboard.AuditEntry{UserID: "U0ME", Command: "sim.read", Decision: "api call", Detail: fmt.Sprint("entry ", i)})
 	}
 	return out, nil
 }
@@ -58,15 +58,15 @@ func TestCutListsSayWhatIsLeftOutAndAttachIt(t *testing.T) {
 		wantNote string
 		wantRows int // data rows in the file
 	}{
-		{"/number available", []string{"number.read"}, func(f *telFixture) { f.r.Numbers = &telNumbers{list: pool} },
+		{"/number available", []string{"number.read"}, func(f *telFixture) { f.cfg.EnCo.Numbers = &telNumbers{list: pool} },
 			"/number", "available", "3 more not shown (40 of 43 listed). The full list is attached to this channel as `numbers-available-", len(pool)},
-		{"/number list", []string{"number.read"}, func(f *telFixture) { f.r.Numbers = &telNumbers{list: pool} },
+		{"/number list", []string{"number.read"}, func(f *telFixture) { f.cfg.EnCo.Numbers = &telNumbers{list: pool} },
 			"/number", "list", "3 more not shown (40 of 43 listed). The full list is attached to this channel as `numbers-held-", len(pool)},
-		{"/sim status", []string{"sim.read"}, func(f *telFixture) { f.r.SIM = telSIM{} },
+		{"/sim status", []string{"sim.read"}, func(f *telFixture) { f.cfg.EnCo.SIM = telSIM{} },
 			"/sim", "status " + numbersOf(maxSIMRows+2, "0471 00 00 %02d"), "2 more not shown (15 of 17 listed). The full list is attached", maxSIMRows + 2},
-		{"/sim audit", []string{"audit.read"}, func(f *telFixture) { f.r.AuditTrail = auditStore{f.store, maxAuditRows + 5} },
+		{"/sim audit", []string{"audit.read"}, func(f *telFixture) { f.cfg.State.AuditTrail = auditStore{f.store, maxAuditRows + 5} },
 			"/sim", "audit", "5 more not shown (20 of 25 listed). The full list follows as a CSV file in this channel.", maxAuditRows + 5},
-		{"/sim audit past the file's cap", []string{"audit.read"}, func(f *telFixture) { f.r.AuditTrail = auditStore{f.store, maxAuditFile + 50} },
+		{"/sim audit past the file's cap", []string{"audit.read"}, func(f *telFixture) { f.cfg.State.AuditTrail = auditStore{f.store, maxAuditFile + 50} },
 			"/sim", "audit", "more than 980 not shown; the file holds the 1000 most recent.", maxAuditFile},
 		{"/sim deactivate confirmation", []string{"sim.deactivate"}, nil,
 			"/sim", "deactivate " + numbersOf(maxPromptLines+1, "0471 00 00 %02d"), "1 more not shown (10 of 11 listed). The full list follows as a CSV file in this channel.", maxPromptLines + 1},
@@ -119,7 +119,7 @@ func (s refusingSIM) SIMCards(context.Context, string) ([]enco.SIMCard, error) {
 func TestSimStatusStopsWhenTheCredentialsAreRefused(t *testing.T) {
 	f := newTelFixture("sim.read")
 	calls := 0
-	f.r.SIM = refusingSIM{calls: &calls}
+	f.cfg.EnCo.SIM = refusingSIM{calls: &calls}
 	f.command(t, "/sim", "status 0471 00 00 01 0471 00 00 02 0471 00 00 03")
 	if got := f.lastResponse(t); calls != 1 || !strings.Contains(got, "refused the bot's own credentials") {
 		t.Errorf("%d lookups, answer %q; want one lookup and the credentials named", calls, got)
@@ -156,7 +156,7 @@ func TestApprovalRequestDoesNotAttachTheListAgain(t *testing.T) {
 	for i := 1; i <= maxPromptLines+2; i++ {
 		op.Targets = append(op.Targets, switchboard.Number(fmt.Sprintf("324710000%02d", i)))
 	}
-	f.r.requestApproval(context.Background(), slack.InteractionCallback{}, op)
+	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{}, op)
 	if len(f.slack.files) != 0 {
 		t.Errorf("files uploaded with the approval request: %v, want none (the confirmation attached the list)", f.slack.files)
 	}
@@ -179,7 +179,7 @@ func TestApprovalRequestDoesNotAttachTheListAgain(t *testing.T) {
 // channel or form a link.
 func TestAuditRowsAreEscaped(t *testing.T) {
 	f := newTelFixture("audit.read")
-	f.r.AuditTrail = &recordingAudit{entries: []state.AuditEntry{
+	f.cfg.State.AuditTrail = &recordingAudit{entries: []switchboard.AuditEntry{
 		{UserID: "U0ME", Command: "/sim <!here>", Decision: "rate limited", Detail: "session <!channel> <http://evil.example|x>"},
 	}}
 	got := f.command(t, "/sim", "audit").Text
@@ -196,7 +196,7 @@ func TestCutListTellsWhenItsFileCannotBeSent(t *testing.T) {
 		pool[i] = enco.PhoneNumber{Number: fmt.Sprintf("32220607%02d", i), Type: "FIXED"}
 	}
 	f := newTelFixture("number.read")
-	f.r.Numbers = &telNumbers{list: pool}
+	f.cfg.EnCo.Numbers = &telNumbers{list: pool}
 	f.slack.uploadErr = fmt.Errorf("files.uploadV2: %w", slack.SlackErrorResponse{Err: "not_in_channel"})
 	f.command(t, "/number", "list")
 	if len(f.slack.responses) != 2 {

@@ -90,8 +90,8 @@ func TestRawControlFindsWhatSlackWouldMangle(t *testing.T) {
 // example, to each command's help, and to malformed commands.
 func TestNoHelpOrAnswerSendsRawMrkdwnControls(t *testing.T) {
 	static := []string{scheduleUsage, voiceOff}
-	for _, sc := range slashCommands {
-		static = append(static, sc.helps...)
+	for _, c := range declared.commands {
+		static = append(static, c.spec().helps...)
 	}
 	for _, use := range permissionUses {
 		static = append(static, use)
@@ -110,7 +110,8 @@ func TestNoHelpOrAnswerSendsRawMrkdwnControls(t *testing.T) {
 		"/fmu frob", "/fmu status", "/fmu schedule", "/fmu schedule frob", "/fmu schedule weekdays 08:00 private", "/fmu link",
 		"/number", "/number frob", "/number reserve", "/number available zone=99", "/number available zone=02 type=fixed",
 		"/call", "/call frob", "/call 0468", "/call cdr since=x", "/call cdr frob", "/call 112"}
-	for _, sc := range slashCommands {
+	for _, c := range declared.commands {
+		sc := c.spec()
 		perms = append(perms, sc.permissions...)
 		inputs = append(inputs, "/"+sc.name+" help")
 		for _, help := range sc.helps {
@@ -124,9 +125,9 @@ func TestNoHelpOrAnswerSendsRawMrkdwnControls(t *testing.T) {
 	for _, in := range inputs {
 		t.Run(in, func(t *testing.T) {
 			f := newTelFixture(perms...)
-			f.r.SIM, f.r.FMU, f.r.Voice, f.r.Numbers = client, client, client, client
+			f.cfg.EnCo.SIM, f.cfg.EnCo.FMU, f.cfg.EnCo.Voice, f.cfg.EnCo.Numbers = client, client, client, client
 			rdb, prefix := redistest.New(t)
-			useStore(f.r, state.New(rdb, prefix))
+			useStore(&f.cfg, state.New(rdb, prefix))
 			name, text, _ := strings.Cut(in, " ")
 			reply := f.command(t, name, text)
 			f.slack.mu.Lock()

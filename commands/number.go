@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,21 @@ import (
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
+
+// numberCommand answers /number: the pool, one's numbers, reserving and releasing.
+type numberCommand struct {
+	gate    *gate
+	confirm *confirmer
+	ops     *operator
+	lists   *lister
+	numbers NumbersAPI
+	freezes NumberFreezes
+	// operations records the number EnCo reserved when it is not the one
+	// asked for.
+	operations Operations
+	limits
+	log *slog.Logger
+}
 
 // NumberFreezes remembers the numbers released lately, which EnCo keeps
 // from being reserved again for a while.
@@ -45,7 +61,7 @@ const maxNumberLines = 40
 // freezePeriod is how long EnCo keeps a released number out of the pool.
 const freezePeriod = 15 * 24 * time.Hour
 
-func (r *Router) number(ctx context.Context, c *command) (Reply, func(context.Context)) {
+func (nc *numberCommand) answer(ctx context.Context, c *command) (Reply, func(context.Context)) {
 	if len(c.toks) == 0 {
 		return textReply(numberUsage), nil
 	}
@@ -53,11 +69,11 @@ func (r *Router) number(ctx context.Context, c *command) (Reply, func(context.Co
 	args := c.toks[1:]
 	switch sub {
 	case "available":
-		return r.numberAvailable(ctx, c, args)
+		return nc.numberAvailable(ctx, c, args)
 	case "list":
-		return r.numberList(ctx, c, args)
+		return nc.numberList(ctx, c, args)
 	case "reserve", "release":
-		return r.numberChange(ctx, c, sub, args), nil
+		return nc.numberChange(ctx, c, sub, args), nil
 	}
 	return usageReply(usageErr(numberUsage, "`%s` is not a /number subcommand. Use `available`, `list`, `reserve` or `release`.", c.toks[0].text)), nil
 }
@@ -130,30 +146,30 @@ func isAreaCode(z string) bool {
 	return false
 }
 
-func (r *Router) numberAvailable(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+func (nc *numberCommand) numberAvailable(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
 	f, uerr := numberFilter(args)
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
-	if reply, ok := r.allow(ctx, c, switchboard.PermNumberRead); !ok {
+	if reply, ok := nc.gate.allow(ctx, c, switchboard.PermNumberRead); !ok {
 		return reply, nil
 	}
 	return textReply(":mag: Looking up available numbers…"), func(ctx context.Context) {
-		list, err := r.Numbers.AvailableNumbers(ctx, f)
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
+		list, err := nc.numbers.AvailableNumbers(ctx, f)
+		nc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d available numbers listed", len(list))})
 		var text string
 		var send func(context.Context)
 		switch {
 		case err != nil:
-			text = ":x: " + r.userError(err, "numbers available")
+			text = ":x: " + nc.ops.userError(err, "numbers available")
 		case len(list) == 0:
 			text = fmt.Sprintf("No numbers available%s. Try without some of the options.", filterWords(f))
 		default:
 			var lines string
-			lines, send = r.numberLines(c, list, "numbers-available", "Available numbers"+filterWords(f))
+			lines, send = nc.numberLines(c, list, "numbers-available", "Available numbers"+filterWords(f))
 			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve &lt;number&gt;`\n%s", plural(len(list), "number"), filterWords(f), lines)
 		}
-		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+		nc.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 		if send != nil {
 			send(ctx)
 		}
@@ -177,29 +193,29 @@ func filterWords(f enco.NumberFilter) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-func (r *Router) numberList(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
+func (nc *numberCommand) numberList(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
 	if len(args) > 0 {
 		return usageReply(usageErr(numberUsage, "`%s`: `/number list` takes nothing more.", args[0].text)), nil
 	}
-	if reply, ok := r.allow(ctx, c, switchboard.PermNumberRead); !ok {
+	if reply, ok := nc.gate.allow(ctx, c, switchboard.PermNumberRead); !ok {
 		return reply, nil
 	}
 	return textReply(":mag: Looking up the account's numbers…"), func(ctx context.Context) {
-		list, err := r.Numbers.HeldNumbers(ctx)
-		r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
+		list, err := nc.numbers.HeldNumbers(ctx)
+		nc.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermNumberRead, Decision: apiDecision(err), Detail: fmt.Sprintf("%d held numbers listed", len(list))})
 		var text string
 		var send func(context.Context)
 		switch {
 		case err != nil:
-			text = ":x: " + r.userError(err, "numbers held")
+			text = ":x: " + nc.ops.userError(err, "numbers held")
 		case len(list) == 0:
 			text = "The account holds no numbers. `/number available` shows those you can reserve."
 		default:
 			var lines string
-			lines, send = r.numberLines(c, list, "numbers-held", "Numbers the account holds")
+			lines, send = nc.numberLines(c, list, "numbers-held", "Numbers the account holds")
 			text = fmt.Sprintf("*The account holds %s*\n%s", plural(len(list), "number"), lines)
 		}
-		r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+		nc.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 		if send != nil {
 			send(ctx)
 		}
@@ -211,7 +227,7 @@ func (r *Router) numberList(ctx context.Context, c *command, args []token) (Repl
 // Past maxNumberLines it says how many it left out and returns the work that
 // attaches them all, for after the lines are posted (nil when none is left
 // out).
-func (r *Router) numberLines(c *command, list []enco.PhoneNumber, file, title string) (string, func(context.Context)) {
+func (nc *numberCommand) numberLines(c *command, list []enco.PhoneNumber, file, title string) (string, func(context.Context)) {
 	var send func(context.Context)
 	var b strings.Builder
 	for _, n := range list[:min(len(list), maxNumberLines)] {
@@ -223,7 +239,7 @@ func (r *Router) numberLines(c *command, list []enco.PhoneNumber, file, title st
 			rows[i] = []string{"+" + n.Number, strings.ToLower(n.Type), cmp.Or(n.Zone, numberZone(n.Number)), strings.ToLower(n.PriceTier), strconv.FormatBool(n.SMSSupported)}
 		}
 		var note string
-		note, send = r.attachList(c, fullList{name: file, title: title, header: []string{"number", "type", "zone", "tier", "sms"}, rows: rows})
+		note, send = nc.lists.attachList(c, fullList{name: file, title: title, header: []string{"number", "type", "zone", "tier", "sms"}, rows: rows})
 		b.WriteString(leftOut(maxNumberLines, len(list)) + " " + note)
 	}
 	return strings.TrimRight(b.String(), "\n"), send
@@ -301,7 +317,7 @@ func poolNumber(sub string, pos []token) (phone.Number, *UsageError) {
 // states what it costs and, for a reservation, the address declaration the
 // law requires, which the click makes. A number the bot released less than
 // 15 days ago is refused before any confirmation: EnCo keeps it frozen.
-func (r *Router) numberChange(ctx context.Context, c *command, sub string, args []token) Reply {
+func (nc *numberCommand) numberChange(ctx context.Context, c *command, sub string, args []token) Reply {
 	allowed := []string{}
 	if sub == "reserve" {
 		allowed = append(allowed, "zone", "type", "tier", "sms")
@@ -325,14 +341,14 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 		return usageReply(uerr)
 	}
 	perm := switchboard.CommandNumber + "." + sub
-	if reply, ok := r.allow(ctx, c, perm); !ok {
+	if reply, ok := nc.gate.allow(ctx, c, perm); !ok {
 		return reply
 	}
 	if sub == "reserve" {
-		until, frozen, err := r.NumberFreezes.NumberFrozenUntil(ctx, n.Digits)
+		until, frozen, err := nc.freezes.NumberFrozenUntil(ctx, n.Digits)
 		if err != nil {
 			ref := state.NewHex(4)
-			r.log().Error("read number freeze", "err", err, "ref", ref)
+			nc.log.Error("read number freeze", "err", err, "ref", ref)
 			return storeDown(ref)
 		}
 		if frozen {
@@ -354,13 +370,13 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 		Expected: 1,
 		Params:   params,
 	}
-	label := render.NumberLabel(n.Digits, r.MaskNumbers)
+	label := render.NumberLabel(n.Digits, nc.mask)
 	if sub == "reserve" {
 		where := "in zone " + zone
 		if zone == "" {
 			where = "in the number's zone"
 		}
-		return r.confirm(ctx, c, pending{
+		return nc.confirm.confirm(ctx, c, pending{
 			op:    op,
 			title: "Reserve " + label,
 			lines: []string{line},
@@ -369,7 +385,7 @@ func (r *Router) numberChange(ctx context.Context, c *command, sub string, args 
 			confirmLabel: "Reserve",
 		})
 	}
-	return r.confirm(ctx, c, pending{
+	return nc.confirm.confirm(ctx, c, pending{
 		op:    op,
 		title: "Release " + label,
 		lines: []string{line},
@@ -438,12 +454,12 @@ func numberKindWord(n phone.Number, params switchboard.Params) string {
 // reserveRequest builds the documented body of a reservation: from EnCo's
 // listing of available numbers when the number is in it (type, tier, SMS
 // support, zone), else from the command and the number itself.
-func (r *Router) reserveRequest(ctx context.Context, op switchboard.Operation, digits string) enco.ReserveRequest {
+func (nc *numberCommand) reserveRequest(ctx context.Context, op switchboard.Operation, digits string) enco.ReserveRequest {
 	p := op.Params
 	req := enco.ReserveRequest{Number: digits, Zone: p.Zone, Type: p.Type, PricingTier: p.Tier, SupportsSMS: p.SMS == "yes"}
-	list, err := r.Numbers.AvailableNumbers(ctx, enco.NumberFilter{Type: req.Type, PriceTier: req.PricingTier})
+	list, err := nc.numbers.AvailableNumbers(ctx, enco.NumberFilter{Type: req.Type, PriceTier: req.PricingTier})
 	if err != nil {
-		r.log().Warn("list available numbers before a reservation; reserving with the command's values", "err", err, "operation", op.ID)
+		nc.log.Warn("list available numbers before a reservation; reserving with the command's values", "err", err, "operation", op.ID)
 	}
 	for _, n := range list {
 		if n.Number != digits {
@@ -470,34 +486,34 @@ func (r *Router) reserveRequest(ctx context.Context, op switchboard.Operation, d
 
 // runNumber carries out a confirmed reservation or release and reports it
 // in the thread.
-func (r *Router) runNumber(ctx context.Context, op switchboard.Operation, responseURL string) {
-	if !r.startOperation(ctx, &op, responseURL) {
+func (nc *numberCommand) run(ctx context.Context, op switchboard.Operation, responseURL string) {
+	if !nc.ops.startOperation(ctx, &op, responseURL) {
 		return
 	}
 	digits := enco.TargetDevice(op.Targets[0]).Identifier
-	label := render.NumberLabel(digits, r.MaskNumbers)
-	res := state.Result{Target: op.Targets[0].String()}
+	label := render.NumberLabel(digits, nc.mask)
+	res := switchboard.Result{Target: op.Targets[0].String()}
 	var err error
 	switch op.Kind {
 	case switchboard.KindNumberReserve:
 		var got enco.PhoneNumber
-		got, err = r.Numbers.ReserveNumber(ctx, r.reserveRequest(ctx, op, digits))
+		got, err = nc.numbers.ReserveNumber(ctx, nc.reserveRequest(ctx, op, digits))
 		if err != nil {
-			res.Detail = fmt.Sprintf(":x: %s was not reserved: %s", label, r.userError(err, "numbers reserve"))
+			res.Detail = fmt.Sprintf(":x: %s was not reserved: %s", label, nc.ops.userError(err, "numbers reserve"))
 			break
 		}
-		res = r.reserved(ctx, op, digits, got)
+		res = nc.reserved(ctx, op, digits, got)
 	case switchboard.KindNumberRelease:
-		err = r.Numbers.ReleaseNumber(ctx, digits)
+		err = nc.numbers.ReleaseNumber(ctx, digits)
 		until := time.Now().Add(freezePeriod)
 		res.Detail = fmt.Sprintf(":white_check_mark: Released %s. It is frozen until %s: nobody can reserve it before then.", label, until.UTC().Format("2 January 2006"))
 		if err != nil {
-			res.Detail = fmt.Sprintf(":x: %s was not released: %s", label, r.userError(err, "numbers release"))
-		} else if ferr := r.NumberFreezes.FreezeNumber(ctx, digits, until); ferr != nil {
-			r.log().Error("remember number freeze", "err", ferr, "operation", op.ID)
+			res.Detail = fmt.Sprintf(":x: %s was not released: %s", label, nc.ops.userError(err, "numbers release"))
+		} else if ferr := nc.freezes.FreezeNumber(ctx, digits, until); ferr != nil {
+			nc.log.Error("remember number freeze", "err", ferr, "operation", op.ID)
 		}
 	default:
-		r.log().Error("no executor for operation", "kind", op.Kind, "operation", op.ID)
+		nc.log.Error("no executor for operation", "kind", op.Kind, "operation", op.ID)
 		return
 	}
 	res.OK = err == nil
@@ -505,10 +521,10 @@ func (r *Router) runNumber(ctx context.Context, op switchboard.Operation, respon
 	if res.OK && op.Kind == switchboard.KindNumberReserve {
 		detail = "reserved " + res.Target
 	}
-	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: detail})
-	if err := r.recordResult(ctx, op, res, true, false); err != nil {
-		r.log().Error("record number result", "err", err, "operation", op.ID)
-		r.postInThread(ctx, op, res.Detail)
+	nc.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: detail})
+	if err := nc.ops.recordResult(ctx, op, res, true, false); err != nil {
+		nc.log.Error("record number result", "err", err, "operation", op.ID)
+		nc.ops.postInThread(ctx, op, res.Detail)
 	}
 }
 
@@ -516,28 +532,29 @@ func (r *Router) runNumber(ctx context.Context, op switchboard.Operation, respon
 // reserved, which is what the account now holds and is billed for. The
 // request names the wanted number in a filter, so EnCo may reserve another;
 // then the result says so, and the operation records EnCo's number as its
-// target.
-func (r *Router) reserved(ctx context.Context, op switchboard.Operation, asked string, got enco.PhoneNumber) state.Result {
+// target and in its title.
+func (nc *numberCommand) reserved(ctx context.Context, op switchboard.Operation, asked string, got enco.PhoneNumber) switchboard.Result {
 	number := cmp.Or(got.Number, asked)
-	label := render.NumberLabel(number, r.MaskNumbers)
+	label := render.NumberLabel(number, nc.mask)
 	traits := numberTraits(got)
 	if traits != "" {
 		traits = " (" + traits + ")"
 	}
-	res := state.Result{Target: switchboard.Number(number).String(), OK: true,
+	res := switchboard.Result{Target: switchboard.Number(number).String(), OK: true,
 		Detail: fmt.Sprintf(":white_check_mark: Reserved %s%s. It is billed monthly until it is released with `/number release`.", label, traits)}
 	if number == asked {
 		return res
 	}
+	askedLabel := render.NumberLabel(asked, nc.mask)
 	res.Detail = fmt.Sprintf(":warning: EnCo reserved %s%s, not %s as asked: EnCo takes the number asked for as a filter and reserved this one. The account now holds %s, billed monthly until it is released with `/number release`; %s was not reserved.",
-		label, traits, render.NumberLabel(asked, r.MaskNumbers), label, render.NumberLabel(asked, r.MaskNumbers))
-	if _, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+		label, traits, askedLabel, label, askedLabel)
+	if _, err := nc.operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.Targets = []switchboard.Target{switchboard.Number(number)}
-		o.Params.Title = fmt.Sprintf("Reserve %s (EnCo's choice; %s was asked for)", label, render.NumberLabel(asked, r.MaskNumbers))
+		o.Params.Title = fmt.Sprintf("Reserve %s (EnCo's choice; %s was asked for)", label, askedLabel)
 		return nil
 	}); err != nil {
-		r.log().Error("record the number EnCo reserved", "err", err, "operation", op.ID, "reserved", number)
+		nc.log.Error("record the number EnCo reserved", "err", err, "operation", op.ID, "reserved", number)
 	}
-	r.log().Warn("EnCo reserved another number than the one asked for", "operation", op.ID, "asked", asked, "reserved", number)
+	nc.log.Warn("EnCo reserved another number than the one asked for", "operation", op.ID, "asked", asked, "reserved", number)
 	return res
 }

@@ -126,7 +126,7 @@ func TestNumberConfirmations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newTelFixture("number.reserve", "number.release")
 			nums := &telNumbers{}
-			f.r.Numbers = nums
+			f.cfg.EnCo.Numbers = nums
 			reply := f.command(t, "/number", tt.text)
 			text := reply.Text + string(mustJSON(t, reply.Blocks))
 			if tt.wantErr != "" {
@@ -176,8 +176,8 @@ func TestRunNumber(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newTelFixture()
 			nums := &telNumbers{err: tt.err}
-			f.r.Numbers = nums
-			f.r.runNumber(context.Background(), op(tt.kind), "")
+			f.cfg.EnCo.Numbers = nums
+			f.router().numberCmd().run(context.Background(), op(tt.kind), "")
 			results := f.store.results["op1"]
 			if len(results) != 1 || results[0].OK != tt.wantOK || !strings.Contains(results[0].Detail, tt.wantWords) {
 				t.Fatalf("results = %+v, want one with ok=%v saying %q", results, tt.wantOK, tt.wantWords)
@@ -198,7 +198,7 @@ func TestNumberLists(t *testing.T) {
 		{Number: "3222060742", Type: "FIXED", PriceTier: "REGULAR"},
 		{Number: "32460000101", Type: "MOBILE", PriceTier: "PREMIUM", SMSSupported: true},
 	}}
-	f.r.Numbers = nums
+	f.cfg.EnCo.Numbers = nums
 	f.command(t, "/number", "available tier=premium")
 	got := f.lastResponse(t)
 	for _, w := range []string{"*2 numbers available (premium tier)*", "• `+32 2 206 07 42` — fixed, zone 02, regular tier", "• `+32 460 00 01 01` — mobile, premium tier, SMS"} {
@@ -222,7 +222,7 @@ func TestNumberLists(t *testing.T) {
 func TestNumberTraitsAreEscaped(t *testing.T) {
 	const evil = "<!channel> <http://evil.example|click>"
 	f := newTelFixture("number.read")
-	f.r.Numbers = &telNumbers{list: []enco.PhoneNumber{{Number: "3222060742", Type: evil, PriceTier: evil, Zone: evil}}}
+	f.cfg.EnCo.Numbers = &telNumbers{list: []enco.PhoneNumber{{Number: "3222060742", Type: evil, PriceTier: evil, Zone: evil}}}
 	f.command(t, "/number", "available")
 	got := f.lastResponse(t)
 	if strings.Contains(got, "<!channel>") || strings.Contains(got, "<http") || !strings.Contains(got, "&lt;!channel&gt;") {

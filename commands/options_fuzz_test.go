@@ -88,7 +88,7 @@ func FuzzCallOptions(f *testing.F) {
 		"112", "0900 12 34 56", "+44 20 7946 0958", "cdr", "cli=+32 2 816 02 57 cli=02", "<@U1>", "from=none", "hidden", "1 2 3 4 5 6 7"} {
 		f.Add(s)
 	}
-	r := &Router{}
+	r := &callCommand{}
 	f.Fuzz(func(t *testing.T, text string) {
 		toks, terr := tokenize(text)
 		if terr != nil {

@@ -11,21 +11,23 @@ import (
 	"github.com/switchboard-bot/switchboard/permissions"
 )
 
-// TestRegistryAgreesWithThePolicy: the commands the router answers are
-// those the policy knows channels for, each declares permissions the policy
+// TestRegistryAgreesWithThePolicy: the policy takes channels for every
+// command the router answers, each declares permissions the policy
 // knows, and its first help is its own.
 func TestRegistryAgreesWithThePolicy(t *testing.T) {
-	if got, want := slices.Sorted(slices.Values(Names())), slices.Sorted(slices.Values(permissions.SlashCommands)); !slices.Equal(got, want) {
-		t.Errorf("registered commands %v, want the policy's %v", got, want)
+	policy := "roles: [{name: a, members: [U0AAAAAAA], permissions: [sim.read]}]\nchannels:\n"
+	for _, name := range Names() {
+		policy += "  " + name + ": [C0OPS0000]\n"
+	}
+	if _, err := permissions.Parse([]byte(policy), Names()); err != nil {
+		t.Errorf("a policy with channels for every registered command: %v", err)
 	}
 	known := permissions.KnownPermissions()
 	var all []string
-	for _, sc := range slashCommands {
+	for _, c := range declared.commands {
+		sc := c.spec()
 		if len(sc.helps) == 0 || !strings.Contains(sc.helps[0], "`/"+sc.name) {
 			t.Errorf("/%s: first help does not show /%s", sc.name, sc.name)
-		}
-		if sc.answer == nil || sc.run == nil {
-			t.Errorf("/%s: no handler or executor", sc.name)
 		}
 		for _, p := range sc.permissions {
 			if !slices.Contains(known, p) {
@@ -48,7 +50,7 @@ func TestRegistryAgreesWithThePolicy(t *testing.T) {
 		switchboard.KindCallSelf, switchboard.KindCallAny,
 		switchboard.KindNumberReserve, switchboard.KindNumberRelease,
 	} {
-		if sc, ok := slashCommandRunning(kind); !ok || !slices.Contains(sc.permissions, kind) {
+		if sc, ok := declared.named(switchboard.CommandOf(kind)); !ok || !slices.Contains(sc.spec().permissions, kind) {
 			t.Errorf("operations of kind %q have no executor among the commands that check it", kind)
 		}
 	}
@@ -57,8 +59,9 @@ func TestRegistryAgreesWithThePolicy(t *testing.T) {
 // TestHelpAndUnknownCommandsComeFromTheRegistry: "help" answers each
 // command's first help text, and an unknown command names them all.
 func TestHelpAndUnknownCommandsComeFromTheRegistry(t *testing.T) {
-	r := &Router{}
-	for _, sc := range slashCommands {
+	r := New(Config{})
+	for _, c := range declared.commands {
+		sc := c.spec()
 		for _, text := range []string{"help", "HELP"} {
 			reply, after := r.Command(t.Context(), slack.SlashCommand{Command: "/" + sc.name, Text: text})
 			if reply.Text != sc.helps[0] || after != nil {

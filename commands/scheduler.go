@@ -27,7 +27,7 @@ import (
 // EnCo refuses or does not answer is tried again, with a growing pause, until
 // RetryFor after its due time, and then reported as failed.
 type Scheduler struct {
-	Router *Router
+	schedules *scheduleCommand
 	// Tick is the longest pause between two looks at the due index (0
 	// means 1 s); the scheduler wakes sooner for a change due sooner. Each
 	// look costs one Redis script call, which is the scheduler's whole
@@ -57,12 +57,11 @@ func (s *Scheduler) lead() time.Duration     { return cmp.Or(s.Lead, time.Second
 func (s *Scheduler) retryFor() time.Duration { return cmp.Or(s.RetryFor, 5*time.Minute) }
 func (s *Scheduler) batch() int              { return cmp.Or(s.Batch, 200) }
 func (s *Scheduler) workers() int            { return cmp.Or(s.Workers, 128) }
-func (s *Scheduler) log() *slog.Logger       { return s.Router.log() }
+func (s *Scheduler) log() *slog.Logger       { return s.schedules.log }
 
 // Run makes due changes until ctx ends, then waits for the changes under way.
 func (s *Scheduler) Run(ctx context.Context) error {
-	r := s.Router
-	if r.Schedules == nil {
+	if s.schedules.store == nil {
 		<-ctx.Done()
 		return nil
 	}
@@ -77,13 +76,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		}
-		now := r.now()
+		now := s.schedules.now()
 		// Changes due within the lead are claimed now and made at their
 		// time, so that looking them up is done before they are due.
-		claimed, next, err := r.Schedules.ClaimFMUSchedules(ctx, now.Add(s.lead()), s.batch(), s.lease())
+		claimed, next, err := s.schedules.store.ClaimFMUSchedules(ctx, now.Add(s.lead()), s.batch(), s.lease())
 		if err != nil {
 			if ctx.Err() == nil {
-				r.log().Warn("claim scheduled FMU changes", "err", err)
+				s.schedules.log.Warn("claim scheduled FMU changes", "err", err)
 			}
 			timer.Reset(s.tick())
 			continue
@@ -108,7 +107,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case len(claimed) == s.batch():
 			wait = 0 // more may be due
 		case !next.IsZero():
-			wait = min(wait, max(next.Sub(r.now())-s.lead(), 0))
+			wait = min(wait, max(next.Sub(s.schedules.now())-s.lead(), 0))
 		}
 		timer.Reset(wait)
 	}
@@ -121,8 +120,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // the claim is won; the deliverer posts the message, and the worker moves on
 // to the next change without waiting on Slack.
 func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
-	r := s.Router
-	now := r.now()
+	now := s.schedules.now()
 	late := now.Sub(c.Due)
 	profile := enco.Profile(c.DueProfile)
 	loc, _ := schedule.Location(c.Zone)
@@ -154,10 +152,10 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 		})
 		return
 	}
-	e, _, _, err := r.lookup(ctx, c.User)
+	e, _, _, err := s.schedules.who.lookup(ctx, c.User)
 	if err == nil && e.Mobile == "" {
 		s.finish(ctx, c, next, outcome{
-			report:   fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", render.ProfileLabel(profile), when, r.noNumberHint(c.User, "mobile", "mobile=0470 12 34 56")),
+			report:   fmt.Sprintf(":warning: I did not make the scheduled change of your FMU profile to *%s* due %s: %s", render.ProfileLabel(profile), when, s.schedules.who.noNumberHint(c.User, "mobile", "mobile=0470 12 34 56")),
 			decision: "skipped: no number", detail: fmt.Sprintf("%s: <@%s> to %s", c.ID, c.User, profile),
 			status: "skipped",
 		})
@@ -167,7 +165,7 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 		if !s.waitUntil(ctx, c.Due) {
 			return // shutting down: the claim runs out and another replica makes it
 		}
-		err = r.FMU.SetFMUStatus(ctx, e.Mobile, profile)
+		err = s.schedules.fmu.SetFMUStatus(ctx, e.Mobile, profile)
 	}
 	if err != nil {
 		s.failed(ctx, c, err, now)
@@ -185,12 +183,11 @@ func (s *Scheduler) run(ctx context.Context, c state.ClaimedSchedule) {
 // could not be looked up): it is tried again later while within RetryFor of
 // its due time, and reported after that.
 func (s *Scheduler) failed(ctx context.Context, c state.ClaimedSchedule, err error, now time.Time) {
-	r := s.Router
 	if now.Sub(c.Due) < s.retryFor() {
 		retry := c.FMUSchedule
 		retry.Attempts++
 		pause := min(5*time.Second<<min(c.Attempts, 5), time.Minute)
-		r.log().Warn("scheduled FMU change failed; trying again", "err", err, "schedule", c.ID, "user", c.User, "attempt", retry.Attempts, "retry_in", pause)
+		s.schedules.log.Warn("scheduled FMU change failed; trying again", "err", err, "schedule", c.ID, "user", c.User, "attempt", retry.Attempts, "retry_in", pause)
 		s.settle(ctx, c, &retry, now.Add(pause), state.ScheduleEffects{})
 		return
 	}
@@ -199,7 +196,7 @@ func (s *Scheduler) failed(ctx context.Context, c state.ClaimedSchedule, err err
 	next := s.following(c, now)
 	s.finish(ctx, c, next, outcome{
 		report: fmt.Sprintf(":x: I could not make the scheduled change of your FMU profile to *%s* due %s; I tried %s over %s. %s Your profile may still be as it was; `/fmu` shows it. %s",
-			render.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), r.fmuError(err, "scheduled fmu change"), s.afterwards(next)),
+			render.ProfileLabel(profile), whenLabel(c.Due, loc), plural(c.Attempts+1, "time"), humanDuration(s.retryFor()), s.schedules.ops.fmuError(err, "scheduled fmu change"), s.afterwards(next)),
 		decision: "api error", detail: fmt.Sprintf("%s: <@%s> to %s, %d attempts", c.ID, c.User, profile, c.Attempts+1),
 		status: switchboard.StatusFailed,
 	})
@@ -217,15 +214,14 @@ type outcome struct {
 // finish settles the claim with the outcome's effects; false means the claim
 // was lost and nothing was reported.
 func (s *Scheduler) finish(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, o outcome) bool {
-	r := s.Router
 	profile := enco.Profile(c.DueProfile)
-	audit := state.AuditEntry{At: time.Now(), UserID: c.CreatedBy, Command: "fmu.schedule", Decision: o.decision, Detail: o.detail}
+	audit := switchboard.AuditEntry{At: time.Now(), UserID: c.CreatedBy, Command: "fmu.schedule", Decision: o.decision, Detail: o.detail}
 	fx := state.ScheduleEffects{
 		// To the person's user ID: Slack posts it in their direct
 		// messages with the app.
-		Report: &state.Outgoing{Kind: render.KindPost, Channel: c.User, Text: strings.TrimSpace(o.report)},
+		Report: &switchboard.Outgoing{Kind: render.KindPost, Channel: c.User, Text: strings.TrimSpace(o.report)},
 		Audit:  &audit,
-		Recent: &state.RecentOp{At: r.now(), Title: "Scheduled change to " + render.ProfileLabel(profile), Status: o.status},
+		Recent: &state.RecentOp{At: s.schedules.now(), Title: "Scheduled change to " + render.ProfileLabel(profile), Status: o.status},
 	}
 	if o.msisdn != "" {
 		fx.MSISDN, fx.Profile, fx.ProfileTTL = o.msisdn, string(profile), profileCacheTTL
@@ -240,18 +236,18 @@ func (s *Scheduler) finish(ctx context.Context, c state.ClaimedSchedule, next *s
 			// another replica took it over, meanwhile): every call is audited.
 			lost := audit
 			lost.Decision += ", claim lost: not reported"
-			r.audit(ctx, lost)
+			s.schedules.gate.audit(ctx, lost)
 		}
 		return false
 	}
-	r.log().Info("audit", "user", audit.UserID, "command", audit.Command, "decision", audit.Decision, "detail", audit.Detail)
+	s.schedules.log.Info("audit", "user", audit.UserID, "command", audit.Command, "decision", audit.Decision, "detail", audit.Detail)
 	return true
 }
 
 // waitUntil waits for the router's clock to reach due, at most Lead, and
 // reports false when ctx ends first.
 func (s *Scheduler) waitUntil(ctx context.Context, due time.Time) bool {
-	wait := min(due.Sub(s.Router.now()), s.lead())
+	wait := min(due.Sub(s.schedules.now()), s.lead())
 	if wait <= 0 {
 		return true
 	}
@@ -269,12 +265,11 @@ func (s *Scheduler) waitUntil(ctx context.Context, due time.Time) bool {
 // checked again, as the policy may have changed since it was scheduled.
 // unsure reports a refusal that may not stand (the check could not be made).
 func (s *Scheduler) refusal(ctx context.Context, c state.ClaimedSchedule) (why string, unsure bool) {
-	r := s.Router
 	perm, who := switchboard.PermFMUSelf, c.User
 	if c.CreatedBy != c.User {
 		perm, who = switchboard.PermFMUSet, c.CreatedBy
 	}
-	d := r.Checker.CheckOffChannel(ctx, who, perm)
+	d := s.schedules.gate.checker.CheckOffChannel(ctx, who, perm)
 	switch {
 	case d.Allowed:
 		return "", false
@@ -318,13 +313,13 @@ func (s *Scheduler) afterwards(next *state.FMUSchedule) string {
 
 // settle ends the claim; false means it was lost and nothing was done.
 func (s *Scheduler) settle(ctx context.Context, c state.ClaimedSchedule, next *state.FMUSchedule, at time.Time, fx state.ScheduleEffects) bool {
-	ok, err := s.Router.Schedules.SettleFMUSchedule(ctx, c, next, at, fx)
+	ok, err := s.schedules.store.SettleFMUSchedule(ctx, c, next, at, fx)
 	switch {
 	case err != nil:
 		// The claim runs out and another replica takes the change again.
-		s.log().Warn("settle scheduled FMU change", "err", err, "schedule", c.ID, "user", c.User)
+		s.schedules.log.Warn("settle scheduled FMU change", "err", err, "schedule", c.ID, "user", c.User)
 	case !ok:
-		s.log().Warn("scheduled FMU change was taken over or cleared meanwhile; not reporting it", "schedule", c.ID, "user", c.User)
+		s.schedules.log.Warn("scheduled FMU change was taken over or cleared meanwhile; not reporting it", "schedule", c.ID, "user", c.User)
 	}
 	return ok && err == nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/state"
@@ -17,20 +18,20 @@ import (
 // recordingAudit keeps the audit entries written through it.
 type recordingAudit struct {
 	mu      sync.Mutex
-	entries []state.AuditEntry
+	entries []switchboard.AuditEntry
 }
 
-func (s *recordingAudit) Audit(_ context.Context, e state.AuditEntry) error {
+func (s *recordingAudit) Audit(_ context.Context, e switchboard.AuditEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.entries = append(s.entries, e)
 	return nil
 }
 
-func (s *recordingAudit) RecentAudit(_ context.Context, n int, filter func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+func (s *recordingAudit) RecentAudit(_ context.Context, n int, filter func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []state.AuditEntry
+	var out []switchboard.AuditEntry
 	for i := len(s.entries) - 1; i >= 0 && len(out) < n; i-- {
 		if filter == nil || filter(s.entries[i]) {
 			out = append(out, s.entries[i])
@@ -135,15 +136,14 @@ func TestSchedulerRetriesWhenThePermissionCannotBeChecked(t *testing.T) {
 // runDueChange has a scheduler make U0ME's one-off change to PRIVATE, due a
 // second before now, with the given checker and stores.
 func runDueChange(now time.Time, checker Checker, audits *recordingAudit, fmu *setFMU, scheds *settleStore) {
-	s := &Scheduler{Router: &Router{
-		Checker:    checker,
-		AuditTrail: audits,
-		FMU:        fmu,
-		Directory:  telDirectory{"U0ME": {Mobile: "32470000001"}},
-		Schedules:  scheds,
-		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:        func() time.Time { return now },
-	}}
+	s := New(Config{
+		Checker:   checker,
+		State:     Stores{AuditTrail: audits, Schedules: scheds},
+		EnCo:      EnCo{FMU: fmu},
+		Directory: telDirectory{"U0ME": {Mobile: "32470000001"}},
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Settings:  Settings{Now: func() time.Time { return now }},
+	}).Scheduler()
 	c := state.ClaimedSchedule{FMUSchedule: state.FMUSchedule{ID: "s1", User: "U0ME", CreatedBy: "U0ME", Kind: state.ScheduleOnce,
 		Zone: "Europe/Brussels", Due: now.Add(-time.Second), DueProfile: "PRIVATE"}, Lease: 1}
 	s.run(context.Background(), c)

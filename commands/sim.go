@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -14,8 +15,21 @@ import (
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
+
+// simCommand answers /sim: SIM cards' status and changes, and the audit trail.
+type simCommand struct {
+	gate       *gate
+	confirm    *confirmer
+	ops        *operator
+	lists      *lister
+	sim        SIMAPI
+	callbacks  Callbacks // nil: no early callbacks to release
+	operations Operations
+	trail      AuditTrail
+	limits
+	log *slog.Logger
+}
 
 const simUsage = "*Usage*\n" +
 	"`/sim status &lt;numbers&gt;` — state, plans, APN, thresholds, cost centre and custom fields of SIM cards, by their mobile numbers\n" +
@@ -40,20 +54,20 @@ var simChanges = map[string]simChange{
 	"terminate":  {enco.Termination, "Terminate", "terminated", "Termination is final: a terminated card cannot be brought back.", true},
 }
 
-func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Context)) {
+func (sm *simCommand) answer(ctx context.Context, c *command) (Reply, func(context.Context)) {
 	if len(c.toks) == 0 {
 		return textReply(simUsage), nil
 	}
 	sub := strings.ToLower(c.toks[0].text)
 	args := c.toks[1:]
 	if sub == "audit" {
-		return r.auditCmd(ctx, c, args)
+		return sm.auditCmd(ctx, c, args)
 	}
 	change, isChange := simChanges[sub]
 	if sub != "status" && !isChange {
 		return usageReply(usageErr(simUsage, "`%s` is not a /sim subcommand. Use `status`, `activate`, `deactivate`, `reactivate` or `terminate`.", c.toks[0].text)), nil
 	}
-	devices, err := r.simDevices(sub, args)
+	devices, err := sm.simDevices(sub, args)
 	if err != nil {
 		return usageReply(err), nil
 	}
@@ -69,11 +83,11 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 	if isChange {
 		perm = switchboard.CommandSIM + "." + sub
 	}
-	if reply, ok := r.allow(ctx, c, perm); !ok {
+	if reply, ok := sm.gate.allow(ctx, c, perm); !ok {
 		return reply, nil
 	}
 	if !isChange {
-		return textReply(fmt.Sprintf(":mag: Looking up %s…", plural(len(devices), "SIM card"))), func(ctx context.Context) { r.simStatus(ctx, c, devices) }
+		return textReply(fmt.Sprintf(":mag: Looking up %s…", plural(len(devices), "SIM card"))), func(ctx context.Context) { sm.simStatus(ctx, c, devices) }
 	}
 	targets := make([]switchboard.Target, len(devices))
 	lines := make([]string, len(devices))
@@ -88,8 +102,8 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 		Expected: len(devices),
 		Params:   switchboard.Params{Action: string(change.action), Title: title},
 	}
-	lines, attach := r.promptLines(c, lines, targetList(op, r.MaskNumbers))
-	reply := r.confirm(ctx, c, pending{
+	lines, attach := sm.lists.promptLines(c, lines, targetList(op, sm.mask))
+	reply := sm.confirm.confirm(ctx, c, pending{
 		op:           op,
 		title:        title,
 		lines:        lines,
@@ -104,7 +118,7 @@ func (r *Router) sim(ctx context.Context, c *command) (Reply, func(context.Conte
 }
 
 // simDevices reads the ids of a /sim command.
-func (r *Router) simDevices(sub string, toks []token) ([]enco.Device, *UsageError) {
+func (sm *simCommand) simDevices(sub string, toks []token) ([]enco.Device, *UsageError) {
 	if len(toks) == 0 {
 		return nil, usageErr(simUsage, "`/sim %s` needs at least one SIM: a mobile number, `iccid:…` or `imsi:…`.", sub)
 	}
@@ -143,7 +157,7 @@ func (r *Router) simDevices(sub string, toks []token) ([]enco.Device, *UsageErro
 			unique = append(unique, d)
 		}
 	}
-	if max := r.maxTargets(); len(unique) > max {
+	if max := sm.maxTargets(); len(unique) > max {
 		return nil, usageErr(simUsage, "That is %d SIM cards; one command takes at most %d. Split the list into several commands.", len(unique), max)
 	}
 	return unique, nil
@@ -191,16 +205,16 @@ type simLookup struct {
 // simStatus reads the cards by phone number, the only lookup EnCo
 // documents, and answers the requester only: one card in detail, several
 // as a table.
-func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Device) {
+func (sm *simCommand) simStatus(ctx context.Context, c *command, devices []enco.Device) {
 	lookups := make([]simLookup, len(devices))
 	failed := 0
 	for i, d := range devices {
-		cards, err := r.SIM.SIMCards(ctx, d.Identifier)
+		cards, err := sm.sim.SIMCards(ctx, d.Identifier)
 		lookups[i] = simLookup{msisdn: d.Identifier, cards: cards, err: err}
 		if refusal := lastingRefusal(err); refusal != nil {
 			// Every other lookup would be refused the same way.
-			r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: refusal.Error()})
-			r.respond(ctx, c.ResponseURL, textReply(":x: "+r.userError(err, "m2m read")).Message(), false)
+			sm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: refusal.Error()})
+			sm.ops.respond(ctx, c.ResponseURL, textReply(":x: "+sm.ops.userError(err, "m2m read")).Message(), false)
 			return
 		}
 		if err != nil {
@@ -211,15 +225,15 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 	if failed > 0 {
 		decision = "api error"
 	}
-	r.audit(ctx, state.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
+	sm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: decision, Detail: fmt.Sprintf("%d SIM cards read, %d failed", len(devices), failed)})
 	var text string
 	var send func(context.Context)
 	if len(lookups) == 1 {
-		text = r.simDetail(lookups[0])
+		text = sm.simDetail(lookups[0])
 	} else {
-		text, send = r.simTable(c, lookups)
+		text, send = sm.simTable(c, lookups)
 	}
-	r.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
+	sm.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	if send != nil {
 		send(ctx)
 	}
@@ -227,11 +241,11 @@ func (r *Router) simStatus(ctx context.Context, c *command, devices []enco.Devic
 
 // simDetail shows everything the documented answer carries about one card
 // that a person needs.
-func (r *Router) simDetail(l simLookup) string {
+func (sm *simCommand) simDetail(l simLookup) string {
 	label := render.NumberLabel(l.msisdn, false)
 	switch {
 	case l.err != nil:
-		return fmt.Sprintf("*%s* — :x: %s", label, r.userError(l.err, "m2m read"))
+		return fmt.Sprintf("*%s* — :x: %s", label, sm.ops.userError(l.err, "m2m read"))
 	case len(l.cards) == 0:
 		return fmt.Sprintf("*%s* — not found in your M2M account.", label)
 	}
@@ -361,14 +375,14 @@ var simHeader = []string{"number", "state", "device", "data_plan", "data_plan_de
 // many were left out and returns the work that attaches the whole list,
 // every field included, for after the table is posted (nil when nothing is
 // left out).
-func (r *Router) simTable(c *command, lookups []simLookup) (string, func(context.Context)) {
+func (sm *simCommand) simTable(c *command, lookups []simLookup) (string, func(context.Context)) {
 	var send func(context.Context)
 	var rows [][]string
 	var failures []string
 	for _, l := range lookups {
 		switch {
 		case l.err != nil:
-			why := r.userError(l.err, "m2m read")
+			why := sm.ops.userError(l.err, "m2m read")
 			rows = append(rows, simRow(l, nil, "lookup failed: "+why))
 			failures = append(failures, fmt.Sprintf("• %s — :x: %s", render.NumberLabel(l.msisdn, false), why))
 		case len(l.cards) == 0:
@@ -405,13 +419,13 @@ func (r *Router) simTable(c *command, lookups []simLookup) (string, func(context
 		file := fullList{name: "sim-status", title: "SIM cards, " + sinceLabel(time.Now()), header: simHeader}
 		for _, row := range rows {
 			row = slices.Clone(row)
-			if r.MaskNumbers { // the file goes to the channel
+			if sm.mask { // the file goes to the channel
 				row[0] = render.NumberLabel(strings.TrimPrefix(row[0], "+"), true)
 			}
 			file.rows = append(file.rows, row)
 		}
 		var note string
-		note, send = r.attachList(c, file)
+		note, send = sm.lists.attachList(c, file)
 		b.WriteString("\n" + leftOut(maxSIMRows, len(rows)) + " " + note)
 	}
 	for _, f := range failures {
@@ -424,34 +438,34 @@ func (r *Router) simTable(c *command, lookups []simLookup) (string, func(context
 // runM2M carries out a confirmed /sim change: the parent message that will
 // hold the thread, the operation and its callback token in Redis, then the API
 // call and its tracking number.
-func (r *Router) runM2M(ctx context.Context, op switchboard.Operation, responseURL string) {
+func (sm *simCommand) run(ctx context.Context, op switchboard.Operation, responseURL string) {
 	devices := make([]enco.Device, len(op.Targets))
 	for i, t := range op.Targets {
 		devices[i] = enco.TargetDevice(t)
 	}
-	if !r.startOperation(ctx, &op, responseURL) {
+	if !sm.ops.startOperation(ctx, &op, responseURL) {
 		return
 	}
-	token, err := r.bindCallbackToken(ctx, op)
+	token, err := sm.ops.bindCallbackToken(ctx, op)
 	if err != nil {
-		r.failOperation(ctx, op, "I could not store the callback token, so I did not send the request: "+r.userError(err, "bind token"))
+		sm.ops.failOperation(ctx, op, "I could not store the callback token, so I did not send the request: "+sm.ops.userError(err, "bind token"))
 		return
 	}
-	tn, err := r.SIM.RequestM2M(ctx, enco.M2MAction(op.Params.Action), devices, token)
+	tn, err := sm.sim.RequestM2M(ctx, enco.M2MAction(op.Params.Action), devices, token)
 	if err != nil {
-		r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: err.Error()})
-		r.failOperation(ctx, op, r.userError(err, "m2m request"))
+		sm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api error", OperationID: op.ID, Detail: err.Error()})
+		sm.ops.failOperation(ctx, op, sm.ops.userError(err, "m2m request"))
 		return
 	}
-	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "tracking number " + tn})
-	r.log().Info("m2m request accepted", "operation", op.ID, "kind", op.Kind, "devices", len(devices), "tracking", tn)
-	if _, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+	sm.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "api call", OperationID: op.ID, Detail: "tracking number " + tn})
+	sm.log.Info("m2m request accepted", "operation", op.ID, "kind", op.Kind, "devices", len(devices), "tracking", tn)
+	if _, err := sm.operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.Params.Tracking = tn
 		return nil
 	}); err != nil {
-		r.log().Error("store tracking number", "err", err, "operation", op.ID)
+		sm.log.Error("store tracking number", "err", err, "operation", op.ID)
 	}
-	if r.Callbacks != nil {
-		r.Callbacks.TrackingKnown(ctx, op.ID)
+	if sm.callbacks != nil {
+		sm.callbacks.TrackingKnown(ctx, op.ID)
 	}
 }

@@ -20,7 +20,7 @@ import (
 //
 // Slack delivers an envelope again when its acknowledgement did not reach
 // Slack in time. Each envelope is handled once, by whichever replica gets it
-// first (Router.Counters.FirstSeen); a copy of a slash command is answered with
+// first (Counters.FirstSeen); a copy of a slash command is answered with
 // the answer the first one got, when Acks keeps it.
 type Socket struct {
 	Router *Router
@@ -105,19 +105,19 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
 		s.connected.Store(true)
-		s.Router.log().Info("slack socket connected")
+		s.Router.log.Info("slack socket connected")
 	case socketmode.EventTypeConnecting, socketmode.EventTypeDisconnect, socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
 		if s.connected.Swap(false) {
-			s.Router.log().Warn("slack socket down", "event", string(evt.Type))
+			s.Router.log.Warn("slack socket down", "event", string(evt.Type))
 		}
 		switch evt.Type {
 		case socketmode.EventTypeInvalidAuth:
-			s.Router.log().Error("slack refused the app token (invalid_auth); check SLACK_APP_TOKEN")
+			s.Router.log.Error("slack refused the app token (invalid_auth); check SLACK_APP_TOKEN")
 		case socketmode.EventTypeConnectionError:
 			// slack-go retries with a growing pause; say so at each attempt,
 			// so that an unreachable Slack shows in the log, not only in /healthz.
 			if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
-				s.Router.log().Error("cannot connect to Slack; retrying", "attempt", ce.Attempt, "err", redactURLSecrets(ce.Error()), "retry_in", ce.Backoff.Round(time.Millisecond).String())
+				s.Router.log.Error("cannot connect to Slack; retrying", "attempt", ce.Attempt, "err", redactURLSecrets(ce.Error()), "retry_in", ce.Backoff.Round(time.Millisecond).String())
 			}
 		}
 	case socketmode.EventTypeSlashCommand:
@@ -139,7 +139,7 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		req := *evt.Request
 		// Button clicks are acknowledged at once; their answers go through the response URL.
 		if err := s.ack(ctx, req, nil); err != nil {
-			s.Router.log().Warn("ack interaction", "err", err)
+			s.Router.log.Warn("ack interaction", "err", err)
 		}
 		if cb.Type != slack.InteractionTypeBlockActions {
 			return
@@ -161,14 +161,14 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		// and their work (a views.publish, a step's completion) goes through
 		// the Web API.
 		if err := s.ack(ctx, req, nil); err != nil {
-			s.Router.log().Warn("ack event", "err", err)
+			s.Router.log.Warn("ack event", "err", err)
 		}
 		if !ok {
 			return
 		}
 		h := s.events[slackevents.EventsAPIType(event.InnerEvent.Type)]
 		if h == nil {
-			s.Router.log().Debug("event without a handler dropped", "event", event.InnerEvent.Type)
+			s.Router.log.Debug("event without a handler dropped", "event", event.InnerEvent.Type)
 			return
 		}
 		s.Router.Go(ctx, func(ctx context.Context) {
@@ -201,12 +201,12 @@ func (s *Socket) duplicate(ctx context.Context, req socketmode.Request) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	first, err := s.Router.Counters.FirstSeen(ctx, "envelope", req.EnvelopeID, time.Hour)
+	first, err := s.Router.counters.FirstSeen(ctx, "envelope", req.EnvelopeID, time.Hour)
 	if err != nil {
 		return false // without Redis the command answers "try again" by itself
 	}
 	if !first {
-		s.Router.log().Info("duplicate envelope ignored", "envelope", req.EnvelopeID, "retry", req.RetryAttempt)
+		s.Router.log.Info("duplicate envelope ignored", "envelope", req.EnvelopeID, "retry", req.RetryAttempt)
 	}
 	return !first
 }
@@ -215,22 +215,22 @@ func (s *Socket) slashCommand(ctx context.Context, req socketmode.Request, cmd s
 	start := time.Now()
 	if s.duplicate(ctx, req) {
 		if err := s.ack(ctx, req, s.savedAck(ctx, req)); err != nil {
-			s.Router.log().Warn("ack repeated slash command", "err", err, "command", cmd.Command)
+			s.Router.log.Warn("ack repeated slash command", "err", err, "command", cmd.Command)
 		}
 		return
 	}
 	reply, after := s.Router.Command(ctx, cmd)
 	payload, err := json.Marshal(reply.Payload())
 	if err != nil {
-		s.Router.log().Error("encode slash command answer", "err", err, "command", cmd.Command)
+		s.Router.log.Error("encode slash command answer", "err", err, "command", cmd.Command)
 		return
 	}
 	if err := s.ack(ctx, req, json.RawMessage(payload)); err != nil {
-		s.Router.log().Warn("ack slash command", "err", err, "command", cmd.Command)
+		s.Router.log.Warn("ack slash command", "err", err, "command", cmd.Command)
 		return
 	}
-	if s.Router.OnAck != nil {
-		s.Router.OnAck(cmd.Command, time.Since(start))
+	if s.Router.onAck != nil {
+		s.Router.onAck(cmd.Command, time.Since(start))
 	}
 	// Kept after the ack, so as not to delay it: Slack repeats an envelope
 	// only after waiting seconds for its ack.
@@ -250,7 +250,7 @@ func (s *Socket) saveAck(ctx context.Context, req socketmode.Request, payload []
 	}
 	if err := s.Acks.SaveAck(ctx, req.EnvelopeID, payload, ttl); err != nil {
 		// Only a repeated delivery of this command would miss it.
-		s.Router.log().Warn("keep slash command answer", "err", err, "envelope", req.EnvelopeID)
+		s.Router.log.Warn("keep slash command answer", "err", err, "envelope", req.EnvelopeID)
 	}
 }
 

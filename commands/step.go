@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -18,6 +19,23 @@ import (
 	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
+
+// stepRunner runs Workflow Builder steps.
+type stepRunner struct {
+	gate       *gate
+	ops        *operator
+	who        *whois
+	confirm    *confirmer
+	sim        *simCommand // reads sim_ids as /sim reads its ids
+	exec       executor
+	counters   Counters
+	operations Operations
+	dms        DirectMessages
+	slack      slackpost.Slack
+	policy     *permissions.Policy
+	limits
+	log *slog.Logger
+}
 
 // Workflow Builder steps
 //
@@ -82,13 +100,13 @@ var stepActions = []string{"activate", "deactivate", "reactivate"}
 
 // OnFunctionExecuted handles a function_executed event (a
 // commands.EventHandler).
-func (r *Router) OnFunctionExecuted(ctx context.Context, e slackevents.EventsAPIEvent) {
+func (st *stepRunner) OnFunctionExecuted(ctx context.Context, e slackevents.EventsAPIEvent) {
 	ev, ok := e.InnerEvent.Data.(*slackevents.FunctionExecutedEvent)
 	if !ok {
-		r.log().Warn("function_executed event without its data dropped")
+		st.log.Warn("function_executed event without its data dropped")
 		return
 	}
-	r.RunStep(ctx, StepFromEvent(ev))
+	st.run(ctx, StepFromEvent(ev))
 }
 
 // StepFromEvent reads a function_executed event's inputs. Inputs that are
@@ -120,13 +138,13 @@ func StepFromEvent(ev *slackevents.FunctionExecutedEvent) Step {
 // against the policy, and asks the named user to confirm (or runs an own FMU
 // profile change at once). Whatever goes wrong completes the step with an
 // error saying what, and calls no EnCo API.
-func (r *Router) RunStep(ctx context.Context, s Step) {
-	log := r.log().With("execution", s.ExecutionID, "step", s.Function, "user", s.User)
+func (st *stepRunner) run(ctx context.Context, s Step) {
+	log := st.log.With("execution", s.ExecutionID, "step", s.Function, "user", s.User)
 	if s.ExecutionID == "" {
 		log.Warn("workflow step without an execution id dropped")
 		return
 	}
-	first, err := r.Counters.FirstSeen(ctx, "step", s.ExecutionID, stepSeenTTL)
+	first, err := st.counters.FirstSeen(ctx, "step", s.ExecutionID, stepSeenTTL)
 	if err != nil {
 		// Without the store the step can be neither tracked nor completed
 		// once; Slack ends it when it times out.
@@ -137,36 +155,36 @@ func (r *Router) RunStep(ctx context.Context, s Step) {
 		log.Info("workflow step delivered again; already handled")
 		return
 	}
-	op, ownProfile, why := r.stepOperation(ctx, s)
+	op, ownProfile, why := st.stepOperation(ctx, s)
 	if why != "" {
 		log.Info("workflow step refused", "reason", why)
-		r.audit(ctx, state.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: "refused", Detail: why})
-		r.failStep(ctx, s.ExecutionID, "", why)
+		st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: "refused", Detail: why})
+		st.ops.failStep(ctx, s.ExecutionID, "", why)
 		return
 	}
-	ttl := r.confirmTTL()
+	ttl := st.confirm.confirmTTL()
 	op.ExpiresAt = op.CreatedAt.Add(ttl)
-	if err := r.Operations.CreateOperation(ctx, op, ttl+expiryKeep); err != nil {
-		r.failStep(ctx, s.ExecutionID, "", r.storeFailure(err, "create step operation"))
+	if err := st.operations.CreateOperation(ctx, op, ttl+expiryKeep); err != nil {
+		st.ops.failStep(ctx, s.ExecutionID, "", st.ops.storeFailure(err, "create step operation"))
 		return
 	}
 	if ownProfile {
-		r.audit(ctx, state.AuditEntry{UserID: s.User, Command: op.Kind, Decision: "confirmed", Rule: "own profile, workflow started by the same person", OperationID: op.ID, Detail: op.Params.Title})
-		r.startStep(ctx, op, "")
+		st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: op.Kind, Decision: "confirmed", Rule: "own profile, workflow started by the same person", OperationID: op.ID, Detail: op.Params.Title})
+		st.startStep(ctx, op, "")
 		return
 	}
-	if err := r.scheduleExpiry(ctx, op); err != nil {
-		r.failStep(ctx, s.ExecutionID, op.ID, r.storeFailure(err, "schedule step confirmation deadline"))
+	if err := st.ops.scheduleExpiry(ctx, op); err != nil {
+		st.ops.failStep(ctx, s.ExecutionID, op.ID, st.ops.storeFailure(err, "schedule step confirmation deadline"))
 		return
 	}
-	r.askStepConfirmation(ctx, op, ttl)
+	st.askStepConfirmation(ctx, op, ttl)
 }
 
 // stepOperation builds the operation a step asks for, still pending, or
 // says why the step cannot run. ownProfile is true for a person setting
 // their own FMU profile from a workflow they started themselves.
-func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Operation, ownProfile bool, why string) {
-	if r.Policy == nil || !r.Policy.AllowsStep(s.Function) {
+func (st *stepRunner) stepOperation(ctx context.Context, s Step) (op switchboard.Operation, ownProfile bool, why string) {
+	if st.policy == nil || !st.policy.AllowsStep(s.Function) {
 		return op, false, fmt.Sprintf("Switchboard's policy does not allow the step %q in workflows; an admin can add it under workflows.allow.", truncate(s.Function, 60))
 	}
 	if !stepUserID.MatchString(s.User) {
@@ -178,12 +196,12 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 	op = switchboard.Operation{ID: state.NewHex(16), UserID: s.User, Status: switchboard.StatusPending, CreatedAt: time.Now(), Params: switchboard.Params{Step: s.ExecutionID, StepFunction: s.Function}}
 	var title string
 	switch s.Function {
-	case permissions.StepSetFMUProfile:
+	case switchboard.StepSetFMUProfile:
 		p, ok := parseProfile(s.Profile)
 		if !ok {
 			return op, false, fmt.Sprintf("The profile input %q is not an FMU profile; use PRIVATE, PROFESSIONAL or ON_DUTY.", truncate(s.Profile, 60))
 		}
-		mine, reply, ok := r.ownNumbers(ctx, s.User)
+		mine, reply, ok := st.who.ownNumbers(ctx, s.User)
 		if !ok {
 			return op, false, stripMrkdwn(reply.Text)
 		}
@@ -196,8 +214,8 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 		op.Params.Profile = string(p)
 		op.Params.Who = map[string]string{mine.Mobile: s.User}
 		op.Targets = []switchboard.Target{fmuTarget{digits: mine.Mobile}.target()}
-		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(r.MaskNumbers), render.ProfileLabel(p))
-	case permissions.StepSIMChange:
+		title = fmt.Sprintf("Set the FMU profile of %s to %s", fmuTarget{digits: mine.Mobile, user: s.User}.label(st.mask), render.ProfileLabel(p))
+	case switchboard.StepSIMChange:
 		action := strings.ToLower(s.Action)
 		change, ok := simChanges[action]
 		if !ok || action == "terminate" {
@@ -210,7 +228,7 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 		if err != nil {
 			return op, false, "The sim_ids input is not valid: " + stripMrkdwn(err.Error())
 		}
-		devices, uerr := r.simDevices(action, toks)
+		devices, uerr := st.sim.simDevices(action, toks)
 		if uerr != nil {
 			return op, false, "The sim_ids input is not valid: " + stripMrkdwn(uerr.Msg)
 		}
@@ -225,26 +243,26 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 	}
 	op.Expected = len(op.Targets)
 	op.Params.Title = title
-	channel, err := r.stepChannel(ctx, s)
+	channel, err := st.stepChannel(ctx, s)
 	if err != nil {
-		return op, false, fmt.Sprintf("I could not open a direct message with <@%s>: %s", s.User, r.slackError(err, "open step DM"))
+		return op, false, fmt.Sprintf("I could not open a direct message with <@%s>: %s", s.User, st.ops.slackError(err, "open step DM"))
 	}
 	op.ChannelID = channel
 	if s.Channel == "" {
 		op.Params.StepDM = true // the channel is the named user's DM
 	}
 	perm := permissionOf(op)
-	if r.Policy.RequiresApproval(perm) {
+	if st.policy.RequiresApproval(perm) {
 		return op, false, fmt.Sprintf("%s needs a second person's approval, which a workflow step cannot ask for; use the slash command instead.", perm)
 	}
-	d := r.Checker.Check(ctx, s.User, channel, perm)
-	r.audit(ctx, state.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: decisionWord(d.Allowed), Rule: d.Rule, OperationID: op.ID, Detail: title})
+	d := st.gate.checker.Check(ctx, s.User, channel, perm)
+	st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: decisionWord(d.Allowed), Rule: d.Rule, OperationID: op.ID, Detail: title})
 	if !d.Allowed {
 		return op, false, fmt.Sprintf("<@%s> may not do this: %s", s.User, cmp.Or(d.Message, "no permission "+perm))
 	}
 	// A step asks for a change in the named user's name: it counts against
 	// their changes per minute, as their slash commands do.
-	if reply, ok := r.rateLimit(ctx, &command{SlashCommand: slack.SlashCommand{UserID: s.User, Command: "step", Text: s.Function}}); !ok {
+	if reply, ok := st.gate.rateLimit(ctx, &command{SlashCommand: slack.SlashCommand{UserID: s.User, Command: "step", Text: s.Function}}); !ok {
 		return op, false, fmt.Sprintf("Not now for <@%s>: %s", s.User, stripMrkdwn(reply.Text))
 	}
 	return op, ownProfile, ""
@@ -252,39 +270,28 @@ func (r *Router) stepOperation(ctx context.Context, s Step) (op switchboard.Oper
 
 // stepChannel is where a step's messages go: channel_id when given, else the
 // direct message with the named user, where the confirmation goes too.
-func (r *Router) stepChannel(ctx context.Context, s Step) (string, error) {
+func (st *stepRunner) stepChannel(ctx context.Context, s Step) (string, error) {
 	if s.Channel != "" {
 		return s.Channel, nil
 	}
-	return r.openDM(ctx, s.User)
+	return st.openDM(ctx, s.User)
 }
 
 // openDM opens the direct message channel with user.
-func (r *Router) openDM(ctx context.Context, user string) (string, error) {
-	if r.DMs == nil {
+func (st *stepRunner) openDM(ctx context.Context, user string) (string, error) {
+	if st.dms == nil {
 		return "", errors.New("no direct messages configured")
 	}
-	return r.DMs.OpenDM(ctx, user)
-}
-
-// slackError says a Slack call failed, for a person, and logs the details
-// under a reference.
-func (r *Router) slackError(err error, what string) string {
-	ref := state.NewHex(4)
-	r.log().Error(what, "err", err, "ref", ref)
-	if code := slackpost.SlackErrorCode(err); code != "" {
-		return fmt.Sprintf("Slack refused it (%s, ref `%s`).", render.Escape(code), ref)
-	}
-	return fmt.Sprintf("Slack could not be reached (ref `%s`). Try again later; an operator can find the details under that reference.", ref)
+	return st.dms.OpenDM(ctx, user)
 }
 
 // askStepConfirmation sends the named user the confirm / cancel buttons in a
 // direct message.
-func (r *Router) askStepConfirmation(ctx context.Context, op switchboard.Operation, ttl time.Duration) {
+func (st *stepRunner) askStepConfirmation(ctx context.Context, op switchboard.Operation, ttl time.Duration) {
 	exec := op.Params.Step
 	conf := newConfirmation(state.NewHex(16), op.Kind, op, op.CreatedAt, ttl)
-	if err := r.Confirmations.SaveConfirmation(ctx, conf, ttl); err != nil {
-		r.abandonStep(ctx, op, r.storeFailure(err, "save step confirmation"))
+	if err := st.confirm.store.SaveConfirmation(ctx, conf, ttl); err != nil {
+		st.abandonStep(ctx, op, st.ops.storeFailure(err, "save step confirmation"))
 		return
 	}
 	lines := make([]string, 0, min(len(op.Targets), 10)+1)
@@ -299,7 +306,7 @@ func (r *Router) askStepConfirmation(ctx context.Context, op switchboard.Operati
 	// given: open it once.
 	dm, err := op.ChannelID, error(nil)
 	if !op.Params.StepDM {
-		dm, err = r.openDM(ctx, op.UserID)
+		dm, err = st.openDM(ctx, op.UserID)
 	}
 	if err == nil {
 		where := "here"
@@ -308,13 +315,13 @@ func (r *Router) askStepConfirmation(ctx context.Context, op switchboard.Operati
 		}
 		p := pending{op: op, title: op.Params.Title, lines: lines, confirmLabel: "Confirm", danger: op.Kind == switchboard.KindSIMDeactivate,
 			note: fmt.Sprintf("A workflow asks for this in your name; nothing happens unless you confirm. The results arrive in a thread %s.", where)}
-		_, err = r.Slack.PostMessage(ctx, dm, p.prompt("A workflow asks: ", conf.ID, ttl).Message())
+		_, err = st.slack.PostMessage(ctx, dm, p.prompt("A workflow asks: ", conf.ID, ttl).Message())
 	}
 	if err != nil {
-		r.abandonStep(ctx, op, fmt.Sprintf("I could not ask <@%s> to confirm in a direct message: %s", op.UserID, r.slackError(err, "post step confirmation")))
+		st.abandonStep(ctx, op, fmt.Sprintf("I could not ask <@%s> to confirm in a direct message: %s", op.UserID, st.ops.slackError(err, "post step confirmation")))
 		return
 	}
-	r.audit(ctx, state.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: "workflow step " + exec + ": " + op.Params.Title})
+	st.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: "workflow step " + exec + ": " + op.Params.Title})
 }
 
 // permissionOf is the permission op needs.
@@ -339,8 +346,8 @@ var errStepClosed = errors.New("the workflow step is closed already")
 // closeStep moves a step's pending operation to status (cancelled, failed)
 // and fails the step with why. It returns errStepClosed when the operation
 // was not pending any more: its step has ended some other way.
-func (r *Router) closeStep(ctx context.Context, op switchboard.Operation, status, why string) error {
-	if _, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+func (st *stepRunner) closeStep(ctx context.Context, op switchboard.Operation, status, why string) error {
+	if _, err := st.operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		if o.Status != switchboard.StatusPending {
 			return errStepClosed
 		}
@@ -349,15 +356,15 @@ func (r *Router) closeStep(ctx context.Context, op switchboard.Operation, status
 	}); err != nil {
 		return err
 	}
-	r.failStep(ctx, op.Params.Step, op.ID, why)
+	st.ops.failStep(ctx, op.Params.Step, op.ID, why)
 	return nil
 }
 
 // abandonStep fails a step whose operation cannot go on, unless it has
 // ended already.
-func (r *Router) abandonStep(ctx context.Context, op switchboard.Operation, why string) {
-	if err := r.closeStep(ctx, op, switchboard.StatusFailed, why); err != nil && !errors.Is(err, errStepClosed) {
-		r.log().Error("close workflow step", "err", err, "operation", op.ID)
+func (st *stepRunner) abandonStep(ctx context.Context, op switchboard.Operation, why string) {
+	if err := st.closeStep(ctx, op, switchboard.StatusFailed, why); err != nil && !errors.Is(err, errStepClosed) {
+		st.log.Error("close workflow step", "err", err, "operation", op.ID)
 	}
 }
 
@@ -365,78 +372,54 @@ func (r *Router) abandonStep(ctx context.Context, op switchboard.Operation, why 
 // operation's own deadline, in one atomic update, so that a confirmation and
 // the confirmation's expiry (or a second click) cannot both win. It returns
 // errStepClosed when the operation was not pending any more.
-func (r *Router) beginStep(ctx context.Context, op switchboard.Operation) (switchboard.Operation, error) {
+func (st *stepRunner) beginStep(ctx context.Context, op switchboard.Operation) (switchboard.Operation, error) {
 	now := time.Now()
-	started, err := r.Operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+	started, err := st.operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		if o.Status != switchboard.StatusPending {
 			return errStepClosed
 		}
 		o.Status = switchboard.StatusRunning
 		o.CreatedAt = now
-		o.ExpiresAt = now.Add(r.operationTTL())
+		o.ExpiresAt = now.Add(st.ops.operationTTL())
 		return nil
 	})
 	if err != nil {
 		return started, err
 	}
 	// The confirmation's deadline gives way to the operation's.
-	if err := r.scheduleExpiry(ctx, started); err != nil {
-		r.log().Error("schedule workflow step deadline", "err", err, "operation", op.ID)
+	if err := st.ops.scheduleExpiry(ctx, started); err != nil {
+		st.log.Error("schedule workflow step deadline", "err", err, "operation", op.ID)
 	}
 	return started, nil
 }
 
 // startStep begins a step's operation and runs it as a confirmed slash
 // command's runs.
-func (r *Router) startStep(ctx context.Context, op switchboard.Operation, responseURL string) {
-	started, err := r.beginStep(ctx, op)
+func (st *stepRunner) startStep(ctx context.Context, op switchboard.Operation, responseURL string) {
+	started, err := st.beginStep(ctx, op)
 	switch {
 	case errors.Is(err, errStepClosed):
-		r.log().Info("workflow step closed before it started", "operation", op.ID)
+		st.log.Info("workflow step closed before it started", "operation", op.ID)
 	case err != nil:
-		r.failStep(ctx, op.Params.Step, op.ID, r.storeFailure(err, "start workflow step"))
+		st.ops.failStep(ctx, op.Params.Step, op.ID, st.ops.storeFailure(err, "start workflow step"))
 	default:
-		r.execute(ctx, started, responseURL)
+		st.exec.execute(ctx, started, responseURL)
 	}
 }
 
 // stepClosed tells the clicker when a step's operation could not move on
 // (err): it had ended already, or the store failed. It reports whether the
 // click may go on (err is nil).
-func (r *Router) stepClosed(ctx context.Context, cb slack.InteractionCallback, err error) bool {
+func (st *stepRunner) stepClosed(ctx context.Context, cb slack.InteractionCallback, err error) bool {
 	switch {
 	case err == nil:
 		return true
 	case errors.Is(err, errStepClosed):
-		r.respond(ctx, cb.ResponseURL, textReply(":hourglass: This request from a workflow has ended already (it expired or was answered); nothing more was changed.").Message(), true)
+		st.ops.respond(ctx, cb.ResponseURL, textReply(":hourglass: This request from a workflow has ended already (it expired or was answered); nothing more was changed.").Message(), true)
 	default:
-		r.respond(ctx, cb.ResponseURL, textReply(":x: "+r.storeFailure(err, "workflow step click")).Message(), true)
+		st.ops.respond(ctx, cb.ResponseURL, textReply(":x: "+st.ops.storeFailure(err, "workflow step click")).Message(), true)
 	}
 	return false
-}
-
-// failRunningStep fails the step of a running operation that could not go
-// on (its parent could not be posted or stored), marking it failed.
-func (r *Router) failRunningStep(ctx context.Context, op switchboard.Operation, why string) {
-	if !isStep(op) {
-		return
-	}
-	if _, err := r.markFailed(ctx, op.ID); errors.Is(err, errClosed) {
-		return // it ended meanwhile, and its ending completes the step
-	} else if err != nil {
-		r.log().Error("mark workflow step failed", "err", err, "operation", op.ID)
-	}
-	r.failStep(ctx, op.Params.Step, op.ID, stripMrkdwn(why))
-}
-
-// failStep queues the completion of a step execution with an error.
-func (r *Router) failStep(ctx context.Context, exec, opID, why string) {
-	if exec == "" {
-		return
-	}
-	if _, err := r.Results.Enqueue(ctx, render.StepFailure(exec, opID, why)); err != nil {
-		r.log().Error("queue workflow step failure", "err", err, "execution", exec, "operation", opID)
-	}
 }
 
 // slackMarkup matches the mrkdwn a usage message carries for Slack but a

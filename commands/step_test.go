@@ -12,7 +12,6 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 func TestStepFromEvent(t *testing.T) {
@@ -54,8 +53,8 @@ func TestStepFromEvent(t *testing.T) {
 // limit, both always answering and keeping nothing.
 type stepStore struct{}
 
-func (stepStore) Audit(context.Context, state.AuditEntry) error { return nil }
-func (stepStore) RecentAudit(context.Context, int, func(state.AuditEntry) bool) ([]state.AuditEntry, error) {
+func (stepStore) Audit(context.Context, switchboard.AuditEntry) error { return nil }
+func (stepStore) RecentAudit(context.Context, int, func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error) {
 	return nil, nil
 }
 func (stepStore) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
@@ -83,11 +82,11 @@ func FuzzStepInputs(f *testing.F) {
 	f.Add("set_fmu_profile", "U0AAAAAAA", "on-duty", "", "", "")
 	f.Add("sim_change", "U1", "", "terminate", "<@U1>", "#ops")
 	f.Add("sim_change", "W0AAAAAAA", "", "Activate", strings.Repeat("0471 00 00 01 ", 50), "")
-	policy, err := permissions.Parse([]byte("roles: [{name: a, members: [\"*\"], permissions: [\"*\"]}]\nworkflows: {allow: [set_fmu_profile, sim_change]}\nrequire_approval: []\n"))
+	policy, err := permissions.Parse([]byte("roles: [{name: a, members: [\"*\"], permissions: [\"*\"]}]\nworkflows: {allow: [set_fmu_profile, sim_change]}\nrequire_approval: []\n"), Names())
 	if err != nil {
 		f.Fatal(err)
 	}
-	r := &Router{Policy: policy, Checker: permissions.NewChecker(policy, nil), AuditTrail: stepStore{}, Counters: stepStore{}, Directory: stepDirectory{}, DMs: stepDMs{}, MaxTargets: 5}
+	r := New(Config{Policy: policy, Checker: permissions.NewChecker(policy, nil), State: Stores{AuditTrail: stepStore{}, Counters: stepStore{}}, Directory: stepDirectory{}, Slack: SlackParts{DMs: stepDMs{}}, Settings: Settings{MaxTargets: 5}}).steps
 	f.Fuzz(func(t *testing.T, fn, user, profile, action, simIDs, channel string) {
 		s := Step{ExecutionID: "Fx1", Function: fn, User: user, Profile: profile, Action: action, SIMIDs: simIDs, Channel: channel}
 		op, _, why := r.stepOperation(context.Background(), s)

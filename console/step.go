@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/commands"
-	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
 )
 
@@ -25,8 +25,8 @@ const stepUsage = "Usage: /step sim_change user=@you action=activate|deactivate|
 
 // stepInputs are the inputs /step takes, by step.
 var stepInputs = map[string][]string{
-	permissions.StepSIMChange:     {"user", "action", "sim_ids", "channel_id"},
-	permissions.StepSetFMUProfile: {"user", "profile", "started_by"},
+	switchboard.StepSIMChange:     {"user", "action", "sim_ids", "channel_id"},
+	switchboard.StepSetFMUProfile: {"user", "profile", "started_by"},
 }
 
 func (c *Console) step(ctx context.Context, bot Bot, text string) {

@@ -4,7 +4,7 @@
 // default), served by Handler on /metrics.
 //
 // The counting methods have the signatures of the hooks the other packages
-// offer (commands.Router.OnAck, enco.Client.Observe, notify.Receiver.OnCallback,
+// offer (commands.Settings.OnAck, enco.Client.Observe, notify.Receiver.OnCallback,
 // slackpost.Deliverer.OnPost), so wiring is one assignment each. Gauges that
 // need Redis are read when Prometheus scrapes, not kept up to date by polling.
 package metrics
@@ -20,8 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/switchboard-bot/switchboard/slackpost"
 )
 
 // namespace prefixes every metric name of the bot.
@@ -121,13 +119,13 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
-// OnCommand counts a command's outcome; it matches a Router.OnCommand hook.
+// OnCommand counts a command's outcome; it matches commands.Settings.OnCommand.
 func (m *Metrics) OnCommand(command, outcome string) {
 	m.commands.WithLabelValues(m.commandName(command), outcome).Inc()
 }
 
 // OnAck records how long a slash command took to acknowledge; it matches
-// commands.Router.OnAck.
+// commands.Settings.OnAck.
 func (m *Metrics) OnAck(command string, d time.Duration) {
 	m.ack.WithLabelValues(m.commandName(command)).Observe(d.Seconds())
 }
@@ -151,9 +149,10 @@ func (m *Metrics) OnCallback(kind string, status int) {
 	m.callbacks.WithLabelValues(kind, callbackOutcome(status)).Inc()
 }
 
-// OnPost counts a Slack call of the deliverer; it matches slackpost.Deliverer.OnPost.
-func (m *Metrics) OnPost(kind string, err error) {
-	m.slackPosts.WithLabelValues(kind, postOutcome(err)).Inc()
+// OnPost counts a Slack call of the deliverer by its outcome (ok,
+// ratelimited, refused, failed); it matches slackpost.Deliverer.OnPost.
+func (m *Metrics) OnPost(kind, outcome string) {
+	m.slackPosts.WithLabelValues(kind, outcome).Inc()
 }
 
 func (m *Metrics) commandName(command string) string {
@@ -194,21 +193,4 @@ func callbackOutcome(status int) string {
 		return "rejected"
 	}
 	return "failed"
-}
-
-func postOutcome(err error) string {
-	switch {
-	case err == nil:
-		return "ok"
-	case isRateLimited(err):
-		return "ratelimited"
-	case slackpost.Permanent(err):
-		return "refused"
-	}
-	return "failed"
-}
-
-func isRateLimited(err error) bool {
-	_, limited := slackpost.RetryAfter(err)
-	return limited
 }

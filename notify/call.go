@@ -7,7 +7,6 @@ import (
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // handleCall takes the CDR EnCo posts when a call ends. The URL ends with
@@ -41,7 +40,7 @@ func (rc *Receiver) call(w http.ResponseWriter, r *http.Request) (int, string, e
 	if len(op.Targets) > 0 {
 		target = op.Targets[0].String()
 	}
-	result := state.Result{Target: target, OK: cdr.Answered(), Detail: render.CallResultText(op, cdr, rc.MaskNumbers), At: time.Now()}
+	result := switchboard.Result{Target: target, OK: cdr.Answered(), Detail: render.CallResultText(op, cdr, rc.MaskNumbers), At: time.Now()}
 	if err := rc.record(r.Context(), op, result); err != nil {
 		return 0, op.ID, err
 	}

@@ -8,14 +8,13 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // ExpirerStore is the shared state the expiry sweeper needs.
 type ExpirerStore interface {
 	ClaimExpiries(ctx context.Context, now time.Time, n int, lease time.Duration) ([]string, error)
-	ExpireOperation(ctx context.Context, opID string, build func(switchboard.Operation, []state.Result) []state.Outgoing) (switchboard.Operation, bool, error)
-	Audit(ctx context.Context, e state.AuditEntry) error
+	ExpireOperation(ctx context.Context, opID string, build func(switchboard.Operation, []switchboard.Result) []switchboard.Outgoing) (switchboard.Operation, bool, error)
+	Audit(ctx context.Context, e switchboard.AuditEntry) error
 }
 
 // Expirer closes operations whose deadline passed while some of their
@@ -73,7 +72,7 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 			return expired, err
 		}
 		for _, id := range ids {
-			op, ok, err := e.Store.ExpireOperation(ctx, id, func(op switchboard.Operation, results []state.Result) []state.Outgoing {
+			op, ok, err := e.Store.ExpireOperation(ctx, id, func(op switchboard.Operation, results []switchboard.Result) []switchboard.Outgoing {
 				return e.notice(now, op, results)
 			})
 			if err != nil {
@@ -86,7 +85,7 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 			}
 			expired++
 			e.log().Info("operation expired", "operation", id, "kind", op.Kind)
-			if err := e.Store.Audit(ctx, state.AuditEntry{At: time.Now(), UserID: op.UserID, Command: op.Kind, Decision: "expired", OperationID: op.ID}); err != nil {
+			if err := e.Store.Audit(ctx, switchboard.AuditEntry{At: time.Now(), UserID: op.UserID, Command: op.Kind, Decision: "expired", OperationID: op.ID}); err != nil {
 				e.log().Error("audit append failed", "err", err, "operation", op.ID)
 			}
 		}
@@ -99,7 +98,7 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 // notice builds the messages that close an expired operation (see
 // render.ExpiryPosts). It returns nil for an operation not due at now (a
 // step confirmed meanwhile moved its deadline).
-func (e *Expirer) notice(now time.Time, op switchboard.Operation, results []state.Result) []state.Outgoing {
+func (e *Expirer) notice(now time.Time, op switchboard.Operation, results []switchboard.Result) []switchboard.Outgoing {
 	if op.ExpiresAt.UnixMilli() > now.UnixMilli() {
 		return nil
 	}

@@ -15,14 +15,13 @@ import (
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // ReceiverStore is the shared state the callback receiver needs.
 type ReceiverStore interface {
 	OperationForToken(ctx context.Context, token string) (string, bool, error)
 	Operation(ctx context.Context, id string) (switchboard.Operation, bool, error)
-	RecordResult(ctx context.Context, opID string, r state.Result, posts state.Effects) (state.Progress, error)
+	RecordResult(ctx context.Context, opID string, r switchboard.Result, posts switchboard.Effects) (switchboard.Progress, error)
 	Park(ctx context.Context, opID string, payload []byte, ttl time.Duration, maxCount int) error
 	TakeParked(ctx context.Context, opID string) ([][]byte, error)
 }
@@ -162,7 +161,7 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		// number is stored (TrackingKnown delivers it if it is that
 		// operation's).
 		if err := rc.Store.Park(ctx, op.ID, body, cmp.Or(rc.ParkTTL, time.Hour), max(op.Expected, 1)); err != nil {
-			if errors.Is(err, state.ErrParkFull) {
+			if errors.Is(err, switchboard.ErrParkFull) {
 				return 0, op.ID, refuse(http.StatusServiceUnavailable, "%d early callbacks wait already for this operation", max(op.Expected, 1))
 			}
 			return 0, op.ID, unavailable(err)
@@ -320,16 +319,16 @@ func (rc *Receiver) recordM2M(ctx context.Context, op switchboard.Operation, res
 // step, queues the posts it causes (the reply in the thread, the parent's
 // progress, the copy for the notification channel and, with the last
 // result, the summary) and appends its line to the audit trail.
-func (rc *Receiver) record(ctx context.Context, op switchboard.Operation, result state.Result) error {
+func (rc *Receiver) record(ctx context.Context, op switchboard.Operation, result switchboard.Result) error {
 	fx := render.ResultPosts(op, result, render.PostRules{NotifyChannel: rc.NotifyChannel, BulkThreshold: rc.BulkThreshold})
-	fx.Audit = &state.AuditEntry{At: result.At, UserID: op.UserID, Command: op.Kind, Decision: "callback result", OperationID: op.ID, Detail: fmt.Sprintf("%s ok=%t", result.Target, result.OK)}
+	fx.Audit = &switchboard.AuditEntry{At: result.At, UserID: op.UserID, Command: op.Kind, Decision: "callback result", OperationID: op.ID, Detail: fmt.Sprintf("%s ok=%t", result.Target, result.OK)}
 	p, err := rc.Store.RecordResult(ctx, op.ID, result, fx)
 	switch {
-	case errors.Is(err, state.ErrNotFound):
+	case errors.Is(err, switchboard.ErrNotFound):
 		return refuse(http.StatusGone, "operation expired")
-	case errors.Is(err, state.ErrClosed):
+	case errors.Is(err, switchboard.ErrClosed):
 		return refuse(http.StatusGone, "operation takes no more results")
-	case errors.Is(err, state.ErrAllAnswered):
+	case errors.Is(err, switchboard.ErrAllAnswered):
 		return refuse(http.StatusConflict, "all %d targets answered already; %s is not one of them", p.Expected, result.Target)
 	case err != nil:
 		return unavailable(err)

@@ -122,7 +122,7 @@ func (g *receiverRig) m2m(token, tracking, iccid, status, message string) int {
 	return g.post(PathM2M, m2mHeader(token), body)
 }
 
-func (g *receiverRig) results(opID string) []state.Result {
+func (g *receiverRig) results(opID string) []switchboard.Result {
 	g.t.Helper()
 	rs, err := g.store.Results(context.Background(), opID)
 	if err != nil {
@@ -389,8 +389,8 @@ func TestEnCoTextIsEscapedInPosts(t *testing.T) {
 // briefly unreachable.
 type failingRecords struct{ ReceiverStore }
 
-func (failingRecords) RecordResult(context.Context, string, state.Result, state.Effects) (state.Progress, error) {
-	return state.Progress{}, errors.New("redis: connection refused")
+func (failingRecords) RecordResult(context.Context, string, switchboard.Result, switchboard.Effects) (switchboard.Progress, error) {
+	return switchboard.Progress{}, errors.New("redis: connection refused")
 }
 
 // A parked callback was answered 202, so EnCo will not send it again: when

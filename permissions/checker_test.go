@@ -476,7 +476,7 @@ channels:
 	}
 	// The keys are slash commands: audit and directory are refused with a hint.
 	for key, host := range map[string]string{"audit": "sim", "directory": "fmu"} {
-		_, err := Parse([]byte("roles: [{name: a, members: [U1], permissions: [sim.read]}]\nchannels:\n  " + key + ": [C0OPS0000]\n"))
+		_, err := Parse([]byte("roles: [{name: a, members: [U1], permissions: [sim.read]}]\nchannels:\n  "+key+": [C0OPS0000]\n"), testCommands)
 		if err == nil || !strings.Contains(err.Error(), "list the channels under "+host) {
 			t.Errorf("channels.%s: got %v, want a refusal pointing to %s", key, err, host)
 		}

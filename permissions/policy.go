@@ -34,14 +34,9 @@ var knownPermissions = []string{
 	switchboard.PermAuditRead,
 }
 
-// Workflow Builder steps the bot offers (the callback_id of each function in
-// the app manifest). A policy opts in to each under workflows.allow.
-const (
-	StepSetFMUProfile = "set_fmu_profile"
-	StepSIMChange     = "sim_change"
-)
-
-var knownSteps = []string{StepSetFMUProfile, StepSIMChange}
+// knownSteps are the Workflow Builder steps the bot offers; a policy opts in
+// to each under workflows.allow.
+var knownSteps = []string{switchboard.StepSetFMUProfile, switchboard.StepSIMChange}
 
 // defaultRequireApproval applies when the policy has no require_approval key.
 var defaultRequireApproval = []string{switchboard.PermSIMTerminate}
@@ -127,13 +122,14 @@ func DenyAll() *Policy {
 	}
 }
 
-// Load reads and validates the policy file at path.
-func Load(path string) (*Policy, error) {
+// Load reads and validates the policy file at path. commands are the bot's
+// slash commands without the slash, the keys channels: may use.
+func Load(path string, commands []string) (*Policy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
-	p, err := parse(data)
+	p, err := parse(data, commands)
 	if err != nil {
 		return nil, fmt.Errorf("load policy %s: %w", path, err)
 	}
@@ -141,9 +137,10 @@ func Load(path string) (*Policy, error) {
 }
 
 // Parse decodes and validates a policy file's contents. Errors name the key
-// or role at fault, its line, and what to write instead.
-func Parse(data []byte) (*Policy, error) {
-	p, err := parse(data)
+// or role at fault, its line, and what to write instead. commands are the
+// bot's slash commands without the slash, the keys channels: may use.
+func Parse(data []byte, commands []string) (*Policy, error) {
+	p, err := parse(data, commands)
 	if err != nil {
 		return nil, fmt.Errorf("parse policy: %w", err)
 	}
@@ -186,7 +183,7 @@ type (
 	}
 )
 
-func parse(data []byte) (*Policy, error) {
+func parse(data []byte, commands []string) (*Policy, error) {
 	var f policyFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -209,7 +206,7 @@ func parse(data []byte) (*Policy, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(err, data)
 	}
-	v := &validator{root: &root}
+	v := &validator{root: &root, commands: commands}
 	p := v.policy(&f)
 	if err := v.err(); err != nil {
 		return nil, err
@@ -228,6 +225,7 @@ var (
 // with its line.
 type validator struct {
 	root     *yaml.Node
+	commands []string // the slash commands channels: may name
 	problems []problem
 }
 
@@ -361,9 +359,6 @@ func (v *validator) roles(p *Policy, roles []policyRole) {
 	}
 }
 
-// SlashCommands are the bot's slash commands, the keys of channels:.
-var SlashCommands = []string{"fmu", "sim", "number", "call"}
-
 // commandHosts names the slash command under which the permissions of a
 // prefix that is no command of its own are used.
 var commandHosts = map[string]string{"audit": "sim", "directory": "fmu"}
@@ -371,9 +366,9 @@ var commandHosts = map[string]string{"audit": "sim", "directory": "fmu"}
 func (v *validator) channels(p *Policy, channels map[string][]string) {
 	for _, cmd := range slices.Sorted(maps.Keys(channels)) {
 		ids := channels[cmd]
-		if !slices.Contains(SlashCommands, cmd) {
-			hint := "write one of " + strings.Join(SlashCommands, ", ")
-			if trimmed := strings.TrimPrefix(cmd, "/"); trimmed != cmd && slices.Contains(SlashCommands, trimmed) {
+		if !slices.Contains(v.commands, cmd) {
+			hint := "write one of " + strings.Join(v.commands, ", ")
+			if trimmed := strings.TrimPrefix(cmd, "/"); trimmed != cmd && slices.Contains(v.commands, trimmed) {
 				hint = fmt.Sprintf("write %s, without the slash", trimmed)
 			}
 			if host, ok := commandHosts[cmd]; ok {

@@ -53,9 +53,13 @@ workflows:
   allow: [sim_change]
 `
 
+// testCommands stand for the bot's slash commands, which the caller passes
+// (commands.Names in the bot).
+var testCommands = []string{"sim", "fmu", "number", "call"}
+
 func mustParse(t *testing.T, data string) *Policy {
 	t.Helper()
-	p, err := Parse([]byte(data))
+	p, err := Parse([]byte(data), testCommands)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -122,10 +126,10 @@ func TestParseSettings(t *testing.T) {
 		{"no approval outside the list", full.RequiresApproval(switchboard.PermSIMActivate), false},
 		{"ChannelsFor with slash", full.ChannelsFor("/sim"), []string{"C0OPS0000", "G0PRIV000"}},
 		{"ChannelsFor DM", full.ChannelsFor("number"), []string{"D0DM00000"}},
-		{"default no workflow step", design.AllowsStep(StepSIMChange) || design.AllowsStep(StepSetFMUProfile), false},
-		{"workflow step allowed", full.AllowsStep(StepSIMChange), true},
-		{"workflow step not listed", full.AllowsStep(StepSetFMUProfile), false},
-		{"DenyAll allows no workflow step", DenyAll().AllowsStep(StepSIMChange), false},
+		{"default no workflow step", design.AllowsStep(switchboard.StepSIMChange) || design.AllowsStep(switchboard.StepSetFMUProfile), false},
+		{"workflow step allowed", full.AllowsStep(switchboard.StepSIMChange), true},
+		{"workflow step not listed", full.AllowsStep(switchboard.StepSetFMUProfile), false},
+		{"DenyAll allows no workflow step", DenyAll().AllowsStep(switchboard.StepSIMChange), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,7 +189,7 @@ func TestParseErrors(t *testing.T) {
 		{"handle as member", "roles:\n  - name: ops\n    members:\n      - U0AAAAAAA\n      - \"@alice\"\n    permissions: [sim.read]\n", []string{"line 5", `"@alice" is a handle`, "member ID"}},
 		{"lower-case member", "roles:\n  - name: ops\n    members: [u0aaaaaaa]\n    permissions: [sim.read]\n", []string{"line 3", `write "U0AAAAAAA"`}},
 		{"channel as member", "roles:\n  - name: ops\n    members: [C0OPS0000]\n    permissions: [sim.read]\n", []string{"line 3", "looks like a channel ID"}},
-		{"channels: unknown command", role + "channels:\n  sms: [C0OPS0000]\n", []string{"line 6", `unknown command "sms"`, "fmu, sim, number, call"}},
+		{"channels: unknown command", role + "channels:\n  sms: [C0OPS0000]\n", []string{"line 6", `unknown command "sms"`, "sim, fmu, number, call"}},
 		{"channels: slash command", role + "channels:\n  /sim: [C0OPS0000]\n", []string{"line 6", "write sim, without the slash"}},
 		{"channels: empty list", role + "channels:\n  sim: []\n", []string{"line 6", "channels.sim is empty"}},
 		{"channels: name instead of ID", role + "channels:\n  sim: [C0OPS0000, \"#ops\"]\n", []string{"line 6", `channels.sim: "#ops" is not a channel ID`}},
@@ -203,7 +207,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Parse([]byte(tt.data))
+			p, err := Parse([]byte(tt.data), testCommands)
 			if err == nil {
 				t.Fatalf("Parse: got policy %q, want an error containing %q", p.Describe(), tt.want)
 			}
@@ -228,7 +232,7 @@ func TestParseReportsEveryProblemInFileOrder(t *testing.T) {
 		"  sim: [\"#ops\"]\n" + // line 6
 		"directory:\n" +
 		"  U0AAAAAAA: {mobile: \"12\"}\n" // line 8
-	_, err := Parse([]byte(data))
+	_, err := Parse([]byte(data), testCommands)
 	if err == nil {
 		t.Fatal("Parse: got no error, want three problems")
 	}
@@ -253,7 +257,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p, err := Load(good)
+	p, err := Load(good, testCommands)
 	if err != nil {
 		t.Fatalf("Load(%s): %v", good, err)
 	}
@@ -271,7 +275,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(tt.path)
+			_, err := Load(tt.path, testCommands)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Load error: got %v, want it to contain %q", err, tt.want)
 			}
@@ -407,7 +411,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := Parse(data)
+		p, err := Parse(data, testCommands)
 		if err != nil {
 			if p != nil {
 				t.Fatalf("Parse: got a policy and error %v, want only the error", err)
@@ -448,7 +452,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 
-		again, err := Parse(encode(t, p))
+		again, err := Parse(encode(t, p), testCommands)
 		if err != nil {
 			t.Fatalf("Parse of the re-encoded policy: %v", err)
 		}
@@ -471,7 +475,7 @@ func TestPackageDocExample(t *testing.T) {
 			example.WriteString(code)
 		}
 	}
-	p, err := Parse([]byte(example.String()))
+	p, err := Parse([]byte(example.String()), testCommands)
 	if err != nil {
 		t.Fatalf("Parse of the package comment's example: %v\n%s", err, example.String())
 	}

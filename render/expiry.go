@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // maxNamed is how many unanswered targets an expiry notice lists by name.
@@ -18,22 +17,22 @@ const maxNamed = 50
 // when set), and its parent's final state; for a workflow step, the step's
 // failure too. An operation that waited for a step's confirmation has no
 // thread yet: its step fails, saying nobody confirmed.
-func ExpiryPosts(op switchboard.Operation, results []state.Result, notifyChannel string, mask bool) []state.Outgoing {
+func ExpiryPosts(op switchboard.Operation, results []switchboard.Result, notifyChannel string, mask bool) []switchboard.Outgoing {
 	exec := op.Params.Step
 	if op.Status == switchboard.StatusPending {
-		return []state.Outgoing{StepFailure(exec, op.ID, fmt.Sprintf("%s did not confirm or cancel %s in time, so nothing was changed.", StepPerson, lowerFirst(op.Params.Title)))}
+		return []switchboard.Outgoing{StepFailure(exec, op.ID, fmt.Sprintf("%s did not confirm or cancel %s in time, so nothing was changed.", StepPerson, lowerFirst(op.Params.Title)))}
 	}
 	text := ExpiryText(op, results, mask)
-	msgs := []state.Outgoing{
+	msgs := []switchboard.Outgoing{
 		{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: text, OperationID: op.ID},
 		{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID},
 	}
 	if missing, others := unanswered(op, results); len(missing) > maxNamed && others == 0 && switchboard.CommandOf(op.Kind) != switchboard.CommandCall {
-		msgs = append(msgs, state.Outgoing{Kind: KindFile, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID,
+		msgs = append(msgs, switchboard.Outgoing{Kind: KindFile, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID,
 			Text: unansweredFile(op, missing, mask)})
 	}
 	if notifyChannel != "" {
-		msgs = append(msgs, state.Outgoing{Kind: KindPost, Channel: notifyChannel, OperationID: op.ID,
+		msgs = append(msgs, switchboard.Outgoing{Kind: KindPost, Channel: notifyChannel, OperationID: op.ID,
 			Text: fmt.Sprintf("%s — %s, requested by <@%s>", text, op.Params.Title, op.UserID)})
 	}
 	if exec != "" {
@@ -53,7 +52,7 @@ func lowerFirst(s string) string {
 
 // ExpiryText says which of an operation's targets never answered. Past
 // maxNamed it says how many it left out; ExpiryPosts attaches them all.
-func ExpiryText(op switchboard.Operation, results []state.Result, mask bool) string {
+func ExpiryText(op switchboard.Operation, results []switchboard.Result, mask bool) string {
 	if switchboard.CommandOf(op.Kind) == switchboard.CommandCall {
 		return ":hourglass: EnCo sent no call record for this call, so its outcome is unknown. `/call cdr` lists the calls EnCo has recorded."
 	}
@@ -83,7 +82,7 @@ func ExpiryText(op switchboard.Operation, results []state.Result, mask bool) str
 // name, in op's order, and counts the results kept under a name that is none
 // of the targets (an ICCID where the request gave a number): when there are
 // such results, missing also holds targets that did answer.
-func unanswered(op switchboard.Operation, results []state.Result) (missing []switchboard.Target, othersNamed int) {
+func unanswered(op switchboard.Operation, results []switchboard.Result) (missing []switchboard.Target, othersNamed int) {
 	isTarget := make(map[string]bool, len(op.Targets))
 	for _, t := range op.Targets {
 		isTarget[t.String()] = true

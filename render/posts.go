@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // Kinds of queued Slack messages (slackpost.Deliverer delivers them).
@@ -35,18 +34,18 @@ const KindStep = "step"
 // opID may be "" (the step was refused before any operation existed). The
 // message may be mrkdwn: Workflow Builder gets it as plain text (see
 // StepErrorText).
-func StepFailure(executionID, opID, message string) state.Outgoing {
-	return state.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: StepErrorText(message)}
+func StepFailure(executionID, opID, message string) switchboard.Outgoing {
+	return switchboard.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: StepErrorText(message)}
 }
 
 // stepCompletion is the queued entry that ends op's step execution with its
 // outputs, or nil when no workflow step started op.
-func stepCompletion(op switchboard.Operation) *state.Outgoing {
+func stepCompletion(op switchboard.Operation) *switchboard.Outgoing {
 	exec := op.Params.Step
 	if exec == "" {
 		return nil
 	}
-	return &state.Outgoing{Kind: KindStep, DedupeKey: exec, OperationID: op.ID}
+	return &switchboard.Outgoing{Kind: KindStep, DedupeKey: exec, OperationID: op.ID}
 }
 
 // DefaultBulkThreshold is the number of targets above which an operation is
@@ -84,7 +83,7 @@ func (pr PostRules) bulk(op switchboard.Operation) bool {
 // in the thread, the parent's progress, the copy for the notification
 // channel and, queued only with the last result of an operation with more
 // than one target, the summary.
-func ResultPosts(op switchboard.Operation, result state.Result, rules PostRules) state.Effects {
+func ResultPosts(op switchboard.Operation, result switchboard.Result, rules PostRules) switchboard.Effects {
 	reply := !rules.bulk(op) || !result.OK
 	// One result needs no summary: its reply and the parent say it all.
 	posts := ThreadPosts(op, result, reply, max(op.Expected, len(op.Targets)) > 1)
@@ -92,11 +91,11 @@ func ResultPosts(op switchboard.Operation, result state.Result, rules PostRules)
 		return posts
 	}
 	if reply {
-		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: rules.NotifyChannel, OperationID: op.ID,
+		posts.Each = append(posts.Each, switchboard.Outgoing{Kind: KindPost, Channel: rules.NotifyChannel, OperationID: op.ID,
 			Text: fmt.Sprintf("%s — %s, requested by <@%s>", result.Detail, op.Params.Title, op.UserID)})
 	}
 	if rules.bulk(op) {
-		posts.Last = append(posts.Last, state.Outgoing{Kind: KindSummary, Channel: rules.NotifyChannel, OperationID: op.ID})
+		posts.Last = append(posts.Last, switchboard.Outgoing{Kind: KindSummary, Channel: rules.NotifyChannel, OperationID: op.ID})
 	}
 	return posts
 }
@@ -105,14 +104,14 @@ func ResultPosts(op switchboard.Operation, result state.Result, rules PostRules)
 // thread: the reply (when reply is set), the parent's progress, and, queued
 // only with the last result, the summary (when summary is set) and the
 // completion of the workflow step that started op, if one did.
-func ThreadPosts(op switchboard.Operation, result state.Result, reply, summary bool) state.Effects {
-	var posts state.Effects
+func ThreadPosts(op switchboard.Operation, result switchboard.Result, reply, summary bool) switchboard.Effects {
+	var posts switchboard.Effects
 	if reply {
-		posts.Each = append(posts.Each, state.Outgoing{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: result.Detail, OperationID: op.ID})
+		posts.Each = append(posts.Each, switchboard.Outgoing{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: result.Detail, OperationID: op.ID})
 	}
-	posts.Progress = &state.Outgoing{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
+	posts.Progress = &switchboard.Outgoing{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
 	if summary {
-		posts.Last = []state.Outgoing{{Kind: KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
+		posts.Last = []switchboard.Outgoing{{Kind: KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
 	}
 	// A workflow step ends once every result is in.
 	if step := stepCompletion(op); step != nil {
@@ -123,7 +122,7 @@ func ThreadPosts(op switchboard.Operation, result state.Result, reply, summary b
 
 // SummaryText closes an operation's thread: how many of its targets
 // succeeded and failed.
-func SummaryText(op switchboard.Operation, p state.Progress) string {
+func SummaryText(op switchboard.Operation, p switchboard.Progress) string {
 	title := op.Params.Title
 	if p.Failed == 0 {
 		return fmt.Sprintf(":tada: Finished: %s — all %d succeeded.", title, p.Done)

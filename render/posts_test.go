@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 func TestResultPosts(t *testing.T) {
@@ -22,13 +21,13 @@ func TestResultPosts(t *testing.T) {
 		o.Kind = "fmu.read"
 		return o
 	}
-	ok := state.Result{Target: "1", OK: true, Detail: "done"}
-	bad := state.Result{Target: "1", OK: false, Detail: "failed"}
+	ok := switchboard.Result{Target: "1", OK: true, Detail: "done"}
+	bad := switchboard.Result{Target: "1", OK: false, Detail: "failed"}
 	type post struct{ kind, channel string }
 	tests := []struct {
 		name     string
 		op       switchboard.Operation
-		result   state.Result
+		result   switchboard.Result
 		rules    PostRules
 		wantEach []post
 		wantLast []post
@@ -42,7 +41,7 @@ func TestResultPosts(t *testing.T) {
 		{"bulk handling off", op(500), ok, PostRules{BulkThreshold: -1}, []post{{KindPost, "C1"}}, []post{{KindSummary, "C1"}}},
 		{"a read is never bulk", read(60), ok, PostRules{NotifyChannel: "C9"}, []post{{KindPost, "C1"}, {KindPost, "C9"}}, []post{{KindSummary, "C1"}}},
 	}
-	kinds := func(ms []state.Outgoing) []post {
+	kinds := func(ms []switchboard.Outgoing) []post {
 		var out []post
 		for _, m := range ms {
 			out = append(out, post{m.Kind, m.Channel})

@@ -17,7 +17,6 @@ import (
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/phone"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // Message is what the bot shows in Slack: Block Kit blocks with a plain-text
@@ -103,7 +102,7 @@ func ProfileLabel(p enco.Profile) string {
 
 // ParentMessage renders the message that roots an operation's thread: what
 // was asked, by whom, and how far it got.
-func ParentMessage(op switchboard.Operation, p state.Progress, mask bool) Message {
+func ParentMessage(op switchboard.Operation, p switchboard.Progress, mask bool) Message {
 	title := op.Params.Title
 	if title == "" {
 		title = op.Kind
@@ -120,7 +119,7 @@ func ParentMessage(op switchboard.Operation, p state.Progress, mask bool) Messag
 	}
 }
 
-func progressWords(op switchboard.Operation, p state.Progress) (icon, status string) {
+func progressWords(op switchboard.Operation, p switchboard.Progress) (icon, status string) {
 	finished := p.Done + p.Failed
 	expected := max(p.Expected, op.Expected)
 	switch {

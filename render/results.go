@@ -9,7 +9,6 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // CallResultText tells how a call went: answered or not, for how long, and
@@ -44,10 +43,10 @@ func CallDuration(seconds int) string {
 
 // FMUResult turns EnCo's answer for one number of an FMU operation into
 // the result kept for it under target.
-func FMUResult(op switchboard.Operation, res enco.FMUResult, target switchboard.Target, mask bool) state.Result {
+func FMUResult(op switchboard.Operation, res enco.FMUResult, target switchboard.Target, mask bool) switchboard.Result {
 	label := TargetLabel(op, target, mask)
 	why := Escape(res.Message)
-	result := state.Result{Target: target.String(), At: time.Now()}
+	result := switchboard.Result{Target: target.String(), At: time.Now()}
 	if op.Kind == switchboard.KindFMUSet || op.Kind == switchboard.KindFMUSelf {
 		want := enco.Profile(op.Params.Profile)
 		switch {
@@ -75,7 +74,7 @@ func FMUResult(op switchboard.Operation, res enco.FMUResult, target switchboard.
 
 // M2MResult turns the outcome EnCo reports for one card of an M2M
 // operation into the result kept for it.
-func M2MResult(op switchboard.Operation, res enco.M2MResult, mask bool) state.Result {
+func M2MResult(op switchboard.Operation, res enco.M2MResult, mask bool) switchboard.Result {
 	target, label := m2mTarget(op, res.Device, mask)
 	action := Escape(op.Params.Action)
 	var text string
@@ -88,7 +87,7 @@ func M2MResult(op switchboard.Operation, res enco.M2MResult, mask bool) state.Re
 		}
 		text = fmt.Sprintf(":x: %s — %s %s: %s", label, action, failedWords(Escape(res.ResultStatus)), Escape(why))
 	}
-	return state.Result{Target: target, OK: res.Succeeded(), Detail: text, At: time.Now()}
+	return switchboard.Result{Target: target, OK: res.Succeeded(), Detail: text, At: time.Now()}
 }
 
 // m2mTarget returns the name a result of an M2M callback is kept under and

@@ -6,7 +6,6 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 func TestExpiryText(t *testing.T) {
@@ -15,24 +14,24 @@ func TestExpiryText(t *testing.T) {
 	tests := []struct {
 		name    string
 		op      switchboard.Operation
-		results []state.Result
+		results []switchboard.Result
 		mask    bool
 		want    string
 		notWant []string // names that must not appear
 	}{
-		{"names the silent numbers and their people", fmuRead, []state.Result{{Target: "msisdn:32470000001"}}, false,
+		{"names the silent numbers and their people", fmuRead, []switchboard.Result{{Target: "msisdn:32470000001"}}, false,
 			"No answer from EnCo for 2 of 3 before the request expired: +32 470 00 00 02, <@U0BOB> (+32 470 00 00 03).", nil},
-		{"masks them when asked", fmuRead, []state.Result{{Target: "msisdn:32470000001"}, {Target: "msisdn:32470000003"}}, true,
+		{"masks them when asked", fmuRead, []switchboard.Result{{Target: "msisdn:32470000001"}, {Target: "msisdn:32470000003"}}, true,
 			"for 1 of 3 before the request expired: +32 470 •• •• 02.", nil},
 		{"a call", switchboard.Operation{Kind: "call.self", Targets: []switchboard.Target{switchboard.Number("32468373901")}}, nil, false,
 			"EnCo sent no call record for this call", nil},
 		{"SIM ids", switchboard.Operation{Kind: "sim.deactivate", Targets: []switchboard.Target{{Type: switchboard.ICCID, ID: "8932010000000000001"}}}, nil, false,
 			"for 1 of 1 before the request expired: ICCID 8932010000000000001.", nil},
 		{"numbers answered by ICCID are not named as silent", switchboard.Operation{Kind: "sim.deactivate", Targets: []switchboard.Target{switchboard.Number("32470000001"), switchboard.Number("32470000002"), switchboard.Number("32470000003")}},
-			[]state.Result{{Target: "iccid:8932010000000000001"}}, false,
+			[]switchboard.Result{{Target: "iccid:8932010000000000001"}}, false,
 			"No answer from EnCo for 2 of 3 before the request expired.", []string{"+32 470", "ICCID"}},
 		{"all answered, some by ICCID", switchboard.Operation{Kind: "sim.deactivate", Targets: []switchboard.Target{switchboard.Number("32470000001"), switchboard.Number("32470000002")}},
-			[]state.Result{{Target: "iccid:8932010000000000001"}, {Target: "msisdn:32470000002"}}, false,
+			[]switchboard.Result{{Target: "iccid:8932010000000000001"}, {Target: "msisdn:32470000002"}}, false,
 			"expired before EnCo confirmed it was complete (2 of 2 answered)", []string{"+32 470"}},
 	}
 	for _, tt := range tests {

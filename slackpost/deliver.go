@@ -14,22 +14,21 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // DelivererStore is the shared state the deliverer needs.
 type DelivererStore interface {
 	EnsureGroup(ctx context.Context) error
-	Claim(ctx context.Context, consumer string, n int, block, minIdle time.Duration) ([]state.Outgoing, error)
+	Claim(ctx context.Context, consumer string, n int, block, minIdle time.Duration) ([]switchboard.Outgoing, error)
 	Renew(ctx context.Context, consumer, id string) (bool, error)
 	Ack(ctx context.Context, ids ...string) error
 	NextSlot(ctx context.Context, channel string, interval time.Duration) (time.Duration, error)
 	HoldSlots(ctx context.Context, channel string, d time.Duration) error
 	Operation(ctx context.Context, id string) (switchboard.Operation, bool, error)
-	ResultCounts(ctx context.Context, opID string) (state.Progress, error)
-	TakeProgress(ctx context.Context, opID string) (state.Progress, error)
+	ResultCounts(ctx context.Context, opID string) (switchboard.Progress, error)
+	TakeProgress(ctx context.Context, opID string) (switchboard.Progress, error)
 	ThreadPostQueuedAfter(ctx context.Context, after, opID string) (bool, error)
-	RequeueProgress(ctx context.Context, m state.Outgoing) (bool, error)
+	RequeueProgress(ctx context.Context, m switchboard.Outgoing) (bool, error)
 	RenderedVersion(ctx context.Context, opID string) (int64, error)
 	ClaimRender(ctx context.Context, opID string, version int64, ttl time.Duration) (bool, error)
 	ReleaseRender(ctx context.Context, opID string, version int64) error
@@ -77,8 +76,9 @@ type Deliverer struct {
 	ShutdownGrace time.Duration
 	MaskNumbers   bool
 	Log           *slog.Logger
-	// OnPost, when set, is called after each Slack call with its outcome (for metrics).
-	OnPost func(kind string, err error)
+	// OnPost, when set, is called after each Slack call with its outcome
+	// (Outcome's word for its error), for metrics.
+	OnPost func(kind, outcome string)
 }
 
 func (d *Deliverer) log() *slog.Logger {
@@ -147,7 +147,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 }
 
 // handle delivers one entry and acknowledges it when it is done with.
-func (d *Deliverer) handle(ctx context.Context, m state.Outgoing) {
+func (d *Deliverer) handle(ctx context.Context, m switchboard.Outgoing) {
 	err := d.deliver(ctx, m)
 	switch {
 	case errors.Is(err, errLeaseLost):
@@ -185,7 +185,7 @@ func (d *Deliverer) ack(ctx context.Context, ids ...string) {
 // deliver makes the Slack call for one entry, retrying rate limits and
 // passing trouble until ctx ends. It returns nil when the entry is done with
 // (delivered, nothing to deliver, or refused by Slack for good).
-func (d *Deliverer) deliver(ctx context.Context, m state.Outgoing) error {
+func (d *Deliverer) deliver(ctx context.Context, m switchboard.Outgoing) error {
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		channel, err := d.attempt(ctx, m)
@@ -225,7 +225,7 @@ func (d *Deliverer) deliver(ctx context.Context, m state.Outgoing) error {
 
 // attempt tries one entry once and returns the channel it posts to.
 // Store trouble is returned like a Slack failure and retried the same way.
-func (d *Deliverer) attempt(ctx context.Context, m state.Outgoing) (string, error) {
+func (d *Deliverer) attempt(ctx context.Context, m switchboard.Outgoing) (string, error) {
 	switch m.Kind {
 	case render.KindPost:
 		msg := render.Message{Text: m.Text, ThreadTS: m.ThreadTS}
@@ -270,9 +270,9 @@ func (d *Deliverer) attempt(ctx context.Context, m state.Outgoing) (string, erro
 
 // updateParent renders an operation's parent from its stored results, unless
 // that render (or a newer one) has been sent already.
-func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
+func (d *Deliverer) updateParent(ctx context.Context, m switchboard.Outgoing) error {
 	// Taking the counters also lets the next result queue a progress
-	// message again (see state.Effects.Progress), whatever this one does.
+	// message again (see switchboard.Effects.Progress), whatever this one does.
 	op, p, err := d.counted(ctx, m.OperationID, d.Store.TakeProgress)
 	if err != nil {
 		return err
@@ -297,7 +297,7 @@ func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
 			return err
 		}
 		if behind {
-			if _, err := d.Store.RequeueProgress(ctx, state.Outgoing{Kind: render.KindProgress, Channel: m.Channel, TS: m.TS, OperationID: m.OperationID}); err != nil {
+			if _, err := d.Store.RequeueProgress(ctx, switchboard.Outgoing{Kind: render.KindProgress, Channel: m.Channel, TS: m.TS, OperationID: m.OperationID}); err != nil {
 				return err
 			}
 			return errSkip
@@ -338,7 +338,7 @@ func (d *Deliverer) updateParent(ctx context.Context, m state.Outgoing) error {
 
 // renderVersion numbers a parent render: it grows with every result, and
 // with the operation's status at the end.
-func renderVersion(op switchboard.Operation, p state.Progress) int64 {
+func renderVersion(op switchboard.Operation, p switchboard.Progress) int64 {
 	rank := int64(0)
 	switch op.Status {
 	case switchboard.StatusDone:
@@ -352,7 +352,7 @@ func renderVersion(op switchboard.Operation, p state.Progress) int64 {
 // call waits for the channel's next slot, renews the entry (giving it up if
 // another replica has taken it over meanwhile), and makes the Slack call
 // with its own timeout, which outlives ctx by ShutdownGrace.
-func (d *Deliverer) call(ctx context.Context, m state.Outgoing, channel string, slackCall func(context.Context) error) error {
+func (d *Deliverer) call(ctx context.Context, m switchboard.Outgoing, channel string, slackCall func(context.Context) error) error {
 	if d.PaceInterval > 0 && channel != "" {
 		wait, err := d.Store.NextSlot(ctx, channel, d.PaceInterval)
 		if err != nil {
@@ -384,31 +384,51 @@ func (d *Deliverer) call(ctx context.Context, m state.Outgoing, channel string, 
 	return slackCall(cctx)
 }
 
+// Outcome words how a Slack call ended, for a metric's label: ok,
+// ratelimited (HTTP 429), refused (an error trying again cannot mend) or
+// failed.
+func Outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case isRateLimited(err):
+		return "ratelimited"
+	case Permanent(err):
+		return "refused"
+	}
+	return "failed"
+}
+
+func isRateLimited(err error) bool {
+	_, limited := RetryAfter(err)
+	return limited
+}
+
 // observe reports the outcome of one Slack call to OnPost and returns it.
 func (d *Deliverer) observe(kind string, err error) error {
 	if d.OnPost != nil {
-		d.OnPost(kind, err)
+		d.OnPost(kind, Outcome(err))
 	}
 	return err
 }
 
 // progress reads an operation and counts its results; errSkip when it is gone.
-func (d *Deliverer) progress(ctx context.Context, opID string) (switchboard.Operation, state.Progress, error) {
+func (d *Deliverer) progress(ctx context.Context, opID string) (switchboard.Operation, switchboard.Progress, error) {
 	return d.counted(ctx, opID, d.Store.ResultCounts)
 }
 
 // counted reads an operation and its results' counts with count.
-func (d *Deliverer) counted(ctx context.Context, opID string, count func(context.Context, string) (state.Progress, error)) (switchboard.Operation, state.Progress, error) {
+func (d *Deliverer) counted(ctx context.Context, opID string, count func(context.Context, string) (switchboard.Progress, error)) (switchboard.Operation, switchboard.Progress, error) {
 	op, ok, err := d.Store.Operation(ctx, opID)
 	if err != nil {
-		return op, state.Progress{}, err
+		return op, switchboard.Progress{}, err
 	}
 	if !ok {
-		return op, state.Progress{}, errSkip
+		return op, switchboard.Progress{}, errSkip
 	}
 	p, err := count(ctx, opID)
 	if err != nil {
-		return op, state.Progress{}, err
+		return op, switchboard.Progress{}, err
 	}
 	p.Expected = op.Expected
 	return op, p, nil

@@ -154,7 +154,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func enqueue(t *testing.T, s *state.Store, msgs ...state.Outgoing) []string {
+func enqueue(t *testing.T, s *state.Store, msgs ...switchboard.Outgoing) []string {
 	t.Helper()
 	var ids []string
 	for _, m := range msgs {
@@ -176,10 +176,10 @@ func queueDepth(t *testing.T, s *state.Store) int64 {
 	return n
 }
 
-func posts(channel string, n int) []state.Outgoing {
-	out := make([]state.Outgoing, n)
+func posts(channel string, n int) []switchboard.Outgoing {
+	out := make([]switchboard.Outgoing, n)
 	for i := range out {
-		out[i] = state.Outgoing{Kind: render.KindPost, Channel: channel, ThreadTS: "1.0", Text: fmt.Sprintf("%s #%d", channel, i)}
+		out[i] = switchboard.Outgoing{Kind: render.KindPost, Channel: channel, ThreadTS: "1.0", Text: fmt.Sprintf("%s #%d", channel, i)}
 	}
 	return out
 }
@@ -286,7 +286,7 @@ func TestDelivererChannelWaitingForItsSlotHoldsBackNoOther(t *testing.T) {
 
 	// C1's next two posts wait for their slots, 2 s and 4 s from now; a
 	// message for C2 goes out meanwhile.
-	enqueue(t, s, state.Outgoing{Kind: render.KindPost, Channel: "C2", ThreadTS: "1.0", Text: "C2 #0"})
+	enqueue(t, s, switchboard.Outgoing{Kind: render.KindPost, Channel: "C2", ThreadTS: "1.0", Text: "C2 #0"})
 	waitUntil(t, "all four posts", func() bool { return len(sl.calls("post")) == 4 })
 	want := []string{"C1 #0", "C2 #0", "C1 #1", "C1 #2"}
 	if got := texts(sl.calls("post")); !slices.Equal(got, want) {
@@ -373,7 +373,7 @@ func TestDelivererSharesRetryAfterWithOtherReplicas(t *testing.T) {
 	// Another replica posting in the same channel waits for the Retry-After too.
 	b := newDeliverer(s, sl, "b")
 	b.PaceInterval = 10 * time.Millisecond
-	enqueue(t, s, state.Outgoing{Kind: render.KindPost, Channel: "C1", Text: "from b"})
+	enqueue(t, s, switchboard.Outgoing{Kind: render.KindPost, Channel: "C1", Text: "from b"})
 	run(t, b)
 	waitUntil(t, "both posts", func() bool { return len(sl.calls("post")) == 2 })
 	for _, c := range sl.calls("post") {
@@ -445,7 +445,7 @@ func bulkOperation(t *testing.T, s *state.Store, n int) switchboard.Operation {
 // its posts; the store marks op done with its last result.
 func record(t *testing.T, s *state.Store, op switchboard.Operation, i int, ok bool) {
 	t.Helper()
-	r := state.Result{Target: op.Targets[i].String(), OK: ok, Detail: fmt.Sprintf("%s ok=%t", op.Targets[i], ok)}
+	r := switchboard.Result{Target: op.Targets[i].String(), OK: ok, Detail: fmt.Sprintf("%s ok=%t", op.Targets[i], ok)}
 	if _, err := s.RecordResult(context.Background(), op.ID, r, render.ResultPosts(op, r, render.PostRules{})); err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +514,7 @@ func TestDelivererNeverSendsAnOlderParent(t *testing.T) {
 	op := bulkOperation(t, s, 3)
 	record(t, s, op, 0, true)
 	// Another replica already sent the parent with two results.
-	if ok, err := s.ClaimRender(ctx, op.ID, renderVersion(op, state.Progress{Done: 2}), time.Minute); err != nil || !ok {
+	if ok, err := s.ClaimRender(ctx, op.ID, renderVersion(op, switchboard.Progress{Done: 2}), time.Minute); err != nil || !ok {
 		t.Fatalf("ClaimRender: %v, %v", ok, err)
 	}
 	d := newDeliverer(s, sl, "a")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -30,9 +31,9 @@ type lanes struct {
 	max int
 
 	mu    sync.Mutex
-	held  map[string]bool             // ids of the entries held, waiting or being delivered
-	queue map[string][]state.Outgoing // waiting entries by channel; a key exists while its worker runs
-	freed chan struct{}               // signalled when an entry is let go
+	held  map[string]bool                   // ids of the entries held, waiting or being delivered
+	queue map[string][]switchboard.Outgoing // waiting entries by channel; a key exists while its worker runs
+	freed chan struct{}                     // signalled when an entry is let go
 	wg    sync.WaitGroup
 }
 
@@ -41,7 +42,7 @@ func newLanes(d *Deliverer, max int) *lanes {
 		d:     d,
 		max:   max,
 		held:  map[string]bool{},
-		queue: map[string][]state.Outgoing{},
+		queue: map[string][]switchboard.Outgoing{},
 		freed: make(chan struct{}, 1),
 	}
 }
@@ -66,7 +67,7 @@ func (l *lanes) room(ctx context.Context) int {
 
 // add puts claimed entries into their channels' lanes and starts the
 // workers of lanes that were idle.
-func (l *lanes) add(ctx context.Context, msgs []state.Outgoing) {
+func (l *lanes) add(ctx context.Context, msgs []switchboard.Outgoing) {
 	var merged []string
 	l.mu.Lock()
 	for _, m := range msgs {
@@ -100,7 +101,7 @@ func (l *lanes) add(ctx context.Context, msgs []state.Outgoing) {
 }
 
 // waitingProgress returns the index in q of the progress entry of opID, or -1.
-func waitingProgress(q []state.Outgoing, opID string) int {
+func waitingProgress(q []switchboard.Outgoing, opID string) int {
 	for i, m := range q {
 		if m.Kind == render.KindProgress && m.OperationID == opID {
 			return i

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -20,7 +21,7 @@ type progressLog struct {
 	ids map[string]bool
 }
 
-func (l *progressLog) Claim(ctx context.Context, consumer string, n int, block, minIdle time.Duration) ([]state.Outgoing, error) {
+func (l *progressLog) Claim(ctx context.Context, consumer string, n int, block, minIdle time.Duration) ([]switchboard.Outgoing, error) {
 	msgs, err := l.Store.Claim(ctx, consumer, n, block, minIdle)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -84,7 +85,7 @@ func TestDelivererRequeuedProgressKeepsTheMark(t *testing.T) {
 		// The third result arrives while the second reply is being posted:
 		// the progress entry has been queued anew behind that reply by then.
 		if c.method == "post" && strings.HasPrefix(c.msg.Text, op.Targets[1].String()) {
-			r := state.Result{Target: op.Targets[2].String(), OK: true, Detail: fmt.Sprintf("%s ok=true", op.Targets[2])}
+			r := switchboard.Result{Target: op.Targets[2].String(), OK: true, Detail: fmt.Sprintf("%s ok=true", op.Targets[2])}
 			_, err := s.RecordResult(ctx, op.ID, r, render.ResultPosts(op, r, render.PostRules{}))
 			select {
 			case recorded <- err:
@@ -129,7 +130,7 @@ func TestDelivererMergedProgressKeepsTheFirstPlace(t *testing.T) {
 	op := bulkOperation(t, s, 2)
 	record(t, s, op, 0, true)
 	record(t, s, op, 1, true)
-	enqueue(t, s, state.Outgoing{Kind: render.KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID})
+	enqueue(t, s, switchboard.Outgoing{Kind: render.KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID})
 	// queue: reply 0, progress, reply 1, progress; one claim takes them all
 	run(t, newDeliverer(s, sl, "a"))
 	waitUntil(t, "an empty queue", func() bool { return queueDepth(t, s) == 0 })

@@ -16,8 +16,6 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redact"
-	"github.com/switchboard-bot/switchboard/permissions"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // Workflow Builder steps end the way an operation ends: the completion of a
@@ -101,7 +99,7 @@ func (s *SlackAPI) Permalink(ctx context.Context, channel, ts string) (string, e
 // completeStep delivers a render.KindStep entry: it claims the execution's
 // completion for this entry (so that exactly one of the ways an execution
 // can end reaches Slack) and makes the call.
-func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
+func (d *Deliverer) completeStep(ctx context.Context, m switchboard.Outgoing) error {
 	exec := m.DedupeKey
 	if d.Steps == nil || exec == "" {
 		d.log().Error("workflow step completion cannot be sent", "entry", m.ID, "operation", m.OperationID, "has_steps", d.Steps != nil)
@@ -109,7 +107,7 @@ func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
 	}
 	var (
 		op switchboard.Operation
-		p  state.Progress
+		p  switchboard.Progress
 	)
 	if m.Text == "" {
 		var err error
@@ -142,18 +140,18 @@ func (d *Deliverer) completeStep(ctx context.Context, m state.Outgoing) error {
 
 // stepOutputs are the outputs of a finished step operation, or the reason
 // the step failed (an FMU profile that was not set).
-func (d *Deliverer) stepOutputs(ctx context.Context, op switchboard.Operation, p state.Progress) (map[string]any, string, error) {
+func (d *Deliverer) stepOutputs(ctx context.Context, op switchboard.Operation, p switchboard.Progress) (map[string]any, string, error) {
 	link, err := d.threadLink(ctx, op)
 	if err != nil {
 		return nil, "", err
 	}
 	switch op.Params.StepFunction {
-	case permissions.StepSetFMUProfile:
+	case switchboard.StepSetFMUProfile:
 		if p.Failed > 0 {
 			return nil, fmt.Sprintf("The FMU profile was not changed; EnCo's answer is in the thread: %s", link), nil
 		}
 		return map[string]any{"profile": op.Params.Profile}, "", nil
-	case permissions.StepSIMChange:
+	case switchboard.StepSIMChange:
 		return map[string]any{"succeeded": p.Done, "failed": p.Failed, "thread_url": link}, "", nil
 	}
 	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params.StepFunction), nil

@@ -9,9 +9,7 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/notify"
-	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // fakeSteps records the step completions it accepts.
@@ -52,12 +50,12 @@ func TestStepCompletesOnceWithTheOperationsOutputs(t *testing.T) {
 	ctx := context.Background()
 	op := switchboard.Operation{ID: "op1", Kind: "sim.deactivate", ChannelID: "C1", ThreadTS: "1.000001", Status: switchboard.StatusRunning,
 		Targets: []switchboard.Target{switchboard.Number("32471000001"), switchboard.Number("32471000002")}, Expected: 2,
-		Params: switchboard.Params{Step: "Fx1", StepFunction: permissions.StepSIMChange}}
+		Params: switchboard.Params{Step: "Fx1", StepFunction: switchboard.StepSIMChange}}
 	if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for i, ok := range []bool{true, false} {
-		res := state.Result{Target: op.Targets[i].String(), OK: ok, Detail: "result"}
+		res := switchboard.Result{Target: op.Targets[i].String(), OK: ok, Detail: "result"}
 		if _, err := s.RecordResult(ctx, op.ID, res, render.ThreadPosts(op, res, true, true)); err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +87,7 @@ func TestExpiryFailsTheStep(t *testing.T) {
 	now := time.Now()
 	pending := switchboard.Operation{ID: "op-pending", Kind: "sim.activate", UserID: "U1", ChannelID: "D1", Status: switchboard.StatusPending,
 		Targets: []switchboard.Target{switchboard.Number("32471000004")}, Expected: 1, ExpiresAt: now.Add(time.Minute),
-		Params: switchboard.Params{Step: "Fx1", StepFunction: permissions.StepSIMChange, Title: "Activate 1 SIM card"}}
+		Params: switchboard.Params{Step: "Fx1", StepFunction: switchboard.StepSIMChange, Title: "Activate 1 SIM card"}}
 	running := pending
 	running.ID, running.Status, running.ThreadTS = "op-running", switchboard.StatusRunning, "1.000001"
 	running.Params.Step = "Fx2" // Params is a struct: the copy is the running operation's own

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // DefaultAuditMaxLen is how many audit entries a new Store keeps, and the
@@ -16,19 +18,6 @@ const DefaultAuditMaxLen = 100000
 
 // auditPage is how many entries RecentAudit reads per round trip.
 const auditPage = 200
-
-// AuditEntry is one line of the audit trail: a permission decision or an
-// operation's outcome.
-type AuditEntry struct {
-	ID          string    // stream id, set when read
-	At          time.Time // when it happened; set to now by Audit when zero
-	UserID      string
-	Command     string // the command as typed, e.g. "/sim deactivate 32470123456"
-	Decision    string // e.g. "allow", "deny", "done", "failed"
-	Rule        string // the role or rule that decided
-	OperationID string
-	Detail      string
-}
 
 // SetAuditRetention sets how much audit Audit keeps: at most maxLen entries
 // (the cap is exact: the oldest entries beyond it are removed), and, when
@@ -41,7 +30,7 @@ func (s *Store) SetAuditRetention(maxLen int64, maxAge time.Duration) {
 
 // Audit appends an entry to the audit stream and trims the stream to the
 // retention limits. Age trimming compares with this process's clock.
-func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+func (s *Store) Audit(ctx context.Context, e switchboard.AuditEntry) error {
 	key := s.auditKey()
 	maxLen, minID := s.auditLimits()
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -61,7 +50,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 
 // auditFields is how an entry is kept in the stream: its time (now when
 // zero) and its non-empty fields.
-func auditFields(e AuditEntry) []any { return appendAuditFields(nil, e) }
+func auditFields(e switchboard.AuditEntry) []any { return appendAuditFields(nil, e) }
 
 // MaxAuditField is the most bytes an audit entry keeps of one field: the
 // command text a person typed can be thousands of characters, and an entry
@@ -84,7 +73,7 @@ func capField(s string) string {
 
 // appendAuditFields appends e's fields, as auditFields gives them, to dst.
 // Each field is capped at MaxAuditField bytes.
-func appendAuditFields(dst []any, e AuditEntry) []any {
+func appendAuditFields(dst []any, e switchboard.AuditEntry) []any {
 	if e.At.IsZero() {
 		e.At = time.Now().UTC()
 	}
@@ -111,12 +100,12 @@ func (s *Store) auditLimits() (maxLen int64, minID string) {
 
 // RecentAudit returns up to n audit entries, newest first, that filter
 // accepts (all of them when filter is nil).
-func (s *Store) RecentAudit(ctx context.Context, n int, filter func(AuditEntry) bool) ([]AuditEntry, error) {
+func (s *Store) RecentAudit(ctx context.Context, n int, filter func(switchboard.AuditEntry) bool) ([]switchboard.AuditEntry, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	key := s.auditKey()
-	var out []AuditEntry
+	var out []switchboard.AuditEntry
 	end := "+"
 	for {
 		msgs, err := s.rdb.XRevRangeN(ctx, key, end, "-", auditPage).Result()
@@ -142,12 +131,12 @@ func (s *Store) RecentAudit(ctx context.Context, n int, filter func(AuditEntry) 
 func (s *Store) auditKey() string { return s.prefix + "audit" }
 
 // decodeAudit reads an entry tolerantly: missing or odd fields stay empty.
-func decodeAudit(m redis.XMessage) AuditEntry {
+func decodeAudit(m redis.XMessage) switchboard.AuditEntry {
 	str := func(name string) string {
 		v, _ := m.Values[name].(string)
 		return v
 	}
-	e := AuditEntry{
+	e := switchboard.AuditEntry{
 		ID:          m.ID,
 		UserID:      str("user"),
 		Command:     str("command"),

@@ -9,20 +9,22 @@ import (
 	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // auditN appends entries with Detail "0" .. "n-1", oldest first.
 func auditN(t *testing.T, s *Store, n int) {
 	t.Helper()
 	for i := range n {
-		e := AuditEntry{UserID: "U1", Command: "/sim status 1", Decision: "allow", Rule: "ops", Detail: fmt.Sprint(i)}
+		e := switchboard.AuditEntry{UserID: "U1", Command: "/sim status 1", Decision: "allow", Rule: "ops", Detail: fmt.Sprint(i)}
 		if err := s.Audit(context.Background(), e); err != nil {
 			t.Fatalf("Audit: %v", err)
 		}
 	}
 }
 
-func details(es []AuditEntry) string {
+func details(es []switchboard.AuditEntry) string {
 	d := make([]string, len(es))
 	for i, e := range es {
 		d[i] = e.Detail
@@ -34,7 +36,7 @@ var auditScenarios = []scenario{
 	{"audit round trip", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		at := time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC)
-		in := AuditEntry{At: at, UserID: "U1", Command: "/sim terminate 1", Decision: "deny", Rule: "no role", OperationID: "op1", Detail: "missing sim.terminate"}
+		in := switchboard.AuditEntry{At: at, UserID: "U1", Command: "/sim terminate 1", Decision: "deny", Rule: "no role", OperationID: "op1", Detail: "missing sim.terminate"}
 		if err := s.Audit(ctx, in); err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +55,7 @@ var auditScenarios = []scenario{
 	{"audit keeps at most MaxAuditField bytes of each field", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		long := "/sim status " + strings.Repeat("0470 00 00 0é ", 400) // 5.6 KB, with two-byte characters
-		if err := s.Audit(ctx, AuditEntry{UserID: "U1", Command: long, Decision: "denied", Detail: long}); err != nil {
+		if err := s.Audit(ctx, switchboard.AuditEntry{UserID: "U1", Command: long, Decision: "denied", Detail: long}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.RecentAudit(ctx, 1, nil)
@@ -83,12 +85,12 @@ var auditScenarios = []scenario{
 		tests := []struct {
 			name   string
 			n      int
-			filter func(AuditEntry) bool
+			filter func(switchboard.AuditEntry) bool
 			want   string
 		}{
 			{"all", 10, nil, "11,10,9,8,7"},
 			{"fewer than kept", 2, nil, "11,10"},
-			{"filtered", 10, func(e AuditEntry) bool { return e.Detail != "10" && e.Detail != "8" }, "11,9,7"},
+			{"filtered", 10, func(e switchboard.AuditEntry) bool { return e.Detail != "10" && e.Detail != "8" }, "11,9,7"},
 			{"none", 0, nil, ""},
 		}
 		for _, tt := range tests {
@@ -106,7 +108,7 @@ var auditScenarios = []scenario{
 	{"audit filter reads past one page", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		auditN(t, s, 2*auditPage+50)
-		got, err := s.RecentAudit(ctx, 3, func(e AuditEntry) bool { return strings.HasSuffix(e.Detail, "00") })
+		got, err := s.RecentAudit(ctx, 3, func(e switchboard.AuditEntry) bool { return strings.HasSuffix(e.Detail, "00") })
 		if err != nil {
 			t.Fatal(err)
 		}

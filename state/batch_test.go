@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 )
 
@@ -136,7 +137,7 @@ func TestRecordResultBatchesConcurrentCallsIntoFewRoundTrips(t *testing.T) {
 	errs := make(chan error, n)
 	// The first call is held on its way to Redis; the others line up.
 	wait := lineUp(t, s, g, n, func(i int) {
-		p, err := s.RecordResult(ctx, id, Result{Target: fmt.Sprint(i), OK: i%4 != 0}, Effects{})
+		p, err := s.RecordResult(ctx, id, switchboard.Result{Target: fmt.Sprint(i), OK: i%4 != 0}, switchboard.Effects{})
 		if err == nil && (!p.First || p.Expected != n) {
 			err = fmt.Errorf("target %d: got %+v, want a first result of %d expected", i, p, n)
 		}
@@ -161,7 +162,7 @@ func TestRecordResultBatchesConcurrentCallsIntoFewRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Progress{Done: n - n/4, Failed: n / 4}); p != want {
+	if want := (switchboard.Progress{Done: n - n/4, Failed: n / 4}); p != want {
 		t.Errorf("counts after the batches: got %+v, want %+v", p, want)
 	}
 }
@@ -172,7 +173,7 @@ func TestRecordResultCallGivesUpWhileWaiting(t *testing.T) {
 	ctx := context.Background()
 	first := make(chan error, 1)
 	go func() {
-		_, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, Effects{})
+		_, err := s.RecordResult(ctx, id, switchboard.Result{Target: "a", OK: true}, switchboard.Effects{})
 		first <- err
 	}()
 	g.waitHeld(t)
@@ -180,7 +181,7 @@ func TestRecordResultCallGivesUpWhileWaiting(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	gaveUp := make(chan error, 1)
 	go func() {
-		_, err := s.RecordResult(cctx, id, Result{Target: "b", OK: true}, Effects{})
+		_, err := s.RecordResult(cctx, id, switchboard.Result{Target: "b", OK: true}, switchboard.Effects{})
 		gaveUp <- err
 	}()
 	waitPending(t, s, 1)
@@ -213,7 +214,7 @@ func TestRecordResultBatchReloadsAMissingScript(t *testing.T) {
 	ctx := context.Background()
 	errs := make(chan error, n)
 	wait := lineUp(t, s, g, n, func(i int) {
-		_, err := s.RecordResult(ctx, id, Result{Target: fmt.Sprint(i), OK: true}, Effects{})
+		_, err := s.RecordResult(ctx, id, switchboard.Result{Target: fmt.Sprint(i), OK: true}, switchboard.Effects{})
 		errs <- err
 	})
 	// Redis forgets its scripts (a restart) right before the batch goes.

@@ -27,7 +27,7 @@ func BenchmarkRecordResult(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := s.RecordResult(ctx, id, Result{Target: fmt.Sprint(i), OK: i%10 != 0}, Effects{}); err != nil {
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: fmt.Sprint(i), OK: i%10 != 0}, switchboard.Effects{}); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -75,11 +75,11 @@ func BenchmarkThreadPostQueuedAfter(b *testing.B) {
 			if err := s.CreateOperation(ctx, op, time.Hour); err != nil {
 				b.Fatal(err)
 			}
-			fx := Effects{
-				Each:     []Outgoing{{Kind: "post", Channel: "C1", ThreadTS: "1.1", Text: "reply", OperationID: id}},
-				Progress: &Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id},
+			fx := switchboard.Effects{
+				Each:     []switchboard.Outgoing{{Kind: "post", Channel: "C1", ThreadTS: "1.1", Text: "reply", OperationID: id}},
+				Progress: &switchboard.Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id},
 			}
-			if _, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, fx); err != nil {
+			if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "a", OK: true}, fx); err != nil {
 				b.Fatal(err)
 			}
 			msgs, err := rdb.XRange(ctx, s.outboxKey(), "-", "+").Result()
@@ -89,7 +89,7 @@ func BenchmarkThreadPostQueuedAfter(b *testing.B) {
 			progress := msgs[1].ID
 			p := rdb.Pipeline()
 			for i := range backlog {
-				p.XAdd(ctx, &redis.XAddArgs{Stream: s.outboxKey(), Values: outgoingFields(Outgoing{
+				p.XAdd(ctx, &redis.XAddArgs{Stream: s.outboxKey(), Values: outgoingFields(switchboard.Outgoing{
 					Kind: "post", Channel: fmt.Sprint("C", 2+i%50), ThreadTS: "2.2", Text: fmt.Sprint("message ", i), OperationID: "another"})})
 			}
 			if _, err := p.Exec(ctx); err != nil {

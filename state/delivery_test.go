@@ -10,6 +10,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 )
 
@@ -159,18 +160,18 @@ var deliveryScenarios = []scenario{
 	{"result counts follow recorded results", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		id := createWithExpected(t, s, 3, time.Minute)
-		if p, err := s.ResultCounts(ctx, id); err != nil || p != (Progress{}) {
+		if p, err := s.ResultCounts(ctx, id); err != nil || p != (switchboard.Progress{}) {
 			t.Errorf("before any result: got %+v, %v; want zero counts", p, err)
 		}
-		for _, r := range []Result{{Target: "a", OK: true}, {Target: "b", OK: false}, {Target: "a", OK: false}} {
-			if _, err := s.RecordResult(ctx, id, r, Effects{}); err != nil {
+		for _, r := range []switchboard.Result{{Target: "a", OK: true}, {Target: "b", OK: false}, {Target: "a", OK: false}} {
+			if _, err := s.RecordResult(ctx, id, r, switchboard.Effects{}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if p, err := s.ResultCounts(ctx, id); err != nil || p != (Progress{Done: 1, Failed: 1}) {
+		if p, err := s.ResultCounts(ctx, id); err != nil || p != (switchboard.Progress{Done: 1, Failed: 1}) {
 			t.Errorf("after a success, a failure and a duplicate: got %+v, %v; want Done 1, Failed 1", p, err)
 		}
-		if p, err := s.ResultCounts(ctx, "unknown"); err != nil || p != (Progress{}) {
+		if p, err := s.ResultCounts(ctx, "unknown"); err != nil || p != (switchboard.Progress{}) {
 			t.Errorf("unknown operation: got %+v, %v; want zero counts", p, err)
 		}
 	}},

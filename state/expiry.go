@@ -61,7 +61,7 @@ func (s *Store) ScheduleExpiry(ctx context.Context, opID string, at time.Time, k
 		return fmt.Errorf("schedule expiry: %w", err)
 	}
 	if !extended.Val() {
-		return fmt.Errorf("schedule expiry of operation %s: %w", opID, ErrNotFound)
+		return fmt.Errorf("schedule expiry of operation %s: %w", opID, switchboard.ErrNotFound)
 	}
 	if err := s.rdb.ZAdd(ctx, s.expiriesKey(), redis.Z{Score: float64(at.UnixMilli()), Member: opID}).Err(); err != nil {
 		return fmt.Errorf("schedule expiry: %w", err)
@@ -112,7 +112,7 @@ func (s *Store) ClaimExpiries(ctx context.Context, now time.Time, n int, lease t
 // already) or no longer exists; the index entry is removed in that case too.
 // A post queued in the operation's thread is noted in its counters, as the
 // record script notes a result's reply (see ThreadPostQueuedAfter).
-func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(switchboard.Operation, []Result) []Outgoing) (op switchboard.Operation, expired bool, err error) {
+func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(switchboard.Operation, []switchboard.Result) []switchboard.Outgoing) (op switchboard.Operation, expired bool, err error) {
 	if opID == "" {
 		return switchboard.Operation{}, false, errors.New("expire operation: empty id")
 	}
@@ -205,16 +205,16 @@ func (s *Store) unindex(ctx context.Context, tx *redis.Tx, opID string) error {
 }
 
 // resultsFromHash decodes a res:{id} hash in the order Results returns.
-func resultsFromHash(opID string, m map[string]string) ([]Result, error) {
-	out := make([]Result, 0, len(m))
+func resultsFromHash(opID string, m map[string]string) ([]switchboard.Result, error) {
+	out := make([]switchboard.Result, 0, len(m))
 	for target, raw := range m {
-		var r Result
+		var r switchboard.Result
 		if err := json.Unmarshal([]byte(raw), &r); err != nil {
 			return nil, fmt.Errorf("results of operation %s, target %s: %w", opID, target, err)
 		}
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b Result) int {
+	slices.SortFunc(out, func(a, b switchboard.Result) int {
 		if c := a.At.Compare(b.At); c != 0 {
 			return c
 		}

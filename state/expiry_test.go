@@ -63,7 +63,7 @@ var expiryScenarios = []scenario{
 	{"schedule keeps the keys past the deadline", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		op := runningOp(t, s, time.Minute, "1", "2")
-		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "1", OK: true}, Effects{}); err != nil {
+		if _, err := s.RecordResult(ctx, op.ID, switchboard.Result{Target: "1", OK: true}, switchboard.Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		at := time.Now().Add(time.Hour)
@@ -79,8 +79,8 @@ var expiryScenarios = []scenario{
 				t.Errorf("PTTL %s: got %v, want about 90m (deadline in 1h, kept 30m more)", key, ttl)
 			}
 		}
-		if err := s.ScheduleExpiry(ctx, "no-such-op", at, time.Minute); !errors.Is(err, ErrNotFound) {
-			t.Errorf("schedule of a missing operation: got %v, want ErrNotFound", err)
+		if err := s.ScheduleExpiry(ctx, "no-such-op", at, time.Minute); !errors.Is(err, switchboard.ErrNotFound) {
+			t.Errorf("schedule of a missing operation: got %v, want switchboard.ErrNotFound", err)
 		}
 	}},
 	{"claim hands out due operations once per lease", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
@@ -115,19 +115,19 @@ var expiryScenarios = []scenario{
 	{"expire queues the posts once and drops the index entry", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		op := runningOp(t, s, time.Hour, "1", "2", "3")
-		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "2", OK: true}, Effects{}); err != nil {
+		if _, err := s.RecordResult(ctx, op.ID, switchboard.Result{Target: "2", OK: true}, switchboard.Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.ScheduleExpiry(ctx, op.ID, time.Now().Add(-time.Second), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		var seen []string
-		build := func(o switchboard.Operation, results []Result) []Outgoing {
+		build := func(o switchboard.Operation, results []switchboard.Result) []switchboard.Outgoing {
 			seen = nil
 			for _, r := range results {
 				seen = append(seen, r.Target)
 			}
-			return []Outgoing{{Kind: "post", Channel: o.ChannelID, ThreadTS: o.ThreadTS, Text: "no answer", OperationID: o.ID}}
+			return []switchboard.Outgoing{{Kind: "post", Channel: o.ChannelID, ThreadTS: o.ThreadTS, Text: "no answer", OperationID: o.ID}}
 		}
 		got, expired, err := s.ExpireOperation(ctx, op.ID, build)
 		if err != nil || !expired {
@@ -162,7 +162,7 @@ var expiryScenarios = []scenario{
 		if err := s.ScheduleExpiry(ctx, op.ID, time.Now(), time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		decline := func(switchboard.Operation, []Result) []Outgoing { return nil }
+		decline := func(switchboard.Operation, []switchboard.Result) []switchboard.Outgoing { return nil }
 		if _, expired, err := s.ExpireOperation(ctx, op.ID, decline); err != nil || expired {
 			t.Fatalf("ExpireOperation declined by build: got expired=%v, err=%v; want false, nil", expired, err)
 		}
@@ -173,9 +173,9 @@ var expiryScenarios = []scenario{
 			t.Errorf("index entries after a declined expiry: got %d, want 1 (still scheduled)", n)
 		}
 		var status string
-		build := func(o switchboard.Operation, _ []Result) []Outgoing {
+		build := func(o switchboard.Operation, _ []switchboard.Result) []switchboard.Outgoing {
 			status = o.Status
-			return []Outgoing{{Kind: "post", Text: "not confirmed in time"}}
+			return []switchboard.Outgoing{{Kind: "post", Text: "not confirmed in time"}}
 		}
 		got, expired, err := s.ExpireOperation(ctx, op.ID, build)
 		if err != nil || !expired || got.Status != switchboard.StatusExpired {
@@ -197,8 +197,8 @@ var expiryScenarios = []scenario{
 		if _, err := s.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error { o.Status = switchboard.StatusDone; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		build := func(switchboard.Operation, []Result) []Outgoing {
-			return []Outgoing{{Kind: "post", Text: "must not be queued"}}
+		build := func(switchboard.Operation, []switchboard.Result) []switchboard.Outgoing {
+			return []switchboard.Outgoing{{Kind: "post", Text: "must not be queued"}}
 		}
 		for _, id := range []string{op.ID, "no-such-op"} {
 			if _, expired, err := s.ExpireOperation(ctx, id, build); err != nil || expired {
@@ -233,11 +233,11 @@ func TestPendingOperationsLeaveWhenComplete(t *testing.T) {
 			}
 		}
 		want(1)
-		if _, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, Effects{}); err != nil {
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "a", OK: true}, switchboard.Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		want(1)
-		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: false}, Effects{}); err != nil {
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "b", OK: false}, switchboard.Effects{}); err != nil {
 			t.Fatal(err)
 		}
 		want(0)

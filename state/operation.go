@@ -80,7 +80,7 @@ func (s *Store) UpdateOperation(ctx context.Context, id string, fn func(*switchb
 	txf := func(tx *redis.Tx) error {
 		raw, err := tx.Get(ctx, key).Result()
 		if errors.Is(err, redis.Nil) {
-			return ErrNotFound
+			return switchboard.ErrNotFound
 		}
 		if err != nil {
 			return err

@@ -149,7 +149,7 @@ var operationScenarios = []scenario{
 			fn      func(*switchboard.Operation) error
 			wantErr error // nil: any error
 		}{
-			{"missing operation", "nope", func(*switchboard.Operation) error { return nil }, ErrNotFound},
+			{"missing operation", "nope", func(*switchboard.Operation) error { return nil }, switchboard.ErrNotFound},
 			{"fn error", op.ID, func(o *switchboard.Operation) error { o.Status = switchboard.StatusDone; return errFn }, errFn},
 			{"id change", op.ID, func(o *switchboard.Operation) error { o.ID = "other"; o.Status = switchboard.StatusDone; return nil }, nil},
 		}

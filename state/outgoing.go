@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // outboxGroup is the consumer group every replica's sender joins.
@@ -21,31 +23,11 @@ const maxReclaimRounds = 16
 // end it early (see blockingRead), so shutdown waits at most this long.
 const unblockFallback = 250 * time.Millisecond
 
-// Outgoing is a Slack message waiting to be delivered. The queue is a Redis
-// stream with one consumer group: each message goes to one replica's sender,
-// which acknowledges it only after Slack accepted it; a message whose sender
-// died is reclaimed by another after a while. Delivery is therefore at least
-// once; DedupeKey lets the sender make it at most once as well.
-type Outgoing struct {
-	ID          string          // stream id, set by Enqueue and Claim
-	Kind        string          // what the sender does with it, e.g. "post", "update", "ephemeral", "response"
-	Channel     string          // channel id
-	User        string          // the user an ephemeral message is for
-	ThreadTS    string          // post into this thread
-	TS          string          // the message an update replaces
-	Text        string          // text, or fallback text when Blocks are set
-	Blocks      json.RawMessage // Block Kit blocks, a JSON array
-	ResponseURL string          // where a response goes
-	OperationID string          // the operation this message reports on, if any
-	DedupeKey   string          // names the message for the sender's own once-only check, e.g. with FirstSeen
-	Attempts    int64           // deliveries so far, counting this one; set by Claim
-}
-
 func (s *Store) outboxKey() string { return s.prefix + "outbox" }
 
 // Enqueue adds a message to the outgoing queue and returns its stream id. The
 // queue has no length cap: an undelivered message is never dropped.
-func (s *Store) Enqueue(ctx context.Context, m Outgoing) (string, error) {
+func (s *Store) Enqueue(ctx context.Context, m switchboard.Outgoing) (string, error) {
 	if m.Kind == "" {
 		return "", errors.New("enqueue message: empty kind")
 	}
@@ -57,11 +39,11 @@ func (s *Store) Enqueue(ctx context.Context, m Outgoing) (string, error) {
 }
 
 // outgoingFields is how a message is kept in the stream: its non-empty fields.
-func outgoingFields(m Outgoing) []any { return appendOutgoingFields(nil, m) }
+func outgoingFields(m switchboard.Outgoing) []any { return appendOutgoingFields(nil, m) }
 
 // appendOutgoingFields appends m's fields, as outgoingFields gives them, to
 // dst.
-func appendOutgoingFields(dst []any, m Outgoing) []any {
+func appendOutgoingFields(dst []any, m switchboard.Outgoing) []any {
 	dst = append(dst, "kind", m.Kind)
 	for _, f := range [...]struct{ name, value string }{
 		{"channel", m.Channel}, {"user", m.User}, {"thread_ts", m.ThreadTS}, {"ts", m.TS},
@@ -95,7 +77,7 @@ func (s *Store) EnsureGroup(ctx context.Context) error {
 // soon as ctx does. The caller
 // acknowledges each message with Ack once Slack accepted it; one not
 // acknowledged is delivered again, to whichever consumer reclaims it.
-func (s *Store) Claim(ctx context.Context, consumer string, n int, block time.Duration, minIdle time.Duration) ([]Outgoing, error) {
+func (s *Store) Claim(ctx context.Context, consumer string, n int, block time.Duration, minIdle time.Duration) ([]switchboard.Outgoing, error) {
 	if consumer == "" || n < 1 {
 		return nil, fmt.Errorf("claim outgoing messages: need a consumer and n ≥ 1, got %q, %d", consumer, n)
 	}
@@ -112,8 +94,8 @@ func (s *Store) Claim(ctx context.Context, consumer string, n int, block time.Du
 	return out, nil
 }
 
-func (s *Store) claim(ctx context.Context, consumer string, n int, block, minIdle time.Duration) ([]Outgoing, error) {
-	var out []Outgoing
+func (s *Store) claim(ctx context.Context, consumer string, n int, block, minIdle time.Duration) ([]switchboard.Outgoing, error) {
+	var out []switchboard.Outgoing
 	if minIdle > 0 {
 		reclaimed, err := s.reclaim(ctx, consumer, n, minIdle)
 		if err != nil {
@@ -203,7 +185,7 @@ func (s *Store) blockingRead(ctx context.Context, args *redis.XReadGroupArgs) ([
 
 // reclaim takes over up to n messages idle for more than minIdle, with their
 // delivery counts.
-func (s *Store) reclaim(ctx context.Context, consumer string, n int, minIdle time.Duration) ([]Outgoing, error) {
+func (s *Store) reclaim(ctx context.Context, consumer string, n int, minIdle time.Duration) ([]switchboard.Outgoing, error) {
 	key := s.outboxKey()
 	var msgs []redis.XMessage
 	var gone []string
@@ -248,7 +230,7 @@ func (s *Store) reclaim(ctx context.Context, consumer string, n int, minIdle tim
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Outgoing, len(msgs))
+	out := make([]switchboard.Outgoing, len(msgs))
 	for i, m := range msgs {
 		attempts := int64(0)
 		if p := pending[i].Val(); len(p) == 1 {
@@ -289,12 +271,12 @@ func (s *Store) QueueDepth(ctx context.Context) (int64, error) {
 }
 
 // decodeOutgoing reads a queue entry tolerantly: missing fields stay empty.
-func decodeOutgoing(m redis.XMessage, attempts int64) Outgoing {
+func decodeOutgoing(m redis.XMessage, attempts int64) switchboard.Outgoing {
 	str := func(name string) string {
 		v, _ := m.Values[name].(string)
 		return v
 	}
-	o := Outgoing{
+	o := switchboard.Outgoing{
 		ID:          m.ID,
 		Kind:        str("kind"),
 		Channel:     str("channel"),

@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 func enqueueN(t *testing.T, s *Store, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	for i := range n {
-		id, err := s.Enqueue(context.Background(), Outgoing{Kind: "post", Channel: "C1", Text: fmt.Sprint(i)})
+		id, err := s.Enqueue(context.Background(), switchboard.Outgoing{Kind: "post", Channel: "C1", Text: fmt.Sprint(i)})
 		if err != nil {
 			t.Fatalf("Enqueue: %v", err)
 		}
@@ -66,7 +68,7 @@ var outgoingScenarios = []scenario{
 			t.Fatal(err)
 		}
 		type result struct {
-			msgs []Outgoing
+			msgs []switchboard.Outgoing
 			err  error
 		}
 		done := make(chan result, 1)
@@ -97,7 +99,7 @@ var outgoingScenarios = []scenario{
 		if err := s.EnsureGroup(ctx); err != nil {
 			t.Errorf("second EnsureGroup: got %v, want nil", err)
 		}
-		tests := []Outgoing{
+		tests := []switchboard.Outgoing{
 			{Kind: "post", Channel: "C1", ThreadTS: "1.2", Text: "done", Blocks: json.RawMessage(`[{"type":"section"}]`), OperationID: "op1", DedupeKey: "op1:result:1"},
 			{Kind: "update", Channel: "C1", TS: "1.2", Text: "2/3 done"},
 			{Kind: "ephemeral", Channel: "C1", User: "U1", Text: "only you"},
@@ -120,7 +122,7 @@ var outgoingScenarios = []scenario{
 				t.Fatal(err)
 			}
 		}
-		if _, err := s.Enqueue(ctx, Outgoing{Channel: "C1", Text: "x"}); err == nil {
+		if _, err := s.Enqueue(ctx, switchboard.Outgoing{Channel: "C1", Text: "x"}); err == nil {
 			t.Error("Enqueue without a kind: got nil error, want one")
 		}
 	}},
@@ -220,7 +222,7 @@ var outgoingScenarios = []scenario{
 			t.Fatalf("first Claim: got %d, err %v; want 1, nil", len(first), err)
 		}
 		// The dead consumer never acknowledges.
-		var got []Outgoing
+		var got []switchboard.Outgoing
 		eventually(t, 5*time.Second, "message reclaimed by w2", func() bool {
 			got, err = s.Claim(ctx, "w2", 1, 0, minIdle)
 			if err != nil {
@@ -254,7 +256,7 @@ var outgoingScenarios = []scenario{
 			t.Fatal(err)
 		}
 		type claimed struct {
-			msgs []Outgoing
+			msgs []switchboard.Outgoing
 			err  error
 		}
 		done := make(chan claimed, 1)

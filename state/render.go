@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // An operation's parent message is re-rendered from its stored results each
@@ -49,17 +51,17 @@ return 0
 // failed so far (Done and Failed; the other fields are zero). It reads the
 // counters RecordResult keeps, not the results themselves, so it stays cheap
 // for an operation with a thousand targets.
-func (s *Store) ResultCounts(ctx context.Context, opID string) (Progress, error) {
+func (s *Store) ResultCounts(ctx context.Context, opID string) (switchboard.Progress, error) {
 	vals, err := s.rdb.HMGet(ctx, s.progKey(opID), "done", "failed").Result()
 	if err != nil {
-		return Progress{}, fmt.Errorf("result counts: %w", err)
+		return switchboard.Progress{}, fmt.Errorf("result counts: %w", err)
 	}
 	return countsOf(opID, vals)
 }
 
 // countsOf reads the done and failed counters, as HMGET returns them.
-func countsOf(opID string, vals []any) (Progress, error) {
-	var p Progress
+func countsOf(opID string, vals []any) (switchboard.Progress, error) {
+	var p switchboard.Progress
 	for i, v := range vals {
 		str, _ := v.(string)
 		if str == "" {
@@ -67,7 +69,7 @@ func countsOf(opID string, vals []any) (Progress, error) {
 		}
 		n, err := strconv.Atoi(str)
 		if err != nil {
-			return Progress{}, fmt.Errorf("result counts of operation %s: %w", opID, err)
+			return switchboard.Progress{}, fmt.Errorf("result counts of operation %s: %w", opID, err)
 		}
 		if i == 0 {
 			p.Done = n
@@ -82,7 +84,7 @@ func countsOf(opID string, vals []any) (Progress, error) {
 // also takes off the mark that keeps RecordResult from queueing another
 // progress message while one waits, in the same step. A result recorded
 // after it queues a new progress message, so none is left unrendered.
-func (s *Store) TakeProgress(ctx context.Context, opID string) (Progress, error) {
+func (s *Store) TakeProgress(ctx context.Context, opID string) (switchboard.Progress, error) {
 	key := s.progKey(opID)
 	var counts *redis.SliceCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -91,7 +93,7 @@ func (s *Store) TakeProgress(ctx context.Context, opID string) (Progress, error)
 		return nil
 	})
 	if err != nil {
-		return Progress{}, fmt.Errorf("take progress: %w", err)
+		return switchboard.Progress{}, fmt.Errorf("take progress: %w", err)
 	}
 	return countsOf(opID, counts.Val())
 }
@@ -215,7 +217,7 @@ func parseStreamID(id string) (ms, seq uint64, err error) {
 // isThreadPost reports whether m is a post in the thread of operation opID,
 // the kind of message ThreadPostQueuedAfter looks for (the record script
 // tells them the same way).
-func isThreadPost(m Outgoing, opID string) bool {
+func isThreadPost(m switchboard.Outgoing, opID string) bool {
 	return m.Kind == "post" && m.ThreadTS != "" && m.OperationID == opID
 }
 
@@ -247,7 +249,7 @@ return redis.call('XADD', KEYS[2], '*', unpack(ARGV))
 // entry of their own, and one that did is left to render for both (nothing
 // is queued). It reports whether it queued the entry. The caller
 // acknowledges the old entry afterwards.
-func (s *Store) RequeueProgress(ctx context.Context, m Outgoing) (bool, error) {
+func (s *Store) RequeueProgress(ctx context.Context, m switchboard.Outgoing) (bool, error) {
 	if m.Kind == "" || m.OperationID == "" {
 		return false, fmt.Errorf("requeue progress: need a kind and an operation id, got %q, %q", m.Kind, m.OperationID)
 	}

@@ -14,13 +14,13 @@ import (
 // threadEffects are the messages a result of op queues in op's thread: the
 // reply, the parent's progress, and a copy in a notification channel (which
 // is a post of op, but in no thread).
-func threadEffects(opID string, n int) Effects {
-	return Effects{
-		Each: []Outgoing{
+func threadEffects(opID string, n int) switchboard.Effects {
+	return switchboard.Effects{
+		Each: []switchboard.Outgoing{
 			{Kind: "post", Channel: "C1", ThreadTS: "1.1", Text: fmt.Sprint("reply ", n), OperationID: opID},
 			{Kind: "post", Channel: "CNOTIFY", Text: fmt.Sprint("copy ", n), OperationID: opID},
 		},
-		Progress: &Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: opID},
+		Progress: &switchboard.Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: opID},
 	}
 }
 
@@ -56,7 +56,7 @@ var renderScenarios = []scenario{
 		if after("0-1") {
 			t.Errorf("an operation without results: got a thread post queued, want none")
 		}
-		if _, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, threadEffects(id, 0)); err != nil {
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "a", OK: true}, threadEffects(id, 0)); err != nil {
 			t.Fatal(err)
 		}
 		progress := queuedOf(t, rdb, prefix, "progress")
@@ -69,16 +69,16 @@ var renderScenarios = []scenario{
 		}
 		// Posts that are not in the operation's thread do not count: another
 		// operation's reply, and this operation's copy in a channel.
-		if _, err := s.RecordResult(ctx, other, Result{Target: "a", OK: true}, threadEffects(other, 0)); err != nil {
+		if _, err := s.RecordResult(ctx, other, switchboard.Result{Target: "a", OK: true}, threadEffects(other, 0)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: true}, Effects{Each: threadEffects(id, 1).Each[1:]}); err != nil {
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "b", OK: true}, switchboard.Effects{Each: threadEffects(id, 1).Each[1:]}); err != nil {
 			t.Fatal(err)
 		}
 		if after(p) {
 			t.Errorf("posts outside the operation's thread counted as its thread posts")
 		}
-		if _, err := s.RecordResult(ctx, id, Result{Target: "c", OK: false}, threadEffects(id, 2)); err != nil {
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "c", OK: false}, threadEffects(id, 2)); err != nil {
 			t.Fatal(err)
 		}
 		if !after(p) {
@@ -91,12 +91,12 @@ var renderScenarios = []scenario{
 	{"the thread post that says an operation expired counts too", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		op := runningOp(t, s, time.Minute, "1", "2")
-		if _, err := s.RecordResult(ctx, op.ID, Result{Target: "1", OK: true}, threadEffects(op.ID, 0)); err != nil {
+		if _, err := s.RecordResult(ctx, op.ID, switchboard.Result{Target: "1", OK: true}, threadEffects(op.ID, 0)); err != nil {
 			t.Fatal(err)
 		}
 		p := queuedOf(t, rdb, prefix, "progress")[0]
-		_, expired, err := s.ExpireOperation(ctx, op.ID, func(op switchboard.Operation, _ []Result) []Outgoing {
-			return []Outgoing{
+		_, expired, err := s.ExpireOperation(ctx, op.ID, func(op switchboard.Operation, _ []switchboard.Result) []switchboard.Outgoing {
+			return []switchboard.Outgoing{
 				{Kind: "post", Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: "expired", OperationID: op.ID},
 				{Kind: "progress", Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID},
 			}
@@ -120,13 +120,13 @@ var renderScenarios = []scenario{
 		id := createWithExpected(t, s, 10, time.Minute)
 		record := func(target string) {
 			t.Helper()
-			if _, err := s.RecordResult(ctx, id, Result{Target: target, OK: true}, threadEffects(id, 0)); err != nil {
+			if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: target, OK: true}, threadEffects(id, 0)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		requeue := func() bool {
 			t.Helper()
-			ok, err := s.RequeueProgress(ctx, Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id})
+			ok, err := s.RequeueProgress(ctx, switchboard.Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +168,7 @@ var renderScenarios = []scenario{
 		}
 		// An operation whose counters are gone gets no entry.
 		gone := mustNewID(t)
-		if ok, err := s.RequeueProgress(ctx, Outgoing{Kind: "progress", Channel: "C1", OperationID: gone}); err != nil || ok {
+		if ok, err := s.RequeueProgress(ctx, switchboard.Outgoing{Kind: "progress", Channel: "C1", OperationID: gone}); err != nil || ok {
 			t.Errorf("RequeueProgress of a missing operation: got %v, %v, want false, nil", ok, err)
 		}
 		if n, _ := rdb.Exists(ctx, s.progKey(gone)).Result(); n != 0 {

@@ -8,29 +8,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
-
-// Result is the outcome for one target of an operation.
-type Result struct {
-	Target string    `json:"target"`
-	OK     bool      `json:"ok"`
-	Detail string    `json:"detail,omitempty"`
-	At     time.Time `json:"at"`
-}
-
-// Progress counts an operation's results after a RecordResult.
-type Progress struct {
-	Done     int  // results that succeeded
-	Failed   int  // results that failed
-	Expected int  // the operation's Expected
-	First    bool // this call stored a new result (false for a duplicate)
-}
-
-// Finished returns how many results arrived, successful or not.
-func (p Progress) Finished() int { return p.Done + p.Failed }
-
-// Complete reports whether every expected result has arrived.
-func (p Progress) Complete() bool { return p.Expected > 0 && p.Finished() >= p.Expected }
 
 // recordScript stores a result unless its target already has one, and keeps
 // the counters with it. The result keys take the operation's remaining TTL.
@@ -187,30 +167,6 @@ const (
 	recordFull      = 3
 )
 
-// ErrClosed reports a result for an operation that no longer takes any: it
-// failed, was cancelled or expired.
-var ErrClosed = errors.New("operation takes no more results")
-
-// ErrAllAnswered reports a result for a new target of an operation whose
-// every expected target has answered already.
-var ErrAllAnswered = errors.New("every target of the operation has answered")
-
-// Effects are what RecordResult does along with storing a new result; a
-// duplicate result has none.
-type Effects struct {
-	// Progress, when set, is queued unless a progress message of the
-	// operation is waiting in the queue already (see TakeProgress).
-	Progress *Outgoing
-	// Each is queued with every new result (the reply in the thread, the
-	// parent's progress, a copy for a notification channel).
-	Each []Outgoing
-	// Last is queued too when the new result is the last one expected (the
-	// summary that closes the thread).
-	Last []Outgoing
-	// Audit, when set, is appended to the audit trail (see Audit).
-	Audit *AuditEntry
-}
-
 // RecordResult stores the result for one target of an operation; the first
 // result for a target wins, and a duplicate (a callback delivered twice)
 // changes nothing and returns First=false. With a new result, the effects
@@ -225,16 +181,16 @@ type Effects struct {
 // The script touches the operation's keys, the queue and the audit trail
 // together, so the store needs a single Redis server (or primary), not a
 // Redis Cluster.
-func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effects) (Progress, error) {
+func (s *Store) RecordResult(ctx context.Context, opID string, r switchboard.Result, fx switchboard.Effects) (switchboard.Progress, error) {
 	if opID == "" || r.Target == "" {
-		return Progress{}, errors.New("record result: empty operation id or target")
+		return switchboard.Progress{}, errors.New("record result: empty operation id or target")
 	}
 	if r.At.IsZero() {
 		r.At = time.Now().UTC()
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
-		return Progress{}, fmt.Errorf("record result: %w", err)
+		return switchboard.Progress{}, fmt.Errorf("record result: %w", err)
 	}
 	okArg := "0"
 	if r.OK {
@@ -246,15 +202,15 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effe
 	// audit entry) without growing: this runs for every callback.
 	args := make([]any, 0, 64)
 	args = append(args, r.Target, b, okArg, opID, maxLen, minID)
-	var progress []Outgoing
+	var progress []switchboard.Outgoing
 	if fx.Progress != nil {
-		progress = []Outgoing{*fx.Progress}
+		progress = []switchboard.Outgoing{*fx.Progress}
 	}
-	for _, msgs := range [...][]Outgoing{fx.Each, progress, fx.Last} {
+	for _, msgs := range [...][]switchboard.Outgoing{fx.Each, progress, fx.Last} {
 		args = append(args, len(msgs))
 		for _, m := range msgs {
 			if m.Kind == "" {
-				return Progress{}, errors.New("record result: queued message with empty kind")
+				return switchboard.Progress{}, errors.New("record result: queued message with empty kind")
 			}
 			args = appendCounted(args, func(dst []any) []any { return appendOutgoingFields(dst, m) })
 		}
@@ -267,30 +223,30 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r Result, fx Effe
 	val, err := s.record.run(ctx, keys, args...)
 	vals, _ := val.([]any)
 	if errors.Is(err, redis.Nil) {
-		return Progress{}, fmt.Errorf("record result for operation %s: %w", opID, ErrNotFound)
+		return switchboard.Progress{}, fmt.Errorf("record result for operation %s: %w", opID, switchboard.ErrNotFound)
 	}
 	if err != nil {
-		return Progress{}, fmt.Errorf("record result: %w", err)
+		return switchboard.Progress{}, fmt.Errorf("record result: %w", err)
 	}
 	if len(vals) != 4 {
-		return Progress{}, fmt.Errorf("record result: script returned %d values, want 4", len(vals))
+		return switchboard.Progress{}, fmt.Errorf("record result: script returned %d values, want 4", len(vals))
 	}
 	var n [4]int64
 	for i, v := range vals {
 		var ok bool
 		if n[i], ok = v.(int64); !ok {
-			return Progress{}, fmt.Errorf("record result: script returned %T, want an integer", v)
+			return switchboard.Progress{}, fmt.Errorf("record result: script returned %T, want an integer", v)
 		}
 	}
-	p := Progress{Done: int(n[0]), Failed: int(n[1]), Expected: int(n[2])}
+	p := switchboard.Progress{Done: int(n[0]), Failed: int(n[1]), Expected: int(n[2])}
 	switch n[3] {
 	case recordStored:
 		p.First = true
 	case recordDuplicate:
 	case recordClosed:
-		return p, fmt.Errorf("record result for operation %s: %w", opID, ErrClosed)
+		return p, fmt.Errorf("record result for operation %s: %w", opID, switchboard.ErrClosed)
 	case recordFull:
-		return p, fmt.Errorf("record result for operation %s: %w", opID, ErrAllAnswered)
+		return p, fmt.Errorf("record result for operation %s: %w", opID, switchboard.ErrAllAnswered)
 	default:
 		return p, fmt.Errorf("record result: script returned outcome %d", n[3])
 	}
@@ -308,7 +264,7 @@ func appendCounted(args []any, fill func([]any) []any) []any {
 
 // Results returns an operation's results in the order they happened (by At,
 // then target); none for an unknown operation.
-func (s *Store) Results(ctx context.Context, opID string) ([]Result, error) {
+func (s *Store) Results(ctx context.Context, opID string) ([]switchboard.Result, error) {
 	m, err := s.rdb.HGetAll(ctx, s.resKey(opID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("get results: %w", err)

@@ -32,16 +32,16 @@ var resultScenarios = []scenario{
 		id := createWithExpected(t, s, 3, time.Minute)
 		t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		steps := []struct {
-			r    Result
-			want Progress
+			r    switchboard.Result
+			want switchboard.Progress
 		}{
-			{Result{Target: "32470000001", OK: true, At: t0}, Progress{Done: 1, Failed: 0, Expected: 3, First: true}},
-			{Result{Target: "32470000002", OK: false, Detail: "unknown SIM", At: t0.Add(time.Second)}, Progress{Done: 1, Failed: 1, Expected: 3, First: true}},
-			{Result{Target: "32470000001", OK: false, Detail: "duplicate", At: t0.Add(2 * time.Second)}, Progress{Done: 1, Failed: 1, Expected: 3, First: false}},
-			{Result{Target: "32470000003", OK: true, At: t0.Add(3 * time.Second)}, Progress{Done: 2, Failed: 1, Expected: 3, First: true}},
+			{switchboard.Result{Target: "32470000001", OK: true, At: t0}, switchboard.Progress{Done: 1, Failed: 0, Expected: 3, First: true}},
+			{switchboard.Result{Target: "32470000002", OK: false, Detail: "unknown SIM", At: t0.Add(time.Second)}, switchboard.Progress{Done: 1, Failed: 1, Expected: 3, First: true}},
+			{switchboard.Result{Target: "32470000001", OK: false, Detail: "duplicate", At: t0.Add(2 * time.Second)}, switchboard.Progress{Done: 1, Failed: 1, Expected: 3, First: false}},
+			{switchboard.Result{Target: "32470000003", OK: true, At: t0.Add(3 * time.Second)}, switchboard.Progress{Done: 2, Failed: 1, Expected: 3, First: true}},
 		}
 		for i, st := range steps {
-			got, err := s.RecordResult(ctx, id, st.r, Effects{})
+			got, err := s.RecordResult(ctx, id, st.r, switchboard.Effects{})
 			if err != nil {
 				t.Fatalf("step %d: RecordResult: %v", i, err)
 			}
@@ -56,7 +56,7 @@ var resultScenarios = []scenario{
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []Result{steps[0].r, steps[1].r, steps[3].r} // the duplicate changed nothing
+		want := []switchboard.Result{steps[0].r, steps[1].r, steps[3].r} // the duplicate changed nothing
 		if len(results) != len(want) {
 			t.Fatalf("Results: got %d, want %d", len(results), len(want))
 		}
@@ -73,7 +73,7 @@ var resultScenarios = []scenario{
 		ctx := context.Background()
 		id := createWithExpected(t, s, 2, time.Minute)
 		for i, target := range []string{"msisdn:32470000001", "msisdn:32470000002"} {
-			if _, err := s.RecordResult(ctx, id, Result{Target: target, OK: true}, Effects{}); err != nil {
+			if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: target, OK: true}, switchboard.Effects{}); err != nil {
 				t.Fatalf("result %d: %v", i, err)
 			}
 			op, _, err := s.Operation(ctx, id)
@@ -96,20 +96,20 @@ var resultScenarios = []scenario{
 	{"a complete operation refuses new targets and writes nothing", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		id := createWithExpected(t, s, 1, time.Minute)
-		each := Effects{Each: []Outgoing{{Kind: "post", Channel: "C1", Text: "reply"}}, Audit: &AuditEntry{UserID: "U1", Decision: "callback result"}}
-		if _, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, each); err != nil {
+		each := switchboard.Effects{Each: []switchboard.Outgoing{{Kind: "post", Channel: "C1", Text: "reply"}}, Audit: &switchboard.AuditEntry{UserID: "U1", Decision: "callback result"}}
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "iccid:1", OK: true}, each); err != nil {
 			t.Fatal(err)
 		}
 		outbox, audit := streamLen(t, rdb, s.outboxKey()), streamLen(t, rdb, s.auditKey())
 		for _, target := range []string{"iccid:2", "iccid:3"} {
-			p, err := s.RecordResult(ctx, id, Result{Target: target, OK: false}, each)
-			wantErrIs(t, "extra device "+target, err, ErrAllAnswered)
+			p, err := s.RecordResult(ctx, id, switchboard.Result{Target: target, OK: false}, each)
+			wantErrIs(t, "extra device "+target, err, switchboard.ErrAllAnswered)
 			if p.Finished() != 1 {
 				t.Errorf("extra device %s: progress %+v, want 1 finished", target, p)
 			}
 		}
 		// A duplicate of an answered target is still a duplicate, not an error.
-		if p, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, each); err != nil || p.First {
+		if p, err := s.RecordResult(ctx, id, switchboard.Result{Target: "iccid:1", OK: true}, each); err != nil || p.First {
 			t.Errorf("duplicate after completion: got %+v, %v; want First=false, nil", p, err)
 		}
 		results, err := s.Results(ctx, id)
@@ -125,7 +125,7 @@ var resultScenarios = []scenario{
 	}},
 	{"a finished operation takes no results", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
-		each := Effects{Each: []Outgoing{{Kind: "post", Text: "x"}}}
+		each := switchboard.Effects{Each: []switchboard.Outgoing{{Kind: "post", Text: "x"}}}
 		for _, status := range []string{switchboard.StatusFailed, switchboard.StatusExpired, switchboard.StatusCancelled, switchboard.StatusPending} {
 			for _, afterFirst := range []bool{false, true} {
 				// The status changes before any result, or after one (when
@@ -133,7 +133,7 @@ var resultScenarios = []scenario{
 				id := createWithExpected(t, s, 3, time.Minute)
 				want := 0
 				if afterFirst {
-					if _, err := s.RecordResult(ctx, id, Result{Target: "iccid:0", OK: true}, each); err != nil {
+					if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "iccid:0", OK: true}, each); err != nil {
 						t.Fatal(err)
 					}
 					want = 1
@@ -142,8 +142,8 @@ var resultScenarios = []scenario{
 					t.Fatal(err)
 				}
 				outbox := streamLen(t, rdb, s.outboxKey())
-				_, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, each)
-				wantErrIs(t, fmt.Sprintf("result for a %s operation (after a first: %v)", status, afterFirst), err, ErrClosed)
+				_, err := s.RecordResult(ctx, id, switchboard.Result{Target: "iccid:1", OK: true}, each)
+				wantErrIs(t, fmt.Sprintf("result for a %s operation (after a first: %v)", status, afterFirst), err, switchboard.ErrClosed)
 				if n, err := rdb.HLen(ctx, prefix+"res:{"+id+"}").Result(); err != nil || int(n) != want {
 					t.Errorf("%s operation: %d results (%v), want %d", status, n, err, want)
 				}
@@ -159,19 +159,21 @@ var resultScenarios = []scenario{
 	{"an expired operation takes no more results", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		id := createWithExpected(t, s, 3, time.Minute)
-		if _, err := s.RecordResult(ctx, id, Result{Target: "iccid:0", OK: true}, Effects{}); err != nil {
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "iccid:0", OK: true}, switchboard.Effects{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, expired, err := s.ExpireOperation(ctx, id, func(switchboard.Operation, []Result) []Outgoing { return []Outgoing{} }); err != nil || !expired {
+		if _, expired, err := s.ExpireOperation(ctx, id, func(switchboard.Operation, []switchboard.Result) []switchboard.Outgoing {
+			return []switchboard.Outgoing{}
+		}); err != nil || !expired {
 			t.Fatalf("ExpireOperation: expired %v, %v", expired, err)
 		}
-		_, err := s.RecordResult(ctx, id, Result{Target: "iccid:1", OK: true}, Effects{})
-		wantErrIs(t, "result after expiry", err, ErrClosed)
+		_, err := s.RecordResult(ctx, id, switchboard.Result{Target: "iccid:1", OK: true}, switchboard.Effects{})
+		wantErrIs(t, "result after expiry", err, switchboard.ErrClosed)
 	}},
 	{"result for an unknown operation is refused", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
-		_, err := s.RecordResult(ctx, "nope", Result{Target: "x", OK: true}, Effects{})
-		wantErrIs(t, "RecordResult", err, ErrNotFound)
+		_, err := s.RecordResult(ctx, "nope", switchboard.Result{Target: "x", OK: true}, switchboard.Effects{})
+		wantErrIs(t, "RecordResult", err, switchboard.ErrNotFound)
 		n, err := rdb.Exists(ctx, prefix+"res:{nope}", prefix+"prog:{nope}").Result()
 		if err != nil {
 			t.Fatal(err)
@@ -190,8 +192,8 @@ var resultScenarios = []scenario{
 			for i := range targets {
 				wg.Go(func() {
 					// Copies disagree on OK; whichever arrives first decides.
-					r := Result{Target: fmt.Sprint(i), OK: (i+c)%2 == 0}
-					p, err := s.RecordResult(ctx, id, r, Effects{})
+					r := switchboard.Result{Target: fmt.Sprint(i), OK: (i+c)%2 == 0}
+					p, err := s.RecordResult(ctx, id, r, switchboard.Effects{})
 					if err != nil {
 						t.Errorf("RecordResult: %v", err)
 						return
@@ -222,11 +224,11 @@ var resultScenarios = []scenario{
 				failed++
 			}
 		}
-		p, err := s.RecordResult(ctx, id, Result{Target: "0", OK: true}, Effects{}) // a late duplicate reads the counters
+		p, err := s.RecordResult(ctx, id, switchboard.Result{Target: "0", OK: true}, switchboard.Effects{}) // a late duplicate reads the counters
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := Progress{Done: targets - failed, Failed: failed, Expected: targets, First: false}
+		want := switchboard.Progress{Done: targets - failed, Failed: failed, Expected: targets, First: false}
 		if len(results) != targets || p != want {
 			t.Errorf("after concurrent recording: got %d results and %+v, want %d and %+v", len(results), p, targets, want)
 		}
@@ -234,12 +236,12 @@ var resultScenarios = []scenario{
 	{"a new result queues its messages in the same step, a duplicate none", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		id := createWithExpected(t, s, 2, time.Minute)
-		reply := Outgoing{Kind: "post", Channel: "C1", ThreadTS: "1.1", Text: "done", OperationID: id}
-		progress := Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id}
-		summary := Outgoing{Kind: "summary", Channel: "C1", ThreadTS: "1.1", OperationID: id}
-		posts := Effects{Each: []Outgoing{reply}, Progress: &progress, Last: []Outgoing{summary}}
+		reply := switchboard.Outgoing{Kind: "post", Channel: "C1", ThreadTS: "1.1", Text: "done", OperationID: id}
+		progress := switchboard.Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id}
+		summary := switchboard.Outgoing{Kind: "summary", Channel: "C1", ThreadTS: "1.1", OperationID: id}
+		posts := switchboard.Effects{Each: []switchboard.Outgoing{reply}, Progress: &progress, Last: []switchboard.Outgoing{summary}}
 		for i := range 3 { // the same result three times: one set of messages
-			p, err := s.RecordResult(ctx, id, Result{Target: "a", OK: true}, posts)
+			p, err := s.RecordResult(ctx, id, switchboard.Result{Target: "a", OK: true}, posts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -260,14 +262,14 @@ var resultScenarios = []scenario{
 		if got[1].Kind != "progress" || got[1].TS != "1.1" {
 			t.Errorf("second message = %+v, want the progress update", got[1])
 		}
-		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: true}, Effects{Each: []Outgoing{{}}}); err == nil {
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "b", OK: true}, switchboard.Effects{Each: []switchboard.Outgoing{{}}}); err == nil {
 			t.Errorf("a message without a kind was accepted")
 		}
 		if n, _ := s.QueueDepth(ctx); n != 2 {
 			t.Errorf("queue depth after a refused call = %d, want 2", n)
 		}
 		// The last expected result queues the closing messages too.
-		if _, err := s.RecordResult(ctx, id, Result{Target: "b", OK: false}, posts); err != nil {
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "b", OK: false}, posts); err != nil {
 			t.Fatal(err)
 		}
 		got, err = s.Claim(ctx, "w1", 10, 0, 0)
@@ -287,8 +289,8 @@ var resultScenarios = []scenario{
 		for i := range 5 {
 			for range 2 { // each result twice: one audit line
 				target := fmt.Sprint(i)
-				fx := Effects{Audit: &AuditEntry{UserID: "U1", Decision: "callback result", OperationID: id, Detail: target}}
-				if _, err := s.RecordResult(ctx, id, Result{Target: target, OK: true}, fx); err != nil {
+				fx := switchboard.Effects{Audit: &switchboard.AuditEntry{UserID: "U1", Decision: "callback result", OperationID: id, Detail: target}}
+				if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: target, OK: true}, fx); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -307,8 +309,8 @@ var resultScenarios = []scenario{
 		if want := []string{"4", "3", "2"}; fmt.Sprint(details) != fmt.Sprint(want) {
 			t.Errorf("audit trail, newest first: got %q, want %q (the newest 3, no duplicates)", details, want)
 		}
-		if _, err := s.RecordResult(ctx, "gone", Result{Target: "x", OK: true}, Effects{Audit: &AuditEntry{Detail: "x"}}); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("RecordResult for a missing operation: got %v, want ErrNotFound", err)
+		if _, err := s.RecordResult(ctx, "gone", switchboard.Result{Target: "x", OK: true}, switchboard.Effects{Audit: &switchboard.AuditEntry{Detail: "x"}}); !errors.Is(err, switchboard.ErrNotFound) {
+			t.Fatalf("RecordResult for a missing operation: got %v, want switchboard.ErrNotFound", err)
 		}
 		if got, err := s.RecentAudit(ctx, 10, nil); err != nil || len(got) != 3 || got[0].Detail != "4" {
 			t.Errorf("after a result for a missing operation the audit holds %+v (%v), want it unchanged", got, err)
@@ -317,10 +319,10 @@ var resultScenarios = []scenario{
 	{"one progress message waits per operation until the deliverer takes the counters", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		id := createWithExpected(t, s, 10, time.Minute)
-		fx := Effects{Progress: &Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id}}
+		fx := switchboard.Effects{Progress: &switchboard.Outgoing{Kind: "progress", Channel: "C1", TS: "1.1", OperationID: id}}
 		record := func(target string, ok bool) {
 			t.Helper()
-			if _, err := s.RecordResult(ctx, id, Result{Target: target, OK: ok}, fx); err != nil {
+			if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: target, OK: ok}, fx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -334,7 +336,7 @@ var resultScenarios = []scenario{
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (Progress{Done: 4, Failed: 1}); p != want {
+		if want := (switchboard.Progress{Done: 4, Failed: 1}); p != want {
 			t.Errorf("TakeProgress: got %+v, want %+v", p, want)
 		}
 		record("1", true) // a duplicate queues nothing
@@ -352,14 +354,14 @@ var resultScenarios = []scenario{
 func TestProgressComplete(t *testing.T) {
 	tests := []struct {
 		name string
-		p    Progress
+		p    switchboard.Progress
 		want bool
 	}{
-		{"nothing yet", Progress{Expected: 2}, false},
-		{"one of two", Progress{Done: 1, Expected: 2}, false},
-		{"successes and failures add up", Progress{Done: 1, Failed: 1, Expected: 2}, true},
-		{"all failed", Progress{Failed: 2, Expected: 2}, true},
-		{"nothing expected", Progress{Done: 3}, false},
+		{"nothing yet", switchboard.Progress{Expected: 2}, false},
+		{"one of two", switchboard.Progress{Done: 1, Expected: 2}, false},
+		{"successes and failures add up", switchboard.Progress{Done: 1, Failed: 1, Expected: 2}, true},
+		{"all failed", switchboard.Progress{Failed: 2, Expected: 2}, true},
+		{"nothing expected", switchboard.Progress{Done: 3}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

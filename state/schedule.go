@@ -219,9 +219,9 @@ func (s *Store) ClaimFMUSchedules(ctx context.Context, now time.Time, n int, lea
 // among the person's recent operations and its profile cached exactly when
 // its claim is won. Nil or empty parts are left out.
 type ScheduleEffects struct {
-	Report *Outgoing   // a message queued for delivery
-	Audit  *AuditEntry // an audit entry, kept under the store's retention
-	Recent *RecentOp   // a line of the person's recent operations
+	Report *switchboard.Outgoing   // a message queued for delivery
+	Audit  *switchboard.AuditEntry // an audit entry, kept under the store's retention
+	Recent *RecentOp               // a line of the person's recent operations
 	// MSISDN and Profile, when both set, cache the number's new profile
 	// for ProfileTTL.
 	MSISDN, Profile string

@@ -122,14 +122,14 @@ func testSettleFencing(t *testing.T, s *Store) {
 	c := claimed[0]
 	stale := c
 	stale.Lease--
-	if ok, err := s.SettleFMUSchedule(ctx, stale, nil, time.Time{}, ScheduleEffects{Report: &Outgoing{Kind: "post", Channel: "U1", Text: "stale"}}); ok || err != nil {
+	if ok, err := s.SettleFMUSchedule(ctx, stale, nil, time.Time{}, ScheduleEffects{Report: &switchboard.Outgoing{Kind: "post", Channel: "U1", Text: "stale"}}); ok || err != nil {
 		t.Fatalf("settle with another lease: got %v, %v; want false", ok, err)
 	}
 	next := c.FMUSchedule
 	next.Due, next.DueProfile = t0.Add(9*time.Hour), "PRIVATE"
 	if ok, err := s.SettleFMUSchedule(ctx, c, &next, next.Due, ScheduleEffects{
-		Report:  &Outgoing{Kind: "post", Channel: "U1", Text: "now Professional"},
-		Audit:   &AuditEntry{UserID: "U1", Command: "fmu.schedule", Decision: "api call", Detail: "w"},
+		Report:  &switchboard.Outgoing{Kind: "post", Channel: "U1", Text: "now Professional"},
+		Audit:   &switchboard.AuditEntry{UserID: "U1", Command: "fmu.schedule", Decision: "api call", Detail: "w"},
 		Recent:  &RecentOp{Title: "Scheduled change to Professional", Status: switchboard.StatusDone},
 		MSISDN:  "32470000001",
 		Profile: "PROFESSIONAL", ProfileTTL: time.Minute,
@@ -275,8 +275,8 @@ func TestRecentOpsCountResultsAndAgeOut(t *testing.T) {
 	if err := s.NoteRecentOp(ctx, "U6", RecentOp{Title: "Deactivate 2 SIM cards", Status: switchboard.StatusRunning, OperationID: id}); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []Result{{Target: "msisdn:1", OK: true}, {Target: "msisdn:2", OK: false}} {
-		if _, err := s.RecordResult(ctx, id, r, Effects{}); err != nil {
+	for _, r := range []switchboard.Result{{Target: "msisdn:1", OK: true}, {Target: "msisdn:2", OK: false}} {
+		if _, err := s.RecordResult(ctx, id, r, switchboard.Effects{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -81,9 +81,6 @@ import (
 const DefaultPrefix = "sb:"
 
 var (
-	// ErrNotFound reports that an operation a write depends on does not exist
-	// (it was never created or has expired).
-	ErrNotFound = errors.New("not found")
 	// ErrExists reports that a create-only write found its key already taken.
 	ErrExists = errors.New("already exists")
 )

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // MaxParkedBytes caps the bytes of early callbacks one operation may hold,
@@ -14,12 +16,6 @@ import (
 // few hundred bytes, so this leaves room for thousands while an abuser with
 // a stolen token holds at most this much Redis memory per operation.
 const MaxParkedBytes = 1 << 20
-
-// ErrParkFull reports that an operation already holds as many early
-// callbacks (or bytes of them) as it may. The callback is not stored;
-// answering the sender with a 5xx lets it retry later, when the tracking
-// number is likely to be known.
-var ErrParkFull = errors.New("too many parked callbacks")
 
 // parkScript appends a payload to an operation's parked callbacks unless
 // that would pass the count or the byte cap, and refreshes the TTL. The hash
@@ -77,7 +73,7 @@ func (s *Store) Park(ctx context.Context, opID string, payload []byte, ttl time.
 		return fmt.Errorf("park callback: %w", err)
 	}
 	if stored == 0 {
-		return fmt.Errorf("park callback for operation %s: %w", opID, ErrParkFull)
+		return fmt.Errorf("park callback for operation %s: %w", opID, switchboard.ErrParkFull)
 	}
 	return nil
 }

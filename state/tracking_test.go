@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 var trackingScenarios = []scenario{
@@ -44,14 +46,14 @@ var trackingScenarios = []scenario{
 		if err := s.Park(ctx, "op3", []byte("the one that fits"), time.Minute, 1); err != nil {
 			t.Fatalf("first Park: got %v, want nil", err)
 		}
-		wantErrIs(t, "Park beyond the operation's targets", s.Park(ctx, "op3", []byte("x"), time.Minute, 1), ErrParkFull)
+		wantErrIs(t, "Park beyond the operation's targets", s.Park(ctx, "op3", []byte("x"), time.Minute, 1), switchboard.ErrParkFull)
 
 		// Many targets: the byte cap stops large bodies long before the count.
 		big := make([]byte, 60<<10)
 		stored := 0
 		for range 100 {
 			err := s.Park(ctx, "op3b", big, time.Minute, 1000)
-			if errors.Is(err, ErrParkFull) {
+			if errors.Is(err, switchboard.ErrParkFull) {
 				break
 			}
 			if err != nil {

@@ -53,6 +53,9 @@ type Main struct {
 	ConsoleUser string
 	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
 	KeyPrefix string
+	// Commands, when set, adjusts the commands' configuration before they
+	// are wired (tests: a clock, a short approval deadline).
+	Commands func(*commands.Config)
 
 	Log      *slog.Logger
 	Store    *state.Store
@@ -189,36 +192,28 @@ func (m *Main) Open(ctx context.Context) error {
 		voice = nil // /call says it is switched off
 		m.Log.Info("ENCO_VOICE=off: /call is switched off")
 	}
-	m.Router = &commands.Router{
-		Checker:     permissions.NewChecker(policy, groups),
-		SIM:         m.Enco,
-		FMU:         m.Enco,
-		Voice:       voice,
-		Numbers:     m.Enco,
-		Directory:   permissions.NewDirectory(policy, m.Store, phones),
-		Policy:      policy,
-		Slack:       routerSlack,
-		DMs:         steps,
-		Callbacks:   m.Receiver,
-		Log:         m.Log,
-		PublicURL:   c.PublicURL,
-		MaxTargets:  policy.MaxTargets(),
-		MaskNumbers: policy.MaskNumbers(),
-		OnAck:       m.Metrics.OnAck,
-		OnCommand:   m.Metrics.OnCommand,
-		Schedules:   m.Store,
-		People:      people,
-		Home:        home,
-
-		AuditTrail:         m.Store,
-		Confirmations:      m.Store,
-		Operations:         m.Store,
-		Results:            m.Store,
-		Counters:           m.Store,
-		DirectoryOverrides: m.Store,
-		NumberFreezes:      m.Store,
+	cfg := commands.Config{
+		Checker:   permissions.NewChecker(policy, groups),
+		Policy:    policy,
+		State:     commands.Stores{AuditTrail: m.Store, Confirmations: m.Store, Operations: m.Store, Results: m.Store, Counters: m.Store, DirectoryOverrides: m.Store, NumberFreezes: m.Store, Schedules: m.Store},
+		EnCo:      commands.EnCo{SIM: m.Enco, FMU: m.Enco, Voice: voice, Numbers: m.Enco},
+		Slack:     commands.SlackParts{Slack: routerSlack, DMs: steps, Home: home, People: people},
+		Directory: permissions.NewDirectory(policy, m.Store, phones),
+		Callbacks: m.Receiver,
+		PublicURL: c.PublicURL,
+		Log:       m.Log,
+		Settings: commands.Settings{
+			MaxTargets:  policy.MaxTargets(),
+			MaskNumbers: policy.MaskNumbers(),
+			OnAck:       m.Metrics.OnAck,
+			OnCommand:   m.Metrics.OnCommand,
+		},
 	}
-	m.scheduler = &commands.Scheduler{Router: m.Router}
+	if m.Commands != nil {
+		m.Commands(&cfg)
+	}
+	m.Router = commands.New(cfg)
+	m.scheduler = m.Router.Scheduler()
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
 	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
@@ -364,14 +359,14 @@ func (m *Main) keyPrefix() string {
 func (m *Main) loadPolicy() (*permissions.Policy, error) {
 	switch {
 	case m.Config.PolicyFile != "":
-		p, err := permissions.Load(m.Config.PolicyFile)
+		p, err := permissions.Load(m.Config.PolicyFile, commands.Names())
 		if err != nil {
 			return nil, fmt.Errorf("POLICY_FILE: %w", err)
 		}
 		m.Log.Info("policy loaded", "policy", p.Describe())
 		return p, nil
 	case m.Console:
-		p, err := permissions.Parse([]byte(console.DemoPolicy))
+		p, err := permissions.Parse([]byte(console.DemoPolicy), commands.Names())
 		if err != nil {
 			return nil, fmt.Errorf("demo policy: %w", err)
 		}

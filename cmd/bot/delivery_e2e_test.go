@@ -85,7 +85,7 @@ func (c *cluster) start(name string) *replica {
 		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
 	r := &replica{t: t, name: name, cfg: cfg}
-	r.main = &Main{Config: cfg, LogOutput: prefixWriter{name + ": ", c.logs}, KeyPrefix: c.prefix}
+	r.main = &Main{Config: cfg, LogOutput: prefixWriter{name + ": ", c.logs}, KeyPrefix: c.prefix, Commands: c.adjustCommands}
 	if err := r.main.Open(c.ctx); err != nil {
 		r.main.Close()
 		t.Fatalf("replica %s: Open: %v", name, err)

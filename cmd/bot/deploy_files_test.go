@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/permissions"
 )
 
@@ -53,7 +54,7 @@ func TestBotEnvExampleNamesEveryVariable(t *testing.T) {
 // that uses every setting.
 func TestPolicyExampleParses(t *testing.T) {
 	text := readRepoFile(t, "policy.example.yml")
-	if _, err := permissions.Parse([]byte(text)); err != nil {
+	if _, err := permissions.Parse([]byte(text), commands.Names()); err != nil {
 		t.Fatalf("policy.example.yml: %v", err)
 	}
 	for _, key := range []string{"roles:", "channels:", "directory:", "trust_profile_phone:", "mask_numbers:", "require_approval:", "call:", "limits:"} {

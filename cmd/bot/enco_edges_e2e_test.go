@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/state"
+	"github.com/switchboard-bot/switchboard"
 )
 
 // The EnCo answers that need their own words, each end to end against the
@@ -145,7 +145,7 @@ func TestReserveReportsAndRecordsTheNumberEnCoReserved(t *testing.T) {
 		t.Fatalf("sandbox holds %v, want 3222060745 and not 3222060742", held)
 	}
 
-	entries, err := h.store.RecentAudit(h.ctx, 50, func(e state.AuditEntry) bool { return e.Command == "number.reserve" && e.Decision == "api call" })
+	entries, err := h.store.RecentAudit(h.ctx, 50, func(e switchboard.AuditEntry) bool { return e.Command == "number.reserve" && e.Decision == "api call" })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/enco/encotest"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
@@ -82,6 +83,20 @@ type harness struct {
 	stop  func(t *testing.T)
 	// beforeRun adjusts the opened Main before it starts serving.
 	beforeRun []func(*Main)
+	// commands adjust the commands' configuration before they are wired.
+	commands []func(*commands.Config)
+}
+
+// withCommands adjusts the commands' configuration before they are wired.
+func withCommands(f func(*commands.Config)) harnessOption {
+	return func(h *harness) { h.commands = append(h.commands, f) }
+}
+
+// adjustCommands applies the withCommands options.
+func (h *harness) adjustCommands(c *commands.Config) {
+	for _, f := range h.commands {
+		f(c)
+	}
 }
 
 // withMain adjusts the opened Main before it serves (race-free: nothing runs yet).
@@ -187,7 +202,7 @@ func runMain(ctx context.Context, m *Main) (stop func(t *testing.T)) {
 func (h *harness) start() {
 	t := h.t
 	t.Helper()
-	h.main = &Main{Config: h.cfg, LogOutput: h.logs, KeyPrefix: h.prefix}
+	h.main = &Main{Config: h.cfg, LogOutput: h.logs, KeyPrefix: h.prefix, Commands: h.adjustCommands}
 	if err := h.main.Open(h.ctx); err != nil {
 		h.main.Close()
 		t.Fatalf("Open: %v", err)

@@ -12,10 +12,10 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
-	"github.com/switchboard-bot/switchboard/state"
 )
 
 // homeGuest may read numbers and SIM cards but not set an FMU profile.
@@ -59,10 +59,10 @@ func (c *testClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 // withClock gives the bot clk as the clock of schedules, and has its
 // scheduler look at the due index every 10 ms.
 func withClock(clk *testClock) harnessOption {
-	return withMain(func(m *Main) {
-		m.Router.Now = clk.Now
-		m.scheduler.Tick = 10 * time.Millisecond
-	})
+	return func(h *harness) {
+		withCommands(func(c *commands.Config) { c.Settings.Now = clk.Now })(h)
+		withMain(func(m *Main) { m.scheduler.Tick = 10 * time.Millisecond })(h)
+	}
 }
 
 // homeText is the text of a published Home tab: its sections and headers,
@@ -154,9 +154,9 @@ func (h *harness) fmuCalls(method, msisdn string, profile enco.Profile) int {
 }
 
 // audited returns the audit entries whose command is command.
-func (h *harness) audited(command string) []state.AuditEntry {
+func (h *harness) audited(command string) []switchboard.AuditEntry {
 	h.t.Helper()
-	entries, err := h.store.RecentAudit(context.Background(), 1000, func(e state.AuditEntry) bool { return e.Command == command })
+	entries, err := h.store.RecentAudit(context.Background(), 1000, func(e switchboard.AuditEntry) bool { return e.Command == command })
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/slack-go/slack"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
-	"github.com/switchboard-bot/switchboard/permissions"
 )
 
 // TestManifestDeclaresTheWorkflowSteps reads manifest.yml the way Slack
@@ -76,13 +76,13 @@ func TestManifestDeclaresTheWorkflowSteps(t *testing.T) {
 		required, outReq []string
 	}{
 		{
-			permissions.StepSetFMUProfile,
+			switchboard.StepSetFMUProfile,
 			[]param{{"user_id", "slack#/types/user_id"}, {"profile", "string"}, {"interactivity", "slack#/types/interactivity"}},
 			[]param{{"profile", "string"}},
 			[]string{"user_id", "profile"}, []string{"profile"},
 		},
 		{
-			permissions.StepSIMChange,
+			switchboard.StepSIMChange,
 			[]param{{"user_id", "slack#/types/user_id"}, {"action", "string"}, {"sim_ids", "string"}, {"channel_id", "slack#/types/channel_id"}},
 			[]param{{"succeeded", "integer"}, {"failed", "integer"}, {"thread_url", "string"}},
 			[]string{"user_id", "action", "sim_ids"}, []string{"succeeded", "failed", "thread_url"},

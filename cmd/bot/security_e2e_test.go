@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -124,7 +125,7 @@ func TestTerminateNeedsASecondPersonsApproval(t *testing.T) {
 
 func TestApprovalExpiresAndCanBeCancelled(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withPolicy(approvalPolicy), withMain(func(m *Main) { m.Router.ApprovalTTL = 300 * time.Millisecond }))
+	h := newHarness(t, withPolicy(approvalPolicy), withCommands(func(c *commands.Config) { c.Settings.ApprovalTTL = 300 * time.Millisecond }))
 	_, reply := h.command(adminUser, opsChan, "/sim terminate 0471000005")
 	h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
 	h.waitFor("the approval request", func() bool { _, ok := h.approvalMessage(opsChan); return ok })

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -109,7 +110,7 @@ func TestFailedFMURequestShowsNoTokenAndTakesNoResults(t *testing.T) {
 	if status != http.StatusGone {
 		t.Errorf("callback on the failed operation: got %d, want 410", status)
 	}
-	ops, err := h.main.Store.RecentAudit(context.Background(), 50, func(e state.AuditEntry) bool { return e.Decision == "callback result" })
+	ops, err := h.main.Store.RecentAudit(context.Background(), 50, func(e switchboard.AuditEntry) bool { return e.Decision == "callback result" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestRefusedCommandsAreCappedAndRateLimited(t *testing.T) {
 			t.Errorf("refusal %d past the allowance = %q, want the rate-limit answer", i+4, reply.Text)
 		}
 	}
-	entries, err := h.main.Store.RecentAudit(context.Background(), 100, func(e state.AuditEntry) bool { return e.UserID == guestUser })
+	entries, err := h.main.Store.RecentAudit(context.Background(), 100, func(e switchboard.AuditEntry) bool { return e.UserID == guestUser })
 	if err != nil {
 		t.Fatal(err)
 	}

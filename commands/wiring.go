@@ -1,0 +1,148 @@
+package commands
+
+import (
+	"cmp"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard-bot/switchboard/permissions"
+	"github.com/switchboard-bot/switchboard/slackpost"
+)
+
+// Config is what New wires the commands from. Each command takes from it
+// only what it uses.
+type Config struct {
+	Checker Checker
+	// Policy holds the settings that shape commands (call barring, limits,
+	// approvals, workflow steps).
+	Policy *permissions.Policy
+	// State is the shared state, one concern each (state.Store implements
+	// them all).
+	State Stores
+	// EnCo is the EnCo API client's parts (enco.Client implements them all).
+	EnCo EnCo
+	// Slack posts, and the Slack calls around it.
+	Slack SlackParts
+	// Directory finds a person's own numbers.
+	Directory Directory
+	// Callbacks is told when an operation's tracking number becomes known.
+	Callbacks Callbacks
+	// PublicURL is the base URL EnCo reaches the bot's callback server at
+	// (for the per-request callback URLs of FMU and voice).
+	PublicURL string
+	Log       *slog.Logger
+	Settings  Settings
+}
+
+// Stores are the parts of the shared state the commands use.
+type Stores struct {
+	AuditTrail         AuditTrail
+	Confirmations      Confirmations
+	Operations         Operations
+	Results            Results
+	Counters           Counters
+	DirectoryOverrides DirectoryOverrides
+	NumberFreezes      NumberFreezes
+	// Schedules keeps FMU schedules, recent operations and recently read
+	// profiles; nil turns schedules off and leaves the Home tab's lists empty.
+	Schedules ScheduleStore
+}
+
+// EnCo are the parts of the EnCo API client the commands call.
+type EnCo struct {
+	SIM     SIMAPI
+	FMU     FMUAPI
+	Voice   VoiceAPI
+	Numbers NumbersAPI
+}
+
+// SlackParts are the Slack calls the commands make.
+type SlackParts struct {
+	Slack slackpost.Slack
+	// DMs opens direct messages, for the confirmations of workflow steps.
+	DMs DirectMessages
+	// Home publishes Home tabs; nil turns the Home tab off.
+	Home HomePublisher
+	// People gives people's time zones; nil means Europe/Brussels for all.
+	People People
+}
+
+// Settings are the numbers and hooks that shape the commands.
+type Settings struct {
+	// MaxTargets caps the ids or numbers in one command (0 means 100).
+	MaxTargets int
+	// MaskNumbers hides the middle digits of phone numbers in channel posts.
+	MaskNumbers bool
+	// ConfirmTTL is how long a confirmation button stays valid (0 means 5 minutes).
+	ConfirmTTL time.Duration
+	// ApprovalTTL is how long a request waits for a second person's approval (0 means 1 hour).
+	ApprovalTTL time.Duration
+	// OperationTTL is how long an operation waits for its callbacks (0 means 24 hours).
+	OperationTTL time.Duration
+	// AckTimeout bounds the work done before the acknowledgement (0 means 2 s),
+	// leaving room within Slack's 3 s.
+	AckTimeout time.Duration
+	// WorkTimeout bounds the work after the acknowledgement (0 means 2 minutes).
+	WorkTimeout time.Duration
+	// OnAck, when set, is told how long each slash command took to acknowledge (for metrics).
+	OnAck func(command string, d time.Duration)
+	// OnCommand, when set, is told how each slash command ended (Reply.Outcome), for metrics.
+	OnCommand func(command, outcome string)
+	// Now is the clock of schedules (time.Now when nil).
+	Now func() time.Time
+}
+
+// limits are the settings most commands share: how many targets one
+// command takes, and whether channel posts mask numbers.
+type limits struct {
+	max  int
+	mask bool
+}
+
+func (l limits) maxTargets() int { return cmp.Or(l.max, 100) }
+
+// New wires the commands from cfg: each command, the Home tab, schedules and
+// workflow steps gets its own value holding the dependencies it uses.
+func New(cfg Config) *Router {
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	now := cfg.Settings.Now
+	if now == nil {
+		now = time.Now
+	}
+	st, set := cfg.State, cfg.Settings
+	lim := limits{max: set.MaxTargets, mask: set.MaskNumbers}
+	g := &gate{checker: cfg.Checker, trail: st.AuditTrail, counters: st.Counters, policy: cfg.Policy, log: log}
+	ops := &operator{slack: cfg.Slack.Slack, store: st.Operations, results: st.Results, gate: g, mask: set.MaskNumbers, ttl: set.OperationTTL, log: log}
+	notes := &notebook{now: now, log: log}
+	if st.Schedules != nil {
+		ops.recent = st.Schedules
+		notes.store = st.Schedules
+	}
+	confirm := &confirmer{store: st.Confirmations, gate: g, ttl: set.ConfirmTTL, log: log}
+	lists := &lister{slack: cfg.Slack.Slack, ops: ops}
+	who := &whois{directory: cfg.Directory, zones: cfg.Slack.People, policy: cfg.Policy, log: log}
+
+	sim := &simCommand{gate: g, confirm: confirm, ops: ops, lists: lists, sim: cfg.EnCo.SIM, callbacks: cfg.Callbacks,
+		operations: st.Operations, trail: st.AuditTrail, limits: lim, log: log}
+	sched := &scheduleCommand{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, now: now, limits: lim, log: log}
+	dir := &directoryCommand{gate: g, who: who, directory: cfg.Directory, overrides: st.DirectoryOverrides, log: log}
+	fmu := &fmuCommand{gate: g, confirm: confirm, ops: ops, lists: lists, who: who, notes: notes, dir: dir, sched: sched,
+		fmu: cfg.EnCo.FMU, callbacks: cfg.Callbacks, publicURL: cfg.PublicURL, limits: lim, log: log}
+	number := &numberCommand{gate: g, confirm: confirm, ops: ops, lists: lists, numbers: cfg.EnCo.Numbers, freezes: st.NumberFreezes,
+		operations: st.Operations, limits: lim, log: log}
+	call := &callCommand{gate: g, confirm: confirm, ops: ops, lists: lists, who: who, voice: cfg.EnCo.Voice, policy: cfg.Policy,
+		operations: st.Operations, publicURL: cfg.PublicURL, limits: lim, log: log}
+	reg := newRegistry(sim, fmu, number, call)
+	reg.log = log
+	steps := &stepRunner{gate: g, ops: ops, who: who, confirm: confirm, sim: sim, exec: reg, counters: st.Counters, operations: st.Operations,
+		dms: cfg.Slack.DMs, slack: cfg.Slack.Slack, policy: cfg.Policy, limits: lim, log: log}
+	home := &homeTab{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, publisher: cfg.Slack.Home, commands: reg,
+		callOff: cfg.EnCo.Voice == nil, now: now, log: log}
+	clicks := &clicks{gate: g, ops: ops, steps: steps, exec: reg, confirmations: st.Confirmations, policy: cfg.Policy, slack: cfg.Slack.Slack,
+		ttl: set.ApprovalTTL, limits: lim, log: log}
+	return &Router{reg: reg, clicks: clicks, home: home, steps: steps, sched: sched, counters: st.Counters,
+		ackTimeout: set.AckTimeout, workTimeout: set.WorkTimeout, onAck: set.OnAck, onCommand: set.OnCommand, log: log}
+}
