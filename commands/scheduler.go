@@ -48,6 +48,10 @@ type Scheduler struct {
 	// RetryFor is how long after its due time a failing change is tried
 	// again (0 means 5 minutes).
 	RetryFor time.Duration
+	// OnChange, when set, is called once for each change this replica
+	// settled: its outcome (done, failed, skipped) and how long after its
+	// due time it was settled (for metrics).
+	OnChange func(outcome string, late time.Duration)
 }
 
 func (s *Scheduler) tick() time.Duration     { return cmp.Or(s.Tick, time.Second) }
@@ -241,6 +245,9 @@ func (s *Scheduler) finish(ctx context.Context, c state.ClaimedSchedule, next *s
 		return false
 	}
 	s.schedules.log.Info("audit", "user", audit.UserID, "command", audit.Command, "decision", audit.Decision, "detail", audit.Detail)
+	if s.OnChange != nil {
+		s.OnChange(o.status, s.schedules.now().Sub(c.Due))
+	}
 	return true
 }
 

@@ -5,8 +5,12 @@
 //
 // The counting methods have the signatures of the hooks the other packages
 // offer (commands.Settings.OnAck, enco.Client.Observe, notify.Receiver.OnCallback,
-// slackpost.Deliverer.OnPost), so wiring is one assignment each. Gauges that
-// need Redis are read when Prometheus scrapes, not kept up to date by polling.
+// slackpost.Deliverer.OnPost, notify.Expirer.OnExpired,
+// commands.Scheduler.OnChange), so wiring is one assignment each; Slack's Web
+// API calls are counted by a transport under slack-go (SlackTransport). Gauges
+// that need Redis are read when Prometheus scrapes, not kept up to date by
+// polling. The alert rules and the dashboard built on these metrics are in
+// deploy/prometheus and deploy/grafana.
 package metrics
 
 import (
@@ -37,6 +41,9 @@ type Sources struct {
 	PendingOperations func(ctx context.Context) (int64, error)
 	// SocketConnected reports whether the Slack socket is up.
 	SocketConnected func() bool
+	// RedisPing checks that Redis answers. It makes switchboard_redis_up,
+	// and with SocketConnected switchboard_ready (what /readyz answers).
+	RedisPing func(ctx context.Context) error
 }
 
 // Metrics counts what the bot does. Its methods are safe for concurrent use.
@@ -50,6 +57,10 @@ type Metrics struct {
 	encoErrors   *prometheus.CounterVec
 	callbacks    *prometheus.CounterVec
 	slackPosts   *prometheus.CounterVec
+	slackAPI     *prometheus.CounterVec
+	expired      *prometheus.CounterVec
+	schedChanges *prometheus.CounterVec
+	schedLate    prometheus.Histogram
 
 	// knownCommands bounds the command label: Slack only sends the commands
 	// of the app's manifest, but a label must never take arbitrary values.
@@ -94,14 +105,38 @@ func New(src Sources, commands ...string) *Metrics {
 			Namespace: namespace, Name: "slack_posts_total",
 			Help: "Slack calls made from the outgoing queue, by kind (post, progress, summary, file) and outcome (ok, ratelimited, refused, failed).",
 		}, []string{"kind", "outcome"}),
+		slackAPI: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "slack_api_requests_total",
+			Help: `Every Slack Web API call the bot makes, by method (chat.postMessage, ...) and HTTP status ("none" when no reply came); 429 is Slack's rate limit.`,
+		}, []string{"method", "code"}),
+		expired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "operations_expired_total",
+			Help: "Operations closed at their deadline while still waiting, by command: for EnCo's answers, or for a workflow step's confirmation.",
+		}, []string{"command"}),
+		schedChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "fmu_schedule_changes_total",
+			Help: "Scheduled FMU changes settled, by outcome (done, failed after its retries, skipped: too late, denied or no number).",
+		}, []string{"outcome"}),
+		schedLate: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "fmu_schedule_lateness_seconds",
+			Help:    "How long after its due time a scheduled FMU change was made.",
+			Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900},
+		}),
 	}
 	for _, c := range commands {
 		m.knownCommands[c] = true
+		// Counters that alerts take the increase of exist from the start:
+		// the first expiry must count as an increase, not as a new series.
+		m.expired.WithLabelValues(c)
+	}
+	for _, o := range scheduleOutcomes {
+		m.schedChanges.WithLabelValues(o)
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.commands, m.ack, m.encoDuration, m.encoRequests, m.encoErrors, m.callbacks, m.slackPosts,
+		m.slackAPI, m.expired, m.schedChanges, m.schedLate,
 		newSourceCollector(src),
 	)
 	return m

@@ -34,6 +34,9 @@ type Expirer struct {
 	// NotifyChannel, when set, also receives every expiry notice.
 	NotifyChannel string
 	Log           *slog.Logger
+	// OnExpired, when set, is called with the kind of each operation this
+	// replica expired (for metrics).
+	OnExpired func(kind string)
 }
 
 // maxSweepBatch is how many due operations one claim takes.
@@ -85,6 +88,9 @@ func (e *Expirer) Sweep(ctx context.Context, now time.Time) (int, error) {
 			}
 			expired++
 			e.log().Info("operation expired", "operation", id, "kind", op.Kind)
+			if e.OnExpired != nil {
+				e.OnExpired(op.Kind)
+			}
 			if err := e.Store.Audit(ctx, switchboard.AuditEntry{At: time.Now(), UserID: op.UserID, Command: op.Kind, Decision: "expired", OperationID: op.ID}); err != nil {
 				e.log().Error("audit append failed", "err", err, "operation", op.ID)
 			}

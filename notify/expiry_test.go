@@ -2,8 +2,13 @@ package notify
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/switchboard-bot/switchboard"
 )
 
 // sweepCounter is an ExpirerStore with nothing due that counts the claims.
@@ -41,5 +46,39 @@ func TestExpirerRunSweepsUntilItsContextEnds(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// expiringStore hands out its due operations once; ExpireOperation expires
+// those in won and reports the others as already settled.
+type expiringStore struct {
+	ExpirerStore
+	due []string
+	won map[string]bool
+}
+
+func (s *expiringStore) ClaimExpiries(context.Context, time.Time, int, time.Duration) ([]string, error) {
+	ids := s.due
+	s.due = nil
+	return ids, nil
+}
+
+func (s *expiringStore) ExpireOperation(_ context.Context, id string, _ func(switchboard.Operation, []switchboard.Result) []switchboard.Outgoing) (switchboard.Operation, bool, error) {
+	return switchboard.Operation{ID: id, Kind: "fmu.read"}, s.won[id], nil
+}
+
+func (s *expiringStore) Audit(context.Context, switchboard.AuditEntry) error { return nil }
+
+func TestExpirerReportsEachOperationItExpired(t *testing.T) {
+	store := &expiringStore{due: []string{"op1", "op2", "op3"}, won: map[string]bool{"op1": true, "op3": true}}
+	var kinds []string
+	e := &Expirer{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), OnExpired: func(kind string) { kinds = append(kinds, kind) }}
+	n, err := e.Sweep(context.Background(), time.Now())
+	if err != nil || n != 2 {
+		t.Fatalf("Sweep = %d, %v; want 2 expired", n, err)
+	}
+	// op2 was settled meanwhile (its last answer came): not an expiry.
+	if want := []string{"fmu.read", "fmu.read"}; !slices.Equal(kinds, want) {
+		t.Errorf("OnExpired got %q, want %q", kinds, want)
 	}
 }

@@ -127,6 +127,7 @@ func (m *Main) Open(ctx context.Context) error {
 		PendingOperations: m.Store.PendingOperations,
 		// Read at scrape time, once Open has made the socket.
 		SocketConnected: func() bool { return m.socket != nil && m.socket.Connected() },
+		RedisPing:       m.Store.Ping,
 	}, commands.Names()...)
 	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey, Observe: m.Metrics.ObserveEnco}
 
@@ -175,8 +176,13 @@ func (m *Main) Open(ctx context.Context) error {
 		steps = m.console
 		home = m.console
 	} else {
-		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken))
-		api := &slackpost.SlackAPI{Client: m.slackAPI, APIURL: c.SlackAPIURL, Token: c.SlackBotToken}
+		// Every Web API call goes through the counting transport, so that a
+		// 429 is counted whichever part of the bot made the call.
+		webAPI := &http.Client{Transport: m.Metrics.SlackTransport(nil, c.SlackAPIURL)}
+		m.slackAPI = slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionAppLevelToken(c.SlackAppToken), slack.OptionHTTPClient(webAPI))
+		api := &slackpost.SlackAPI{Client: m.slackAPI, APIURL: c.SlackAPIURL, Token: c.SlackBotToken,
+			// Its own calls (response URLs, completing workflow steps) are counted too.
+			HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: webAPI.Transport}}
 		sl, steps = api, api
 		groups = api
 		// The router's own posts (an operation's first message) keep the
@@ -214,7 +220,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Router = commands.New(cfg)
 	m.scheduler = m.Router.Scheduler()
-	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log}
+	m.scheduler.OnChange = m.Metrics.OnScheduledChange
+	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log, OnExpired: m.Metrics.OnExpired}
 	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
 		m.deliverer.Block = 200 * time.Millisecond

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -345,6 +346,26 @@ func TestScheduleLateOrFailing(t *testing.T) {
 	h.enco.FailNext(0, 0)
 	if n := len(h.schedules(telStaff)); n != 0 {
 		t.Errorf("%d schedules left, want none once the failure is reported", n)
+	}
+
+	// Each outcome was counted once for the alerts, and the change made on
+	// its retry was timed: due at one minute, made at 61 + 6 seconds.
+	outcomes := func() map[string]float64 {
+		fams := h.scrapeMetrics()
+		got := map[string]float64{}
+		for _, o := range []string{"done", "failed", "skipped"} {
+			got[o], _ = sample("switchboard_fmu_schedule_changes_total", "outcome", o).value(fams)
+		}
+		got["timed"], _ = sample("switchboard_fmu_schedule_lateness_seconds").value(fams)
+		return got
+	}
+	h.waitFor("the failed change to be counted", func() bool { return outcomes()["failed"] == 1 })
+	if got, want := outcomes(), map[string]float64{"done": 1, "failed": 1, "skipped": 1, "timed": 1}; !maps.Equal(got, want) {
+		t.Errorf("switchboard_fmu_schedule_changes_total by outcome and lateness count = %v, want %v", got, want)
+	}
+	late := h.scrapeMetrics()["switchboard_fmu_schedule_lateness_seconds"].GetMetric()[0].GetHistogram().GetSampleSum()
+	if late < 6 || late > 10 {
+		t.Errorf("lateness of the change made on its retry = %v s, want about 7 s", late)
 	}
 }
 
