@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -63,17 +64,10 @@ func (sm *simCommand) auditCmd(ctx context.Context, c *command, args []token) (R
 		return textReply("No audit " + what + "."), nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Audit: %s, newest first*\n```", what)
+	fmt.Fprintf(&b, "*Audit: %s, newest first* (times in UTC)", what)
 	for _, e := range entries[:min(len(entries), maxAuditRows)] {
-		op := e.OperationID
-		if len(op) > 8 {
-			op = op[:8]
-		}
-		line := fmt.Sprintf("%s  %-11s  %-16s  %-22s  %-8s  %s", e.At.UTC().Format(time.DateTime), e.UserID, truncate(e.Command, 16), truncate(e.Decision, 22), op, truncate(e.Rule+" "+e.Detail, 60))
-		// Entries hold what people typed and what EnCo answered.
-		b.WriteString("\n" + render.Escape(strings.TrimRight(line, " ")))
+		b.WriteString("\n" + auditLine(e))
 	}
-	b.WriteString("\n```")
 	if len(entries) <= maxAuditRows {
 		return textReply(b.String()), nil
 	}
@@ -89,3 +83,37 @@ func (sm *simCommand) auditCmd(ctx context.Context, c *command, args []token) (R
 	b.WriteString("\n" + left + " " + promise)
 	return textReply(b.String()), after
 }
+
+// auditLine shows one entry: when, who, the command whole, the decision,
+// the operation's short id, and the rule and detail. People are mentions,
+// which Slack and the console show by name: the person who acted, those
+// named in what they typed or in a detail the bot wrote ("<@U…> back to
+// PRIVATE"), and the user ids a rule names. Entries hold what people typed
+// and what EnCo answered, so the text is escaped but for those mentions.
+func auditLine(e switchboard.AuditEntry) string {
+	who := "the bot"
+	if stepUserID.MatchString(e.UserID) {
+		who = "<@" + e.UserID + ">"
+	}
+	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, withMentions(e.Command), render.Escape(e.Decision)}
+	if op := e.OperationID; op != "" {
+		parts = append(parts, "op `"+op[:min(len(op), 8)]+"`")
+	}
+	rule := ruleUserID.ReplaceAllString(render.Escape(e.Rule), "<@$1>")
+	if more := strings.TrimSpace(rule + " " + withMentions(truncate(e.Detail, 160))); more != "" {
+		parts = append(parts, more)
+	}
+	return "• " + strings.Join(parts, " — ")
+}
+
+// withMentions escapes s but keeps its user mentions, without their labels.
+func withMentions(s string) string {
+	return escapedMention.ReplaceAllString(render.Escape(s), "<@$1>")
+}
+
+var (
+	// escapedMention matches a user mention, with or without its label, once escaped.
+	escapedMention = regexp.MustCompile(`&lt;@([UW][A-Z0-9]{2,})(?:\|[^&<>]*)?&gt;`)
+	// ruleUserID matches a user id a permission rule names ("member as U0123ABCD").
+	ruleUserID = regexp.MustCompile(`\b([UW][A-Z0-9]{8,})\b`)
+)

@@ -119,10 +119,30 @@ func (cc *callCommand) answer(ctx context.Context, c *command) (Reply, func(cont
 	if reply, ok := cc.gate.rateLimit(ctx, c); !ok {
 		return reply, nil
 	}
-	op = begin(c, op, title)
-	msg := fmt.Sprintf(":telephone_receiver: Calling %s: your phone (%s) rings first; answer it and EnCo connects you. The call record follows in a thread in this channel.",
-		req.dest.International(), render.NumberLabel(origin, false))
+	op = begin(c, op, title+hiddenNote(req))
+	msg := fmt.Sprintf(":telephone_receiver: Calling %s: your phone (%s) rings first; answer it and EnCo connects you.%s The call record follows in a thread in this channel.",
+		req.dest.International(), render.NumberLabel(origin, false), shownSentence(req, origin))
 	return textReply(msg), func(ctx context.Context) { cc.run(ctx, op, c.ResponseURL) }
+}
+
+// shownSentence tells the caller what the person called sees, when it is
+// not the number that rings first: nothing (hidden) or another number.
+func shownSentence(req callRequest, origin string) string {
+	switch {
+	case req.presentation == enco.PresentationRestricted:
+		return " Your number is hidden: the person called sees no caller id."
+	case req.cli != "" && req.cli != origin:
+		return fmt.Sprintf(" The person called sees %s.", render.NumberLabel(req.cli, false))
+	}
+	return ""
+}
+
+// hiddenNote is what a call's title adds when the number shown is hidden.
+func hiddenNote(req callRequest) string {
+	if req.presentation == enco.PresentationRestricted {
+		return ", number hidden"
+	}
+	return ""
 }
 
 // callRequest is a /call command as typed, checked against call barring.
@@ -286,7 +306,7 @@ func (cc *callCommand) callCDR(ctx context.Context, c *command, args []token) (R
 	if all {
 		whose = "the account's calls"
 	}
-	return textReply(fmt.Sprintf(":mag: Looking up %s %s…", whose, q.label())), func(ctx context.Context) { cc.cdrReport(ctx, c, q, mine) }
+	return textReply(fmt.Sprintf(":mag: Looking up %s %s…", whose, q.label(time.UTC))), func(ctx context.Context) { cc.cdrReport(ctx, c, q, mine) }
 }
 
 // parseSince reads since=: a duration back from now ("24h", "90m", "7d") or
@@ -331,6 +351,9 @@ func parseMoment(key, v string, now time.Time) (time.Time, *UsageError) {
 
 func sinceLabel(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + " UTC" }
 
+// sinceIn is sinceLabel in the requester's time zone.
+func sinceIn(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02 15:04 MST") }
+
 // cdrReport reads the CDRs and answers the requester: a table, or for many
 // calls a CSV file attached to the channel.
 func (cc *callCommand) cdrReport(ctx context.Context, c *command, q cdrQuery, mine string) {
@@ -358,8 +381,14 @@ func (cc *callCommand) cdrReport(ctx context.Context, c *command, q cdrQuery, mi
 	if mine == "" {
 		whose = "Calls of the account"
 	}
+	// Times in the requester's time zone, as elsewhere; UTC when Slack
+	// does not say it.
+	loc, _, zerr := cc.who.zone(ctx, c.UserID)
+	if zerr != nil {
+		loc = time.UTC
+	}
 	if len(cdrs) == 0 {
-		cc.ops.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls %s.%s", q.label(), warn)).Message(), false)
+		cc.ops.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls %s.%s", q.label(loc), warn)).Message(), false)
 		return
 	}
 	answered := 0
@@ -368,13 +397,13 @@ func (cc *callCommand) cdrReport(ctx context.Context, c *command, q cdrQuery, mi
 			answered++
 		}
 	}
-	head := fmt.Sprintf("*%s %s*: %d, %d answered.", whose, q.label(), len(cdrs), answered)
+	head := fmt.Sprintf("*%s %s*: %d, %d answered.", whose, q.label(loc), len(cdrs), answered)
 	if len(cdrs) <= maxCDRRows {
-		cc.ops.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs)+warn).Message(), false)
+		cc.ops.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs, loc)+warn).Message(), false)
 		return
 	}
 	note, send := cc.lists.attachList(c, cdrList(cdrs, q, cc.mask))
-	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows]), leftOut(maxCDRRows, len(cdrs)), note, warn)
+	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows], loc), leftOut(maxCDRRows, len(cdrs)), note, warn)
 	cc.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	send(ctx)
 }
@@ -395,16 +424,16 @@ func cdrLength(c enco.CDR) string {
 
 // cdrTable lays calls out in a code block, one line each. It is shown to the
 // requester only, so numbers are not masked.
-func cdrTable(cdrs []enco.CDR) string {
+func cdrTable(cdrs []enco.CDR, loc *time.Location) string {
 	var b strings.Builder
 	b.WriteString("```\n")
 	row := func(cols ...string) {
-		fmt.Fprintf(&b, "%-16s  %-17s  %-17s  %-15s  %s", cols[0], cols[1], cols[2], cols[3], cols[4])
+		fmt.Fprintf(&b, "%-20s  %-17s  %-17s  %-15s  %s", cols[0], cols[1], cols[2], cols[3], cols[4])
 		b.WriteString("\n")
 	}
-	row("When (UTC)", "From", "To", "Outcome", "Length")
+	row("When", "From", "To", "Outcome", "Length")
 	for _, c := range cdrs {
-		row(c.RequestTime.UTC().Format("2006-01-02 15:04"), render.NumberLabel(phone.Digits(c.Origin), false), render.NumberLabel(phone.Digits(c.Destination), false), render.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
+		row(c.RequestTime.In(loc).Format("2006-01-02 15:04 MST"), render.NumberLabel(phone.Digits(c.Origin), false), render.NumberLabel(phone.Digits(c.Destination), false), render.Escape(truncate(cdrOutcome(c), 15)), cdrLength(c))
 	}
 	b.WriteString("```")
 	return b.String()
@@ -422,7 +451,7 @@ func cdrList(cdrs []enco.CDR, q cdrQuery, mask bool) fullList {
 	}
 	l := fullList{
 		name:   "calls",
-		title:  "Calls " + q.label(),
+		title:  "Calls " + q.label(time.UTC),
 		header: []string{"session_id", "request_time", "origin", "destination", "presentation", "answered", "duration_seconds", "outcome", "release_info"},
 	}
 	for _, c := range cdrs {

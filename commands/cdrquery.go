@@ -75,12 +75,13 @@ func (q cdrQuery) enco() enco.CDRQuery {
 	return enco.CDRQuery{From: q.since, Till: q.till, Limit: limit, Page: max(q.page-1, 0), MaxItems: limit}
 }
 
-// label says which calls these are: "since 2025-01-31 00:00 UTC", with the
-// end and the page when given ("… until … (page 2, 50 calls a page)").
-func (q cdrQuery) label() string {
-	s := "since " + sinceLabel(q.since)
+// label says which calls these are, with times in loc: "since 2025-01-31
+// 00:00 UTC", with the end and the page when given ("… until … (page 2, 50
+// calls a page)").
+func (q cdrQuery) label(loc *time.Location) string {
+	s := "since " + sinceIn(q.since, loc)
 	if !q.till.IsZero() {
-		s += " until " + sinceLabel(q.till)
+		s += " until " + sinceIn(q.till, loc)
 	}
 	if q.page != 0 || q.limit != 0 {
 		s += fmt.Sprintf(" (page %d, %d calls a page)", max(q.page, 1), q.enco().Limit)

@@ -19,6 +19,7 @@ import (
 type clicks struct {
 	gate          *gate
 	ops           *operator
+	lists         *lister // attaches a confirmed change's full list to its channel
 	steps         *stepRunner
 	exec          executor
 	confirmations Confirmations
@@ -109,10 +110,12 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 		return
 	}
 	if ck.policy != nil && ck.policy.RequiresApproval(op.Kind) {
+		ck.lists.attachConfirmed(ctx, op, ck.mask)
 		ck.requestApproval(ctx, cb, op)
 		return
 	}
 	ck.ops.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params.Title, op.ChannelID)).Message(), true)
+	ck.lists.attachConfirmed(ctx, op, ck.mask)
 	op.CreatedAt = time.Now()
 	ck.exec.execute(ctx, op, cb.ResponseURL)
 }

@@ -251,12 +251,17 @@ func (sd *scheduleCommand) setUntil(ctx context.Context, user string, me fmuTarg
 
 	back := st.Status
 	id := state.NewHex(4)
+	// replaced is the change back of an earlier "until"/"for" that this one
+	// replaces; the profile that change had set is the one read before.
+	var replaced *state.FMUSchedule
 	err = sd.store.UpdateFMUSchedules(ctx, user, func(cur []state.FMUSchedule) ([]state.FMUSchedule, []string, error) {
-		back = st.Status
+		back, replaced = st.Status, nil
 		var remove []string
 		if old := pendingBack(cur); old != nil {
 			back = enco.Profile(old.DueProfile)
 			remove = append(remove, old.ID)
+			o := *old
+			replaced = &o
 		}
 		if len(cur)-len(remove) >= MaxSchedules {
 			return nil, nil, tooManySchedules(user, user)
@@ -275,12 +280,25 @@ func (sd *scheduleCommand) setUntil(ctx context.Context, user string, me fmuTarg
 		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back: %s", me.label(false), render.ProfileLabel(p), uerr.Msg)
 	case err != nil:
 		return fmt.Sprintf(":warning: Your FMU profile (%s) is now *%s*, but I could not schedule the change back. %s", me.label(false), render.ProfileLabel(p), sd.ops.storeFailure(err, "save schedule"))
+	case back == p && replaced != nil:
+		return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s* again. This replaces your earlier change (%s), which would have set it back to *%s*: that is what it is now, so there is nothing left to change back.",
+			me.label(false), render.ProfileLabel(p), earlierChange(st.Status, replaced, loc), render.ProfileLabel(back))
 	case back == p:
 		return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is *%s*, as it was before, so there is nothing to change back.", me.label(false), render.ProfileLabel(p))
 	}
 	sd.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: "fmu.schedule", Decision: "scheduled", Detail: fmt.Sprintf("%s: <@%s> back to %s at %s", id, user, back, at.UTC().Format(time.RFC3339))})
-	return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*. I will set it back to *%s* at %s (`%s`; %s). `/fmu schedule clear %s` cancels that.",
-		me.label(false), render.ProfileLabel(p), render.ProfileLabel(back), whenLabel(at, loc), id, zoneNote(loc, fallback), id)
+	restore := fmt.Sprintf("I will set it back to *%s*", render.ProfileLabel(back))
+	if replaced != nil {
+		restore = fmt.Sprintf("This replaces your earlier change (%s). I will set it back to *%s*, the profile you had before that change,", earlierChange(st.Status, replaced, loc), render.ProfileLabel(back))
+	}
+	return fmt.Sprintf(":white_check_mark: Your FMU profile (%s) is now *%s*. %s at %s (`%s`; %s). `/fmu schedule clear %s` cancels that.",
+		me.label(false), render.ProfileLabel(p), restore, whenLabel(at, loc), id, zoneNote(loc, fallback), id)
+}
+
+// earlierChange words the "until"/"for" an answer replaces: the profile it
+// had set (the one read just before this change) and when it was to end.
+func earlierChange(set enco.Profile, old *state.FMUSchedule, loc *time.Location) string {
+	return fmt.Sprintf("*%s* until %s, `%s`", render.ProfileLabel(set), whenLabel(old.Due, loc), old.ID)
 }
 
 // pendingBack returns the change back of an earlier "until"/"for", if any.
@@ -419,6 +437,11 @@ func (sd *scheduleCommand) addWeekly(ctx context.Context, c *command, owners []s
 			return zoneUnknown(u)
 		}
 		due, start := rule.Next(now, loc)
+		if !start {
+			// The next change ends a window: the rule is in force now, so
+			// its profile is due at once rather than at its next start.
+			due, start = now, true
+		}
 		sc := state.FMUSchedule{
 			ID: state.NewHex(4), User: u, CreatedBy: c.UserID, CreatedAt: now, Zone: loc.String(),
 			Kind: state.ScheduleWeekly, Profile: string(in), Else: string(out),
@@ -459,6 +482,11 @@ func (sd *scheduleCommand) addWeekly(ctx context.Context, c *command, owners []s
 		whose := "Yours"
 		if p.user != c.UserID {
 			whose = fmt.Sprintf("<@%s>'s", p.user)
+		}
+		if p.sc.Due.Equal(now) {
+			end, _ := rule.Next(now, p.loc)
+			lines = append(lines, fmt.Sprintf("%s `%s`: its hours have begun, so I am setting *%s* now; next change to *%s* at %s (%s).", whose, p.sc.ID, render.ProfileLabel(in), render.ProfileLabel(out), whenLabel(end, p.loc), zoneNote(p.loc, p.fallback)))
+			continue
 		}
 		lines = append(lines, fmt.Sprintf("%s `%s`: next change to *%s* at %s (%s).", whose, p.sc.ID, render.ProfileLabel(enco.Profile(p.sc.DueProfile)), whenLabel(p.sc.Due, p.loc), zoneNote(p.loc, p.fallback)))
 	}

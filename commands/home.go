@@ -125,11 +125,11 @@ func (h *homeTab) profileBlocks(ctx context.Context, msisdn string) []slack.Bloc
 	}{
 		{enco.ProfilePrivate, "business calls do not reach your mobile"},
 		{enco.ProfileProfessional, "business calls reach your mobile"},
-		{enco.ProfileOnDuty, "business calls reach your mobile, on duty"},
+		{enco.ProfileOnDuty, "business calls reach your mobile while you are on call"},
 	} {
-		label := "Set"
+		label := "Set " + render.ProfileLabel(p.profile)
 		if p.profile == current {
-			label = "Current"
+			label = render.ProfileLabel(p.profile) + " (current)"
 		}
 		btn := slack.NewButtonBlockElement(ActionHomeFMUSet, string(p.profile), plain(label))
 		if p.profile == current {
@@ -191,7 +191,7 @@ func (h *homeTab) homeRecent(ctx context.Context, user string) string {
 	loc, _, _ := h.who.zone(ctx, user)
 	lines := make([]string, 0, len(ops))
 	for _, op := range ops {
-		lines = append(lines, fmt.Sprintf("• %s — %s — _%s_", op.At.In(loc).Format("Mon 2 Jan 15:04"), op.Title, recentOutcome(op)))
+		lines = append(lines, fmt.Sprintf("• %s — %s: %s", op.At.In(loc).Format("Mon 2 Jan 15:04"), op.Title, recentOutcome(op)))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
@@ -16,6 +17,10 @@ import (
 type lister struct {
 	slack fileUploader
 	ops   *operator // to tell the requester when the file cannot be sent
+	// dms, when set, opens the requester's direct messages, where the full
+	// list of a confirmation goes until it is confirmed.
+	dms DirectMessages
+	log *slog.Logger
 }
 
 // fileUploader attaches a file to a channel.
@@ -104,14 +109,48 @@ const maxPromptLines = 10
 
 // promptLines cuts the targets named by a prompt answered in the
 // acknowledgement to maxPromptLines, adding the line that says how many
-// were left out, and returns the work that attaches them all (nil when
-// nothing was cut).
+// were left out, and returns the work that sends them all (nil when nothing
+// was cut). The prompt is the requester's alone until they confirm, and so
+// is its list: it goes to them in a direct message, and to the channel only
+// with the confirmation (attachConfirmed), so that nothing of a cancelled
+// change is left in the channel.
 func (ls *lister) promptLines(c *command, lines []string, l fullList) ([]string, func(context.Context)) {
 	if len(lines) <= maxPromptLines {
 		return lines, nil
 	}
-	promise, after := ls.attachLater(c, l)
-	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), after
+	if ls.dms == nil {
+		promise, after := ls.attachLater(c, l)
+		return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), after
+	}
+	promise := "The full list follows as a CSV file in a direct message to you; it goes to this channel when you confirm."
+	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), ls.sendPrivateList(c, l)
+}
+
+// sendPrivateList returns the work that uploads l to the requester's
+// direct messages, telling them only if that fails.
+func (ls *lister) sendPrivateList(c *command, l fullList) func(context.Context) {
+	return func(ctx context.Context) {
+		dm, err := ls.dms.OpenDM(ctx, c.UserID)
+		if err == nil {
+			err = ls.slack.UploadFile(ctx, dm, "", l.fileName(time.Now()), l.title, l.csv())
+		}
+		if err != nil {
+			ls.ops.respond(ctx, c.ResponseURL, textReply(":warning: I could not send you the full list as a file: "+ls.ops.userError(err, "upload list")).Message(), false)
+		}
+	}
+}
+
+// attachConfirmed attaches the targets of a confirmed operation to its
+// channel when its prompt named only some of them (the requester alone had
+// the list until then).
+func (ls *lister) attachConfirmed(ctx context.Context, op switchboard.Operation, mask bool) {
+	if len(op.Targets) <= maxPromptLines || ls.dms == nil {
+		return
+	}
+	l := targetList(op, mask)
+	if err := ls.slack.UploadFile(ctx, op.ChannelID, "", l.fileName(time.Now()), l.title, l.csv()); err != nil {
+		ls.log.Warn("attach the confirmed list", "err", err, "operation", op.ID)
+	}
 }
 
 // targetList is an operation's targets as a file, numbers masked when the

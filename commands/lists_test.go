@@ -209,3 +209,23 @@ func TestCutListTellsWhenItsFileCannotBeSent(t *testing.T) {
 		t.Errorf("second response = %q, want how to get the file", got)
 	}
 }
+
+// /sim audit names people as mentions, which Slack shows by name, keeps
+// the mentions the bot wrote into a detail, and shows commands whole.
+func TestAuditNamesPeopleAndWholeCommands(t *testing.T) {
+	f := newTelFixture("audit.read")
+	f.cfg.State.AuditTrail = &recordingAudit{entries: []switchboard.AuditEntry{
+		{UserID: "U0ME", Command: "/sim deactivate", Decision: "allowed", Rule: `role "ops" grants "*" (member as U0ME00000A)`},
+		{UserID: "U0ME", Command: "/fmu schedule <@U0BOB00001|bob> weekends 08:00-18:00 professional else private", Decision: "allowed"},
+		{UserID: "U0ME", Command: "fmu.schedule", Decision: "scheduled", Detail: "d7d0cfc5: <@U0BOB00001> weekends 08:00-18:00 PROFESSIONAL else PRIVATE"},
+	}}
+	got := f.command(t, "/sim", "audit").Text
+	for _, want := range []string{"<@U0ME>", "/sim deactivate", "(member as <@U0ME00000A>)", "/fmu schedule <@U0BOB00001> weekends 08:00-18:00 professional else private", "d7d0cfc5: <@U0BOB00001> weekends"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("/sim audit = %q, want it to contain %q", got, want)
+		}
+	}
+	if strings.Contains(got, "```") || strings.Contains(got, "&lt;@") {
+		t.Errorf("/sim audit = %q, want no code block hiding the mentions and no escaped mention", got)
+	}
+}

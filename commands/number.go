@@ -73,7 +73,7 @@ func (nc *numberCommand) answer(ctx context.Context, c *command) (Reply, func(co
 	case "list":
 		return nc.numberList(ctx, c, args)
 	case "reserve", "release":
-		return nc.numberChange(ctx, c, sub, args), nil
+		return nc.numberChange(ctx, c, sub, args)
 	}
 	return usageReply(usageErr(numberUsage, "`%s` is not a /number subcommand. Use `available`, `list`, `reserve` or `release`.", c.toks[0].text)), nil
 }
@@ -317,82 +317,141 @@ func poolNumber(sub string, pos []token) (phone.Number, *UsageError) {
 // states what it costs and, for a reservation, the address declaration the
 // law requires, which the click makes. A number the bot released less than
 // 15 days ago is refused before any confirmation: EnCo keeps it frozen.
-func (nc *numberCommand) numberChange(ctx context.Context, c *command, sub string, args []token) Reply {
+// A reservation's confirmation follows the acknowledgement: the number is
+// first looked up in EnCo's list of available numbers, so that the
+// confirmation says what it reserves (a premium number, above all).
+func (nc *numberCommand) numberChange(ctx context.Context, c *command, sub string, args []token) (Reply, func(context.Context)) {
 	allowed := []string{}
 	if sub == "reserve" {
 		allowed = append(allowed, "zone", "type", "tier", "sms")
 	}
 	pos, opts, err := options(numberUsage, args, allowed...)
 	if err != nil {
-		return usageReply(err)
+		return usageReply(err), nil
 	}
 	if len(pos) == 0 {
-		return usageReply(usageErr(numberUsage, "`/number %s` needs the number, e.g. `/number %s 02 206 07 42`.", sub, sub))
+		return usageReply(usageErr(numberUsage, "`/number %s` needs the number, e.g. `/number %s 02 206 07 42`.", sub, sub)), nil
 	}
 	n, uerr := poolNumber(sub, pos)
 	if uerr != nil {
-		return usageReply(uerr)
+		return usageReply(uerr), nil
 	}
 	if n.IsInternational() || (n.Kind != phone.Fixed && n.Kind != phone.Mobile && n.Kind != phone.Unknown) {
-		return usageReply(usageErr(numberUsage, "`%s` is not a Belgian fixed or mobile number, the only kinds FlexIO has.", n.International()))
+		return usageReply(usageErr(numberUsage, "`%s` is not a Belgian fixed or mobile number, the only kinds FlexIO has.", n.International())), nil
 	}
 	params, uerr := reserveParams(n, opts)
 	if uerr != nil {
-		return usageReply(uerr)
+		return usageReply(uerr), nil
 	}
 	perm := switchboard.CommandNumber + "." + sub
 	if reply, ok := nc.gate.allow(ctx, c, perm); !ok {
-		return reply
+		return reply, nil
 	}
 	if sub == "reserve" {
 		until, frozen, err := nc.freezes.NumberFrozenUntil(ctx, n.Digits)
 		if err != nil {
 			ref := state.NewHex(4)
 			nc.log.Error("read number freeze", "err", err, "ref", ref)
-			return storeDown(ref)
+			return storeDown(ref), nil
 		}
 		if frozen {
 			return textReply(fmt.Sprintf(":no_entry: %s was released less than 15 days ago, and EnCo keeps a released number frozen for 15 days: nobody, you included, can reserve it before %s. Nothing was reserved.",
-				n.International(), until.UTC().Format("2 January 2006 15:04 UTC"))).with("usage")
+				n.International(), until.UTC().Format("2 January 2006 15:04 UTC"))).with("usage"), nil
+		}
+		return textReply(fmt.Sprintf(":mag: Looking up %s in EnCo's list of available numbers…", render.NumberLabel(n.Digits, false))), func(ctx context.Context) {
+			listing := nc.listedNumber(ctx, n.Digits, params)
+			nc.ops.respond(ctx, c.ResponseURL, nc.reserveConfirmation(ctx, c, n, params, listing).Message(), false)
 		}
 	}
-	zone := params.Zone
-	line := render.NumberLabel(n.Digits, false) + " — " + numberKindWord(n, params)
-	if zone != "" {
-		line += ", zone " + zone
-	}
-	if t := params.Tier; t != "" {
-		line += ", " + strings.ToLower(t) + " tier"
-	}
-	op := switchboard.Operation{
+	op := numberOperation(perm, n, params)
+	return nc.confirm.confirm(ctx, c, pending{
+		op:    op,
+		title: "Release " + render.NumberLabel(n.Digits, nc.mask),
+		lines: []string{numberLine(n, params)},
+		note: "Its monthly billing stops. EnCo then freezes the number for 15 days: nobody, you included, can reserve it again until " +
+			time.Now().Add(freezePeriod).UTC().Format("2 January 2006") + ".",
+		confirmLabel: "Release",
+		danger:       true,
+	}), nil
+}
+
+// numberOperation is the reservation or release (perm) of one number.
+func numberOperation(perm string, n phone.Number, params switchboard.Params) switchboard.Operation {
+	return switchboard.Operation{
 		Kind:     perm,
 		Targets:  []switchboard.Target{switchboard.Number(n.Digits)},
 		Expected: 1,
 		Params:   params,
 	}
-	label := render.NumberLabel(n.Digits, nc.mask)
-	if sub == "reserve" {
-		where := "in zone " + zone
-		if zone == "" {
-			where = "in the number's zone"
+}
+
+// numberLine names a number in a confirmation, with its kind, zone and tier.
+func numberLine(n phone.Number, params switchboard.Params) string {
+	line := render.NumberLabel(n.Digits, false) + " — " + numberKindWord(n, params)
+	if params.Zone != "" {
+		line += ", zone " + params.Zone
+	}
+	if t := params.Tier; t != "" {
+		line += ", " + strings.ToLower(t) + " tier"
+	}
+	return line
+}
+
+// listing is what EnCo's list of available numbers says of one number.
+type listing struct {
+	number enco.PhoneNumber
+	found  bool
+	err    error
+}
+
+// listedNumber looks digits up in EnCo's list of available numbers.
+func (nc *numberCommand) listedNumber(ctx context.Context, digits string, params switchboard.Params) listing {
+	list, err := nc.numbers.AvailableNumbers(ctx, enco.NumberFilter{Type: params.Type})
+	if err != nil {
+		return listing{err: err}
+	}
+	for _, n := range list {
+		if n.Number == digits {
+			return listing{number: n, found: true}
 		}
-		return nc.confirm.confirm(ctx, c, pending{
-			op:    op,
-			title: "Reserve " + label,
-			lines: []string{line},
-			note: "Reserved numbers are billed by the month (a part month counts in full) until they are released. " +
-				fmt.Sprintf("By confirming you declare a business or personal address %s, as Belgian law requires.", where),
-			confirmLabel: "Reserve",
-		})
+	}
+	return listing{}
+}
+
+// reserveConfirmation asks to confirm a reservation: what it costs, the
+// tier EnCo lists the number in (a premium number says so plainly), and
+// the address declaration the law requires, which the click makes.
+func (nc *numberCommand) reserveConfirmation(ctx context.Context, c *command, n phone.Number, params switchboard.Params, l listing) Reply {
+	var tierNote string
+	switch {
+	case l.found:
+		params.Tier = cmp.Or(strings.ToUpper(l.number.PriceTier), params.Tier)
+		params.Type = cmp.Or(strings.ToUpper(l.number.Type), params.Type)
+		params.Zone = cmp.Or(l.number.Zone, params.Zone)
+		if strings.EqualFold(params.Tier, "PREMIUM") {
+			tierNote = "It is a *premium* number: EnCo's premium price tier holds numbers of higher value, which may cost more than regular ones. "
+		}
+	case l.err != nil:
+		tierNote = "I could not read EnCo's list of available numbers, so I cannot tell whether it is a premium number: `/number available` shows the tier. "
+		nc.log.Warn("list available numbers before a reservation prompt", "err", l.err, "user", c.UserID)
+	default:
+		tierNote = "It is not in EnCo's list of available numbers, so EnCo may refuse it. "
+	}
+	where := "in zone " + params.Zone
+	if params.Zone == "" {
+		where = "in the number's zone"
+	}
+	premium := ""
+	if strings.EqualFold(params.Tier, "PREMIUM") {
+		premium = " premium number"
 	}
 	return nc.confirm.confirm(ctx, c, pending{
-		op:    op,
-		title: "Release " + label,
-		lines: []string{line},
-		note: "Its monthly billing stops. EnCo then freezes the number for 15 days: nobody, you included, can reserve it again until " +
-			time.Now().Add(freezePeriod).UTC().Format("2 January 2006") + ".",
-		confirmLabel: "Release",
-		danger:       true,
+		op:    numberOperation(switchboard.CommandNumber+".reserve", n, params),
+		title: "Reserve" + premium + " " + render.NumberLabel(n.Digits, nc.mask),
+		lines: []string{numberLine(n, params)},
+		note: tierNote + "Reserved numbers are billed by the month (a part month counts in full) until they are released. " +
+			fmt.Sprintf("By confirming you declare a business or personal address %s, as Belgian law requires.", where),
+		confirmLabel: "Reserve",
 	})
 }
 

@@ -121,14 +121,26 @@ func TestNumberConfirmations(t *testing.T) {
 		{"bad tier", "reserve 02 206 07 42 tier=gold", nil, "`tier=gold`"},
 		{"bad sms", "reserve 02 206 07 42 sms=maybe", nil, "`sms=maybe`"},
 		{"tier shown", "reserve 02 222 22 22 tier=premium", []string{"zone 02, premium tier"}, ""},
+		{"premium as EnCo lists it", "reserve 02 222 22 22", []string{"Reserve premium number +32 2 222 22 22?", "zone 02, premium tier", "It is a *premium* number"}, ""},
+		{"regular as EnCo lists it", "reserve 02 206 07 42", []string{"zone 02, regular tier"}, ""},
+		{"not listed", "reserve 02 206 07 44", []string{"not in EnCo's list of available numbers"}, ""},
+	}
+	listed := []enco.PhoneNumber{
+		{Number: "3222222222", Type: "FIXED", Zone: "02", PriceTier: "PREMIUM"},
+		{Number: "3222060742", Type: "FIXED", Zone: "02", PriceTier: "REGULAR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newTelFixture("number.reserve", "number.release")
-			nums := &telNumbers{}
+			nums := &telNumbers{list: listed}
 			f.cfg.EnCo.Numbers = nums
 			reply := f.command(t, "/number", tt.text)
 			text := reply.Text + string(mustJSON(t, reply.Blocks))
+			if strings.HasPrefix(reply.Text, ":mag: Looking up") {
+				// A reservation's confirmation follows its acknowledgement.
+				m := f.slack.responses[len(f.slack.responses)-1]
+				text = m.Text + string(mustJSON(t, m.Blocks))
+			}
 			if tt.wantErr != "" {
 				if !strings.Contains(reply.Text, tt.wantErr) || len(f.store.confs) != 0 {
 					t.Errorf("reply = %q, want a refusal containing %q and no confirmation", reply.Text, tt.wantErr)

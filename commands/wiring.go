@@ -122,7 +122,7 @@ func New(cfg Config) *Router {
 		notes.store = st.Schedules
 	}
 	confirm := &confirmer{store: st.Confirmations, gate: g, ttl: set.ConfirmTTL, log: log}
-	lists := &lister{slack: cfg.Slack.Slack, ops: ops}
+	lists := &lister{slack: cfg.Slack.Slack, ops: ops, dms: cfg.Slack.DMs, log: log}
 	who := &whois{directory: cfg.Directory, zones: cfg.Slack.People, policy: cfg.Policy, log: log}
 
 	sim := &simCommand{gate: g, confirm: confirm, ops: ops, lists: lists, sim: cfg.EnCo.SIM, callbacks: cfg.Callbacks,
@@ -141,7 +141,7 @@ func New(cfg Config) *Router {
 		dms: cfg.Slack.DMs, slack: cfg.Slack.Slack, policy: cfg.Policy, limits: lim, log: log}
 	home := &homeTab{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, publisher: cfg.Slack.Home, commands: reg,
 		callOff: cfg.EnCo.Voice == nil, now: now, log: log}
-	clicks := &clicks{gate: g, ops: ops, steps: steps, exec: reg, confirmations: st.Confirmations, policy: cfg.Policy, slack: cfg.Slack.Slack,
+	clicks := &clicks{gate: g, ops: ops, lists: lists, steps: steps, exec: reg, confirmations: st.Confirmations, policy: cfg.Policy, slack: cfg.Slack.Slack,
 		ttl: set.ApprovalTTL, limits: lim, log: log}
 	return &Router{reg: reg, clicks: clicks, home: home, steps: steps, sched: sched, counters: st.Counters,
 		ackTimeout: set.AckTimeout, workTimeout: set.WorkTimeout, onAck: set.OnAck, onCommand: set.OnCommand, log: log}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/render"
 )
 
@@ -39,6 +38,8 @@ var (
 	codeFence  = regexp.MustCompile("(?s)```\n?(.*?)\n?```")
 	inlineCode = regexp.MustCompile("`([^`\n]+)`")
 	bold       = regexp.MustCompile(`\*([^*\n]+)\*`)
+	// italic is _text_ between word boundaries, as Slack reads it.
+	italic = regexp.MustCompile(`(^|[\s(])_([^_\n]+)_($|[\s).,;:!?])`)
 	// slackRef is Slack's <…> markup: mentions, channels, special mentions, links.
 	slackRef = regexp.MustCompile(`<([@#!]?)([^<>|]+)(?:\|([^<>]*))?>`)
 	// entities are the three characters mrkdwn escapes.
@@ -60,11 +61,7 @@ func renderBlocks(m render.Message) (string, []button) {
 			}
 			if b.Accessory != nil && b.Accessory.ButtonElement != nil {
 				btn := b.Accessory.ButtonElement
-				label := btn.Text.Text
-				if btn.ActionID == commands.ActionHomeFMUSet {
-					label += " " + btn.Value // the Home tab's buttons say Set / Current
-				}
-				buttons = append(buttons, button{label: label, actionID: btn.ActionID, value: btn.Value})
+				buttons = append(buttons, button{label: btn.Text.Text, actionID: btn.ActionID, value: btn.Value})
 			}
 		case *slack.ContextBlock:
 			for _, e := range b.ContextElements.Elements {
@@ -108,7 +105,7 @@ func renderMrkdwn(text string) string {
 	text = inlineCode.ReplaceAllStringFunc(text, func(s string) string {
 		return hold(inlineCode.FindStringSubmatch(s)[1])
 	})
-	text = emoji.Replace(bold.ReplaceAllString(text, "$1"))
+	text = emoji.Replace(italic.ReplaceAllString(bold.ReplaceAllString(text, "$1"), "$1$2$3"))
 	text = slackRef.ReplaceAllStringFunc(text, func(s string) string {
 		sm := slackRef.FindStringSubmatch(s)
 		kind, ref, label := sm[1], sm[2], sm[3]
@@ -124,6 +121,11 @@ func renderMrkdwn(text string) string {
 		case "#":
 			if ref == ChannelID {
 				return "#console"
+			}
+			if strings.HasPrefix(ref, "D") {
+				// A direct message with the bot, as Slack names it in a
+				// message: not a channel with a # name.
+				return "your direct messages with the bot"
 			}
 			if label != "" {
 				return "#" + label

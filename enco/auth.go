@@ -105,6 +105,10 @@ func StaticTokenSource(token string) oauth2.TokenSource {
 	return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"})
 }
 
+// TokenOp is the Op of an *Error from the token endpoint (the client
+// credentials were refused, or the endpoint failed).
+const TokenOp = "enco token"
+
 // ErrCredentialsRefused is wrapped by the error of a call EnCo refused with
 // 401 although the bot had done all it can: the permanent token (which
 // cannot be renewed) was refused, or a freshly renewed token was refused
@@ -184,7 +188,7 @@ func (s *tokenSource) refresh(stale string) (*oauth2.Token, error) {
 		if revokeErr != nil {
 			return nil, fmt.Errorf("renew refused token: %w", revokeErr)
 		}
-		return nil, &Error{Op: "enco token", StatusCode: http.StatusUnauthorized, Message: "the token endpoint handed the revoked token back", Err: ErrCredentialsRefused}
+		return nil, &Error{Op: TokenOp, StatusCode: http.StatusUnauthorized, Message: "the token endpoint handed the revoked token back", Err: ErrCredentialsRefused}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,7 +220,7 @@ func (s *tokenSource) store(t *oauth2.Token, now time.Time) {
 // tokenError turns a token endpoint refusal into an *Error (so that a 5xx
 // counts as temporary) and names the operation on anything else.
 func tokenError(err error) error {
-	const op = "enco token"
+	const op = TokenOp
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
 		return fmt.Errorf("%s: %w", op, err)

@@ -53,6 +53,11 @@ type Main struct {
 	ConsoleUser string
 	// KeyPrefix prefixes every Redis key (default "sb:"); tests use their own.
 	KeyPrefix string
+	// RouteRedisLog sends go-redis's own messages (a sentinel naming a new
+	// primary, a pool failing to dial), which it writes through a logger
+	// of the whole process, to this bot's log rather than as bare lines on
+	// stderr. The command's one bot sets it.
+	RouteRedisLog bool
 	// Commands, when set, adjusts the commands' configuration before they
 	// are wired (tests: a clock, a short approval deadline).
 	Commands func(*commands.Config)
@@ -67,6 +72,7 @@ type Main struct {
 	Metrics  *metrics.Metrics
 
 	redis     *redis.Client
+	reach     *redisReach
 	embedded  *miniredis.Miniredis
 	socket    *commands.Socket
 	deliverer *slackpost.Deliverer
@@ -312,15 +318,17 @@ func (m *Main) openLog() error {
 		m.logBuf = newLineBuffer(out, m.Config.LogFlushInterval)
 		out = m.logBuf
 	}
-	if m.Console {
-		// Read by people, in a file or with -v.
-		m.Log = slog.New(slog.NewTextHandler(out, opts))
-		return nil
-	}
-	if m.Config.LogFormat == "text" {
-		m.Log = slog.New(slog.NewTextHandler(out, opts))
+	var h slog.Handler
+	if m.Console || m.Config.LogFormat == "text" {
+		// The console's is read by people, in a file or with -v.
+		h = slog.NewTextHandler(out, opts)
 	} else {
-		m.Log = slog.New(slog.NewJSONHandler(out, opts))
+		h = slog.NewJSONHandler(out, opts)
+	}
+	m.reach = &redisReach{log: slog.New(h)}
+	m.Log = slog.New(quietOutage{h, m.reach})
+	if m.RouteRedisLog {
+		redis.SetLogger(redisLogger{m.Log, m.reach})
 	}
 	return nil
 }
@@ -342,11 +350,13 @@ func (m *Main) openRedis(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		rdb.AddHook(m.reach)
 		m.redis = rdb
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		if err := m.redis.Ping(pctx).Err(); err != nil {
-			// Not fatal: go-redis reconnects, and commands answer "try again" meanwhile.
+		// Not fatal: go-redis reconnects, and commands answer "try again"
+		// meanwhile. A Redis out of reach is said by m.reach.
+		if err := m.redis.Ping(pctx).Err(); err != nil && !m.reach.repeats(err) {
 			m.Log.Error("Redis does not answer yet; commands will ask users to retry until it does", "err", err)
 		}
 	}
@@ -386,7 +396,8 @@ func (m *Main) loadPolicy() (*permissions.Policy, error) {
 // Run serves until ctx ends, then shuts down gracefully: no new commands,
 // in-flight work finished, callbacks drained, queued posts delivered.
 func (m *Main) Run(ctx context.Context) error {
-	errc := make(chan error, 3)
+	// One place for each sender: the servers, the callback set-up, the front.
+	errc := make(chan error, 3+len(m.sideServers()))
 	var wg sync.WaitGroup
 	deliverCtx, stopDeliver := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDeliver()
@@ -423,7 +434,9 @@ func (m *Main) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		m.configureCallbacks(runCtx)
+		if err := m.configureCallbacks(runCtx); err != nil {
+			errc <- err
+		}
 	}()
 
 	// The scheduler makes scheduled FMU changes; it stops taking new ones
@@ -441,7 +454,7 @@ func (m *Main) Run(ctx context.Context) error {
 			err = m.console.Run(runCtx, m.Router)
 			stopRun() // end of input ends the bot
 		} else {
-			err = m.socket.Run(runCtx)
+			err = slackTokenRefused(m.socket.Run(runCtx))
 		}
 		if err != nil {
 			errc <- err
@@ -477,8 +490,10 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 // configureCallbacks points EnCo's M2M callbacks at this bot, with the secret
-// it must send back, retrying until EnCo accepts or ctx ends.
-func (m *Main) configureCallbacks(ctx context.Context) {
+// it must send back, retrying until EnCo accepts or ctx ends. It gives up at
+// once, with an error naming the variable to fix, when EnCo refuses the
+// bot's credentials: no retry cures that, only the operator can.
+func (m *Main) configureCallbacks(ctx context.Context) error {
 	url := m.Config.PublicURL + notify.PathM2M
 	headers := map[string]string{"Authorization": "Bearer " + m.Config.CallbackSecret}
 	backoff := time.Second
@@ -488,43 +503,61 @@ func (m *Main) configureCallbacks(ctx context.Context) {
 		cancel()
 		if err == nil {
 			m.Log.Info("M2M callback URL configured", "url", url)
-			return
+			return nil
 		}
 		if ctx.Err() != nil {
 			// Shutting down: the attempt was cut short, not refused.
 			m.Log.Info("M2M callback URL not configured: shutting down")
-			return
+			return nil
 		}
-		if fix := m.credentialsFix(err); fix != "" {
-			// Asking again gets the same answer until an operator acts.
-			m.Log.Error("M2M callback URL not configured, and not retried: "+fix, "err", err)
-			return
+		if refused := m.credentialsRefused(err); refused != nil {
+			return refused
 		}
 		m.Log.Error("configure M2M callback URL; retrying", "err", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return
+			return nil
 		case <-t.C:
 		}
 		backoff = min(backoff*2, 5*time.Minute)
 	}
 }
 
-// credentialsFix says which variable an operator must fix when err is EnCo
-// refusing the bot's credentials (401) or access to the M2M API (403), or
-// "" for any other error.
-func (m *Main) credentialsFix(err error) string {
+// credentialsRefused names the variable to fix when err is EnCo refusing the
+// bot's credentials for good, and is nil for any other error. The
+// credentials themselves are never repeated.
+func (m *Main) credentialsRefused(err error) error {
+	var apiErr *enco.Error
+	if !errors.As(err, &apiErr) {
+		return nil
+	}
 	switch {
 	case errors.Is(err, enco.ErrCredentialsRefused) && m.Config.EncoToken != "":
-		return "EnCo refused the permanent token ENCO_TOKEN; replace it and restart the bot"
-	case errors.Is(err, enco.ErrCredentialsRefused):
-		return "EnCo refused the credentials ENCO_CLIENT_ID and ENCO_CLIENT_SECRET; fix them and restart the bot"
-	case errors.Is(err, enco.ErrAccessDenied):
-		return "EnCo refused access to the M2M SIM API; check ENCO_M2M_API_KEY and the account's subscription, then restart the bot"
+		return fmt.Errorf("ENCO_TOKEN: EnCo refused the permanent token (HTTP %d); create a new one on the EnCo dashboard, or set ENCO_CLIENT_ID and ENCO_CLIENT_SECRET instead", apiErr.StatusCode)
+	case errors.Is(err, enco.ErrCredentialsRefused),
+		apiErr.Op == enco.TokenOp && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.Message == "invalid_client"):
+		return fmt.Errorf("ENCO_CLIENT_ID, ENCO_CLIENT_SECRET: EnCo refused the client credentials (HTTP %d); copy them again from your application on the EnCo dashboard", apiErr.StatusCode)
+	case apiErr.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("ENCO_M2M_API_KEY: EnCo's M2M API refused the key (HTTP %d); copy it again from the M2M Cockpit", apiErr.StatusCode)
 	}
-	return ""
+	return nil
+}
+
+// slackTokenRefused names SLACK_APP_TOKEN when the socket ended because
+// Slack refused the app-level token, which slack-go reports as Slack's bare
+// error code; other errors are returned as they are.
+func slackTokenRefused(err error) error {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Err {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked":
+		return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the app-level token (%s); create one with connections:write under Basic Information → App-Level Tokens of the app, and check that it belongs to the same app as SLACK_BOT_TOKEN", se.Err)
+	}
+	return err
 }
 
 // Close releases what Open took. It is safe to call more than once and after a failed Open.

@@ -26,7 +26,7 @@ type Config struct {
 	EncoClientID      string        `envconfig:"ENCO_CLIENT_ID" desc:"OAuth2 client id"`
 	EncoClientSecret  string        `envconfig:"ENCO_CLIENT_SECRET" desc:"OAuth2 client secret"`
 	EncoToken         string        `envconfig:"ENCO_TOKEN" desc:"a permanent EnCo token, instead of client credentials"`
-	EncoM2MAPIKey     string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key)"`
+	EncoM2MAPIKey     string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key); required unless sandbox"`
 	EncoVoice         string        `envconfig:"ENCO_VOICE" default:"on" desc:"off: switch /call off, for an account without EnCo's Voice Call-out API (EnCo labels it retired); /call then says so and calls nothing"`
 	EncoSandbox       bool          `envconfig:"ENCO_SANDBOX" default:"false" desc:"true: run the built-in EnCo sandbox in process and use it"`
 	RedisURL          string        `envconfig:"REDIS_URL" desc:"Redis URL (redis:// or rediss://; with ?master_name=…, the sentinels of a Sentinel-managed primary); unset: embedded in-memory store (one replica, nothing kept)"`
@@ -95,6 +95,9 @@ func (c *Config) Validate(console bool) error {
 		}
 		if c.EncoToken == "" && (c.EncoClientID == "" || c.EncoClientSecret == "") {
 			return errors.New("ENCO_CLIENT_ID: required with ENCO_CLIENT_SECRET (or set ENCO_TOKEN, or ENCO_SANDBOX=true)")
+		}
+		if c.EncoM2MAPIKey == "" {
+			return errors.New("ENCO_M2M_API_KEY: required (the M2M Cockpit API key, sent as x-api-key; the bot sets its callback URL with it at start), unless ENCO_SANDBOX=true")
 		}
 		if c.PublicURL == "" {
 			return errors.New("PUBLIC_URL: required (the URL EnCo reaches this bot's HTTP_ADDR at), unless ENCO_SANDBOX=true")

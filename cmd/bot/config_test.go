@@ -93,7 +93,7 @@ func TestValidateNamesTheVariable(t *testing.T) {
 	good := Config{
 		SlackBotToken: "xoxb-1", SlackAppToken: "xapp-1", SlackAPIURL: "https://slack.com/api/",
 		EncoBaseURL: "https://api.enco.io", EncoClientID: "id", EncoClientSecret: "secret-value",
-		PublicURL: "https://bot.example.com", CallbackSecret: "0123456789abcdef0123", HTTPAddr: ":8080",
+		EncoM2MAPIKey: "m2m-key", PublicURL: "https://bot.example.com", CallbackSecret: "0123456789abcdef0123", HTTPAddr: ":8080",
 		LogLevel: "info", LogFormat: "json", AuditMaxEntries: 10,
 	}
 	if err := good.Validate(false); err != nil {
@@ -109,6 +109,7 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		{"no app token", func(c *Config) { c.SlackAppToken = "" }, "SLACK_APP_TOKEN:"},
 		{"api url without slash", func(c *Config) { c.SlackAPIURL = "https://slack.com/api" }, "SLACK_API_URL:"},
 		{"no credentials", func(c *Config) { c.EncoClientID = "" }, "ENCO_CLIENT_ID:"},
+		{"no m2m api key", func(c *Config) { c.EncoM2MAPIKey = "" }, "ENCO_M2M_API_KEY:"},
 		{"no public url", func(c *Config) { c.PublicURL = "" }, "PUBLIC_URL:"},
 		{"bad public url", func(c *Config) { c.PublicURL = "bot.example.com" }, "PUBLIC_URL:"},
 		{"no callback secret", func(c *Config) { c.CallbackSecret = "" }, "CALLBACK_SECRET:"},
@@ -135,7 +136,7 @@ func TestValidateNamesTheVariable(t *testing.T) {
 	}
 	// The sandbox needs neither EnCo credentials nor a public URL.
 	c := good
-	c.EncoSandbox, c.EncoClientID, c.PublicURL, c.CallbackSecret = true, "", "", ""
+	c.EncoSandbox, c.EncoClientID, c.EncoM2MAPIKey, c.PublicURL, c.CallbackSecret = true, "", "", "", ""
 	if err := c.Validate(false); err != nil {
 		t.Errorf("sandbox config refused: %v", err)
 	}

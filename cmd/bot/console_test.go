@@ -321,3 +321,29 @@ func TestConsoleHomeTabButtonsGoWhenACommandIsTyped(t *testing.T) {
 		t.Errorf("typing 1 for the confirmation set the FMU profile:\n%s", out)
 	}
 }
+
+// TestConsoleHomeTabReadsAsText: the Home tab shows no mrkdwn and no
+// profile's enum name, and its buttons say what they do.
+func TestConsoleHomeTabReadsAsText(t *testing.T) {
+	s := startConsole(t)
+	s.do("/fmu on-duty for 1h")
+	s.waitOutput("I will set it back")
+	s.do("/home")
+	s.waitOutput("(type the number)")
+	s.do("1") // Set Private, from the Home tab
+	s.waitOutput("Set to Private")
+	s.end()
+	out := s.out.String()
+	_, home, _ := strings.Cut(out, "(Home tab)")
+	home, _, _ = strings.Cut(home, "(type the number)")
+	for _, bad := range []string{"_done_", "PRIVATE", "PROFESSIONAL", "ON_DUTY", "on duty"} {
+		if strings.Contains(home, bad) {
+			t.Errorf("the Home tab shows %q:\n%s", bad, home)
+		}
+	}
+	for _, want := range []string{"[1] Set Private", "[2] Set Professional", "[3] On duty (current)", "Set your FMU profile to On duty: done"} {
+		if !strings.Contains(home, want) {
+			t.Errorf("the Home tab lacks %q:\n%s", want, home)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/permissions"
 )
@@ -74,5 +76,96 @@ func TestSecretsStayOutOfRepoAndImage(t *testing.T) {
 				t.Errorf("%s does not list %s", file, name)
 			}
 		}
+	}
+}
+
+// composeFile is the part of a compose file TestComposeFilesKeepBotsBehindTLS reads.
+type composeFile struct {
+	Services map[string]struct {
+		Image       string
+		Environment map[string]string
+		Ports       []string
+		Volumes     []string
+	}
+}
+
+// TestComposeFilesKeepBotsBehindTLS checks that each compose file publishes
+// only Caddy to the world: every bot's HTTP_ADDR stays inside the network
+// and is reached through a Caddyfile that passes /callbacks/* to it, its
+// PUBLIC_URL is HTTPS, and its /metrics is on METRICS_ADDR, published on
+// loopback only.
+func TestComposeFilesKeepBotsBehindTLS(t *testing.T) {
+	for _, file := range []string{"docker-compose.yml", "docker-compose.sentinel.yml"} {
+		t.Run(file, func(t *testing.T) {
+			var c composeFile
+			if err := yaml.Unmarshal([]byte(readRepoFile(t, file)), &c); err != nil {
+				t.Fatal(err)
+			}
+			var bots []string
+			for name, s := range c.Services {
+				if s.Image != "switchboard:latest" {
+					continue
+				}
+				bots = append(bots, name)
+				if s.Environment["METRICS_ADDR"] == "" {
+					t.Errorf("%s: METRICS_ADDR is unset, so /metrics is served on the callback port", name)
+				}
+				if !strings.HasPrefix(s.Environment["PUBLIC_URL"], "https://") {
+					t.Errorf("%s: PUBLIC_URL = %q, want https://…", name, s.Environment["PUBLIC_URL"])
+				}
+				for _, p := range s.Ports {
+					if !strings.HasPrefix(p, "127.0.0.1:") {
+						t.Errorf("%s publishes %q on every interface; only loopback is allowed", name, p)
+					}
+					if strings.HasSuffix(p, ":8080") {
+						t.Errorf("%s publishes its HTTP_ADDR (%q); EnCo reaches it through Caddy", name, p)
+					}
+				}
+			}
+			if len(bots) == 0 {
+				t.Fatal("no bot service (image switchboard:latest)")
+			}
+			caddy, ok := c.Services["caddy"]
+			if !ok {
+				t.Fatal("no caddy service in front of the bots")
+			}
+			if !slices.Contains(caddy.Ports, "443:443") || !slices.Contains(caddy.Ports, "80:80") {
+				t.Errorf("caddy publishes %v, want 80:80 and 443:443", caddy.Ports)
+			}
+			var caddyfile string
+			for _, v := range caddy.Volumes {
+				if src, dst, _ := strings.Cut(v, ":"); strings.HasPrefix(dst, "/etc/caddy/Caddyfile") {
+					caddyfile = readRepoFile(t, strings.TrimPrefix(src, "./"))
+				}
+			}
+			if !strings.Contains(caddyfile, "handle /callbacks/*") || !strings.Contains(caddyfile, "respond 404") {
+				t.Errorf("the Caddyfile caddy mounts does not pass /callbacks/* alone:\n%s", caddyfile)
+			}
+			for _, bot := range bots {
+				if !strings.Contains(caddyfile, bot+":8080") {
+					t.Errorf("the Caddyfile caddy mounts does not pass callbacks to %s:8080", bot)
+				}
+			}
+		})
+	}
+}
+
+// TestREADMENamesTheGoVersion checks that the README's prerequisites name
+// the Go version go.mod requires.
+func TestREADMENamesTheGoVersion(t *testing.T) {
+	var version string
+	for _, line := range strings.Split(readRepoFile(t, "go.mod"), "\n") {
+		if v, ok := strings.CutPrefix(line, "go "); ok {
+			version = strings.TrimSpace(v)
+		}
+	}
+	if version == "" {
+		t.Fatal("go.mod has no go line")
+	}
+	readme := readRepoFile(t, "README.md")
+	_, prereq, _ := strings.Cut(readme, "## Before you start")
+	prereq, _, _ = strings.Cut(prereq, "\n## ")
+	if !strings.Contains(prereq, "Go "+version+" or later") {
+		t.Errorf("README's \"Before you start\" does not name Go %s or later (go.mod):\n%s", version, prereq)
 	}
 }

@@ -130,7 +130,7 @@ func TestReserveReportsAndRecordsTheNumberEnCoReserved(t *testing.T) {
 	t.Parallel()
 	h := newTelHarness(t)
 	h.enco.ReserveInstead("3222060742", "3222060745")
-	_, reply := h.command(telOps, telChan, "/number reserve 02 206 07 42")
+	reply := h.reservePrompt(telOps, telChan, "/number reserve 02 206 07 42")
 	h.telConfirm(telOps, telChan, reply)
 	parent := h.telParent(telChan, "Reserve +32 2 206 07 45 (EnCo's choice; +32 2 206 07 42 was asked for)")
 	thread := h.telThread(telChan, parent.TS, 1)
@@ -241,40 +241,21 @@ func TestCallCDRTakesTillPageAndLimit(t *testing.T) {
 	}
 }
 
-// TestRefusedCredentialsAtStartUpAreOneLineNotARetryLoop: when EnCo refuses
-// the bot's credentials as it configures the M2M callback URL at start-up,
-// asking again cannot help: the log has one error line naming the variable
-// to fix, and no retry.
-func TestRefusedCredentialsAtStartUpAreOneLineNotARetryLoop(t *testing.T) {
+// TestSimStatusStopsAtARefusedAPIKey: when EnCo refuses the M2M API (a key
+// or subscription withdrawn while the bot runs), /sim status of several
+// cards asks once, not once per card, and names the API and what an
+// operator must check.
+func TestSimStatusStopsAtARefusedAPIKey(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		opt  harnessOption
-		want string
-	}{
-		{"permanent token", func(h *harness) {
-			h.cfg.EncoClientID, h.cfg.EncoClientSecret, h.cfg.EncoToken = "", "", h.enco.PermanentToken
-			h.enco.RefusePermanentToken()
-		}, "ENCO_TOKEN"},
-		{"M2M API key", func(h *harness) { h.cfg.EncoM2MAPIKey = "not-the-key" }, "ENCO_M2M_API_KEY"},
+	h := newHarness(t)
+	h.enco.ResetRequests()
+	h.enco.FailNext(3, http.StatusForbidden)
+	ack, _ := h.command(opsUser, opsChan, "/sim status 0471 00 00 01, 0471 00 00 02, 0471 00 00 03")
+	got := h.telResponse(ack, "refused the bot access")
+	if !telHasAll(got.Text, "M2M SIM API", "subscription") {
+		t.Errorf("answer = %q, want the M2M SIM API named and the subscription to check", got.Text)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t, tt.opt)
-			h.waitFor("the start-up error", func() bool { return strings.Contains(h.logs.String(), "not retried") })
-			var errs []string
-			for _, l := range strings.Split(h.logs.String(), "\n") {
-				if strings.Contains(l, `"level":"ERROR"`) {
-					errs = append(errs, l)
-				}
-			}
-			if len(errs) != 1 || !strings.Contains(errs[0], tt.want) || strings.Contains(errs[0], "retrying") {
-				t.Errorf("error lines %q, want one naming %s and no retry", errs, tt.want)
-			}
-			if strings.Contains(h.logs.String(), h.enco.PermanentToken) {
-				t.Errorf("the permanent token shows in the log")
-			}
-		})
+	if n := len(h.encoCalls("/m2m/1.0.0/simcards")); n != 1 {
+		t.Errorf("SIM card lookups = %d, want 1", n)
 	}
 }

@@ -170,7 +170,7 @@ func TestHomeTabShowsProfileAndClickSetsIt(t *testing.T) {
 	first := h.openHome(telStaff)
 	for _, want := range []string{
 		"+32 470 00 00 01 is *Private*",
-		"[home_fmu_set PRIVATE Current]", "[home_fmu_set PROFESSIONAL Set]", "[home_fmu_set ON_DUTY Set]",
+		"[home_fmu_set PRIVATE Private (current)]", "[home_fmu_set PROFESSIONAL Set Professional]", "[home_fmu_set ON_DUTY Set On duty]",
 		"*Scheduled changes*\nNone.", "*Your last operations*\nNone yet.",
 	} {
 		if !strings.Contains(first, want) {
@@ -181,8 +181,8 @@ func TestHomeTabShowsProfileAndClickSetsIt(t *testing.T) {
 	h.homeClick(telStaff, v, string(enco.ProfileOnDuty))
 	_, second := h.homeView(telStaff, 2)
 	for _, want := range []string{
-		"Set to *On duty*", "+32 470 00 00 01 is *On duty*", "[home_fmu_set ON_DUTY Current]",
-		"Set your FMU profile to On duty — _done_",
+		"Set to *On duty*", "+32 470 00 00 01 is *On duty*", "[home_fmu_set ON_DUTY On duty (current)]",
+		"Set your FMU profile to On duty: done",
 	} {
 		if !strings.Contains(second, want) {
 			t.Errorf("view after the click lacks %q:\n%s", want, second)

@@ -11,8 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -53,7 +51,7 @@ func main() {
 	tuneGC(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m := &Main{Config: cfg, Console: *console, ConsoleUser: *user, Stdin: os.Stdin, Stdout: os.Stdout, LogOutput: os.Stderr}
+	m := &Main{Config: cfg, RouteRedisLog: true, Console: *console, ConsoleUser: *user, Stdin: os.Stdin, Stdout: os.Stdout, LogOutput: os.Stderr}
 	if *console && !*verbose {
 		m.LogOutput = nil // a log file, named when the console starts
 	}
@@ -62,10 +60,6 @@ func main() {
 		m.Close()
 		os.Exit(1)
 	}
-	// go-redis reports what it does on its own (a sentinel naming a new
-	// primary, a pool failing to dial) through a logger of its own: send
-	// that to the bot's structured log rather than as bare lines on stderr.
-	redis.SetLogger(redisLogger{m.Log})
 	err = m.Run(ctx)
 	m.Close()
 	if err != nil {

@@ -29,16 +29,36 @@ func TestNumberAvailableAndList(t *testing.T) {
 	}
 }
 
+// reservePrompt sends /number reserve …, checks that the acknowledgement
+// says the number is being looked up, and returns the confirmation that
+// follows through the response URL.
+func (h *harness) reservePrompt(user, channel, text string) ackReply {
+	h.t.Helper()
+	found := h.answeredAfterAck(user, channel, text, "in EnCo's list of available numbers…")
+	return ackReply{Text: found.Text, Blocks: found.Blocks}
+}
+
+// reserved returns the reservations (POSTs) EnCo received.
+func (h *harness) reserved() []encotest.Request {
+	var calls []encotest.Request
+	for _, r := range h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers") {
+		if r.Method == "POST" {
+			calls = append(calls, r)
+		}
+	}
+	return calls
+}
+
 func TestNumberReserveStatesBillingAndTheLawThenReserves(t *testing.T) {
 	t.Parallel()
 	h := newTelHarness(t)
-	_, reply := h.command(telOps, telChan, "/number reserve 02 206 07 42")
-	if !telHasAll(reply.Text+string(reply.Blocks), "Reserve +32 2 206 07 42", "billed by the month",
+	reply := h.reservePrompt(telOps, telChan, "/number reserve 02 206 07 42")
+	if !telHasAll(reply.Text+string(reply.Blocks), "Reserve +32 2 206 07 42", "zone 02, regular tier", "billed by the month",
 		"By confirming you declare a business or personal address in zone 02, as Belgian law requires") {
 		t.Fatalf("confirmation = %q %s, want the monthly billing and the zone-address declaration", reply.Text, reply.Blocks)
 	}
-	if got := h.encoCalls("/cpaas-mgmt/"); len(got) != 0 {
-		t.Fatalf("number API called before the confirmation: %+v", got)
+	if got := h.reserved(); len(got) != 0 {
+		t.Fatalf("number reserved before the confirmation: %+v", got)
 	}
 	h.telConfirm(telOps, telChan, reply)
 	parent := h.telParent(telChan, "all 1 done")
@@ -46,12 +66,7 @@ func TestNumberReserveStatesBillingAndTheLawThenReserves(t *testing.T) {
 	if !strings.Contains(thread[0].Text, "Reserved +32 2 206 07 42 (fixed, zone 02, regular tier)") {
 		t.Errorf("thread = %v, want the reservation reported", texts(thread))
 	}
-	var calls []encotest.Request
-	for _, r := range h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers") {
-		if r.Method == "POST" {
-			calls = append(calls, r)
-		}
-	}
+	calls := h.reserved()
 	if len(calls) != 1 || calls[0].Query.Get("addressInZoneConfirmed") != "true" {
 		t.Errorf("reserve requests = %+v, want one POST with addressInZoneConfirmed=true", calls)
 	}
@@ -61,6 +76,20 @@ func TestNumberReserveStatesBillingAndTheLawThenReserves(t *testing.T) {
 	}
 	if !held {
 		t.Errorf("the sandbox does not hold 3222060742 after the reservation")
+	}
+}
+
+// A number EnCo lists in its premium tier is reserved only after a
+// confirmation that says it is premium, as /number available does.
+func TestNumberReservePremiumSaysSo(t *testing.T) {
+	t.Parallel()
+	h := newTelHarness(t)
+	reply := h.reservePrompt(telOps, telChan, "/number reserve 02 222 22 22")
+	if !telHasAll(reply.Text+string(reply.Blocks), "Reserve premium number +32 2 222 22 22", "zone 02, premium tier", "It is a *premium* number") {
+		t.Errorf("confirmation = %q %s, want it to say the number is premium", reply.Text, reply.Blocks)
+	}
+	if got := h.reserved(); len(got) != 0 {
+		t.Errorf("number reserved before the confirmation: %+v", got)
 	}
 }
 
@@ -84,7 +113,7 @@ func TestNumberReleaseStatesTheFreezeThenReleases(t *testing.T) {
 func TestNumberRefusedByEnCoIsReportedInThread(t *testing.T) {
 	t.Parallel()
 	h := newTelHarness(t)
-	_, reply := h.command(telOps, telChan, "/number reserve 02 816 02 57") // already held
+	reply := h.reservePrompt(telOps, telChan, "/number reserve 02 816 02 57") // already held
 	h.telConfirm(telOps, telChan, reply)
 	parent := h.telParent(telChan, "1 failed")
 	if thread := h.telThread(telChan, parent.TS, 1); !telHasAll(thread[0].Text, "was not reserved", "EnCo refused it", "already held") {
@@ -126,7 +155,7 @@ func TestEveryListedNumberCanBeReserved(t *testing.T) {
 		t.Fatalf("the sandbox lists %d numbers, want its 20", len(listed))
 	}
 	for _, n := range listed {
-		_, reply := h.command(telOps, telChan, "/number reserve "+n.Number)
+		reply := h.reservePrompt(telOps, telChan, "/number reserve "+n.Number)
 		if !strings.Contains(reply.Text, "Reserve ") {
 			t.Errorf("/number reserve %s = %q, want a confirmation", n.Number, reply.Text)
 			continue

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -29,7 +31,7 @@ func parseRedisURL(raw string) (failover *redis.FailoverOptions, single *redis.O
 		}
 		o, err := redis.ParseFailoverURL(raw)
 		if err != nil {
-			return nil, nil, fmt.Errorf("REDIS_URL: not a valid Sentinel URL (%w)", err)
+			return nil, nil, redisURLError("Sentinel URL", err)
 		}
 		if o.MasterName == "" {
 			return nil, nil, errors.New("REDIS_URL: master_name is empty; name the primary the sentinels watch")
@@ -38,9 +40,83 @@ func parseRedisURL(raw string) (failover *redis.FailoverOptions, single *redis.O
 	}
 	o, err := redis.ParseURL(raw)
 	if err != nil {
-		return nil, nil, errors.New("REDIS_URL: not a valid Redis URL")
+		return nil, nil, redisURLError("Redis URL", err)
 	}
 	return nil, o, nil
+}
+
+// redisURLOptions are the query options go-redis reads in a URL, to suggest
+// the one meant when a name is misspelt.
+var redisURLOptions = []string{
+	"db", "protocol", "client_name", "max_retries", "min_retry_backoff", "max_retry_backoff",
+	"dial_timeout", "read_timeout", "write_timeout", "pool_fifo", "pool_size", "pool_timeout",
+	"min_idle_conns", "max_idle_conns", "max_active_conns", "max_concurrent_dials",
+	"conn_max_idle_time", "conn_max_lifetime", "conn_max_lifetime_jitter", "skip_verify",
+	"master_name", "addr", "password", "username",
+}
+
+var (
+	unexpectedRedisOption = regexp.MustCompile(`unexpected option: ([\w, -]+)$`)
+	invalidRedisOption    = regexp.MustCompile(`invalid (\w+) (number|duration|boolean)`)
+)
+
+// redisURLError words go-redis's refusal of REDIS_URL for the operator: the
+// option it did not know (with the one probably meant), or the option whose
+// value it could not read. It names options only, never a value, so that a
+// password in the URL stays out of the message.
+func redisURLError(kind string, err error) error {
+	if m := unexpectedRedisOption.FindStringSubmatch(err.Error()); m != nil {
+		var parts []string
+		for _, name := range strings.Split(m[1], ", ") {
+			if near := nearestWord(name, redisURLOptions); near != "" {
+				parts = append(parts, fmt.Sprintf("%s (did you mean %s?)", name, near))
+			} else {
+				parts = append(parts, name)
+			}
+		}
+		return fmt.Errorf("REDIS_URL: unknown option %s; the options go-redis reads include dial_timeout, read_timeout, write_timeout, pool_size and max_retries", strings.Join(parts, ", "))
+	}
+	if m := invalidRedisOption.FindStringSubmatch(err.Error()); m != nil {
+		example := map[string]string{"number": "a whole number", "duration": "a duration like 5s", "boolean": "true or false"}[m[2]]
+		return fmt.Errorf("REDIS_URL: option %s must be %s", m[1], example)
+	}
+	if strings.Contains(err.Error(), "database number") {
+		return errors.New("REDIS_URL: the database must be a number, as in redis://host:6379/0")
+	}
+	return fmt.Errorf("REDIS_URL: not a valid %s; it must look like redis://host:6379/0", kind)
+}
+
+// nearestWord returns the word of words at most two edits from w (the
+// closest), or "" when none is that close.
+func nearestWord(w string, words []string) string {
+	best, bestDist := "", 3
+	for _, c := range words {
+		if d := editDistance(w, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // dialRedis makes the client REDIS_URL names. A Sentinel URL gives a
@@ -196,10 +272,3 @@ var readOnly = map[string]bool{
 }
 
 func writes(cmd redis.Cmder) bool { return !readOnly[cmd.Name()] }
-
-// redisLogger passes go-redis's own messages to the bot's log.
-type redisLogger struct{ log *slog.Logger }
-
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.InfoContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
-}

@@ -31,6 +31,9 @@ func TestParseRedisURL(t *testing.T) {
 			sentinels: []string{"s1:26379"}, master: "m"},
 		{name: "empty master name", url: "redis://s1:26379?master_name=", wantErr: "master_name is empty"},
 		{name: "unknown option", url: "redis://:sentinel-secret@s1:26379?master_name=m&colour=blue", wantErr: "colour"},
+		{name: "misspelt option", url: "redis://:pw-secret@127.0.0.1:6379/0?dial_timout=5s", wantErr: "unknown option dial_timout (did you mean dial_timeout?)"},
+		{name: "misspelt sentinel option", url: "redis://:sentinel-secret@s1:26379?master_name=m&pool_sise=5", wantErr: "unknown option pool_sise (did you mean pool_size?)"},
+		{name: "unreadable option value", url: "redis://:pw-secret@127.0.0.1:6379/0?dial_timeout=secret", wantErr: "option dial_timeout must be a duration"},
 		{name: "sentinel on a unix socket", url: "unix:///run/redis.sock?master_name=m", wantErr: "redis:// or rediss://"},
 		{name: "no scheme", url: "s1:26379", wantErr: "must look like"},
 	}
@@ -120,7 +123,7 @@ func TestReplicaBarrier(t *testing.T) {
 func TestRedisLoggerWritesStructuredLines(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
-	redisLogger{slog.New(slog.NewJSONHandler(logs, nil))}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
+	redisLogger{slog.New(slog.NewJSONHandler(logs, nil)), nil}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
 	var line struct{ Msg, Detail string }
 	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
 		t.Fatalf("log line %q is not JSON: %v", logs, err)

@@ -373,7 +373,9 @@ func TestScheduleLateOrFailing(t *testing.T) {
 // that they neither call EnCo nor store anything.
 func TestScheduleBadInputStoresNothing(t *testing.T) {
 	t.Parallel()
-	clk := newTestClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	// Before the weekday rule's hours, so that storing it changes no
+	// profile yet.
+	clk := newTestClock(time.Date(2026, 3, 10, 5, 0, 0, 0, time.UTC))
 	h := newHarness(t, withPolicy(telephonyPolicy), withClock(clk))
 
 	reply := h.scheduleWeekly(telStaff, "/fmu schedule weekdays 08:00-18:00 professional else private")
