@@ -31,7 +31,6 @@ func noHTTPDetail(t *testing.T, text string) {
 }
 
 func TestCallSaysTheRetiredVoiceAPIIsNotAvailable(t *testing.T) {
-	t.Parallel()
 	h := newTelHarness(t)
 	h.enco.RetireVoice(http.StatusNotFound)
 	h.command(telStaff, telChan, "/call 0468 37 39 01")
@@ -52,7 +51,6 @@ func TestCallSaysTheRetiredVoiceAPIIsNotAvailable(t *testing.T) {
 }
 
 func TestVoiceOffSwitchesCallOff(t *testing.T) {
-	t.Parallel()
 	// Callers hold no fmu.self, so that the Home tab lists what they may do.
 	policy := `roles:
   - name: callers
@@ -84,7 +82,6 @@ directory:
 }
 
 func TestForbiddenNamesTheAPIAndTheOperatorsPart(t *testing.T) {
-	t.Parallel()
 	h := newTelHarness(t)
 	h.enco.FailNext(1, http.StatusForbidden)
 	ack, _ := h.command(telStaff, telChan, "/number list")
@@ -101,7 +98,6 @@ func TestForbiddenNamesTheAPIAndTheOperatorsPart(t *testing.T) {
 }
 
 func TestThrottledSaysWhenToTryAgain(t *testing.T) {
-	t.Parallel()
 	h := newTelHarness(t)
 	// A call is a write, never retried: EnCo's wait goes to the person.
 	h.enco.SetRetryAfter(2 * time.Minute)
@@ -127,7 +123,6 @@ func TestThrottledSaysWhenToTryAgain(t *testing.T) {
 }
 
 func TestReserveReportsAndRecordsTheNumberEnCoReserved(t *testing.T) {
-	t.Parallel()
 	h := newTelHarness(t)
 	h.enco.ReserveInstead("3222060742", "3222060745")
 	reply := h.reservePrompt(telOps, telChan, "/number reserve 02 206 07 42")
@@ -162,7 +157,6 @@ func TestReserveReportsAndRecordsTheNumberEnCoReserved(t *testing.T) {
 // statuses carries the daily and monthly thresholds of the data, SMS and
 // voice services, as the one-card answer does.
 func TestSimStatusFileHasEveryServicesThresholds(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	card, ok := h.enco.SIM("32471000002")
 	if !ok {
@@ -202,7 +196,6 @@ func TestSimStatusFileHasEveryServicesThresholds(t *testing.T) {
 // limit= on as EnCo's CDR API documents them (page counted from 1 for
 // people, from 0 by EnCo), and refuses malformed ones before any API call.
 func TestCallCDRTakesTillPageAndLimit(t *testing.T) {
-	t.Parallel()
 	h := newTelHarness(t)
 	// The sandbox has three calls from the staff member's phone, one, two
 	// and three hours old.
@@ -246,7 +239,6 @@ func TestCallCDRTakesTillPageAndLimit(t *testing.T) {
 // cards asks once, not once per card, and names the API and what an
 // operator must check.
 func TestSimStatusStopsAtARefusedAPIKey(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	h.enco.ResetRequests()
 	h.enco.FailNext(3, http.StatusForbidden)

@@ -13,7 +13,6 @@ import (
 // fails for a moment; when Slack refuses for good (the message is gone), it
 // is a link that opens the channel, never empty.
 func TestStepThreadURLIsAPermalinkOrTheChannel(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t, withPolicy(stepPolicy))
 	tests := []struct {
 		name, slackError, user string
