@@ -24,18 +24,15 @@ const (
 // field names, their order, and the "params" object with its keys) does not
 // change.
 type Operation struct {
-	ID        string   `json:"id"`                  // random, unguessable: 32 hex digits (128 bits) from state.NewHex(16)
-	Kind      string   `json:"kind"`                // one of the Kind constants, e.g. "sim.deactivate", "fmu.set", "call.self", "number.reserve"
-	UserID    string   `json:"user_id"`             // the requester
-	ChannelID string   `json:"channel_id"`          // where the request was made
-	ThreadTS  string   `json:"thread_ts,omitempty"` // ts of the bot's parent message (thread root); "" until posted
-	Targets   []Target `json:"targets,omitempty"`   // as typed and normalised, e.g. "msisdn:32470123456", "iccid:8932..."
-	Params    Params   `json:"params,omitzero"`     // what the command adds to its kind
-	// Expected and Status stay next to each other, in this order: the
-	// store's result script reads and completes them in the JSON text
-	// without decoding it.
-	Expected  int       `json:"expected"` // how many results complete it
-	Status    string    `json:"status"`   // one of the Status constants
+	ID        string    `json:"id"`                  // random, unguessable: 32 hex digits (128 bits) from state.NewHex(16)
+	Kind      string    `json:"kind"`                // one of the Kind constants, e.g. "sim.deactivate", "fmu.set", "call.self", "number.reserve"
+	UserID    string    `json:"user_id"`             // the requester
+	ChannelID string    `json:"channel_id"`          // where the request was made
+	ThreadTS  string    `json:"thread_ts,omitempty"` // ts of the bot's parent message (thread root); "" until posted
+	Targets   []Target  `json:"targets,omitempty"`   // as typed and normalised, e.g. "msisdn:32470123456", "iccid:8932..."
+	Params    Params    `json:"params,omitzero"`     // what the command adds to its kind
+	Expected  int       `json:"expected"`            // how many results complete it
+	Status    string    `json:"status"`              // one of the Status constants
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }

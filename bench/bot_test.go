@@ -22,7 +22,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -148,7 +148,7 @@ type botOptions struct {
 // the benchmark Redis, and waits until it is ready: socket connected, M2M
 // callback URL configured, /readyz answering 200. It is stopped (SIGTERM)
 // when the benchmark ends, before the fakes are.
-func startBot(b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, o botOptions) *botProc {
+func startBot(b *testing.B, fake *slacktest.Server, sb *sandbox.Sandbox, o botOptions) *botProc {
 	b.Helper()
 	bin := botBinary(b)
 	dir := b.TempDir()
@@ -237,7 +237,7 @@ func startBot(b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, o botO
 }
 
 // configured reports whether the bot has set its M2M callback URL.
-func configured(sb *encotest.Sandbox) bool {
+func configured(sb *sandbox.Sandbox) bool {
 	for _, r := range sb.Requests() {
 		if r.Path == "/m2m/1.0.0/configure/callback" {
 			return true

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -23,7 +23,7 @@ const extraCallbacks = 20000
 // mistaken callbacks. Driven like Ingest, against the bot and the bare
 // handler with the same requests.
 func BenchmarkExtraDevices(b *testing.B) {
-	fake, sb := slacktest.New(b), encotest.New(b)
+	fake, sb := slacktest.New(b), sandbox.New(b)
 	rdb := benchRedis(b)
 	msisdns := addSIMs(sb, 900001, 1)
 	bot := startBot(b, fake, sb, botOptions{policy: benchPolicy})

@@ -17,7 +17,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -47,7 +47,7 @@ func BenchmarkPeers(b *testing.B) {
 	app := installPeer(b)
 
 	// Each with a fake Slack of its own; both run from here on.
-	fake, sb := slacktest.New(b), encotest.New(b)
+	fake, sb := slacktest.New(b), sandbox.New(b)
 	benchRedis(b)
 	bot := startBot(b, fake, sb, botOptions{policy: benchPolicy})
 	pfake := slacktest.New(b)

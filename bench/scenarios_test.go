@@ -25,7 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -129,16 +129,16 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 
 // addSIMs gives the sandbox n active SIM cards numbered from first, with
 // mobile numbers 32472000000+i that parse as Belgian mobiles.
-func addSIMs(sb *encotest.Sandbox, first, n int) []string {
+func addSIMs(sb *sandbox.Sandbox, first, n int) []string {
 	msisdns := make([]string, n)
 	for i := range n {
 		k := first + i
 		msisdns[i] = fmt.Sprintf("32472%06d", k)
-		sb.AddSIM(encotest.SIM{
+		sb.AddSIM(sandbox.SIM{
 			MSISDN: msisdns[i],
 			ICCID:  fmt.Sprintf("893202%013d", k),
 			IMSI:   fmt.Sprintf("206012%09d", k),
-			State:  encotest.StateActive,
+			State:  sandbox.StateActive,
 		})
 	}
 	return msisdns
@@ -205,8 +205,8 @@ type callback struct {
 
 // droppedCallbacks waits until the sandbox has kept n M2M callbacks (with
 // SetDropCallbacks on) and returns them.
-func droppedCallbacks(ctx context.Context, sb *encotest.Sandbox, n int) ([]callback, error) {
-	var kept []encotest.Callback
+func droppedCallbacks(ctx context.Context, sb *sandbox.Sandbox, n int) ([]callback, error) {
+	var kept []sandbox.Callback
 	err := poll(ctx, 50*time.Millisecond, func() bool {
 		kept = kept[:0]
 		for _, c := range sb.Callbacks() {
@@ -385,7 +385,7 @@ func bareHandler(b *testing.B, rdb *redis.Client) string {
 // BenchmarkAck: slash commands acknowledged while EnCo takes 5 s to answer.
 func BenchmarkAck(b *testing.B) {
 	const commands, workers = 200, 8
-	fake, sb := slacktest.New(b), encotest.New(b)
+	fake, sb := slacktest.New(b), sandbox.New(b)
 	benchRedis(b)
 	bot := startBot(b, fake, sb, botOptions{policy: benchPolicy})
 	rss, _, err := bot.memory()
@@ -516,7 +516,7 @@ func inParallel(workers, n int, f func(i int) error) error {
 // ctx ends after timeout, or with the benchmark.
 func ingestSetup(b *testing.B, commands int, timeout time.Duration) (ctx context.Context, rdb *redis.Client, bot *botProc, cbs []callback, cards int) {
 	b.Helper()
-	fake, sb := slacktest.New(b), encotest.New(b)
+	fake, sb := slacktest.New(b), sandbox.New(b)
 	rdb = benchRedis(b)
 	msisdns := addSIMs(sb, 1, commands*simsPerCommand)
 	bot = startBot(b, fake, sb, botOptions{policy: benchPolicy})
@@ -529,7 +529,7 @@ func ingestSetup(b *testing.B, commands int, timeout time.Duration) (ctx context
 // way (commands, confirmations, EnCo requests), with the sandbox keeping
 // their callbacks, and returns those callbacks for a replay: interleaved
 // across operations, a tenth of them sent twice, as EnCo does.
-func recordedCallbacks(ctx context.Context, b *testing.B, fake *slacktest.Server, sb *encotest.Sandbox, bot *botProc, msisdns []string) []callback {
+func recordedCallbacks(ctx context.Context, b *testing.B, fake *slacktest.Server, sb *sandbox.Sandbox, bot *botProc, msisdns []string) []callback {
 	b.Helper()
 	sb.SetDropCallbacks(true)
 	err := inParallel(4, len(msisdns)/simsPerCommand, func(i int) error {
@@ -592,7 +592,7 @@ func storedResults(ctx context.Context, rdb *redis.Client) (int, error) {
 
 // BenchmarkCallbackToPost: from a callback's arrival to its reply in the thread.
 func BenchmarkCallbackToPost(b *testing.B) {
-	fake, sb := slacktest.New(b), encotest.New(b)
+	fake, sb := slacktest.New(b), sandbox.New(b)
 	benchRedis(b)
 	total := postChannels * simsPerPostChannel
 	msisdns := addSIMs(sb, 1, total)
@@ -703,7 +703,7 @@ func BenchmarkCallbackToPost(b *testing.B) {
 // to one message a second.
 func BenchmarkBulk(b *testing.B) {
 	const channel = "C0BULK0001"
-	fake, sb := slacktest.New(b), encotest.New(b)
+	fake, sb := slacktest.New(b), sandbox.New(b)
 	benchRedis(b)
 	msisdns := addSIMs(sb, 1, bulkCommands*simsPerCommand)
 	bot := startBot(b, fake, sb, botOptions{policy: benchPolicy})

@@ -21,7 +21,7 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -103,7 +103,7 @@ func oneMSISDN(body []byte) (string, bool) {
 // commands a second, counted with MONITOR), then 1,000 changes due at the
 // same moment across two replicas: how late each reaches EnCo.
 func BenchmarkScheduler(b *testing.B) {
-	fake, sb := slacktest.New(b), encotest.New(b)
+	fake, sb := slacktest.New(b), sandbox.New(b)
 	rdb := benchRedis(b)
 	times := &fmuTimes{first: map[string]time.Time{}, changes: map[string]int{}}
 	h, err := times.handler(sb.URL)

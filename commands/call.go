@@ -54,6 +54,7 @@ const maxCDRRows = 20
 // maxCDRItems stops /call cdr from paging through more calls than this.
 const maxCDRItems = 1000
 
+// answer reads /call: a call-out, or cdr for the call records.
 func (cc *callCommand) answer(ctx context.Context, c *command) (Reply, func(context.Context)) {
 	if cc.voice == nil {
 		return textReply(voiceOff).with("unavailable"), nil
@@ -221,7 +222,7 @@ func (cc *callCommand) barred(n phone.Number) *UsageError {
 	return nil
 }
 
-// runCall places a call: the parent message that will hold the call's
+// run places a call: the parent message that will hold the call's
 // record, its callback token, then the API call and its session id.
 func (cc *callCommand) run(ctx context.Context, op switchboard.Operation, responseURL string) {
 	if !cc.ops.startOperation(ctx, &op, responseURL) {

@@ -35,6 +35,9 @@ type executor interface {
 	execute(ctx context.Context, op switchboard.Operation, responseURL string)
 }
 
+// click answers a confirm, cancel or approve button: the requester's
+// confirmation starts the change (or asks for its approval), an approval
+// goes to approvalClick.
 func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, action, id string) {
 	user := cb.User.ID
 	conf, ok, err := ck.confirmations.PeekConfirmation(ctx, id)

@@ -37,7 +37,7 @@ type DirectoryOverrides interface {
 
 const linkExample = "`/fmu link @alice mobile=0470 12 34 56 fixed=02 816 02 57`"
 
-// directoryLink sets a person's numbers: /fmu link @person mobile=… fixed=….
+// link sets a person's numbers: /fmu link @person mobile=… fixed=….
 // A number left out keeps its current value; "none" removes it.
 func (dc *directoryCommand) link(ctx context.Context, c *command, args []token) Reply {
 	pos, opts, uerr := numberOptions(fmuUsage, args, "mobile", "fixed")
@@ -102,7 +102,7 @@ func linkEffect(source string) string {
 	return "This adds an entry for them; `/fmu unlink` removes it."
 }
 
-// directoryUnlink removes the entry set with /fmu link, so that the policy
+// unlink removes the entry set with /fmu link, so that the policy
 // file's entry, if any, applies again.
 func (dc *directoryCommand) unlink(ctx context.Context, c *command, args []token) Reply {
 	pos, _, err := options(fmuUsage, args)

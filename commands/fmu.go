@@ -72,6 +72,8 @@ func (t fmuTarget) label(mask bool) string {
 	return n
 }
 
+// answer reads /fmu: one's own profile, others', or a subcommand handed
+// over to the directory or the schedules.
 func (fm *fmuCommand) answer(ctx context.Context, c *command) (Reply, func(context.Context)) {
 	if len(c.toks) == 0 {
 		return fm.fmuSelf(ctx, c, "")
@@ -354,7 +356,7 @@ func (fm *fmuCommand) fmuReadOne(ctx context.Context, c *command, t fmuTarget, o
 	fm.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 }
 
-// runFMU carries out an FMU read or change of others: one number is
+// run carries out an FMU read or change of others: one number is
 // changed synchronously; several are asked in requests of at most
 // enco.MaxFMUBatch numbers, split evenly so that none carries a lone number
 // (which EnCo answers synchronously), sharing one callback URL so that every

@@ -325,7 +325,7 @@ func (sd *scheduleCommand) scheduleDown(err error) Reply {
 	return storeDown(ref)
 }
 
-// fmuSchedule answers /fmu schedule …: a weekly rule is stored after the
+// answer answers /fmu schedule …: a weekly rule is stored after the
 // acknowledgement (scheduleAdd), lists and clearings, which only read and
 // write the store, before it.
 func (sd *scheduleCommand) answer(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {

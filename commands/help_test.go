@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -21,7 +21,7 @@ var helpCommand = regexp.MustCompile("`(/[a-z]+(?: [^`<>&\\[\\]|…]*)?)`")
 // registered commands write out, against the EnCo sandbox and Redis, as the
 // person reading them would: none is refused, and none ends in an error.
 func TestEveryHelpExampleWorks(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	hc := sb.HTTPClient()
 	client := &enco.Client{BaseURL: sb.URL, APIKey: sb.APIKey,
 		HTTPClient: enco.NewHTTPClient(enco.StaticTokenSource(sb.PermanentToken), hc.Transport)}

@@ -65,7 +65,7 @@ var permissionUses = map[string]string{
 	switchboard.PermAuditRead:      "`/sim audit` — read the audit trail",
 }
 
-// AppHomeOpened publishes the Home tab of a person who opened it.
+// opened publishes the Home tab of a person who opened it.
 func (h *homeTab) opened(ctx context.Context, user string) {
 	h.publishHome(ctx, user, "")
 }
@@ -226,7 +226,7 @@ func (h *homeTab) mayDo(ctx context.Context, user string) []slack.Block {
 	return []slack.Block{section("*What you may do*\n" + strings.Join(lines, "\n"))}
 }
 
-// homeClick sets the clicker's own profile from a Home tab button, with the
+// click sets the clicker's own profile from a Home tab button, with the
 // permission check and audit of /fmu <profile>, and publishes the tab again.
 func (h *homeTab) click(ctx context.Context, cb slack.InteractionCallback, value string) {
 	user := cb.User.ID

@@ -61,6 +61,7 @@ const maxNumberLines = 40
 // freezePeriod is how long EnCo keeps a released number out of the pool.
 const freezePeriod = 15 * 24 * time.Hour
 
+// answer reads /number: available, list, reserve or release.
 func (nc *numberCommand) answer(ctx context.Context, c *command) (Reply, func(context.Context)) {
 	if len(c.toks) == 0 {
 		return textReply(numberUsage), nil
@@ -543,7 +544,7 @@ func (nc *numberCommand) reserveRequest(ctx context.Context, op switchboard.Oper
 	return req
 }
 
-// runNumber carries out a confirmed reservation or release and reports it
+// run carries out a confirmed reservation or release and reports it
 // in the thread.
 func (nc *numberCommand) run(ctx context.Context, op switchboard.Operation, responseURL string) {
 	if !nc.ops.startOperation(ctx, &op, responseURL) {

@@ -54,6 +54,7 @@ var simChanges = map[string]simChange{
 	"terminate":  {enco.Termination, "Terminate", "terminated", "Termination is final: a terminated card cannot be brought back.", true},
 }
 
+// answer reads /sim: status, a change (confirmed first), or audit.
 func (sm *simCommand) answer(ctx context.Context, c *command) (Reply, func(context.Context)) {
 	if len(c.toks) == 0 {
 		return textReply(simUsage), nil
@@ -435,7 +436,7 @@ func (sm *simCommand) simTable(c *command, lookups []simLookup) (string, func(co
 	return b.String(), send
 }
 
-// runM2M carries out a confirmed /sim change: the parent message that will
+// run carries out a confirmed /sim change: the parent message that will
 // hold the thread, the operation and its callback token in Redis, then the API
 // call and its tracking number.
 func (sm *simCommand) run(ctx context.Context, op switchboard.Operation, responseURL string) {

@@ -134,7 +134,7 @@ func StepFromEvent(ev *slackevents.FunctionExecutedEvent) Step {
 	return s
 }
 
-// RunStep answers one step execution: it checks the step and its inputs
+// run answers one step execution: it checks the step and its inputs
 // against the policy, and asks the named user to confirm (or runs an own FMU
 // profile change at once). Whatever goes wrong completes the step with an
 // error saying what, and calls no EnCo API.

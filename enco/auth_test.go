@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 func TestExpiredTokenIsRefreshedOnceAndRequestReplayed(t *testing.T) {
@@ -144,7 +144,7 @@ func TestConcurrent401sShareOneRenewal(t *testing.T) {
 // the call fails at once with ErrCredentialsRefused, even a read that would
 // be retried after a network error.
 func TestRefusedPermanentTokenFailsOnce(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	sb.RefusePermanentToken()
 	c := &enco.Client{BaseURL: sb.URL, HTTPClient: enco.NewHTTPClient(enco.StaticTokenSource(sb.PermanentToken), nil)}
 	_, err := c.FMUStatus(testContext(t), "32470000001")
@@ -164,7 +164,7 @@ func TestRefusedPermanentTokenFailsOnce(t *testing.T) {
 }
 
 func TestBadClientCredentials(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	ts := enco.NewTokenSource(context.Background(), sb.URL+"/token", sb.ClientID, "wrong-secret", nil)
 	c := &enco.Client{BaseURL: sb.URL, HTTPClient: enco.NewHTTPClient(ts, nil), MaxRetries: -1}
 
@@ -190,12 +190,12 @@ func TestStaticToken(t *testing.T) {
 		token      string
 		wantStatus int // 0: success
 	}{
-		{name: "permanent token", token: encotest.DefaultPermanentToken},
+		{name: "permanent token", token: sandbox.DefaultPermanentToken},
 		{name: "unknown token", token: "not-a-token", wantStatus: http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sb := encotest.New(t)
+			sb := sandbox.New(t)
 			c := &enco.Client{BaseURL: sb.URL, HTTPClient: enco.NewHTTPClient(enco.StaticTokenSource(tt.token), nil)}
 			_, err := c.HeldNumbers(testContext(t))
 			var apiErr *enco.Error
@@ -220,7 +220,7 @@ func TestStaticToken(t *testing.T) {
 // hands back the same token then; the source must keep it rather than ask
 // again on every call.
 func TestTokenEndpointNotHammeredNearExpiry(t *testing.T) {
-	sb := encotest.New(t, encotest.WithTokenTTL(time.Hour))
+	sb := sandbox.New(t, sandbox.WithTokenTTL(time.Hour))
 	ctx := testContext(t)
 	hc := &http.Client{Timeout: 5 * time.Second}
 	ts := enco.NewTokenSource(context.Background(), sb.URL+"/token", sb.ClientID, sb.ClientSecret, hc)

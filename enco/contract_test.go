@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 // The contract tests hold the client and the sandbox to the EnCo
@@ -41,7 +41,7 @@ import (
 type contract struct {
 	name string
 	// setup gives the sandbox the sample's values.
-	setup func(*encotest.Sandbox)
+	setup func(*sandbox.Sandbox)
 	// call is the bot's call; its result is compared with want.
 	call func(context.Context, *enco.Client) (any, error)
 	// method and path of the documented request.
@@ -62,7 +62,7 @@ type contract struct {
 var contracts = []contract{
 	{
 		name:   "fmu status of one number",
-		setup:  func(sb *encotest.Sandbox) { sb.SetFMU("32477121212", encotest.ProfilePrivate) },
+		setup:  func(sb *sandbox.Sandbox) { sb.SetFMU("32477121212", sandbox.ProfilePrivate) },
 		call:   func(ctx context.Context, c *enco.Client) (any, error) { return c.FMUStatus(ctx, "32477121212") },
 		method: "GET", path: "/fmu/1.0.0/status", query: "msisdn=32477121212",
 		reply: "fmu_status_reply.json",
@@ -70,7 +70,7 @@ var contracts = []contract{
 	},
 	{
 		name:  "fmu set status of one number",
-		setup: func(sb *encotest.Sandbox) { sb.SetFMU("32471121212", encotest.ProfileOnDuty) },
+		setup: func(sb *sandbox.Sandbox) { sb.SetFMU("32471121212", sandbox.ProfileOnDuty) },
 		call: func(ctx context.Context, c *enco.Client) (any, error) {
 			return nil, c.SetFMUStatus(ctx, "32471121212", enco.ProfilePrivate)
 		},
@@ -87,9 +87,9 @@ var contracts = []contract{
 	},
 	{
 		name: "fmu status of several numbers",
-		setup: func(sb *encotest.Sandbox) {
-			sb.SetFMU("32471121212", encotest.ProfilePrivate)
-			sb.SetFMU("32471121213", encotest.ProfileProfessional)
+		setup: func(sb *sandbox.Sandbox) {
+			sb.SetFMU("32471121212", sandbox.ProfilePrivate)
+			sb.SetFMU("32471121213", sandbox.ProfileProfessional)
 			sb.SetDropCallbacks(true) // the sample's callback URL is no real one
 		},
 		call: func(ctx context.Context, c *enco.Client) (any, error) {
@@ -233,7 +233,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestContractWithTheSandbox(t *testing.T) {
 	for _, ct := range contracts {
 		t.Run(ct.name, func(t *testing.T) {
-			sb := encotest.New(t)
+			sb := sandbox.New(t)
 			if ct.setup != nil {
 				ct.setup(sb)
 			}

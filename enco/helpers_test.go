@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 // testContext is the test's context with a deadline well inside the test
@@ -23,9 +23,9 @@ func testContext(t *testing.T) context.Context {
 }
 
 // newSandbox starts a sandbox and a client for it with short timeouts.
-func newSandbox(t *testing.T, opts ...encotest.Option) (*encotest.Sandbox, *enco.Client) {
+func newSandbox(t *testing.T, opts ...sandbox.Option) (*sandbox.Sandbox, *enco.Client) {
 	t.Helper()
-	sb := encotest.New(t, opts...)
+	sb := sandbox.New(t, opts...)
 	hc := sb.HTTPClient()
 	ts := enco.NewTokenSource(context.Background(), sb.URL+"/token", sb.ClientID, sb.ClientSecret, hc)
 	c := &enco.Client{BaseURL: sb.URL, HTTPClient: enco.NewHTTPClient(ts, hc.Transport), APIKey: sb.APIKey, Timeout: 3 * time.Second}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 func TestAvailableNumbers(t *testing.T) {
@@ -78,11 +78,11 @@ func TestReserveAndReleaseNumber(t *testing.T) {
 	if err := c.ReleaseNumber(ctx, num); err != nil {
 		t.Fatal(err)
 	}
-	if slices.ContainsFunc(sb.HeldNumbers(), func(n encotest.Number) bool { return n.Number == num }) {
+	if slices.ContainsFunc(sb.HeldNumbers(), func(n sandbox.Number) bool { return n.Number == num }) {
 		t.Errorf("%s still held after release", num)
 	}
 	until, frozen := sb.FrozenUntil(num)
-	if left := until.Sub(sb.Now()); !frozen || left > encotest.FreezePeriod || left < encotest.FreezePeriod-time.Minute {
+	if left := until.Sub(sb.Now()); !frozen || left > sandbox.FreezePeriod || left < sandbox.FreezePeriod-time.Minute {
 		t.Errorf("frozen: got %v until %v, want frozen for 15 days", frozen, until)
 	}
 	if avail, _ := c.AvailableNumbers(ctx, enco.NumberFilter{Zone: "03"}); len(avail) != 4 {
@@ -94,7 +94,7 @@ func TestReserveAndReleaseNumber(t *testing.T) {
 		t.Errorf("reserve while frozen: got %v, want *enco.Error 409 saying frozen", err)
 	}
 
-	sb.Advance(encotest.FreezePeriod)
+	sb.Advance(sandbox.FreezePeriod)
 	if _, err := c.ReserveNumber(ctx, enco.ReserveRequest{Number: num}); err != nil {
 		t.Errorf("reserve after the freeze: %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 func TestPlaceCallCallbackAndCDR(t *testing.T) {
@@ -83,7 +83,7 @@ func TestCDRsPaging(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sb, c := newSandbox(t)
 			for i := range 25 {
-				sb.AddCDR(encotest.CDR{
+				sb.AddCDR(sandbox.CDR{
 					SessionID: fmt.Sprintf("7%07d", i), Origin: "3228160257", Destination: "32468373901",
 					RequestTime: base.Add(time.Duration(i) * time.Minute), CallDuration: i,
 				})

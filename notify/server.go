@@ -20,7 +20,11 @@ import (
 // unless it has a listener of its own (METRICS_ADDR), /metrics. Open binds the listener (so a bad address fails at once); Serve
 // serves until Close.
 type Server struct {
-	Addr     string
+	Addr string
+	// Listener, when set, is the listener to serve on, bound by the caller
+	// (a test binds 127.0.0.1:0 and knows the address before the bot
+	// starts); Addr is then only its name.
+	Listener net.Listener
 	Receiver *Receiver
 	// Live reports whether this replica can do its job (e.g. its Slack socket
 	// is connected); nil means always. /healthz answers 503 when it fails.
@@ -35,11 +39,14 @@ type Server struct {
 	srv *http.Server
 }
 
-// Open binds the listener.
+// Open binds the listener (or takes Listener).
 func (s *Server) Open() error {
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.Addr, err)
+	ln := s.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.Addr, err)
+		}
 	}
 	s.ln = ln
 	mux := http.NewServeMux()

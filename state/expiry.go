@@ -126,7 +126,11 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(swi
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(raw), &op); err != nil {
+		status, err := s.counterStatus(ctx, tx, opID)
+		if err != nil {
+			return err
+		}
+		if op, err = decodeOperation(raw, status); err != nil {
 			return fmt.Errorf("operation %s: %w", opID, err)
 		}
 		if op.Status != switchboard.StatusRunning && op.Status != switchboard.StatusPending {
@@ -160,7 +164,7 @@ func (s *Store) ExpireOperation(ctx context.Context, opID string, build func(swi
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.SetArgs(ctx, opKey, b, redis.SetArgs{KeepTTL: true})
-			s.copyStatus(ctx, p, opID, switchboard.StatusExpired, ttl, false, time.Time{})
+			s.copyCounters(ctx, p, opID, op, ttl, false)
 			for _, m := range msgs {
 				if isThreadPost(m, opID) {
 					// Eval, not EvalSha: a script missing from Redis's cache

@@ -30,13 +30,17 @@ import (
 //
 // The operation's status and expected count are kept in its counters hash,
 // so that a result need not read the operation (which can hold thousands of
-// targets): the first result copies them from the operation's JSON, without
-// decoding it (encoding/json writes [switchboard.Operation]'s fields in declaration
-// order, so "expected" is directly followed by "status", and no string
-// inside can hold that sequence unescaped), and every change of status
-// (UpdateOperation, ExpireOperation, the completion here) writes the hash's
-// copy in the same atomic step as the operation. The operation is written
-// back here only once, when it completes.
+// targets): CreateOperation writes them there with the operation, and every
+// change of status (UpdateOperation, ExpireOperation, the completion here)
+// writes the hash's copy in the same atomic step as the operation. The
+// script never reads the operation's JSON. The hash's status is the
+// operation's: the completion here writes it to the hash alone, and the
+// store's reads of an operation take the status from the hash (see
+// Operation); the completion touches the operation's key all the same, so
+// that an UpdateOperation watching it tries again. An operation stored
+// before the hash kept these fields (the hash lacks them) is answered
+// recordUnmigrated, and RecordResult copies them over and runs the script
+// again.
 //
 // A progress message is queued only when none of the operation's waits in
 // the queue: the counters hash is marked while one does, and the deliverer
@@ -69,18 +73,8 @@ end
 local c = redis.call('HMGET', KEYS[3], 'done', 'failed', 'expected', 'status')
 local done, failed = tonumber(c[1]) or 0, tonumber(c[2]) or 0
 local expected, status = tonumber(c[3]), c[4]
-local raw
 if not expected or not status then
-  raw = redis.call('GET', KEYS[1])
-  local e, st = string.match(raw, '"expected":(%-?%d+),"status":"(%a*)"')
-  if not e then
-    return redis.error_reply('operation ' .. ARGV[4] .. ': no "expected","status" pair in its JSON')
-  end
-  expected, status = expected or tonumber(e), status or st
-  redis.call('HSET', KEYS[3], 'expected', expected, 'status', status)
-  if ttl > 0 then
-    redis.call('PEXPIRE', KEYS[3], ttl)
-  end
+  return {done, failed, 0, 4}
 end
 if status ~= 'running' and status ~= 'done' then
   return {done, failed, expected, 2}
@@ -146,11 +140,11 @@ if n > 0 then
   end
 end
 if complete then
-  raw = raw or redis.call('GET', KEYS[1])
-  local updated = string.gsub(raw, '("expected":%-?%d+,"status":")%a*"', '%1done"', 1)
-  redis.call('SET', KEYS[1], updated, 'KEEPTTL')
   redis.call('HSET', KEYS[3], 'status', 'done')
   redis.call('ZREM', KEYS[5], ARGV[4])
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  end
 end
 if ttl > 0 then
   redis.call('PEXPIRE', KEYS[2], ttl)
@@ -165,6 +159,9 @@ const (
 	recordStored    = 1
 	recordClosed    = 2
 	recordFull      = 3
+	// recordUnmigrated: the operation's counters hash lacks its expected
+	// count and status (it was stored before the hash kept them).
+	recordUnmigrated = 4
 )
 
 // RecordResult stores the result for one target of an operation; the first
@@ -221,6 +218,12 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r switchboard.Res
 		args = append(args, 0)
 	}
 	val, err := s.record.run(ctx, keys, args...)
+	if outcome, ok := scriptOutcome(val); err == nil && ok && outcome == recordUnmigrated {
+		if err := s.migrateCounters(ctx, opID); err != nil {
+			return switchboard.Progress{}, fmt.Errorf("record result: %w", err)
+		}
+		val, err = s.record.run(ctx, keys, args...)
+	}
 	vals, _ := val.([]any)
 	if errors.Is(err, redis.Nil) {
 		return switchboard.Progress{}, fmt.Errorf("record result for operation %s: %w", opID, switchboard.ErrNotFound)
@@ -242,6 +245,14 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r switchboard.Res
 	switch n[3] {
 	case recordStored:
 		p.First = true
+		if p.Complete() {
+			// The script marked the operation done in its counters hash,
+			// which the store reads; the JSON follows, for a replica of
+			// the previous version, which reads the status there. The
+			// result is recorded whether or not this write succeeds: a
+			// later update writes the hash's status into the JSON too.
+			_, _ = s.UpdateOperation(ctx, opID, func(*switchboard.Operation) error { return nil })
+		}
 	case recordDuplicate:
 	case recordClosed:
 		return p, fmt.Errorf("record result for operation %s: %w", opID, switchboard.ErrClosed)
@@ -277,4 +288,14 @@ func (s *Store) Results(ctx context.Context, opID string) ([]switchboard.Result,
 		return nil, fmt.Errorf("get results: %w", err)
 	}
 	return out, nil
+}
+
+// scriptOutcome is the outcome in the record script's answer, if it has one.
+func scriptOutcome(val any) (int64, bool) {
+	vals, _ := val.([]any)
+	if len(vals) != 4 {
+		return 0, false
+	}
+	n, ok := vals[3].(int64)
+	return n, ok
 }

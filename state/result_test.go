@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -27,6 +28,87 @@ func createWithExpected(t *testing.T, s *Store, n int, ttl time.Duration) string
 }
 
 var resultScenarios = []scenario{
+	{"an operation stored before its counters held expected and status still completes", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		// Today's format: the operation's JSON alone, its counters hash
+		// empty until a result arrives, as the store wrote it before.
+		op := sampleOperation(mustNewID(t))
+		op.Expected, op.Status = 2, switchboard.StatusRunning
+		raw, err := json.Marshal(op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.Set(ctx, prefix+"op:{"+op.ID+"}", raw, time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.ZAdd(ctx, prefix+"expiries", redis.Z{Score: float64(time.Now().Add(time.Minute).UnixMilli()), Member: op.ID}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		first, err := s.RecordResult(ctx, op.ID, switchboard.Result{Target: "32470000001", OK: true}, switchboard.Effects{})
+		if err != nil {
+			t.Fatalf("first result: %v", err)
+		}
+		if want := (switchboard.Progress{Done: 1, Expected: 2, First: true}); first != want {
+			t.Errorf("first result: got %+v, want %+v", first, want)
+		}
+		if got := rdb.HMGet(ctx, prefix+"prog:{"+op.ID+"}", "expected", "status").Val(); got[0] != "2" || got[1] != switchboard.StatusRunning {
+			t.Errorf("counters hash expected, status = %v, want [2 running] copied from the operation", got)
+		}
+		wantTTL(t, rdb, prefix+"prog:{"+op.ID+"}", time.Minute)
+		last, err := s.RecordResult(ctx, op.ID, switchboard.Result{Target: "32470000002", OK: false}, switchboard.Effects{})
+		if err != nil {
+			t.Fatalf("last result: %v", err)
+		}
+		if !last.Complete() || last.Failed != 1 {
+			t.Errorf("last result: got %+v, want the operation complete with 1 failed", last)
+		}
+		got, ok, err := s.Operation(ctx, op.ID)
+		if err != nil || !ok {
+			t.Fatalf("Operation: %v, %v", ok, err)
+		}
+		if got.Status != switchboard.StatusDone {
+			t.Errorf("status = %q, want done", got.Status)
+		}
+		var stored switchboard.Operation
+		if err := json.Unmarshal([]byte(rdb.Get(ctx, prefix+"op:{"+op.ID+"}").Val()), &stored); err != nil || stored.Status != switchboard.StatusDone {
+			t.Errorf("stored JSON status = %q (%v), want done for replicas that read it there", stored.Status, err)
+		}
+		if n := rdb.ZScore(ctx, prefix+"expiries", op.ID).Err(); !errors.Is(n, redis.Nil) {
+			t.Errorf("still in the expiry index (%v), want removed on completion", n)
+		}
+	}},
+	{"a new operation's counters hold its expected count and status from its creation", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		id := createWithExpected(t, s, 3, time.Minute)
+		if got := rdb.HMGet(ctx, prefix+"prog:{"+id+"}", "expected", "status").Val(); got[0] != "3" || got[1] != switchboard.StatusRunning {
+			t.Errorf("counters hash expected, status = %v, want [3 running]", got)
+		}
+		wantTTL(t, rdb, prefix+"prog:{"+id+"}", time.Minute)
+		if _, err := s.UpdateOperation(ctx, id, func(o *switchboard.Operation) error { o.Status = switchboard.StatusFailed; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got := rdb.HGet(ctx, prefix+"prog:{"+id+"}", "status").Val(); got != switchboard.StatusFailed {
+			t.Errorf("counters hash status = %q after the update, want failed", got)
+		}
+	}},
+	{"a completed operation reads done and an update does not reopen it", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		id := createWithExpected(t, s, 1, time.Minute)
+		if _, err := s.RecordResult(ctx, id, switchboard.Result{Target: "32470000001", OK: true}, switchboard.Effects{}); err != nil {
+			t.Fatal(err)
+		}
+		var seen string
+		op, err := s.UpdateOperation(ctx, id, func(o *switchboard.Operation) error { seen = o.Status; o.ThreadTS = "1.2"; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen != switchboard.StatusDone || op.Status != switchboard.StatusDone {
+			t.Errorf("update saw %q and left %q, want done both", seen, op.Status)
+		}
+		if got, _, _ := s.Operation(ctx, id); got.Status != switchboard.StatusDone || got.ThreadTS != "1.2" {
+			t.Errorf("Operation = status %q, thread %q; want done, 1.2", got.Status, got.ThreadTS)
+		}
+	}},
 	{"result recording counts and completes", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
 		ctx := context.Background()
 		id := createWithExpected(t, s, 3, time.Minute)

@@ -412,7 +412,7 @@ func (s *Store) RecentOps(ctx context.Context, user string) ([]RecentOp, error) 
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		records = p.MGet(ctx, keys...)
 		for i := range at {
-			counts[i] = p.HMGet(ctx, s.progKey(out[at[i]].OperationID), "done", "failed")
+			counts[i] = p.HMGet(ctx, s.progKey(out[at[i]].OperationID), "done", "failed", "status")
 		}
 		return nil
 	})
@@ -429,11 +429,11 @@ func (s *Store) RecentOps(ctx context.Context, user string) ([]RecentOp, error) 
 			}
 			continue
 		}
-		var op switchboard.Operation
-		if json.Unmarshal([]byte(raw), &op) == nil && op.Status != "" {
+		status, _ := counts[i].Val()[2].(string)
+		if op, err := decodeOperation(raw, status); err == nil && op.Status != "" {
 			out[at[i]].Status = op.Status
 		}
-		if p, err := countsOf(out[at[i]].OperationID, counts[i].Val()); err == nil {
+		if p, err := countsOf(out[at[i]].OperationID, counts[i].Val()[:2]); err == nil {
 			out[at[i]].Succeeded, out[at[i]].Failed = p.Done, p.Failed
 		}
 	}

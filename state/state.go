@@ -18,9 +18,11 @@
 //	                          (JSON switchboard.Operation)
 //	P res:{id}        hash    the operation's TTL left   notify records one result per target
 //	                          at the first result        (field target, JSON Result); commands and notify read
-//	P prog:{id}       hash    as res:{id}                fields done (succeeded), failed and expected, kept
-//	                                                     with res:{id} by one script; status, a copy of the
-//	                                                     operation's, which that script checks; queued is
+//	P prog:{id}       hash    as op:{id}                 fields expected and status, written with the
+//	                                                     operation and on every change of its status (the
+//	                                                     status here is the operation's: the result script
+//	                                                     marks it done here alone); done (succeeded) and
+//	                                                     failed, kept with res:{id} by one script; queued is
 //	                                                     set while a progress message of the operation
 //	                                                     waits in the queue (slackpost takes it off when it
 //	                                                     renders, and sets it again with the entry when it
@@ -30,8 +32,6 @@
 //	                                                     waits behind a progress entry
 //	P tok:<sel>       string  given at binding           commands bind a callback token; notify looks it up
 //	                          (JSON {op, verifier})      (sel: first half of the token's SHA-256, hex)
-//	P trk:<number>    string  given at mapping           commands map a tracking number or session id to an
-//	                                                     operation id; notify reads it
 //	P park:{id}       hash    refreshed on each park     notify parks the callbacks that beat their
 //	                          (capped in count and bytes operation's tracking number, under the operation
 //	                          per operation)             of the token that sent them, and takes them once

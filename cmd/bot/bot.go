@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -21,7 +22,7 @@ import (
 	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/console"
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/metrics"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -58,6 +59,10 @@ type Main struct {
 	// of the whole process, to this bot's log rather than as bare lines on
 	// stderr. The command's one bot sets it.
 	RouteRedisLog bool
+	// Listener, when set, is the HTTP server's listener, bound by the caller
+	// (tests bind 127.0.0.1:0 and so know the address before the bot
+	// starts); nil means the bot listens on HTTP_ADDR.
+	Listener net.Listener
 	// Commands, when set, adjusts the commands' configuration before they
 	// are wired (tests: a clock, a short approval deadline).
 	Commands func(*commands.Config)
@@ -67,7 +72,7 @@ type Main struct {
 	Router   *commands.Router
 	Server   *notify.Server
 	Receiver *notify.Receiver
-	Sandbox  *encotest.Sandbox // when ENCO_SANDBOX=true or in console mode
+	Sandbox  *sandbox.Sandbox // when ENCO_SANDBOX=true or in console mode
 	Enco     *enco.Client
 	Metrics  *metrics.Metrics
 
@@ -110,7 +115,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	if c.EncoSandbox || m.Console {
-		sb, err := encotest.Start("127.0.0.1:0")
+		sb, err := sandbox.Start("127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("start EnCo sandbox: %w", err)
 		}
@@ -138,7 +143,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Enco = &enco.Client{BaseURL: c.EncoBaseURL, HTTPClient: enco.NewHTTPClient(ts, nil), APIKey: c.EncoM2MAPIKey, Observe: m.Metrics.ObserveEnco}
 
 	m.Receiver = &notify.Receiver{Store: m.Store, Secret: c.CallbackSecret, NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnCallback: m.Metrics.OnCallback}
-	m.Server = &notify.Server{Addr: c.HTTPAddr, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
+	m.Server = &notify.Server{Addr: c.HTTPAddr, Listener: m.Listener, Receiver: m.Receiver, Ready: m.Store.Ping, Log: m.Log}
 	if c.MetricsAddr == "" {
 		m.Server.Metrics = m.Metrics.Handler()
 	}

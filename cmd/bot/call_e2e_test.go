@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/notify"
 )
 
@@ -150,9 +150,9 @@ func TestCallCDRsAreListedOrAttached(t *testing.T) {
 
 	// Another caller's call is not the staff member's; 25 more are.
 	now := h.enco.Now().UTC().Truncate(time.Second)
-	h.enco.AddCDR(encotest.CDR{SessionID: "70000000", Origin: "3222060742", Destination: "32468373905", RequestTime: now.Add(-time.Minute), CallDuration: 10, CallReleaseInfo: "Normal Clearing"})
+	h.enco.AddCDR(sandbox.CDR{SessionID: "70000000", Origin: "3222060742", Destination: "32468373905", RequestTime: now.Add(-time.Minute), CallDuration: 10, CallReleaseInfo: "Normal Clearing"})
 	for i := range 25 {
-		h.enco.AddCDR(encotest.CDR{SessionID: fmt.Sprint(70000001 + i), Origin: "3228160257", Destination: "32468373902", RequestTime: now.Add(-time.Duration(i+2) * time.Minute), CallReleaseInfo: "Leg2-480-No Answer"})
+		h.enco.AddCDR(sandbox.CDR{SessionID: fmt.Sprint(70000001 + i), Origin: "3228160257", Destination: "32468373902", RequestTime: now.Add(-time.Duration(i+2) * time.Minute), CallReleaseInfo: "Leg2-480-No Answer"})
 	}
 	ack, _ = h.command(telStaff, telChan, "/call cdr since=7d")
 	got = h.telResponse(ack, "The full list is attached to this channel as `calls-")

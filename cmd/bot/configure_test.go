@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/switchboard-bot/switchboard/enco"
@@ -19,7 +20,9 @@ func TestConfigureCallbacksStopsQuietlyWhenShuttingDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	// The bot starts shutting down while EnCo is answering, and the answer
 	// is a failure.
+	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
 		cancel()
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 	}))
@@ -31,6 +34,10 @@ func TestConfigureCallbacksStopsQuietlyWhenShuttingDown(t *testing.T) {
 		Log:    slog.New(slog.NewJSONHandler(&logs, nil)),
 	}
 	m.configureCallbacks(ctx)
+	if got := calls.Load(); got != 1 {
+		t.Errorf("EnCo was asked %d times, want once: a shutdown is no reason to retry", got)
+	}
+	// Quiet is the behaviour here: what the log says, and at which level.
 	if got := logs.String(); strings.Contains(got, `"level":"ERROR"`) || !strings.Contains(got, "shutting down") {
 		t.Errorf("logs = %s, want no error and a line saying it stopped for the shutdown", got)
 	}

@@ -51,15 +51,8 @@ func startConsole(t *testing.T, adjust ...func(*Main)) *consoleSession {
 // waitOutput waits until the console has shown want.
 func (s *consoleSession) waitOutput(want string) {
 	s.t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !strings.Contains(s.out.String(), want) {
-		select {
-		case <-s.ctx.Done():
-			s.t.Fatalf("console never showed %q; it showed:\n%s", want, s.out.String())
-		case <-tick.C:
-		}
-	}
+	eventually(s.t, s.ctx, fmt.Sprintf("the console to show %q", want), func() bool { return strings.Contains(s.out.String(), want) },
+		func() string { return "it showed:\n" + s.out.String() })
 }
 
 // typeLine types one line and Enter.
@@ -77,15 +70,8 @@ func (s *consoleSession) do(line string) {
 	s.t.Helper()
 	before := s.m.console.Handled()
 	s.typeLine(line)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for s.m.console.Handled() == before {
-		select {
-		case <-s.ctx.Done():
-			s.t.Fatalf("console never finished %q; it showed:\n%s", line, s.out.String())
-		case <-tick.C:
-		}
-	}
+	eventually(s.t, s.ctx, fmt.Sprintf("the console to finish %q", line), func() bool { return s.m.console.Handled() != before },
+		func() string { return "it showed:\n" + s.out.String() })
 }
 
 // end types Ctrl-D and waits for the console to end.

@@ -25,7 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/notify"
@@ -80,12 +80,13 @@ func (c *cluster) start(name string) *replica {
 	t := c.t
 	t.Helper()
 	cfg := c.cfg
-	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ln := listenLoopback(t)
+	cfg.HTTPAddr = ln.Addr().String()
 	if cfg.PublicURL == "" { // else a proxy in front of the replica
 		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
 	r := &replica{t: t, name: name, cfg: cfg}
-	r.main = &Main{Config: cfg, LogOutput: prefixWriter{name + ": ", c.logs}, KeyPrefix: c.prefix, Commands: c.adjustCommands}
+	r.main = &Main{Config: cfg, Listener: ln, LogOutput: prefixWriter{name + ": ", c.logs}, KeyPrefix: c.prefix, Commands: c.adjustCommands}
 	if err := r.main.Open(c.ctx); err != nil {
 		r.main.Close()
 		t.Fatalf("replica %s: Open: %v", name, err)
@@ -139,7 +140,7 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// Demo SIM card i of the sandbox (see encotest): its MSISDN and ICCID.
+// Demo SIM card i of the sandbox (see enco/sandbox): its MSISDN and ICCID.
 func demoMSISDN(i int) string { return fmt.Sprintf("32471%06d", i) }
 
 func demoICCID(i int) string {
@@ -230,9 +231,9 @@ func (h *harness) confirmed(user, channel, text string) slacktest.Message {
 
 // droppedCallbacks waits until the sandbox has held back n callbacks (see
 // SetDropCallbacks) and returns them.
-func (h *harness) droppedCallbacks(n int) []encotest.Callback {
+func (h *harness) droppedCallbacks(n int) []sandbox.Callback {
 	h.t.Helper()
-	var dropped []encotest.Callback
+	var dropped []sandbox.Callback
 	h.waitFor(fmt.Sprintf("%d callbacks held back", n), func() bool {
 		dropped = dropped[:0]
 		for _, cb := range h.enco.Callbacks() {
@@ -255,7 +256,7 @@ func (h *harness) droppedCallbacks(n int) []encotest.Callback {
 // trackingNumber is the tracking number an M2M callback names.
 // resend posts callbacks the sandbox held back to a replica, as EnCo would
 // when it delivers them late or retries, and returns the status of each.
-func resend(t *testing.T, baseURL string, cbs []encotest.Callback) []int {
+func resend(t *testing.T, baseURL string, cbs []sandbox.Callback) []int {
 	t.Helper()
 	statuses := make([]int, len(cbs))
 	for i, cb := range cbs {
@@ -703,12 +704,12 @@ func TestDeliveryBulkOperation(t *testing.T) {
 	var failed []string
 	for i := range n {
 		msisdn, iccid := fmt.Sprintf("32472%06d", i), fmt.Sprintf("8932020000%09d", i)
-		state := encotest.StateActive
+		state := sandbox.StateActive
 		if i%40 == 39 {
-			state = encotest.StateReady
+			state = sandbox.StateReady
 			failed = append(failed, iccid+" failed")
 		}
-		c.enco.AddSIM(encotest.SIM{MSISDN: msisdn, ICCID: iccid, IMSI: fmt.Sprintf("20601200%07d", i), State: state})
+		c.enco.AddSIM(sandbox.SIM{MSISDN: msisdn, ICCID: iccid, IMSI: fmt.Sprintf("20601200%07d", i), State: state})
 		ids = append(ids, msisdn)
 	}
 	parent := c.confirmed(opsUser, opsChan, "/sim deactivate "+strings.Join(ids, ", "))

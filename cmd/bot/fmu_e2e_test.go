@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/notify"
 )
@@ -243,7 +243,7 @@ func TestFMUBulkStatusOverFiftyNumbersInOneThread(t *testing.T) {
 	for i := 1; i <= 51; i++ {
 		n := fmt.Sprintf("324700000%02d", i)
 		if i > 10 {
-			h.enco.SetFMU(n, encotest.ProfileProfessional)
+			h.enco.SetFMU(n, sandbox.ProfileProfessional)
 		}
 		typed = append(typed, fmt.Sprintf("0470 00 00 %02d", i))
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/commands"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/state"
@@ -72,7 +72,7 @@ type harness struct {
 	t      *testing.T
 	ctx    context.Context
 	slack  *slacktest.Server
-	enco   *encotest.Sandbox
+	enco   *sandbox.Sandbox
 	main   *Main
 	logs   *syncBuffer
 	cfg    Config
@@ -85,6 +85,8 @@ type harness struct {
 	beforeRun []func(*Main)
 	// commands adjust the commands' configuration before they are wired.
 	commands []func(*commands.Config)
+	// listener is the bot's HTTP listener, bound before it starts.
+	listener net.Listener
 }
 
 // withCommands adjusts the commands' configuration before they are wired.
@@ -126,9 +128,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Cleanup(cancel)
 	_, prefix := redistest.New(t)
 	h := newFakes(t, ctx, prefix)
-	port := freePort(t)
-	h.cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", port)
-	h.cfg.PublicURL = "http://" + h.cfg.HTTPAddr
+	h.listen()
 	withPolicy(testPolicy)(h)
 	for _, o := range opts {
 		o(h)
@@ -140,7 +140,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 // newFakes makes the fake Slack and the EnCo sandbox, and the configuration
 // that points a bot at them and at the real Redis, as an operator would.
 func newFakes(t *testing.T, ctx context.Context, prefix string) *harness {
-	h := &harness{t: t, ctx: ctx, slack: slacktest.New(t), enco: encotest.New(t), logs: &syncBuffer{}, prefix: prefix}
+	h := &harness{t: t, ctx: ctx, slack: slacktest.New(t), enco: sandbox.New(t), logs: &syncBuffer{}, prefix: prefix}
 	h.slack.SetUserGroup("S0SIMREAD1", groupUser)
 	// The app has the scopes its manifest asks for, and no others.
 	h.slack.GrantScopes(manifestBotScopes(t)...)
@@ -202,7 +202,7 @@ func runMain(ctx context.Context, m *Main) (stop func(t *testing.T)) {
 func (h *harness) start() {
 	t := h.t
 	t.Helper()
-	h.main = &Main{Config: h.cfg, LogOutput: h.logs, KeyPrefix: h.prefix, Commands: h.adjustCommands}
+	h.main = &Main{Config: h.cfg, Listener: h.listener, LogOutput: h.logs, KeyPrefix: h.prefix, Commands: h.adjustCommands}
 	if err := h.main.Open(h.ctx); err != nil {
 		h.main.Close()
 		t.Fatalf("Open: %v", err)
@@ -229,14 +229,25 @@ func (h *harness) start() {
 
 func (h *harness) shutdown() { h.stop(h.t) }
 
-func freePort(t *testing.T) int {
+// listen binds the bot's HTTP listener on a port of its own, and points
+// HTTP_ADDR and PUBLIC_URL at it.
+func (h *harness) listen() {
+	h.t.Helper()
+	h.listener = listenLoopback(h.t)
+	h.cfg.HTTPAddr = h.listener.Addr().String()
+	h.cfg.PublicURL = "http://" + h.cfg.HTTPAddr
+}
+
+// listenLoopback binds 127.0.0.1:0 for a bot's HTTP server, closed at the
+// end of the test if the bot has not taken it.
+func listenLoopback(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln
 }
 
 // command sends a slash command through the socket and returns the ack.
@@ -310,15 +321,7 @@ func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(h.ctx, 15*time.Second)
 	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			h.t.Fatalf("timed out waiting for %s\nlogs:\n%s", what, h.logs)
-		case <-tick.C:
-		}
-	}
+	eventually(h.t, ctx, what, cond, func() string { return "logs:\n" + h.logs.String() })
 }
 
 // tracked waits until the operation the callback token names has stored
@@ -345,7 +348,7 @@ func (h *harness) operationOfToken(token string) (switchboard.Operation, bool) {
 // callbackToken returns the token a sandbox callback carries: M2M's
 // X-Callback-Token header, or the last element of an FMU or call callback's
 // URL path.
-func callbackToken(cb encotest.Callback) string {
+func callbackToken(cb sandbox.Callback) string {
 	if tok := cb.Header.Get("X-Callback-Token"); tok != "" {
 		return tok
 	}
@@ -354,7 +357,7 @@ func callbackToken(cb encotest.Callback) string {
 
 // m2mCallback is an M2M callback the sandbox made, with what identifies it.
 type m2mCallback struct {
-	encotest.Callback
+	sandbox.Callback
 	Token, Tracking string
 }
 
@@ -384,8 +387,8 @@ func (h *harness) trackedM2M(n int) []m2mCallback {
 }
 
 // encoCalls returns the sandbox requests whose path starts with prefix.
-func (h *harness) encoCalls(prefix string) []encotest.Request {
-	var out []encotest.Request
+func (h *harness) encoCalls(prefix string) []sandbox.Request {
+	var out []sandbox.Request
 	for _, r := range h.enco.Requests() {
 		if strings.HasPrefix(r.Path, prefix) {
 			out = append(out, r)

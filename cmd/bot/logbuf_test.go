@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -48,22 +50,14 @@ func TestLineBufferWritesAfterTheInterval(t *testing.T) {
 	var out syncBuffer
 	b := newLineBuffer(&out, 10*time.Millisecond)
 	defer b.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	wrote := func() string { return fmt.Sprintf("wrote %q", out.String()) }
 	b.Write([]byte("first\n"))
-	deadline := time.Now().Add(5 * time.Second)
-	for out.String() != "first\n" {
-		if time.Now().After(deadline) {
-			t.Fatalf("a line waited over 5 s with a 10 ms interval; wrote %q", out.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, ctx, "the first line, with a 10 ms interval", func() bool { return out.String() == "first\n" }, wrote)
 	// The next line starts a new interval.
 	b.Write([]byte("second\n"))
-	for out.String() != "first\nsecond\n" {
-		if time.Now().After(deadline) {
-			t.Fatalf("the second line was not written; wrote %q", out.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, ctx, "the second line", func() bool { return out.String() == "first\nsecond\n" }, wrote)
 }
 
 func TestShutdownWritesOutBufferedLog(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 func TestNumberAvailableAndList(t *testing.T) {
@@ -39,8 +39,8 @@ func (h *harness) reservePrompt(user, channel, text string) ackReply {
 }
 
 // reserved returns the reservations (POSTs) EnCo received.
-func (h *harness) reserved() []encotest.Request {
-	var calls []encotest.Request
+func (h *harness) reserved() []sandbox.Request {
+	var calls []sandbox.Request
 	for _, r := range h.encoCalls("/cpaas-mgmt/1.0.0/phonenumbers") {
 		if r.Method == "POST" {
 			calls = append(calls, r)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -50,10 +49,11 @@ func TestUnreachableRedisIsSaidOnceAndAgainWhenBack(t *testing.T) {
 	defer cancel()
 	_, prefix := redistest.New(t)
 	h := newFakes(t, ctx, prefix)
-	h.cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ln := listenLoopback(t)
+	h.cfg.HTTPAddr = ln.Addr().String()
 	h.cfg.PublicURL = "http://" + h.cfg.HTTPAddr
 	h.cfg.RedisURL = "redis://" + srv.Addr() + "/0"
-	m := &Main{Config: h.cfg, LogOutput: h.logs, KeyPrefix: prefix, RouteRedisLog: true}
+	m := &Main{Config: h.cfg, Listener: ln, LogOutput: h.logs, KeyPrefix: prefix, RouteRedisLog: true}
 	if err := m.Open(ctx); err != nil {
 		m.Close()
 		t.Fatalf("Open: %v", err)

@@ -156,6 +156,13 @@ func TestApprovalCanBeCancelledByTheRequester(t *testing.T) {
 	h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
 	h.waitFor("the approval request", func() bool { _, ok := h.approvalMessage(opsChan); return ok })
 	req, _ := h.approvalMessage(opsChan)
+	// The test's click carries no message ts, as Slack's would: wait until
+	// the bot has noted the request's ts in the approval, which it closes
+	// the request by.
+	h.waitFor("the request's ts noted", func() bool {
+		conf, ok, err := h.main.Store.PeekConfirmation(h.ctx, buttonValue(t, req.Blocks, "cancel"))
+		return err == nil && ok && conf.Data["ts"] == req.TS
+	})
 	h.click(adminUser, opsChan, "cancel", buttonValue(t, req.Blocks, "cancel"))
 	h.waitFor("the cancelled request", func() bool {
 		m, _ := h.slack.Message(opsChan, req.TS)
@@ -243,9 +250,15 @@ func TestLogsHoldNoSecret(t *testing.T) {
 	// A forged callback, logged as refused.
 	r, _ := http.NewRequest(http.MethodPost, h.cfg.PublicURL+"/callbacks/m2m", strings.NewReader(`{}`))
 	r.Header.Set("Authorization", "Bearer wrong-"+h.cfg.CallbackSecret)
-	if resp, err := http.DefaultClient.Do(r); err == nil {
-		resp.Body.Close()
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
 	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("forged callback answered %d, want 401", resp.StatusCode)
+	}
+	// The refusal's log line is part of what the scan below reads.
 	h.waitFor("the refusal logged", func() bool { return strings.Contains(h.logs.String(), "callback refused") })
 
 	secrets := map[string]string{

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 )
 
@@ -120,7 +120,7 @@ func TestSentinelFailoverMidOperation(t *testing.T) {
 	group := redistest.StartSentinelGroup(t)
 	c := newCluster(t)
 	// EnCo retries a callback answered 5xx; give it the patience to outlast a failover.
-	c.enco = encotest.New(t, encotest.WithCallbackRetries(10, 100*time.Millisecond))
+	c.enco = sandbox.New(t, sandbox.WithCallbackRetries(10, 100*time.Millisecond))
 	c.cfg.EncoBaseURL = c.enco.URL
 	c.cfg.RedisURL = group.URL()
 	gate := newCallbackGate(t)

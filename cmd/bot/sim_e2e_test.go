@@ -14,7 +14,7 @@ import (
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
-// Demo SIM cards of the sandbox (see encotest's package comment).
+// Demo SIM cards of the sandbox (see the package comment of enco/sandbox).
 const (
 	simActive1 = "32471000001" // Active, ICCID 8932010000000000001
 	simActive2 = "32471000002" // Active

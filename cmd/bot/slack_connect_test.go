@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,9 +26,8 @@ func TestSlackUnreachableAtStartIsLoggedPerAttempt(t *testing.T) {
 	_, prefix := redistest.New(t)
 	h := newFakes(t, ctx, prefix)
 	h.cfg.SlackAPIURL = refusing.URL + "/"
-	h.cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	h.cfg.PublicURL = "http://" + h.cfg.HTTPAddr
-	m := &Main{Config: h.cfg, LogOutput: h.logs, KeyPrefix: prefix}
+	h.listen()
+	m := &Main{Config: h.cfg, Listener: h.listener, LogOutput: h.logs, KeyPrefix: prefix}
 	if err := m.Open(ctx); err != nil {
 		m.Close()
 		t.Fatal(err)
@@ -44,14 +42,7 @@ func TestSlackUnreachableAtStartIsLoggedPerAttempt(t *testing.T) {
 		RetryIn string `json:"retry_in"`
 	}
 	var got []attempt
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for len(got) < 3 {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("logged %d connection failures, want 3; log:\n%s", len(got), h.logs)
-		case <-tick.C:
-		}
+	eventually(t, ctx, "three logged connection failures", func() bool {
 		got = got[:0]
 		for _, l := range strings.Split(h.logs.String(), "\n") {
 			var a attempt
@@ -59,7 +50,8 @@ func TestSlackUnreachableAtStartIsLoggedPerAttempt(t *testing.T) {
 				got = append(got, a)
 			}
 		}
-	}
+		return len(got) >= 3
+	}, func() string { return "log:\n" + h.logs.String() })
 	var last time.Duration
 	for i, a := range got[:3] {
 		if a.Attempt != i+1 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +18,12 @@ func runToItsEnd(t *testing.T, change func(*Config)) (error, *harness) {
 	t.Cleanup(cancel)
 	_, prefix := redistest.New(t)
 	h := newFakes(t, ctx, prefix)
-	h.cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ln := listenLoopback(t)
+	h.cfg.HTTPAddr = ln.Addr().String()
 	h.cfg.PublicURL = "http://" + h.cfg.HTTPAddr
 	withPolicy(testPolicy)(h)
 	change(&h.cfg)
-	m := &Main{Config: h.cfg, LogOutput: h.logs, KeyPrefix: prefix}
+	m := &Main{Config: h.cfg, Listener: ln, LogOutput: h.logs, KeyPrefix: prefix}
 	t.Cleanup(m.Close)
 	if err := m.Open(ctx); err != nil {
 		return err, h

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 func main() {
@@ -21,7 +21,7 @@ func main() {
 	tokenTTL := flag.Duration("token-ttl", time.Hour, "lifetime of an access token")
 	flag.Parse()
 
-	sb, err := encotest.Start(*addr, encotest.WithCallbackDelay(*callbackDelay), encotest.WithTokenTTL(*tokenTTL))
+	sb, err := sandbox.Start(*addr, sandbox.WithCallbackDelay(*callbackDelay), sandbox.WithTokenTTL(*tokenTTL))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,4 +1,4 @@
-package encotest_test
+package sandbox_test
 
 import (
 	"go/parser"

@@ -1,4 +1,4 @@
-package encotest_test
+package sandbox_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 func testContext(t *testing.T) context.Context {
@@ -50,7 +50,7 @@ func do(t *testing.T, method, u string, header http.Header, body string) (int, h
 
 // client is the bot's EnCo client wired to sb with its client credentials,
 // as the bot is configured.
-func client(sb *encotest.Sandbox) *enco.Client {
+func client(sb *sandbox.Sandbox) *enco.Client {
 	hc := sb.HTTPClient()
 	ts := enco.NewTokenSource(context.Background(), sb.URL+"/token", sb.ClientID, sb.ClientSecret, hc)
 	return &enco.Client{BaseURL: sb.URL, HTTPClient: enco.NewHTTPClient(ts, hc.Transport), APIKey: sb.APIKey}
@@ -61,7 +61,7 @@ func bearer(tok string) http.Header {
 }
 
 // token gets an access token from the sandbox.
-func token(t *testing.T, sb *encotest.Sandbox) string {
+func token(t *testing.T, sb *sandbox.Sandbox) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {sb.ClientID}, "client_secret": {sb.ClientSecret}}
 	status, _, body := do(t, "POST", sb.URL+"/token", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form.Encode())
@@ -88,18 +88,18 @@ func TestTokenEndpoint(t *testing.T) {
 		wantStatus int
 		wantError  string
 	}{
-		{"form parameters", "/token", formHeader, form(encotest.DefaultClientID, encotest.DefaultClientSecret, "client_credentials"), 200, ""},
-		{"query parameters as in the docs", "/token?" + form(encotest.DefaultClientID, encotest.DefaultClientSecret, "client_credentials"), formHeader, "", 200, ""},
+		{"form parameters", "/token", formHeader, form(sandbox.DefaultClientID, sandbox.DefaultClientSecret, "client_credentials"), 200, ""},
+		{"query parameters as in the docs", "/token?" + form(sandbox.DefaultClientID, sandbox.DefaultClientSecret, "client_credentials"), formHeader, "", 200, ""},
 		{"basic auth", "/token", http.Header{
 			"Content-Type":  {"application/x-www-form-urlencoded"},
 			"Authorization": {"Basic c2FuZGJveC1jbGllbnQ6c2FuZGJveC1zZWNyZXQ="},
 		}, "grant_type=client_credentials", 200, ""},
-		{"wrong secret", "/token", formHeader, form(encotest.DefaultClientID, "nope", "client_credentials"), 401, "invalid_client"},
-		{"wrong grant", "/token", formHeader, form(encotest.DefaultClientID, encotest.DefaultClientSecret, "password"), 400, "unsupported_grant_type"},
+		{"wrong secret", "/token", formHeader, form(sandbox.DefaultClientID, "nope", "client_credentials"), 401, "invalid_client"},
+		{"wrong grant", "/token", formHeader, form(sandbox.DefaultClientID, sandbox.DefaultClientSecret, "password"), 400, "unsupported_grant_type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sb := encotest.New(t)
+			sb := sandbox.New(t)
 			status, _, body := do(t, "POST", sb.URL+tt.path, tt.header, tt.body)
 			if status != tt.wantStatus {
 				t.Fatalf("got %d %s, want %d", status, body, tt.wantStatus)
@@ -122,7 +122,7 @@ func TestTokenEndpoint(t *testing.T) {
 }
 
 func TestTokenLifeCycle(t *testing.T) {
-	sb := encotest.New(t, encotest.WithTokenTTL(time.Minute))
+	sb := sandbox.New(t, sandbox.WithTokenTTL(time.Minute))
 	first := token(t, sb)
 	if again := token(t, sb); again != first {
 		t.Errorf("second request before expiry: got %q, want the same token %q", again, first)
@@ -148,7 +148,7 @@ func TestTokenLifeCycle(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	tok := token(t, sb)
 	form := url.Values{"token": {tok}, "client_id": {sb.ClientID}, "client_secret": {sb.ClientSecret}}
 	if status, _, _ := do(t, "POST", sb.URL+"/revoke", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form.Encode()); status != 200 {
@@ -177,7 +177,7 @@ func TestEveryAPIPathNeedsAToken(t *testing.T) {
 		{"POST", "/cpaas-mgmt/1.0.0/phonenumbers?addressInZoneConfirmed=true"},
 		{"DELETE", "/cpaas-mgmt/1.0.0/phonenumbers/3228160257"},
 	}
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	for _, p := range paths {
 		for _, auth := range []struct {
 			name   string
@@ -211,7 +211,7 @@ func TestEveryAPIPathNeedsAToken(t *testing.T) {
 }
 
 func TestM2MPathsNeedTheAPIKey(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	for _, key := range []string{"", "wrong"} {
 		t.Run("key "+key, func(t *testing.T) {
 			h := bearer(sb.PermanentToken)
@@ -227,7 +227,7 @@ func TestM2MPathsNeedTheAPIKey(t *testing.T) {
 }
 
 func TestUnknownPath(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	status, _, body := do(t, "GET", sb.URL+"/sms/1.0.0/send", bearer(sb.PermanentToken), "")
 	if status != 404 || !strings.Contains(string(body), "No matching resource") {
 		t.Errorf("got %d %s, want 404 fault", status, body)
@@ -235,7 +235,7 @@ func TestUnknownPath(t *testing.T) {
 }
 
 func TestRequestsAreRecordedWithoutSecrets(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	c := client(sb)
 	if _, err := c.RequestM2M(testContext(t), enco.Reactivation, []enco.Device{{Identifier: "32471000003", IdentifierType: enco.MSISDN}}, "cb-token"); err != nil {
 		t.Fatal(err)
@@ -259,7 +259,7 @@ func TestRequestsAreRecordedWithoutSecrets(t *testing.T) {
 }
 
 func TestFailNext(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	sb.FailNext(2, http.StatusTooManyRequests)
 	sb.SetRetryAfter(1500 * time.Millisecond)
 	u := sb.URL + "/cpaas-mgmt/1.0.0/phonenumbers"
@@ -275,7 +275,7 @@ func TestFailNext(t *testing.T) {
 }
 
 func TestResponseDelay(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	sb.SetResponseDelay(200 * time.Millisecond)
 	start := time.Now()
 	if status, _, _ := do(t, "GET", sb.URL+"/vca/1.0.0/cdr", bearer(sb.PermanentToken), ""); status != 200 {
@@ -292,7 +292,7 @@ func TestResponseDelay(t *testing.T) {
 }
 
 func TestCloseStopsDelayedAnswers(t *testing.T) {
-	sb, err := encotest.Start("127.0.0.1:0")
+	sb, err := sandbox.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func TestCloseStopsDelayedAnswers(t *testing.T) {
 }
 
 func TestStart(t *testing.T) {
-	sb, err := encotest.Start("127.0.0.1:0")
+	sb, err := sandbox.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,13 +337,13 @@ func TestStart(t *testing.T) {
 	}
 	sb.Close()
 	sb.Close() // a second Close is harmless
-	if _, err := encotest.Start("256.0.0.1:1"); err == nil {
+	if _, err := sandbox.Start("256.0.0.1:1"); err == nil {
 		t.Errorf("Start on a bad address: got no error")
 	}
 }
 
 func TestSeedData(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	sims := sb.SIMs()
 	if len(sims) != 12 {
 		t.Fatalf("SIMs: got %d, want 12", len(sims))
@@ -359,7 +359,7 @@ func TestSeedData(t *testing.T) {
 	if states["Active"] == 0 || states["Deactivated"] == 0 || states["Ready"] == 0 {
 		t.Errorf("states: got %v, want Active, Deactivated and Ready cards", states)
 	}
-	for msisdn, want := range map[string]string{"32470000001": encotest.ProfilePrivate, "32470000002": encotest.ProfileProfessional, "32470000003": encotest.ProfileOnDuty} {
+	for msisdn, want := range map[string]string{"32470000001": sandbox.ProfilePrivate, "32470000002": sandbox.ProfileProfessional, "32470000003": sandbox.ProfileOnDuty} {
 		if got, ok := sb.FMU(msisdn); !ok || got != want {
 			t.Errorf("FMU %s: got %s, want %s", msisdn, got, want)
 		}
@@ -382,14 +382,14 @@ func TestSeedData(t *testing.T) {
 		t.Errorf("CDRs: got %d, want 3", len(cdrs))
 	}
 	// Two sandboxes start with the same data.
-	other := encotest.New(t)
+	other := sandbox.New(t)
 	if a, b := sb.SIMs(), other.SIMs(); a[5].ICCID != b[5].ICCID || a[5].State != b[5].State {
 		t.Errorf("seed differs between sandboxes: %+v and %+v", a[5], b[5])
 	}
 }
 
 func TestReserveNeedsAddressConfirmation(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	body := `{"supportsSMS":false,"type":"FIXED","filter":"3222060744","zone":"02","pricingTier":"REGULAR"}`
 	for _, q := range []string{"", "?addressInZoneConfirmed=false"} {
 		status, _, reply := do(t, "POST", sb.URL+"/cpaas-mgmt/1.0.0/phonenumbers"+q, bearer(sb.PermanentToken), body)
@@ -407,7 +407,7 @@ func TestReserveNeedsAddressConfirmation(t *testing.T) {
 }
 
 func TestCDRPageMeta(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	tests := []struct {
 		query string
 		want  string
@@ -430,7 +430,7 @@ func TestCDRPageMeta(t *testing.T) {
 }
 
 func TestFMUAsyncRefusals(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	many := strings.TrimSuffix(strings.Repeat("32470000001,", 51), ",")
 	tests := []struct {
 		name, method, path, body string
@@ -449,7 +449,7 @@ func TestFMUAsyncRefusals(t *testing.T) {
 			}
 		})
 	}
-	if p, _ := sb.FMU("32470000001"); p != encotest.ProfilePrivate {
+	if p, _ := sb.FMU("32470000001"); p != sandbox.ProfilePrivate {
 		t.Errorf("profile changed by a refused request: %s", p)
 	}
 }
@@ -478,7 +478,7 @@ func newCounter(t *testing.T, statuses ...int) *counter {
 // TestOnlyDocumentedQueryParameters: a lookup by anything but what the
 // documentation names is refused, SIM cards by msisdn only included.
 func TestOnlyDocumentedQueryParameters(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	tests := []struct {
 		name, path string
 		want       int
@@ -507,7 +507,7 @@ func TestOnlyDocumentedQueryParameters(t *testing.T) {
 // reply, as the documentation's one-number samples show, even with a
 // callback_url; no callback follows.
 func TestOneFMUNumberIsAnsweredSynchronously(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	rcv := newCounter(t)
 	tests := []struct{ method, path, body, want string }{
 		{"GET", "/fmu/1.0.0/status?msisdn=32470000003&callback_url=" + url.QueryEscape(rcv.srv.URL), "", `{"isError":false,"msisdn":"32470000003","status":"ON_DUTY"}`},

@@ -1,4 +1,4 @@
-package encotest_test
+package sandbox_test
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 )
 
 // deactivate configures the M2M callback to u and deactivates the active
 // card 32471000001, returning the tracking number.
-func deactivate(t *testing.T, sb *encotest.Sandbox, u string) string {
+func deactivate(t *testing.T, sb *sandbox.Sandbox, u string) string {
 	t.Helper()
 	c := client(sb)
 	ctx := testContext(t)
@@ -44,7 +44,7 @@ func TestCallbackRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sb := encotest.New(t, encotest.WithCallbackRetries(3, time.Millisecond))
+			sb := sandbox.New(t, sandbox.WithCallbackRetries(3, time.Millisecond))
 			rcv := newCounter(t, tt.statuses...)
 			deactivate(t, sb, rcv.srv.URL)
 			cbs, err := sb.WaitCallbacks(testContext(t), 1)
@@ -64,7 +64,7 @@ func TestCallbackRetries(t *testing.T) {
 }
 
 func TestCallbackRetriesOnConnectionError(t *testing.T) {
-	sb := encotest.New(t, encotest.WithCallbackRetries(2, time.Millisecond))
+	sb := sandbox.New(t, sandbox.WithCallbackRetries(2, time.Millisecond))
 	gone := httptest.NewServer(http.NotFoundHandler())
 	gone.Close()
 	deactivate(t, sb, gone.URL)
@@ -78,7 +78,7 @@ func TestCallbackRetriesOnConnectionError(t *testing.T) {
 }
 
 func TestM2MCallbackContent(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	rcv := newCounter(t)
 	tn := deactivate(t, sb, rcv.srv.URL)
 	cbs, err := sb.WaitCallbacks(testContext(t), 1)
@@ -109,7 +109,7 @@ func TestM2MCallbackContent(t *testing.T) {
 }
 
 func TestM2MWithoutConfiguredCallback(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	if _, err := client(sb).RequestM2M(testContext(t), enco.Termination, []enco.Device{{Identifier: "32471000002", IdentifierType: enco.MSISDN}}, "tok"); err != nil {
 		t.Fatal(err)
 	}
@@ -120,13 +120,13 @@ func TestM2MWithoutConfiguredCallback(t *testing.T) {
 	if cbs[0].Attempts != 0 || cbs[0].Err != "no callback URL configured" {
 		t.Errorf("got %+v, want no attempt and the reason", cbs[0])
 	}
-	if sim, _ := sb.SIM("32471000002"); sim.State != encotest.StateTerminated {
+	if sim, _ := sb.SIM("32471000002"); sim.State != sandbox.StateTerminated {
 		t.Errorf("state: got %s, want Terminated", sim.State)
 	}
 }
 
 func TestDuplicateCallbacks(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	sb.SetDuplicateCallbacks(true)
 	rcv := newCounter(t)
 	deactivate(t, sb, rcv.srv.URL)
@@ -143,7 +143,7 @@ func TestDuplicateCallbacks(t *testing.T) {
 }
 
 func TestDropCallbacks(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	sb.SetDropCallbacks(true)
 	rcv := newCounter(t)
 	deactivate(t, sb, rcv.srv.URL)
@@ -157,7 +157,7 @@ func TestDropCallbacks(t *testing.T) {
 	if got := rcv.n.Load(); got != 0 {
 		t.Errorf("receiver got %d posts, want 0", got)
 	}
-	if sim, _ := sb.SIM("32471000001"); sim.State != encotest.StateDeactivated {
+	if sim, _ := sb.SIM("32471000001"); sim.State != sandbox.StateDeactivated {
 		t.Errorf("state: got %s, want Deactivated (only the callback is dropped)", sim.State)
 	}
 }
@@ -175,7 +175,7 @@ func TestCallbackOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// The long delay holds the normal callback back while the test
 			// looks; closing the sandbox abandons it.
-			sb := encotest.New(t, encotest.WithCallbackDelay(time.Minute))
+			sb := sandbox.New(t, sandbox.WithCallbackDelay(time.Minute))
 			sb.SetCallbackBeforeResponse(tt.before)
 			rcv := newCounter(t)
 			deactivate(t, sb, rcv.srv.URL)
@@ -187,7 +187,7 @@ func TestCallbackOrder(t *testing.T) {
 }
 
 func TestCallbackDelayIsCutShortByClose(t *testing.T) {
-	sb, err := encotest.Start("127.0.0.1:0", encotest.WithCallbackDelay(time.Hour))
+	sb, err := sandbox.Start("127.0.0.1:0", sandbox.WithCallbackDelay(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestCallbackDelayIsCutShortByClose(t *testing.T) {
 }
 
 func TestWaitCallbacksHonoursContext(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	ctx, cancel := context.WithTimeout(testContext(t), 20*time.Millisecond)
 	defer cancel()
 	if _, err := sb.WaitCallbacks(ctx, 1); err == nil {
@@ -225,23 +225,23 @@ func TestM2MStateMachine(t *testing.T) {
 		wantState string // the from state again when refused
 		wantOK    bool
 	}{
-		{enco.Activation, encotest.StateReady, encotest.StateActive, true},
-		{enco.Activation, encotest.StateActive, encotest.StateActive, false},
-		{enco.Activation, encotest.StateDeactivated, encotest.StateDeactivated, false},
-		{enco.Deactivation, encotest.StateActive, encotest.StateDeactivated, true},
-		{enco.Deactivation, encotest.StateReady, encotest.StateReady, false},
-		{enco.Reactivation, encotest.StateDeactivated, encotest.StateActive, true},
-		{enco.Reactivation, encotest.StateActive, encotest.StateActive, false},
-		{enco.Termination, encotest.StateReady, encotest.StateTerminated, true},
-		{enco.Termination, encotest.StateActive, encotest.StateTerminated, true},
-		{enco.Termination, encotest.StateDeactivated, encotest.StateTerminated, true},
-		{enco.Termination, encotest.StateTerminated, encotest.StateTerminated, false},
-		{enco.Reactivation, encotest.StateTerminated, encotest.StateTerminated, false},
+		{enco.Activation, sandbox.StateReady, sandbox.StateActive, true},
+		{enco.Activation, sandbox.StateActive, sandbox.StateActive, false},
+		{enco.Activation, sandbox.StateDeactivated, sandbox.StateDeactivated, false},
+		{enco.Deactivation, sandbox.StateActive, sandbox.StateDeactivated, true},
+		{enco.Deactivation, sandbox.StateReady, sandbox.StateReady, false},
+		{enco.Reactivation, sandbox.StateDeactivated, sandbox.StateActive, true},
+		{enco.Reactivation, sandbox.StateActive, sandbox.StateActive, false},
+		{enco.Termination, sandbox.StateReady, sandbox.StateTerminated, true},
+		{enco.Termination, sandbox.StateActive, sandbox.StateTerminated, true},
+		{enco.Termination, sandbox.StateDeactivated, sandbox.StateTerminated, true},
+		{enco.Termination, sandbox.StateTerminated, sandbox.StateTerminated, false},
+		{enco.Reactivation, sandbox.StateTerminated, sandbox.StateTerminated, false},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.action)+" from "+tt.from, func(t *testing.T) {
-			sb := encotest.New(t)
-			sb.AddSIM(encotest.SIM{MSISDN: "32479000001", ICCID: "89320199999999999999", IMSI: "206019999999999", State: tt.from})
+			sb := sandbox.New(t)
+			sb.AddSIM(sandbox.SIM{MSISDN: "32479000001", ICCID: "89320199999999999999", IMSI: "206019999999999", State: tt.from})
 			c := client(sb)
 			ctx := testContext(t)
 			if err := c.ConfigureM2MCallback(ctx, newCounter(t).srv.URL, nil); err != nil {
@@ -272,7 +272,7 @@ func TestM2MStateMachine(t *testing.T) {
 // once the callbacks of an answered request have been delivered, and that
 // it honours its context while one is still to be sent.
 func TestWaitSentWaitsForDelayedCallbacks(t *testing.T) {
-	sb := encotest.New(t, encotest.WithCallbackDelay(100*time.Millisecond))
+	sb := sandbox.New(t, sandbox.WithCallbackDelay(100*time.Millisecond))
 	if err := sb.WaitSent(testContext(t)); err != nil {
 		t.Fatalf("with nothing asked: %v", err)
 	}

@@ -1,4 +1,4 @@
-package encotest
+package sandbox
 
 import (
 	"crypto/rand"

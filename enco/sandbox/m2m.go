@@ -1,4 +1,4 @@
-package encotest
+package sandbox
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-// Package encotest is the EnCo sandbox: a faithful fake of the four EnCo
+// Package sandbox is the EnCo sandbox: a faithful fake of the four EnCo
 // APIs the bot uses (FMU, M2M, voice call-out, FlexIO number management) and
 // of the gateway's OAuth2 token and revoke endpoints, served over real HTTP,
 // with the asynchronous callbacks EnCo sends. Tests start one with New; the
@@ -79,7 +79,7 @@
 // connection error or a 5xx answer (three attempts by default, see
 // WithCallbackRetries); other answers are final. Each delivery, successful,
 // abandoned or dropped, is recorded as a Callback.
-package encotest
+package sandbox
 
 import (
 	"bytes"
@@ -90,14 +90,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -128,8 +126,7 @@ type Sandbox struct {
 	// PermanentToken is accepted as a bearer token and never expires.
 	PermanentToken string
 
-	ts        *httptest.Server // when made by New
-	srv       *http.Server     // when made by Start
+	srv       *http.Server // when made by Start
 	serveDone chan struct{}
 	transport *http.Transport // of Client()
 	cbClient  *http.Client
@@ -251,13 +248,22 @@ func newSandbox(opts []Option) *Sandbox {
 	return s
 }
 
-// New starts a sandbox on a local test server. The test's cleanup closes it
-// and waits for callbacks under way.
-func New(t testing.TB, opts ...Option) *Sandbox {
+// TB is what New needs of a test (a *testing.T is one): the sandbox is
+// part of the bot's binary, which does not link package testing.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// New starts a sandbox on a port of its own on 127.0.0.1 for a test. The
+// test's cleanup closes it and waits for callbacks under way.
+func New(t TB, opts ...Option) *Sandbox {
 	t.Helper()
-	s := newSandbox(opts)
-	s.ts = httptest.NewServer(s.handler())
-	s.URL = s.ts.URL
+	s, err := Start("127.0.0.1:0", opts...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
 	t.Cleanup(s.Close)
 	return s
 }
@@ -285,9 +291,6 @@ func Start(addr string, opts ...Option) (*Sandbox, error) {
 func (s *Sandbox) Close() {
 	s.closeOnce.Do(func() {
 		s.cancel()
-		if s.ts != nil {
-			s.ts.Close()
-		}
 		if s.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if err := s.srv.Shutdown(ctx); err != nil {
