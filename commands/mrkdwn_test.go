@@ -8,7 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard/enco"
-	"github.com/switchboard-bot/switchboard/enco/encotest"
+	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
@@ -102,7 +102,7 @@ func TestNoHelpOrAnswerSendsRawMrkdwnControls(t *testing.T) {
 		}
 	}
 
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	client := &enco.Client{BaseURL: sb.URL, APIKey: sb.APIKey,
 		HTTPClient: enco.NewHTTPClient(enco.StaticTokenSource(sb.PermanentToken), sb.HTTPClient().Transport)}
 	var perms []string

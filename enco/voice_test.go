@@ -120,7 +120,7 @@ func TestCDRsOnePage(t *testing.T) {
 	base := time.Date(2030, 1, 2, 8, 0, 0, 0, time.UTC)
 	sb, c := newSandbox(t)
 	for i := range 25 {
-		sb.AddCDR(encotest.CDR{SessionID: fmt.Sprintf("7%07d", i), Origin: "3228160257", Destination: "32468373901",
+		sb.AddCDR(sandbox.CDR{SessionID: fmt.Sprintf("7%07d", i), Origin: "3228160257", Destination: "32468373901",
 			RequestTime: base.Add(time.Duration(i) * time.Minute)})
 	}
 	got, err := c.CDRs(testContext(t), enco.CDRQuery{From: base, Limit: 10, Page: 1, MaxItems: 10})

@@ -530,7 +530,7 @@ func TestOneFMUNumberIsAnsweredSynchronously(t *testing.T) {
 func TestRetireVoice(t *testing.T) {
 	for _, status := range []int{http.StatusNotFound, http.StatusGone} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			sb := encotest.New(t)
+			sb := sandbox.New(t)
 			cdrs := len(sb.CDRs())
 			sb.RetireVoice(status)
 			got, _, body := do(t, "POST", sb.URL+"/vca/1.0.0/call", bearer(sb.PermanentToken), `{"origin":"+3228160257","destination":"+32468373901"}`)
@@ -557,7 +557,7 @@ func TestRetireVoice(t *testing.T) {
 // TestReserveInstead: a reservation filtered on one number reserves the
 // other and answers with it; the asked number stays available.
 func TestReserveInstead(t *testing.T) {
-	sb := encotest.New(t)
+	sb := sandbox.New(t)
 	sb.ReserveInstead("3222060744", "3222060745")
 	status, _, body := do(t, "POST", sb.URL+"/cpaas-mgmt/1.0.0/phonenumbers?addressInZoneConfirmed=true", bearer(sb.PermanentToken),
 		`{"supportsSMS":false,"type":"FIXED","filter":"3222060744","zone":"02","pricingTier":"REGULAR"}`)
