@@ -72,6 +72,24 @@
 //     idle and peak. The peer is installed with npm ci from its committed
 //     lockfile into a temporary directory; without node and npm the
 //     scenario is recorded as not run.
+//   - Refresh: the fake Slack refreshes the socket of one replica of the
+//     bot, of the slack-go floor (bench/peers/floor: slack-go's socket-mode
+//     client acknowledging every command at once with a fixed text, the
+//     least a slack-go bot does) and of the Bolt for JavaScript peer on the
+//     same cadence, and fails a command sent while there is no connection,
+//     as Slack does; commands sent every few milliseconds the whole time;
+//     commands lost and the longest time without a connection. It is not
+//     needed for a run to rewrite BENCHMARKS.md.
+//   - Floor: the bot against the floor of what it does. "/sim help" from 8
+//     senders in alternating rounds to the bot, to the slack-go floor and
+//     to the Bolt for JavaScript peer, each on its own fake Slack: ack p50
+//     and p99, RSS idle and peak; then, in alternating runs against the bot
+//     and the bare handler of Ingest, callbacks that change nothing on a
+//     one-card operation whose card answered: the same card again (200) and
+//     a card it never named (409). With BENCH_PROFILE=1 it takes a heap
+//     profile of the idle bot, a CPU and allocation profile during the
+//     acks and during each kind of callback. It is not needed for a run to
+//     rewrite BENCHMARKS.md.
 //
 // Scenarios that need a tool the machine lacks are recorded as not run, so a
 // full run still writes BENCHMARKS.md and says what is missing.

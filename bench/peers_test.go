@@ -172,13 +172,21 @@ func startPeer(b *testing.B, fake *slacktest.Server, dir string) *exec.Cmd {
 	b.Helper()
 	cmd := exec.Command("node", "app.js")
 	cmd.Dir = dir
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"NODE_ENV=production",
-		"SLACK_BOT_TOKEN=" + fake.BotToken,
-		"SLACK_APP_TOKEN=" + fake.AppToken,
-		"SLACK_API_URL=" + fake.URL,
-	}
+	cmd.Env = []string{"NODE_ENV=production"}
+	return startChild(b, fake, cmd, "bolt peer ready")
+}
+
+// startChild runs cmd, with the fake's tokens and URL added to its
+// environment, and waits until it prints ready and its socket is connected.
+// It is stopped (SIGTERM) when the benchmark ends.
+func startChild(b *testing.B, fake *slacktest.Server, cmd *exec.Cmd, ready string) *exec.Cmd {
+	b.Helper()
+	cmd.Env = append(cmd.Env,
+		"PATH="+os.Getenv("PATH"),
+		"SLACK_BOT_TOKEN="+fake.BotToken,
+		"SLACK_APP_TOKEN="+fake.AppToken,
+		"SLACK_API_URL="+fake.URL,
+	)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -188,13 +196,13 @@ func startPeer(b *testing.B, fake *slacktest.Server, dir string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("start the peer: %v", err)
 	}
-	ready := make(chan struct{})
+	isReady := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		signalled := false
 		for sc.Scan() {
-			if !signalled && strings.Contains(sc.Text(), "bolt peer ready") {
-				close(ready)
+			if !signalled && strings.Contains(sc.Text(), ready) {
+				close(isReady)
 				signalled = true
 			}
 		}
@@ -212,16 +220,16 @@ func startPeer(b *testing.B, fake *slacktest.Server, dir string) *exec.Cmd {
 		}
 	})
 	select {
-	case <-ready:
+	case <-isReady:
 	case err := <-exited:
-		b.Fatalf("the peer exited at start: %v\n%s", err, cmd.Stderr)
+		b.Fatalf("%s exited at start: %v\n%s", cmd.Path, err, cmd.Stderr)
 	case <-time.After(30 * time.Second):
-		b.Fatalf("the peer did not get ready in 30 s\n%s", cmd.Stderr)
+		b.Fatalf("%s did not get ready in 30 s\n%s", cmd.Path, cmd.Stderr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := fake.WaitConnected(ctx, 1); err != nil {
-		b.Fatalf("the peer's socket did not connect: %v", err)
+		b.Fatalf("the socket of %s did not connect: %v", cmd.Path, err)
 	}
 	return cmd
 }

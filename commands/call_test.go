@@ -246,7 +246,7 @@ func TestCDRReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != maxCDRRows+2 || rows[1][3] != "+32 468 •• •• 01" || rows[1][5] != "true" || rows[1][6] != "95" {
+	if len(rows) != maxCDRRows+2 || rows[1][3] != "'+32 468 •• •• 01" || rows[1][5] != "true" || rows[1][6] != "95" {
 		t.Errorf("CSV = %v, want a header, %d rows, masked numbers", rows[:2], maxCDRRows+1)
 	}
 }

@@ -65,6 +65,12 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 		ck.ops.tellUser(ctx, cb, fmt.Sprintf(":no_entry: Only <@%s>, who asked for it, can confirm or cancel this.", conf.UserID))
 		return
 	}
+	if action == ActionConfirm {
+		if reply, ok := ck.chargeConfirmedStep(ctx, conf, user); !ok {
+			ck.ops.tellUser(ctx, cb, reply.Text)
+			return
+		}
+	}
 	conf, ok, err = ck.confirmations.ConsumeConfirmation(ctx, id)
 	if err != nil {
 		ref := state.NewHex(4)
@@ -121,4 +127,15 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 	ck.lists.attachConfirmed(ctx, op, ck.mask)
 	op.CreatedAt = time.Now()
 	ck.exec.execute(ctx, op, cb.ResponseURL)
+}
+
+// chargeConfirmedStep counts the confirmation of a workflow step against the
+// confirming person's changes per minute: only their click makes the step
+// their change. Other confirmations were counted when they were asked for.
+func (ck *clicks) chargeConfirmedStep(ctx context.Context, conf state.Confirmation, user string) (Reply, bool) {
+	op, err := confirmedOperation(conf)
+	if err != nil || !isStep(op) {
+		return Reply{}, true
+	}
+	return ck.gate.rateLimit(ctx, &command{SlashCommand: slack.SlashCommand{UserID: user, Command: "step", Text: op.Params.StepFunction}})
 }

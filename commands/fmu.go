@@ -126,6 +126,9 @@ func (fm *fmuCommand) fmuSelf(ctx context.Context, c *command, p enco.Profile) (
 		return reply, nil
 	}
 	if p == "" {
+		if reply, ok := fm.gate.readAllowance(ctx, c, 1); !ok {
+			return reply, nil
+		}
 		return textReply(":mag: Looking up your FMU profile…"), func(ctx context.Context) { fm.fmuReadOne(ctx, c, me, true) }
 	}
 	if reply, ok := fm.gate.rateLimit(ctx, c); !ok {
@@ -220,13 +223,12 @@ func (fm *fmuCommand) fmuOn(ctx context.Context, c *command, p enco.Profile, per
 		}
 	}
 	if p == "" {
+		// A read counts against the person's reads, one per number.
+		if reply, ok := fm.gate.readAllowance(ctx, c, len(targets)); !ok {
+			return reply, nil
+		}
 		if len(targets) == 1 {
 			return textReply(":mag: Looking up 1 FMU profile…"), func(ctx context.Context) { fm.fmuReadOne(ctx, c, targets[0], false) }
-		}
-		// Several numbers make an operation, with API calls and a thread:
-		// it counts against the person's allowance like a change.
-		if reply, ok := fm.gate.rateLimit(ctx, c); !ok {
-			return reply, nil
 		}
 		op = begin(c, op, fmt.Sprintf("Read the FMU profiles of %d numbers", len(targets)))
 		return textReply(fmt.Sprintf(":mag: Asking EnCo for %d FMU profiles; the answers will arrive in a thread in this channel.", len(targets))), func(ctx context.Context) { fm.run(ctx, op, c.ResponseURL) }

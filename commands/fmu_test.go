@@ -142,6 +142,10 @@ func (s *telStore) Allow(context.Context, string, int, time.Duration) (bool, tim
 	return true, 0, nil
 }
 
+func (s *telStore) AllowN(context.Context, string, int, int, time.Duration) (bool, time.Duration, error) {
+	return true, 0, nil
+}
+
 func (s *telStore) SaveConfirmation(_ context.Context, c state.Confirmation, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -18,7 +18,11 @@ type gate struct {
 	trail    AuditTrail
 	counters Counters
 	policy   *permissions.Policy // the allowance per minute; nil means the default
-	log      *slog.Logger
+	limits   limits              // max targets, the floor of reads per minute
+	// onUnaudited, when set, is told of each refusal past the allowance of
+	// audited refusals (kind "rate_limited" or "step"), for metrics.
+	onUnaudited func(kind string)
+	log         *slog.Logger
 }
 
 // allow checks a permission and records the decision in the audit stream.
@@ -81,13 +85,14 @@ func storeDown(ref string) Reply {
 // and the first sighting of a delivery Slack may repeat.
 type Counters interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
+	AllowN(ctx context.Context, key string, n, limit int, window time.Duration) (bool, time.Duration, error)
 	FirstSeen(ctx context.Context, kind, key string, ttl time.Duration) (bool, error)
 }
 
 // rateLimit counts a requested change against the user's limit per minute.
 func (g *gate) rateLimit(ctx context.Context, c *command) (Reply, bool) {
 	return g.allowance(ctx, "changes:", c.UserID, func(limit int, wait time.Duration) Reply {
-		g.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: "rate limited", Rule: fmt.Sprintf("%d changes per minute", limit)})
+		g.auditRefusal(ctx, "rate_limited", switchboard.AuditEntry{UserID: c.UserID, Command: c.Command + " " + c.Text, Decision: "rate limited", Rule: fmt.Sprintf("%d changes per minute", limit)})
 		return textReply(fmt.Sprintf(":hand: You have asked for %d changes in the last minute, the most the policy allows. Try again in %s.", limit, humanDuration(max(wait, time.Second)))).with("rate_limited")
 	})
 }
@@ -117,4 +122,50 @@ func (g *gate) changesPerMinute() int {
 		return g.policy.ChangesPerMinute()
 	}
 	return permissions.DefaultChangesPerMinute
+}
+
+// auditRefusal writes a refusal (a rate-limited change or read, a refused
+// workflow step) to the audit trail within an allowance of as many entries
+// per minute, per kind and person filed under, as the policy allows
+// changes. Past it, refusals are only counted (onUnaudited), so that being
+// refused over and over cannot churn the trail. When the store cannot
+// tell, the entry is written.
+func (g *gate) auditRefusal(ctx context.Context, kind string, e switchboard.AuditEntry) {
+	ok, _, err := g.counters.Allow(ctx, "audited-refusals:"+kind+":"+e.UserID, g.changesPerMinute(), time.Minute)
+	if err == nil && !ok {
+		if g.onUnaudited != nil {
+			g.onUnaudited(kind)
+		}
+		return
+	}
+	g.audit(ctx, e)
+}
+
+// readsPerMinute is the per-person allowance of EnCo reads a minute: ten for
+// each change the policy allows, and never fewer than one command's most
+// targets, so that the largest read stays possible.
+func (g *gate) readsPerMinute() int { return max(g.limits.maxTargets(), 10*g.changesPerMinute()) }
+
+// readAllowance counts a read that asks EnCo about n cards or numbers
+// against the person's reads per minute, n times: what it costs EnCo, on
+// every surface (slash command, console, Home tab). Refusals are audited
+// within the allowance of audited refusals (auditRefusal).
+func (g *gate) readAllowance(ctx context.Context, c *command, n int) (Reply, bool) {
+	limit := g.readsPerMinute()
+	n = min(max(n, 1), limit)
+	ok, wait, err := g.counters.AllowN(ctx, "reads:"+c.UserID, n, limit, time.Minute)
+	if err != nil {
+		ref := state.NewHex(4)
+		g.log.Error("read allowance", "err", err, "ref", ref)
+		return storeDown(ref), false
+	}
+	if ok {
+		return Reply{}, true
+	}
+	g.auditRefusal(ctx, "rate_limited", switchboard.AuditEntry{UserID: c.UserID, Command: truncate(c.Command+" "+c.Text, 200), Decision: "rate limited", Rule: fmt.Sprintf("%d EnCo reads per minute", limit)})
+	again := humanDuration(max(wait, time.Second))
+	if n == 1 {
+		return textReply(fmt.Sprintf(":hand: You have used the %d EnCo reads a minute the policy allows you. Try again in %s.", limit, again)).with("rate_limited"), false
+	}
+	return textReply(fmt.Sprintf(":hand: That asks EnCo about %s, past the %d reads a minute the policy allows you. Try again in %s, or ask about fewer at a time.", plural(n, "number"), limit, again)).with("rate_limited"), false
 }

@@ -3,6 +3,7 @@ package commands
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -65,8 +66,28 @@ var permissionUses = map[string]string{
 	switchboard.PermAuditRead:      "`/sim audit` — read the audit trail",
 }
 
-// opened publishes the Home tab of a person who opened it.
+// Slack sends app_home_opened on every open, and each view costs a
+// views.publish and may cost an EnCo read: opens publish at most homeOpens
+// views per person per homeOpensWindow (across replicas). An open past that
+// leaves the view last published, which a click on the tab refreshes.
+const (
+	homeOpens       = 3
+	homeOpensWindow = 30 * time.Second
+)
+
+// opened publishes the Home tab of a person who opened it, within the
+// allowance of views per person.
 func (h *homeTab) opened(ctx context.Context, user string) {
+	if h.publisher == nil || user == "" {
+		return
+	}
+	if h.gate.counters != nil {
+		ok, _, err := h.gate.counters.Allow(ctx, "home-opens:"+user, homeOpens, homeOpensWindow)
+		if err == nil && !ok {
+			h.log.Debug("home tab open past the allowance; view left as it was", "user", user)
+			return
+		}
+	}
 	h.publishHome(ctx, user, "")
 }
 
@@ -101,7 +122,7 @@ func (h *homeTab) homeView(ctx context.Context, user, notice string) []slack.Blo
 	case e.Mobile == "":
 		blocks = append(blocks, section(h.who.noNumberHint(user, "mobile", "mobile=0470 12 34 56")))
 	default:
-		blocks = append(blocks, h.profileBlocks(ctx, e.Mobile)...)
+		blocks = append(blocks, h.profileBlocks(ctx, user, e.Mobile)...)
 	}
 	blocks = append(blocks, slack.NewDividerBlock(), section("*Scheduled changes*\n"+h.homeSchedules(ctx, user)))
 	blocks = append(blocks, slack.NewDividerBlock(), section("*Your last operations*\n"+h.homeRecent(ctx, user)))
@@ -109,13 +130,22 @@ func (h *homeTab) homeView(ctx context.Context, user, notice string) []slack.Blo
 }
 
 // profileBlocks shows the current profile and a button per profile.
-func (h *homeTab) profileBlocks(ctx context.Context, msisdn string) []slack.Block {
+func (h *homeTab) profileBlocks(ctx context.Context, user, msisdn string) []slack.Block {
 	me := fmuTarget{digits: msisdn}
-	current, err := h.currentProfile(ctx, msisdn)
+	current, err := h.currentProfile(ctx, user, msisdn)
 	var head string
-	if err != nil {
-		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), h.ops.fmuError(err, "home fmu status"))
-	} else {
+	var failed profileFailure
+	var spent readsSpent
+	switch {
+	case errors.As(err, &spent):
+		head = fmt.Sprintf("%s — I did not read your profile: %s", me.label(false), strings.TrimPrefix(spent.reply.Text, ":hand: "))
+	case errors.As(err, &failed):
+		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), failed.why)
+	case err != nil:
+		why := h.ops.fmuError(err, "home fmu status")
+		h.cacheProfileFailure(ctx, msisdn, why)
+		head = fmt.Sprintf("%s — I could not read your profile: %s", me.label(false), why)
+	default:
 		head = fmt.Sprintf("%s is *%s*.", me.label(false), render.ProfileLabel(current))
 	}
 	blocks := []slack.Block{section(head)}
@@ -141,11 +171,52 @@ func (h *homeTab) profileBlocks(ctx context.Context, msisdn string) []slack.Bloc
 	return blocks
 }
 
-// currentProfile reads a profile, from the short-lived cache when it has it.
-func (h *homeTab) currentProfile(ctx context.Context, msisdn string) (enco.Profile, error) {
+// profileFailureTTL is how long a failed profile read is shown again
+// without asking EnCo (or logging it) again.
+const profileFailureTTL = 30 * time.Second
+
+// failedProfile marks a cached failure in the profile cache, before the
+// words that were shown for it (no profile starts so).
+const failedProfile = "failed:"
+
+// profileFailure is a failed read found in the cache: why is what the person
+// was told the first time, its reference included.
+type profileFailure struct{ why string }
+
+func (f profileFailure) Error() string { return "cached profile read failure: " + f.why }
+
+// cacheProfileFailure remembers a failed read briefly, so that opening the
+// Home tab again and again while EnCo fails neither asks EnCo each time nor
+// logs each failure.
+func (h *homeTab) cacheProfileFailure(ctx context.Context, msisdn, why string) {
+	if h.store == nil {
+		return
+	}
+	if err := h.store.CacheFMUProfile(ctx, msisdn, failedProfile+why, profileFailureTTL); err != nil {
+		h.log.Warn("cache profile failure", "err", err)
+	}
+}
+
+// readsSpent is a read the person's allowance of reads refused.
+type readsSpent struct{ reply Reply }
+
+func (s readsSpent) Error() string { return "reads per minute spent: " + s.reply.Text }
+
+// currentProfile reads user's profile on msisdn, from the short-lived cache
+// when it has it; a failure cached there comes back as a profileFailure. A
+// read from EnCo counts against user's reads per minute (readsSpent).
+func (h *homeTab) currentProfile(ctx context.Context, user, msisdn string) (enco.Profile, error) {
 	if h.store != nil {
 		if p, ok, err := h.store.CachedFMUProfile(ctx, msisdn); err == nil && ok {
+			if why, failed := strings.CutPrefix(p, failedProfile); failed {
+				return "", profileFailure{why: why}
+			}
 			return enco.Profile(p), nil
+		}
+	}
+	if h.gate.counters != nil {
+		if reply, ok := h.gate.readAllowance(ctx, &command{SlashCommand: slack.SlashCommand{UserID: user, Command: "home"}}, 1); !ok {
+			return "", readsSpent{reply: reply}
 		}
 	}
 	st, err := h.fmu.FMUStatus(ctx, msisdn)

@@ -1,14 +1,13 @@
 package commands
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/csvfile"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/slackpost"
 )
@@ -44,17 +43,8 @@ type fullList struct {
 	rows   [][]string
 }
 
-// csv is the list as a CSV file.
-func (l fullList) csv() []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(l.header)
-	for _, row := range l.rows {
-		_ = w.Write(row)
-	}
-	w.Flush() // writes to a bytes.Buffer cannot fail
-	return buf.Bytes()
-}
+// csv is the list as a CSV file, its cells safe for spreadsheets.
+func (l fullList) csv() []byte { return csvfile.Bytes(l.header, l.rows) }
 
 // fileName is the list's file name, stamped with now so that two answers
 // do not share one.

@@ -88,6 +88,9 @@ func (sm *simCommand) answer(ctx context.Context, c *command) (Reply, func(conte
 		return reply, nil
 	}
 	if !isChange {
+		if reply, ok := sm.gate.readAllowance(ctx, c, len(devices)); !ok {
+			return reply, nil
+		}
 		return textReply(fmt.Sprintf(":mag: Looking up %s…", plural(len(devices), "SIM card"))), func(ctx context.Context) { sm.simStatus(ctx, c, devices) }
 	}
 	targets := make([]switchboard.Target, len(devices))

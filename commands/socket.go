@@ -6,12 +6,13 @@ import (
 	"errors"
 	"regexp"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/switchboard-bot/switchboard/slacksocket"
 )
 
 // Socket connects the router to Slack in socket mode: it acknowledges every
@@ -24,7 +25,9 @@ import (
 // the answer the first one got, when Acks keeps it.
 type Socket struct {
 	Router *Router
-	Client *socketmode.Client
+	// Client holds the connections to Slack; it opens the next one before
+	// Slack closes the one it refreshes, so one replica alone has no gap.
+	Client *slacksocket.Client
 	// Acks, when set, keeps each slash command's answer for AckTTL so that a
 	// copy Slack sends again is answered the same (state.Store implements
 	// it); without it a copy gets an empty acknowledgement.
@@ -32,9 +35,8 @@ type Socket struct {
 	// AckTTL is how long answers are kept (0 means 10 minutes).
 	AckTTL time.Duration
 
-	connected atomic.Bool
-	wg        sync.WaitGroup
-	events    map[slackevents.EventsAPIType]EventHandler
+	wg     sync.WaitGroup
+	events map[slackevents.EventsAPIType]EventHandler
 }
 
 // EventHandler handles one Events API event (app_home_opened,
@@ -62,8 +64,8 @@ type AckStore interface {
 // waits while the socket reconnects.
 const ackTimeout = 5 * time.Second
 
-// Connected reports whether the websocket to Slack is up.
-func (s *Socket) Connected() bool { return s.connected.Load() }
+// Connected reports whether a websocket to Slack is up.
+func (s *Socket) Connected() bool { return s.Client.Connected() }
 
 // ErrNotConnected is reported by Live while the socket is down.
 var ErrNotConnected = errors.New("slack socket not connected")
@@ -76,26 +78,25 @@ func (s *Socket) Live() error {
 	return nil
 }
 
-// Run connects and handles events until ctx ends; slack-go reconnects by
-// itself after a disconnect or a network failure. It returns once every
+// Run connects and handles events until ctx ends; the Client reconnects by
+// itself after a refresh or a network failure. It returns once every
 // handler it started has finished.
 func (s *Socket) Run(ctx context.Context) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- s.Client.RunContext(ctx) }()
 	defer s.wg.Wait()
+	events := s.Client.Events()
 	for {
 		select {
 		case <-ctx.Done():
-			s.connected.Store(false)
 			<-runErr
 			return nil
 		case err := <-runErr:
-			s.connected.Store(false)
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
-		case evt := <-s.Client.Events:
+		case evt := <-events:
 			s.handle(ctx, evt)
 		}
 	}
@@ -104,10 +105,9 @@ func (s *Socket) Run(ctx context.Context) error {
 func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
-		s.connected.Store(true)
 		s.Router.log.Info("slack socket connected")
 	case socketmode.EventTypeConnecting, socketmode.EventTypeDisconnect, socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
-		if s.connected.Swap(false) {
+		if evt.Type == socketmode.EventTypeDisconnect {
 			s.Router.log.Warn("slack socket down", "event", string(evt.Type))
 		}
 		switch evt.Type {
@@ -213,11 +213,21 @@ func (s *Socket) duplicate(ctx context.Context, req socketmode.Request) bool {
 
 func (s *Socket) slashCommand(ctx context.Context, req socketmode.Request, cmd slack.SlashCommand) {
 	start := time.Now()
-	if s.duplicate(ctx, req) {
-		if err := s.ack(ctx, req, s.savedAck(ctx, req)); err != nil {
-			s.Router.log.Warn("ack repeated slash command", "err", err, "command", cmd.Command)
+	var first <-chan bool
+	if req.RetryAttempt > 0 {
+		// Slack repeats an envelope whose ack it did not get in time: the
+		// repeat is answered as the first delivery was, and runs nothing.
+		if s.duplicate(ctx, req) {
+			if err := s.ack(ctx, req, s.savedAck(ctx, req)); err != nil {
+				s.Router.log.Warn("ack repeated slash command", "err", err, "command", cmd.Command)
+			}
+			return
 		}
-		return
+	} else {
+		// A first delivery cannot be a repeat, so its ack does not wait for
+		// Redis; it is marked as seen at once, seconds before Slack could
+		// repeat it, and its work waits for the mark.
+		first = s.markSeen(ctx, req)
 	}
 	reply, after := s.Router.Command(ctx, cmd)
 	payload, err := json.Marshal(reply.Payload())
@@ -235,7 +245,18 @@ func (s *Socket) slashCommand(ctx context.Context, req socketmode.Request, cmd s
 	// Kept after the ack, so as not to delay it: Slack repeats an envelope
 	// only after waiting seconds for its ack.
 	s.saveAck(ctx, req, payload)
+	if first != nil && !<-first {
+		return // another replica has it
+	}
 	s.Router.Go(ctx, after)
+}
+
+// markSeen records a first delivery as seen, off the path of its ack, and
+// reports on the channel whether it was not seen before.
+func (s *Socket) markSeen(ctx context.Context, req socketmode.Request) <-chan bool {
+	first := make(chan bool, 1)
+	s.wg.Go(func() { first <- !s.duplicate(ctx, req) })
+	return first
 }
 
 func (s *Socket) saveAck(ctx context.Context, req socketmode.Request, payload []byte) {

@@ -90,7 +90,9 @@ type DirectMessages interface {
 }
 
 var (
-	stepUserID    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	// A Slack user ID is U or W and about ten letters and digits; the bound
+	// keeps a made-up one from being repeated at length in refusals.
+	stepUserID    = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 	stepChannelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
 )
 
@@ -139,7 +141,7 @@ func StepFromEvent(ev *slackevents.FunctionExecutedEvent) Step {
 // profile change at once). Whatever goes wrong completes the step with an
 // error saying what, and calls no EnCo API.
 func (st *stepRunner) run(ctx context.Context, s Step) {
-	log := st.log.With("execution", s.ExecutionID, "step", s.Function, "user", s.User)
+	log := st.log.With("execution", truncate(s.ExecutionID, 40), "step", truncate(s.Function, 40), "user", truncate(s.User, 40))
 	if s.ExecutionID == "" {
 		log.Warn("workflow step without an execution id dropped")
 		return
@@ -158,7 +160,7 @@ func (st *stepRunner) run(ctx context.Context, s Step) {
 	op, ownProfile, why := st.stepOperation(ctx, s)
 	if why != "" {
 		log.Info("workflow step refused", "reason", why)
-		st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: "refused", Detail: why})
+		st.auditStepRefusal(ctx, s, why)
 		st.ops.failStep(ctx, s.ExecutionID, "", why)
 		return
 	}
@@ -255,17 +257,48 @@ func (st *stepRunner) stepOperation(ctx context.Context, s Step) (op switchboard
 	if st.policy.RequiresApproval(perm) {
 		return op, false, fmt.Sprintf("%s needs a second person's approval, which a workflow step cannot ask for; use the slash command instead.", perm)
 	}
-	d := st.gate.checker.Check(ctx, s.User, channel, perm)
-	st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: decisionWord(d.Allowed), Rule: d.Rule, OperationID: op.ID, Detail: title})
-	if !d.Allowed {
-		return op, false, fmt.Sprintf("<@%s> may not do this: %s", s.User, cmp.Or(d.Message, "no permission "+perm))
-	}
-	// A step asks for a change in the named user's name: it counts against
-	// their changes per minute, as their slash commands do.
-	if reply, ok := st.gate.rateLimit(ctx, &command{SlashCommand: slack.SlashCommand{UserID: s.User, Command: "step", Text: s.Function}}); !ok {
+	if reply, ok := st.stepAllowance(ctx, s, ownProfile); !ok {
 		return op, false, fmt.Sprintf("Not now for <@%s>: %s", s.User, stripMrkdwn(reply.Text))
 	}
+	d := st.gate.checker.Check(ctx, s.User, channel, perm)
+	if !d.Allowed {
+		// Audited as the step's refusal, not under the person it names.
+		return op, false, fmt.Sprintf("<@%s> may not do this: %s", s.User, cmp.Or(d.Message, "no permission "+perm))
+	}
+	st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: "step " + s.Function, Decision: "allowed", Rule: d.Rule, OperationID: op.ID, Detail: title})
 	return op, ownProfile, ""
+}
+
+// stepAllowance counts a step against an allowance before it may ask
+// anything. A person setting their own profile from a workflow they
+// started is making their own change: it counts against their changes per
+// minute, as /fmu does. Any other step only asks the named person, who has
+// not agreed to anything yet: it counts against an allowance of its own, of
+// as many steps naming that person a minute as the policy allows changes,
+// so that a workflow can neither flood them with requests nor use up their
+// allowance; their confirmation is charged when they click (see
+// chargeConfirmedStep).
+func (st *stepRunner) stepAllowance(ctx context.Context, s Step, ownProfile bool) (Reply, bool) {
+	if ownProfile {
+		return st.gate.rateLimit(ctx, &command{SlashCommand: slack.SlashCommand{UserID: s.User, Command: "step", Text: s.Function}})
+	}
+	return st.gate.allowance(ctx, "step-asks:", s.User, func(limit int, wait time.Duration) Reply {
+		return textReply(fmt.Sprintf("workflows have asked %d changes in their name in the last minute, the most the policy allows. Try again in %s.", limit, humanDuration(max(wait, time.Second)))).with("rate_limited")
+	})
+}
+
+// auditStepRefusal records a refused step. The step's inputs are the
+// workflow author's, so the entry is filed under the person who started the
+// workflow (the interactor) when the step says, else under "workflow" —
+// never under the person it names — and within an allowance (see
+// auditRefusal).
+func (st *stepRunner) auditStepRefusal(ctx context.Context, s Step, why string) {
+	filer := "workflow"
+	if stepUserID.MatchString(s.Interactor) {
+		filer = s.Interactor
+	}
+	st.gate.auditRefusal(ctx, "step", switchboard.AuditEntry{UserID: filer, Command: "step " + truncate(s.Function, 40), Decision: "refused",
+		Detail: fmt.Sprintf("execution %s: %s", truncate(s.ExecutionID, 40), why)})
 }
 
 // stepChannel is where a step's messages go: channel_id when given, else the
@@ -327,13 +360,6 @@ func (st *stepRunner) askStepConfirmation(ctx context.Context, op switchboard.Op
 // permissionOf is the permission op needs.
 func permissionOf(op switchboard.Operation) string {
 	return cmp.Or(op.Params.Permission, op.Kind)
-}
-
-func decisionWord(allowed bool) string {
-	if allowed {
-		return "allowed"
-	}
-	return "denied"
 }
 
 // isStep reports whether a workflow step started op.

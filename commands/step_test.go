@@ -60,6 +60,9 @@ func (stepStore) RecentAudit(context.Context, int, func(switchboard.AuditEntry) 
 func (stepStore) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
 	return true, 0, nil
 }
+func (stepStore) AllowN(context.Context, string, int, int, time.Duration) (bool, time.Duration, error) {
+	return true, 0, nil
+}
 func (stepStore) FirstSeen(context.Context, string, string, time.Duration) (bool, error) {
 	return true, nil
 }
@@ -68,6 +71,13 @@ type stepDirectory struct{}
 
 func (stepDirectory) Lookup(context.Context, string) (switchboard.Entry, string, bool, error) {
 	return switchboard.Entry{Mobile: "32470000001"}, "policy", true, nil
+}
+
+// emptyDirectory knows nobody's numbers.
+type emptyDirectory struct{}
+
+func (emptyDirectory) Lookup(context.Context, string) (switchboard.Entry, string, bool, error) {
+	return switchboard.Entry{}, "", false, nil
 }
 
 type stepDMs struct{}
@@ -86,9 +96,21 @@ func FuzzStepInputs(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Add("set_fmu_profile", "U"+strings.Repeat("A", 5000), "ON_DUTY", "", "", "")
+	f.Add("sim_change", "W"+strings.Repeat("0", 700), "", "deactivate", "0471 00 00 01", "")
 	r := New(Config{Policy: policy, Checker: permissions.NewChecker(policy, nil), State: Stores{AuditTrail: stepStore{}, Counters: stepStore{}}, Directory: stepDirectory{}, Slack: SlackParts{DMs: stepDMs{}}, Settings: Settings{MaxTargets: 5}}).steps
+	// A policy that grants nothing and a directory that knows nobody: the
+	// refusals that name the person.
+	strict, err := permissions.Parse([]byte("roles: [{name: a, members: [U0NOBODY0], permissions: [\"*\"]}]\nworkflows: {allow: [set_fmu_profile, sim_change]}\n"), Names())
+	if err != nil {
+		f.Fatal(err)
+	}
+	refusing := New(Config{Policy: strict, Checker: permissions.NewChecker(strict, nil), State: Stores{AuditTrail: stepStore{}, Counters: stepStore{}}, Directory: emptyDirectory{}, Slack: SlackParts{DMs: stepDMs{}}, Settings: Settings{MaxTargets: 5}}).steps
 	f.Fuzz(func(t *testing.T, fn, user, profile, action, simIDs, channel string) {
 		s := Step{ExecutionID: "Fx1", Function: fn, User: user, Profile: profile, Action: action, SIMIDs: simIDs, Channel: channel}
+		if _, _, why := refusing.stepOperation(context.Background(), s); len(why) > 600 || why == "" {
+			t.Fatalf("refusal of %d bytes where nobody may do anything: %.100q", len(why), why)
+		}
 		op, _, why := r.stepOperation(context.Background(), s)
 		if why != "" {
 			if len(why) > 600 || (!utf8.ValidString(why) && utf8.ValidString(fn+user+profile+action+simIDs+channel)) {
@@ -105,4 +127,27 @@ func FuzzStepInputs(f *testing.F) {
 			t.Fatalf("accepted kind %q from %+v", op.Kind, s)
 		}
 	})
+}
+
+// TestStepRefusesAnOverlongUserID: a user_id far longer than any Slack ID
+// is refused as not a person, and the refusal does not repeat it.
+func TestStepRefusesAnOverlongUserID(t *testing.T) {
+	policy, err := permissions.Parse([]byte("roles: [{name: a, members: [\"*\"], permissions: [\"*\"]}]\nworkflows: {allow: [set_fmu_profile, sim_change]}\nrequire_approval: []\n"), Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Config{Policy: policy, Checker: permissions.NewChecker(policy, nil), State: Stores{AuditTrail: stepStore{}, Counters: stepStore{}}, Directory: stepDirectory{}, Slack: SlackParts{DMs: stepDMs{}}, Settings: Settings{MaxTargets: 5}}).steps
+	long := "U" + strings.Repeat("A", 5000)
+	for _, s := range []Step{
+		{ExecutionID: "Fx1", Function: "set_fmu_profile", User: long, Profile: "ON_DUTY"},
+		{ExecutionID: "Fx2", Function: "sim_change", User: long, Action: "activate", SIMIDs: "0471 00 00 01"},
+	} {
+		_, _, why := r.stepOperation(context.Background(), s)
+		if !strings.Contains(why, "user_id input must be a person") {
+			t.Errorf("%s: got %.100q, want the user_id refused", s.Function, why)
+		}
+		if len(why) > 300 || strings.Contains(why, strings.Repeat("A", 40)) {
+			t.Errorf("%s: refusal of %d bytes repeats the id: %.100q", s.Function, len(why), why)
+		}
+	}
 }

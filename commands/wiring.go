@@ -88,6 +88,9 @@ type Settings struct {
 	OnAck func(command string, d time.Duration)
 	// OnCommand, when set, is told how each slash command ended (Reply.Outcome), for metrics.
 	OnCommand func(command, outcome string)
+	// OnUnaudited, when set, is told of each refusal past the allowance of
+	// audited refusals (kind "rate_limited" or "step"), for metrics.
+	OnUnaudited func(kind string)
 	// Now is the clock of schedules (time.Now when nil).
 	Now func() time.Time
 }
@@ -114,7 +117,7 @@ func New(cfg Config) *Router {
 	}
 	st, set := cfg.State, cfg.Settings
 	lim := limits{max: set.MaxTargets, mask: set.MaskNumbers}
-	g := &gate{checker: cfg.Checker, trail: st.AuditTrail, counters: st.Counters, policy: cfg.Policy, log: log}
+	g := &gate{checker: cfg.Checker, trail: st.AuditTrail, counters: st.Counters, policy: cfg.Policy, limits: lim, onUnaudited: set.OnUnaudited, log: log}
 	ops := &operator{slack: cfg.Slack.Slack, store: st.Operations, results: st.Results, gate: g, mask: set.MaskNumbers, ttl: set.OperationTTL, log: log}
 	notes := &notebook{now: now, log: log}
 	if st.Schedules != nil {

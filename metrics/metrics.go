@@ -61,6 +61,7 @@ type Metrics struct {
 	expired      *prometheus.CounterVec
 	schedChanges *prometheus.CounterVec
 	schedLate    prometheus.Histogram
+	unaudited    *prometheus.CounterVec
 
 	// knownCommands bounds the command label: Slack only sends the commands
 	// of the app's manifest, but a label must never take arbitrary values.
@@ -122,6 +123,10 @@ func New(src Sources, commands ...string) *Metrics {
 			Help:    "How long after its due time a scheduled FMU change was made.",
 			Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900},
 		}),
+		unaudited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "refusals_unaudited_total",
+			Help: "Refusals past the allowance of audited refusals, counted instead of written to the audit trail, by refusal (rate_limited, step).",
+		}, []string{"refusal"}),
 	}
 	for _, c := range commands {
 		m.knownCommands[c] = true
@@ -136,7 +141,7 @@ func New(src Sources, commands ...string) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.commands, m.ack, m.encoDuration, m.encoRequests, m.encoErrors, m.callbacks, m.slackPosts,
-		m.slackAPI, m.expired, m.schedChanges, m.schedLate,
+		m.slackAPI, m.expired, m.schedChanges, m.schedLate, m.unaudited,
 		newSourceCollector(src),
 	)
 	return m
@@ -157,6 +162,17 @@ func (m *Metrics) Handler() http.Handler {
 // OnCommand counts a command's outcome; it matches commands.Settings.OnCommand.
 func (m *Metrics) OnCommand(command, outcome string) {
 	m.commands.WithLabelValues(m.commandName(command), outcome).Inc()
+}
+
+// OnUnaudited counts a refusal that was not written to the audit trail; it
+// matches commands.Router.OnUnaudited.
+func (m *Metrics) OnUnaudited(refusal string) {
+	switch refusal {
+	case "rate_limited", "step":
+	default:
+		refusal = "other"
+	}
+	m.unaudited.WithLabelValues(refusal).Inc()
 }
 
 // OnAck records how long a slash command took to acknowledge; it matches

@@ -24,6 +24,7 @@ type ReceiverStore interface {
 	RecordResult(ctx context.Context, opID string, r switchboard.Result, posts switchboard.Effects) (switchboard.Progress, error)
 	Park(ctx context.Context, opID string, payload []byte, ttl time.Duration, maxCount int) error
 	TakeParked(ctx context.Context, opID string) ([][]byte, error)
+	ResultTargets(ctx context.Context, opID string) ([]string, error)
 }
 
 // Receiver takes EnCo's callbacks. Each one is authenticated (the shared
@@ -52,6 +53,8 @@ type Receiver struct {
 
 	// ops caches, per callback token, operations whose tracking number is known.
 	ops opCache
+	// finished caches the answered targets of operations that take no new one.
+	finished finishedOps
 }
 
 // Callback paths, relative to PUBLIC_URL. FMU and voice callback URLs end
@@ -180,6 +183,16 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 		return http.StatusAccepted, op.ID, nil
 	case !constantTimeEqual(tracking, res.TrackingNumber):
 		return 0, op.ID, refuse(http.StatusNotFound, "tracking number is not this operation's")
+	}
+	// Every target of a finished operation has answered: the answer is
+	// known before anything is rendered or sent to the store.
+	target := res.Device.Target().String()
+	if dup, known := rc.finished.answered(op.ID, target, time.Now()); known {
+		if !dup {
+			return 0, op.ID, refuse(http.StatusConflict, "all %d targets answered already; %s is not one of them", op.Expected, target)
+		}
+		rc.log().Info("duplicate result ignored", "operation", op.ID, "target", target)
+		return http.StatusOK, op.ID, nil
 	}
 	if err := rc.recordM2M(ctx, op, res); err != nil {
 		return 0, op.ID, err
@@ -329,12 +342,16 @@ func (rc *Receiver) record(ctx context.Context, op switchboard.Operation, result
 	case errors.Is(err, switchboard.ErrClosed):
 		return refuse(http.StatusGone, "operation takes no more results")
 	case errors.Is(err, switchboard.ErrAllAnswered):
+		rc.learnFinished(ctx, op.ID, p.Expected)
 		return refuse(http.StatusConflict, "all %d targets answered already; %s is not one of them", p.Expected, result.Target)
 	case err != nil:
 		return unavailable(err)
 	}
 	if !p.First {
 		rc.log().Info("duplicate result ignored", "operation", op.ID, "target", result.Target)
+		if p.Complete() {
+			rc.learnFinished(ctx, op.ID, p.Expected)
+		}
 	}
 	return nil
 }

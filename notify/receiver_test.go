@@ -415,3 +415,45 @@ func TestParkedCallbackSurvivesAStoreFailureWhenDelivered(t *testing.T) {
 		t.Errorf("results once the store answers: got %+v, want the parked success", rs)
 	}
 }
+
+// countingRecords counts the results sent to the store.
+type countingRecords struct {
+	ReceiverStore
+	n *int
+}
+
+func (c countingRecords) RecordResult(ctx context.Context, opID string, r switchboard.Result, fx switchboard.Effects) (switchboard.Progress, error) {
+	*c.n++
+	return c.ReceiverStore.RecordResult(ctx, opID, r, fx)
+}
+
+// Once the store has said that every target of an operation answered, the
+// receiver answers further callbacks for it by itself, the same way: the
+// same card again 200, another card 409, nothing recorded.
+func TestFinishedOperationAnswersWithoutTheStore(t *testing.T) {
+	g := newReceiverRig(t)
+	op, token := g.operation("sim.deactivate", switchboard.Params{Tracking: "TN-2", Action: "deactivation"}, "msisdn:32470000002")
+	var recorded int
+	g.rc.Store = countingRecords{g.store, &recorded}
+	if got := g.m2m(token, "TN-2", "8932000000000000002", "Success", ""); got != http.StatusOK {
+		t.Fatalf("the card's callback: got %d, want 200", got)
+	}
+	if got := g.m2m(token, "TN-2", "8932000000000000999", "Failed", "extra"); got != http.StatusConflict {
+		t.Fatalf("first extra device: got %d, want 409", got)
+	}
+	before := recorded
+	for i := range 3 {
+		if got := g.m2m(token, "TN-2", fmt.Sprintf("89320000000000008%02d", i), "Failed", "extra"); got != http.StatusConflict {
+			t.Errorf("extra device %d: got %d, want 409", i, got)
+		}
+		if got := g.m2m(token, "TN-2", "8932000000000000002", "Success", ""); got != http.StatusOK {
+			t.Errorf("repeated callback %d: got %d, want 200", i, got)
+		}
+	}
+	if recorded != before {
+		t.Errorf("the store was asked %d more times for a finished operation, want none", recorded-before)
+	}
+	if rs := g.results(op.ID); len(rs) != 1 {
+		t.Errorf("results: got %d, want 1", len(rs))
+	}
+}

@@ -1,12 +1,11 @@
 package render
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"strings"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/csvfile"
 )
 
 // maxNamed is how many unanswered targets an expiry notice lists by name.
@@ -105,12 +104,9 @@ func unanswered(op switchboard.Operation, results []switchboard.Result) (missing
 // unansweredFile is the CSV file of the targets that never answered, one a
 // line, masked as the thread's posts are.
 func unansweredFile(op switchboard.Operation, missing []switchboard.Target, mask bool) string {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"target"})
+	rows := make([][]string, 0, len(missing))
 	for _, t := range missing {
-		_ = w.Write([]string{TargetLabel(op, t, mask)})
+		rows = append(rows, []string{TargetLabel(op, t, mask)})
 	}
-	w.Flush() // writes to a bytes.Buffer cannot fail
-	return buf.String()
+	return string(csvfile.Bytes([]string{"target"}, rows))
 }

@@ -10,6 +10,7 @@ package render
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 	"github.com/slack-go/slack"
@@ -53,6 +54,52 @@ func Escape(text string) string { return mrkdwnEscaper.Replace(text) }
 // +32 9 999 99 99) is grouped the same way; anything else is shown as
 // given.
 func NumberLabel(digits string, mask bool) string {
+	key := numberKey{digits, mask}
+	if label, ok := numberLabels.get(key); ok {
+		return label
+	}
+	label := numberLabel(digits, mask)
+	numberLabels.put(key, label)
+	return label
+}
+
+// numberKey names one label: the same digits read differently masked.
+type numberKey struct {
+	digits string
+	mask   bool
+}
+
+// numberLabels keeps the labels made lately. Parsing a number
+// (libphonenumber's regular expressions) was the largest cost of recording a
+// callback, paid again for every result of the same operation's targets and
+// for every duplicate, before the store could say it changes nothing.
+var numberLabels = labelCache{max: 4096}
+
+// labelCache is a bounded memo of a pure function: when full it starts
+// over, which bounds its memory whatever the numbers it is asked about.
+type labelCache struct {
+	mu  sync.Mutex
+	m   map[numberKey]string
+	max int
+}
+
+func (c *labelCache) get(k numberKey) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *labelCache) put(k numberKey, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[numberKey]string, 64)
+	}
+	c.m[k] = v
+}
+
+func numberLabel(digits string, mask bool) string {
 	n, err := phone.Parse("+" + strings.TrimPrefix(digits, "+"))
 	if err != nil {
 		if p, perr := phonenumbers.Parse("+"+strings.TrimPrefix(digits, "+"), phone.DefaultRegion); perr == nil && phonenumbers.IsPossibleNumber(p) {

@@ -231,7 +231,10 @@ func (d Days) String() string {
 }
 
 // Weekly is a weekly rule: on each of Days, a change at Start and another at
-// End. An End at or before Start ends on the next day (a night shift).
+// End. An End at or before Start ends on the next day (a night shift). On a
+// spring switch day, a Start in the skipped hour that would then come after
+// its End is taken as the moment of the switch, and a window left with no
+// time at all (02:30-03:00) does not open that day.
 type Weekly struct {
 	Days       Days
 	Start, End Clock
@@ -278,6 +281,16 @@ func (w Weekly) Next(t time.Time, loc *time.Location) (at time.Time, start bool)
 		e := w.End.on(day, loc)
 		if w.End <= w.Start {
 			e = w.End.on(day.AddDate(0, 0, 1), loc)
+		}
+		if !s.Before(e) {
+			// The start lies in the hour skipped by a spring switch, and
+			// moved past the switch it comes at or after the end (02:30-03:00
+			// would start at 03:30). The window is the part of the day's
+			// clock between the two: from the switch to the end, or nothing.
+			s, _ = s.ZoneBounds()
+			if !s.Before(e) {
+				continue
+			}
 		}
 		var best time.Time
 		bestStart := false

@@ -295,3 +295,50 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestNextWindowInSkippedHour walks a rule whose whole window lies in the
+// hour skipped on 29 March 2026 in Brussels (02:00 CET becomes 03:00 CEST).
+// Its start, moved past the switch, would come after its end; the rule must
+// not swap them and leave the person on duty for the rest of the day. Each
+// window it opens lasts at most its own 30 minutes, starts and ends take
+// turns, and 29 March has no window at all.
+func TestNextWindowInSkippedHour(t *testing.T) {
+	loc := brussels(t)
+	for _, tt := range []struct {
+		span    string
+		longest time.Duration
+		on29th  time.Duration // time on duty that 29 March: the window's part after 03:00
+	}{
+		{"02:30-03:00", 30 * time.Minute, 0},
+		{"02:30-03:15", 45 * time.Minute, 15 * time.Minute},
+	} {
+		t.Run(tt.span, func(t *testing.T) {
+			r := mustParse(t, "daily", tt.span)
+			from := time.Date(2026, 3, 28, 12, 0, 0, 0, loc)
+			stop := time.Date(2026, 3, 31, 12, 0, 0, 0, loc)
+			var onSince time.Time
+			var on29th time.Duration
+			for at, start := r.Next(from, loc); at.Before(stop); at, start = r.Next(at, loc) {
+				switch {
+				case start && !onSince.IsZero():
+					t.Fatalf("two starts in a row: %v and %v", onSince.In(loc), at.In(loc))
+				case start:
+					onSince = at
+				case onSince.IsZero():
+					t.Fatalf("an end at %v with no start before it", at.In(loc))
+				default:
+					if d := at.Sub(onSince); d > tt.longest {
+						t.Errorf("on duty from %v to %v: %v, want at most %v", onSince.In(loc), at.In(loc), d, tt.longest)
+					}
+					if y, m, d := onSince.In(loc).Date(); y == 2026 && m == time.March && d == 29 {
+						on29th += at.Sub(onSince)
+					}
+					onSince = time.Time{}
+				}
+			}
+			if on29th != tt.on29th {
+				t.Errorf("on duty on 29 March for %v, want %v", on29th, tt.on29th)
+			}
+		})
+	}
+}

@@ -62,5 +62,27 @@ var rateLimitScenarios = []scenario{
 				}
 			})
 		}
+		for _, n := range []int{0, 4} {
+			if _, _, err := s.AllowN(ctx, "k", n, 3, time.Second); err == nil {
+				t.Errorf("AllowN of %d in 3: got nil error, want one", n)
+			}
+		}
+	}},
+	{"allowN counts a request's weight", func(t *testing.T, s *Store, rdb *redis.Client, prefix string) {
+		ctx := context.Background()
+		const limit, window = 10, time.Minute
+		for i, tt := range []struct {
+			n  int
+			ok bool
+		}{{6, true}, {5, false}, {4, true}, {1, false}} {
+			ok, retry, err := s.AllowN(ctx, "U1:reads", tt.n, limit, window)
+			if err != nil || ok != tt.ok || (ok && retry != 0) || (!ok && (retry <= 0 || retry > window)) {
+				t.Errorf("request %d of %d: got %v, %v, %v; want %v", i+1, tt.n, ok, retry, err, tt.ok)
+			}
+		}
+		if n := rdb.ZCard(ctx, prefix+"rl:U1:reads").Val(); n != limit {
+			t.Errorf("counted %d, want %d", n, limit)
+		}
+		wantTTL(t, rdb, prefix+"rl:U1:reads", window)
 	}},
 }

@@ -290,6 +290,17 @@ func (s *Store) Results(ctx context.Context, opID string) ([]switchboard.Result,
 	return out, nil
 }
 
+// ResultTargets returns the targets an operation has results for; none for
+// an unknown operation. Once the operation is done, the list no longer
+// changes.
+func (s *Store) ResultTargets(ctx context.Context, opID string) ([]string, error) {
+	targets, err := s.rdb.HKeys(ctx, s.resKey(opID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get result targets: %w", err)
+	}
+	return targets, nil
+}
+
 // scriptOutcome is the outcome in the record script's answer, if it has one.
 func scriptOutcome(val any) (int64, bool) {
 	vals, _ := val.([]any)

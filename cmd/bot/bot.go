@@ -17,7 +17,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
-	"github.com/slack-go/slack/socketmode"
 
 	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/console"
@@ -28,6 +27,7 @@ import (
 	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/slackpost"
+	"github.com/switchboard-bot/switchboard/slacksocket"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
@@ -224,6 +224,7 @@ func (m *Main) Open(ctx context.Context) error {
 			MaskNumbers: policy.MaskNumbers(),
 			OnAck:       m.Metrics.OnAck,
 			OnCommand:   m.Metrics.OnCommand,
+			OnUnaudited: m.Metrics.OnUnaudited,
 		},
 	}
 	if m.Commands != nil {
@@ -238,7 +239,9 @@ func (m *Main) Open(ctx context.Context) error {
 		m.deliverer.Block = 200 * time.Millisecond
 		m.deliverer.PaceInterval = 0 // a terminal has no rate limit
 	} else {
-		m.socket = &commands.Socket{Router: m.Router, Client: socketmode.New(m.slackAPI), Acks: m.Store}
+		client := slacksocket.New(m.slackAPI)
+		client.Log = m.Log
+		m.socket = &commands.Socket{Router: m.Router, Client: client, Acks: m.Store}
 		m.socket.OnEvent(slackevents.FunctionExecuted, m.Router.OnFunctionExecuted)
 		m.socket.OnEvent(slackevents.AppHomeOpened, func(ctx context.Context, e slackevents.EventsAPIEvent) {
 			if ev, ok := e.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && ev.Tab == "home" {

@@ -173,7 +173,7 @@ func TestCallCDRsAreListedOrAttached(t *testing.T) {
 		t.Fatalf("CSV has %d rows, want a header and 28 calls", len(rows))
 	}
 	for _, row := range rows[1:] {
-		if row[2] != "+3228160257" {
+		if row[2] != "'+3228160257" {
 			t.Errorf("CSV row %v: origin %s, want only the staff member's calls", row, row[2])
 		}
 	}

@@ -281,7 +281,7 @@ func TestConsoleWritesCutListsToAFile(t *testing.T) {
 		t.Fatalf("the file the console named: %v", err)
 	}
 	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
-	if err != nil || len(rows) != 17 || rows[0][0] != "number" || rows[16][0] != "+32471000016" {
+	if err != nil || len(rows) != 17 || rows[0][0] != "number" || rows[16][0] != "'+32471000016" {
 		t.Errorf("file %s: %d rows, %v; want a header and the 16 cards", path, len(rows), err)
 	}
 	s.end()

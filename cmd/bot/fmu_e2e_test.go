@@ -442,7 +442,7 @@ func TestExpiryNamesAtMostFiftyAndAttachesTheRest(t *testing.T) {
 	h.waitFor("the file of silent numbers", func() bool { return len(h.slack.Files()) == 1 })
 	f := h.slack.Files()[0]
 	rows, err := csv.NewReader(bytes.NewReader(f.Content)).ReadAll()
-	if err != nil || len(rows) != 53 || f.Channel != telChan || f.ThreadTS != parent.TS || rows[52][0] != "+32 470 00 01 52" {
+	if err != nil || len(rows) != 53 || f.Channel != telChan || f.ThreadTS != parent.TS || rows[52][0] != "'+32 470 00 01 52" {
 		t.Errorf("file %s in %s/%s: %d rows, %v; want the 52 numbers in the operation's thread", f.Name, f.Channel, f.ThreadTS, len(rows), err)
 	}
 }

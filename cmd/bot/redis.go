@@ -31,7 +31,7 @@ func parseRedisURL(raw string) (failover *redis.FailoverOptions, single *redis.O
 		}
 		o, err := redis.ParseFailoverURL(raw)
 		if err != nil {
-			return nil, nil, redisURLError("Sentinel URL", err)
+			return nil, nil, sentinelURLError(err)
 		}
 		if o.MasterName == "" {
 			return nil, nil, errors.New("REDIS_URL: master_name is empty; name the primary the sentinels watch")
@@ -43,6 +43,17 @@ func parseRedisURL(raw string) (failover *redis.FailoverOptions, single *redis.O
 		return nil, nil, redisURLError("Redis URL", err)
 	}
 	return nil, o, nil
+}
+
+// sentinelURLError words go-redis's refusal of a Sentinel URL as
+// redisURLError does, and names a bad addr too: go-redis quotes an addr it
+// cannot read, and one that swallowed a password through a slip of the
+// separator would put it in the error, so the option is named alone.
+func sentinelURLError(err error) error {
+	if strings.Contains(err.Error(), "addr param") {
+		return errors.New("REDIS_URL: option addr must be host:port, one addr= per further sentinel (its value is not repeated here: it may hold a password)")
+	}
+	return redisURLError("Sentinel URL", err)
 }
 
 // redisURLOptions are the query options go-redis reads in a URL, to suggest

@@ -36,6 +36,12 @@ func TestParseRedisURL(t *testing.T) {
 		{name: "unreadable option value", url: "redis://:pw-secret@127.0.0.1:6379/0?dial_timeout=secret", wantErr: "option dial_timeout must be a duration"},
 		{name: "sentinel on a unix socket", url: "unix:///run/redis.sock?master_name=m", wantErr: "redis:// or rediss://"},
 		{name: "no scheme", url: "s1:26379", wantErr: "must look like"},
+		// An option whose value swallowed a password: the error names the
+		// option, never its value.
+		{name: "addr holding a password", url: "redis://:sentinel-secret@s1:26379?master_name=m&addr=:sentinel-secret@s2:26379", wantErr: "option addr must be"},
+		{name: "dial_timeout holding a password", url: "redis://s1:26379?master_name=m&dial_timeout=5s,password:primary-secret", wantErr: "option dial_timeout must be"},
+		{name: "pool_size holding a password", url: "redis://s1:26379?master_name=m&pool_size=primary-secret", wantErr: "option pool_size must be"},
+		{name: "skip_verify holding a password", url: "rediss://s1:26379?master_name=m&skip_verify=primary-secret", wantErr: "option skip_verify must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -473,7 +473,7 @@ func TestSimStatusOfManyCardsIsATableWithTheRestAttached(t *testing.T) {
 		t.Fatalf("files = %+v, want one in %s", files, opsChan)
 	}
 	rows, err := csv.NewReader(bytes.NewReader(files[0].Content)).ReadAll()
-	if err != nil || len(rows) != 18 || rows[17][0] != "+32471000017" || rows[17][1] != "not found" || rows[3][1] != "Deactivated" {
+	if err != nil || len(rows) != 18 || rows[17][0] != "'+32471000017" || rows[17][1] != "not found" || rows[3][1] != "Deactivated" {
 		t.Errorf("file: %d rows, %v; want a header and the 17 cards (the last not found)", len(rows), err)
 	}
 	for _, m := range []string{"files.getUploadURLExternal", "files.completeUploadExternal"} {

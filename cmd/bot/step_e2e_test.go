@@ -289,14 +289,18 @@ func TestStepBadInputsCompleteWithTheProblem(t *testing.T) {
 	}
 }
 
-func TestStepCountsAgainstThePersonsChangesPerMinute(t *testing.T) {
+// TestStepsNamingAPersonHaveAnAllowance: steps that ask one person count
+// against an allowance of their own (as many a minute as changes), so a
+// workflow cannot flood them; their own changes are charged when they
+// confirm (TestStepIsChargedOnlyWhenThePersonConfirms).
+func TestStepsNamingAPersonHaveAnAllowance(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withPolicy(strings.Replace(stepPolicy, "limits:\n", "limits:\n  changes_per_minute: 1\n", 1)))
 	first := h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(4)))
 	h.dmButton(opsUser, "confirm")
 	second := h.step("sim_change", simChangeInputs(opsUser, "activate", demoMSISDN(7)))
-	if got := h.completion(second); got.Success || !strings.Contains(got.Error, "1 changes in the last minute") {
-		t.Errorf("second step within a minute: got %+v, want an error naming the rate limit", got)
+	if got := h.completion(second); got.Success || !strings.Contains(got.Error, "workflows have asked 1 changes in their name in the last minute") {
+		t.Errorf("second step within a minute: got %+v, want an error naming the allowance", got)
 	}
 	if got := h.slack.FunctionCompletions(first); len(got) != 0 {
 		t.Errorf("first step: got completions %+v, want none yet (it waits for its confirmation)", got)

@@ -154,16 +154,18 @@ func TestRefusedCommandsAreCappedAndRateLimited(t *testing.T) {
 }
 
 // A multi-number /fmu status makes an operation and API calls: it counts
-// against the per-person allowance.
+// against the per-person allowance of reads, one per number (max_targets 5
+// and changes_per_minute 1 give 10 reads a minute).
 func TestMultiNumberFMUStatusIsRateLimited(t *testing.T) {
-	h := newHarness(t, withPolicy(telephonyPolicy+"limits:\n  changes_per_minute: 2\n"))
+	h := newHarness(t, withPolicy(telephonyPolicy+"limits:\n  changes_per_minute: 1\n  max_targets: 5\n"))
+	five := "/fmu status 0470 00 00 02 0470 00 00 03 0470 00 00 04 0470 00 00 05 0470 00 00 06"
 	for i := range 2 {
-		if _, reply := h.command(telFleet, telChan, "/fmu status 0470 00 00 02 0470 00 00 03"); !strings.Contains(reply.Text, "Asking EnCo") {
+		if _, reply := h.command(telFleet, telChan, five); !strings.Contains(reply.Text, "Asking EnCo") {
 			t.Fatalf("read %d = %q, want it started", i+1, reply.Text)
 		}
 	}
-	_, reply := h.command(telFleet, telChan, "/fmu status 0470 00 00 02 0470 00 00 03")
-	if !strings.Contains(reply.Text, "2 changes in the last minute") {
+	_, reply := h.command(telFleet, telChan, five)
+	if !strings.Contains(reply.Text, "past the 10 reads a minute the policy allows you") {
 		t.Errorf("third multi-number read = %q, want the rate-limit answer", reply.Text)
 	}
 	h.waitFor("two FMU requests", func() bool { return len(h.encoCalls("/fmu/1.0.0/status")) >= 2 })

@@ -14,7 +14,10 @@
 // ack), read back what the bot did (Calls, Messages, Thread, ResponseURLPosts,
 // Files, DirectMessages, PublishedViews, FunctionCompletions), wait for it without sleeping (WaitFor), and make Slack misbehave
 // (RateLimit, FailNext, PacePerChannel, NotInChannel, Hold, Disconnect,
-// DropConnections), and answer missing_scope as Slack does for a scope the
+// DropConnections), or refresh sockets as Slack does (SetRefresh,
+// SetMaxConnections, SetStrictDispatch, SetConnectLatency) and count what it
+// cost (DispatchFailures, LongestGap, Refreshes, PeakConnections,
+// TooManyWebsockets), and answer missing_scope as Slack does for a scope the
 // app was not granted (GrantScopes). Every method is safe for concurrent use.
 package slacktest
 
@@ -91,6 +94,19 @@ type Server struct {
 	acks      []Ack
 	pongs     int
 	pingEvery time.Duration
+	// Refreshes, the connection limit, and what they cost (see SetRefresh).
+	refreshEvery   time.Duration
+	refreshWarning time.Duration
+	maxConns       int
+	tooMany        int
+	strict         bool
+	dispatchFailed int
+	connectDelay   time.Duration
+	everUp         bool
+	refreshes      int
+	peakConns      int
+	downSince      time.Time
+	longestGap     time.Duration
 
 	// Web API state.
 	tsSeq         int
@@ -153,6 +169,7 @@ func New(t testing.TB) *Server {
 		envelopes:    map[string]*envelope{},
 		waiters:      map[string][]*ackWaiter{},
 		pingEvery:    DefaultPingInterval,
+		maxConns:     MaxConnections,
 		byTS:         map[string]*Message{},
 		responses:    map[string]responseTarget{},
 		files:        map[string]*File{},

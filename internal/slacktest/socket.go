@@ -57,7 +57,8 @@ type envelopeFrame struct {
 // ackWaiter is a delivery waiting for its ack.
 type ackWaiter struct {
 	sentAt time.Time
-	ch     chan Ack // buffered, receives at most one Ack
+	conn   *socketConn // the socket the envelope went to
+	ch     chan Ack    // buffered, receives at most one Ack
 }
 
 // socketConn is one socket-mode connection.
@@ -69,6 +70,9 @@ type socketConn struct {
 	// ready is set, under Server.mu, once hello has been written; only ready
 	// sockets count as connected and receive envelopes.
 	ready bool
+	// closing is set, under Server.mu, once refresh_requested has been
+	// written: Slack sends such a socket no more envelopes.
+	closing bool
 }
 
 func (c *socketConn) writeJSON(v any) error {
@@ -153,7 +157,24 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		c.close()
 		return
 	}
+	if len(s.conns) >= s.maxConns {
+		// Slack's answer to the app's connection past its limit.
+		s.tooMany++
+		s.notifyLocked()
+		s.mu.Unlock()
+		_ = c.writeJSONLocked(map[string]any{
+			"type":       "disconnect",
+			"reason":     "too_many_websockets",
+			"debug_info": map[string]any{"host": "slacktest"},
+		})
+		c.writeMu.Unlock()
+		closing := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "too_many_websockets")
+		_ = c.ws.WriteControl(websocket.CloseMessage, closing, time.Now().Add(writeTimeout))
+		c.close()
+		return
+	}
 	s.conns = append(s.conns, c)
+	s.peakConns = max(s.peakConns, len(s.conns))
 	hello["num_connections"] = len(s.conns)
 	s.mu.Unlock()
 	err = c.writeJSONLocked(hello)
@@ -164,14 +185,191 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	c.ready = true
+	s.trackGapLocked()
+	every, warning := s.refreshEvery, s.refreshWarning
 	s.notifyLocked()
 	s.mu.Unlock()
 
-	var pinger sync.WaitGroup
-	pinger.Go(func() { s.pingLoop(c) })
+	var loops sync.WaitGroup
+	loops.Go(func() { s.pingLoop(c) })
+	if every > 0 {
+		loops.Go(func() { s.refreshLoop(c, every, warning) })
+	}
 	s.readAcks(c)
 	s.removeConn(c)
-	pinger.Wait()
+	loops.Wait()
+}
+
+// MaxConnections is how many socket-mode connections Slack allows one app.
+const MaxConnections = 10
+
+// refreshGrace bounds how long a socket that was sent refresh_requested
+// stays open for the acks of envelopes already sent to it.
+const refreshGrace = time.Second
+
+// refreshLoop refreshes c as Slack does once c has been up for every: it
+// sends {"type":"disconnect","reason":"warning"}, keeps delivering to c for
+// warning, then sends refresh_requested, delivers no more to c, and closes
+// it once the envelopes it had are acknowledged (or refreshGrace passed).
+func (s *Server) refreshLoop(c *socketConn, every, warning time.Duration) {
+	if !sleep(c.done, nil, every) {
+		return
+	}
+	if c.writeJSON(disconnectFrame("warning")) != nil {
+		return
+	}
+	defer func() {
+		<-c.done // counted once the socket is gone, whoever closed it
+		s.mu.Lock()
+		s.refreshes++
+		s.notifyLocked()
+		s.mu.Unlock()
+	}()
+	if !sleep(c.done, nil, warning) {
+		return
+	}
+	s.mu.Lock()
+	c.closing = true
+	s.trackGapLocked()
+	s.notifyLocked()
+	s.mu.Unlock()
+	if c.writeJSON(disconnectFrame("refresh_requested")) != nil {
+		return
+	}
+	deadline := time.Now().Add(refreshGrace)
+	for {
+		s.mu.Lock()
+		waiting := s.waitingOnLocked(c)
+		changed := s.changed
+		s.mu.Unlock()
+		left := time.Until(deadline)
+		if !waiting || left <= 0 || !sleep(c.done, changed, left) {
+			break
+		}
+	}
+	closing := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "refresh_requested")
+	_ = c.ws.WriteControl(websocket.CloseMessage, closing, time.Now().Add(writeTimeout))
+	s.removeConn(c)
+}
+
+func disconnectFrame(reason string) map[string]any {
+	return map[string]any{
+		"type":       "disconnect",
+		"reason":     reason,
+		"debug_info": map[string]any{"host": "slacktest"},
+	}
+}
+
+// waitingOnLocked reports whether an envelope sent to c still waits for its
+// ack. s.mu must be held.
+func (s *Server) waitingOnLocked(c *socketConn) bool {
+	for _, queue := range s.waiters {
+		for _, w := range queue {
+			if w.conn == c {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// trackGapLocked measures the time the app has no socket to deliver to,
+// once it has had one. s.mu must be held.
+func (s *Server) trackGapLocked() {
+	live := len(s.liveConnsLocked())
+	switch {
+	case live > 0:
+		if !s.downSince.IsZero() {
+			s.longestGap = max(s.longestGap, time.Since(s.downSince))
+			s.downSince = time.Time{}
+		}
+		s.everUp = true
+	case s.everUp && s.downSince.IsZero() && !s.closed:
+		s.downSince = time.Now()
+	}
+}
+
+// SetRefresh makes the fake refresh every socket as Slack does, once it has
+// been up for every: a warning, then warning later refresh_requested and a
+// close. Sockets that connect afterwards are refreshed; 0 stops refreshing
+// new sockets.
+func (s *Server) SetRefresh(every, warning time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshEvery, s.refreshWarning = every, warning
+}
+
+// SetMaxConnections changes how many sockets the app may hold at once
+// (MaxConnections unless set); a socket past it gets
+// {"type":"disconnect","reason":"too_many_websockets"} instead of hello and
+// is closed.
+func (s *Server) SetMaxConnections(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxConns = n
+}
+
+// Refreshes returns how many sockets were sent the refresh warning and have
+// closed since (by the fake after refresh_requested, or by the client).
+func (s *Server) Refreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refreshes
+}
+
+// PeakConnections returns the most sockets the app held at once.
+func (s *Server) PeakConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peakConns
+}
+
+// TooManyWebsockets returns how many sockets were refused for the limit.
+func (s *Server) TooManyWebsockets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tooMany
+}
+
+// ErrDispatchFailed is what an envelope sent while no socket is live fails
+// with under SetStrictDispatch: the person who typed the command sees
+// "dispatch_failed".
+var ErrDispatchFailed = errors.New("dispatch_failed: the app has no live socket")
+
+// SetStrictDispatch makes envelopes sent while no socket is live fail at once
+// with ErrDispatchFailed, as Slack does, instead of waiting for a socket.
+func (s *Server) SetStrictDispatch(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.strict = on
+}
+
+// DispatchFailures returns how many envelopes found no live socket when they
+// were sent, waiting or not: each would have failed in Slack.
+func (s *Server) DispatchFailures() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dispatchFailed
+}
+
+// LongestGap returns the longest time the app had no live socket since its
+// first one came up, counting a gap still open.
+func (s *Server) LongestGap() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gap := s.longestGap
+	if !s.downSince.IsZero() {
+		gap = max(gap, time.Since(s.downSince))
+	}
+	return gap
+}
+
+// SetConnectLatency delays each apps.connections.open answer by d, as a real
+// network's API call and TLS handshake do.
+func (s *Server) SetConnectLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.connectDelay = d
 }
 
 // pingLoop pings c every ping interval until c closes.
@@ -266,6 +464,7 @@ func (s *Server) removeConn(c *socketConn) {
 	for i, x := range s.conns {
 		if x == c {
 			s.conns = append(s.conns[:i:i], s.conns[i+1:]...)
+			s.trackGapLocked()
 			s.notifyLocked()
 			break
 		}
@@ -350,24 +549,47 @@ func (s *Server) takeConns() []*socketConn {
 	defer s.mu.Unlock()
 	conns := s.conns
 	s.conns = nil
+	s.trackGapLocked()
 	s.notifyLocked()
 	return conns
 }
 
-// nextConn picks the socket for the next envelope in turn, waiting for one to
-// connect when there is none.
-func (s *Server) nextConn(ctx context.Context) (*socketConn, error) {
+// liveConnsLocked returns the sockets envelopes go to: ready, and not sent
+// refresh_requested. s.mu must be held.
+func (s *Server) liveConnsLocked() []*socketConn {
+	var live []*socketConn
+	for _, c := range s.conns {
+		if c.ready && !c.closing {
+			live = append(live, c)
+		}
+	}
+	return live
+}
+
+// nextConn picks the socket for the next envelope in turn. When there is
+// none, the envelope counts as a dispatch failure (once: *missed records it)
+// and, under SetStrictDispatch, fails; otherwise nextConn waits for one.
+func (s *Server) nextConn(ctx context.Context, missed *bool) (*socketConn, error) {
 	for {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			return nil, errors.New("server closed")
 		}
-		if ready := s.readyConnsLocked(); len(ready) > 0 {
-			c := ready[s.turn%len(ready)]
+		if live := s.liveConnsLocked(); len(live) > 0 {
+			c := live[s.turn%len(live)]
 			s.turn++
 			s.mu.Unlock()
 			return c, nil
+		}
+		if !*missed {
+			*missed = true
+			s.dispatchFailed++
+			s.notifyLocked()
+		}
+		if s.strict {
+			s.mu.Unlock()
+			return nil, ErrDispatchFailed
 		}
 		changed := s.changed
 		s.mu.Unlock()
@@ -398,12 +620,13 @@ func (s *Server) deliver(ctx context.Context, env *envelope) (Ack, error) {
 	env.attempts++
 	s.mu.Unlock()
 
+	var missed bool
 	for {
-		c, err := s.nextConn(ctx)
+		c, err := s.nextConn(ctx, &missed)
 		if err != nil {
 			return Ack{}, fmt.Errorf("slacktest: deliver %s envelope %s: %w", env.typ, env.id, err)
 		}
-		w := s.addWaiter(env.id)
+		w := s.addWaiter(env.id, c)
 		if err := c.writeJSON(frame); err != nil {
 			s.removeWaiter(env.id, w)
 			s.removeConn(c)
@@ -426,8 +649,8 @@ func (s *Server) deliver(ctx context.Context, env *envelope) (Ack, error) {
 	}
 }
 
-func (s *Server) addWaiter(id string) *ackWaiter {
-	w := &ackWaiter{sentAt: time.Now(), ch: make(chan Ack, 1)}
+func (s *Server) addWaiter(id string, c *socketConn) *ackWaiter {
+	w := &ackWaiter{sentAt: time.Now(), conn: c, ch: make(chan Ack, 1)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.waiters[id] = append(s.waiters[id], w)

@@ -116,6 +116,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	var reply apiReply
 	s.mu.Lock()
+	if req.method == "apps.connections.open" && s.connectDelay > 0 {
+		// A real network's API call and TLS handshake, before the URL.
+		delay := s.connectDelay
+		s.mu.Unlock()
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+		}
+		s.mu.Lock()
+	}
 	handler, known := apiMethods[req.method]
 	wantToken := s.BotToken
 	if req.method == "apps.connections.open" {
