@@ -2,6 +2,8 @@ package switchboard
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -45,6 +47,11 @@ type Params struct {
 	Title    string // "title": what the confirmation asked, e.g. "Deactivate 3 SIM cards"
 	Action   string // "action": the EnCo M2M action of a SIM change, e.g. "deactivation"
 	Tracking string // "tracking": the tracking number of an M2M request, once EnCo returned it
+	// Batch ("batch", digits) is how many cards go in each M2M request of
+	// a change sent in batches (see fleet.Sender); 0 for a change sent as
+	// one request, whose tracking number is Tracking. With 1, each
+	// tracking number stands for one target, and results name it.
+	Batch int
 
 	Profile string // "profile": the FMU profile an fmu.set sets, e.g. "ON_DUTY"
 	// Who names the person each number belongs to when the command named
@@ -115,6 +122,9 @@ func (p Params) asMap() map[string]string {
 	if p.StepDM {
 		m["step_dm"] = stepDMValue
 	}
+	if p.Batch > 0 {
+		m["batch"] = strconv.Itoa(p.Batch)
+	}
 	for digits, user := range p.Who {
 		if user != "" {
 			m[whoPrefix+digits] = user
@@ -144,6 +154,14 @@ func (p *Params) UnmarshalJSON(b []byte) error {
 	if v, ok := m["step_dm"]; ok {
 		p.StepDM = v != ""
 		delete(m, "step_dm")
+	}
+	if v, ok := m["batch"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("params: batch %q is not a count", v)
+		}
+		p.Batch = n
+		delete(m, "batch")
 	}
 	for k, v := range m {
 		if digits, ok := strings.CutPrefix(k, whoPrefix); ok {

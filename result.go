@@ -15,6 +15,9 @@ type Result struct {
 	OK     bool      `json:"ok"`
 	Detail string    `json:"detail,omitempty"`
 	At     time.Time `json:"at"`
+	// Message is what EnCo said about it, as it said it (not escaped), when
+	// it said something; Detail is the line posted in Slack.
+	Message string `json:"message,omitempty"`
 }
 
 // Progress counts an operation's results after a RecordResult.
@@ -53,6 +56,10 @@ type Effects struct {
 	Last []Outgoing
 	// Audit, when set, is appended to the audit trail (see Audit).
 	Audit *AuditEntry
+	// EachUpTo, when positive, queues Each with a failed result only while
+	// it is among the operation's first EachUpTo failures (a fleet change
+	// names its first failures in the thread, and the rest in a file).
+	EachUpTo int
 }
 
 // ErrParkFull reports that an operation already holds as many early

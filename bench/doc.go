@@ -54,6 +54,14 @@
 //   - Bulk: 1,000 SIM cards deactivated through ten 100-card commands in one
 //     channel, with the fake Slack allowing one message a second per
 //     channel; Slack calls made, 429 answers, time to the last summary.
+//   - Fleet: 1,000 and then 10,000 SIM cards deactivated from a file, end
+//     to end: the file shared with the bot, /sim bulk's form, the preview
+//     in the submission's ack, the requests to the sandbox (which answers
+//     every card), the thread and the report file, in a channel paced at one
+//     message a second; Slack Web API calls and 429s, the bot's peak RSS,
+//     the Redis memory of the bench database's keys at its peak (MEMORY
+//     USAGE, sampled every 50 ms), and the time from the sandbox's last
+//     callback answered to the summary.
 //   - Scheduler: with one replica idle, the Redis calls its FMU scheduler
 //     makes a second (counted with MONITOR); then 1,000 FMU changes due at
 //     the same moment across two replicas, and how late each reaches EnCo

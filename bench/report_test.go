@@ -22,7 +22,7 @@ import (
 
 // scenarios lists every benchmark in the order of the table; BENCHMARKS.md
 // is written only when all of them ran.
-var scenarios = []string{"Ack", "Ingest", "IngestWrk", "CallbackToPost", "Bulk", "Scheduler", "Memory", "Peers"}
+var scenarios = []string{"Ack", "Ingest", "IngestWrk", "CallbackToPost", "Bulk", "Fleet", "Scheduler", "Memory", "Peers"}
 
 // row is one line of the table.
 type row struct {

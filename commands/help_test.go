@@ -42,6 +42,7 @@ func TestEveryHelpExampleWorks(t *testing.T) {
 			t.Run(example, func(t *testing.T) {
 				f := newTelFixture(perms...)
 				f.cfg.EnCo.SIM, f.cfg.EnCo.FMU, f.cfg.EnCo.Voice, f.cfg.EnCo.Numbers = client, client, client, client
+				f.cfg.Fleet.Views = openedViews{}
 				rdb, prefix := redistest.New(t)
 				useStore(&f.cfg, state.New(rdb, prefix))
 				name, text, _ := strings.Cut(example, " ")

@@ -1,9 +1,11 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/switchboard-bot/switchboard"
@@ -151,4 +153,39 @@ func targetList(op switchboard.Operation, mask bool) fullList {
 		l.rows = append(l.rows, []string{render.TargetLabel(op, t, mask)})
 	}
 	return l
+}
+
+// fleetHeader names the columns of a fleet change's report.
+var fleetHeader = []string{"identifier", "type", "outcome", "enco_message", "time"}
+
+// FleetReport is the CSV file of every card of a change sent in batches,
+// attached to its thread at the end: one row per result, under the card
+// EnCo named (its ICCID when the request gave numbers, which EnCo's
+// results never name), then a row "no answer" for each card given by ICCID
+// (or, with one card per request, each card) that has none. The file is
+// written by the one CSV writer, so that no cell runs as a formula (EnCo's
+// messages are free text).
+func FleetReport(op switchboard.Operation, results []switchboard.Result) (filename, title string, content []byte) {
+	l := fullList{name: "sim-" + strings.TrimPrefix(op.Kind, switchboard.CommandSIM+"."), title: op.Params.Title + " — every card", header: fleetHeader}
+	answered := map[string]bool{}
+	for _, res := range results {
+		answered[res.Target] = true
+		t, err := switchboard.ParseTarget(res.Target)
+		if err != nil {
+			t = switchboard.Target{ID: res.Target}
+		}
+		outcome := "done"
+		if !res.OK {
+			outcome = "failed"
+		}
+		l.rows = append(l.rows, []string{t.ID, string(cmp.Or(t.Type, switchboard.MSISDN)), outcome, res.Message, res.At.UTC().Format(time.RFC3339)})
+	}
+	named := render.UnnamedNumbers(op) == ""
+	for _, t := range op.Targets {
+		if answered[t.String()] || (!named && t.IsNumber()) {
+			continue
+		}
+		l.rows = append(l.rows, []string{t.ID, string(cmp.Or(t.Type, switchboard.MSISDN)), "no answer", "", ""})
+	}
+	return l.fileName(time.Now()), l.title, l.csv()
 }

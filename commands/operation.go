@@ -89,6 +89,7 @@ func (ops *operator) storeStarted(ctx context.Context, op switchboard.Operation)
 	}
 	_, err := ops.store.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
 		o.ThreadTS = op.ThreadTS
+		o.Params.Batch = op.Params.Batch
 		return nil
 	})
 	return err

@@ -63,6 +63,7 @@ type Router struct {
 	home     *homeTab
 	steps    *stepRunner
 	sched    *scheduleCommand
+	bulk     *simBulk // nil: no change from a file
 	counters Counters // the first sighting of a delivery Slack may repeat
 
 	ackTimeout, workTimeout time.Duration

@@ -27,6 +27,10 @@ type simCommand struct {
 	callbacks  Callbacks // nil: no early callbacks to release
 	operations Operations
 	trail      AuditTrail
+	// sender sends changes in batches (nil: a change is one request), and
+	// bulk opens the form of a change from a file (nil: off).
+	sender M2MSender
+	bulk   *simBulk
 	limits
 	log *slog.Logger
 }
@@ -36,6 +40,7 @@ const simUsage = "*Usage*\n" +
 	"`/sim activate &lt;ids&gt;` · `/sim deactivate &lt;ids&gt;` · `/sim reactivate &lt;ids&gt;` · `/sim terminate &lt;ids&gt;` — asks you to confirm first\n" +
 	"Ids are mobile numbers (`+32 471 00 00 01`, `0471000001`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
 	"Example: `/sim status 0471 00 00 01` · `/sim activate 0471 00 00 04, iccid:89320100000000000007`\n" +
+	"`/sim bulk` — a change of many cards from a file or a pasted list: a form opens, then a preview to confirm (also `/sim deactivate` and the other changes without cards).\n" +
 	"Terminating also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
 
 // simChange describes one state-changing /sim subcommand.
@@ -65,6 +70,9 @@ func (sm *simCommand) answer(ctx context.Context, c *command) (Reply, func(conte
 		return sm.auditCmd(ctx, c, args)
 	}
 	change, isChange := simChanges[sub]
+	if sm.bulk != nil && (sub == "bulk" || isChange && len(args) == 0) {
+		return sm.bulk.open(c, sub)
+	}
 	if sub != "status" && !isChange {
 		return usageReply(usageErr(simUsage, "`%s` is not a /sim subcommand. Use `status`, `activate`, `deactivate`, `reactivate` or `terminate`.", c.toks[0].text)), nil
 	}
@@ -443,6 +451,10 @@ func (sm *simCommand) simTable(c *command, lookups []simLookup) (string, func(co
 // hold the thread, the operation and its callback token in Redis, then the API
 // call and its tracking number.
 func (sm *simCommand) run(ctx context.Context, op switchboard.Operation, responseURL string) {
+	if sm.sender != nil {
+		sm.send(ctx, op, responseURL)
+		return
+	}
 	devices := make([]enco.Device, len(op.Targets))
 	for i, t := range op.Targets {
 		devices[i] = enco.TargetDevice(t)

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -137,6 +138,11 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 			return
 		}
 		req := *evt.Request
+		if cb.Type == slack.InteractionTypeViewSubmission {
+			// A modal's submission is answered in its ack, within 3 s.
+			s.wg.Go(func() { s.viewSubmission(ctx, req, cb) })
+			return
+		}
 		// Button clicks are acknowledged at once; their answers go through the response URL.
 		if err := s.ack(ctx, req, nil); err != nil {
 			s.Router.log.Warn("ack interaction", "err", err)
@@ -247,6 +253,28 @@ func (s *Socket) slashCommand(ctx context.Context, req socketmode.Request, cmd s
 	s.saveAck(ctx, req, payload)
 	if first != nil && !<-first {
 		return // another replica has it
+	}
+	s.Router.Go(ctx, after)
+}
+
+func (s *Socket) viewSubmission(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback) {
+	if s.duplicate(ctx, req) {
+		// The first delivery was answered; this copy changes nothing.
+		if err := s.ack(ctx, req, nil); err != nil {
+			s.Router.log.Warn("ack repeated view submission", "err", err)
+		}
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, cmp.Or(s.Router.ackTimeout, 2500*time.Millisecond))
+	resp, after := s.Router.ViewSubmission(actx, cb)
+	cancel()
+	var payload any
+	if resp != nil {
+		payload = resp
+	}
+	if err := s.ack(ctx, req, payload); err != nil {
+		s.Router.log.Warn("ack view submission", "err", err, "view", cb.View.CallbackID)
+		return
 	}
 	s.Router.Go(ctx, after)
 }

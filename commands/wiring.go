@@ -3,6 +3,7 @@ package commands
 import (
 	"cmp"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -32,6 +33,18 @@ type Config struct {
 	PublicURL string
 	Log       *slog.Logger
 	Settings  Settings
+	// Fleet sends SIM changes in batches and takes changes from a file.
+	Fleet Fleet
+}
+
+// Fleet is what SIM changes of many cards use. Without Sender a change is
+// one request; without Views there is no change from a file.
+type Fleet struct {
+	Sender M2MSender
+	Views  Views
+	Files  SharedFiles
+	// MaxTargets caps the cards of a change from a file (limits.max_bulk_targets).
+	MaxTargets func() int
 }
 
 // Stores are the parts of the shared state the commands use.
@@ -129,7 +142,7 @@ func New(cfg Config) *Router {
 	who := &whois{directory: cfg.Directory, zones: cfg.Slack.People, policy: cfg.Policy, log: log}
 
 	sim := &simCommand{gate: g, confirm: confirm, ops: ops, lists: lists, sim: cfg.EnCo.SIM, callbacks: cfg.Callbacks,
-		operations: st.Operations, trail: st.AuditTrail, limits: lim, log: log}
+		operations: st.Operations, trail: st.AuditTrail, sender: cfg.Fleet.Sender, limits: lim, log: log}
 	sched := &scheduleCommand{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, now: now, limits: lim, log: log}
 	dir := &directoryCommand{gate: g, who: who, directory: cfg.Directory, overrides: st.DirectoryOverrides, log: log}
 	fmu := &fmuCommand{gate: g, confirm: confirm, ops: ops, lists: lists, who: who, notes: notes, dir: dir, sched: sched,
@@ -146,6 +159,13 @@ func New(cfg Config) *Router {
 		callOff: cfg.EnCo.Voice == nil, now: now, log: log}
 	clicks := &clicks{gate: g, ops: ops, lists: lists, steps: steps, exec: reg, confirmations: st.Confirmations, policy: cfg.Policy, slack: cfg.Slack.Slack,
 		ttl: set.ApprovalTTL, limits: lim, log: log}
-	return &Router{reg: reg, clicks: clicks, home: home, steps: steps, sched: sched, counters: st.Counters,
+	if cfg.Fleet.Views != nil {
+		sim.bulk = &simBulk{gate: g, confirmations: st.Confirmations, views: cfg.Fleet.Views, files: cfg.Fleet.Files, changes: clicks,
+			responses: cfg.Slack.Slack, maxCards: cfg.Fleet.MaxTargets, log: log}
+		if cfg.Fleet.Sender != nil {
+			sim.bulk.batch = cfg.Fleet.Sender.BatchSize(math.MaxInt)
+		}
+	}
+	return &Router{reg: reg, clicks: clicks, home: home, steps: steps, sched: sched, counters: st.Counters, bulk: sim.bulk,
 		ackTimeout: set.AckTimeout, workTimeout: set.WorkTimeout, onAck: set.OnAck, onCommand: set.OnCommand, log: log}
 }

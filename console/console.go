@@ -50,6 +50,7 @@ type Bot interface {
 	Action(ctx context.Context, cb slack.InteractionCallback)
 	AppHomeOpened(ctx context.Context, user string)
 	RunStep(ctx context.Context, s commands.Step)
+	ViewSubmission(ctx context.Context, cb slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context))
 	Go(ctx context.Context, work func(context.Context))
 }
 
@@ -133,6 +134,8 @@ type Console struct {
 	stepSeq  int               // last workflow step execution numbered
 	prompted bool              // the prompt is on screen, waiting for a line
 	handled  int               // lines handled so far
+	form     *form             // the modal being filled in, if any
+	view     *openView         // the view shown with a submit button, if any
 }
 
 // Config is what a console shows and where it reads and writes.
@@ -221,9 +224,11 @@ func (c *Console) Run(ctx context.Context, bot Bot) error {
 			c.mu.Unlock()
 			line = strings.TrimSpace(line)
 			switch {
-			case line == "":
 			case line == "quit" || line == "exit":
 				return nil
+			case c.formOpen() && !isCommand(line):
+				c.formLine(ctx, bot, line)
+			case line == "":
 			case line == "/as" || strings.HasPrefix(line, "/as "):
 				c.actAs(strings.TrimSpace(strings.TrimPrefix(line, "/as")))
 			case strings.HasPrefix(line, "/"):
@@ -313,6 +318,9 @@ func (c *Console) command(ctx context.Context, bot Bot, line string) {
 	me := c.user
 	c.dropButtons(homeKey)
 	c.mu.Unlock()
+	if c.closeForm() {
+		c.printf("(the form was closed; nothing was sent)\n")
+	}
 	switch name {
 	case "/step":
 		c.step(ctx, bot, text)
@@ -363,6 +371,10 @@ func (c *Console) click(ctx context.Context, bot Bot, line string) {
 		default:
 			c.printf("There is no button %d; the buttons shown are %s.\n", n, joinInts(live))
 		}
+		return
+	}
+	if b.actionID == viewSubmitAction || b.actionID == viewCloseAction {
+		c.viewClick(ctx, bot, b)
 		return
 	}
 	c.mu.Lock()

@@ -44,6 +44,10 @@ func (b *fakeBot) AppHomeOpened(ctx context.Context, user string) {}
 
 func (b *fakeBot) RunStep(ctx context.Context, s commands.Step) {}
 
+func (b *fakeBot) ViewSubmission(context.Context, slack.InteractionCallback) (*slack.ViewSubmissionResponse, func(context.Context)) {
+	return nil, nil
+}
+
 func (b *fakeBot) Go(ctx context.Context, work func(context.Context)) { go work(ctx) }
 
 // TestConsoleHandsCommandsAndClicksToTheBot types a command (with a

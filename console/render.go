@@ -19,6 +19,7 @@ var consoleEmoji = map[string]string{
 	":mag:":                    "🔍",
 	":no_entry:":               "⛔",
 	":no_entry_sign:":          "🚫",
+	":page_facing_up:":         "📄",
 	":tada:":                   "🎉",
 	":telephone_receiver:":     "📞",
 	":warning:":                "⚠️",

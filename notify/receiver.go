@@ -24,6 +24,9 @@ type ReceiverStore interface {
 	RecordResult(ctx context.Context, opID string, r switchboard.Result, posts switchboard.Effects) (switchboard.Progress, error)
 	Park(ctx context.Context, opID string, payload []byte, ttl time.Duration, maxCount int) error
 	TakeParked(ctx context.Context, opID string) ([][]byte, error)
+	// SendingOf tells which request of a change sent in batches (see
+	// fleet.Sender) a tracking number is.
+	SendingOf(ctx context.Context, opID, tracking string) (switchboard.Sending, error)
 	ResultTargets(ctx context.Context, opID string) ([]string, error)
 }
 
@@ -56,6 +59,10 @@ type Receiver struct {
 	// finished caches the answered targets of operations that take no new one.
 	finished finishedOps
 }
+
+// batchedKey prefixes the operation cache's entries kept by operation id,
+// for changes sent in batches (tokens are base64url, never with a colon).
+const batchedKey = "op:"
 
 // Callback paths, relative to PUBLIC_URL. FMU and voice callback URLs end
 // with the operation's callback token: PathFMU + token, PathCall + token.
@@ -157,6 +164,9 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 	if err != nil {
 		return 0, op.ID, refuse(http.StatusBadRequest, "malformed M2M result: %v", err)
 	}
+	if op.Params.Batch > 0 {
+		return rc.batched(ctx, op, res, body)
+	}
 	switch tracking := op.Params.Tracking; {
 	case tracking == "":
 		// The API call that caused this callback has not returned yet: keep
@@ -200,6 +210,102 @@ func (rc *Receiver) m2m(w http.ResponseWriter, r *http.Request) (int, string, er
 	return http.StatusOK, op.ID, nil
 }
 
+// batched takes a callback of a change sent in batches: its tracking
+// number must be one of the change's requests. One not known yet (its
+// request has not returned) is parked as for a change sent at once, and
+// delivered by TrackingKnown once that request's tracking number is
+// stored.
+func (rc *Receiver) batched(ctx context.Context, op switchboard.Operation, res enco.M2MResult, body []byte) (int, string, error) {
+	sending, err := rc.Store.SendingOf(ctx, op.ID, res.TrackingNumber)
+	if err != nil {
+		return 0, op.ID, unavailable(err)
+	}
+	if sending.Known {
+		if err := rc.recordBatched(ctx, op, sending.Batch, res); err != nil {
+			return 0, op.ID, err
+		}
+		return http.StatusOK, op.ID, nil
+	}
+	if sending.AllSent {
+		return 0, op.ID, refuse(http.StatusNotFound, "tracking number is none of this operation's")
+	}
+	if err := rc.Store.Park(ctx, op.ID, body, cmp.Or(rc.ParkTTL, time.Hour), max(op.Expected, 1)); err != nil {
+		if errors.Is(err, switchboard.ErrParkFull) {
+			return 0, op.ID, refuse(http.StatusServiceUnavailable, "%d early callbacks wait already for this operation", max(op.Expected, 1))
+		}
+		return 0, op.ID, unavailable(err)
+	}
+	// As for a change sent at once: the tracking number may have been
+	// stored between the read and the park.
+	if now, err := rc.Store.SendingOf(ctx, op.ID, res.TrackingNumber); err != nil {
+		return 0, op.ID, unavailable(err)
+	} else if now.Known || now.AllSent {
+		rc.TrackingKnown(ctx, op.ID)
+	}
+	return http.StatusAccepted, op.ID, nil
+}
+
+// recordBatched records a card's result from request batch of op. When
+// each request carried one card, the result is kept under that card as it
+// was typed, and names it; otherwise under the card EnCo names.
+func (rc *Receiver) recordBatched(ctx context.Context, op switchboard.Operation, batch int, res enco.M2MResult) error {
+	if op.Params.Batch != 1 || batch < 0 || batch >= len(op.Targets) {
+		return rc.recordM2M(ctx, op, res)
+	}
+	one := op
+	one.Targets = op.Targets[batch : batch+1]
+	result := render.M2MResult(one, res, rc.MaskNumbers)
+	result.Target = one.Targets[0].String()
+	return rc.record(ctx, op, result)
+}
+
+// deliverBatched delivers the callbacks parked for a change sent in
+// batches whose tracking numbers are known now, and parks the others
+// again until their request's tracking number is stored. Parking again
+// follows the order callbacks do (park, then read again), so a tracking
+// number stored meanwhile is not missed.
+func (rc *Receiver) deliverBatched(ctx context.Context, op switchboard.Operation, parked [][]byte) {
+	for len(parked) > 0 {
+		var waiting [][]byte
+		for i, body := range parked {
+			res, err := enco.DecodeM2MResult(body)
+			if err != nil {
+				continue
+			}
+			sending, err := rc.Store.SendingOf(ctx, op.ID, res.TrackingNumber)
+			if err != nil {
+				rc.repark(ctx, op.ID, append(waiting, parked[i:]...), err)
+				return
+			}
+			switch {
+			case sending.Known:
+				if err := rc.recordBatched(ctx, op, sending.Batch, res); err != nil {
+					rc.log().Warn("parked callback refused", "err", err, "operation", op.ID)
+				}
+			case sending.AllSent:
+				rc.log().Warn("parked callback names none of the operation's tracking numbers; dropped", "operation", op.ID)
+			default:
+				waiting = append(waiting, body)
+			}
+		}
+		if len(waiting) == 0 {
+			return
+		}
+		rc.repark(ctx, op.ID, waiting, nil)
+		parked = nil
+		for _, body := range waiting {
+			res, _ := enco.DecodeM2MResult(body)
+			if now, err := rc.Store.SendingOf(ctx, op.ID, res.TrackingNumber); err == nil && (now.Known || now.AllSent) {
+				if parked, err = rc.Store.TakeParked(ctx, op.ID); err != nil {
+					rc.log().Error("take parked callbacks", "err", err, "operation", op.ID)
+					return
+				}
+				break
+			}
+		}
+	}
+}
+
 // authenticate is the one authentication step of every kind of callback:
 // the token names exactly one operation, the operation is of the command
 // the callback is for (switchboard.CommandSIM, …), and it is still running
@@ -220,7 +326,13 @@ func (rc *Receiver) authenticate(ctx context.Context, token, command string) (sw
 		if !ok {
 			return switchboard.Operation{}, refuse(http.StatusForbidden, "callback token matches no operation")
 		}
-		op, ok, err = rc.Store.Operation(ctx, opID)
+		// A change sent in batches has a token per request, all naming one
+		// operation that may hold thousands of cards: one copy serves them.
+		if byID, hit := rc.ops.get(batchedKey+opID, time.Now()); hit {
+			op, ok = byID, true
+		} else {
+			op, ok, err = rc.Store.Operation(ctx, opID)
+		}
 		switch {
 		case err != nil:
 			return switchboard.Operation{ID: opID}, unavailable(err)
@@ -237,8 +349,11 @@ func (rc *Receiver) authenticate(ctx context.Context, token, command string) (sw
 	// An M2M operation's fields stop changing once its tracking number is
 	// known, so any replica may keep a copy for a while; its status may
 	// change, but the store checks that again when it records.
-	if !cached && op.Params.Tracking != "" {
+	if !cached && (op.Params.Tracking != "" || op.Params.Batch > 0) {
 		rc.ops.put(token, op, time.Now())
+		if op.Params.Batch > 0 {
+			rc.ops.put(batchedKey+op.ID, op, time.Now())
+		}
 	}
 	return op, nil
 }
@@ -263,6 +378,10 @@ func (rc *Receiver) TrackingKnown(ctx context.Context, opID string) {
 	}
 	if !ok {
 		rc.log().Warn("parked callbacks outlived their operation; dropped", "operation", opID, "count", len(parked))
+		return
+	}
+	if op.Params.Batch > 0 {
+		rc.deliverBatched(ctx, op, parked)
 		return
 	}
 	tracking := op.Params.Tracking
@@ -314,7 +433,9 @@ func (rc *Receiver) recordParked(ctx context.Context, op switchboard.Operation, 
 // there, as any parked callback does, for the operation's next delivery of
 // parked callbacks, and expire with the parking.
 func (rc *Receiver) repark(ctx context.Context, opID string, bodies [][]byte, cause error) {
-	rc.log().Error("parked callbacks not delivered; parking them again", "err", cause, "operation", opID, "count", len(bodies))
+	if cause != nil {
+		rc.log().Error("parked callbacks not delivered; parking them again", "err", cause, "operation", opID, "count", len(bodies))
+	}
 	for _, b := range bodies {
 		// These were admitted under the operation's cap once already.
 		if err := rc.Store.Park(ctx, opID, b, cmp.Or(rc.ParkTTL, time.Hour), math.MaxInt32); err != nil {

@@ -22,6 +22,7 @@ import (
 const (
 	DefaultChangesPerMinute = 10
 	DefaultMaxTargets       = 100
+	DefaultMaxBulkTargets   = 10000
 )
 
 // knownPermissions are the permissions a policy can grant.
@@ -87,6 +88,7 @@ type Policy struct {
 	allowPremium       bool
 	changesPerMinute   int
 	maxTargets         int
+	maxBulkTargets     int
 	workflowSteps      []string // steps allowed in workflows; none unless the file names them
 }
 
@@ -119,6 +121,7 @@ func DenyAll() *Policy {
 		requireApproval:  slices.Clone(defaultRequireApproval),
 		changesPerMinute: DefaultChangesPerMinute,
 		maxTargets:       DefaultMaxTargets,
+		maxBulkTargets:   DefaultMaxBulkTargets,
 	}
 }
 
@@ -180,6 +183,7 @@ type (
 	policyLimits struct {
 		ChangesPerMinute int `yaml:"changes_per_minute"`
 		MaxTargets       int `yaml:"max_targets"`
+		MaxBulkTargets   int `yaml:"max_bulk_targets"`
 	}
 )
 
@@ -268,6 +272,7 @@ func (v *validator) policy(f *policyFile) *Policy {
 		allowPremium:       f.Call.AllowPremium,
 		changesPerMinute:   f.Limits.ChangesPerMinute,
 		maxTargets:         f.Limits.MaxTargets,
+		maxBulkTargets:     f.Limits.MaxBulkTargets,
 	}
 	v.roles(p, f.Roles)
 	v.channels(p, f.Channels)
@@ -294,6 +299,12 @@ func (v *validator) policy(f *policyFile) *Policy {
 		v.addf(path("limits", "max_targets"), "limits.max_targets is %d; write a positive number, or 0 for the default %d", n, DefaultMaxTargets)
 	case n == 0:
 		p.maxTargets = DefaultMaxTargets
+	}
+	switch n := f.Limits.MaxBulkTargets; {
+	case n < 0:
+		v.addf(path("limits", "max_bulk_targets"), "limits.max_bulk_targets is %d; write a positive number, or 0 for the default %d", n, DefaultMaxBulkTargets)
+	case n == 0:
+		p.maxBulkTargets = DefaultMaxBulkTargets
 	}
 	return p
 }
@@ -646,6 +657,10 @@ func (p *Policy) ChangesPerMinute() int { return p.changesPerMinute }
 
 // MaxTargets is the largest number of ids or numbers one command may name.
 func (p *Policy) MaxTargets() int { return p.maxTargets }
+
+// MaxBulkTargets is the largest number of SIM cards one change from a file
+// may name.
+func (p *Policy) MaxBulkTargets() int { return p.maxBulkTargets }
 
 // ChannelsFor returns the channel IDs where the slash command ("sim" or
 // "/sim") is allowed, with every permission used under it, or nil when it is

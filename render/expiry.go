@@ -26,7 +26,10 @@ func ExpiryPosts(op switchboard.Operation, results []switchboard.Result, notifyC
 		{Kind: KindPost, Channel: op.ChannelID, ThreadTS: op.ThreadTS, Text: text, OperationID: op.ID},
 		{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID},
 	}
-	if missing, others := unanswered(op, results); len(missing) > maxNamed && others == 0 && switchboard.CommandOf(op.Kind) != switchboard.CommandCall {
+	if hasReport(op) {
+		// The report lists every card, those without an answer included.
+		msgs = append(msgs, switchboard.Outgoing{Kind: KindReport, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID})
+	} else if missing, others := unanswered(op, results); len(missing) > maxNamed && others == 0 && switchboard.CommandOf(op.Kind) != switchboard.CommandCall {
 		msgs = append(msgs, switchboard.Outgoing{Kind: KindFile, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID,
 			Text: unansweredFile(op, missing, mask)})
 	}

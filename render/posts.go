@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/switchboard-bot/switchboard"
 )
@@ -22,7 +23,22 @@ const (
 	// KindFile attaches Text as a CSV file (in ThreadTS's thread when set)
 	// in Channel: the whole of a list a post of OperationID had to cut.
 	KindFile = "file"
+	// KindReport attaches the CSV file of every card of OperationID, a
+	// change sent in batches, made from the results stored when it is
+	// delivered, in its thread (in Channel, ThreadTS).
+	KindReport = "report"
 )
+
+// hasReport reports whether op ends with the report file of every card: a
+// change sent in batches with more cards than DefaultBulkThreshold.
+func hasReport(op switchboard.Operation) bool {
+	return op.Params.Batch > 0 && max(op.Expected, len(op.Targets)) > DefaultBulkThreshold
+}
+
+// MaxFailureReplies is how many failures of a change sent in batches are
+// named in its thread; the summary counts the others, and the report file
+// names them all.
+const MaxFailureReplies = 20
 
 // KindStep completes the Workflow Builder step execution named by DedupeKey:
 // functions.completeError with Text when Text is set, else
@@ -87,6 +103,9 @@ func ResultPosts(op switchboard.Operation, result switchboard.Result, rules Post
 	reply := !rules.bulk(op) || !result.OK
 	// One result needs no summary: its reply and the parent say it all.
 	posts := ThreadPosts(op, result, reply, max(op.Expected, len(op.Targets)) > 1)
+	if op.Params.Batch > 0 && rules.bulk(op) {
+		posts.EachUpTo = MaxFailureReplies
+	}
 	if rules.NotifyChannel == "" {
 		return posts
 	}
@@ -112,6 +131,9 @@ func ThreadPosts(op switchboard.Operation, result switchboard.Result, reply, sum
 	posts.Progress = &switchboard.Outgoing{Kind: KindProgress, Channel: op.ChannelID, TS: op.ThreadTS, OperationID: op.ID}
 	if summary {
 		posts.Last = []switchboard.Outgoing{{Kind: KindSummary, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID}}
+		if hasReport(op) {
+			posts.Last = append(posts.Last, switchboard.Outgoing{Kind: KindReport, Channel: op.ChannelID, ThreadTS: op.ThreadTS, OperationID: op.ID})
+		}
 	}
 	// A workflow step ends once every result is in.
 	if step := stepCompletion(op); step != nil {
@@ -124,8 +146,30 @@ func ThreadPosts(op switchboard.Operation, result switchboard.Result, reply, sum
 // succeeded and failed.
 func SummaryText(op switchboard.Operation, p switchboard.Progress) string {
 	title := op.Params.Title
-	if p.Failed == 0 {
-		return fmt.Sprintf(":tada: Finished: %s — all %d succeeded.", title, p.Done)
+	var text string
+	switch {
+	case p.Failed == 0:
+		text = fmt.Sprintf(":tada: Finished: %s — all %d succeeded.", title, p.Done)
+	case op.Params.Batch > 0 && p.Failed > MaxFailureReplies:
+		text = fmt.Sprintf(":warning: Finished: %s — %d succeeded, %d failed: the first %d are named above, …and %d more, see the file.", title, p.Done, p.Failed, MaxFailureReplies, p.Failed-MaxFailureReplies)
+	default:
+		text = fmt.Sprintf(":warning: Finished: %s — %d succeeded, %d failed (see the replies above).", title, p.Done, p.Failed)
 	}
-	return fmt.Sprintf(":warning: Finished: %s — %d succeeded, %d failed (see the replies above).", title, p.Done, p.Failed)
+	if why := UnnamedNumbers(op); why != "" {
+		text += " " + why
+	}
+	return text
+}
+
+// UnnamedNumbers says, for a change whose results cannot name the numbers
+// it was given, why: EnCo names cards by ICCID in its callbacks, and its
+// documentation offers no way to map a number to its ICCID, so when one
+// request carries several numbers, a result names an ICCID only. It is ""
+// for a change whose results name what was given (one card per request,
+// or cards given by ICCID).
+func UnnamedNumbers(op switchboard.Operation) string {
+	if op.Params.Batch <= 1 || !slices.ContainsFunc(op.Targets, switchboard.Target.IsNumber) {
+		return ""
+	}
+	return "EnCo names each card by its ICCID in its results, and offers no way to look up the ICCID of a number, so results are listed under the ICCID EnCo gave, not the number."
 }

@@ -71,3 +71,45 @@ func TestResultPosts(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetChangesEndWithTheirReport: a change sent in batches of more
+// cards than the bulk threshold ends with the report file, whether its
+// last result comes or it expires; a smaller one, or one sent at once,
+// does not.
+func TestFleetChangesEndWithTheirReport(t *testing.T) {
+	fleet := func(n, batch int) switchboard.Operation {
+		op := switchboard.Operation{ID: "op", Kind: "sim.deactivate", ChannelID: "C1", ThreadTS: "1.1", Expected: n, Status: switchboard.StatusRunning, Params: switchboard.Params{Batch: batch}}
+		for i := range n {
+			op.Targets = append(op.Targets, switchboard.Target{Type: switchboard.ICCID, ID: fmt.Sprintf("8932%015d", i)})
+		}
+		return op
+	}
+	reports := func(msgs []switchboard.Outgoing) int {
+		n := 0
+		for _, m := range msgs {
+			if m.Kind == KindReport {
+				n++
+			}
+		}
+		return n
+	}
+	for _, tt := range []struct {
+		name string
+		op   switchboard.Operation
+		want int
+	}{
+		{"500 cards in batches", fleet(500, 100), 1},
+		{"20 cards, one per request", fleet(20, 1), 0},
+		{"500 cards sent at once", fleet(500, 0), 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			last := ThreadPosts(tt.op, switchboard.Result{Target: "iccid:1"}, false, true).Last
+			if got := reports(last); got != tt.want {
+				t.Errorf("with the last result: %d reports, want %d", got, tt.want)
+			}
+			if got := reports(ExpiryPosts(tt.op, nil, "", false)); got != tt.want {
+				t.Errorf("at expiry: %d reports, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -87,7 +87,7 @@ func M2MResult(op switchboard.Operation, res enco.M2MResult, mask bool) switchbo
 		}
 		text = fmt.Sprintf(":x: %s — %s %s: %s", label, action, failedWords(Escape(res.ResultStatus)), Escape(why))
 	}
-	return switchboard.Result{Target: target, OK: res.Succeeded(), Detail: text, At: time.Now()}
+	return switchboard.Result{Target: target, OK: res.Succeeded(), Detail: text, At: time.Now(), Message: strings.Join(res.Messages, "; ")}
 }
 
 // m2mTarget returns the name a result of an M2M callback is kept under and

@@ -33,7 +33,12 @@ type DelivererStore interface {
 	ClaimRender(ctx context.Context, opID string, version int64, ttl time.Duration) (bool, error)
 	ReleaseRender(ctx context.Context, opID string, version int64) error
 	ClaimStepCompletion(ctx context.Context, executionID, entryID string, ttl time.Duration) (bool, error)
+	Results(ctx context.Context, opID string) ([]switchboard.Result, error)
 }
+
+// Report makes the CSV file of every card of a change sent in batches,
+// from its stored results (commands.FleetReport).
+type Report func(op switchboard.Operation, results []switchboard.Result) (filename, title string, content []byte)
 
 // Deliverer posts the queued messages to Slack. Every replica runs one; the
 // queue's consumer group hands each entry to one of them, and an entry is
@@ -50,6 +55,8 @@ type Deliverer struct {
 	Slack Slack
 	// Steps ends Workflow Builder steps (render.KindStep entries).
 	Steps Steps
+	// Report makes the files of render.KindReport entries; nil drops them.
+	Report Report
 	// Consumer names this replica in the consumer group.
 	Consumer string
 	// MinIdle is how long an entry may stay untouched with another consumer
@@ -258,6 +265,25 @@ func (d *Deliverer) attempt(ctx context.Context, m switchboard.Outgoing) (string
 		return m.Channel, d.updateParent(ctx, m)
 	case render.KindStep:
 		return "", d.completeStep(ctx, m)
+	case render.KindReport:
+		if d.Report == nil {
+			return m.Channel, errSkip
+		}
+		op, ok, err := d.Store.Operation(ctx, m.OperationID)
+		if err != nil {
+			return m.Channel, err
+		}
+		if !ok {
+			return m.Channel, errSkip
+		}
+		results, err := d.Store.Results(ctx, m.OperationID)
+		if err != nil {
+			return m.Channel, err
+		}
+		name, title, content := d.Report(op, results)
+		return m.Channel, d.call(ctx, m, m.Channel, func(ctx context.Context) error {
+			return d.observe(m.Kind, d.Slack.UploadFile(ctx, m.Channel, m.ThreadTS, name, title, content))
+		})
 	case render.KindFile:
 		name := "unanswered-" + m.OperationID[:min(len(m.OperationID), 8)] + ".csv"
 		return m.Channel, d.call(ctx, m, m.Channel, func(ctx context.Context) error {

@@ -55,7 +55,9 @@ import (
 // KEYS[1] op, KEYS[2] res, KEYS[3] prog, KEYS[4] outbox, KEYS[5] expiries,
 // KEYS[6] audit. ARGV[1] target, ARGV[2] result JSON, ARGV[3] "1" for
 // success, ARGV[4] operation id, ARGV[5] audit length cap (0: none),
-// ARGV[6] audit oldest id kept ("": no age limit); then four lists, each
+// ARGV[6] audit oldest id kept ("": no age limit), ARGV[7] the most failed
+// results that queue their messages for every new result (0: all); then
+// four lists, each
 // as its length and its items: the messages for every new result, the
 // progress message (none or one), the messages for the last result, and
 // the audit entry's field strings (an empty list: no audit entry). A
@@ -93,13 +95,16 @@ else
 end
 redis.call('HSET', KEYS[3], 'done', done, 'failed', failed, 'expected', expected)
 local complete = expected > 0 and done + failed == expected
-local i = 7
+local i = 8
 local reply
+local capEach = tonumber(ARGV[7])
 for list = 1, 3 do
   local count = tonumber(ARGV[i])
   i = i + 1
   local queue = true
-  if list == 2 then
+  if list == 1 then
+    queue = capEach == 0 or ARGV[3] == '1' or failed <= capEach
+  elseif list == 2 then
     queue = count > 0 and redis.call('HSETNX', KEYS[3], 'queued', 1) == 1
   elseif list == 3 then
     queue = complete
@@ -198,7 +203,7 @@ func (s *Store) RecordResult(ctx context.Context, opID string, r switchboard.Res
 	// Room for the usual call (a reply, a progress edit, a summary and an
 	// audit entry) without growing: this runs for every callback.
 	args := make([]any, 0, 64)
-	args = append(args, r.Target, b, okArg, opID, maxLen, minID)
+	args = append(args, r.Target, b, okArg, opID, maxLen, minID, max(fx.EachUpTo, 0))
 	var progress []switchboard.Outgoing
 	if fx.Progress != nil {
 		progress = []switchboard.Outgoing{*fx.Progress}

@@ -27,7 +27,7 @@ func allScenarios() []scenario {
 	for _, group := range [][]scenario{
 		operationScenarios, tokenScenarios, trackingScenarios, resultScenarios,
 		confirmationScenarios, dedupeScenarios, auditScenarios, outgoingScenarios,
-		directoryScenarios, rateLimitScenarios, missScenarios, renderScenarios,
+		directoryScenarios, rateLimitScenarios, missScenarios, renderScenarios, sendingScenarios,
 	} {
 		all = append(all, group...)
 	}

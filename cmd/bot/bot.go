@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-bot/switchboard/console"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/enco/sandbox"
+	"github.com/switchboard-bot/switchboard/fleet"
 	"github.com/switchboard-bot/switchboard/metrics"
 	"github.com/switchboard-bot/switchboard/notify"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -83,6 +84,7 @@ type Main struct {
 	deliverer *slackpost.Deliverer
 	expirer   *notify.Expirer
 	scheduler *commands.Scheduler
+	sender    *fleet.Sender
 	console   *console.Console
 	slackAPI  *slack.Client
 	debug     *sideServer // when DEBUG_ADDR is set
@@ -178,6 +180,8 @@ func (m *Main) Open(ctx context.Context) error {
 	var phones permissions.ProfilePhones
 	var people commands.People
 	var home commands.HomePublisher
+	var views commands.Views
+	var files commands.SharedFiles
 	if m.Console {
 		if err := m.openConsole(); err != nil {
 			return err
@@ -186,6 +190,7 @@ func (m *Main) Open(ctx context.Context) error {
 		routerSlack = sl
 		steps = m.console
 		home = m.console
+		views, files = m.console, m.console
 	} else {
 		// Every Web API call goes through the counting transport, so that a
 		// 429 is counted whichever part of the bot made the call.
@@ -202,6 +207,7 @@ func (m *Main) Open(ctx context.Context) error {
 		users := slackpost.NewProfiles(m.slackAPI)
 		phones, people = users, users
 		home = api
+		views, files = api, api
 	}
 
 	var voice commands.VoiceAPI = m.Enco
@@ -227,6 +233,13 @@ func (m *Main) Open(ctx context.Context) error {
 			OnUnaudited: m.Metrics.OnUnaudited,
 		},
 	}
+	m.sender = &fleet.Sender{
+		Store: m.Store, EnCo: m.Enco, Callbacks: m.Receiver, Owner: consumerName(),
+		Batch: c.EncoM2MBatch, Rate: c.EncoM2MRate, PerCard: c.BulkThreshold,
+		Rules:       render.PostRules{NotifyChannel: c.NotifyChannel, BulkThreshold: c.BulkThreshold},
+		MaskNumbers: policy.MaskNumbers(), Log: m.Log,
+	}
+	cfg.Fleet = commands.Fleet{Sender: m.sender, Views: views, Files: files, MaxTargets: policy.MaxBulkTargets}
 	if m.Commands != nil {
 		m.Commands(&cfg)
 	}
@@ -234,7 +247,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.scheduler = m.Router.Scheduler()
 	m.scheduler.OnChange = m.Metrics.OnScheduledChange
 	m.expirer = &notify.Expirer{Store: m.Store, MaskNumbers: policy.MaskNumbers(), NotifyChannel: c.NotifyChannel, Log: m.Log, OnExpired: m.Metrics.OnExpired}
-	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
+	m.deliverer = &slackpost.Deliverer{Store: m.Store, Slack: sl, Steps: steps, Report: commands.FleetReport, Consumer: consumerName(), PaceInterval: c.SlackPostInterval, MaskNumbers: policy.MaskNumbers(), Log: m.Log, OnPost: m.Metrics.OnPost}
 	if m.Console {
 		m.deliverer.Block = 200 * time.Millisecond
 		m.deliverer.PaceInterval = 0 // a terminal has no rate limit
@@ -451,6 +464,12 @@ func (m *Main) Run(ctx context.Context) error {
 	// with the front and finishes those under way.
 	var scheduling sync.WaitGroup
 	scheduling.Go(func() { _ = m.scheduler.Run(runCtx) })
+	// The M2M sender stops between two requests when the bot stops (the
+	// console's, once its changes are sent).
+	var sending sync.WaitGroup
+	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSending()
+	sending.Go(func() { _ = m.sender.Run(sendCtx) })
 
 	// front takes commands: the Slack socket, or the console.
 	var front sync.WaitGroup
@@ -476,6 +495,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	stopRun()
 	m.Log.Info("shutting down: finishing work in flight")
+	if !m.Console {
+		// The request under way finishes and is recorded; the next ones
+		// are left to another replica, or to this one when it starts again.
+		stopSending()
+	}
 	front.Wait() // no new command or click from here on
 	scheduling.Wait()
 	m.Router.Wait()
@@ -483,8 +507,11 @@ func (m *Main) Run(ctx context.Context) error {
 	defer cancel()
 	if m.console != nil {
 		// Before the HTTP server closes: it takes the sandbox's callbacks.
+		_ = m.sender.Idle(shutCtx)
 		m.awaitConsoleResults(shutCtx)
 	}
+	stopSending()
+	sending.Wait()
 	if err := m.Server.Close(shutCtx); err != nil {
 		m.Log.Warn("HTTP server shutdown", "err", err)
 	}

@@ -28,6 +28,8 @@ type Config struct {
 	EncoToken         string        `envconfig:"ENCO_TOKEN" desc:"a permanent EnCo token, instead of client credentials"`
 	EncoM2MAPIKey     string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key); required unless sandbox"`
 	EncoVoice         string        `envconfig:"ENCO_VOICE" default:"on" desc:"off: switch /call off, for an account without EnCo's Voice Call-out API (EnCo labels it retired); /call then says so and calls nothing"`
+	EncoM2MBatch      int           `envconfig:"ENCO_M2M_BATCH" default:"500" desc:"most SIM cards in one M2M request; larger changes go as several requests"`
+	EncoM2MRate       float64       `envconfig:"ENCO_M2M_RATE" default:"5" desc:"most M2M requests a second, all replicas together"`
 	EncoSandbox       bool          `envconfig:"ENCO_SANDBOX" default:"false" desc:"true: run the built-in EnCo sandbox in process and use it"`
 	RedisURL          string        `envconfig:"REDIS_URL" desc:"Redis URL (redis:// or rediss://; with ?master_name=…, the sentinels of a Sentinel-managed primary); unset: embedded in-memory store (one replica, nothing kept)"`
 	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:":8080" desc:"listen address of the callback, health and metrics server"`
@@ -129,6 +131,12 @@ func (c *Config) Validate(console bool) error {
 	}
 	if c.SlackPostInterval < 0 {
 		return errors.New("SLACK_POST_INTERVAL: must not be negative")
+	}
+	if c.EncoM2MBatch < 0 {
+		return errors.New("ENCO_M2M_BATCH: must be at least 1 (0 means the default, 500)")
+	}
+	if c.EncoM2MRate < 0 {
+		return errors.New("ENCO_M2M_RATE: must be more than 0 (0 means the default, 5)")
 	}
 	if c.BulkThreshold < 0 {
 		return errors.New("BULK_THRESHOLD: must not be negative")

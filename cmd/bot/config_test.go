@@ -68,7 +68,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{SlackAPIURL: "https://slack.com/api/", EncoBaseURL: "https://api.enco.io", HTTPAddr: ":8080", LogLevel: "info", LogFormat: "json",
-		AuditMaxEntries: 100000, AuditMaxAge: 90 * 24 * time.Hour, SlackPostInterval: 1100 * time.Millisecond, BulkThreshold: 20, LogFlushInterval: 50 * time.Millisecond, EncoVoice: "on"}
+		AuditMaxEntries: 100000, AuditMaxAge: 90 * 24 * time.Hour, SlackPostInterval: 1100 * time.Millisecond, BulkThreshold: 20, EncoM2MBatch: 500, EncoM2MRate: 5, LogFlushInterval: 50 * time.Millisecond, EncoVoice: "on"}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults = %+v, want %+v", c, want)
 	}

@@ -308,6 +308,43 @@ func TestConsoleHomeTabButtonsGoWhenACommandIsTyped(t *testing.T) {
 	}
 }
 
+// TestConsoleRunsAChangeFromAFile: /sim bulk asks the form's fields in
+// turn, reads the demo file the README shows, previews it, and sends it
+// once the preview's button is typed.
+func TestConsoleRunsAChangeFromAFile(t *testing.T) {
+	t.Parallel()
+	s := startConsole(t)
+	s.waitOutput("Demo SIM cards")
+	s.typeLine("/sim bulk")
+	s.waitOutput("Action — 1 Activate · 2 Deactivate · 3 Reactivate · 4 Terminate:")
+	s.typeLine("2")
+	s.waitOutput("File (CSV or text), optional — the path of the file:")
+	s.typeLine("../../examples/gone.csv")
+	s.waitOutput("Or paste the cards, optional — one per line, an empty line ends:")
+	s.typeLine("")
+	s.waitOutput("File (CSV or text): The file is gone")
+	s.typeLine("../../examples/closed-sites.csv")
+	s.waitOutput("Or paste the cards, optional")
+	s.typeLine("")
+	s.waitOutput("Deactivate 5 SIM cards — read from closed-sites.csv")
+	s.waitOutput("1 duplicate line dropped")
+	s.waitOutput("line 9: 6 sites")
+	s.waitOutput("[1] Deactivate 5 cards   [2] Cancel")
+	s.typeLine("1")
+	s.waitOutput("Confirmed: Deactivate 5 SIM cards")
+	s.waitOutput("Finished: Deactivate 5 SIM cards — all 5 succeeded.")
+	// A command typed while a form is open closes it.
+	s.typeLine("/sim bulk")
+	s.waitOutput("Action — 1 Activate")
+	s.typeLine("/sim status 0471 00 00 10")
+	s.waitOutput("(the form was closed; nothing was sent)")
+	s.waitOutput("Deactivated")
+	s.end()
+	if sim, _ := s.m.Sandbox.SIM("32471000010"); sim.State != "Deactivated" {
+		t.Errorf("sandbox SIM 0471 00 00 10 state = %q, want Deactivated", sim.State)
+	}
+}
+
 // TestConsoleHomeTabReadsAsText: the Home tab shows no mrkdwn and no
 // profile's enum name, and its buttons say what they do.
 func TestConsoleHomeTabReadsAsText(t *testing.T) {

@@ -24,11 +24,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/enco/sandbox"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 	"github.com/switchboard-bot/switchboard/notify"
+	"github.com/switchboard-bot/switchboard/render"
 )
 
 // Delivery settings of the replicas in these tests: a quick pace (production
@@ -517,8 +519,8 @@ func TestDeliveryEverythingTwice(t *testing.T) {
 	parent := c.parents(opsChan)[0]
 
 	c.wantThread(r, opsChan, parent.TS, wantResults([]int{1, 2}, nil, "all 2 succeeded"))
-	if got := len(c.encoCalls("/m2m/1.0.0/requests/deactivation")); got != 1 {
-		t.Errorf("deactivation requests: got %d, want 1", got)
+	if got := len(c.encoCalls("/m2m/1.0.0/requests/deactivation")); got != 2 {
+		t.Errorf("deactivation requests: got %d, want 2 (one per card)", got)
 	}
 	if got := len(c.parents(opsChan)); got != 1 {
 		t.Errorf("parent messages: got %d, want 1", got)
@@ -714,8 +716,9 @@ func TestDeliveryBulkOperation(t *testing.T) {
 	}
 	parent := c.confirmed(opsUser, opsChan, "/sim deactivate "+strings.Join(ids, ", "))
 
-	// One live parent; replies only for the failures, and the summary.
-	c.wantThread(r, opsChan, parent.TS, append(failed, "summary: 117 succeeded, 3 failed"))
+	// One live parent; replies only for the failures, and the summary,
+	// which says once why the results name ICCIDs, not the numbers given.
+	c.wantThread(r, opsChan, parent.TS, append(failed, "summary: 117 succeeded, 3 failed (see the replies above). "+strings.TrimSuffix(render.UnnamedNumbers(switchboard.Operation{Targets: []switchboard.Target{switchboard.Number(ids[0])}, Params: switchboard.Params{Batch: 500}}), ".")))
 	p, _ := c.slack.Message(opsChan, parent.TS)
 	t.Logf("%d results: parent updated %d times", n, p.Updated)
 	if !strings.Contains(p.Text, "117 succeeded, 3 failed") {

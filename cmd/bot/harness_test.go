@@ -331,6 +331,11 @@ func (h *harness) tracked(what, token string) {
 	h.t.Helper()
 	h.waitFor(what, func() bool {
 		op, ok := h.operationOfToken(token)
+		if ok && op.Params.Batch > 0 {
+			// Sent in batches: every request's tracking number is stored.
+			s, err := h.store.SendingOf(h.ctx, op.ID, "")
+			return err == nil && s.AllSent
+		}
 		return ok && (op.Params.Tracking != "" || op.Params.Session != "")
 	})
 }

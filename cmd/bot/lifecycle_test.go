@@ -54,8 +54,9 @@ func TestShutdownFinishesWorkInFlight(t *testing.T) {
 		return tracking != ""
 	})
 	op, ok := h.operationOfToken(token)
-	if stored := op.Params.Tracking; tracking == "" || !ok || stored != tracking {
-		t.Errorf("after shutdown, the operation's tracking number is %q (found %t), want %q: the request in flight finished and recorded", stored, ok, tracking)
+	sending, err := h.store.SendingOf(h.ctx, op.ID, tracking)
+	if tracking == "" || !ok || err != nil || !sending.Known {
+		t.Errorf("after shutdown, the operation's tracking number %q is stored: %t (operation found %t, err %v): want the request in flight finished and recorded", tracking, sending.Known, ok, err)
 	}
 	if got := h.slack.Connections(); got != 0 {
 		t.Errorf("socket connections after shutdown = %d, want 0", got)

@@ -153,15 +153,18 @@ var slackGoMethods = map[string][]string{
 	"GetUserInfoContext":           {"users.info"},
 	"GetUserGroupMembersContext":   {"usergroups.users.list"},
 	"UploadFileContext":            {"files.getUploadURLExternal", "files.completeUploadExternal"},
+	"OpenViewContext":              {"views.open"},
+	"UpdateViewContext":            {"views.update"},
+	"GetFileInfoContext":           {"files.info"},
 	// Socket mode: apps.connections.open takes the app-level token
 	// (connections:write), not a bot scope.
 	"StartSocketModeContext": {"apps.connections.open"},
 }
 
 // nonWebAPIScopes are bot scopes needed by something other than a Web API
-// method: commands lets the app own slash commands. A scope needed by a
-// plain HTTP call with the bot token (files:read, to download a file's
-// url_private_download) belongs here too, once the code makes that call.
+// method: commands lets the app own slash commands. (files:read also covers
+// the download of a file's url_private_download, but files.info needs it
+// first.)
 var nonWebAPIScopes = []string{"commands"}
 
 // TestManifestScopesMatchTheCalls holds manifest.yml's bot scopes to the Web

@@ -125,8 +125,8 @@ func TestMetricsShowACommandAndItsCallback(t *testing.T) {
 	}{
 		{sample("switchboard_commands_total", "command", "sim", "outcome", "confirm"), 1},
 		{sample("switchboard_ack_duration_seconds", "command", "sim"), 1},
-		{sample("switchboard_enco_requests_total", "api", "m2m", "op", "m2m deactivation", "code", "202"), 1},
-		{sample("switchboard_enco_request_duration_seconds", "api", "m2m"), 2}, // configure callback, deactivation
+		{sample("switchboard_enco_requests_total", "api", "m2m", "op", "m2m deactivation", "code", "202"), 2}, // one per card
+		{sample("switchboard_enco_request_duration_seconds", "api", "m2m"), 3},                                // configure callback, two deactivations
 		{sample("switchboard_callbacks_total", "kind", "m2m", "outcome", "recorded"), 2},
 		{sample("switchboard_callbacks_total", "kind", "m2m"), 2},
 		{sample("switchboard_slack_posts_total", "kind", "post", "outcome", "ok"), 2},

@@ -142,6 +142,8 @@ func TestSentinelFailoverMidOperation(t *testing.T) {
 		t.Fatalf("callbacks before the failover answered %d and %d, want 2xx", a[0].status, a[1].status)
 	}
 	c.waitFor("a reply to hang in Slack", func() bool { return c.slack.Holding() == 1 })
+	// One request per card: every card's has gone before the primary dies.
+	c.waitFor("every card's request sent", func() bool { return len(c.encoCalls("/m2m/1.0.0/requests/deactivation")) == len(cards) })
 
 	// The primary dies, and for a while the sentinel has no replica it can
 	// promote (a failover that takes longer than a callback's patience).

@@ -108,7 +108,6 @@ func TestSimBadInputNamesTheTokenAndCallsNoAPI(t *testing.T) {
 		{"/sim deactivate iccid:12ab", []string{"iccid:12ab", "18 to 22 digits"}},
 		{"/sim deactivate serial:123", []string{"serial:", "iccid:"}},
 		{"/sim freeze 0471000001", []string{"`freeze`", "deactivate"}},
-		{"/sim deactivate", []string{"at least one SIM"}},
 		{"/sim status <@U0OPS00002>", []string{"not people"}},
 	}
 	for _, tt := range tests {
@@ -164,22 +163,34 @@ func TestSimDeactivateConfirmFlowAndCallbacksInThread(t *testing.T) {
 		p := h.parents(opsChan)
 		return len(p) == 1 && strings.Contains(p[0].Text, "all 2 done")
 	})
-	if got := h.m2mRequests(); got != 1 {
-		t.Errorf("M2M deactivation requests = %d, want exactly 1 after a double click", got)
+	// A change of a few cards goes one request per card, so that each
+	// tracking number stands for the number typed: each card exactly once
+	// despite the double click.
+	if got := h.m2mRequests(); got != 2 {
+		t.Errorf("M2M deactivation requests = %d, want exactly 2 (one per card) after a double click", got)
 	}
 	req := h.encoCalls("/m2m/1.0.0/requests/deactivation")
-	if len(req) != 1 {
-		t.Fatalf("deactivation requests = %d, want 1", len(req))
+	if len(req) != 2 {
+		t.Fatalf("deactivation requests = %d, want 2", len(req))
 	}
-	var devices []map[string]string
-	if err := json.Unmarshal(req[0].Body, &devices); err != nil {
-		t.Fatal(err)
+	sent := map[string]int{}
+	for _, r := range req {
+		var devices []map[string]string
+		if err := json.Unmarshal(r.Body, &devices); err != nil {
+			t.Fatal(err)
+		}
+		if len(devices) != 1 || devices[0]["identifierType"] != "MSISDN" {
+			t.Errorf("request body = %s, want one MSISDN in E.164 digits", r.Body)
+		}
+		for _, d := range devices {
+			sent[d["identifier"]]++
+		}
+		if r.Header.Get("X-Callback-Token") == "" {
+			t.Errorf("request has no x-callback-token")
+		}
 	}
-	if len(devices) != 2 || devices[0]["identifier"] != simActive1 || devices[1]["identifier"] != simActive2 || devices[0]["identifierType"] != "MSISDN" {
-		t.Errorf("request body = %s, want both MSISDNs in E.164 digits", req[0].Body)
-	}
-	if req[0].Header.Get("X-Callback-Token") == "" {
-		t.Errorf("request has no x-callback-token")
+	if sent[simActive1] != 1 || sent[simActive2] != 1 {
+		t.Errorf("cards sent = %v, want %s and %s once each", sent, simActive1, simActive2)
 	}
 
 	parent := h.parents(opsChan)[0]
@@ -188,14 +199,16 @@ func TestSimDeactivateConfirmFlowAndCallbacksInThread(t *testing.T) {
 	}
 	h.waitFor("two replies and a summary in the thread", func() bool { return len(h.slack.Thread(opsChan, parent.TS)) == 3 })
 	thread := h.slack.Thread(opsChan, parent.TS)
-	done := 0
+	done := map[string]bool{}
 	for _, m := range thread[:2] {
-		if strings.Contains(m.Text, "deactivation done") && strings.Contains(m.Text, "ICCID 893201") {
-			done++
+		for _, typed := range []string{"+32 471 00 00 01", "+32 471 00 00 02"} {
+			if strings.Contains(m.Text, typed+" (ICCID 893201") && strings.Contains(m.Text, "deactivation done") {
+				done[typed] = true
+			}
 		}
 	}
-	if done != 2 {
-		t.Errorf("thread = %v, want two 'deactivation done' replies naming the ICCIDs", texts(thread))
+	if len(done) != 2 {
+		t.Errorf("thread = %v, want two 'deactivation done' replies, each naming the number typed and its ICCID", texts(thread))
 	}
 	if !strings.Contains(thread[2].Text, "all 2 succeeded") {
 		t.Errorf("last reply = %q, want the summary", thread[2].Text)

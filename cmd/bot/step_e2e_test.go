@@ -167,8 +167,9 @@ func TestStepSIMChangeConfirmedCompletesWithItsOutputs(t *testing.T) {
 	if n := len(h.slack.Thread(opsChan, parents[0].TS)); n < 2 {
 		t.Errorf("thread replies: got %d, want the 2 results", n)
 	}
-	if calls := h.changeCalls(); len(calls) != 1 || !strings.HasSuffix(calls[0], "/requests/deactivation") {
-		t.Errorf("EnCo changes: got %v, want one deactivation request", calls)
+	// One request per card: a change of a few cards names each one.
+	if calls := h.changeCalls(); len(calls) != 2 || !strings.HasSuffix(calls[0], "/requests/deactivation") || !strings.HasSuffix(calls[1], "/requests/deactivation") {
+		t.Errorf("EnCo changes: got %v, want one deactivation request per card", calls)
 	}
 }
 

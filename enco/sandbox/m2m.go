@@ -49,6 +49,10 @@ type SIM struct {
 	// APN is the card's access point ("AccessPoints"[0].Code).
 	APN          string
 	CustomFields map[string]string
+	// Refuse, when set, fails every change of the card with this message
+	// (EnCo's messages are free text: a test can give one a person or a
+	// spreadsheet must not take for anything else).
+	Refuse string
 }
 
 func (c *SIM) clone() SIM {
@@ -252,7 +256,10 @@ func (s *Sandbox) handleM2MRequest(w http.ResponseWriter, r *http.Request, body 
 			result["messages"] = []string{"SIM card not found"}
 		default:
 			result["device"] = map[string]string{"identifier": c.ICCID, "identifierType": idICCID}
-			if next, err := transition(action, c.State); err != nil {
+			if c.Refuse != "" {
+				result["resultStatus"] = "Failed"
+				result["messages"] = []string{c.Refuse}
+			} else if next, err := transition(action, c.State); err != nil {
 				result["resultStatus"] = "Failed"
 				result["messages"] = []string{err.Error()}
 			} else {

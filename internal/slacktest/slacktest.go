@@ -47,6 +47,8 @@ const (
 	// MethodFileUpload names the upload of file content to the URL returned by
 	// files.getUploadURLExternal.
 	MethodFileUpload = "file_upload"
+	// MethodFileDownload names a GET of a shared file's private URL.
+	MethodFileDownload = "file_download"
 )
 
 // DefaultPingInterval is how often the fake pings each socket unless
@@ -130,7 +132,8 @@ type Server struct {
 	dmUsers       map[string]string // user by DM channel
 	views         []PublishedView
 	completions   []FunctionCompletion
-	scopes        []string // granted bot scopes; nil grants every scope (see GrantScopes)
+	modals        *modalState // views.open and views.update, shared files
+	scopes        []string    // granted bot scopes; nil grants every scope (see GrantScopes)
 }
 
 // Call is one request the fake answered.
@@ -188,6 +191,7 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("GET /socket", s.serveSocket)
 	mux.HandleFunc("POST /response/{id}", s.serveResponseURL)
 	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
+	mux.HandleFunc("GET /files-pri/{file}/{rest...}", s.serveFile)
 	mux.HandleFunc("/{method}", s.serveAPI)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL + "/"

@@ -817,5 +817,7 @@ func (s *Server) Redeliver(ctx context.Context, envelopeID string) (Ack, error) 
 // triggerIDLocked returns a new trigger ID in Slack's shape. s.mu must be held.
 func (s *Server) triggerIDLocked() string {
 	s.seq++
-	return fmt.Sprintf("%d.%d.%s", 1700000000+s.seq, 738474920, randomHex(16))
+	id := fmt.Sprintf("%d.%d.%s", 1700000000+s.seq, 738474920, randomHex(16))
+	s.issueTriggerLocked(id)
+	return id
 }
