@@ -1,9 +1,10 @@
 package commands
 
 import (
-	"cmp"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -13,21 +14,32 @@ import (
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
 	"github.com/switchboard-bot/switchboard/internal/redistest"
+	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
 
+const approvalTestPolicy = `roles:
+  - name: sim-admins
+    members: [U0ME, U0BOB, U0CAROL]
+    permissions: ["sim.*"]
+approvals:
+  - name: big
+    permissions: [sim.deactivate]
+    targets_over: 2
+    required: 2
+    channel: C0APPROVE
+`
+
 // quickSlack is a Slack where an approver clicks an approval request's
 // approve button the moment it is posted: from inside chat.postMessage,
-// before the post returns its ts. The click carries the message's ts, as
-// Slack's do. failPosts makes every post fail instead.
+// before the post returns its ts. failRequests makes the request's post
+// fail instead.
 type quickSlack struct {
 	*telSlack
-	r         *telFixture
-	approver  string
-	failPosts error
-	// clickChannel, when set, is the channel the click says it came from.
-	clickChannel string
+	a            *Approvals
+	approver     string
+	failRequests error
 
 	mu         sync.Mutex
 	clicked    bool
@@ -36,26 +48,17 @@ type quickSlack struct {
 }
 
 func (s *quickSlack) PostMessage(ctx context.Context, channel string, m render.Message) (string, error) {
-	if s.failPosts != nil {
-		return "", s.failPosts
+	id := buttonValue(m, ActionApprove)
+	if id != "" && s.failRequests != nil {
+		return "", s.failRequests
 	}
 	ts, err := s.telSlack.PostMessage(ctx, channel, m)
-	id := buttonValue(m, ActionApprove)
 	s.mu.Lock()
-	click := id != "" && !s.clicked
+	click := id != "" && !s.clicked && s.approver != ""
 	s.clicked = s.clicked || click
 	s.mu.Unlock()
 	if click {
-		from := cmp.Or(s.clickChannel, channel)
-		s.r.router().Action(ctx, slack.InteractionCallback{
-			Type:      slack.InteractionTypeBlockActions,
-			User:      slack.User{ID: s.approver},
-			Channel:   slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: from}}},
-			Container: slack.Container{Type: "message", MessageTs: ts, ChannelID: from},
-			ActionCallback: slack.ActionCallbacks{BlockActions: []*slack.BlockAction{{
-				ActionID: ActionApprove, Value: id, BlockID: "approve:" + id,
-			}}},
-		})
+		s.a.Click(ctx, slack.InteractionCallback{User: slack.User{ID: s.approver}}, ActionApprove, id)
 	}
 	return ts, err
 }
@@ -89,134 +92,164 @@ func buttonValue(m render.Message, actionID string) string {
 	return ""
 }
 
-// terminatingSIM counts the M2M requests sent.
-type terminatingSIM struct {
-	SIMAPI
+// approvalFixture is an Approvals on a real store and policy, whose
+// executions and ends are recorded.
+type approvalFixture struct {
+	a     *Approvals
+	slack *quickSlack
+	store *state.Store
+
 	mu       sync.Mutex
-	requests []enco.M2MAction
+	executed []switchboard.Operation
+	ended    []string
 }
 
-func (s *terminatingSIM) RequestM2M(_ context.Context, a enco.M2MAction, _ []enco.Device, _ string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = append(s.requests, a)
-	return "TN1", nil
+func newApprovalFixture(t *testing.T, approver string) *approvalFixture {
+	t.Helper()
+	p, err := permissions.Parse([]byte(approvalTestPolicy), Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, prefix := redistest.New(t)
+	f := &approvalFixture{store: state.New(rdb, prefix)}
+	f.slack = &quickSlack{telSlack: &telSlack{}, approver: approver, updates: map[string]string{}}
+	f.a = &Approvals{
+		Store: f.store, Rules: permissions.NewChecker(p, nil), Slack: f.slack, Audit: f.store,
+		Execute: func(_ context.Context, op switchboard.Operation) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.executed = append(f.executed, op)
+		},
+		Ended: func(_ context.Context, _ switchboard.Operation, why string) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.ended = append(f.ended, why)
+		},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	f.slack.a = f.a
+	return f
 }
 
-func terminateOp() switchboard.Operation {
-	return switchboard.Operation{ID: state.NewHex(16), Kind: switchboard.KindSIMTerminate, UserID: "U0ME", ChannelID: "C1", Status: switchboard.StatusPending,
-		Expected: 1, Targets: []switchboard.Target{switchboard.Number("32471000005")},
-		Params: switchboard.Params{Title: "Terminate 1 SIM card", Action: string(enco.Termination)}}
+func deactivateOp(n int) switchboard.Operation {
+	op := switchboard.Operation{ID: state.NewHex(16), Kind: switchboard.KindSIMDeactivate, UserID: "U0ME", ChannelID: "C1", Status: switchboard.StatusPending,
+		Expected: n, Params: switchboard.Params{Title: "Deactivate SIM cards", Action: string(enco.Deactivation)}}
+	for range n {
+		op.Targets = append(op.Targets, switchboard.Number("32471000005"))
+	}
+	return op
+}
+
+// TestApprovalGateLetsSmallChangesRun: targets_over lets a change naming
+// no more cards than that run at once, and holds back a larger one.
+func TestApprovalGateLetsSmallChangesRun(t *testing.T) {
+	f := newApprovalFixture(t, "")
+	ctx := context.Background()
+	if v := f.a.Gate(ctx, deactivateOp(2), 2, "https://hooks.example/1"); v != RunsNow {
+		t.Errorf("Gate(2 cards) = %v, want RunsNow", v)
+	}
+	if len(f.slack.posts) != 0 {
+		t.Errorf("posts for a change that runs now: %d, want 0", len(f.slack.posts))
+	}
+	if v := f.a.Gate(ctx, deactivateOp(3), 3, "https://hooks.example/1"); v != WaitsForApproval {
+		t.Errorf("Gate(3 cards) = %v, want WaitsForApproval", v)
+	}
+	if waiting, _, err := f.a.Pending(ctx, "U0BOB"); err != nil || len(waiting) != 1 {
+		t.Errorf("pending for an approver: %d, %v; want 1", len(waiting), err)
+	}
 }
 
 // TestApprovalClickedTheMomentItIsPosted: an approver who clicks approve
 // before the bot has even heard back from chat.postMessage finds the
-// approval: it goes through, the request is closed by the ts the click
-// carries, and the requester is told it was answered.
+// request, stored before it was posted: the approval counts.
 func TestApprovalClickedTheMomentItIsPosted(t *testing.T) {
-	f := newTelFixture(switchboard.PermSIMTerminate)
-	rdb, prefix := redistest.New(t)
-	st := state.New(rdb, prefix)
-	useStore(&f.cfg, st)
-	sim := &terminatingSIM{}
-	f.cfg.EnCo.SIM = sim
-	qs := &quickSlack{telSlack: f.slack, r: f, approver: "U0BOB", updates: map[string]string{}}
-	f.cfg.Slack.Slack = qs
-
-	op := terminateOp()
-	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, op)
-
-	if !qs.clicked {
+	f := newApprovalFixture(t, "U0BOB")
+	ctx := context.Background()
+	if v := f.a.Gate(ctx, deactivateOp(3), 3, "https://hooks.example/1"); v != WaitsForApproval {
+		t.Fatalf("Gate = %v, want WaitsForApproval", v)
+	}
+	if !f.slack.clicked {
 		t.Fatal("no approval request with an approve button was posted")
 	}
-	for _, e := range qs.ephemerals {
-		if strings.Contains(e, "expired") {
-			t.Errorf("the approver was told %q", e)
-		}
+	if len(f.slack.ephemerals) != 0 {
+		t.Errorf("the approver was told %q, want their approval counted", f.slack.ephemerals)
 	}
-	if len(sim.requests) != 1 || sim.requests[0] != enco.Termination {
-		t.Fatalf("termination requests = %v, want the approved one", sim.requests)
+	_, asked, err := f.a.Pending(ctx, "U0ME")
+	if err != nil || len(asked) != 1 || !asked[0].ApprovedByUser("U0BOB") || asked[0].TS == "" {
+		t.Fatalf("the request after the early click: %+v, %v; want U0BOB's approval in and the request's ts noted", asked, err)
 	}
-	request := "1700000000.000001" // the first post's ts
-	if got := qs.updates[request]; !strings.Contains(got, "Approved by <@U0BOB>") {
-		t.Errorf("approval request after the click = %q, want it closed as approved", got)
+	if got := f.slack.updates[asked[0].TS]; !strings.Contains(got, "Approved by <@U0BOB>; 1 of 2 approvals in") {
+		t.Errorf("request message after the early click = %q, want it to show U0BOB's approval", got)
 	}
-	if got := f.lastResponse(t); !strings.Contains(got, "answered there already") {
-		t.Errorf("requester told %q, want that the request was answered", got)
+	if got := f.lastResponse(t); !strings.Contains(got, "Waiting for approval") || !strings.Contains(got, "<#C0APPROVE>") {
+		t.Errorf("requester told %q, want to wait for approval in <#C0APPROVE>", got)
 	}
-	conf, pending, err := st.PeekConfirmation(context.Background(), buttonValue(f.slack.posts[0], ActionApprove))
-	if err != nil || pending {
-		t.Errorf("approval after the click: %+v, pending %v (err %v); want it used up, not noted back", conf, pending, err)
+	// The second approval runs the change.
+	f.a.Click(ctx, slack.InteractionCallback{User: slack.User{ID: "U0CAROL"}}, ActionApprove, asked[0].ID)
+	if len(f.executed) != 1 || !strings.Contains(f.executed[0].Params.Title, "approved by <@U0BOB> and <@U0CAROL>") {
+		t.Errorf("executed %+v, want the change once, approved by both", f.executed)
+	}
+	if got := f.slack.updates[asked[0].TS]; !strings.Contains(got, "Approved by <@U0BOB> and <@U0CAROL>") {
+		t.Errorf("request message = %q, want it closed as approved by both", got)
 	}
 }
 
-// TestApprovalClickedElsewhereBeforeItIsPosted: a click on an approval
-// whose request has no ts yet, from another channel than the operation's,
-// cannot be on the request: it changes nothing, the clicker is told the
-// request is being posted, and the approval stays for the real request.
-func TestApprovalClickedElsewhereBeforeItIsPosted(t *testing.T) {
-	f := newTelFixture(switchboard.PermSIMTerminate)
-	rdb, prefix := redistest.New(t)
-	st := state.New(rdb, prefix)
-	useStore(&f.cfg, st)
-	sim := &terminatingSIM{}
-	f.cfg.EnCo.SIM = sim
-	qs := &quickSlack{telSlack: f.slack, r: f, approver: "U0BOB", updates: map[string]string{}, clickChannel: "C0OTHER"}
-	f.cfg.Slack.Slack = qs
-
-	op := terminateOp()
-	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, op)
-
-	if !qs.clicked {
-		t.Fatal("no approval request with an approve button was posted")
+func (f *approvalFixture) lastResponse(t *testing.T) string {
+	t.Helper()
+	f.slack.telSlack.mu.Lock()
+	defer f.slack.telSlack.mu.Unlock()
+	if len(f.slack.responses) == 0 {
+		t.Fatal("no response to the requester")
 	}
-	if len(sim.requests) != 0 || len(qs.updates) != 0 {
-		t.Errorf("after the click: termination requests %v, request updates %v; want none", sim.requests, qs.updates)
-	}
-	want := ":hourglass: This approval request is still being posted in <#C1>; use the buttons there once it appears. Nothing was changed."
-	if len(qs.ephemerals) != 1 || qs.ephemerals[0] != want {
-		t.Errorf("clicker told %q, want %q", qs.ephemerals, want)
-	}
-	if got := f.lastResponse(t); !strings.Contains(got, "Waiting for approval") {
-		t.Errorf("requester told %q, want to wait for approval", got)
-	}
-	conf, pending, err := st.PeekConfirmation(context.Background(), buttonValue(f.slack.posts[0], ActionApprove))
-	if err != nil || !pending || conf.Data["ts"] != "1700000000.000001" {
-		t.Errorf("approval after the click: %+v, pending %v (err %v); want it pending with the request's ts", conf, pending, err)
-	}
+	return f.slack.responses[len(f.slack.responses)-1].Text
 }
 
-// TestApprovalNotPostedIsWithdrawn: when the request cannot be posted, the
-// approval stored for it is withdrawn, and the requester is told nothing
-// was changed.
+// TestApprovalNotPostedIsWithdrawn: when the request cannot be posted, it
+// is withdrawn, the requester's thread and the requester say nothing was
+// changed, and whatever waits on the change is told.
 func TestApprovalNotPostedIsWithdrawn(t *testing.T) {
-	f := newTelFixture(switchboard.PermSIMTerminate)
-	qs := &quickSlack{telSlack: f.slack, r: f, updates: map[string]string{}, failPosts: errors.New("chat.postMessage: internal_error")}
-	f.cfg.Slack.Slack = qs
-
-	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, terminateOp())
-
+	f := newApprovalFixture(t, "")
+	f.slack.failRequests = errors.New("chat.postMessage: internal_error")
+	ctx := context.Background()
+	if v := f.a.Gate(ctx, deactivateOp(3), 3, "https://hooks.example/1"); v != NotRequested {
+		t.Errorf("Gate = %v, want NotRequested", v)
+	}
 	if got := f.lastResponse(t); !strings.Contains(got, "could not post the approval request, so nothing was changed") {
 		t.Errorf("requester told %q, want that nothing was changed", got)
 	}
-	f.store.mu.Lock()
-	defer f.store.mu.Unlock()
-	if len(f.store.confs) != 0 {
-		t.Errorf("approvals left pending: %+v, want none", f.store.confs)
+	if got := f.slack.updates["1700000000.000001"]; !strings.Contains(got, "nothing was changed") {
+		t.Errorf("requester's thread = %q, want it to say nothing was changed", got)
+	}
+	if len(f.ended) != 1 {
+		t.Errorf("ends told: %q, want one", f.ended)
+	}
+	if _, asked, _ := f.a.Pending(ctx, "U0ME"); len(asked) != 0 {
+		t.Errorf("requests left pending: %+v, want none", asked)
 	}
 }
 
-// TestApprovalNotesTheRequestsTS: an approval clicked later finds the ts of
-// its request in the store.
-func TestApprovalNotesTheRequestsTS(t *testing.T) {
-	f := newTelFixture(switchboard.PermSIMTerminate)
-	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{ResponseURL: "https://hooks.example/1"}, terminateOp())
-	if got := f.lastResponse(t); !strings.Contains(got, "Waiting for approval") {
-		t.Errorf("requester told %q, want to wait for approval", got)
+// TestApprovalRequestDoesNotAttachTheListAgain: the requester's confirmation
+// attached the full target list to the channel; the approval request points
+// to it rather than upload the same file again.
+func TestApprovalRequestDoesNotAttachTheListAgain(t *testing.T) {
+	f := newApprovalFixture(t, "")
+	op := deactivateOp(maxPromptLines + 2)
+	if v := f.a.Gate(context.Background(), op, len(op.Targets), ""); v != WaitsForApproval {
+		t.Fatalf("Gate = %v, want WaitsForApproval", v)
 	}
-	f.store.mu.Lock()
-	defer f.store.mu.Unlock()
-	if len(f.store.confs) != 1 || f.store.confs[0].Data["ts"] != "1700000000.000001" {
-		t.Errorf("approvals = %+v, want one noting the request's ts", f.store.confs)
+	if len(f.slack.files) != 0 {
+		t.Errorf("files uploaded with the approval request: %v, want none (the confirmation attached the list)", f.slack.files)
+	}
+	if len(f.slack.posts) != 2 {
+		t.Fatalf("posts = %d, want the requester's thread and the approval request", len(f.slack.posts))
+	}
+	var text strings.Builder
+	for _, b := range f.slack.posts[1].Blocks {
+		if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil {
+			text.WriteString(s.Text.Text)
+		}
+	}
+	if !strings.Contains(text.String(), "2 more not shown (10 of 12 listed). The full list was attached to <#C1> with the request.") {
+		t.Errorf("approval request = %q, want it to say how many it left out and where the list is", text.String())
 	}
 }

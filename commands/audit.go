@@ -95,12 +95,16 @@ func auditLine(e switchboard.AuditEntry) string {
 	if stepUserID.MatchString(e.UserID) {
 		who = "<@" + e.UserID + ">"
 	}
-	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, withMentions(e.Command), render.Escape(e.Decision)}
+	parts := []string{"`" + e.At.UTC().Format(time.DateTime) + "`", who, typedText(e.Command), render.Escape(e.Decision)}
 	if op := e.OperationID; op != "" {
 		parts = append(parts, "op `"+op[:min(len(op), 8)]+"`")
 	}
 	rule := ruleUserID.ReplaceAllString(render.Escape(e.Rule), "<@$1>")
-	if more := strings.TrimSpace(rule + " " + withMentions(truncate(e.Detail, 160))); more != "" {
+	detail := withMentions(truncate(e.Detail, 160))
+	if e.Decision == decisionCallbackResult {
+		detail = callbackResultText(e.Detail)
+	}
+	if more := strings.TrimSpace(rule + " " + detail); more != "" {
 		parts = append(parts, more)
 	}
 	return "• " + strings.Join(parts, " — ")
@@ -111,7 +115,48 @@ func withMentions(s string) string {
 	return escapedMention.ReplaceAllString(render.Escape(s), "<@$1>")
 }
 
+// decisionCallbackResult is the decision of an entry recording one
+// target's result, whose detail the receiver writes as "msisdn:32470000001
+// ok=true".
+const decisionCallbackResult = "callback result"
+
+// callbackResultText shows a callback result's detail in words, its target
+// as the bot names targets elsewhere ("+32 470 00 00 01 succeeded"); a
+// detail of another shape is shown as it is, escaped.
+func callbackResultText(detail string) string {
+	target, ok, found := strings.Cut(detail, " ok=")
+	t, err := switchboard.ParseTarget(target)
+	if !found || err != nil || (ok != "true" && ok != "false") {
+		return render.Escape(truncate(detail, 160))
+	}
+	outcome := "succeeded"
+	if ok == "false" {
+		outcome = "failed"
+	}
+	return render.TargetLabel(switchboard.Operation{}, t, false) + " " + outcome
+}
+
+// typedText shows a command's text as Slack sent it: its mentions as
+// mentions, without their labels, and the rest as typed, escaped once (Slack
+// sends the &, < and > people type as entities; a typed "<@U…>" is text, not
+// a mention).
+func typedText(s string) string {
+	var b strings.Builder
+	for {
+		loc := rawMention.FindStringSubmatchIndex(s)
+		if loc == nil {
+			b.WriteString(render.Escape(unescapeSlack(s)))
+			return b.String()
+		}
+		b.WriteString(render.Escape(unescapeSlack(s[:loc[0]])))
+		b.WriteString("<@" + s[loc[2]:loc[3]] + ">")
+		s = s[loc[1]:]
+	}
+}
+
 var (
+	// rawMention matches a user mention in the text Slack sent, with or without its label.
+	rawMention = regexp.MustCompile(`<@([UW][A-Z0-9]{2,})(?:\|[^<>]*)?>`)
 	// escapedMention matches a user mention, with or without its label, once escaped.
 	escapedMention = regexp.MustCompile(`&lt;@([UW][A-Z0-9]{2,})(?:\|[^&<>]*)?&gt;`)
 	// ruleUserID matches a user id a permission rule names ("member as U0123ABCD").

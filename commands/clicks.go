@@ -10,7 +10,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard"
-	"github.com/switchboard-bot/switchboard/permissions"
 	"github.com/switchboard-bot/switchboard/slackpost"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -23,9 +22,8 @@ type clicks struct {
 	steps         *stepRunner
 	exec          executor
 	confirmations Confirmations
-	policy        *permissions.Policy // which changes need a second person
+	approvals     *Approvals // nil: every confirmed change runs at once
 	slack         slackpost.Slack
-	ttl           time.Duration // how long an approval waits (0 means 1 hour)
 	limits
 	log *slog.Logger
 }
@@ -49,14 +47,6 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 	}
 	if !ok {
 		ck.ops.tellUser(ctx, cb, ":hourglass: This button has expired or was already used. Run the command again if you still want it.")
-		return
-	}
-	if conf.Action == ActionApprove {
-		ck.approvalClick(ctx, cb, action, conf)
-		return
-	}
-	if action == ActionApprove { // an approve button never belongs to a confirmation
-		ck.log.Warn("approve click on a confirmation refused", "user", user, "operation", conf.OperationID)
 		return
 	}
 	if user != conf.UserID {
@@ -106,6 +96,9 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 	}
 	ck.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmed", OperationID: op.ID, Detail: op.Params.Title})
 	if isStep(op) {
+		if ck.approvalGate(ctx, op, cb.ResponseURL) != RunsNow {
+			return
+		}
 		started, err := ck.steps.beginStep(ctx, op)
 		if !ck.steps.stepClosed(ctx, cb, err) {
 			return
@@ -118,15 +111,27 @@ func (ck *clicks) click(ctx context.Context, cb slack.InteractionCallback, actio
 		ck.exec.execute(ctx, started, cb.ResponseURL)
 		return
 	}
-	if ck.policy != nil && ck.policy.RequiresApproval(op.Kind) {
+	switch ck.approvalGate(ctx, op, cb.ResponseURL) {
+	case WaitsForApproval:
+		// The request message says the list is attached with the request.
 		ck.lists.attachConfirmed(ctx, op, ck.mask)
-		ck.requestApproval(ctx, cb, op)
+		return
+	case NotRequested:
 		return
 	}
 	ck.ops.respond(ctx, cb.ResponseURL, textReply(fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the results in the thread in <#%s>.", op.Params.Title, op.ChannelID)).Message(), true)
 	ck.lists.attachConfirmed(ctx, op, ck.mask)
 	op.CreatedAt = time.Now()
 	ck.exec.execute(ctx, op, cb.ResponseURL)
+}
+
+// gate passes a confirmed change through the approvals; without them set
+// up, every change runs at once.
+func (ck *clicks) approvalGate(ctx context.Context, op switchboard.Operation, responseURL string) Verdict {
+	if ck.approvals == nil {
+		return RunsNow
+	}
+	return ck.approvals.Gate(ctx, op, len(op.Targets), responseURL)
 }
 
 // chargeConfirmedStep counts the confirmation of a workflow step against the

@@ -109,13 +109,9 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// Confirmations keeps the changes that wait for a click: a confirmation,
-// or a second person's approval. NoteConfirmation adds to one still
-// pending what became known after it was saved (the ts of the posted
-// approval request).
+// Confirmations keeps the changes that wait for their requester's click.
 type Confirmations interface {
 	SaveConfirmation(ctx context.Context, c state.Confirmation, ttl time.Duration) error
 	PeekConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
 	ConsumeConfirmation(ctx context.Context, id string) (state.Confirmation, bool, error)
-	NoteConfirmation(ctx context.Context, id, key, value string) (bool, error)
 }

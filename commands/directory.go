@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/permissions"
@@ -18,7 +17,6 @@ type directoryCommand struct {
 	who       *whois
 	directory Directory
 	overrides DirectoryOverrides
-	log       *slog.Logger
 }
 
 // DirectoryOverrides keeps the entries /fmu link sets over the policy

@@ -243,7 +243,7 @@ func (fm *fmuCommand) fmuOn(ctx context.Context, c *command, p enco.Profile, per
 		lines = append(lines, t.label(false))
 	}
 	op.Params.Title = title
-	lines, attach := fm.lists.promptLines(c, lines, targetList(op, fm.mask))
+	lines, attach := fm.lists.promptLines(c, lines, op, fm.mask)
 	prompt := fm.confirm.confirm(ctx, c, pending{
 		op:           op,
 		title:        title,

@@ -53,7 +53,10 @@ func tokenize(text string) ([]token, *UsageError) {
 		if loc != nil {
 			before = rest[:loc[0]]
 		}
-		for _, w := range strings.FieldsFunc(before, func(r rune) bool { return r == ',' || r == ';' || isSpace(r) }) {
+		// Slack sends the &, < and > people type as entities (&amp;), so
+		// that a raw < or > only ever opens or closes Slack's own markup;
+		// outside that markup, the words are what was typed.
+		for _, w := range strings.FieldsFunc(unescapeSlack(before), func(r rune) bool { return r == ',' || r == ';' || isSpace(r) }) {
 			out = append(out, token{text: w, literal: true})
 		}
 		if loc == nil {
@@ -69,6 +72,13 @@ func tokenize(text string) ([]token, *UsageError) {
 	}
 	return out, nil
 }
+
+// unescapeSlack turns the three entities Slack escapes typed text with
+// (&amp; &lt; &gt;) back into the characters typed, in one pass, so that
+// "&amp;lt;" stays the "&lt;" that was typed.
+func unescapeSlack(text string) string { return slackEntities.Replace(text) }
+
+var slackEntities = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
 
 func isSpace(r rune) bool {
 	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0'

@@ -27,6 +27,11 @@ func TestTokenize(t *testing.T) {
 		{"mention with a malformed ID", "<@U0AAAA AAA|x> <@u0aaaaaaa>", []token{{text: "&lt;@U0AAAA AAA&gt;"}, {text: "&lt;@u0aaaaaaa&gt;"}}},
 		{"group mention with a malformed ID", "<!subteam^!here>", []token{{text: "&lt;!subteam^!here&gt;"}}},
 		{"special mention", "<!channel>", []token{{text: "!channel"}}},
+		// Slack sends what people type with &, < and > as entities; a
+		// semicolon inside one separates nothing.
+		{"typed angle brackets", "status &lt;0471000001&gt;", []token{{text: "status", literal: true}, {text: "<0471000001>", literal: true}}},
+		{"typed ampersand and entity", "a&amp;b &amp;gt", []token{{text: "a&b", literal: true}, {text: "&gt", literal: true}}},
+		{"typed mention is no mention", "&lt;@U0AAAAAAA&gt;", []token{{text: "<@U0AAAAAAA>", literal: true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

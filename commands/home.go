@@ -28,6 +28,7 @@ type homeTab struct {
 	fmu       FMUAPI
 	publisher HomePublisher // nil: the Home tab is off
 	commands  registry      // for the help it points to
+	approvals *Approvals    // nil: no approvals to list
 	callOff   bool          // /call is switched off (ENCO_VOICE=off): not offered
 	now       func() time.Time
 	log       *slog.Logger
@@ -95,7 +96,11 @@ func (h *homeTab) publishHome(ctx context.Context, user, notice string) {
 	if h.publisher == nil || user == "" {
 		return
 	}
-	if err := h.publisher.PublishHome(ctx, user, h.homeView(ctx, user, notice)); err != nil {
+	blocks := h.homeView(ctx, user, notice)
+	if h.approvals != nil {
+		blocks = append(blocks, h.approvals.HomeBlocks(ctx, user)...)
+	}
+	if err := h.publisher.PublishHome(ctx, user, blocks); err != nil {
 		h.log.Warn("publish home tab", "err", err, "user", user)
 	}
 }

@@ -99,23 +99,24 @@ func (ls *lister) sendList(c *command, l fullList, name string) func(context.Con
 // names.
 const maxPromptLines = 10
 
-// promptLines cuts the targets named by a prompt answered in the
-// acknowledgement to maxPromptLines, adding the line that says how many
+// promptLines cuts the lines naming op's targets in a prompt answered in
+// the acknowledgement to maxPromptLines, adding the line that says how many
 // were left out, and returns the work that sends them all (nil when nothing
 // was cut). The prompt is the requester's alone until they confirm, and so
-// is its list: it goes to them in a direct message, and to the channel only
-// with the confirmation (attachConfirmed), so that nothing of a cancelled
-// change is left in the channel.
-func (ls *lister) promptLines(c *command, lines []string, l fullList) ([]string, func(context.Context)) {
+// is its list: it goes to them in a direct message, whole like the prompt's
+// lines, and to the channel only with the confirmation (attachConfirmed),
+// masked when mask says so, so that nothing of a cancelled change is left
+// in the channel.
+func (ls *lister) promptLines(c *command, lines []string, op switchboard.Operation, mask bool) ([]string, func(context.Context)) {
 	if len(lines) <= maxPromptLines {
 		return lines, nil
 	}
 	if ls.dms == nil {
-		promise, after := ls.attachLater(c, l)
+		promise, after := ls.attachLater(c, targetList(op, mask))
 		return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), after
 	}
 	promise := "The full list follows as a CSV file in a direct message to you; it goes to this channel when you confirm."
-	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), ls.sendPrivateList(c, l)
+	return append(lines[:maxPromptLines:maxPromptLines], leftOut(maxPromptLines, len(lines))+" "+promise), ls.sendPrivateList(c, targetList(op, false))
 }
 
 // sendPrivateList returns the work that uploads l to the requester's
@@ -145,12 +146,23 @@ func (ls *lister) attachConfirmed(ctx context.Context, op switchboard.Operation,
 	}
 }
 
-// targetList is an operation's targets as a file, numbers masked when the
-// policy says so (it goes to a channel).
+// targetList is an operation's targets as a file, numbers masked when mask
+// says so. A file is plain text, where a mention would show as its markup:
+// the person a target belongs to, when the command named one, is in a
+// column of their own, by Slack user ID.
 func targetList(op switchboard.Operation, mask bool) fullList {
 	l := fullList{name: "targets", title: op.Params.Title, header: []string{"target"}}
+	if len(op.Params.Who) > 0 {
+		l.header = append(l.header, "slack user id")
+	}
+	plain := op
+	plain.Params.Who = nil
 	for _, t := range op.Targets {
-		l.rows = append(l.rows, []string{render.TargetLabel(op, t, mask)})
+		row := []string{render.TargetLabel(plain, t, mask)}
+		if len(op.Params.Who) > 0 {
+			row = append(row, op.Params.Who[t.ID])
+		}
+		l.rows = append(l.rows, row)
 	}
 	return l
 }

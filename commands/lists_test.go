@@ -146,34 +146,6 @@ func TestRecentOutcome(t *testing.T) {
 	}
 }
 
-// TestApprovalRequestDoesNotAttachTheListAgain: the requester's confirmation
-// attached the full target list to the channel; the approval request posted
-// after the click points to it rather than upload the same file again.
-func TestApprovalRequestDoesNotAttachTheListAgain(t *testing.T) {
-	f := newTelFixture("sim.terminate")
-	op := switchboard.Operation{ID: "op1", Kind: "sim.terminate", UserID: "U0ME", ChannelID: "C1", Status: switchboard.StatusPending,
-		Params: switchboard.Params{Title: "Terminate 12 SIM cards"}}
-	for i := 1; i <= maxPromptLines+2; i++ {
-		op.Targets = append(op.Targets, switchboard.Number(fmt.Sprintf("324710000%02d", i)))
-	}
-	f.router().clicks.requestApproval(context.Background(), slack.InteractionCallback{}, op)
-	if len(f.slack.files) != 0 {
-		t.Errorf("files uploaded with the approval request: %v, want none (the confirmation attached the list)", f.slack.files)
-	}
-	if len(f.slack.posts) != 1 {
-		t.Fatalf("posts = %d, want the approval request", len(f.slack.posts))
-	}
-	var text strings.Builder
-	for _, b := range f.slack.posts[0].Blocks {
-		if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil {
-			text.WriteString(s.Text.Text)
-		}
-	}
-	if !strings.Contains(text.String(), "2 more not shown (10 of 12 listed). The full list was attached to this channel with the request.") {
-		t.Errorf("approval request = %q, want it to say how many it left out and where the list is", text.String())
-	}
-}
-
 // The audit trail keeps what people typed and what EnCo answered (a call's
 // session id); /sim audit shows it escaped, so an entry cannot ping a
 // channel or form a link.
@@ -227,5 +199,53 @@ func TestAuditNamesPeopleAndWholeCommands(t *testing.T) {
 	}
 	if strings.Contains(got, "```") || strings.Contains(got, "&lt;@") {
 		t.Errorf("/sim audit = %q, want no code block hiding the mentions and no escaped mention", got)
+	}
+}
+
+// TestTargetListHasNoMarkup: a targets file is plain text, so the person a
+// target belongs to is a column of their own, not a mention's markup.
+func TestTargetListHasNoMarkup(t *testing.T) {
+	op := switchboard.Operation{
+		Params:  switchboard.Params{Title: "Set 2 numbers to Professional", Who: map[string]string{"32470000002": "U0ALICE001"}},
+		Targets: []switchboard.Target{{Type: "msisdn", ID: "32470000002"}, {Type: "msisdn", ID: "32470000004"}},
+	}
+	got := string(targetList(op, false).csv())
+	want := "target,slack user id\n'+32 470 00 00 02,U0ALICE001\n'+32 470 00 00 04,\n" // the formula guard quotes a leading +
+	if got != want {
+		t.Errorf("targets file = %q, want %q", got, want)
+	}
+}
+
+// Slack sends the &, < and > people type as entities; /sim audit shows
+// them as typed, escaped once, not as "&lt;" spelt out, and a mention typed
+// out by hand stays text.
+func TestAuditShowsTypedCharactersOnce(t *testing.T) {
+	f := newTelFixture("audit.read")
+	f.cfg.State.AuditTrail = &recordingAudit{entries: []switchboard.AuditEntry{
+		{UserID: "U0ME", Command: "/sim status &lt;0471000001&gt; &amp; &lt;!channel&gt; &lt;@U0BOSS0001&gt; <@U0BOB00001|bob>", Decision: "allowed"},
+	}}
+	got := f.command(t, "/sim", "audit").Text
+	if want := "/sim status &lt;0471000001&gt; &amp; &lt;!channel&gt; &lt;@U0BOSS0001&gt; <@U0BOB00001>"; !strings.Contains(got, want) || strings.Contains(got, "&amp;lt;") {
+		t.Errorf("/sim audit = %q, want it to contain %q (Slack shows <0471000001> & <!channel> <@U0BOSS0001> as typed, and @bob)", got, want)
+	}
+}
+
+// /sim audit shows a callback's result in words, its target labelled as
+// elsewhere, not as the stored "msisdn:32470000001 ok=true".
+func TestAuditShowsCallbackResultsInWords(t *testing.T) {
+	f := newTelFixture("audit.read")
+	f.cfg.State.AuditTrail = &recordingAudit{entries: []switchboard.AuditEntry{
+		{UserID: "U0ME", Command: "fmu.set", Decision: "callback result", Detail: "msisdn:32470000001 ok=true"},
+		{UserID: "U0ME", Command: "sim.deactivate", Decision: "callback result", Detail: "iccid:89320100000000000007 ok=false"},
+		{UserID: "U0ME", Command: "sim.deactivate", Decision: "callback result", Detail: "<!channel> ok=maybe"},
+	}}
+	got := f.command(t, "/sim", "audit").Text
+	for _, want := range []string{"callback result — +32 470 00 00 01 succeeded", "callback result — ICCID 89320100000000000007 failed", "callback result — &lt;!channel&gt; ok=maybe"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("/sim audit = %q, want it to contain %q", got, want)
+		}
+	}
+	if strings.Contains(got, "msisdn:") {
+		t.Errorf("/sim audit = %q, want no raw target", got)
 	}
 }

@@ -47,7 +47,7 @@ type Operations interface {
 // startOperation posts the parent message and stores the operation. It tells
 // the requester and returns false when that is impossible.
 func (ops *operator) startOperation(ctx context.Context, op *switchboard.Operation, responseURL string) bool {
-	ts, err := ops.slack.PostMessage(ctx, op.ChannelID, render.ParentMessage(*op, switchboard.Progress{Expected: op.Expected}, ops.mask))
+	ts, err := ops.postParent(ctx, *op)
 	if err != nil {
 		var text string
 		if slackpost.NotInChannel(err) {
@@ -78,6 +78,17 @@ func (ops *operator) startOperation(ctx context.Context, op *switchboard.Operati
 		}
 	}
 	return true
+}
+
+// postParent posts an operation's first message, or turns the first
+// message of the thread it has already (where it waited for approval) into
+// it.
+func (ops *operator) postParent(ctx context.Context, op switchboard.Operation) (string, error) {
+	m := render.ParentMessage(op, switchboard.Progress{Expected: op.Expected}, ops.mask)
+	if op.ThreadTS != "" {
+		return op.ThreadTS, ops.slack.UpdateMessage(ctx, op.ChannelID, op.ThreadTS, m)
+	}
+	return ops.slack.PostMessage(ctx, op.ChannelID, m)
 }
 
 // storeStarted stores an operation whose parent message is posted. A

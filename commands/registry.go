@@ -35,7 +35,7 @@ type commandSpec struct {
 }
 
 func (sm *simCommand) spec() commandSpec {
-	return commandSpec{name: switchboard.CommandSIM, helps: []string{simUsage, auditUsage},
+	return commandSpec{name: switchboard.CommandSIM, helps: []string{simUsage, auditUsage, approvalsUsage},
 		permissions: []string{switchboard.PermSIMRead, switchboard.PermSIMActivate, switchboard.PermSIMDeactivate,
 			switchboard.PermSIMReactivate, switchboard.PermSIMTerminate, switchboard.PermAuditRead}}
 }

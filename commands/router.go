@@ -58,13 +58,14 @@ type Directory interface {
 // New, then use it from any number of goroutines; Wait blocks until work
 // started after acknowledgements has finished.
 type Router struct {
-	reg      registry
-	clicks   *clicks
-	home     *homeTab
-	steps    *stepRunner
-	sched    *scheduleCommand
-	bulk     *simBulk // nil: no change from a file
-	counters Counters // the first sighting of a delivery Slack may repeat
+	reg       registry
+	clicks    *clicks
+	home      *homeTab
+	steps     *stepRunner
+	sched     *scheduleCommand
+	bulk      *simBulk   // nil: no change from a file
+	approvals *Approvals // nil: approvals are off
+	counters  Counters   // the first sighting of a delivery Slack may repeat
 
 	ackTimeout, workTimeout time.Duration
 	onAck                   func(command string, d time.Duration)
@@ -161,8 +162,12 @@ func (r *Router) Wait() { r.bg.Wait() }
 func (r *Router) Action(ctx context.Context, cb slack.InteractionCallback) {
 	for _, a := range cb.ActionCallback.BlockActions {
 		switch a.ActionID {
-		case ActionConfirm, ActionCancel, ActionApprove:
+		case ActionConfirm, ActionCancel:
 			r.clicks.click(ctx, cb, a.ActionID, a.Value)
+		case ActionApprove, ActionDeny, ActionCancelRequest:
+			if r.approvals != nil {
+				r.approvals.Click(ctx, cb, a.ActionID, a.Value)
+			}
 		case ActionHomeFMUSet:
 			r.home.click(ctx, cb, a.Value)
 		default:
@@ -181,6 +186,10 @@ func (r *Router) RunStep(ctx context.Context, s Step) { r.steps.run(ctx, s) }
 func (r *Router) OnFunctionExecuted(ctx context.Context, e slackevents.EventsAPIEvent) {
 	r.steps.OnFunctionExecuted(ctx, e)
 }
+
+// Approvals returns the approval flow, whose Run ends expired requests
+// (nil when approvals are off); set its fields before running it.
+func (r *Router) Approvals() *Approvals { return r.approvals }
 
 // Scheduler returns the scheduler that makes the FMU schedules' changes
 // when they fall due; set its fields before running it.

@@ -31,6 +31,8 @@ type simCommand struct {
 	// bulk opens the form of a change from a file (nil: off).
 	sender M2MSender
 	bulk   *simBulk
+
+	approvals *Approvals // nil: approvals are off
 	limits
 	log *slog.Logger
 }
@@ -41,7 +43,7 @@ const simUsage = "*Usage*\n" +
 	"Ids are mobile numbers (`+32 471 00 00 01`, `0471000001`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
 	"Example: `/sim status 0471 00 00 01` · `/sim activate 0471 00 00 04, iccid:89320100000000000007`\n" +
 	"`/sim bulk` — a change of many cards from a file or a pasted list: a form opens, then a preview to confirm (also `/sim deactivate` and the other changes without cards).\n" +
-	"Terminating also needs a second person's approval. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
+	"Changes the policy's approval rules cover (terminating, by default) wait for approval; `/sim approvals` lists the requests waiting for you and yours. `/sim audit [operation-id|@person]` shows the audit trail (`audit.read`)."
 
 // simChange describes one state-changing /sim subcommand.
 type simChange struct {
@@ -68,6 +70,12 @@ func (sm *simCommand) answer(ctx context.Context, c *command) (Reply, func(conte
 	args := c.toks[1:]
 	if sub == "audit" {
 		return sm.auditCmd(ctx, c, args)
+	}
+	if sub == "approvals" {
+		if sm.approvals == nil {
+			return textReply(":white_check_mark: Nothing waits for approval: this bot runs every confirmed change at once."), nil
+		}
+		return sm.approvals.command(ctx, c.UserID, c.Text, args), nil
 	}
 	change, isChange := simChanges[sub]
 	if sm.bulk != nil && (sub == "bulk" || isChange && len(args) == 0) {
@@ -114,7 +122,7 @@ func (sm *simCommand) answer(ctx context.Context, c *command) (Reply, func(conte
 		Expected: len(devices),
 		Params:   switchboard.Params{Action: string(change.action), Title: title},
 	}
-	lines, attach := sm.lists.promptLines(c, lines, targetList(op, sm.mask))
+	lines, attach := sm.lists.promptLines(c, lines, op, sm.mask)
 	reply := sm.confirm.confirm(ctx, c, pending{
 		op:           op,
 		title:        title,

@@ -52,7 +52,7 @@ type SharedFiles interface {
 // once the approvals the policy asks for are in (the clicks of
 // confirmations implement it; approvals plug in there).
 type confirmedChanges interface {
-	needsApproval(op switchboard.Operation) bool
+	approvalChannel(op switchboard.Operation) (channel string, ok bool)
 	runConfirmed(ctx context.Context, cb slack.InteractionCallback, op switchboard.Operation)
 }
 
@@ -334,7 +334,7 @@ func (b *simBulk) previewView(id string, op switchboard.Operation, change simCha
 	if b.batch > 0 && n > b.batch {
 		note += fmt.Sprintf(" EnCo gets the cards in requests of %d.", b.batch)
 	}
-	if b.changes != nil && b.changes.needsApproval(op) {
+	if _, ok := b.approvalChannel(op); ok {
 		note += " The policy asks for an approval before it runs: confirming sends the request for it."
 	}
 	submit := fmt.Sprintf("%s %s cards", change.verb, thousands(n))
@@ -386,11 +386,19 @@ func (b *simBulk) confirm(ctx context.Context, cb slack.InteractionCallback) (*s
 	if len(op.Targets) > render.DefaultBulkThreshold {
 		text = fmt.Sprintf(":white_check_mark: Confirmed: %s. Follow the progress in the thread in <#%s>; a CSV file of every card follows at the end.", op.Params.Title, op.ChannelID)
 	}
-	if b.changes.needsApproval(op) {
-		text = fmt.Sprintf(":lock: Confirmed: %s. The policy asks for an approval first; I am posting the request in <#%s>.", op.Params.Title, op.ChannelID)
+	if channel, ok := b.approvalChannel(op); ok {
+		text = fmt.Sprintf(":lock: Confirmed: %s. The policy asks for an approval first; I am posting the request in <#%s>.", op.Params.Title, channel)
 	}
 	cb.Channel.ID = op.ChannelID
 	return closing("Confirmed", text), func(ctx context.Context) { b.changes.runConfirmed(ctx, cb, op) }
+}
+
+// approvalChannel says where op's approval is requested, if a rule asks for one.
+func (b *simBulk) approvalChannel(op switchboard.Operation) (string, bool) {
+	if b.changes == nil {
+		return "", false
+	}
+	return b.changes.approvalChannel(op)
 }
 
 func (b *simBulk) audit(ctx context.Context, e switchboard.AuditEntry) { b.gate.audit(ctx, e) }
@@ -433,16 +441,26 @@ func (r *Router) ViewSubmission(ctx context.Context, cb slack.InteractionCallbac
 	return r.bulk.viewSubmission(ctx, cb)
 }
 
-// needsApproval reports whether the policy asks for an approval before op runs.
-func (ck *clicks) needsApproval(op switchboard.Operation) bool {
-	return ck.policy != nil && ck.policy.RequiresApproval(op.Kind)
+// approvalChannel says where the approval a rule asks for op (its
+// permission and its number of cards) is requested; ok is false when no
+// rule covers it and the change runs once confirmed.
+func (ck *clicks) approvalChannel(op switchboard.Operation) (channel string, ok bool) {
+	if ck.approvals == nil {
+		return "", false
+	}
+	rule, ok := ck.approvals.Rules.Approval(permissionOf(op), len(op.Targets))
+	return cmp.Or(rule.Channel, op.ChannelID), ok
 }
 
-// runConfirmed runs a confirmed change, or posts the approval request the
-// policy asks for first: the path a confirmation click takes.
+// runConfirmed runs a confirmed change through the approvals, as a
+// confirmation click does: at once, or once the approvals are in.
 func (ck *clicks) runConfirmed(ctx context.Context, cb slack.InteractionCallback, op switchboard.Operation) {
-	if ck.needsApproval(op) {
-		ck.requestApproval(ctx, cb, op)
+	switch ck.approvalGate(ctx, op, cb.ResponseURL) {
+	case WaitsForApproval:
+		// The request message says the list is attached with the request.
+		ck.lists.attachConfirmed(ctx, op, ck.mask)
+		return
+	case NotRequested:
 		return
 	}
 	op.CreatedAt = time.Now()

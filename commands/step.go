@@ -254,9 +254,6 @@ func (st *stepRunner) stepOperation(ctx context.Context, s Step) (op switchboard
 		op.Params.StepDM = true // the channel is the named user's DM
 	}
 	perm := permissionOf(op)
-	if st.policy.RequiresApproval(perm) {
-		return op, false, fmt.Sprintf("%s needs a second person's approval, which a workflow step cannot ask for; use the slash command instead.", perm)
-	}
 	if reply, ok := st.stepAllowance(ctx, s, ownProfile); !ok {
 		return op, false, fmt.Sprintf("Not now for <@%s>: %s", s.User, stripMrkdwn(reply.Text))
 	}

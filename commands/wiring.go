@@ -28,6 +28,10 @@ type Config struct {
 	Directory Directory
 	// Callbacks is told when an operation's tracking number becomes known.
 	Callbacks Callbacks
+	// ApprovalRules finds the approval rule covering a change and who may
+	// answer a request (permissions.Checker); nil, or no State.Approvals,
+	// turns approvals off.
+	ApprovalRules ApprovalRules
 	// PublicURL is the base URL EnCo reaches the bot's callback server at
 	// (for the per-request callback URLs of FMU and voice).
 	PublicURL string
@@ -56,6 +60,8 @@ type Stores struct {
 	Counters           Counters
 	DirectoryOverrides DirectoryOverrides
 	NumberFreezes      NumberFreezes
+	// Approvals keeps approval requests.
+	Approvals ApprovalStore
 	// Schedules keeps FMU schedules, recent operations and recently read
 	// profiles; nil turns schedules off and leaves the Home tab's lists empty.
 	Schedules ScheduleStore
@@ -74,6 +80,9 @@ type SlackParts struct {
 	Slack slackpost.Slack
 	// DMs opens direct messages, for the confirmations of workflow steps.
 	DMs DirectMessages
+	// Links gives the link to a message (the requester's thread, in an
+	// approval request); nil leaves such links out.
+	Links Permalinks
 	// Home publishes Home tabs; nil turns the Home tab off.
 	Home HomePublisher
 	// People gives people's time zones; nil means Europe/Brussels for all.
@@ -88,8 +97,6 @@ type Settings struct {
 	MaskNumbers bool
 	// ConfirmTTL is how long a confirmation button stays valid (0 means 5 minutes).
 	ConfirmTTL time.Duration
-	// ApprovalTTL is how long a request waits for a second person's approval (0 means 1 hour).
-	ApprovalTTL time.Duration
 	// OperationTTL is how long an operation waits for its callbacks (0 means 24 hours).
 	OperationTTL time.Duration
 	// AckTimeout bounds the work done before the acknowledgement (0 means 2 s),
@@ -144,7 +151,7 @@ func New(cfg Config) *Router {
 	sim := &simCommand{gate: g, confirm: confirm, ops: ops, lists: lists, sim: cfg.EnCo.SIM, callbacks: cfg.Callbacks,
 		operations: st.Operations, trail: st.AuditTrail, sender: cfg.Fleet.Sender, limits: lim, log: log}
 	sched := &scheduleCommand{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, now: now, limits: lim, log: log}
-	dir := &directoryCommand{gate: g, who: who, directory: cfg.Directory, overrides: st.DirectoryOverrides, log: log}
+	dir := &directoryCommand{gate: g, who: who, directory: cfg.Directory, overrides: st.DirectoryOverrides}
 	fmu := &fmuCommand{gate: g, confirm: confirm, ops: ops, lists: lists, who: who, notes: notes, dir: dir, sched: sched,
 		fmu: cfg.EnCo.FMU, callbacks: cfg.Callbacks, publicURL: cfg.PublicURL, limits: lim, log: log}
 	number := &numberCommand{gate: g, confirm: confirm, ops: ops, lists: lists, numbers: cfg.EnCo.Numbers, freezes: st.NumberFreezes,
@@ -157,8 +164,15 @@ func New(cfg Config) *Router {
 		dms: cfg.Slack.DMs, slack: cfg.Slack.Slack, policy: cfg.Policy, limits: lim, log: log}
 	home := &homeTab{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, publisher: cfg.Slack.Home, commands: reg,
 		callOff: cfg.EnCo.Voice == nil, now: now, log: log}
-	clicks := &clicks{gate: g, ops: ops, lists: lists, steps: steps, exec: reg, confirmations: st.Confirmations, policy: cfg.Policy, slack: cfg.Slack.Slack,
-		ttl: set.ApprovalTTL, limits: lim, log: log}
+	var approvals *Approvals
+	if st.Approvals != nil && cfg.ApprovalRules != nil {
+		hooks := approvalHooks{steps: steps, exec: reg, ops: ops, log: log}
+		approvals = &Approvals{Store: st.Approvals, Rules: cfg.ApprovalRules, Slack: cfg.Slack.Slack, Links: cfg.Slack.Links, Audit: st.AuditTrail,
+			Execute: hooks.run, Waiting: hooks.waiting, Ended: hooks.ended, MaskNumbers: set.MaskNumbers, Log: log}
+		sim.approvals, home.approvals = approvals, approvals
+	}
+	clicks := &clicks{gate: g, ops: ops, lists: lists, steps: steps, exec: reg, confirmations: st.Confirmations, approvals: approvals, slack: cfg.Slack.Slack,
+		limits: lim, log: log}
 	if cfg.Fleet.Views != nil {
 		sim.bulk = &simBulk{gate: g, confirmations: st.Confirmations, views: cfg.Fleet.Views, files: cfg.Fleet.Files, changes: clicks,
 			responses: cfg.Slack.Slack, maxCards: cfg.Fleet.MaxTargets, log: log}
@@ -166,6 +180,6 @@ func New(cfg Config) *Router {
 			sim.bulk.batch = cfg.Fleet.Sender.BatchSize(math.MaxInt)
 		}
 	}
-	return &Router{reg: reg, clicks: clicks, home: home, steps: steps, sched: sched, counters: st.Counters, bulk: sim.bulk,
+	return &Router{reg: reg, clicks: clicks, home: home, steps: steps, sched: sched, counters: st.Counters, bulk: sim.bulk, approvals: approvals,
 		ackTimeout: set.AckTimeout, workTimeout: set.WorkTimeout, onAck: set.OnAck, onCommand: set.OnCommand, log: log}
 }

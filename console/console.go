@@ -62,18 +62,20 @@ type Person struct {
 }
 
 // people are the demo policy's people. @alice holds every permission
-// too, so she can approve what @you asked for (the two-person rule); @bob
-// holds only what everyone holds; @carol has no numbers yet.
+// too; @bob holds only what everyone holds; @carol has no numbers yet.
+// @alice, @bob and @carol are the SIM leads: two of them must approve a
+// termination.
 var people = []Person{
 	{"you", UserID, "every permission, mobile 0470 00 00 01, fixed 02 816 02 57"},
-	{"alice", "U0ALICE001", "every permission, mobile 0470 00 00 02: can approve what you ask for"},
-	{"bob", "U0BOB00001", "only what everyone holds (fmu.self, call.self, number.read), mobile 0470 00 00 03"},
-	{"carol", "U0CAROL001", "only what everyone holds, no numbers yet"},
+	{"alice", "U0ALICE001", "every permission, mobile 0470 00 00 02; a SIM lead, who approves terminations"},
+	{"bob", "U0BOB00001", "only what everyone holds (fmu.self, call.self, number.read), mobile 0470 00 00 03; a SIM lead"},
+	{"carol", "U0CAROL001", "only what everyone holds, no numbers yet; a SIM lead"},
 }
 
 // DemoPolicy is the policy that goes with the console's people, for when
-// no policy file is given: @you (and @alice, so that someone can approve)
-// hold every permission and the directory has demo numbers.
+// no policy file is given: @you and @alice hold every permission, the
+// directory has demo numbers, and two of the three SIM leads must approve a
+// termination.
 const DemoPolicy = `roles:
   - name: console
     members: [U0CONSOLE1, U0ALICE001]
@@ -85,6 +87,11 @@ directory:
   U0CONSOLE1: {mobile: "32470000001", fixed: "3228160257"}
   U0ALICE001: {mobile: "32470000002"}
   U0BOB00001: {mobile: "32470000003"}
+approvals:
+  - name: terminate
+    permissions: [sim.terminate]
+    required: 2
+    approvers: [U0ALICE001, U0BOB00001, U0CAROL001]
 workflows:
   allow: [set_fmu_profile, sim_change]
 limits:

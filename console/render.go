@@ -25,6 +25,7 @@ var consoleEmoji = map[string]string{
 	":warning:":                "⚠️",
 	":white_check_mark:":       "✅",
 	":x:":                      "❌",
+	":ballot_box_with_check:":  "☑️",
 }
 
 var emoji = func() *strings.Replacer {
@@ -122,6 +123,9 @@ func renderMrkdwn(text string) string {
 		case "#":
 			if ref == ChannelID {
 				return "#console"
+			}
+			if label != "" && strings.Contains(ref, " ") {
+				return label + " (#" + ref + ")" // a message's link: "#console [2]"
 			}
 			if strings.HasPrefix(ref, "D") {
 				// A direct message with the bot, as Slack names it in a

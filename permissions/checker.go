@@ -110,8 +110,8 @@ func NewChecker(p *Policy, g Groups, opts ...Option) *Checker {
 // Policy returns the policy the checker applies.
 func (c *Checker) Policy() *Policy { return c.policy }
 
-// RequiresApproval reports whether permission needs a second person's
-// approval.
+// RequiresApproval reports whether an approval rule covers permission (see
+// [Policy.RequiresApproval]).
 func (c *Checker) RequiresApproval(permission string) bool {
 	return c.policy.RequiresApproval(permission)
 }

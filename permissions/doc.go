@@ -28,7 +28,15 @@
 //	  U0AAAAAAA: {mobile: "32470000001", fixed: "3228160257"}
 //	trust_profile_phone: false            # also use the phone number typed in a Slack profile
 //	mask_numbers: false                   # mask phone numbers in channel posts
-//	require_approval: [sim.terminate]     # operations needing a second person's approval; [] for none
+//	approvals:                            # changes that wait for approvers; the first rule covering a change applies
+//	  - name: terminate
+//	    permissions: [sim.terminate]
+//	    required: 2                       # distinct approvers; the requester never counts
+//	    approvers: [S0SIMLEADS]           # user or user-group IDs; default: holders of the permission
+//	    channel: C0APPROVALS              # where requests go; default: the request's own channel
+//	    expires: 4h                       # default 1h
+//	    targets_over: 0                   # > 0: only changes naming more cards than this
+//	require_approval: [sim.terminate]     # one more rule: one approver holding the permission, in the request's channel; [] for none
 //	call:                                 # call barring beyond the always-refused emergency/special numbers
 //	  allow_international: false
 //	  allow_premium: false

@@ -82,6 +82,7 @@ type Policy struct {
 	channels           map[string][]string
 	directory          map[string]switchboard.Entry
 	requireApproval    []string
+	approvals          []ApprovalRule // the approvals: rules, then one for require_approval
 	trustProfilePhone  bool
 	maskNumbers        bool
 	allowInternational bool
@@ -119,6 +120,7 @@ func DenyAll() *Policy {
 		channels:         map[string][]string{},
 		directory:        map[string]switchboard.Entry{},
 		requireApproval:  slices.Clone(defaultRequireApproval),
+		approvals:        []ApprovalRule{legacyApproval(defaultRequireApproval)},
 		changesPerMinute: DefaultChangesPerMinute,
 		maxTargets:       DefaultMaxTargets,
 		maxBulkTargets:   DefaultMaxBulkTargets,
@@ -160,6 +162,7 @@ type (
 		TrustProfilePhone bool                   `yaml:"trust_profile_phone"`
 		MaskNumbers       bool                   `yaml:"mask_numbers"`
 		RequireApproval   *[]string              `yaml:"require_approval"` // nil: default
+		Approvals         []policyApproval       `yaml:"approvals"`
 		Call              policyCall             `yaml:"call"`
 		Limits            policyLimits           `yaml:"limits"`
 		Workflows         policyWorkflows        `yaml:"workflows"`
@@ -278,6 +281,7 @@ func (v *validator) policy(f *policyFile) *Policy {
 	v.channels(p, f.Channels)
 	v.directory(p, f.Directory)
 	v.workflows(p, f.Workflows)
+	v.approvals(p, f.Approvals)
 	if f.RequireApproval != nil {
 		p.requireApproval = []string{}
 		for i, perm := range *f.RequireApproval {
@@ -287,6 +291,9 @@ func (v *validator) policy(f *policyFile) *Policy {
 			}
 			p.requireApproval = append(p.requireApproval, perm)
 		}
+	}
+	if len(p.requireApproval) > 0 {
+		p.approvals = append(p.approvals, legacyApproval(p.requireApproval))
 	}
 	switch n := f.Limits.ChangesPerMinute; {
 	case n < 0:
@@ -545,6 +552,8 @@ var yamlTypes = []struct {
 	{"permissions.policyEntry", "a directory entry", reflect.TypeFor[policyEntry]()},
 	{"permissions.policyCall", "call:", reflect.TypeFor[policyCall]()},
 	{"permissions.policyLimits", "limits:", reflect.TypeFor[policyLimits]()},
+	{"[]permissions.policyApproval", "a list of approval rules", nil},
+	{"permissions.policyApproval", "an approval rule", reflect.TypeFor[policyApproval]()},
 	{"*[]string", "a list", nil},
 	{"[]string", "a list", nil},
 	{"into bool", "into true or false", nil},
@@ -677,11 +686,12 @@ func (p *Policy) AllowsStep(callbackID string) bool {
 	return slices.Contains(p.workflowSteps, callbackID)
 }
 
-// RequiresApproval reports whether permission needs a second person's
-// approval before the operation runs.
+// RequiresApproval reports whether an approval rule covers permission, for
+// some changes at least (a rule with targets_over covers only the larger
+// ones; see [Policy.Approval]).
 func (p *Policy) RequiresApproval(permission string) bool {
-	return slices.ContainsFunc(p.requireApproval, func(pattern string) bool {
-		return matches(pattern, permission)
+	return slices.ContainsFunc(p.approvals, func(r ApprovalRule) bool {
+		return slices.ContainsFunc(r.Permissions, func(pattern string) bool { return matches(pattern, permission) })
 	})
 }
 
@@ -729,5 +739,10 @@ func (p *Policy) Describe() string {
 	fmt.Fprintf(&b, ", call allow_international=%t allow_premium=%t, limits changes_per_minute=%d max_targets=%d",
 		p.allowInternational, p.allowPremium, p.changesPerMinute, p.maxTargets)
 	fmt.Fprintf(&b, ", workflow steps [%s]", strings.Join(p.workflowSteps, " "))
+	var rules []string
+	for _, r := range p.approvals {
+		rules = append(rules, fmt.Sprintf("%s(%d)", r.Name, r.Required))
+	}
+	fmt.Fprintf(&b, ", approval rules [%s]", strings.Join(rules, " "))
 	return b.String()
 }

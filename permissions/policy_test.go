@@ -390,6 +390,14 @@ func encode(t *testing.T, p *Policy) []byte {
 	for u, e := range p.directory {
 		f.Directory[u] = policyEntry{Mobile: e.Mobile, Fixed: e.Fixed}
 	}
+	rules := p.approvals
+	if len(p.requireApproval) > 0 {
+		rules = rules[:len(rules)-1] // require_approval's own, written above
+	}
+	for _, r := range rules {
+		f.Approvals = append(f.Approvals, policyApproval{Name: r.Name, Permissions: r.Permissions, Required: &r.Required,
+			Approvers: r.Approvers, Channel: r.Channel, Expires: r.Expires.String(), TargetsOver: r.TargetsOver})
+	}
 	data, err := yaml.Marshal(f)
 	if err != nil {
 		t.Fatalf("encode policy: %v", err)
@@ -406,6 +414,8 @@ func FuzzParse(f *testing.F) {
 		"roles:\n  - name: ops\n    permisions: [sim.read]\n",
 		"directory:\n  U1: {mobile: '+32'}\n",
 		"roles: &r [{name: a, members: [U1], permissions: [sim.read]}]\nchannels: {sim: [C1, C1]}\n",
+		designApprovals,
+		approvalRoles + "approvals: [{name: x, permissions: [\"*\"], required: 3, approvers: [U1, U1, S2], expires: 90s}]\nrequire_approval: []\n",
 		"",
 	} {
 		f.Add([]byte(seed))
@@ -449,6 +459,15 @@ func FuzzParse(f *testing.F) {
 				if n != "" && !e164Digits.MatchString(n) {
 					t.Errorf("directory.%s: accepted number %q, want 8 to 15 digits", u, n)
 				}
+			}
+		}
+
+		for _, r := range p.approvals {
+			if r.Required < 1 || r.Expires <= 0 || r.TargetsOver < 0 || len(r.Permissions) == 0 {
+				t.Errorf("approval rule %+v: want required >= 1, a positive expiry, targets_over >= 0 and permissions", r)
+			}
+			if r.Channel != "" && !slackChannelID.MatchString(r.Channel) {
+				t.Errorf("approval rule %q: accepted channel %q", r.Name, r.Channel)
 			}
 		}
 

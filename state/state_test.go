@@ -28,6 +28,7 @@ func allScenarios() []scenario {
 		operationScenarios, tokenScenarios, trackingScenarios, resultScenarios,
 		confirmationScenarios, dedupeScenarios, auditScenarios, outgoingScenarios,
 		directoryScenarios, rateLimitScenarios, missScenarios, renderScenarios, sendingScenarios,
+		approvalScenarios,
 	} {
 		all = append(all, group...)
 	}

@@ -215,16 +215,18 @@ func (m *Main) Open(ctx context.Context) error {
 		voice = nil // /call says it is switched off
 		m.Log.Info("ENCO_VOICE=off: /call is switched off")
 	}
+	checker := permissions.NewChecker(policy, groups)
 	cfg := commands.Config{
-		Checker:   permissions.NewChecker(policy, groups),
-		Policy:    policy,
-		State:     commands.Stores{AuditTrail: m.Store, Confirmations: m.Store, Operations: m.Store, Results: m.Store, Counters: m.Store, DirectoryOverrides: m.Store, NumberFreezes: m.Store, Schedules: m.Store},
-		EnCo:      commands.EnCo{SIM: m.Enco, FMU: m.Enco, Voice: voice, Numbers: m.Enco},
-		Slack:     commands.SlackParts{Slack: routerSlack, DMs: steps, Home: home, People: people},
-		Directory: permissions.NewDirectory(policy, m.Store, phones),
-		Callbacks: m.Receiver,
-		PublicURL: c.PublicURL,
-		Log:       m.Log,
+		Checker:       checker,
+		ApprovalRules: checker,
+		Policy:        policy,
+		State:         commands.Stores{AuditTrail: m.Store, Confirmations: m.Store, Operations: m.Store, Results: m.Store, Counters: m.Store, DirectoryOverrides: m.Store, NumberFreezes: m.Store, Schedules: m.Store, Approvals: m.Store},
+		EnCo:          commands.EnCo{SIM: m.Enco, FMU: m.Enco, Voice: voice, Numbers: m.Enco},
+		Slack:         commands.SlackParts{Slack: routerSlack, DMs: steps, Links: steps, Home: home, People: people},
+		Directory:     permissions.NewDirectory(policy, m.Store, phones),
+		Callbacks:     m.Receiver,
+		PublicURL:     c.PublicURL,
+		Log:           m.Log,
 		Settings: commands.Settings{
 			MaxTargets:  policy.MaxTargets(),
 			MaskNumbers: policy.MaskNumbers(),
@@ -376,8 +378,14 @@ func (m *Main) openRedis(ctx context.Context) error {
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
 		// Not fatal: go-redis reconnects, and commands answer "try again"
-		// meanwhile. A Redis out of reach is said by m.reach.
-		if err := m.redis.Ping(pctx).Err(); err != nil && !m.reach.repeats(err) {
+		// meanwhile. A Redis out of reach is said by m.reach. A Redis that
+		// refuses the URL's user or password will refuse it again: that
+		// stops start-up.
+		err = m.redis.Ping(pctx).Err()
+		switch {
+		case refusedLogin(err):
+			return fmt.Errorf("REDIS_URL: Redis refused the user name or password in it (%s); put the password as redis://:password@host:6379/0, or user:password@ for an ACL user", redisErrorCode(err))
+		case err != nil && !m.reach.isDown():
 			m.Log.Error("Redis does not answer yet; commands will ask users to retry until it does", "err", err)
 		}
 	}
@@ -470,6 +478,9 @@ func (m *Main) Run(ctx context.Context) error {
 	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSending()
 	sending.Go(func() { _ = m.sender.Run(sendCtx) })
+	if a := m.Router.Approvals(); a != nil {
+		scheduling.Go(func() { _ = a.Run(runCtx) })
+	}
 
 	// front takes commands: the Slack socket, or the console.
 	var front sync.WaitGroup

@@ -144,29 +144,34 @@ func TestConsoleRunsFMUCallAndNumber(t *testing.T) {
 	s.end()
 }
 
-// TestConsoleTwoPersonApproval runs the two-person rule in the console: the
-// requester's own approval is refused and the buttons stay, so the
-// requester can still cancel; acting as @alice, a second person approves.
-func TestConsoleTwoPersonApproval(t *testing.T) {
+// TestConsoleTwoOfThreeApproval runs the demo policy's 2-of-3 rule in the
+// console: the requester's own approval is refused and the buttons stay, so
+// the requester can still cancel; acting as @alice and then @bob, two SIM
+// leads approve.
+func TestConsoleTwoOfThreeApproval(t *testing.T) {
 	s := startConsole(t)
 	s.do("/sim terminate 0471 00 00 02")
 	s.do("1")
-	s.waitOutput("[3] Approve   [4] Cancel")
-	s.do("3")
-	s.waitOutput("You asked for this, so you can't approve it.")
+	s.waitOutput("[4] Approve   [5] Deny")
 	s.do("4")
-	s.waitOutput("🚫 Cancelled by @you: Terminate 1 SIM card, requested by @you. Nothing was changed.")
+	s.waitOutput("You asked for this, so you can't approve it: 2 more approvals are needed from @alice, @bob or @carol.")
+	s.do("3")
+	s.waitOutput("🚫 Cancelled by @you: Terminate 1 SIM card. Nothing was changed.")
 	s.do("4")
 	s.waitOutput("No button is shown now") // the cancelled request's buttons are gone
 
 	s.do("/sim terminate 0471 00 00 05")
 	s.do("1")
-	s.waitOutput("[3] Approve   [4] Cancel") // posted while the prompt's buttons still showed
+	s.waitOutput("[4] Approve   [5] Deny")
 	s.do("/as @alice")
 	s.waitOutput("You are now @alice (U0ALICE001).")
 	s.waitOutput("@alice> ")
-	s.do("3")
-	s.waitOutput("✅ Approved by @alice: Terminate 1 SIM card, requested by @you.")
+	s.do("4")
+	s.waitOutput("⏳ Approved by @alice; 1 of 2 approvals in, 1 more needed.")
+	s.do("/as @bob")
+	s.waitOutput("@bob> ")
+	s.do("1")
+	s.waitOutput("✅ Approved by @alice and @bob: Terminate 1 SIM card, requested by @you.")
 	s.waitOutput("termination done")
 	s.end()
 	if sim, _ := s.m.Sandbox.SIM("32471000002"); sim.State == "Terminated" {

@@ -59,9 +59,14 @@ func TestPolicyExampleParses(t *testing.T) {
 	if _, err := permissions.Parse([]byte(text), commands.Names()); err != nil {
 		t.Fatalf("policy.example.yml: %v", err)
 	}
-	for _, key := range []string{"roles:", "channels:", "directory:", "trust_profile_phone:", "mask_numbers:", "require_approval:", "call:", "limits:"} {
+	for _, key := range []string{"roles:", "channels:", "directory:", "trust_profile_phone:", "mask_numbers:", "require_approval:", "approvals:", "call:", "limits:"} {
 		if !strings.Contains(text, "\n"+key) {
 			t.Errorf("policy.example.yml does not show %s", key)
+		}
+	}
+	for _, key := range []string{"required:", "approvers:", "channel:", "expires:", "targets_over:"} {
+		if !strings.Contains(text, "\n    "+key) {
+			t.Errorf("policy.example.yml shows no approval rule with %s", key)
 		}
 	}
 }
@@ -76,6 +81,27 @@ func TestSecretsStayOutOfRepoAndImage(t *testing.T) {
 				t.Errorf("%s does not list %s", file, name)
 			}
 		}
+	}
+}
+
+// TestReadmePolicyParses checks that the policy the README's policy section
+// shows is one the bot reads.
+func TestReadmePolicyParses(t *testing.T) {
+	readme := readRepoFile(t, "README.md")
+	_, section, ok := strings.Cut(readme, "\n## The policy file\n")
+	if !ok {
+		t.Fatal("README.md has no section \"The policy file\"")
+	}
+	_, block, ok := strings.Cut(section, "\n```yaml\n")
+	if !ok {
+		t.Fatal("the policy section shows no YAML")
+	}
+	block, _, _ = strings.Cut(block, "\n```")
+	if _, err := permissions.Parse([]byte(block), commands.Names()); err != nil {
+		t.Errorf("the README's policy: %v", err)
+	}
+	if !strings.Contains(block, "\napprovals:") {
+		t.Error("the README's policy shows no approval rules")
 	}
 }
 

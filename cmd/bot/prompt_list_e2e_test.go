@@ -59,3 +59,23 @@ func TestConfirmationListIsPrivateUntilConfirmed(t *testing.T) {
 	h.click(opsUser, opsChan, "confirm", reply.button(t, "confirm"))
 	h.waitFor("the full list in the channel once confirmed", func() bool { return len(h.filesIn(opsChan)) == 1 })
 }
+
+// With mask_numbers, the full list of a confirmation shows the numbers
+// whole to the requester, as the prompt's own lines do (they must see what
+// they confirm), and masked in the channel once confirmed.
+func TestConfirmationListIsWholeForTheRequesterAndMaskedInTheChannel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(testPolicy+"mask_numbers: true\n"))
+	cards := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+
+	_, reply := h.command(opsUser, opsChan, simCommand("deactivate", cards...))
+	h.waitFor("the full list in a direct message", func() bool { return len(h.privateFiles()) == 1 })
+	if f := h.privateFiles()[0]; !strings.Contains(string(f.Content), "+32 471 00 00 12") {
+		t.Errorf("the requester's file %s holds %q, want the numbers whole (+32 471 00 00 12)", f.Name, f.Content)
+	}
+	h.click(opsUser, opsChan, "confirm", reply.button(t, "confirm"))
+	h.waitFor("the full list in the channel once confirmed", func() bool { return len(h.filesIn(opsChan)) == 1 })
+	if f := h.filesIn(opsChan)[0]; strings.Contains(string(f.Content), "00 00 12") || !strings.Contains(string(f.Content), "••") {
+		t.Errorf("the channel's file %s holds %q, want the numbers masked", f.Name, f.Content)
+	}
+}

@@ -283,3 +283,23 @@ var readOnly = map[string]bool{
 }
 
 func writes(cmd redis.Cmder) bool { return !readOnly[cmd.Name()] }
+
+// refusedLogin reports whether Redis refused the user name or password the
+// client logged in with: a password it does not take (WRONGPASS, or
+// "invalid password" before Redis 6), or none where it requires one
+// (NOAUTH).
+func refusedLogin(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	return strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "ERR invalid password")
+}
+
+// redisErrorCode is the first word of a Redis error ("WRONGPASS"), which
+// names the refusal without repeating anything the client sent.
+func redisErrorCode(err error) string {
+	code, _, _ := strings.Cut(err.Error(), " ")
+	return code
+}

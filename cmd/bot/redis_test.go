@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +173,49 @@ func TestReplicaBarrierDecidesPerCommand(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "no Redis replica acknowledged a write in time") {
 		t.Errorf("the write after a nil reply did not wait for a replica; logs:\n%s", logs)
+	}
+}
+
+// While Redis is out of reach, go-redis's repeats of that go at debug
+// level, with Sentinel too: the failover client asks the sentinels again
+// every second or two and says so each time it fails. A message that is no
+// failure (a new primary) stays at info.
+func TestRedisLoggerLowersRepeatedSentinelFailures(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	reach := &redisReach{log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	reach.failed("FailoverClient", errors.New("redis: all sentinels specified in configuration are unreachable"))
+	l := redisLogger{log, reach}
+	l.Printf(context.Background(), "sentinel: GetMasterAddrByName addr=%s, master=%q failed: %s", "127.0.0.1:1", "mymaster", "dial tcp 127.0.0.1:1: connect: connection refused")
+	l.Printf(context.Background(), "sentinel: GetMasterAddrByName name=%q failed: %s", "mymaster", "context deadline exceeded")
+	l.Printf(context.Background(), "sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
+	var levels []string
+	for _, raw := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var line struct{ Level string }
+		if err := json.Unmarshal([]byte(raw), &line); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", raw, err)
+		}
+		levels = append(levels, line.Level)
+	}
+	if want := []string{"DEBUG", "DEBUG", "INFO"}; !slices.Equal(levels, want) {
+		t.Errorf("levels = %v, want %v; logs:\n%s", levels, want, logs)
+	}
+}
+
+// With Sentinel, go-redis dials the primary under a placeholder address;
+// the log line that says Redis does not answer names what was dialled
+// instead.
+func TestUnreachableSentinelPrimaryIsNamedInWords(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	reach := &redisReach{log: slog.New(slog.NewJSONHandler(logs, nil))}
+	reach.failed("FailoverClient", errors.New("redis: all sentinels specified in configuration are unreachable"))
+	var line struct{ Msg, Addr string }
+	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
+		t.Fatalf("log line %q is not JSON: %v", logs, err)
+	}
+	if line.Addr != "the primary the sentinels name" {
+		t.Errorf("addr = %q, want the primary named in words, not go-redis's placeholder", line.Addr)
 	}
 }

@@ -55,7 +55,7 @@ func (r *redisReach) failed(addr string, err error) {
 	r.down, r.where = true, dialPlace(err)
 	r.mu.Unlock()
 	if !was {
-		r.log.Error("Redis does not answer; waiting for it (commands ask users to try again meanwhile, and this is said again when it answers)", "addr", addr, "err", err)
+		r.log.Error("Redis does not answer; waiting for it (commands ask users to try again meanwhile, and this is said again when it answers)", "addr", dialAddr(addr), "err", err)
 	}
 }
 
@@ -65,8 +65,21 @@ func (r *redisReach) reached(addr string) {
 	r.down, r.where = false, ""
 	r.mu.Unlock()
 	if was {
-		r.log.Info("Redis answers again", "addr", addr)
+		r.log.Info("Redis answers again", "addr", dialAddr(addr))
 	}
+}
+
+// failoverAddr is the address go-redis's failover client gives its dials:
+// a placeholder, as it asks the sentinels for the primary's address only
+// while it dials.
+const failoverAddr = "FailoverClient"
+
+// dialAddr names the address of a dial for the log.
+func dialAddr(addr string) string {
+	if addr == failoverAddr {
+		return "the primary the sentinels name"
+	}
+	return addr
 }
 
 // isDown reports whether the last dial failed.
@@ -142,9 +155,11 @@ func (h quietOutage) WithGroup(name string) slog.Handler {
 	return quietOutage{h.Handler.WithGroup(name), h.reach}
 }
 
-// redisLogger passes go-redis's own messages to the bot's log. Its pool's
-// "failed to dial" while Redis is known to be out of reach is a repeat, and
-// goes at debug level.
+// redisLogger passes go-redis's own messages to the bot's log. While Redis
+// is known to be out of reach, its failures are repeats and go at debug
+// level: the pool's "failed to dial", and, with Sentinel, each round of
+// asking the sentinels ("sentinel: GetMasterAddrByName … failed: …"),
+// which the failover client retries every second or two.
 type redisLogger struct {
 	log   *slog.Logger
 	reach *redisReach
@@ -153,8 +168,15 @@ type redisLogger struct {
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	level := slog.LevelInfo
-	if l.reach != nil && l.reach.isDown() && strings.Contains(msg, "failed to dial") {
+	if l.reach != nil && l.reach.isDown() && repeatsFailure(msg) {
 		level = slog.LevelDebug
 	}
 	l.log.Log(ctx, level, "redis client", "detail", msg)
+}
+
+// repeatsFailure reports whether a go-redis message is one of its failures
+// to reach Redis or a sentinel.
+func repeatsFailure(msg string) bool {
+	return strings.Contains(msg, "failed to dial") ||
+		strings.HasPrefix(msg, "sentinel: ") && strings.Contains(msg, " failed: ")
 }

@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/switchboard-bot/switchboard/commands"
 	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
@@ -50,130 +47,6 @@ func (h *harness) sawEphemeral(channel, user, text string) bool {
 		}
 	}
 	return false
-}
-
-func TestTerminateNeedsASecondPersonsApproval(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, withPolicy(approvalPolicy))
-	_, reply := h.command(adminUser, opsChan, "/sim terminate 0471 00 00 05")
-	ack := h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
-	h.waitFor("the approval request in the channel", func() bool { _, ok := h.approvalMessage(opsChan); return ok })
-	req, _ := h.approvalMessage(opsChan)
-	if !strings.Contains(req.Text, "<@"+adminUser+"> asks") || !strings.Contains(req.Text, "sim.terminate") {
-		t.Errorf("approval request = %q, want the requester and the permission named", req.Text)
-	}
-	if strings.Contains(string(req.Blocks), "00 00 05") || !strings.Contains(string(req.Blocks), "+32 471 •• •• 05") {
-		t.Errorf("approval request blocks = %s, want the number masked (mask_numbers: true)", req.Blocks)
-	}
-	h.waitFor("the requester told to wait", func() bool {
-		for _, m := range h.slack.ResponseURLPosts(ack.ResponseURL) {
-			if strings.Contains(m.Text, "Waiting for approval") {
-				return true
-			}
-		}
-		return false
-	})
-	id := buttonValue(t, req.Blocks, "approve")
-
-	// The requester cannot approve their own request.
-	h.click(adminUser, opsChan, "approve", id)
-	h.waitFor("the self-approval refusal", func() bool { return h.sawEphemeral(opsChan, adminUser, "you can't approve it") })
-	// Nor can someone without the permission.
-	h.click(opsUser, opsChan, "approve", id)
-	h.waitFor("the refusal for a user without sim.terminate", func() bool { return h.sawEphemeral(opsChan, opsUser, "Only someone holding `sim.terminate`") })
-	if got := len(h.encoCalls("/m2m/1.0.0/requests/termination")); got != 0 {
-		t.Fatalf("termination requests before approval = %d, want 0", got)
-	}
-
-	// A second admin approves, twice at once: one termination.
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() { defer wg.Done(); h.click(adminUser2, opsChan, "approve", id) }()
-	}
-	wg.Wait()
-	h.waitFor("the termination result in a thread", func() bool {
-		for _, p := range h.parents(opsChan) {
-			if strings.Contains(p.Text, "approved by <@"+adminUser2+">") && strings.Contains(p.Text, "all 1 done") {
-				return true
-			}
-		}
-		return false
-	})
-	if got := len(h.encoCalls("/m2m/1.0.0/requests/termination")); got != 1 {
-		t.Errorf("termination requests = %d, want exactly 1", got)
-	}
-	closed, _ := h.slack.Message(opsChan, req.TS)
-	if !strings.Contains(closed.Text, "Approved by <@"+adminUser2+">") || strings.Contains(string(closed.Blocks), `"approve"`) {
-		t.Errorf("approval request after approval = %q %s, want 'Approved by' and no buttons", closed.Text, closed.Blocks)
-	}
-	if sim, _ := h.enco.SIM("32471000005"); sim.State != "Terminated" {
-		t.Errorf("SIM state = %q, want Terminated", sim.State)
-	}
-
-	// The audit trail shows every step, to those allowed to read it.
-	_, audit := h.command(adminUser2, opsChan, "/sim audit")
-	for _, want := range []string{"approval requested", "approval refused", "approved", "confirmed"} {
-		if !strings.Contains(audit.Text, want) {
-			t.Errorf("audit = %q, want an entry %q", audit.Text, want)
-		}
-	}
-	if _, denied := h.command(opsUser, opsChan, "/sim audit"); !strings.Contains(denied.Text, "audit.read") {
-		t.Errorf("audit for an operator = %q, want a denial naming audit.read", denied.Text)
-	}
-}
-
-func TestApprovalExpiresAndCanBeCancelled(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, withPolicy(approvalPolicy), withCommands(func(c *commands.Config) { c.Settings.ApprovalTTL = 300 * time.Millisecond }))
-	_, reply := h.command(adminUser, opsChan, "/sim terminate 0471000005")
-	h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
-	h.waitFor("the approval request", func() bool { _, ok := h.approvalMessage(opsChan); return ok })
-	req, _ := h.approvalMessage(opsChan)
-	id := buttonValue(t, req.Blocks, "approve")
-	// The approval is stored before the request is posted: wait until it
-	// is seen stored, then until it expires.
-	h.waitFor("the approval to be stored", func() bool {
-		_, ok, err := h.main.Store.PeekConfirmation(h.ctx, id)
-		return err == nil && ok
-	})
-	h.waitFor("the approval to expire", func() bool {
-		_, ok, err := h.main.Store.PeekConfirmation(h.ctx, id)
-		return err == nil && !ok
-	})
-	h.click(adminUser2, opsChan, "approve", id)
-	h.waitFor("the expiry note", func() bool { return h.sawEphemeral(opsChan, adminUser2, "expired or was already used") })
-
-	if got := len(h.encoCalls("/m2m/1.0.0/requests/termination")); got != 0 {
-		t.Errorf("termination requests = %d, want 0 after expiry", got)
-	}
-}
-
-func TestApprovalCanBeCancelledByTheRequester(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, withPolicy(approvalPolicy))
-	_, reply := h.command(adminUser, opsChan, "/sim terminate 0471000006")
-	h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
-	h.waitFor("the approval request", func() bool { _, ok := h.approvalMessage(opsChan); return ok })
-	req, _ := h.approvalMessage(opsChan)
-	// The test's click carries no message ts, as Slack's would: wait until
-	// the bot has noted the request's ts in the approval, which it closes
-	// the request by.
-	h.waitFor("the request's ts noted", func() bool {
-		conf, ok, err := h.main.Store.PeekConfirmation(h.ctx, buttonValue(t, req.Blocks, "cancel"))
-		return err == nil && ok && conf.Data["ts"] == req.TS
-	})
-	h.click(adminUser, opsChan, "cancel", buttonValue(t, req.Blocks, "cancel"))
-	h.waitFor("the cancelled request", func() bool {
-		m, _ := h.slack.Message(opsChan, req.TS)
-		return strings.Contains(m.Text, "Cancelled by <@"+adminUser+">")
-	})
-	// Its approve button no longer works.
-	h.click(adminUser2, opsChan, "approve", buttonValue(t, req.Blocks, "approve"))
-	h.waitFor("the refusal", func() bool { return h.sawEphemeral(opsChan, adminUser2, "expired or was already used") })
-	if got := len(h.encoCalls("/m2m/1.0.0/requests/termination")); got != 0 {
-		t.Errorf("termination requests = %d, want 0 after cancel", got)
-	}
 }
 
 func TestCallbackTokensAreBoundToTheirOperation(t *testing.T) {

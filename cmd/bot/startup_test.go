@@ -92,3 +92,24 @@ func TestMissingM2MKeyStopsStartUp(t *testing.T) {
 		t.Errorf("EnCo got %d requests from a bot that should not have started", n)
 	}
 }
+
+// A password Redis refuses ends start-up with one line naming REDIS_URL,
+// without the password, rather than a bot that says Redis "does not
+// answer" and asks everyone to try again forever.
+func TestRefusedRedisPasswordStopsStartUp(t *testing.T) {
+	t.Parallel()
+	const password = "not-the-redis-password"
+	err, h := runToItsEnd(t, func(c *Config) {
+		c.RedisURL = "redis://nosuchuser:" + password + "@" + redistest.Addr(t) + "/0"
+	})
+	const want = "REDIS_URL: Redis refused the user name or password in it (WRONGPASS)"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("the bot ended with %v, want an error starting %q; logs:\n%s", err, want, h.logs)
+	}
+	if strings.Contains(err.Error(), password) || strings.Contains(h.logs.String(), password) {
+		t.Errorf("the password is in the error %q or the log:\n%s", err, h.logs)
+	}
+	if n := len(h.enco.Requests()); n != 0 {
+		t.Errorf("EnCo got %d requests from a bot that should not have started", n)
+	}
+}
