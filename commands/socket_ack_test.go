@@ -19,6 +19,8 @@ type heldCounters struct {
 	release chan struct{}
 	mu      sync.Mutex
 	seen    map[string]bool
+	// marked is told of each check once it has been answered.
+	marked chan struct{}
 }
 
 func (h *heldCounters) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
@@ -35,6 +37,7 @@ func (h *heldCounters) FirstSeen(_ context.Context, kind, key string, _ time.Dur
 	defer h.mu.Unlock()
 	first := !h.seen[kind+key]
 	h.seen[kind+key] = true
+	h.marked <- struct{}{}
 	return first, nil
 }
 
@@ -43,7 +46,7 @@ func (h *heldCounters) FirstSeen(_ context.Context, kind, key string, _ time.Dur
 // of it waits for the check and runs nothing.
 func TestFirstDeliveryAckDoesNotWaitForRedis(t *testing.T) {
 	fake := slacktest.New(t)
-	counters := &heldCounters{release: make(chan struct{}), seen: map[string]bool{}}
+	counters := &heldCounters{release: make(chan struct{}), seen: map[string]bool{}, marked: make(chan struct{}, 8)}
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { close(counters.release) }) }
 	defer release()
@@ -67,6 +70,13 @@ func TestFirstDeliveryAckDoesNotWaitForRedis(t *testing.T) {
 		t.Fatal("first delivery acknowledged without its answer")
 	}
 	release()
+	// Slack repeats an envelope only after it has waited for its ack; by
+	// then the first delivery's mark is in.
+	select {
+	case <-counters.marked:
+	case <-ctx.Done():
+		t.Fatal("the first delivery's envelope check never ran")
+	}
 
 	again, err := fake.Redeliver(ctx, ack.EnvelopeID)
 	if err != nil {
