@@ -626,7 +626,7 @@ func (a *Approvals) slackProblem(err error, what string) string {
 
 // approvalsUsage explains /sim approvals.
 const approvalsUsage = "*Usage*\n`/sim approvals` — the requests waiting for your approval, and those you asked for\n" +
-	"`/sim approvals deny <id> <reason>` — deny a request and say why (its id is in the list; the buttons deny without a reason)"
+	"`/sim approvals deny &lt;id&gt; &lt;reason&gt;` — deny a request and say why (its id is in the list; the buttons deny without a reason)"
 
 // maxReason bounds a denial's reason.
 const maxReason = 300
@@ -646,10 +646,10 @@ func (a *Approvals) command(ctx context.Context, user, text string, args []token
 		return textReply(a.pendingText(waiting, asked))
 	}
 	if !strings.EqualFold(args[0].text, "deny") {
-		return usageReply(usageErr(approvalsUsage, "`%s` is not something `/sim approvals` does: type `/sim approvals` for the list, or `/sim approvals deny <id> <reason>`.", args[0].text))
+		return usageReply(usageErr(approvalsUsage, "`%s` is not something `/sim approvals` does: type `/sim approvals` for the list, or `/sim approvals deny &lt;id&gt; &lt;reason&gt;`.", args[0].text))
 	}
 	if len(args) < 2 {
-		return usageReply(usageErr(approvalsUsage, "Say which request to deny: `/sim approvals deny <id> <reason>`, with the id `/sim approvals` lists."))
+		return usageReply(usageErr(approvalsUsage, "Say which request to deny: `/sim approvals deny &lt;id&gt; &lt;reason&gt;`, with the id `/sim approvals` lists."))
 	}
 	prefix := strings.ToLower(args[1].text)
 	if len(prefix) < 8 || strings.Trim(prefix, "0123456789abcdef") != "" {

@@ -20,7 +20,7 @@ type AuditTrail interface {
 
 // auditUsage explains the audit subcommand.
 const auditUsage = "*Usage*\n`/sim audit` — the 20 most recent audit entries\n" +
-	"`/sim audit <operation-id>` — the entries of one operation\n`/sim audit @person` — the entries of one person"
+	"`/sim audit &lt;operation-id&gt;` — the entries of one operation\n`/sim audit @person` — the entries of one person"
 
 // maxAuditRows is how many entries one answer shows; up to maxAuditFile
 // are attached as a file when there are more.

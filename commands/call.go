@@ -40,10 +40,11 @@ type VoiceAPI interface {
 }
 
 const callUsage = "*Usage*\n" +
-	"`/call <number>` — your phone (your fixed number in the directory) rings first; when you answer, EnCo calls the number\n" +
-	"`/call <number> from=<number> cli=<number> hidden` — ring another fixed number of the account first (asks you to confirm), show another number, or hide it; numbers that aren't yours need `call.any`\n" +
-	"`/call cdr [since=24h|7d|2025-01-31]` — your recent calls (everyone's with `call.any`)\n" +
+	"`/call &lt;number&gt;` — your phone (your fixed number in the directory) rings first; when you answer, EnCo calls the number\n" +
+	"`/call &lt;number&gt; from=&lt;number&gt; cli=&lt;number&gt; hidden` — ring another fixed number of the account first (asks you to confirm), show another number, or hide it; numbers that aren't yours need `call.any`\n" +
+	"`/call cdr [since=24h|7d|2025-01-31] [till=…] [page=2] [limit=50]` — your recent calls (everyone's with `call.any`); `till=` ends the list as `since=` starts it, `page=` and `limit=` pick one page of EnCo's list (`limit=` calls a page, 100 by default, at most 1000)\n" +
 	"Emergency and special numbers (112, 101, 100, …) are never called; premium-rate and international numbers only when the policy allows them.\n" +
+	"EnCo labels its Voice Call-out API retired: where the account no longer has it, an operator switches `/call` off with `ENCO_VOICE=off`, and `/call` says so.\n" +
 	"Example: `/call 0468 37 39 01` · `/call 0468 37 39 01 hidden` · `/call 0468 37 39 01 cli=02 816 02 57` · `/call cdr since=7d`"
 
 // maxCDRRows is how many calls /call cdr lists in its answer; past it, all
@@ -55,6 +56,9 @@ const maxCDRItems = 1000
 
 // answer reads /call: a call-out, or cdr for the call records.
 func (cc *callCommand) answer(ctx context.Context, c *command) (Reply, func(context.Context)) {
+	if cc.voice == nil {
+		return textReply(voiceOff).with("unavailable"), nil
+	}
 	if len(c.toks) == 0 {
 		return textReply(callUsage), nil
 	}
@@ -172,7 +176,7 @@ func (cc *callCommand) parseCall(toks []token) (callRequest, *UsageError) {
 		return req, usageErr(callUsage, "`/call` needs the number to call, e.g. `/call 0468 37 39 01`.")
 	}
 	if w := rest[0].text; rest[0].literal && strings.Trim(strings.ToLower(w), "abcdefghijklmnopqrstuvwxyz-_") == "" {
-		return req, usageErr(callUsage, "`%s` is not a /call subcommand or a number. Use `/call <number>` or `/call cdr`.", w)
+		return req, usageErr(callUsage, "`%s` is not a /call subcommand or a number. Use `/call &lt;number&gt;` or `/call cdr`.", w)
 	}
 	nums, err := numbers(callUsage, rest)
 	if err != nil {
@@ -224,6 +228,11 @@ func (cc *callCommand) run(ctx context.Context, op switchboard.Operation, respon
 	if !cc.ops.startOperation(ctx, &op, responseURL) {
 		return
 	}
+	if cc.voice == nil {
+		// Confirmed after an operator switched /call off.
+		cc.ops.failOperation(ctx, op, "The call was not placed: "+voiceOff)
+		return
+	}
 	token, err := cc.ops.bindCallbackToken(ctx, op)
 	if err != nil {
 		cc.ops.failOperation(ctx, op, "I could not store the call's callback token, so I did not place the call. "+cc.ops.storeFailure(err, "bind token"))
@@ -264,14 +273,14 @@ func (cc *callCommand) run(ctx context.Context, op switchboard.Operation, respon
 // callCDR lists recent calls: /call cdr [since=…]. Holders of call.any see
 // every call of the account, others the calls from their fixed number.
 func (cc *callCommand) callCDR(ctx context.Context, c *command, args []token) (Reply, func(context.Context)) {
-	pos, opts, err := options(callUsage, args, "since")
+	pos, opts, err := options(callUsage, args, "since", "till", "page", "limit")
 	if err != nil {
 		return usageReply(err), nil
 	}
 	if len(pos) > 0 {
-		return usageReply(usageErr(callUsage, "`%s`: `/call cdr` takes only `since=`, e.g. `/call cdr since=7d`.", pos[0].text)), nil
+		return usageReply(usageErr(callUsage, "`%s`: `/call cdr` takes only `since=`, `till=`, `page=` and `limit=`, e.g. `/call cdr since=7d`.", pos[0].text)), nil
 	}
-	since, uerr := parseSince(opts["since"], time.Now())
+	q, uerr := parseCDRQuery(opts, time.Now())
 	if uerr != nil {
 		return usageReply(uerr), nil
 	}
@@ -298,7 +307,7 @@ func (cc *callCommand) callCDR(ctx context.Context, c *command, args []token) (R
 	if all {
 		whose = "the account's calls"
 	}
-	return textReply(fmt.Sprintf(":mag: Looking up %s since %s…", whose, sinceLabel(since))), func(ctx context.Context) { cc.cdrReport(ctx, c, since, mine) }
+	return textReply(fmt.Sprintf(":mag: Looking up %s %s…", whose, q.label(time.UTC))), func(ctx context.Context) { cc.cdrReport(ctx, c, q, mine) }
 }
 
 // parseSince reads since=: a duration back from now ("24h", "90m", "7d") or
@@ -308,7 +317,13 @@ func parseSince(v string, now time.Time) (time.Time, *UsageError) {
 	if v == "" {
 		return now.Add(-24 * time.Hour), nil
 	}
-	bad := usageErr(callUsage, "`since=%s` is not a time: write how far back, like `since=24h` or `since=7d`, or a date, like `since=2025-01-31`.", v)
+	return parseMoment("since", v, now)
+}
+
+// parseMoment reads the value v of option key as parseSince does: a
+// duration back from now or a moment in the past.
+func parseMoment(key, v string, now time.Time) (time.Time, *UsageError) {
+	bad := usageErr(callUsage, "`%s=%s` is not a time: write how far back, like `%s=24h` or `%s=7d`, or a date, like `%s=2025-01-31`.", key, v, key, key, key)
 	if days, ok := strings.CutSuffix(v, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n <= 0 || n > 3660 {
@@ -328,7 +343,7 @@ func parseSince(v string, now time.Time) (time.Time, *UsageError) {
 			continue
 		}
 		if t.After(now) {
-			return time.Time{}, usageErr(callUsage, "`since=%s` is in the future; give a moment in the past.", v)
+			return time.Time{}, usageErr(callUsage, "`%s=%s` is in the future; give a moment in the past.", key, v)
 		}
 		return t, nil
 	}
@@ -342,8 +357,8 @@ func sinceIn(t time.Time, loc *time.Location) string { return t.In(loc).Format("
 
 // cdrReport reads the CDRs and answers the requester: a table, or for many
 // calls a CSV file attached to the channel.
-func (cc *callCommand) cdrReport(ctx context.Context, c *command, since time.Time, mine string) {
-	cdrs, err := cc.voice.CDRs(ctx, enco.CDRQuery{From: since, Limit: 100, MaxItems: maxCDRItems})
+func (cc *callCommand) cdrReport(ctx context.Context, c *command, q cdrQuery, mine string) {
+	cdrs, err := cc.voice.CDRs(ctx, q.enco())
 	perm := switchboard.PermCallSelf
 	if mine == "" {
 		perm = switchboard.PermCallAny
@@ -357,7 +372,7 @@ func (cc *callCommand) cdrReport(ctx context.Context, c *command, since time.Tim
 	if err != nil {
 		warn = "\n:warning: EnCo failed while I read further pages, so the list may be incomplete: " + cc.ops.userError(err, "voice cdr")
 	} else if len(cdrs) >= maxCDRItems {
-		warn = fmt.Sprintf("\n:warning: These are the first %d calls EnCo returned; use a later `since=` to see the rest.", maxCDRItems)
+		warn = fmt.Sprintf("\n:warning: These are the first %d calls EnCo returned; use a later `since=`, or `page=`, to see the rest.", maxCDRItems)
 	}
 	if mine != "" {
 		cdrs = slices.DeleteFunc(cdrs, func(cdr enco.CDR) bool { return phone.Digits(cdr.Origin) != mine })
@@ -374,7 +389,7 @@ func (cc *callCommand) cdrReport(ctx context.Context, c *command, since time.Tim
 		loc = time.UTC
 	}
 	if len(cdrs) == 0 {
-		cc.ops.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls since %s.%s", sinceIn(since, loc), warn)).Message(), false)
+		cc.ops.respond(ctx, c.ResponseURL, textReply(fmt.Sprintf("No calls %s.%s", q.label(loc), warn)).Message(), false)
 		return
 	}
 	answered := 0
@@ -383,12 +398,12 @@ func (cc *callCommand) cdrReport(ctx context.Context, c *command, since time.Tim
 			answered++
 		}
 	}
-	head := fmt.Sprintf("*%s since %s*: %d, %d answered.", whose, sinceIn(since, loc), len(cdrs), answered)
+	head := fmt.Sprintf("*%s %s*: %d, %d answered.", whose, q.label(loc), len(cdrs), answered)
 	if len(cdrs) <= maxCDRRows {
 		cc.ops.respond(ctx, c.ResponseURL, textReply(head+"\n"+cdrTable(cdrs, loc)+warn).Message(), false)
 		return
 	}
-	note, send := cc.lists.attachList(c, cdrList(cdrs, since, cc.mask))
+	note, send := cc.lists.attachList(c, cdrList(cdrs, q, cc.mask))
 	text := fmt.Sprintf("%s The %d most recent:\n%s\n%s %s%s", head, maxCDRRows, cdrTable(cdrs[:maxCDRRows], loc), leftOut(maxCDRRows, len(cdrs)), note, warn)
 	cc.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 	send(ctx)
@@ -427,7 +442,7 @@ func cdrTable(cdrs []enco.CDR, loc *time.Location) string {
 
 // cdrList is the calls as a file. It is attached to a channel, so numbers
 // are masked when the policy says so.
-func cdrList(cdrs []enco.CDR, since time.Time, mask bool) fullList {
+func cdrList(cdrs []enco.CDR, q cdrQuery, mask bool) fullList {
 	number := func(s string) string {
 		d := phone.Digits(s)
 		if mask {
@@ -437,7 +452,7 @@ func cdrList(cdrs []enco.CDR, since time.Time, mask bool) fullList {
 	}
 	l := fullList{
 		name:   "calls",
-		title:  "Calls since " + sinceLabel(since),
+		title:  "Calls " + q.label(time.UTC),
 		header: []string{"session_id", "request_time", "origin", "destination", "presentation", "answered", "duration_seconds", "outcome", "release_info"},
 	}
 	for _, c := range cdrs {

@@ -46,12 +46,12 @@ type FMUAPI interface {
 
 const fmuUsage = "*Usage*\n" +
 	"`/fmu` — your FMU profile · `/fmu private` · `/fmu professional` · `/fmu on-duty` — set yours\n" +
-	"`/fmu status <targets>` — other people's profiles (`fmu.read`)\n" +
-	"`/fmu private|professional|on-duty <targets>` — set other people's profiles, after you confirm (`fmu.set`)\n" +
+	"`/fmu status &lt;targets&gt;` — other people's profiles (`fmu.read`)\n" +
+	"`/fmu private|professional|on-duty &lt;targets&gt;` — set other people's profiles, after you confirm (`fmu.set`)\n" +
 	"Targets are mobile numbers (`0470 12 34 56`, `+32 470 12 34 56`) and @people, separated by spaces or commas. With several, the answers arrive in a thread.\n" +
 	"Example: `/fmu status 0470 00 00 02 0470 00 00 03` · `/fmu on-duty 0470 00 00 02, 0470 00 00 03`\n" +
 	"`/fmu on-duty until 18:00` · `/fmu private for 2h` · `/fmu schedule …` — change it later; `/fmu schedule help` says more\n" +
-	"`/fmu link @person mobile=<number> fixed=<number>` · `/fmu unlink @person` — a person's numbers in the directory (`directory.admin`)"
+	"`/fmu link @person mobile=&lt;number&gt; fixed=&lt;number&gt;` · `/fmu unlink @person` — a person's numbers in the directory (`directory.admin`)"
 
 // fmuTarget is one number an /fmu command is about.
 type fmuTarget struct {

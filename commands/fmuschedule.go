@@ -316,7 +316,7 @@ func tooManySchedules(user, requester string) *UsageError {
 	if user == requester {
 		who = "You have"
 	}
-	return usageErr(scheduleUsage, "%s %d schedules already, the most one person may have. Remove one first: `/fmu schedule list` shows them, `/fmu schedule clear <id>` removes one.", who, MaxSchedules)
+	return usageErr(scheduleUsage, "%s %d schedules already, the most one person may have. Remove one first: `/fmu schedule list` shows them, `/fmu schedule clear &lt;id&gt;` removes one.", who, MaxSchedules)
 }
 
 func (sd *scheduleCommand) scheduleDown(err error) Reply {
@@ -507,7 +507,7 @@ func parseWeekly(toks []token) (schedule.Weekly, enco.Profile, enco.Profile, *Us
 			}
 			return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "Say which profile applies outside those hours with `else`, e.g. %s.", example)
 		}
-		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "A weekly schedule reads `<days> HH:MM-HH:MM <profile> else <profile>`, e.g. %s.", example)
+		return schedule.Weekly{}, "", "", usageErr(scheduleUsage, "A weekly schedule reads `&lt;days&gt; HH:MM-HH:MM &lt;profile&gt; else &lt;profile&gt;`, e.g. %s.", example)
 	}
 	rule, err := schedule.Parse(toks[0].text, toks[1].text)
 	if err != nil {

@@ -14,8 +14,8 @@ import (
 func TestMain(m *testing.M) { redistest.Main(m) }
 
 // helpCommand matches a command written out in a help text: backticked,
-// starting with "/", with no placeholder (<…>, […], a|b, …).
-var helpCommand = regexp.MustCompile("`(/[a-z]+(?: [^`<>\\[\\]|…]*)?)`")
+// starting with "/", with no placeholder (&lt;…&gt;, […], a|b, …).
+var helpCommand = regexp.MustCompile("`(/[a-z]+(?: [^`<>&\\[\\]|…]*)?)`")
 
 // TestEveryHelpExampleWorks runs every command the help texts of the
 // registered commands write out, against the EnCo sandbox and Redis, as the

@@ -29,6 +29,7 @@ type homeTab struct {
 	publisher HomePublisher // nil: the Home tab is off
 	commands  registry      // for the help it points to
 	approvals *Approvals    // nil: no approvals to list
+	callOff   bool          // /call is switched off (ENCO_VOICE=off): not offered
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -50,18 +51,18 @@ type HomePublisher interface {
 // permissionUses says what each permission lets people do, for those who
 // cannot use the Home tab's profile buttons.
 var permissionUses = map[string]string{
-	switchboard.PermFMURead:        "`/fmu status <targets>` — read other people's FMU profiles",
-	switchboard.PermFMUSet:         "`/fmu on-duty <targets>` — set other people's FMU profiles",
-	switchboard.PermSIMRead:        "`/sim status <numbers>` — read M2M SIM cards",
-	switchboard.PermSIMActivate:    "`/sim activate <numbers>` — activate M2M SIM cards",
-	switchboard.PermSIMDeactivate:  "`/sim deactivate <numbers>` — deactivate M2M SIM cards",
-	switchboard.PermSIMReactivate:  "`/sim reactivate <numbers>` — reactivate M2M SIM cards",
-	switchboard.PermSIMTerminate:   "`/sim terminate <numbers>` — terminate M2M SIM cards",
+	switchboard.PermFMURead:        "`/fmu status &lt;targets&gt;` — read other people's FMU profiles",
+	switchboard.PermFMUSet:         "`/fmu on-duty &lt;targets&gt;` — set other people's FMU profiles",
+	switchboard.PermSIMRead:        "`/sim status &lt;numbers&gt;` — read M2M SIM cards",
+	switchboard.PermSIMActivate:    "`/sim activate &lt;numbers&gt;` — activate M2M SIM cards",
+	switchboard.PermSIMDeactivate:  "`/sim deactivate &lt;numbers&gt;` — deactivate M2M SIM cards",
+	switchboard.PermSIMReactivate:  "`/sim reactivate &lt;numbers&gt;` — reactivate M2M SIM cards",
+	switchboard.PermSIMTerminate:   "`/sim terminate &lt;numbers&gt;` — terminate M2M SIM cards",
 	switchboard.PermNumberRead:     "`/number available` — search FlexIO numbers",
-	switchboard.PermNumberReserve:  "`/number reserve <number>` — reserve FlexIO numbers",
-	switchboard.PermNumberRelease:  "`/number release <number>` — release FlexIO numbers",
-	switchboard.PermCallSelf:       "`/call <destination>` — call out from your fixed number",
-	switchboard.PermCallAny:        "`/call <destination> from=<origin>` — call out from any number",
+	switchboard.PermNumberReserve:  "`/number reserve &lt;number&gt;` — reserve FlexIO numbers",
+	switchboard.PermNumberRelease:  "`/number release &lt;number&gt;` — release FlexIO numbers",
+	switchboard.PermCallSelf:       "`/call &lt;destination&gt;` — call out from your fixed number",
+	switchboard.PermCallAny:        "`/call &lt;destination&gt; from=&lt;origin&gt;` — call out from any number",
 	switchboard.PermDirectoryAdmin: "`/fmu link @person mobile=…` — link people's numbers",
 	switchboard.PermAuditRead:      "`/sim audit` — read the audit trail",
 }
@@ -249,7 +250,7 @@ func (h *homeTab) homeSchedules(ctx context.Context, user string) string {
 	for _, sc := range list {
 		lines = append(lines, "• "+describeSchedule(sc))
 	}
-	return strings.Join(lines, "\n") + "\n`/fmu schedule clear <id>` removes one."
+	return strings.Join(lines, "\n") + "\n`/fmu schedule clear &lt;id&gt;` removes one."
 }
 
 func (h *homeTab) homeRecent(ctx context.Context, user string) string {
@@ -288,8 +289,8 @@ func (h *homeTab) mayDo(ctx context.Context, user string) []slack.Block {
 	var lines []string
 	for _, p := range permissions.KnownPermissions() {
 		use, ok := permissionUses[p]
-		if !ok {
-			continue
+		if !ok || (h.callOff && switchboard.CommandOf(p) == switchboard.CommandCall) {
+			continue // nothing, or /call switched off (ENCO_VOICE=off)
 		}
 		if h.gate.checker.CheckOffChannel(ctx, user, p).Allowed {
 			lines = append(lines, "• "+use)

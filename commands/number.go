@@ -26,6 +26,9 @@ type numberCommand struct {
 	lists   *lister
 	numbers NumbersAPI
 	freezes NumberFreezes
+	// operations records the number EnCo reserved when it is not the one
+	// asked for.
+	operations Operations
 	limits
 	log *slog.Logger
 }
@@ -48,8 +51,8 @@ type NumbersAPI interface {
 const numberUsage = "*Usage*\n" +
 	"`/number available [zone=02] [type=fixed|mobile] [tier=regular|premium]` — numbers you can reserve\n" +
 	"`/number list` — the numbers the account holds\n" +
-	"`/number reserve <number> [zone=02] [type=fixed|mobile] [tier=regular|premium] [sms=yes|no]` — reserve one, after you confirm: it is billed monthly until released (`number.reserve`); type, tier and SMS come from EnCo's list of available numbers when the number is in it\n" +
-	"`/number release <number>` — give one back, after you confirm: it is frozen for 15 days (`number.release`)\n" +
+	"`/number reserve &lt;number&gt; [zone=02] [type=fixed|mobile] [tier=regular|premium] [sms=yes|no]` — reserve one, after you confirm: it is billed monthly until released (`number.reserve`); type, tier and SMS come from EnCo's list of available numbers when the number is in it\n" +
+	"`/number release &lt;number&gt;` — give one back, after you confirm: it is frozen for 15 days (`number.release`)\n" +
 	"Example: `/number available zone=02 type=fixed` · `/number reserve 02 206 07 42`"
 
 // maxNumberLines is how many numbers one list shows.
@@ -165,7 +168,7 @@ func (nc *numberCommand) numberAvailable(ctx context.Context, c *command, args [
 		default:
 			var lines string
 			lines, send = nc.numberLines(c, list, "numbers-available", "Available numbers"+filterWords(f))
-			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve <number>`\n%s", plural(len(list), "number"), filterWords(f), lines)
+			text = fmt.Sprintf("*%s available%s* — reserve one with `/number reserve &lt;number&gt;`\n%s", plural(len(list), "number"), filterWords(f), lines)
 		}
 		nc.ops.respond(ctx, c.ResponseURL, textReply(text).Message(), false)
 		if send != nil {
@@ -555,14 +558,11 @@ func (nc *numberCommand) run(ctx context.Context, op switchboard.Operation, resp
 	case switchboard.KindNumberReserve:
 		var got enco.PhoneNumber
 		got, err = nc.numbers.ReserveNumber(ctx, nc.reserveRequest(ctx, op, digits))
-		traits := numberTraits(got)
-		if traits != "" {
-			traits = " (" + traits + ")"
-		}
-		res.Detail = fmt.Sprintf(":white_check_mark: Reserved %s%s. It is billed monthly until it is released with `/number release`.", label, traits)
 		if err != nil {
 			res.Detail = fmt.Sprintf(":x: %s was not reserved: %s", label, nc.ops.userError(err, "numbers reserve"))
+			break
 		}
+		res = nc.reserved(ctx, op, digits, got)
 	case switchboard.KindNumberRelease:
 		err = nc.numbers.ReleaseNumber(ctx, digits)
 		until := time.Now().Add(freezePeriod)
@@ -577,9 +577,44 @@ func (nc *numberCommand) run(ctx context.Context, op switchboard.Operation, resp
 		return
 	}
 	res.OK = err == nil
-	nc.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID})
+	var detail string
+	if res.OK && op.Kind == switchboard.KindNumberReserve {
+		detail = "reserved " + res.Target
+	}
+	nc.gate.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: apiDecision(err), OperationID: op.ID, Detail: detail})
 	if err := nc.ops.recordResult(ctx, op, res, true, false); err != nil {
 		nc.log.Error("record number result", "err", err, "operation", op.ID)
 		nc.ops.postInThread(ctx, op, res.Detail)
 	}
+}
+
+// reserved is the result of a reservation EnCo made: the number EnCo says it
+// reserved, which is what the account now holds and is billed for. The
+// request names the wanted number in a filter, so EnCo may reserve another;
+// then the result says so, and the operation records EnCo's number as its
+// target and in its title.
+func (nc *numberCommand) reserved(ctx context.Context, op switchboard.Operation, asked string, got enco.PhoneNumber) switchboard.Result {
+	number := cmp.Or(got.Number, asked)
+	label := render.NumberLabel(number, nc.mask)
+	traits := numberTraits(got)
+	if traits != "" {
+		traits = " (" + traits + ")"
+	}
+	res := switchboard.Result{Target: switchboard.Number(number).String(), OK: true,
+		Detail: fmt.Sprintf(":white_check_mark: Reserved %s%s. It is billed monthly until it is released with `/number release`.", label, traits)}
+	if number == asked {
+		return res
+	}
+	askedLabel := render.NumberLabel(asked, nc.mask)
+	res.Detail = fmt.Sprintf(":warning: EnCo reserved %s%s, not %s as asked: EnCo takes the number asked for as a filter and reserved this one. The account now holds %s, billed monthly until it is released with `/number release`; %s was not reserved.",
+		label, traits, askedLabel, label, askedLabel)
+	if _, err := nc.operations.UpdateOperation(ctx, op.ID, func(o *switchboard.Operation) error {
+		o.Targets = []switchboard.Target{switchboard.Number(number)}
+		o.Params.Title = fmt.Sprintf("Reserve %s (EnCo's choice; %s was asked for)", label, askedLabel)
+		return nil
+	}); err != nil {
+		nc.log.Error("record the number EnCo reserved", "err", err, "operation", op.ID, "reserved", number)
+	}
+	nc.log.Warn("EnCo reserved another number than the one asked for", "operation", op.ID, "asked", asked, "reserved", number)
+	return res
 }

@@ -180,6 +180,9 @@ func (ops *operator) userError(err error, what string) string {
 	if errors.Is(err, enco.ErrCredentialsRefused) {
 		return fmt.Sprintf("EnCo refused the bot's own credentials, so nothing was sent. An operator must give the bot valid EnCo credentials (`ENCO_TOKEN`, or `ENCO_CLIENT_ID` and `ENCO_CLIENT_SECRET`); trying again will not help until then. (ref `%s`)", ref)
 	}
+	if text, ok := encoRefusal(err, ref); ok {
+		return text
+	}
 	var ee *enco.Error
 	if errors.As(err, &ee) && ee.StatusCode >= 400 && ee.StatusCode < 500 && ee.StatusCode != 401 && ee.StatusCode != 403 && ee.StatusCode != 429 && ee.Message != "" {
 		return fmt.Sprintf("EnCo refused it: %s (HTTP %d, ref `%s`)", render.Escape(truncate(ee.Message, 300)), ee.StatusCode, ref)

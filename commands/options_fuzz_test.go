@@ -119,3 +119,42 @@ func oneOf(v string, set ...string) bool {
 	}
 	return false
 }
+
+// FuzzCDROptions feeds /call cdr's options any text: they never panic, a
+// refusal is readable, and what they accept is a list that starts before it
+// ends, in the past, with a page from 1 and a page size of 1 to 1000, which
+// EnCo's client takes as it is.
+func FuzzCDROptions(f *testing.F) {
+	for _, s := range []string{"", "since=7d", "since=7d till=2d", "till=2d", "till=2099-01-01", "page=0", "page=2 limit=50", "limit=1001",
+		"limit=-1", "page=+3", "page=1e3", "since=2025-01-31 till=2025-01-30", "till=", "page=2 page=3", "limit=1000 page=100000"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, text string) {
+		toks, terr := tokenize(text)
+		if terr != nil {
+			checkUsage(t, text, terr)
+			return
+		}
+		_, opts, uerr := options(callUsage, toks, "since", "till", "page", "limit")
+		if uerr != nil {
+			checkUsage(t, text, uerr)
+			return
+		}
+		q, uerr := parseCDRQuery(opts, now)
+		if uerr != nil {
+			checkUsage(t, text, uerr)
+			return
+		}
+		if q.since.After(now) || q.till.After(now) || (!q.till.IsZero() && q.till.Before(q.since)) {
+			t.Fatalf("%q read as since %v till %v (now %v)", text, q.since, q.till, now)
+		}
+		if q.page < 0 || q.page > maxCDRPage || q.limit < 0 || q.limit > maxCDRLimit {
+			t.Fatalf("%q read as page %d limit %d", text, q.page, q.limit)
+		}
+		e := q.enco()
+		if e.Page < 0 || e.Limit < 1 || e.Limit > maxCDRLimit || e.MaxItems < 1 || (q.page+q.limit > 0 && e.MaxItems != e.Limit) {
+			t.Fatalf("%q makes the query %+v", text, e)
+		}
+	})
+}

@@ -26,7 +26,9 @@ type slashCommand interface {
 type commandSpec struct {
 	name string // without the slash: "sim"
 	// helps are its help texts: the one "/<name> help" answers, then those of
-	// its subcommands that have their own.
+	// its subcommands that have their own. They are mrkdwn, where <, > and &
+	// are control characters: a placeholder is written &lt;number&gt;, which
+	// Slack shows as <number>.
 	helps []string
 	// permissions are every permission it checks.
 	permissions []string

@@ -3,7 +3,6 @@ package commands
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -39,8 +38,8 @@ type simCommand struct {
 }
 
 const simUsage = "*Usage*\n" +
-	"`/sim status <numbers>` — state, plans, APN, thresholds, cost centre and custom fields of SIM cards, by their mobile numbers\n" +
-	"`/sim activate <ids>` · `/sim deactivate <ids>` · `/sim reactivate <ids>` · `/sim terminate <ids>` — asks you to confirm first\n" +
+	"`/sim status &lt;numbers&gt;` — state, plans, APN, thresholds, cost centre and custom fields of SIM cards, by their mobile numbers\n" +
+	"`/sim activate &lt;ids&gt;` · `/sim deactivate &lt;ids&gt;` · `/sim reactivate &lt;ids&gt;` · `/sim terminate &lt;ids&gt;` — asks you to confirm first\n" +
 	"Ids are mobile numbers (`+32 471 00 00 01`, `0471000001`) or `iccid:8932…` / `imsi:206…`, separated by spaces or commas.\n" +
 	"Example: `/sim status 0471 00 00 01` · `/sim activate 0471 00 00 04, iccid:89320100000000000007`\n" +
 	"`/sim bulk` — a change of many cards from a file or a pasted list: a form opens, then a preview to confirm (also `/sim deactivate` and the other changes without cards).\n" +
@@ -232,9 +231,9 @@ func (sm *simCommand) simStatus(ctx context.Context, c *command, devices []enco.
 	for i, d := range devices {
 		cards, err := sm.sim.SIMCards(ctx, d.Identifier)
 		lookups[i] = simLookup{msisdn: d.Identifier, cards: cards, err: err}
-		if errors.Is(err, enco.ErrCredentialsRefused) {
+		if refusal := lastingRefusal(err); refusal != nil {
 			// Every other lookup would be refused the same way.
-			sm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: "credentials refused"})
+			sm.gate.audit(ctx, switchboard.AuditEntry{UserID: c.UserID, Command: switchboard.PermSIMRead, Decision: "api error", Detail: refusal.Error()})
 			sm.ops.respond(ctx, c.ResponseURL, textReply(":x: "+sm.ops.userError(err, "m2m read")).Message(), false)
 			return
 		}
@@ -359,7 +358,8 @@ func customFields(m map[string]string) string {
 
 // simRow is one card as a row of the table and of the CSV file.
 func simRow(l simLookup, card *enco.SIMCard, problem string) []string {
-	row := []string{"+" + l.msisdn, problem, "", "", "", "", "", "", "", "", "", ""}
+	row := make([]string, len(simHeader))
+	row[0], row[1] = "+"+l.msisdn, problem
 	if card == nil {
 		return row
 	}
@@ -384,10 +384,11 @@ func simRow(l simLookup, card *enco.SIMCard, problem string) []string {
 	}
 	row[10] = strings.Join(cf, "; ")
 	row[11] = fmt.Sprintf("%s/%s", threshold(card.SMS.DailyThreshold), threshold(card.SMS.MonthlyThreshold))
+	row[12] = fmt.Sprintf("%s/%s", threshold(card.Voice.DailyThreshold), threshold(card.Voice.MonthlyThreshold))
 	return row
 }
 
-var simHeader = []string{"number", "state", "device", "data_plan", "data_plan_description", "sms_plan", "voice_plan", "data_thresholds_daily_monthly", "apn", "cost_centre", "custom_fields", "sms_thresholds_daily_monthly"}
+var simHeader = []string{"number", "state", "device", "data_plan", "data_plan_description", "sms_plan", "voice_plan", "data_thresholds_daily_monthly", "apn", "cost_centre", "custom_fields", "sms_thresholds_daily_monthly", "voice_thresholds_daily_monthly"}
 
 // simTable lays several cards out compactly: number, state, plans and cost
 // centre, one line each. When there are more than maxSIMRows, it says how
@@ -450,7 +451,7 @@ func (sm *simCommand) simTable(c *command, lookups []simLookup) (string, func(co
 	for _, f := range failures {
 		b.WriteString("\n" + f)
 	}
-	b.WriteString("\n`/sim status <number>` shows one card in full: APN, thresholds and custom fields.")
+	b.WriteString("\n`/sim status &lt;number&gt;` shows one card in full: APN, thresholds and custom fields.")
 	return b.String(), send
 }
 

@@ -154,14 +154,16 @@ func New(cfg Config) *Router {
 	dir := &directoryCommand{gate: g, who: who, directory: cfg.Directory, overrides: st.DirectoryOverrides}
 	fmu := &fmuCommand{gate: g, confirm: confirm, ops: ops, lists: lists, who: who, notes: notes, dir: dir, sched: sched,
 		fmu: cfg.EnCo.FMU, callbacks: cfg.Callbacks, publicURL: cfg.PublicURL, limits: lim, log: log}
-	number := &numberCommand{gate: g, confirm: confirm, ops: ops, lists: lists, numbers: cfg.EnCo.Numbers, freezes: st.NumberFreezes, limits: lim, log: log}
+	number := &numberCommand{gate: g, confirm: confirm, ops: ops, lists: lists, numbers: cfg.EnCo.Numbers, freezes: st.NumberFreezes,
+		operations: st.Operations, limits: lim, log: log}
 	call := &callCommand{gate: g, confirm: confirm, ops: ops, lists: lists, who: who, voice: cfg.EnCo.Voice, policy: cfg.Policy,
 		operations: st.Operations, publicURL: cfg.PublicURL, limits: lim, log: log}
 	reg := newRegistry(sim, fmu, number, call)
 	reg.log = log
 	steps := &stepRunner{gate: g, ops: ops, who: who, confirm: confirm, sim: sim, exec: reg, counters: st.Counters, operations: st.Operations,
 		dms: cfg.Slack.DMs, slack: cfg.Slack.Slack, policy: cfg.Policy, limits: lim, log: log}
-	home := &homeTab{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, publisher: cfg.Slack.Home, commands: reg, now: now, log: log}
+	home := &homeTab{gate: g, ops: ops, who: who, notes: notes, store: st.Schedules, fmu: cfg.EnCo.FMU, publisher: cfg.Slack.Home, commands: reg,
+		callOff: cfg.EnCo.Voice == nil, now: now, log: log}
 	var approvals *Approvals
 	if st.Approvals != nil && cfg.ApprovalRules != nil {
 		hooks := approvalHooks{steps: steps, exec: reg, ops: ops, log: log}

@@ -9,7 +9,10 @@
 // turned into an *Error that names the operation. Reads are retried on 429,
 // 5xx and network errors with exponential backoff that honours Retry-After;
 // writes are never retried, because EnCo may have acted on a request whose
-// answer was lost. A 401 is answered by the transport from NewHTTPClient,
+// answer was lost, and a read is not retried when Retry-After asks for more
+// than 30 seconds. Refusals are classified for errors.Is: ErrAccessDenied
+// (403), ErrThrottled (429), ErrAPIRetired (404 or 410 from the Voice
+// Call-out API) and ErrCredentialsRefused. A 401 is answered by the transport from NewHTTPClient,
 // which revokes the refused token, fetches a fresh one and replays the
 // request once.
 package enco
@@ -38,7 +41,8 @@ const (
 	defaultMaxRetries = 3
 	// maxResponseBody caps what is read from any reply.
 	maxResponseBody = 1 << 20
-	// maxRetryAfter caps how long a Retry-After header can make a read wait.
+	// maxRetryAfter is the longest a Retry-After header makes a read wait;
+	// a longer one ends the read with the 429.
 	maxRetryAfter = 30 * time.Second
 	backoffBase   = 200 * time.Millisecond
 	backoffMax    = 5 * time.Second
@@ -117,7 +121,12 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 		wait := backoff(attempt)
 		var apiErr *Error
 		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-			wait = min(apiErr.RetryAfter, maxRetryAfter)
+			if apiErr.RetryAfter > maxRetryAfter {
+				// Longer than a person waits for an answer: they are
+				// told when to try again instead.
+				return resp, err
+			}
+			wait = apiErr.RetryAfter
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			return resp, err
@@ -168,7 +177,7 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte) (resp r
 	if errors.As(err, &apiErr) && errors.Is(apiErr, ErrCredentialsRefused) {
 		// A 401 the transport could not cure: final, and reported as the
 		// API's answer rather than as a network error (which is retried).
-		apiErr.Op = r.op
+		apiErr.Op, apiErr.API = r.op, r.api
 		resp.status = apiErr.StatusCode
 		return resp, apiErr
 	}
@@ -188,7 +197,9 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte) (resp r
 	}
 	resp.body = data
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return resp, newError(r.op, res.StatusCode, res.Header, data, time.Now())
+		e := newError(r.op, res.StatusCode, res.Header, data, time.Now())
+		e.classify(r.api)
+		return resp, e
 	}
 	return resp, nil
 }

@@ -21,7 +21,7 @@ func TestFaultEnvelopeOnWriteIsNotRetried(t *testing.T) {
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("got %v, want *enco.Error", err)
 	}
-	want := enco.Error{Op: "fmu set status", StatusCode: 503, Code: 101503, Message: "Error connecting to the back end", Description: "Failure injected by the sandbox."}
+	want := enco.Error{Op: "fmu set status", API: enco.APIFMU, StatusCode: 503, Code: 101503, Message: "Error connecting to the back end", Description: "Failure injected by the sandbox."}
 	if *apiErr != want {
 		t.Errorf("got %+v, want %+v", *apiErr, want)
 	}
@@ -392,5 +392,83 @@ func TestRedirectToOtherHostIsNotFollowed(t *testing.T) {
 	case auth := <-leaked:
 		t.Errorf("the other host got a request with Authorization %q", auth)
 	default:
+	}
+}
+
+// TestRefusalsAreClassified: each refusal that asks for its own words wraps
+// its class, names the API that answered, and is not retried. A 404 means a
+// retired API only from the Voice Call-out API.
+func TestRefusalsAreClassified(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		voice  int // RetireVoice's status, when set
+		call   func(context.Context, *enco.Client) error
+		api    string
+		want   error
+	}{
+		{"403 from M2M", http.StatusForbidden, 0, func(ctx context.Context, c *enco.Client) error {
+			_, err := c.SIMCards(ctx, "32471000001")
+			return err
+		}, enco.APIM2M, enco.ErrAccessDenied},
+		{"429 on a write", http.StatusTooManyRequests, 0, func(ctx context.Context, c *enco.Client) error {
+			_, err := c.PlaceCall(ctx, enco.CallRequest{Origin: "+3228160257", Destination: "+32468373901"})
+			return err
+		}, enco.APIVoice, enco.ErrThrottled},
+		{"404 from the voice call", 0, http.StatusNotFound, func(ctx context.Context, c *enco.Client) error {
+			_, err := c.PlaceCall(ctx, enco.CallRequest{Origin: "+3228160257", Destination: "+32468373901"})
+			return err
+		}, enco.APIVoice, enco.ErrAPIRetired},
+		{"410 from the CDR list", 0, http.StatusGone, func(ctx context.Context, c *enco.Client) error {
+			_, err := c.CDRs(ctx, enco.CDRQuery{})
+			return err
+		}, enco.APIVoice, enco.ErrAPIRetired},
+		{"404 from numbers is a refusal only", http.StatusNotFound, 0, func(ctx context.Context, c *enco.Client) error {
+			_, err := c.ReserveNumber(ctx, enco.ReserveRequest{Number: "3222060744", Type: "FIXED", Zone: "02", PricingTier: "REGULAR"})
+			return err
+		}, enco.APINumbers, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sb, c := newSandbox(t)
+			if tt.status != 0 {
+				sb.FailNext(1, tt.status)
+			}
+			sb.RetireVoice(tt.voice)
+			err := tt.call(testContext(t), c)
+			var apiErr *enco.Error
+			if !errors.As(err, &apiErr) || apiErr.API != tt.api {
+				t.Fatalf("got %v, want an *enco.Error from API %q", err, tt.api)
+			}
+			for _, class := range []error{enco.ErrAccessDenied, enco.ErrThrottled, enco.ErrAPIRetired, enco.ErrCredentialsRefused} {
+				if got := errors.Is(err, class); got != (class == tt.want) {
+					t.Errorf("errors.Is(%v, %q) = %t, want %t", err, class, got, !got)
+				}
+			}
+			if got := len(sb.APIRequests()); got != 1 {
+				t.Errorf("API requests: got %d, want 1", got)
+			}
+		})
+	}
+}
+
+// TestReadNotRetriedWhenRetryAfterIsLong: a 429 asking for more than half
+// a minute ends a read at once, with the wait EnCo asked for, for the
+// person to be told when to try again.
+func TestReadNotRetriedWhenRetryAfterIsLong(t *testing.T) {
+	sb, c := newSandbox(t)
+	sb.SetRetryAfter(2 * time.Minute)
+	sb.FailNext(1, http.StatusTooManyRequests)
+	start := time.Now()
+	_, err := c.HeldNumbers(testContext(t))
+	var apiErr *enco.Error
+	if !errors.As(err, &apiErr) || !errors.Is(err, enco.ErrThrottled) || apiErr.RetryAfter != 2*time.Minute {
+		t.Fatalf("got %v, want ErrThrottled with RetryAfter 2m", err)
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("returned after %v, want at once", elapsed)
+	}
+	if got := len(sb.APIRequests()); got != 1 {
+		t.Errorf("API requests: got %d, want 1", got)
 	}
 }

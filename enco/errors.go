@@ -2,6 +2,7 @@ package enco
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,12 +14,38 @@ import (
 // HTML error page from a proxy does not end up whole in a log line.
 const maxErrorText = 300
 
+// The APIs a Client calls, as Error.API and Client.Observe name them.
+const (
+	APIFMU     = "fmu"
+	APIM2M     = "m2m"
+	APIVoice   = "voice"
+	APINumbers = "numbers"
+)
+
+// Classes of refusal an Error wraps (see Error.Err), for errors.Is. Each
+// asks for different words to the user: none is worth retrying at once.
+var (
+	// ErrAccessDenied is a 403: the gateway refused the bot's application
+	// the API, for a wrong key or a missing subscription.
+	ErrAccessDenied = errors.New("EnCo refused access to the API")
+	// ErrThrottled is a 429: EnCo asks the bot to slow down, for
+	// Error.RetryAfter when it says.
+	ErrThrottled = errors.New("EnCo is throttling the bot")
+	// ErrAPIRetired is a 404 or 410 from the Voice Call-out API. Its two
+	// paths name no resource that could be missing, and EnCo labels the
+	// API retired: the answer means it is gone for this account.
+	ErrAPIRetired = errors.New("the API is not available for this account")
+)
+
 // Error is a non-2xx answer from an EnCo API (or a 2xx answer whose body
 // reports a refusal, such as an FMU change with "success": false). Callers
 // inspect it with errors.As.
 type Error struct {
 	// Op names the operation, for example "m2m deactivation".
 	Op string
+	// API is the API that answered: APIFMU, APIM2M, APIVoice or
+	// APINumbers; "" when the error did not come from an API call.
+	API string
 	// StatusCode is the HTTP status of the reply.
 	StatusCode int
 	// Code is the API gateway's fault code (900901 for invalid
@@ -33,8 +60,10 @@ type Error struct {
 	// RetryAfter is the delay the service asked for in its Retry-After
 	// header (seconds or an HTTP date), 0 if none.
 	RetryAfter time.Duration
-	// Err, when set, classifies the failure for errors.Is; it is
-	// ErrCredentialsRefused for a 401 that renewing the token cannot cure.
+	// Err, when set, classifies the failure for errors.Is: it is
+	// ErrCredentialsRefused for a 401 that renewing the token cannot cure,
+	// ErrAccessDenied for a 403, ErrThrottled for a 429 and ErrAPIRetired
+	// for a 404 or 410 from the Voice Call-out API.
 	Err error
 }
 
@@ -110,6 +139,20 @@ func newError(op string, status int, h http.Header, body []byte, now time.Time) 
 		e.Message = http.StatusText(status)
 	}
 	return e
+}
+
+// classify sets e.Err from the API and status of the reply.
+func (e *Error) classify(api string) {
+	e.API = api
+	switch {
+	case e.Err != nil:
+	case e.StatusCode == http.StatusForbidden:
+		e.Err = ErrAccessDenied
+	case e.StatusCode == http.StatusTooManyRequests:
+		e.Err = ErrThrottled
+	case api == APIVoice && (e.StatusCode == http.StatusNotFound || e.StatusCode == http.StatusGone):
+		e.Err = ErrAPIRetired
+	}
 }
 
 // parseRetryAfter reads a Retry-After header given in seconds or as an HTTP

@@ -88,7 +88,7 @@ func (c *Client) FMUStatus(ctx context.Context, msisdn string) (FMUStatus, error
 	}
 	var raw json.RawMessage
 	_, err := c.do(ctx, request{
-		api: "fmu", op: op, method: http.MethodGet, path: fmuBase + "/status",
+		api: APIFMU, op: op, method: http.MethodGet, path: fmuBase + "/status",
 		query: url.Values{"msisdn": {msisdn}}, out: &raw,
 	})
 	if err != nil {
@@ -122,7 +122,7 @@ func (c *Client) SetFMUStatus(ctx context.Context, msisdn string, p Profile) err
 	}
 	var raw json.RawMessage
 	resp, err := c.do(ctx, request{
-		api: "fmu", op: op, method: http.MethodPut, path: fmuBase + "/status",
+		api: APIFMU, op: op, method: http.MethodPut, path: fmuBase + "/status",
 		body: fmuChange{MSISDN: []string{msisdn}, Status: p}, out: &raw,
 	})
 	if err != nil {
@@ -192,7 +192,7 @@ func (c *Client) RequestFMUStatuses(ctx context.Context, msisdns []string, callb
 	if callbackURL != "" {
 		q.Set("callback_url", callbackURL)
 	}
-	resp, err := c.do(ctx, request{api: "fmu", op: op, method: http.MethodGet, path: fmuBase + "/status", query: q})
+	resp, err := c.do(ctx, request{api: APIFMU, op: op, method: http.MethodGet, path: fmuBase + "/status", query: q})
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +213,7 @@ func (c *Client) RequestSetFMUStatuses(ctx context.Context, msisdns []string, p 
 		return nil, invalid(op, "unknown profile %q", p)
 	}
 	resp, err := c.do(ctx, request{
-		api: "fmu", op: op, method: http.MethodPut, path: fmuBase + "/status",
+		api: APIFMU, op: op, method: http.MethodPut, path: fmuBase + "/status",
 		body: fmuChange{MSISDN: msisdns, Status: p, CallbackURL: callbackURL},
 	})
 	if err != nil {
@@ -260,7 +260,7 @@ func (c *Client) RegisterFMUCallback(ctx context.Context, callbackURL string) er
 		return err
 	}
 	_, err := c.do(ctx, request{
-		api: "fmu", op: op, method: http.MethodPost, path: fmuBase + "/register_callback",
+		api: APIFMU, op: op, method: http.MethodPost, path: fmuBase + "/register_callback",
 		body: map[string]string{"url": callbackURL},
 	})
 	return err

@@ -202,7 +202,7 @@ func (c *Client) SIMCards(ctx context.Context, msisdn string) ([]SIMCard, error)
 	}
 	var raw json.RawMessage
 	_, err := c.do(ctx, request{
-		api: "m2m", op: op, method: http.MethodGet, path: m2mBase + "/simcards",
+		api: APIM2M, op: op, method: http.MethodGet, path: m2mBase + "/simcards",
 		query:  url.Values{"msisdn": {msisdn}},
 		header: c.m2mHeader(), out: &raw,
 	})
@@ -270,7 +270,7 @@ func (c *Client) RequestM2M(ctx context.Context, a M2MAction, devices []Device, 
 	h.Set("x-callback-token", callbackToken)
 	var raw json.RawMessage
 	resp, err := c.do(ctx, request{
-		api: "m2m", op: op, method: http.MethodPost, path: m2mBase + "/requests/" + string(a),
+		api: APIM2M, op: op, method: http.MethodPost, path: m2mBase + "/requests/" + string(a),
 		header: h, body: devices, out: &raw,
 	})
 	if err != nil {
@@ -309,7 +309,7 @@ func (c *Client) ConfigureM2MCallback(ctx context.Context, callbackURL string, h
 		Headers map[string]string `json:"headers,omitempty"`
 	}{callbackURL, headers}
 	_, err := c.do(ctx, request{
-		api: "m2m", op: op, method: http.MethodPost, path: m2mBase + "/configure/callback",
+		api: APIM2M, op: op, method: http.MethodPost, path: m2mBase + "/configure/callback",
 		header: c.m2mHeader(), body: body,
 	})
 	return err

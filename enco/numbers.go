@@ -49,7 +49,7 @@ func (c *Client) HeldNumbers(ctx context.Context) ([]PhoneNumber, error) {
 
 func (c *Client) listNumbers(ctx context.Context, op, path string, q url.Values) ([]PhoneNumber, error) {
 	var raw json.RawMessage
-	if _, err := c.do(ctx, request{api: "numbers", op: op, method: http.MethodGet, path: numbersBase + path, query: q, out: &raw}); err != nil {
+	if _, err := c.do(ctx, request{api: APINumbers, op: op, method: http.MethodGet, path: numbersBase + path, query: q, out: &raw}); err != nil {
 		return nil, err
 	}
 	return decodeNumbers(op, raw)
@@ -119,7 +119,7 @@ func (c *Client) ReserveNumber(ctx context.Context, r ReserveRequest) (PhoneNumb
 	}{r.SupportsSMS, r.Type, r.Number, r.Zone, r.PricingTier}
 	var raw json.RawMessage
 	_, err := c.do(ctx, request{
-		api: "numbers", op: op, method: http.MethodPost, path: numbersBase + "/phonenumbers",
+		api: APINumbers, op: op, method: http.MethodPost, path: numbersBase + "/phonenumbers",
 		query: url.Values{"addressInZoneConfirmed": {"true"}}, body: body, out: &raw,
 	})
 	if err != nil {
@@ -145,7 +145,7 @@ func (c *Client) ReleaseNumber(ctx context.Context, number string) error {
 		return err
 	}
 	_, err := c.do(ctx, request{
-		api: "numbers", op: op, method: http.MethodDelete,
+		api: APINumbers, op: op, method: http.MethodDelete,
 		path: numbersBase + "/phonenumbers/" + url.PathEscape(number),
 	})
 	return err

@@ -64,7 +64,7 @@ func (c *Client) PlaceCall(ctx context.Context, r CallRequest) (sessionID string
 		}
 	}
 	var raw json.RawMessage
-	resp, err := c.do(ctx, request{api: "voice", op: op, method: http.MethodPost, path: vcaBase + "/call", body: r, out: &raw})
+	resp, err := c.do(ctx, request{api: APIVoice, op: op, method: http.MethodPost, path: vcaBase + "/call", body: r, out: &raw})
 	if err != nil {
 		return "", err
 	}
@@ -209,7 +209,10 @@ type CDRQuery struct {
 	From, Till time.Time
 	// Limit is the page size; 0 means the API's default (100).
 	Limit int
-	// MaxItems stops paging after this many CDRs; 0 means 1000.
+	// Page is the first page to read, in the API's numbering (from 0).
+	Page int
+	// MaxItems stops paging after this many CDRs; 0 means 1000. With
+	// MaxItems equal to Limit, CDRs reads the one page Page.
 	MaxItems int
 }
 
@@ -231,8 +234,8 @@ const maxCDRPages = 1000
 // until q.MaxItems CDRs were read.
 func (c *Client) CDRs(ctx context.Context, q CDRQuery) ([]CDR, error) {
 	const op = "voice cdr"
-	if q.Limit < 0 || q.MaxItems < 0 {
-		return nil, invalid(op, "negative limit")
+	if q.Limit < 0 || q.MaxItems < 0 || q.Page < 0 {
+		return nil, invalid(op, "negative limit or page")
 	}
 	if !q.From.IsZero() && !q.Till.IsZero() && q.Till.Before(q.From) {
 		return nil, invalid(op, "till %s is before from %s", q.Till.Format(time.RFC3339), q.From.Format(time.RFC3339))
@@ -242,7 +245,7 @@ func (c *Client) CDRs(ctx context.Context, q CDRQuery) ([]CDR, error) {
 		maxItems = 1000
 	}
 	var out []CDR
-	page := 0
+	page := q.Page
 	for range maxCDRPages {
 		v := url.Values{}
 		if !q.From.IsZero() {
@@ -258,7 +261,7 @@ func (c *Client) CDRs(ctx context.Context, q CDRQuery) ([]CDR, error) {
 			v.Set("page", strconv.Itoa(page))
 		}
 		var raw json.RawMessage
-		if _, err := c.do(ctx, request{api: "voice", op: op, method: http.MethodGet, path: vcaBase + "/cdr", query: v, out: &raw}); err != nil {
+		if _, err := c.do(ctx, request{api: APIVoice, op: op, method: http.MethodGet, path: vcaBase + "/cdr", query: v, out: &raw}); err != nil {
 			return out, err
 		}
 		var p cdrPage

@@ -2,6 +2,7 @@ package enco_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -110,6 +111,31 @@ func TestCDRsPaging(t *testing.T) {
 				t.Errorf("pages requested: got %q, want %q", pages, tt.wantPages)
 			}
 		})
+	}
+}
+
+// TestCDRsOnePage: Page with MaxItems equal to Limit reads that one page,
+// as /call cdr page= asks.
+func TestCDRsOnePage(t *testing.T) {
+	base := time.Date(2030, 1, 2, 8, 0, 0, 0, time.UTC)
+	sb, c := newSandbox(t)
+	for i := range 25 {
+		sb.AddCDR(sandbox.CDR{SessionID: fmt.Sprintf("7%07d", i), Origin: "3228160257", Destination: "32468373901",
+			RequestTime: base.Add(time.Duration(i) * time.Minute)})
+	}
+	got, err := c.CDRs(testContext(t), enco.CDRQuery{From: base, Limit: 10, Page: 1, MaxItems: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 || got[0].SessionID != "70000010" || got[9].SessionID != "70000019" {
+		t.Errorf("got %d CDRs from %v, want sessions 70000010 to 70000019", len(got), got)
+	}
+	reqs := sb.APIRequests()
+	if len(reqs) != 1 || reqs[0].Query.Get("page") != "1" || reqs[0].Query.Get("limit") != "10" {
+		t.Errorf("requests %+v, want one for page=1 limit=10", reqs)
+	}
+	if _, err := c.CDRs(testContext(t), enco.CDRQuery{Page: -1}); !errors.Is(err, enco.ErrInvalidRequest) {
+		t.Errorf("negative page: got %v, want ErrInvalidRequest", err)
 	}
 }
 

@@ -19,7 +19,7 @@ const maxNamed = 50
 func ExpiryPosts(op switchboard.Operation, results []switchboard.Result, notifyChannel string, mask bool) []switchboard.Outgoing {
 	exec := op.Params.Step
 	if op.Status == switchboard.StatusPending {
-		return []switchboard.Outgoing{StepFailure(exec, op.ID, fmt.Sprintf("<@%s> did not confirm or cancel %s in time, so nothing was changed.", op.UserID, lowerFirst(op.Params.Title)))}
+		return []switchboard.Outgoing{StepFailure(exec, op.ID, fmt.Sprintf("%s did not confirm or cancel %s in time, so nothing was changed.", StepPerson, lowerFirst(op.Params.Title)))}
 	}
 	text := ExpiryText(op, results, mask)
 	msgs := []switchboard.Outgoing{

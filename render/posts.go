@@ -47,9 +47,11 @@ const MaxFailureReplies = 20
 const KindStep = "step"
 
 // StepFailure is the queued entry that ends a step execution with an error.
-// opID may be "" (the step was refused before any operation existed).
+// opID may be "" (the step was refused before any operation existed). The
+// message may be mrkdwn: Workflow Builder gets it as plain text (see
+// StepErrorText).
 func StepFailure(executionID, opID, message string) switchboard.Outgoing {
-	return switchboard.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: message}
+	return switchboard.Outgoing{Kind: KindStep, DedupeKey: executionID, OperationID: opID, Text: StepErrorText(message)}
 }
 
 // stepCompletion is the queued entry that ends op's step execution with its

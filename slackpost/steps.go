@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -140,12 +141,9 @@ func (d *Deliverer) completeStep(ctx context.Context, m switchboard.Outgoing) er
 // stepOutputs are the outputs of a finished step operation, or the reason
 // the step failed (an FMU profile that was not set).
 func (d *Deliverer) stepOutputs(ctx context.Context, op switchboard.Operation, p switchboard.Progress) (map[string]any, string, error) {
-	var link string
-	if op.ThreadTS != "" {
-		var err error
-		if link, err = d.Steps.Permalink(ctx, op.ChannelID, op.ThreadTS); err != nil {
-			return nil, "", err
-		}
+	link, err := d.threadLink(ctx, op)
+	if err != nil {
+		return nil, "", err
 	}
 	switch op.Params.StepFunction {
 	case switchboard.StepSetFMUProfile:
@@ -157,6 +155,32 @@ func (d *Deliverer) stepOutputs(ctx context.Context, op switchboard.Operation, p
 		return map[string]any{"succeeded": p.Done, "failed": p.Failed, "thread_url": link}, "", nil
 	}
 	return nil, fmt.Sprintf("Switchboard does not know the step %q.", op.Params.StepFunction), nil
+}
+
+// threadLink is the permalink of op's thread (chat.getPermalink), for a
+// step's thread_url output, which is never empty. A passing failure is
+// returned, for the entry to be tried again. When Slack refuses for good
+// (the message or channel is gone), or op has no thread, the link opens the
+// channel instead (Slack's app_redirect), and the log says why.
+func (d *Deliverer) threadLink(ctx context.Context, op switchboard.Operation) (string, error) {
+	if op.ThreadTS != "" {
+		link, err := d.Steps.Permalink(ctx, op.ChannelID, op.ThreadTS)
+		switch {
+		case err == nil && link != "":
+			return link, nil
+		case err != nil && !Permanent(err):
+			return "", err
+		}
+		d.log().Warn("no permalink for a step's thread; its output links to the channel", "err", err, "operation", op.ID, "channel", op.ChannelID)
+	} else {
+		d.log().Warn("a step's operation has no thread; its output links to the channel", "operation", op.ID, "channel", op.ChannelID)
+	}
+	return ChannelLink(op.ChannelID), nil
+}
+
+// ChannelLink is a URL that opens a channel (or direct message) in Slack.
+func ChannelLink(channel string) string {
+	return "https://slack.com/app_redirect?channel=" + url.QueryEscape(channel)
 }
 
 // OpenDM opens (or finds) the direct message channel between the bot and

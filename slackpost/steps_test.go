@@ -72,7 +72,7 @@ func TestStepCompletesOnceWithTheOperationsOutputs(t *testing.T) {
 	waitUntil(t, "an empty queue", func() bool { return queueDepth(t, s) == 0 })
 
 	outputs := map[string]string{"succeeded": "1", "failed": "1", "thread_url": "https://example.slack.com/archives/C1/p1.000001"}
-	want := []string{fmt.Sprintf("Fx1 ok %v", outputs), "Fx2 error bad input"}
+	want := []string{fmt.Sprintf("Fx1 ok %v", outputs), "Fx2 error Bad input"}
 	if got := steps.got(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("completions:\n got %q\nwant %q", got, want)
 	}
@@ -126,7 +126,7 @@ func TestExpiryFailsTheStep(t *testing.T) {
 		got[c] = true
 	}
 	for _, want := range []string{
-		"Fx1 error <@U1> did not confirm or cancel activate 1 SIM card in time, so nothing was changed.",
+		"Fx1 error The person named in the step did not confirm or cancel activate 1 SIM card in time, so nothing was changed.",
 		"Fx2 error No answer from EnCo for 1 of 1 before the request expired: +32 471 00 00 04.",
 	} {
 		if !got[want] {

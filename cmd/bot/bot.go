@@ -210,13 +210,18 @@ func (m *Main) Open(ctx context.Context) error {
 		views, files = api, api
 	}
 
+	var voice commands.VoiceAPI = m.Enco
+	if c.VoiceOff() {
+		voice = nil // /call says it is switched off
+		m.Log.Info("ENCO_VOICE=off: /call is switched off")
+	}
 	checker := permissions.NewChecker(policy, groups)
 	cfg := commands.Config{
 		Checker:       checker,
 		ApprovalRules: checker,
 		Policy:        policy,
 		State:         commands.Stores{AuditTrail: m.Store, Confirmations: m.Store, Operations: m.Store, Results: m.Store, Counters: m.Store, DirectoryOverrides: m.Store, NumberFreezes: m.Store, Schedules: m.Store, Approvals: m.Store},
-		EnCo:          commands.EnCo{SIM: m.Enco, FMU: m.Enco, Voice: m.Enco, Numbers: m.Enco},
+		EnCo:          commands.EnCo{SIM: m.Enco, FMU: m.Enco, Voice: voice, Numbers: m.Enco},
 		Slack:         commands.SlackParts{Slack: routerSlack, DMs: steps, Links: steps, Home: home, People: people},
 		Directory:     permissions.NewDirectory(policy, m.Store, phones),
 		Callbacks:     m.Receiver,

@@ -27,6 +27,7 @@ type Config struct {
 	EncoClientSecret  string        `envconfig:"ENCO_CLIENT_SECRET" desc:"OAuth2 client secret"`
 	EncoToken         string        `envconfig:"ENCO_TOKEN" desc:"a permanent EnCo token, instead of client credentials"`
 	EncoM2MAPIKey     string        `envconfig:"ENCO_M2M_API_KEY" desc:"M2M Cockpit API key (x-api-key); required unless sandbox"`
+	EncoVoice         string        `envconfig:"ENCO_VOICE" default:"on" desc:"off: switch /call off, for an account without EnCo's Voice Call-out API (EnCo labels it retired); /call then says so and calls nothing"`
 	EncoM2MBatch      int           `envconfig:"ENCO_M2M_BATCH" default:"500" desc:"most SIM cards in one M2M request; larger changes go as several requests"`
 	EncoM2MRate       float64       `envconfig:"ENCO_M2M_RATE" default:"5" desc:"most M2M requests a second, all replicas together"`
 	EncoSandbox       bool          `envconfig:"ENCO_SANDBOX" default:"false" desc:"true: run the built-in EnCo sandbox in process and use it"`
@@ -110,6 +111,11 @@ func (c *Config) Validate(console bool) error {
 			return errors.New("CALLBACK_SECRET: too short; use at least 16 random characters")
 		}
 	}
+	switch strings.ToLower(c.EncoVoice) {
+	case "", "on", "off":
+	default:
+		return errors.New("ENCO_VOICE: must be on or off")
+	}
 	if c.PublicURL != "" {
 		if err := checkURL("PUBLIC_URL", c.PublicURL); err != nil {
 			return err
@@ -155,6 +161,9 @@ func (c *Config) Validate(console bool) error {
 	}
 	return nil
 }
+
+// VoiceOff reports whether ENCO_VOICE switches /call off.
+func (c *Config) VoiceOff() bool { return strings.EqualFold(c.EncoVoice, "off") }
 
 func checkURL(name, raw string) error {
 	u, err := url.Parse(raw)

@@ -68,7 +68,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{SlackAPIURL: "https://slack.com/api/", EncoBaseURL: "https://api.enco.io", HTTPAddr: ":8080", LogLevel: "info", LogFormat: "json",
-		AuditMaxEntries: 100000, AuditMaxAge: 90 * 24 * time.Hour, SlackPostInterval: 1100 * time.Millisecond, BulkThreshold: 20, EncoM2MBatch: 500, EncoM2MRate: 5, LogFlushInterval: 50 * time.Millisecond}
+		AuditMaxEntries: 100000, AuditMaxAge: 90 * 24 * time.Hour, SlackPostInterval: 1100 * time.Millisecond, BulkThreshold: 20, EncoM2MBatch: 500, EncoM2MRate: 5, LogFlushInterval: 50 * time.Millisecond, EncoVoice: "on"}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults = %+v, want %+v", c, want)
 	}
@@ -119,6 +119,7 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		{"negative audit entries", func(c *Config) { c.AuditMaxEntries = -1 }, "AUDIT_MAX_ENTRIES:"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "LOG_LEVEL:"},
 		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "LOG_FORMAT:"},
+		{"voice neither on nor off", func(c *Config) { c.EncoVoice = "false" }, "ENCO_VOICE:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

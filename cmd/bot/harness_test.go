@@ -142,6 +142,8 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 func newFakes(t *testing.T, ctx context.Context, prefix string) *harness {
 	h := &harness{t: t, ctx: ctx, slack: slacktest.New(t), enco: sandbox.New(t), logs: &syncBuffer{}, prefix: prefix}
 	h.slack.SetUserGroup("S0SIMREAD1", groupUser)
+	// The app has the scopes its manifest asks for, and no others.
+	h.slack.GrantScopes(manifestBotScopes(t)...)
 	h.cfg = Config{
 		SlackBotToken:     h.slack.BotToken,
 		SlackAppToken:     h.slack.AppToken,

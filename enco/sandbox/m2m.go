@@ -43,6 +43,9 @@ type SIM struct {
 	// DataDailyThreshold and DataMonthlyThreshold are the data service's
 	// thresholds ("DailyTreshold", "MonthlyTreshold" in the answer).
 	DataDailyThreshold, DataMonthlyThreshold float64
+	// SMS… and Voice… are the thresholds of the SMS and voice services.
+	SMSDailyThreshold, SMSMonthlyThreshold     float64
+	VoiceDailyThreshold, VoiceMonthlyThreshold float64
 	// APN is the card's access point ("AccessPoints"[0].Code).
 	APN          string
 	CustomFields map[string]string
@@ -171,11 +174,11 @@ func simJSON(c *SIM) map[string]any {
 		},
 		"SMSService": map[string]any{
 			"PlanCode": c.SMSPlan, "ServiceAreas": areas, "FeatureCodes": []string{},
-			"DailyTreshold": 0, "MonthlyTreshold": 0,
+			"DailyTreshold": c.SMSDailyThreshold, "MonthlyTreshold": c.SMSMonthlyThreshold,
 		},
 		"VoiceService": map[string]any{
 			"PlanCode": c.VoicePlan, "ServiceAreas": areas, "FeatureCodes": []string{},
-			"DailyTreshold": 0, "MonthlyTreshold": 0,
+			"DailyTreshold": c.VoiceDailyThreshold, "MonthlyTreshold": c.VoiceMonthlyThreshold,
 		},
 		"CostCenter": c.CostCenter,
 		"State":      c.State,

@@ -147,6 +147,13 @@ func (s *Sandbox) handleReserve(w http.ResponseWriter, r *http.Request, body []b
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	if given, ok := s.reserveInstead[req.Filter]; ok {
+		if n, ok := s.numbers[given]; ok && n.available(now) {
+			n.held = true
+			writeJSON(w, http.StatusCreated, numberJSON(n.Number))
+			return
+		}
+	}
 	if n, ok := s.numbers[req.Filter]; ok && !n.available(now) {
 		msg := fmt.Sprintf("phone number %s is already held by your account", n.Number.Number)
 		if !n.held {

@@ -69,6 +69,12 @@
 // needs addressInZoneConfirmed=true; releasing one freezes it for 15 days, by
 // the sandbox's clock (see SetNow and Advance).
 //
+// On demand the sandbox answers as EnCo does when things go wrong: FailNext
+// makes the next calls fail with a status (403 for a refused subscription,
+// 429 with Retry-After for throttling, 5xx), RetireVoice makes the Voice
+// Call-out API answer 404 or 410 as a retired API would, and ReserveInstead
+// makes a reservation take another number than the one its filter names.
+//
 // Callbacks are sent with the sandbox's own HTTP client and retried on a
 // connection error or a 5xx answer (three attempts by default, see
 // WithCallbackRetries); other answers are final. Each delivery, successful,
@@ -100,6 +106,9 @@ const (
 	DefaultAPIKey         = "sandbox-m2m-key"
 	DefaultPermanentToken = "sandbox-permanent-token"
 )
+
+// vcaPrefix is the path of the Voice Call-out API.
+const vcaPrefix = "/vca/1.0.0/"
 
 // maxRequestBody caps what the sandbox reads of a request.
 const maxRequestBody = 1 << 20
@@ -167,6 +176,13 @@ type Sandbox struct {
 
 	requests  []Request
 	callbacks []Callback
+
+	// voiceGone is the status every Voice Call-out request answers with
+	// (404 or 410) once the API is retired; 0 while it serves.
+	voiceGone int
+	// reserveInstead maps a reservation's filter to the number the
+	// sandbox reserves for it instead (see ReserveInstead).
+	reserveInstead map[string]string
 }
 
 // Option adjusts a sandbox before it starts.
@@ -472,8 +488,8 @@ func (s *Sandbox) handler() http.Handler {
 	mux.Handle("POST /m2m/1.0.0/configure/callback", s.api(true, nil, s.handleM2MConfigure))
 	mux.Handle("POST /m2m/1.0.0/requests/{action}", s.api(true, nil, s.handleM2MRequest))
 
-	mux.Handle("POST /vca/1.0.0/call", s.api(false, nil, s.handleCall))
-	mux.Handle("GET /vca/1.0.0/cdr", s.api(false, []string{"from", "till", "page", "limit"}, s.handleCDR))
+	mux.Handle("POST "+vcaPrefix+"call", s.api(false, nil, s.handleCall))
+	mux.Handle("GET "+vcaPrefix+"cdr", s.api(false, []string{"from", "till", "page", "limit"}, s.handleCDR))
 
 	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers/available", s.api(false, []string{"zone", "type", "priceTier"}, s.handleAvailable))
 	mux.Handle("GET /cpaas-mgmt/1.0.0/phonenumbers", s.api(false, nil, s.handleHeld))
@@ -515,6 +531,14 @@ func (s *Sandbox) api(m2m bool, params []string, h func(http.ResponseWriter, *ht
 				return
 			}
 		}
+		if gone := s.voiceGoneStatus(r.URL.Path); gone != 0 {
+			code, msg := gone, "No matching resource found for given API Request"
+			if gone == http.StatusGone {
+				msg = "Gone"
+			}
+			writeFault(w, gone, code, msg, "The requested resource "+r.URL.Path+" is not available.")
+			return
+		}
 		if status, retryAfter, ok := s.takeFailure(); ok {
 			if status == http.StatusTooManyRequests {
 				w.Header().Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
@@ -541,6 +565,38 @@ func (s *Sandbox) api(m2m bool, params []string, h func(http.ResponseWriter, *ht
 		body, _ := io.ReadAll(r.Body)
 		h(w, r, body)
 	})
+}
+
+// RetireVoice makes the Voice Call-out API answer every request with
+// status, 404 (what the gateway answers for an API it no longer has) or 410
+// (Gone), as EnCo would once it retires the API ("TelcoRetired" on its
+// documentation page); 0 serves it again.
+func (s *Sandbox) RetireVoice(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.voiceGone = status
+}
+
+func (s *Sandbox) voiceGoneStatus(path string) int {
+	if !strings.HasPrefix(path, vcaPrefix) {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.voiceGone
+}
+
+// ReserveInstead makes a reservation whose filter is asked reserve given
+// instead, when given is available, as EnCo may: the documented body names
+// the wanted number in a filter, and EnCo answers with the number it
+// reserved.
+func (s *Sandbox) ReserveInstead(asked, given string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reserveInstead == nil {
+		s.reserveInstead = map[string]string{}
+	}
+	s.reserveInstead[asked] = given
 }
 
 func (s *Sandbox) takeFailure() (status int, retryAfter time.Duration, ok bool) {

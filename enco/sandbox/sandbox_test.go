@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -521,5 +522,53 @@ func TestOneFMUNumberIsAnsweredSynchronously(t *testing.T) {
 	sb.Close() // waits for any callback under way
 	if n := rcv.n.Load(); n != 0 || len(sb.Callbacks()) != 0 {
 		t.Errorf("callbacks: %d received, %d recorded; want none", n, len(sb.Callbacks()))
+	}
+}
+
+// TestRetireVoice: a retired Voice Call-out API answers every request with
+// the status set, places no call, and leaves the other APIs alone.
+func TestRetireVoice(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusGone} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			sb := sandbox.New(t)
+			cdrs := len(sb.CDRs())
+			sb.RetireVoice(status)
+			got, _, body := do(t, "POST", sb.URL+"/vca/1.0.0/call", bearer(sb.PermanentToken), `{"origin":"+3228160257","destination":"+32468373901"}`)
+			if got != status || !strings.Contains(string(body), `"fault"`) {
+				t.Errorf("call: got %d %s, want %d with a gateway fault", got, body, status)
+			}
+			if got, _, _ := do(t, "GET", sb.URL+"/vca/1.0.0/cdr", bearer(sb.PermanentToken), ""); got != status {
+				t.Errorf("cdr: got %d, want %d", got, status)
+			}
+			if n := len(sb.CDRs()); n != cdrs {
+				t.Errorf("CDRs: got %d, want %d (no call placed)", n, cdrs)
+			}
+			if got, _, _ := do(t, "GET", sb.URL+"/cpaas-mgmt/1.0.0/phonenumbers", bearer(sb.PermanentToken), ""); got != 200 {
+				t.Errorf("numbers API: got %d, want 200", got)
+			}
+			sb.RetireVoice(0)
+			if got, _, _ := do(t, "GET", sb.URL+"/vca/1.0.0/cdr", bearer(sb.PermanentToken), ""); got != 200 {
+				t.Errorf("cdr once served again: got %d, want 200", got)
+			}
+		})
+	}
+}
+
+// TestReserveInstead: a reservation filtered on one number reserves the
+// other and answers with it; the asked number stays available.
+func TestReserveInstead(t *testing.T) {
+	sb := sandbox.New(t)
+	sb.ReserveInstead("3222060744", "3222060745")
+	status, _, body := do(t, "POST", sb.URL+"/cpaas-mgmt/1.0.0/phonenumbers?addressInZoneConfirmed=true", bearer(sb.PermanentToken),
+		`{"supportsSMS":false,"type":"FIXED","filter":"3222060744","zone":"02","pricingTier":"REGULAR"}`)
+	if status != http.StatusCreated || !strings.Contains(string(body), `"phonenumber":"3222060745"`) {
+		t.Fatalf("reserve: got %d %s, want 201 naming 3222060745", status, body)
+	}
+	held := map[string]bool{}
+	for _, n := range sb.HeldNumbers() {
+		held[n.Number] = true
+	}
+	if !held["3222060745"] || held["3222060744"] {
+		t.Errorf("held numbers %v: want 3222060745 and not 3222060744", held)
 	}
 }

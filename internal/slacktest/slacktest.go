@@ -17,7 +17,8 @@
 // DropConnections), or refresh sockets as Slack does (SetRefresh,
 // SetMaxConnections, SetStrictDispatch, SetConnectLatency) and count what it
 // cost (DispatchFailures, LongestGap, Refreshes, PeakConnections,
-// TooManyWebsockets). Every method is safe for concurrent use.
+// TooManyWebsockets), and answer missing_scope as Slack does for a scope the
+// app was not granted (GrantScopes). Every method is safe for concurrent use.
 package slacktest
 
 import (
@@ -132,6 +133,7 @@ type Server struct {
 	views         []PublishedView
 	completions   []FunctionCompletion
 	modals        *modalState // views.open and views.update, shared files
+	scopes        []string    // granted bot scopes; nil grants every scope (see GrantScopes)
 }
 
 // Call is one request the fake answered.

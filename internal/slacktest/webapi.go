@@ -144,6 +144,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		reply = fail(err.Error())
 	default:
+		var refused bool
+		if reply, refused = s.missingScopeLocked(req.method); refused {
+			break
+		}
 		var forced bool
 		if reply, forced = s.takeForcedLocked(req.method); !forced {
 			reply = handler(s, req)
