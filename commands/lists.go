@@ -192,9 +192,8 @@ func FleetReport(op switchboard.Operation, results []switchboard.Result) (filena
 		}
 		l.rows = append(l.rows, []string{t.ID, string(cmp.Or(t.Type, switchboard.MSISDN)), outcome, res.Message, res.At.UTC().Format(time.RFC3339)})
 	}
-	named := render.UnnamedNumbers(op) == ""
 	for _, t := range op.Targets {
-		if answered[t.String()] || (!named && t.IsNumber()) {
+		if answered[t.String()] || render.Unnamed(op, t) {
 			continue
 		}
 		l.rows = append(l.rows, []string{t.ID, string(cmp.Or(t.Type, switchboard.MSISDN)), "no answer", "", ""})

@@ -170,8 +170,9 @@ func (b *simBulk) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 	return nil, nil
 }
 
-// bulkRefusal is a submission refused: the block and why.
-type bulkRefusal struct{ block, why string }
+// bulkRefusal is a submission refused: the block and why, and, when the
+// refusal is no fault of the file, what to do instead of correcting it.
+type bulkRefusal struct{ block, why, again string }
 
 func (r *bulkRefusal) answer() *slack.ViewSubmissionResponse {
 	return slack.NewErrorsViewSubmissionResponse(map[string]string{r.block: truncate(r.why, 1900)})
@@ -209,7 +210,7 @@ func (b *simBulk) preview(ctx context.Context, cb slack.InteractionCallback) (*s
 		o := <-done
 		view := o.view
 		if o.refused != nil {
-			v := notice("Nothing was sent", ":warning: "+o.refused.why+"\nRun `/sim bulk` again with a corrected file.")
+			v := notice("Nothing was sent", ":warning: "+o.refused.why+"\n"+cmp.Or(o.refused.again, "Run `/sim bulk` again with a corrected file."))
 			view = &v
 		}
 		if err := b.views.UpdateView(ctx, cb.View.ID, "", *view); err != nil {
@@ -223,7 +224,7 @@ func (b *simBulk) preview(ctx context.Context, cb slack.InteractionCallback) (*s
 func (b *simBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slack.ModalViewRequest, *bulkRefusal) {
 	var meta bulkMeta
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.Channel == "" {
-		return nil, &bulkRefusal{blockAction, "This form lost track of its channel; run `/sim bulk` again in the channel where the results should go."}
+		return nil, &bulkRefusal{block: blockAction, why: "This form lost track of its channel; run `/sim bulk` again in the channel where the results should go."}
 	}
 	values := map[string]map[string]slack.BlockAction{}
 	if cb.View.State != nil {
@@ -232,14 +233,25 @@ func (b *simBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 	action := values[blockAction][blockAction].SelectedOption.Value
 	change, ok := simChanges[action]
 	if !ok {
-		return nil, &bulkRefusal{blockAction, "Choose what to do with the cards: activate, deactivate, reactivate or terminate."}
+		return nil, &bulkRefusal{block: blockAction, why: "Choose what to do with the cards: activate, deactivate, reactivate or terminate."}
 	}
 	user := cb.User.ID
 	perm := switchboard.CommandSIM + "." + action
 	d := b.gate.checker.CheckCommand(ctx, user, meta.Channel, "/sim", perm)
+	if !d.Allowed {
+		// As for a typed command: past the allowance of refused commands,
+		// a refusal is not written to the audit trail each time.
+		var limited *bulkRefusal
+		if _, ok := b.gate.allowance(ctx, "denied:", user, func(limit int, wait time.Duration) Reply {
+			limited = &bulkRefusal{block: blockAction, why: fmt.Sprintf("%d of your commands were refused in the last minute, the most the policy allows; I am not reading more from you for %s.", limit, humanDuration(max(wait, time.Second))), again: "Nothing was sent."}
+			return Reply{}
+		}); !ok && limited != nil {
+			return nil, limited
+		}
+	}
 	b.audit(ctx, switchboard.AuditEntry{UserID: user, Command: "/sim bulk " + action, Decision: map[bool]string{true: "allowed", false: "denied"}[d.Allowed], Rule: d.Rule})
 	if !d.Allowed {
-		return nil, &bulkRefusal{blockAction, cmp.Or(d.Message, fmt.Sprintf("You don't have the permission `%s`, so you cannot %s cards.", perm, action))}
+		return nil, &bulkRefusal{block: blockAction, why: cmp.Or(d.Message, fmt.Sprintf("You don't have the permission `%s`, so you cannot %s cards.", perm, action))}
 	}
 
 	files := values[blockFile][blockFile].Files
@@ -251,37 +263,46 @@ func (b *simBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 	)
 	switch {
 	case len(files) == 0 && pasted == "":
-		return nil, &bulkRefusal{blockFile, "Attach a CSV or text file of the cards, or paste them in the box below."}
+		return nil, &bulkRefusal{block: blockFile, why: "Attach a CSV or text file of the cards, or paste them in the box below."}
 	case len(files) > 0 && pasted != "":
-		return nil, &bulkRefusal{blockPasted, "Give the cards either as a file or pasted here, not both: empty this box, or remove the file."}
+		return nil, &bulkRefusal{block: blockPasted, why: "Give the cards either as a file or pasted here, not both: empty this box, or remove the file."}
 	case pasted != "":
 		data, source, block = []byte(pasted), "the pasted cards", blockPasted
 	default:
 		f, err := b.files.DownloadFile(ctx, files[0].ID, simfile.MaxBytes)
 		switch {
 		case errors.Is(err, slackpost.ErrFileGone):
-			return nil, &bulkRefusal{blockFile, "The file is gone: it was deleted, or is no longer shared. Attach it again."}
+			return nil, &bulkRefusal{block: blockFile, why: "The file is gone: it was deleted, or is no longer shared. Attach it again."}
 		case errors.Is(err, slackpost.ErrFileTooLarge):
-			return nil, &bulkRefusal{blockFile, "The file is over 10 MB. Split it into smaller files, one change each."}
+			return nil, &bulkRefusal{block: blockFile, why: "The file is over 10 MB. Split it into smaller files, one change each."}
 		case err != nil:
 			ref := state.NewHex(4)
 			b.log.Error("download a shared file", "err", err, "ref", ref, "user", user)
-			return nil, &bulkRefusal{blockFile, fmt.Sprintf("I could not read the file from Slack (ref `%s`). Try again; if it keeps failing, paste the cards instead.", ref)}
+			return nil, &bulkRefusal{block: blockFile, why: fmt.Sprintf("I could not read the file from Slack (ref `%s`). Try again; if it keeps failing, paste the cards instead.", ref)}
 		}
 		data, source = f.Content, "`"+render.Escape(strings.ReplaceAll(f.Name, "`", "'"))+"`"
 	}
 	list, err := simfile.Read(bytes.NewReader(data))
 	if err != nil {
-		return nil, &bulkRefusal{block, "The file cannot be read: " + err.Error() + "."}
+		return nil, &bulkRefusal{block: block, why: "The file cannot be read: " + err.Error() + "."}
 	}
 	switch {
 	case len(list.Cards) == 0 && list.BadCount == 0:
-		return nil, &bulkRefusal{block, "There is no card in it: it is empty, or holds only blank lines and comments."}
+		return nil, &bulkRefusal{block: block, why: "There is no card in it: it is empty, or holds only blank lines and comments."}
 	case len(list.Cards) == 0:
 		l := list.Bad[0]
-		return nil, &bulkRefusal{block, fmt.Sprintf("No line names a SIM card. Line %d (%q): %s. Give one mobile number, `iccid:…` or `imsi:…` per line, or CSV with an msisdn, iccid or imsi column.", l.N, l.Text, l.Why)}
+		return nil, &bulkRefusal{block: block, why: fmt.Sprintf("No line names a SIM card. Line %d (%q): %s. Give one mobile number, `iccid:…` or `imsi:…` per line, or CSV with an msisdn, iccid or imsi column.", l.N, l.Text, l.Why)}
 	case len(list.Cards) > b.maxTargets():
-		return nil, &bulkRefusal{block, fmt.Sprintf("That is %s cards; one change takes at most %s (limits.max_bulk_targets). Split the file.", thousands(len(list.Cards)), thousands(b.maxTargets()))}
+		return nil, &bulkRefusal{block: block, why: fmt.Sprintf("That is %s cards; one change takes at most %s (limits.max_bulk_targets). Split the file.", thousands(len(list.Cards)), thousands(b.maxTargets()))}
+	}
+
+	// A change from a file is one change of the person's allowance per
+	// minute, as a typed change is however many cards it names: EnCo is
+	// kept from floods by the shared request pace and the batch size, and
+	// what the allowance bounds is how many changes (each a preview kept in
+	// the store, entries in the audit trail, then a job) one person starts.
+	if refused := b.allowance(ctx, user, action, block); refused != nil {
+		return nil, refused
 	}
 
 	title := fmt.Sprintf("%s %s SIM cards", change.verb, thousands(len(list.Cards)))
@@ -302,7 +323,7 @@ func (b *simBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 	if err := b.confirmations.SaveConfirmation(ctx, newConfirmation(id, op.Kind, op, time.Now(), ttl), ttl); err != nil {
 		ref := state.NewHex(4)
 		b.log.Error("save fleet change preview", "err", err, "ref", ref, "user", user)
-		return nil, &bulkRefusal{block, fmt.Sprintf("My state store did not answer, so nothing was prepared; try again in a minute. (ref `%s`)", ref)}
+		return nil, &bulkRefusal{block: block, why: fmt.Sprintf("My state store did not answer, so nothing was prepared; try again in a minute. (ref `%s`)", ref)}
 	}
 	b.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "confirmation requested", OperationID: op.ID, Detail: title + " from " + source})
 	view := b.previewView(id, op, change, list, source)
@@ -402,6 +423,25 @@ func (b *simBulk) approvalChannel(op switchboard.Operation) (string, bool) {
 }
 
 func (b *simBulk) audit(ctx context.Context, e switchboard.AuditEntry) { b.gate.audit(ctx, e) }
+
+// allowance counts a change from a file against the person's changes per
+// minute, once, before its preview is kept. Past the allowance the
+// refusal is audited as a typed change's is, and nothing is prepared.
+func (b *simBulk) allowance(ctx context.Context, user, action, block string) *bulkRefusal {
+	var refused *bulkRefusal
+	reply, ok := b.gate.allowance(ctx, "changes:", user, func(limit int, wait time.Duration) Reply {
+		b.gate.auditRefusal(ctx, "rate_limited", switchboard.AuditEntry{UserID: user, Command: "/sim bulk " + action, Decision: "rate limited", Rule: fmt.Sprintf("%d changes per minute", limit)})
+		refused = &bulkRefusal{block: block, why: fmt.Sprintf("You have asked for %d changes in the last minute, the most the policy allows, so nothing was prepared. Try again in %s.", limit, humanDuration(max(wait, time.Second))), again: "Run `/sim bulk` again then."}
+		return Reply{}
+	})
+	switch {
+	case refused != nil:
+		return refused
+	case !ok: // the store did not answer; the reply says so, with a reference
+		return &bulkRefusal{block: block, why: strings.TrimPrefix(reply.Text, ":hourglass: "), again: "Run `/sim bulk` again in a minute."}
+	}
+	return nil
+}
 
 // notice is a modal that only says text.
 func notice(title, text string) slack.ModalViewRequest {

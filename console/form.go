@@ -2,7 +2,9 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -198,7 +200,15 @@ func (c *Console) formLine(ctx context.Context, bot Bot, line string) {
 		answer.SelectedOption = *o
 	case slack.METFileInput:
 		if line != "" {
-			answer.Files = []slack.File{{ID: line, Name: filepath.Base(line)}}
+			path, why := filePath(line)
+			if why != "" {
+				// Slack's file picker offers only files that exist; the
+				// console asks again rather than read a mistyped path.
+				c.printf("  %s Type the path again, or an empty line to skip.\n", why)
+				c.ask()
+				return
+			}
+			answer.Files = []slack.File{{ID: path, Name: filepath.Base(path)}}
 		}
 	default:
 		if line != "" {
@@ -299,6 +309,37 @@ func (c *Console) viewClick(ctx context.Context, bot Bot, b button) {
 func (c *Console) UpdateView(ctx context.Context, viewID, hash string, view slack.ModalViewRequest) error {
 	c.showView(viewID, view)
 	return nil
+}
+
+// filePath reads a typed path as a terminal gives it: quoted or with
+// escaped spaces when the file was dragged in, ~ for the home folder. It
+// says why when there is no file there.
+func filePath(line string) (string, string) {
+	path := strings.TrimSpace(line)
+	if len(path) >= 2 && (path[0] == '\'' || path[0] == '"') && path[len(path)-1] == path[0] {
+		path = path[1 : len(path)-1]
+	} else {
+		path = strings.ReplaceAll(path, `\ `, " ")
+	}
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			path = filepath.Join(home, rest)
+		}
+	}
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		where := "this folder"
+		if wd, err := os.Getwd(); err == nil {
+			where = wd
+		}
+		return path, fmt.Sprintf("There is no file at %s (a relative path starts from %s).", path, where)
+	case err != nil:
+		return path, fmt.Sprintf("%s cannot be read: %v.", path, err)
+	case st.IsDir():
+		return path, fmt.Sprintf("%s is a folder; give the path of the file in it.", path)
+	}
+	return path, ""
 }
 
 // DownloadFile implements commands.SharedFiles: in the console, a file

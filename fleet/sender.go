@@ -248,8 +248,7 @@ func (s *Sender) hold(ctx context.Context, opID string) {
 			return
 		case state.StepDoubt:
 			s.audit(ctx, op, "request in doubt", fmt.Sprintf("request %d of %d (%d cards): the replica sending it stopped", b+1, Batches(len(op.Targets), size), hi-lo))
-			why := "the bot stopped while sending the request for this card, so it cannot tell whether EnCo received it; it was not sent again. Check the card with /sim status"
-			s.fail(ctx, op, b, op.Targets[lo:hi], why, why)
+			s.doubt(ctx, op, b, op.Targets[lo:hi])
 			continue
 		}
 		s.send(ctx, op, b, op.Targets[lo:hi])
@@ -321,16 +320,42 @@ func (s *Sender) sent(ctx context.Context, opID string, b int, tracking string) 
 // fail records a failure for each card of batch b, with why (for Slack)
 // and message (as it is, for the report file).
 func (s *Sender) fail(ctx context.Context, op switchboard.Operation, b int, targets []switchboard.Target, why, message string) {
-	ctx = context.WithoutCancel(ctx) // the request's outcome is known: keep it
 	for _, t := range targets {
 		label := render.TargetLabel(op, t, s.MaskNumbers)
-		res := switchboard.Result{Target: t.String(), OK: false, At: time.Now(), Message: message,
-			Detail: fmt.Sprintf(":x: %s — %s not sent: %s", label, render.Escape(op.Params.Action), why)}
-		fx := render.ResultPosts(op, res, s.Rules)
-		fx.Audit = &switchboard.AuditEntry{At: res.At, UserID: op.UserID, Command: op.Kind, Decision: "request failed", OperationID: op.ID, Detail: fmt.Sprintf("%s request %d", t, b+1)}
-		if _, err := s.Store.RecordResult(ctx, op.ID, res, fx); err != nil && !errors.Is(err, switchboard.ErrClosed) {
-			s.log().Error("record a card's failure", "err", err, "operation", op.ID, "target", t.String())
+		s.record(ctx, op, b, t, fmt.Sprintf(":x: %s — %s not sent: %s", label, render.Escape(op.Params.Action), why), message)
+	}
+}
+
+// doubt records each card of batch b as failed in doubt: the replica that
+// sent its request stopped before it stored EnCo's answer, so whether EnCo
+// got the request is unknown. The card is not sent again; the person is
+// told how to check it.
+func (s *Sender) doubt(ctx context.Context, op switchboard.Operation, b int, targets []switchboard.Target) {
+	const why = "the bot stopped while sending the request for this card, so it cannot tell whether EnCo received it; it was not sent again"
+	for _, t := range targets {
+		label := render.TargetLabel(op, t, s.MaskNumbers)
+		check, plain := "check it in EnCo's M2M Cockpit (`/sim status` finds cards by mobile number only)", "check it in EnCo's M2M Cockpit"
+		if t.IsNumber() {
+			// The number as the person gave it runs as it is; masked, the
+			// channel does not show it, and the person adds it.
+			check, plain = fmt.Sprintf("check it with `/sim status +%s`", t.ID), "check it with /sim status +"+t.ID
+			if s.MaskNumbers {
+				check = "check it with `/sim status` and its number"
+			}
 		}
+		s.record(ctx, op, b, t, fmt.Sprintf(":warning: %s — %s in doubt: %s; %s.", label, render.Escape(op.Params.Action), why, check), "in doubt: "+why+"; "+plain)
+	}
+}
+
+// record keeps a failure of card t of batch b, with its thread reply and
+// its message for the report file.
+func (s *Sender) record(ctx context.Context, op switchboard.Operation, b int, t switchboard.Target, detail, message string) {
+	ctx = context.WithoutCancel(ctx) // the request's outcome is known: keep it
+	res := switchboard.Result{Target: t.String(), OK: false, At: time.Now(), Message: message, Detail: detail}
+	fx := render.ResultPosts(op, res, s.Rules)
+	fx.Audit = &switchboard.AuditEntry{At: res.At, UserID: op.UserID, Command: op.Kind, Decision: "request failed", OperationID: op.ID, Detail: fmt.Sprintf("%s request %d", t, b+1)}
+	if _, err := s.Store.RecordResult(ctx, op.ID, res, fx); err != nil && !errors.Is(err, switchboard.ErrClosed) {
+		s.log().Error("record a card's failure", "err", err, "operation", op.ID, "target", t.String())
 	}
 }
 

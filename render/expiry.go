@@ -63,6 +63,15 @@ func ExpiryText(op switchboard.Operation, results []switchboard.Result, mask boo
 	if len(missing) == 0 || count <= 0 {
 		return fmt.Sprintf(":hourglass: The request expired before EnCo confirmed it was complete (%d of %d answered).", len(results), len(op.Targets))
 	}
+	if why := UnnamedNumbers(op); othersNamed > 0 && why != "" {
+		// A change of numbers sent in batches: the answers name ICCIDs,
+		// and its thread names failures only.
+		text := fmt.Sprintf(":hourglass: No answer from EnCo for %d of %d cards before the request expired. %s The %d without an answer therefore cannot be named", count, len(op.Targets), why, count)
+		if hasReport(op) {
+			return text + fmt.Sprintf("; the report file attached below lists the %d that answered.", len(results))
+		}
+		return text + "."
+	}
 	if othersNamed > 0 {
 		// Some answers named the card otherwise than the request did, so the
 		// targets without an answer under their own name include some that

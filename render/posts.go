@@ -161,15 +161,34 @@ func SummaryText(op switchboard.Operation, p switchboard.Progress) string {
 	return text
 }
 
-// UnnamedNumbers says, for a change whose results cannot name the numbers
+// UnnamedNumbers says, for a change whose results cannot name the cards
 // it was given, why: EnCo names cards by ICCID in its callbacks, and its
-// documentation offers no way to map a number to its ICCID, so when one
-// request carries several numbers, a result names an ICCID only. It is ""
-// for a change whose results name what was given (one card per request,
-// or cards given by ICCID).
+// documentation offers no way to map a number or an IMSI to its ICCID, so
+// when one request carries several such cards, a result names an ICCID
+// only. It is "" for a change whose results name what was given (one card
+// per request, or cards given by ICCID).
 func UnnamedNumbers(op switchboard.Operation) string {
-	if op.Params.Batch <= 1 || !slices.ContainsFunc(op.Targets, switchboard.Target.IsNumber) {
+	if op.Params.Batch <= 1 {
 		return ""
 	}
-	return "EnCo names each card by its ICCID in its results, and offers no way to look up the ICCID of a number, so results are listed under the ICCID EnCo gave, not the number."
+	numbers := slices.ContainsFunc(op.Targets, switchboard.Target.IsNumber)
+	imsis := slices.ContainsFunc(op.Targets, func(t switchboard.Target) bool { return t.Type == switchboard.IMSI })
+	var of, not string
+	switch {
+	case numbers && imsis:
+		of, not = "a number or an IMSI", "number or IMSI"
+	case numbers:
+		of, not = "a number", "number"
+	case imsis:
+		of, not = "an IMSI", "IMSI"
+	default:
+		return ""
+	}
+	return fmt.Sprintf("EnCo names each card by its ICCID in its results, and offers no way to look up the ICCID of %s, so results are listed under the ICCID EnCo gave, not the %s.", of, not)
+}
+
+// Unnamed reports whether t is a card a result of op cannot name (see
+// UnnamedNumbers).
+func Unnamed(op switchboard.Operation, t switchboard.Target) bool {
+	return op.Params.Batch > 1 && t.Type != switchboard.ICCID
 }

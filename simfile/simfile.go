@@ -4,7 +4,7 @@
 // CSV without a header.
 //
 // Spreadsheets write such files in many ways, and the reader takes them as
-// they come: a byte-order mark, ";" or tab instead of ",", quoted cells,
+// they come: a byte-order mark, UTF-16 ("Unicode Text"), ";" or tab instead of ",", quoted cells,
 // numbers wrapped as formulas (="0471000001") or forced to text with a
 // leading apostrophe, trailing empty cells, blank lines and comments. What
 // it does not understand it keeps, with its line number and the reason, so
@@ -14,12 +14,14 @@ package simfile
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/switchboard-bot/switchboard"
@@ -79,6 +81,7 @@ func Parse(data []byte) (List, error) {
 	if len(data) > MaxBytes {
 		return List{}, ErrTooLarge
 	}
+	data = fromUTF16(data)
 	if err := checkText(data); err != nil {
 		return List{}, err
 	}
@@ -116,13 +119,17 @@ func Parse(data []byte) (List, error) {
 		if isBlank(rec) {
 			continue
 		}
-		if first {
-			first = false
+		// Exports often open with a title or a date above the header: a
+		// header is looked for until the first card.
+		if typ == "" && len(list.Cards) == 0 && list.Duplicates == 0 {
 			if i, t, name, ok := header(rec); ok {
-				column, typ = i, t
+				column, typ, first = i, t, false
 				list.Column = fmt.Sprintf("the %q column", name)
 				continue
 			}
+		}
+		if first {
+			first = false
 			if !hasDigit(rec[0]) {
 				// A header naming none of the three: the first column, as
 				// without a header.
@@ -161,6 +168,28 @@ func (l *List) bad(n int, text, why string) {
 	}
 }
 
+// fromUTF16 turns a file that starts with a UTF-16 byte-order mark (what
+// Excel writes as "Unicode Text") into UTF-8; other files are returned as
+// they are.
+func fromUTF16(data []byte) []byte {
+	var order binary.ByteOrder
+	switch {
+	case len(data) < 2 || len(data)%2 != 0:
+		return data
+	case data[0] == 0xff && data[1] == 0xfe:
+		order = binary.LittleEndian
+	case data[0] == 0xfe && data[1] == 0xff:
+		order = binary.BigEndian
+	default:
+		return data
+	}
+	units := make([]uint16, 0, len(data)/2-1)
+	for i := 2; i < len(data); i += 2 {
+		units = append(units, order.Uint16(data[i:]))
+	}
+	return []byte(string(utf16.Decode(units)))
+}
+
 // checkText refuses what is not a text file: a zip (an .xlsx or .ods
 // workbook), an old Excel file, or bytes a text file does not hold (NUL,
 // control characters).
@@ -183,38 +212,43 @@ func checkText(data []byte) error {
 	return nil
 }
 
-// separator guesses the file's separator from its first line that is
-// neither blank nor a comment: the most frequent of ",", ";" and tab
-// outside quotes, "," when none appears.
+// separator guesses the file's separator from its first lines that are
+// neither blank nor comments: of ",", ";" and tab (outside quotes), the
+// one that most of them hold, so that a title line above the header does
+// not decide; "," when none appears.
 func separator(data []byte) rune {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), MaxBytes+1)
-	for sc.Scan() {
+	lines := map[rune]int{} // how many lines hold each separator
+	for n := 0; n < 20 && sc.Scan(); {
 		line := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		counts := map[rune]int{}
+		n++
+		held := map[rune]bool{}
 		quoted := false
 		for _, r := range line {
 			switch {
 			case r == '"':
 				quoted = !quoted
 			case !quoted && (r == ',' || r == ';' || r == '\t'):
-				counts[r]++
+				held[r] = true
 			}
 		}
-		// A tie goes to ";": where it separates, "," is the decimal mark.
-		best := ','
-		if counts[';'] > 0 && counts[';'] >= counts[','] {
-			best = ';'
+		for r := range held {
+			lines[r]++
 		}
-		if counts['\t'] > counts[best] {
-			best = '\t'
-		}
-		return best
 	}
-	return ','
+	// A tie goes to ";": where it separates, "," is the decimal mark.
+	best := ','
+	if lines[';'] > 0 && lines[';'] >= lines[','] {
+		best = ';'
+	}
+	if lines['\t'] > lines[best] {
+		best = '\t'
+	}
+	return best
 }
 
 // header reports whether rec is a header naming an msisdn, iccid or imsi

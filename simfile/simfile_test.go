@@ -2,11 +2,13 @@ package simfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/switchboard-bot/switchboard"
 )
@@ -95,6 +97,19 @@ func TestParse(t *testing.T) {
 			bad:  []int{2},
 		},
 		{
+			name:   "a title line above the header",
+			file:   "Closed sites, export of 2026-11-30;;\nSite;MSISDN;Closed on\nGhent;0471000001;2026-11-03\n",
+			want:   targets("msisdn:32471000001"),
+			bad:    []int{1},
+			column: `the "MSISDN" column`,
+		},
+		{
+			name:   "a title with a comma above a semicolon export",
+			file:   "Closed sites, November\nSite;MSISDN\nGhent;0471000001\nAntwerp;0471000002\n",
+			want:   targets("msisdn:32471000001", "msisdn:32471000002"),
+			column: `the "MSISDN" column`,
+		},
+		{
 			name: "nothing but comments",
 			file: "# nothing\n\n",
 		},
@@ -125,6 +140,25 @@ func TestParse(t *testing.T) {
 				t.Errorf("column: got %q, want %q", got.Column, tt.column)
 			}
 		})
+	}
+}
+
+// TestParseUnicodeText: Excel's "Unicode Text" export is UTF-16 with a
+// byte-order mark, tab separated.
+func TestParseUnicodeText(t *testing.T) {
+	for _, order := range []binary.AppendByteOrder{binary.LittleEndian, binary.BigEndian} {
+		file := "\ufeffMSISDN\tSite\r\n0471000001\tLiège\r\n0471000002\tGhent\r\n"
+		var data []byte
+		for _, u := range utf16.Encode([]rune(file)) {
+			data = order.AppendUint16(data, u)
+		}
+		got, err := Parse(data)
+		if err != nil {
+			t.Fatalf("%v: %v", order, err)
+		}
+		if want := targets("msisdn:32471000001", "msisdn:32471000002"); !slices.Equal(got.Cards, want) || got.BadCount != 0 {
+			t.Errorf("%v: got %v (%+v), want %v", order, got.Cards, got.Bad, want)
+		}
 	}
 }
 
@@ -162,7 +196,7 @@ func TestRefusals(t *testing.T) {
 		{"over 10 MB", big, ErrTooLarge},
 		{"an xlsx workbook", []byte("PK\x03\x04\x14\x00\x06\x00"), ErrWorkbook},
 		{"an old Excel file", []byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00"), ErrWorkbook},
-		{"UTF-16 text", []byte("\xff\xfe0\x004\x007\x00"), ErrBinary},
+		{"UTF-16 text of control bytes", []byte("\xff\xfe\x01\x00\x02\x00"), ErrBinary},
 		{"control bytes", []byte("0471000001\x01\x02\n"), ErrBinary},
 	}
 	for _, tt := range tests {

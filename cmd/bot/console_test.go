@@ -324,12 +324,14 @@ func TestConsoleRunsAChangeFromAFile(t *testing.T) {
 	s.waitOutput("Action — 1 Activate · 2 Deactivate · 3 Reactivate · 4 Terminate:")
 	s.typeLine("2")
 	s.waitOutput("File (CSV or text), optional — the path of the file:")
+	// A mistyped path is asked again at once, and a path dragged into
+	// the terminal comes quoted.
 	s.typeLine("../../examples/gone.csv")
+	s.waitOutput("There is no file at ../../examples/gone.csv (a relative path starts from ")
+	s.typeLine("../../examples")
+	s.waitOutput("../../examples is a folder; give the path of the file in it.")
+	s.typeLine("'../../examples/closed-sites.csv'")
 	s.waitOutput("Or paste the cards, optional — one per line, an empty line ends:")
-	s.typeLine("")
-	s.waitOutput("File (CSV or text): The file is gone")
-	s.typeLine("../../examples/closed-sites.csv")
-	s.waitOutput("Or paste the cards, optional")
 	s.typeLine("")
 	s.waitOutput("Deactivate 5 SIM cards — read from closed-sites.csv")
 	s.waitOutput("1 duplicate line dropped")
