@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +27,19 @@ import (
 	"github.com/switchboard-bot/switchboard/state"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+// TestMain runs the package's parallel tests four at a time per core
+// unless -parallel says otherwise: they spend their time waiting on the
+// fakes, Redis and the bot's own timers, not on the processor, so running
+// only one per core (go test's default) leaves the machine idle.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
+	}
+	redistest.Main(m)
+}
 
 // Test users and channels. The policy below gives them their roles.
 const (

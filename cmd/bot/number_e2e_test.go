@@ -149,6 +149,7 @@ func TestNumberDeniedOrBadInputCallsNoAPI(t *testing.T) {
 // tables), and each reservation sends the documented body with the
 // attributes of the listing it came from.
 func TestEveryListedNumberCanBeReserved(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withPolicy(telephonyPolicy+"limits:\n  changes_per_minute: 100\n"))
 	listed := h.enco.AvailableNumbers()
 	if len(listed) < 20 {
