@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboard-bot/switchboard"
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/internal/pause"
 	"github.com/switchboard-bot/switchboard/render"
 	"github.com/switchboard-bot/switchboard/state"
 )
@@ -230,7 +231,7 @@ func (s *Sender) hold(ctx context.Context, opID string) {
 			s.log().Warn("EnCo request pace", "err", err, "operation", opID)
 			wait = interval
 		}
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return
 		}
 		step, b, err := s.Store.NextBatch(ctx, opID, s.Owner, s.lease())
@@ -310,7 +311,7 @@ func (s *Sender) sent(ctx context.Context, opID string, b int, tracking string) 
 			s.log().Error("store a request's tracking number", "err", err, "operation", opID, "request", b+1, "tracking", tracking)
 			return false
 		}
-		if !sleep(context.WithoutCancel(ctx), wait) {
+		if !pause.For(context.WithoutCancel(ctx), wait) {
 			return false
 		}
 		wait *= 2
@@ -391,18 +392,4 @@ func words(err error) (why, detail, message string) {
 	}
 	why = "EnCo could not be reached or failed; try again later"
 	return why, err.Error(), why
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

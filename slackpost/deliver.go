@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/internal/pause"
 	"github.com/switchboard-bot/switchboard/render"
 )
 
@@ -119,7 +120,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		if err := d.Store.EnsureGroup(ctx); err != nil {
 			d.log().Warn("delivery queue unavailable", "err", err)
-			if !sleep(ctx, backoff) {
+			if !pause.For(ctx, backoff) {
 				break
 			}
 			backoff = min(backoff*2, 2*time.Second)
@@ -141,7 +142,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				break
 			}
 			d.log().Warn("delivery queue read failed", "err", err)
-			if !sleep(ctx, backoff) {
+			if !pause.For(ctx, backoff) {
 				break
 			}
 			backoff = min(backoff*2, 2*time.Second)
@@ -180,7 +181,7 @@ func (d *Deliverer) ack(ctx context.Context, ids ...string) {
 		if err == nil {
 			return
 		}
-		if ctx.Err() != nil || !sleep(ctx, backoff) {
+		if ctx.Err() != nil || !pause.For(ctx, backoff) {
 			d.log().Error("delivered but not acknowledged; another replica may post it again", "err", err, "entries", ids)
 			return
 		}
@@ -224,7 +225,7 @@ func (d *Deliverer) deliver(ctx context.Context, m switchboard.Outgoing) error {
 			return fmt.Errorf("giving up for now after %d attempts: %w", attempt, err)
 		}
 		d.log().Info("slack call retried", "err", err, "attempt", attempt, "wait", wait, "kind", m.Kind)
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return ctx.Err()
 		}
 	}
@@ -384,7 +385,7 @@ func (d *Deliverer) call(ctx context.Context, m switchboard.Outgoing, channel st
 		if err != nil {
 			return err
 		}
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return ctx.Err()
 		}
 	}
@@ -458,19 +459,4 @@ func (d *Deliverer) counted(ctx context.Context, opID string, count func(context
 	}
 	p.Expected = op.Expected
 	return op, p, nil
-}
-
-// sleep waits d or until ctx ends; it reports whether the full wait elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

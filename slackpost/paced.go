@@ -5,6 +5,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/switchboard-bot/switchboard/internal/pause"
 	"github.com/switchboard-bot/switchboard/render"
 )
 
@@ -58,7 +59,7 @@ func (p PacedSlack) UpdateMessage(ctx context.Context, channel, ts string, m ren
 func (p PacedSlack) paced(ctx context.Context, channel string, call func() error) error {
 	for attempt := 1; ; attempt++ {
 		if p.Interval > 0 && p.Pacer != nil {
-			if wait, err := p.Pacer.NextSlot(ctx, channel, p.Interval); err == nil && !sleep(ctx, wait) {
+			if wait, err := p.Pacer.NextSlot(ctx, channel, p.Interval); err == nil && !pause.For(ctx, wait) {
 				return ctx.Err()
 			}
 		}
@@ -71,7 +72,7 @@ func (p PacedSlack) paced(ctx context.Context, channel string, call func() error
 		if p.Pacer != nil {
 			_ = p.Pacer.HoldSlots(ctx, channel, wait) // best effort: the wait below is ours anyway
 		}
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return err
 		}
 	}
