@@ -169,7 +169,7 @@ func New(cfg Config) *Router {
 		hooks := approvalHooks{steps: steps, exec: reg, ops: ops, log: log}
 		approvals = &Approvals{Store: st.Approvals, Rules: cfg.ApprovalRules, Slack: cfg.Slack.Slack, Links: cfg.Slack.Links, Audit: st.AuditTrail,
 			Execute: hooks.run, Waiting: hooks.waiting, Ended: hooks.ended, MaskNumbers: set.MaskNumbers, Log: log}
-		sim.approvals, home.approvals = approvals, approvals
+		sim.approvals, home.approvals, steps.approvals = approvals, approvals, approvals
 	}
 	clicks := &clicks{gate: g, ops: ops, lists: lists, steps: steps, exec: reg, confirmations: st.Confirmations, approvals: approvals, slack: cfg.Slack.Slack,
 		limits: lim, log: log}

@@ -35,3 +35,26 @@ func TestHomeTabClickHonoursApprovals(t *testing.T) {
 		t.Errorf("view claims the profile was set: %s", after)
 	}
 }
+
+// TestOwnProfileStepHonoursApprovals: a workflow a person starts to set
+// their own profile skips the confirmation, but not an approval rule
+// covering it: the step asks for the confirmation, whose click asks for
+// the approval, and nothing changes before.
+func TestOwnProfileStepHonoursApprovals(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(stepPolicy+`approvals:
+  - name: profiles
+    permissions: [fmu.self]
+`))
+	exec := h.step("set_fmu_profile", map[string]any{"user_id": opsUser, "profile": "ON_DUTY",
+		"interactivity": map[string]any{"interactivity_pointer": "1.2.abc", "interactor": map[string]any{"id": opsUser, "secret": "s"}}})
+	if confirm := h.dmButton(opsUser, "confirm"); confirm == "" {
+		t.Fatal("own profile under an approval rule: no confirm button in the DM")
+	}
+	if calls := h.changeCalls(); len(calls) != 0 {
+		t.Errorf("EnCo changes before any approval: %v", calls)
+	}
+	if got := h.slack.FunctionCompletions(exec); len(got) != 0 {
+		t.Errorf("step completed before any approval: %+v", got)
+	}
+}
