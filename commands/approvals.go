@@ -94,6 +94,11 @@ type Approvals struct {
 	// Links gives the link to the requester's thread; nil leaves it out.
 	Links Permalinks
 	Audit Auditor
+	// AuditRefusal, when set, audits a click or denial refused (someone
+	// not an approver, the requester approving) within the allowance of
+	// audited refusals, so that trying again and again does not flood the
+	// trail; nil audits each one.
+	AuditRefusal func(ctx context.Context, e switchboard.AuditEntry)
 	// Execute carries out an approved change, once, on the replica whose
 	// approval completed it.
 	Execute func(ctx context.Context, op switchboard.Operation)
@@ -124,6 +129,16 @@ func (a *Approvals) now() time.Time {
 }
 
 func (a *Approvals) log() *slog.Logger { return cmp.Or(a.Log, slog.Default()) }
+
+// refused audits a refusal (see AuditRefusal).
+func (a *Approvals) refused(ctx context.Context, e switchboard.AuditEntry) {
+	if a.AuditRefusal == nil {
+		a.audit(ctx, e)
+		return
+	}
+	e.At = a.now()
+	a.AuditRefusal(ctx, e)
+}
 
 func (a *Approvals) audit(ctx context.Context, e switchboard.AuditEntry) {
 	e.At = a.now()
@@ -272,11 +287,11 @@ func (a *Approvals) decide(ctx context.Context, user, action, id, reason string)
 		}
 	case ActionApprove, ActionDeny:
 		if requester {
-			a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: "the requester cannot approve their own request", OperationID: op.ID})
+			a.refused(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: "the requester cannot approve their own request", OperationID: op.ID})
 			return fmt.Sprintf(":no_entry: You asked for this, so you can't approve it: %s from %s. Cancel request withdraws it.", plural(req.Missing(), "more approval")+" "+isAre(req.Missing())+" needed", ruleOf(req).ApproverMentions(perm)), false
 		}
 		if d := a.Rules.MayApprove(ctx, user, op.ChannelID, perm, ruleOf(req)); !d.Allowed {
-			a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: action + " refused", Rule: d.Rule, OperationID: op.ID})
+			a.refused(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: action + " refused", Rule: d.Rule, OperationID: op.ID})
 			msg := d.Message
 			if !d.Unsure && len(req.Approvers) == 0 {
 				msg = fmt.Sprintf("Only someone holding `%s` can answer this request. %s", perm, d.Message)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-bot/switchboard/enco"
+	"github.com/switchboard-bot/switchboard/permissions"
 )
 
 // profileApprovalPolicy asks a second person to approve any FMU profile
@@ -56,5 +57,30 @@ func TestOwnProfileStepHonoursApprovals(t *testing.T) {
 	}
 	if got := h.slack.FunctionCompletions(exec); len(got) != 0 {
 		t.Errorf("step completed before any approval: %+v", got)
+	}
+}
+
+// TestRefusedApprovalsDoNotFloodTheAudit: someone who may not answer a
+// request and keeps trying is refused every time, but the audit trail
+// records the refusals only within the allowance of audited refusals.
+func TestRefusedApprovalsDoNotFloodTheAudit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPolicy(leadsPolicy("4h")))
+	h.slack.SetUserGroup(leadsGroup, leadAlice, leadBob, leadCarol)
+	_, reply := h.command(adminUser, opsChan, "/sim terminate 0471 00 00 07")
+	h.click(adminUser, opsChan, "confirm", reply.button(t, "confirm"))
+	req := h.requestMessage(approvalsChan)
+	id := buttonValue(t, req.Blocks, "approve")
+	const tries = 3 * permissions.DefaultChangesPerMinute
+	for range tries {
+		if _, got := h.command(opsUser, opsChan, "/sim approvals deny "+id[:8]+" no"); !strings.Contains(got.Text, ":no_entry:") {
+			t.Fatalf("deny by someone not an approver = %q, want a refusal", got.Text)
+		}
+	}
+	if n := h.auditDecisions("sim.terminate")["deny refused"]; n == 0 || n > permissions.DefaultChangesPerMinute {
+		t.Errorf("audited refusals after %d tries = %d, want between 1 and %d", tries, n, permissions.DefaultChangesPerMinute)
+	}
+	if m, _ := h.slack.Message(approvalsChan, req.TS); !strings.Contains(m.Text, "No approval yet") {
+		t.Errorf("request after the refusals = %q, want it still waiting", m.Text)
 	}
 }
