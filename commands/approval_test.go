@@ -253,3 +253,43 @@ func TestApprovalRequestDoesNotAttachTheListAgain(t *testing.T) {
 		t.Errorf("approval request = %q, want it to say how many it left out and where the list is", text.String())
 	}
 }
+
+// revokedRules is the policy's checker, with one person who has lost every
+// permission since asking (left the user group of their role, say).
+type revokedRules struct {
+	*permissions.Checker
+	revoked string
+}
+
+func (r revokedRules) Check(ctx context.Context, user, channel, perm string) permissions.Decision {
+	if user == r.revoked {
+		return permissions.Decision{Permission: perm, Rule: "no role grants " + perm, Message: "You don't have the permission `" + perm + "`."}
+	}
+	return r.Checker.Check(ctx, user, channel, perm)
+}
+
+// TestApprovedChangeOfARequesterWhoLostThePermissionDoesNotRun: the
+// request waited while the requester lost the permission; the approval
+// that completes it runs nothing, and says why.
+func TestApprovedChangeOfARequesterWhoLostThePermissionDoesNotRun(t *testing.T) {
+	f := newApprovalFixture(t, "U0BOB")
+	ctx := context.Background()
+	if v := f.a.Gate(ctx, deactivateOp(3), 3, "https://hooks.example/1"); v != WaitsForApproval {
+		t.Fatalf("Gate = %v, want WaitsForApproval", v)
+	}
+	_, asked, err := f.a.Pending(ctx, "U0ME")
+	if err != nil || len(asked) != 1 {
+		t.Fatalf("pending: %+v, %v", asked, err)
+	}
+	f.a.Rules = revokedRules{Checker: f.a.Rules.(*permissions.Checker), revoked: "U0ME"}
+	f.a.Click(ctx, slack.InteractionCallback{User: slack.User{ID: "U0CAROL"}}, ActionApprove, asked[0].ID)
+	if len(f.executed) != 0 {
+		t.Errorf("executed %+v, want nothing: the requester lost the permission", f.executed)
+	}
+	if len(f.ended) != 1 || !strings.Contains(f.ended[0], "but not run") {
+		t.Errorf("ended %q, want one note that the approved change did not run", f.ended)
+	}
+	if got := f.slack.updates[asked[0].TS]; !strings.Contains(got, "but not run") || !strings.Contains(got, "sim.deactivate") {
+		t.Errorf("request message = %q, want it to say the change did not run and why", got)
+	}
+}

@@ -72,6 +72,9 @@ type ApprovalStore interface {
 type ApprovalRules interface {
 	Approval(permission string, targets int) (permissions.ApprovalRule, bool)
 	MayApprove(ctx context.Context, userID, channelID, permission string, rule permissions.ApprovalRule) permissions.Decision
+	// Check decides whether the requester still holds the permission when
+	// the last approval comes in.
+	Check(ctx context.Context, userID, channelID, permission string) permissions.Decision
 }
 
 // Permalinks gives a message's link (chat.getPermalink).
@@ -94,6 +97,11 @@ type Approvals struct {
 	// Links gives the link to the requester's thread; nil leaves it out.
 	Links Permalinks
 	Audit Auditor
+	// AuditRefusal, when set, audits a click or denial refused (someone
+	// not an approver, the requester approving) within the allowance of
+	// audited refusals, so that trying again and again does not flood the
+	// trail; nil audits each one.
+	AuditRefusal func(ctx context.Context, e switchboard.AuditEntry)
 	// Execute carries out an approved change, once, on the replica whose
 	// approval completed it.
 	Execute func(ctx context.Context, op switchboard.Operation)
@@ -124,6 +132,16 @@ func (a *Approvals) now() time.Time {
 }
 
 func (a *Approvals) log() *slog.Logger { return cmp.Or(a.Log, slog.Default()) }
+
+// refused audits a refusal (see AuditRefusal).
+func (a *Approvals) refused(ctx context.Context, e switchboard.AuditEntry) {
+	if a.AuditRefusal == nil {
+		a.audit(ctx, e)
+		return
+	}
+	e.At = a.now()
+	a.AuditRefusal(ctx, e)
+}
 
 func (a *Approvals) audit(ctx context.Context, e switchboard.AuditEntry) {
 	e.At = a.now()
@@ -272,11 +290,11 @@ func (a *Approvals) decide(ctx context.Context, user, action, id, reason string)
 		}
 	case ActionApprove, ActionDeny:
 		if requester {
-			a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: "the requester cannot approve their own request", OperationID: op.ID})
+			a.refused(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approval refused", Rule: "the requester cannot approve their own request", OperationID: op.ID})
 			return fmt.Sprintf(":no_entry: You asked for this, so you can't approve it: %s from %s. Cancel request withdraws it.", plural(req.Missing(), "more approval")+" "+isAre(req.Missing())+" needed", ruleOf(req).ApproverMentions(perm)), false
 		}
 		if d := a.Rules.MayApprove(ctx, user, op.ChannelID, perm, ruleOf(req)); !d.Allowed {
-			a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: action + " refused", Rule: d.Rule, OperationID: op.ID})
+			a.refused(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: action + " refused", Rule: d.Rule, OperationID: op.ID})
 			msg := d.Message
 			if !d.Unsure && len(req.Approvers) == 0 {
 				msg = fmt.Sprintf("Only someone holding `%s` can answer this request. %s", perm, d.Message)
@@ -336,6 +354,12 @@ func (a *Approvals) approve(ctx context.Context, user string, req state.Approval
 	case state.VoteApproved:
 		a.audit(ctx, switchboard.AuditEntry{UserID: user, Command: op.Kind, Decision: "approved", Rule: req.Rule, OperationID: op.ID,
 			Detail: fmt.Sprintf("%d of %d, requested by %s", len(req.ApprovedBy), req.Required, op.UserID)})
+		// The request may have waited for hours: the requester may have
+		// lost the permission (left a role's user group, say) since.
+		if d := a.Rules.Check(ctx, op.UserID, op.ChannelID, permissionOf(op)); !d.Allowed {
+			a.revoked(ctx, req, d)
+			return "", true
+		}
 		// The change's first message takes the place of the requester's
 		// thread's as it starts.
 		a.update(ctx, req.Channel, req.TS, a.requestMessage(req))
@@ -347,6 +371,26 @@ func (a *Approvals) approve(ctx context.Context, user string, req state.Approval
 		a.Execute(ctx, op)
 	}
 	return "", true
+}
+
+// revoked ends an approved request whose requester no longer holds its
+// permission: nothing runs, and both messages, the requester and whoever
+// waits on the change are told why.
+func (a *Approvals) revoked(ctx context.Context, req state.ApprovalRequest, d permissions.Decision) {
+	op := req.Operation
+	a.audit(ctx, switchboard.AuditEntry{UserID: op.UserID, Command: op.Kind, Decision: "denied at approval", Rule: d.Rule, OperationID: op.ID})
+	why := cmp.Or(d.Message, fmt.Sprintf("<@%s> no longer holds `%s`.", op.UserID, permissionOf(op)))
+	text := fmt.Sprintf(":no_entry: Approved by %s, but not run: %s Nothing was changed.", mentions(req.ApprovedBy), why)
+	a.update(ctx, req.Channel, req.TS, textReply(fmt.Sprintf(":lock: <@%s> asked: *%s*\n%s", op.UserID, op.Params.Title, text)).Message())
+	a.update(ctx, op.ChannelID, op.ThreadTS, textReply(fmt.Sprintf("*%s* — requested by <@%s>. %s", op.Params.Title, op.UserID, text)).Message())
+	reply := textReply(fmt.Sprintf("<@%s> %s", op.UserID, text)).Message()
+	reply.ThreadTS = op.ThreadTS
+	if _, err := a.Slack.PostMessage(ctx, op.ChannelID, reply); err != nil {
+		a.log().Error("tell the requester their approved change did not run", "err", err, "operation", op.ID)
+	}
+	if a.Ended != nil {
+		a.Ended(ctx, op, stripMrkdwn(text))
+	}
 }
 
 // refresh shows a request's approvals so far. Two approvals counted at once

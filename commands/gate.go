@@ -169,3 +169,9 @@ func (g *gate) readAllowance(ctx context.Context, c *command, n int) (Reply, boo
 	}
 	return textReply(fmt.Sprintf(":hand: That asks EnCo about %s, past the %d reads a minute the policy allows you. Try again in %s, or ask about fewer at a time.", plural(n, "number"), limit, again)).with("rate_limited"), false
 }
+
+// auditApprovalRefusal audits a refused approve, deny or cancel of an
+// approval request within the allowance of audited refusals.
+func (g *gate) auditApprovalRefusal(ctx context.Context, e switchboard.AuditEntry) {
+	g.auditRefusal(ctx, "approval", e)
+}

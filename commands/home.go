@@ -316,6 +316,16 @@ func (h *homeTab) click(ctx context.Context, cb slack.InteractionCallback, value
 		h.publishHome(ctx, user, reply.Text)
 		return
 	}
+	// A button sets the profile at once: a change that waits for an
+	// approval goes through /fmu, whose confirmation asks for it.
+	if h.approvals != nil {
+		if rule, ok := h.approvals.Rules.Approval(switchboard.PermFMUSelf, 1); ok {
+			word := strings.ReplaceAll(strings.ToLower(string(p)), "_", "-")
+			h.gate.audit(ctx, switchboard.AuditEntry{UserID: user, Command: switchboard.PermFMUSelf, Decision: "refused", Rule: "approval rule " + rule.Name, Detail: "own profile to " + string(p) + " from the Home tab needs approval"})
+			h.publishHome(ctx, user, fmt.Sprintf(":lock: Changing your FMU profile needs approval (rule *%s*), which this button cannot ask for. Type `/fmu %s` in a channel: after you confirm, the request goes to the approvers. Nothing was changed.", render.Escape(rule.Name), word))
+			return
+		}
+	}
 	mine, reply, ok := h.who.ownNumbers(ctx, user)
 	if !ok {
 		h.publishHome(ctx, user, reply.Text)

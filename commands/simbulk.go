@@ -282,7 +282,7 @@ func (b *simBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 		}
 		data, source = f.Content, "`"+render.Escape(strings.ReplaceAll(f.Name, "`", "'"))+"`"
 	}
-	list, err := simfile.Read(bytes.NewReader(data))
+	list, err := simfile.ReadAtMost(bytes.NewReader(data), b.maxTargets())
 	if err != nil {
 		return nil, &bulkRefusal{block: block, why: "The file cannot be read: " + err.Error() + "."}
 	}
@@ -292,8 +292,8 @@ func (b *simBulk) read(ctx context.Context, cb slack.InteractionCallback) (*slac
 	case len(list.Cards) == 0:
 		l := list.Bad[0]
 		return nil, &bulkRefusal{block: block, why: fmt.Sprintf("No line names a SIM card. Line %d (%q): %s. Give one mobile number, `iccid:…` or `imsi:…` per line, or CSV with an msisdn, iccid or imsi column.", l.N, l.Text, l.Why)}
-	case len(list.Cards) > b.maxTargets():
-		return nil, &bulkRefusal{block: block, why: fmt.Sprintf("That is %s cards; one change takes at most %s (limits.max_bulk_targets). Split the file.", thousands(len(list.Cards)), thousands(b.maxTargets()))}
+	case list.Over || len(list.Cards) > b.maxTargets():
+		return nil, &bulkRefusal{block: block, why: fmt.Sprintf("That is more than %s cards, the most one change takes (limits.max_bulk_targets). Split the file.", thousands(b.maxTargets()))}
 	}
 
 	// A change from a file is one change of the person's allowance per

@@ -33,6 +33,7 @@ type stepRunner struct {
 	dms        DirectMessages
 	slack      slackpost.Slack
 	policy     *permissions.Policy
+	approvals  *Approvals // nil: no change waits for an approval
 	limits
 	log *slog.Logger
 }
@@ -169,6 +170,10 @@ func (st *stepRunner) run(ctx context.Context, s Step) {
 	if err := st.operations.CreateOperation(ctx, op, ttl+expiryKeep); err != nil {
 		st.ops.failStep(ctx, s.ExecutionID, "", st.ops.storeFailure(err, "create step operation"))
 		return
+	}
+	if ownProfile && st.needsApproval(op) {
+		// The confirmation's click is what asks for the approval.
+		ownProfile = false
 	}
 	if ownProfile {
 		st.gate.audit(ctx, switchboard.AuditEntry{UserID: s.User, Command: op.Kind, Decision: "confirmed", Rule: "own profile, workflow started by the same person", OperationID: op.ID, Detail: op.Params.Title})
@@ -455,4 +460,14 @@ func stripMrkdwn(s string) string {
 		s = strings.TrimPrefix(s, prefix)
 	}
 	return s
+}
+
+// needsApproval reports whether an approval rule covers op, which then
+// goes through a confirmation even when it is one's own profile.
+func (st *stepRunner) needsApproval(op switchboard.Operation) bool {
+	if st.approvals == nil {
+		return false
+	}
+	_, ok := st.approvals.Rules.Approval(permissionOf(op), len(op.Targets))
+	return ok
 }

@@ -109,7 +109,7 @@ type Settings struct {
 	// OnCommand, when set, is told how each slash command ended (Reply.Outcome), for metrics.
 	OnCommand func(command, outcome string)
 	// OnUnaudited, when set, is told of each refusal past the allowance of
-	// audited refusals (kind "rate_limited" or "step"), for metrics.
+	// audited refusals (kind "rate_limited", "step" or "approval"), for metrics.
 	OnUnaudited func(kind string)
 	// Now is the clock of schedules (time.Now when nil).
 	Now func() time.Time
@@ -168,8 +168,9 @@ func New(cfg Config) *Router {
 	if st.Approvals != nil && cfg.ApprovalRules != nil {
 		hooks := approvalHooks{steps: steps, exec: reg, ops: ops, log: log}
 		approvals = &Approvals{Store: st.Approvals, Rules: cfg.ApprovalRules, Slack: cfg.Slack.Slack, Links: cfg.Slack.Links, Audit: st.AuditTrail,
-			Execute: hooks.run, Waiting: hooks.waiting, Ended: hooks.ended, MaskNumbers: set.MaskNumbers, Log: log}
-		sim.approvals, home.approvals = approvals, approvals
+			AuditRefusal: g.auditApprovalRefusal,
+			Execute:      hooks.run, Waiting: hooks.waiting, Ended: hooks.ended, MaskNumbers: set.MaskNumbers, Log: log}
+		sim.approvals, home.approvals, steps.approvals = approvals, approvals, approvals
 	}
 	clicks := &clicks{gate: g, ops: ops, lists: lists, steps: steps, exec: reg, confirmations: st.Confirmations, approvals: approvals, slack: cfg.Slack.Slack,
 		limits: lim, log: log}

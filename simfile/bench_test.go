@@ -21,3 +21,19 @@ func BenchmarkParse10000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadAtMost10000Of10MB reads a 10 MB file of some 950,000
+// numbers up to the default limit of one change, 10,000 cards.
+func BenchmarkReadAtMost10000Of10MB(b *testing.B) {
+	var file bytes.Buffer
+	for i := 0; file.Len() < MaxBytes-12; i++ {
+		fmt.Fprintf(&file, "0472%06d\n", i%1000000)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		list, err := ReadAtMost(bytes.NewReader(file.Bytes()), 10000)
+		if err != nil || !list.Over {
+			b.Fatalf("%d cards, over %t, %v", len(list.Cards), list.Over, err)
+		}
+	}
+}

@@ -57,6 +57,9 @@ type List struct {
 	// Column says where the cards were read: `the "ICCID" column`, or
 	// "the first column".
 	Column string
+	// Over is true when ReadAtMost stopped at the first card past its
+	// limit: Cards holds one more than the limit, the rest was not read.
+	Over bool
 }
 
 // MaxBad is how many lines not understood a List keeps.
@@ -65,7 +68,12 @@ const MaxBad = 10
 // Read reads a file of SIM cards. It refuses (with ErrTooLarge, ErrBinary
 // or ErrWorkbook) a file over MaxBytes or one that is not text, and returns
 // the cards it found otherwise, which may be none.
-func Read(r io.Reader) (List, error) {
+func Read(r io.Reader) (List, error) { return ReadAtMost(r, 0) }
+
+// ReadAtMost reads as Read does, but stops at the first card past limit
+// (0: no limit) and sets Over: a file of a million cards costs no more
+// than one of limit.
+func ReadAtMost(r io.Reader, limit int) (List, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
 	if err != nil {
 		return List{}, fmt.Errorf("read the file: %w", err)
@@ -73,11 +81,13 @@ func Read(r io.Reader) (List, error) {
 	if len(data) > MaxBytes {
 		return List{}, ErrTooLarge
 	}
-	return Parse(data)
+	return parse(data, limit)
 }
 
 // Parse reads the bytes of a file as Read does.
-func Parse(data []byte) (List, error) {
+func Parse(data []byte) (List, error) { return parse(data, 0) }
+
+func parse(data []byte, limit int) (List, error) {
 	if len(data) > MaxBytes {
 		return List{}, ErrTooLarge
 	}
@@ -157,6 +167,10 @@ func Parse(data []byte) (List, error) {
 		}
 		seen[t] = true
 		list.Cards = append(list.Cards, t)
+		if limit > 0 && len(list.Cards) > limit {
+			list.Over = true
+			break
+		}
 	}
 	return list, nil
 }

@@ -245,3 +245,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestReadAtMostStopsPastTheLimit: a file of far more cards than a change
+// takes is read only up to the first card past the limit.
+func TestReadAtMostStopsPastTheLimit(t *testing.T) {
+	var file strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&file, "0472%06d\n", i)
+	}
+	list, err := ReadAtMost(strings.NewReader(file.String()), 10)
+	if err != nil || len(list.Cards) != 11 || !list.Over {
+		t.Errorf("ReadAtMost(1000 cards, 10) = %d cards, over %t, err %v; want 11 cards and over", len(list.Cards), list.Over, err)
+	}
+	list, err = ReadAtMost(strings.NewReader(file.String()), 1000)
+	if err != nil || len(list.Cards) != 1000 || list.Over {
+		t.Errorf("ReadAtMost(1000 cards, 1000) = %d cards, over %t, err %v; want all 1000, not over", len(list.Cards), list.Over, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	neturl "net/url"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -74,6 +75,9 @@ func (s *SlackAPI) DownloadFile(ctx context.Context, fileID string, max int64) (
 	if url == "" {
 		return SharedFile{}, ErrFileGone
 	}
+	if !s.slackHost(url) {
+		return SharedFile{}, fmt.Errorf("download file: %q is not on Slack, so the bot token is not sent there", url)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return SharedFile{}, fmt.Errorf("download file: %w", err)
@@ -106,4 +110,18 @@ func (s *SlackAPI) DownloadFile(ctx context.Context, fileID string, max int64) (
 		return SharedFile{}, ErrFileTooLarge
 	}
 	return SharedFile{Name: f.Name, Content: content}, nil
+}
+
+// slackHost reports whether raw is a place the bot token may go: Slack's
+// own hosts over HTTPS, or the host of the Web API the bot is set up with.
+func (s *SlackAPI) slackHost(raw string) bool {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if api, err := neturl.Parse(s.APIURL); err == nil && api.Host != "" && u.Host == api.Host && u.Scheme == api.Scheme {
+		return true
+	}
+	host := u.Hostname()
+	return u.Scheme == "https" && (host == "slack.com" || strings.HasSuffix(host, ".slack.com") || strings.HasSuffix(host, ".slack-gov.com"))
 }
