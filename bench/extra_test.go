@@ -32,17 +32,7 @@ func BenchmarkExtraDevices(b *testing.B) {
 	defer cancel()
 
 	// One card, changed the real way; its callback completes the operation.
-	if _, err := change(ctx, fake, "C0EXTRA000", simCommand("deactivate", msisdns)); err != nil {
-		b.Fatalf("set up the operation: %v", err)
-	}
-	cbs, err := droppedCallbacks(ctx, sb, 1)
-	if err != nil {
-		b.Fatalf("%v\n%s", err, bot.logTail(20))
-	}
-	real := cbs[0]
-	if status, err := post(ctx, http.DefaultClient, bot.URL+"/callbacks/m2m", real); err != nil || status != http.StatusOK {
-		b.Fatalf("the card's own callback: %d, %v\n%s", status, err, bot.logTail(20))
-	}
+	real := answeredOneCard(ctx, b, fake, sb, bot, "C0EXTRA000", msisdns)
 	extras := make([]callback, extraCallbacks)
 	for i := range extras {
 		body := bytes.Replace(real.body, []byte(real.iccid), fmt.Appendf(nil, "899999%013d", i), 1)
@@ -69,4 +59,22 @@ func BenchmarkExtraDevices(b *testing.B) {
 	record("ExtraDevices", "bare net/http + 1 Redis round trip, same requests", fmt.Sprintf("%.0f /s", bareRate), "", false)
 	record("ExtraDevices", "bot ÷ bare", fmt.Sprintf("%.2f", botRate/bareRate), "", false)
 	done("ExtraDevices")
+}
+
+// answeredOneCard changes one card the real way, in channel, and posts the
+// callback that completes its operation; it returns that callback, for the
+// duplicates and new devices that follow.
+func answeredOneCard(ctx context.Context, b *testing.B, fake *slacktest.Server, sb *sandbox.Sandbox, bot *botProc, channel string, msisdns []string) callback {
+	b.Helper()
+	if _, err := change(ctx, fake, channel, simCommand("deactivate", msisdns)); err != nil {
+		b.Fatalf("set up the operation: %v", err)
+	}
+	cbs, err := droppedCallbacks(ctx, sb, 1)
+	if err != nil {
+		b.Fatalf("%v\n%s", err, bot.logTail(20))
+	}
+	if status, err := post(ctx, http.DefaultClient, bot.URL+"/callbacks/m2m", cbs[0]); err != nil || status != http.StatusOK {
+		b.Fatalf("the card's own callback: %d, %v\n%s", status, err, bot.logTail(20))
+	}
+	return cbs[0]
 }

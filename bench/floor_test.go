@@ -131,17 +131,7 @@ func BenchmarkFloor(b *testing.B) {
 	sb.SetDropCallbacks(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if _, err := change(ctx, fake, "C0FLOOR000", simCommand("deactivate", msisdns)); err != nil {
-		b.Fatalf("set up the operation: %v", err)
-	}
-	cbs, err := droppedCallbacks(ctx, sb, 1)
-	if err != nil {
-		b.Fatalf("%v\n%s", err, bot.logTail(20))
-	}
-	real := cbs[0]
-	if status, err := post(ctx, http.DefaultClient, bot.URL+"/callbacks/m2m", real); err != nil || status != http.StatusOK {
-		b.Fatalf("the card's own callback: %d, %v\n%s", status, err, bot.logTail(20))
-	}
+	real := answeredOneCard(ctx, b, fake, sb, bot, "C0FLOOR000", msisdns)
 	dups := make([]callback, floorCallbacks)
 	extras := make([]callback, floorCallbacks)
 	for i := range dups {

@@ -29,7 +29,6 @@ func BenchmarkReceiveM2M(b *testing.B) {
 	rdb, prefix := redistest.New(b)
 	store := state.New(rdb, prefix)
 	store.SetAuditRetention(100000, 90*24*time.Hour) // the bot's defaults
-	ctx := context.Background()
 	id, err := state.NewID()
 	if err != nil {
 		b.Fatal(err)
@@ -44,15 +43,7 @@ func BenchmarkReceiveM2M(b *testing.B) {
 		Expected: 1 << 30, Targets: targets, Status: switchboard.StatusRunning,
 		Params: switchboard.Params{Tracking: tracking, Action: "deactivation", Title: "deactivate 1000 cards"},
 	}
-	if err := store.CreateOperation(ctx, op, time.Hour); err != nil {
-		b.Fatal(err)
-	}
-	if err := store.BindToken(ctx, token, id, time.Hour); err != nil {
-		b.Fatal(err)
-	}
-	rc := &Receiver{Store: store, Secret: secret, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
-	mux := http.NewServeMux()
-	rc.Routes(mux)
+	mux := benchReceiver(b, store, op, token, secret)
 
 	var next atomic.Int64
 	// Callbacks arrive over many connections at once: enough callers for
@@ -87,4 +78,21 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchReceiver stores op, binds token to it, and returns the routes of a
+// receiver that expects secret, logging nowhere.
+func benchReceiver(b *testing.B, store *state.Store, op switchboard.Operation, token, secret string) *http.ServeMux {
+	b.Helper()
+	ctx := context.Background()
+	if err := store.CreateOperation(ctx, op, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	if err := store.BindToken(ctx, token, op.ID, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	rc := &Receiver{Store: store, Secret: secret, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	mux := http.NewServeMux()
+	rc.Routes(mux)
+	return mux
 }

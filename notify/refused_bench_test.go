@@ -4,10 +4,7 @@ package notify
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -37,7 +34,6 @@ func BenchmarkReceiveRefused(b *testing.B) {
 			rdb, prefix := redistest.New(b)
 			store := state.New(rdb, prefix)
 			store.SetAuditRetention(100000, 90*24*time.Hour)
-			ctx := context.Background()
 			id, err := state.NewID()
 			if err != nil {
 				b.Fatal(err)
@@ -48,15 +44,7 @@ func BenchmarkReceiveRefused(b *testing.B) {
 				Expected: 1, Targets: []switchboard.Target{switchboard.Number("32471000001")}, Status: switchboard.StatusRunning,
 				Params: switchboard.Params{Tracking: tracking, Action: "deactivation", Title: "deactivate 1 card"},
 			}
-			if err := store.CreateOperation(ctx, op, time.Hour); err != nil {
-				b.Fatal(err)
-			}
-			if err := store.BindToken(ctx, token, id, time.Hour); err != nil {
-				b.Fatal(err)
-			}
-			rc := &Receiver{Store: store, Secret: secret, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
-			mux := http.NewServeMux()
-			rc.Routes(mux)
+			mux := benchReceiver(b, store, op, token, secret)
 			send := func(device string) int {
 				body := fmt.Appendf(nil, `{"trackingNumber":%q,"device":{"identifier":%q,"identifierType":"ICCID"},"resultStatus":"Success","messages":[]}`, tracking, device)
 				req := httptest.NewRequest(http.MethodPost, PathM2M, bytes.NewReader(body))

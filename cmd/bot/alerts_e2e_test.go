@@ -91,19 +91,7 @@ func TestAlertSeriesAfterARefusedCallbackA429AndAnExpiry(t *testing.T) {
 	})
 
 	// A callback with a wrong secret.
-	req, err := http.NewRequest(http.MethodPost, h.cfg.PublicURL+"/callbacks/m2m", strings.NewReader(`{"trackingNumber":"1","identifier":"1","identifierType":"MSISDN","resultStatus":"Success"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer wrong-secret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("callback with a wrong secret = %d, want 401", resp.StatusCode)
-	}
+	h.forgedCallback()
 
 	// EnCo fails a read once.
 	h.enco.FailNext(1, http.StatusServiceUnavailable)

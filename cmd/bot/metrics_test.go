@@ -168,19 +168,7 @@ func TestMetricsShowACommandAndItsCallback(t *testing.T) {
 func TestMetricsCountRefusedCallbacks(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	req, err := http.NewRequest(http.MethodPost, h.cfg.PublicURL+"/callbacks/m2m", strings.NewReader(`{"trackingNumber":"1","identifier":"1","identifierType":"MSISDN","resultStatus":"Success"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer wrong-secret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("callback with a wrong secret = %d, want 401", resp.StatusCode)
-	}
+	h.forgedCallback()
 	s := sample("switchboard_callbacks_total", "kind", "m2m", "outcome", "unauthorized")
 	if got, _ := s.value(h.scrapeMetrics()); got != 1 {
 		t.Errorf("%s%v = %v, want 1", s.name, s.labels, got)
@@ -250,5 +238,24 @@ func TestMetricsServeOnlyOnMetricsAddrWhenSet(t *testing.T) {
 	}
 	if code, _ := get(t, h.cfg.PublicURL+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz on HTTP_ADDR answered %d, want 200: only /metrics moves", code)
+	}
+}
+
+// forgedCallback posts an M2M callback with a wrong secret, which the bot
+// must refuse with 401.
+func (h *harness) forgedCallback() {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.cfg.PublicURL+"/callbacks/m2m", strings.NewReader(`{"trackingNumber":"1","identifier":"1","identifierType":"MSISDN","resultStatus":"Success"}`))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer wrong-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		h.t.Fatalf("callback with a wrong secret = %d, want 401", resp.StatusCode)
 	}
 }
