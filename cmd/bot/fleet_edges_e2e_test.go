@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-bot/switchboard"
+	"github.com/switchboard-bot/switchboard/internal/slacktest"
 )
 
 // previewPasted submits the form of a change from a file with cards pasted
@@ -83,16 +84,7 @@ func TestFleetOfNumbersExpiresCountingTheUnanswered(t *testing.T) {
 		fmt.Fprintf(&file, "0%s;Site %d\n", c[2:], i)
 	}
 	shared := h.slack.AddFile("closed-sites.csv", "csv", []byte(file.String()))
-	modal := h.openBulkForm("/sim deactivate")
-	ack, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, bulkValues("deactivate", []slack.File{shared}, ""))
-	if err != nil || submitAnswer(t, ack).ResponseAction != slack.RAUpdate {
-		t.Fatalf("preview: %s, %v", ack.Payload, err)
-	}
-	if _, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	h.waitFor("the parent message", func() bool { return len(h.parents(opsChan)) == 1 })
-	parent := h.parents(opsChan)[0]
+	parent := h.deactivateFromFile(shared)
 	dropped := h.droppedCallbacks(30)
 	if got := resend(t, h.cfg.PublicURL, dropped[:18]); !allStatus(got, http.StatusOK) {
 		t.Fatalf("callbacks answered %v, want 200 each", got)
@@ -156,16 +148,7 @@ func TestFleetOfIMSIsReportsEachCardOnce(t *testing.T) {
 		fmt.Fprintf(&file, "2060199%08d\n", i)
 	}
 	shared := h.slack.AddFile("imsis.csv", "csv", []byte(file.String()))
-	modal := h.openBulkForm("/sim deactivate")
-	ack, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, bulkValues("deactivate", []slack.File{shared}, ""))
-	if err != nil || submitAnswer(t, ack).ResponseAction != slack.RAUpdate {
-		t.Fatalf("preview: %s, %v", ack.Payload, err)
-	}
-	if _, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	h.waitFor("the parent message", func() bool { return len(h.parents(opsChan)) == 1 })
-	parent := h.parents(opsChan)[0]
+	parent := h.deactivateFromFile(shared)
 	rows := h.reportRows(opsChan, parent.TS)
 	outcomes := map[string]int{}
 	for _, row := range rows {
@@ -212,4 +195,21 @@ func TestFleetRefusedActionsDoNotFloodTheTrail(t *testing.T) {
 	if n := h.m2mRequests(); n != 0 {
 		t.Errorf("EnCo M2M requests = %d, want none", n)
 	}
+}
+
+// deactivateFromFile deactivates the cards of a shared file through the
+// form, its preview and the confirmation, and returns the change's parent
+// message.
+func (h *harness) deactivateFromFile(shared slack.File) slacktest.Message {
+	h.t.Helper()
+	modal := h.openBulkForm("/sim deactivate")
+	ack, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, bulkValues("deactivate", []slack.File{shared}, ""))
+	if err != nil || submitAnswer(h.t, ack).ResponseAction != slack.RAUpdate {
+		h.t.Fatalf("preview: %s, %v", ack.Payload, err)
+	}
+	if _, err := h.slack.ViewSubmission(h.ctx, opsUser, modal.ID, nil); err != nil {
+		h.t.Fatal(err)
+	}
+	h.waitFor("the parent message", func() bool { return len(h.parents(opsChan)) == 1 })
+	return h.parents(opsChan)[0]
 }
